@@ -1,0 +1,181 @@
+//! The answers: everything the operator decides, in one struct.
+//!
+//! The wizard fills it, `install --answers FILE` reads it, and the plan is a pure
+//! function of it. It is validated once, up front, with every problem named by its
+//! key (see [`validate`]).
+
+mod parse;
+mod secret;
+pub mod validate;
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub use parse::from_json;
+pub use secret::Secret;
+
+/// Where the tool keeps the answers of the last install on this box.
+pub const SAVED_ANSWERS: &str = "/etc/mattermost-setup/answers.json";
+
+/// The database engine Mattermost stores its data in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DbEngine {
+    Postgresql,
+    /// Debian's MariaDB: the hand-run guide's path, for Mattermost <= 10.11 only.
+    Mariadb,
+    /// Oracle MySQL 8, already installed by the operator; Mattermost <= 10.11 only.
+    Mysql,
+}
+
+impl DbEngine {
+    pub const ALL: [&str; 3] = ["postgresql", "mariadb", "mysql"];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Postgresql => "postgresql",
+            Self::Mariadb => "mariadb",
+            Self::Mysql => "mysql",
+        }
+    }
+
+    pub fn is_mysql_family(self) -> bool {
+        matches!(self, Self::Mariadb | Self::Mysql)
+    }
+}
+
+/// Enterprise (free without a license: "Entry") or Team (MIT).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Edition {
+    Enterprise,
+    Team,
+}
+
+impl Edition {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Enterprise => "enterprise",
+            Self::Team => "team",
+        }
+    }
+}
+
+/// Which Mattermost release to install.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VersionSpec {
+    /// The newest extended-support release in the bundled table.
+    Esr,
+    /// The newest release in the bundled table.
+    Latest,
+    /// An exact version.
+    Exact(crate::releases::Version),
+}
+
+impl std::fmt::Display for VersionSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Esr => f.write_str("esr"),
+            Self::Latest => f.write_str("latest"),
+            Self::Exact(v) => write!(f, "{v}"),
+        }
+    }
+}
+
+impl Serialize for VersionSpec {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// The reverse proxy in front of Mattermost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Proxy {
+    Apache,
+    Nginx,
+}
+
+impl Proxy {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Apache => "apache",
+            Self::Nginx => "nginx",
+        }
+    }
+}
+
+/// TLS in front of the proxy. Only `none` exists so far: the site URL is http.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tls {
+    None,
+}
+
+/// Everything the install needs. Field names are the keys of the answers file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Answers {
+    /// The public name of the server, e.g. `chat.example.com`.
+    pub domain: String,
+    pub db_engine: DbEngine,
+    pub db_name: String,
+    pub db_user: String,
+    /// Generated from the operating system's CSPRNG when absent, then kept forever.
+    pub db_password: Secret,
+    pub install_dir: PathBuf,
+    pub data_dir: PathBuf,
+    pub edition: Edition,
+    pub version: VersionSpec,
+    pub proxy: Proxy,
+    pub tls: Tls,
+    /// Air-gapped boxes: a mirror laid out like releases.mattermost.com.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub download_base_url: Option<String>,
+    /// Air-gapped boxes: a tarball already on this machine.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tarball: Option<PathBuf>,
+    /// Required for a version that is not in the bundled releases table.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+}
+
+impl Answers {
+    /// The URL users type: http until the TLS phase exists.
+    pub fn site_url(&self) -> String {
+        match self.tls {
+            Tls::None => format!("http://{}", self.domain),
+        }
+    }
+
+    /// The answers as JSON, secrets included: for the 0600 saved file only.
+    pub fn to_json_with_secrets(&self) -> String {
+        let mut v = serde_json::to_value(self).unwrap_or_default();
+        if let Some(obj) = v.as_object_mut() {
+            obj.insert(
+                "db_password".into(),
+                serde_json::Value::String(self.db_password.expose().to_owned()),
+            );
+        }
+        let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
+        s.push('\n');
+        s
+    }
+
+    pub fn install_path(&self, rel: &str) -> PathBuf {
+        self.install_dir.join(rel)
+    }
+}
+
+/// Reads an answers file, fills defaults, reuses the saved secret when the file has
+/// none, and validates everything at once.
+pub fn load(path: &Path, saved: Option<&Answers>) -> Result<Answers, validate::Invalid> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        validate::Invalid::single(
+            "answers",
+            format!("cannot read {}: {e}", path.display()),
+            "pass the path of a readable JSON file with --answers",
+        )
+    })?;
+    from_json(&text, saved)
+}

@@ -1,0 +1,378 @@
+//! JSON answers file → [`Answers`], collecting every problem before returning.
+
+use std::path::PathBuf;
+
+use serde_json::{Map, Value};
+
+use super::validate::{self, FieldError, Invalid};
+use super::{Answers, DbEngine, Edition, Proxy, Secret, Tls, VersionSpec};
+use crate::releases::{self, Version};
+
+const KEYS: [&str; 14] = [
+    "domain",
+    "db_engine",
+    "db_name",
+    "db_user",
+    "db_password",
+    "install_dir",
+    "data_dir",
+    "edition",
+    "version",
+    "proxy",
+    "tls",
+    "download_base_url",
+    "tarball",
+    "sha256",
+];
+
+struct Reader<'a> {
+    map: &'a Map<String, Value>,
+    errors: Vec<FieldError>,
+}
+
+impl Reader<'_> {
+    fn err(&mut self, field: &str, problem: impl Into<String>, fix: impl Into<String>) {
+        self.errors.push(FieldError {
+            field: field.into(),
+            problem: problem.into(),
+            fix: fix.into(),
+        });
+    }
+
+    /// A string key; `None` when absent or null.
+    fn string(&mut self, key: &str) -> Option<String> {
+        match self.map.get(key) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(other) => {
+                self.err(
+                    key,
+                    format!("must be a string, found {other}"),
+                    format!("write \"{key}\": \"...\""),
+                );
+                None
+            }
+        }
+    }
+
+    fn choice<T: Copy>(&mut self, key: &str, default: T, options: &[(&str, T)]) -> T {
+        let Some(s) = self.string(key) else {
+            return default;
+        };
+        if let Some((_, v)) = options.iter().find(|(name, _)| *name == s) {
+            return *v;
+        }
+        let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
+        self.err(
+            key,
+            format!("\"{s}\" is not one of {}", names.join(", ")),
+            format!("set {key} to one of: {}", names.join(", ")),
+        );
+        default
+    }
+
+    fn dir(&mut self, key: &str, default: PathBuf) -> PathBuf {
+        let path = self.string(key).map_or(default, PathBuf::from);
+        if let Err(e) = validate::dir(&path) {
+            self.err(key, e, "use an absolute path such as /opt/mattermost or /srv/mattermost/data");
+        }
+        path
+    }
+}
+
+/// Levenshtein distance, for "did you mean".
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur.push((prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// Parses and validates an answers document. `saved` is the answers of the previous
+/// install on this box: its password is reused when the document has none.
+pub fn from_json(text: &str, saved: Option<&Answers>) -> Result<Answers, Invalid> {
+    let value: Value = serde_json::from_str(text).map_err(|e| {
+        Invalid::single(
+            "answers",
+            format!("is not valid JSON: {e}"),
+            "fix the JSON syntax at that line and column",
+        )
+    })?;
+    let Value::Object(map) = value else {
+        return Err(Invalid::single(
+            "answers",
+            "must be a JSON object",
+            "write {\"domain\": \"chat.example.com\", ...}",
+        ));
+    };
+    let mut r = Reader {
+        map: &map,
+        errors: Vec::new(),
+    };
+    for key in map.keys() {
+        if !KEYS.contains(&key.as_str()) {
+            let hint = KEYS
+                .iter()
+                .min_by_key(|k| edit_distance(k, key))
+                .filter(|k| edit_distance(k, key) <= 2 || k.contains(key.as_str()) || key.contains(**k))
+                .map_or_else(
+                    || format!("remove it; known keys are: {}", KEYS.join(", ")),
+                    |k| format!("did you mean \"{k}\"?"),
+                );
+            r.err(key, "is not a known key", hint);
+        }
+    }
+
+    let domain = match r.string("domain") {
+        None => {
+            r.err("domain", "is missing", "add \"domain\": \"chat.example.com\" (the name users will type)");
+            String::new()
+        }
+        Some(d) => {
+            let d = d.to_ascii_lowercase();
+            if let Err(e) = validate::fqdn(&d) {
+                r.err("domain", e, "use the fully qualified DNS name of this server, e.g. chat.example.com");
+            }
+            d
+        }
+    };
+
+    let engine = r.choice(
+        "db_engine",
+        DbEngine::Postgresql,
+        &[
+            ("postgresql", DbEngine::Postgresql),
+            ("mariadb", DbEngine::Mariadb),
+            ("mysql", DbEngine::Mysql),
+        ],
+    );
+    let ident = |r: &mut Reader, key: &str, default: &str| {
+        let v = r.string(key).unwrap_or_else(|| default.into());
+        if let Err(e) = validate::identifier(&v) {
+            r.err(key, e, format!("use something like \"{default}\""));
+        }
+        v
+    };
+    let db_name = ident(&mut r, "db_name", "mattermost");
+    let db_user = ident(&mut r, "db_user", "mmuser");
+
+    let db_password = match r.string("db_password") {
+        Some(p) => {
+            if let Err(e) = validate::password(&p) {
+                r.err("db_password", e, "use 8-128 printable characters, or remove the key to have one generated");
+            }
+            Secret::new(p)
+        }
+        None => match saved {
+            Some(s) => s.db_password.clone(),
+            None => Secret::generate().map_err(|e| {
+                Invalid::single(
+                    "db_password",
+                    format!("cannot be generated: the system random source failed: {e}"),
+                    "set db_password in the answers file",
+                )
+            })?,
+        },
+    };
+
+    let install_dir = r.dir("install_dir", PathBuf::from("/opt/mattermost"));
+    let data_dir = r.dir("data_dir", install_dir.join("data"));
+
+    let edition = r.choice(
+        "edition",
+        Edition::Enterprise,
+        &[("enterprise", Edition::Enterprise), ("team", Edition::Team)],
+    );
+
+    let version = match r.string("version").as_deref() {
+        None | Some("esr") => VersionSpec::Esr,
+        Some("latest") => VersionSpec::Latest,
+        Some(s) => match s.parse::<Version>() {
+            Ok(v) => VersionSpec::Exact(v),
+            Err(e) => {
+                r.err("version", e, "use \"esr\", \"latest\" or an exact version such as \"11.7.9\"");
+                VersionSpec::Esr
+            }
+        },
+    };
+
+    let proxy = r.choice("proxy", Proxy::Apache, &[("apache", Proxy::Apache), ("nginx", Proxy::Nginx)]);
+    if proxy == Proxy::Nginx {
+        r.err("proxy", "nginx is not available in this version yet", "set \"proxy\": \"apache\"");
+    }
+    let tls = r.choice("tls", Tls::None, &[("none", Tls::None)]);
+
+    let download_base_url = r.string("download_base_url");
+    if let Some(u) = &download_base_url {
+        if !(u.starts_with("https://") || u.starts_with("http://")) || u.contains(char::is_whitespace) {
+            r.err(
+                "download_base_url",
+                format!("\"{u}\" is not an http(s) URL"),
+                "use a URL laid out like https://releases.mattermost.com (VERSION/FILE below it)",
+            );
+        }
+    }
+    let tarball = r.string("tarball").map(PathBuf::from);
+    if let Some(t) = &tarball {
+        if !t.is_absolute() {
+            r.err("tarball", format!("\"{}\" is not an absolute path", t.display()), "give the absolute path of the .tar.gz");
+        }
+        if download_base_url.is_some() {
+            r.err("tarball", "is set together with download_base_url", "keep one of the two");
+        }
+    }
+    let sha256 = r.string("sha256").map(|s| s.to_ascii_lowercase());
+    if let Some(s) = &sha256 {
+        if let Err(e) = validate::sha256(s) {
+            r.err("sha256", e, "copy the value printed by `sha256sum FILE`");
+        }
+    }
+
+    // Version against engine and table.
+    match &version {
+        VersionSpec::Exact(v) => {
+            if engine.is_mysql_family() && !v.supports_mysql() {
+                r.err(
+                    "version",
+                    format!("Mattermost {v} cannot run on {}: MySQL support ended with 10.11", engine.name()),
+                    "use db_engine \"postgresql\", or a version up to 10.11 (e.g. \"10.11.23\")",
+                );
+            }
+            match (releases::published_sha256(*v, edition), &sha256) {
+                (None, None) => r.err(
+                    "sha256",
+                    format!("is missing: {v} ({}) is not in the bundled releases table", edition.name()),
+                    "add \"sha256\" with the published checksum of that tarball, or pick a listed version",
+                ),
+                (Some(published), Some(given)) if published != given => r.err(
+                    "sha256",
+                    format!("{given} differs from the published checksum {published} of {v}"),
+                    "remove the sha256 key; the bundled table already has the published value",
+                ),
+                _ => {}
+            }
+        }
+        VersionSpec::Esr | VersionSpec::Latest => {
+            if sha256.is_some() {
+                r.err("sha256", format!("is set but version is \"{version}\""), "pin an exact version together with sha256");
+            }
+        }
+    }
+
+    if !r.errors.is_empty() {
+        return Err(Invalid(r.errors));
+    }
+    Ok(Answers {
+        domain,
+        db_engine: engine,
+        db_name,
+        db_user,
+        db_password,
+        install_dir,
+        data_dir,
+        edition,
+        version,
+        proxy,
+        tls,
+        download_base_url,
+        tarball,
+        sha256,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(err: &Invalid) -> Vec<&str> {
+        err.0.iter().map(|e| e.field.as_str()).collect()
+    }
+
+    #[test]
+    fn minimal_answers_get_defaults_and_a_generated_password() {
+        let a = from_json(r#"{"domain": "Chat.Example.com"}"#, None).unwrap();
+        assert_eq!(a.domain, "chat.example.com");
+        assert_eq!(a.db_engine, DbEngine::Postgresql);
+        assert_eq!(a.install_dir, PathBuf::from("/opt/mattermost"));
+        assert_eq!(a.data_dir, PathBuf::from("/opt/mattermost/data"));
+        assert_eq!(a.version, VersionSpec::Esr);
+        assert_eq!(a.db_password.expose().len(), 32);
+        assert_eq!(a.site_url(), "http://chat.example.com");
+    }
+
+    #[test]
+    fn saved_password_is_reused_never_regenerated() {
+        let first = from_json(r#"{"domain": "chat.example.com"}"#, None).unwrap();
+        let second = from_json(r#"{"domain": "chat.example.com"}"#, Some(&first)).unwrap();
+        assert_eq!(first.db_password, second.db_password);
+    }
+
+    #[test]
+    fn every_problem_is_listed_at_once() {
+        let err = from_json(
+            r#"{"db_engine": "oracle", "data_dir": "data", "version": "11.x", "edtion": "team",
+                "db_password": "short", "sha256": "zz"}"#,
+            None,
+        )
+        .unwrap_err();
+        let f = fields(&err);
+        for want in ["domain", "db_engine", "data_dir", "version", "edtion", "db_password", "sha256"] {
+            assert!(f.contains(&want), "{want} not in {f:?}");
+        }
+        let text = err.to_string();
+        assert!(text.contains("did you mean \"edition\""), "{text}");
+        assert!(text.contains("fix:"), "{text}");
+    }
+
+    #[test]
+    fn mariadb_cannot_go_past_10_11() {
+        let err = from_json(
+            r#"{"domain": "chat.example.com", "db_engine": "mariadb", "version": "11.7.9"}"#,
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(fields(&err), ["version"]);
+        assert!(err.to_string().contains("MySQL support ended with 10.11"));
+    }
+
+    #[test]
+    fn unlisted_versions_need_an_explicit_checksum() {
+        let err = from_json(r#"{"domain": "chat.example.com", "version": "11.7.90"}"#, None).unwrap_err();
+        assert_eq!(fields(&err), ["sha256"]);
+        let ok = from_json(
+            &format!(r#"{{"domain": "chat.example.com", "version": "11.7.90", "sha256": "{}"}}"#, "a".repeat(64)),
+            None,
+        );
+        assert!(ok.is_ok());
+    }
+
+    #[test]
+    fn a_checksum_that_contradicts_the_table_is_refused() {
+        let err = from_json(
+            &format!(r#"{{"domain": "chat.example.com", "version": "11.10.0", "sha256": "{}"}}"#, "b".repeat(64)),
+            None,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("differs from the published checksum"));
+    }
+
+    #[test]
+    fn not_json_names_the_position() {
+        let err = from_json("{\"domain\": ", None).unwrap_err();
+        assert!(err.to_string().contains("line 1"), "{err}");
+    }
+
+    #[test]
+    fn saved_file_round_trips_with_its_secret() {
+        let a = from_json(r#"{"domain": "chat.example.com", "db_password": "p@ss w0rd'\"x"}"#, None).unwrap();
+        let back = from_json(&a.to_json_with_secrets(), None).unwrap();
+        assert_eq!(a, back);
+        assert!(!serde_json::to_string(&a).unwrap().contains("p@ss"));
+    }
+}

@@ -1,0 +1,217 @@
+//! Validation rules, each naming the key it is about and the fix.
+
+use std::fmt;
+use std::path::Path;
+
+/// One problem with one key of the answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub problem: String,
+    pub fix: String,
+}
+
+/// Every problem found in an answers file, all at once.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct Invalid(pub Vec<FieldError>);
+
+impl Invalid {
+    pub fn single(field: &str, problem: impl Into<String>, fix: impl Into<String>) -> Self {
+        Self(vec![FieldError {
+            field: field.into(),
+            problem: problem.into(),
+            fix: fix.into(),
+        }])
+    }
+}
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.0.len();
+        writeln!(
+            f,
+            "the answers have {n} problem{}:",
+            if n == 1 { "" } else { "s" }
+        )?;
+        for e in &self.0 {
+            writeln!(f, "  - {}: {}", e.field, e.problem)?;
+            writeln!(f, "    fix: {}", e.fix)?;
+        }
+        Ok(())
+    }
+}
+
+/// RFC 1123 host name with at least two labels; no IP addresses, no trailing dot.
+pub fn fqdn(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("is empty".into());
+    }
+    if name.len() > 253 {
+        return Err(format!("is {} characters long; the limit is 253", name.len()));
+    }
+    if name.parse::<std::net::IpAddr>().is_ok() {
+        return Err("is an IP address; Mattermost needs a DNS name for its site URL".into());
+    }
+    let labels: Vec<&str> = name.split('.').collect();
+    if labels.len() < 2 {
+        return Err(format!(
+            "\"{name}\" is not a fully qualified domain name (it has no dot)"
+        ));
+    }
+    for label in &labels {
+        if label.is_empty() {
+            return Err(format!("\"{name}\" has an empty label (two dots in a row, or a leading or trailing dot)"));
+        }
+        if label.len() > 63 {
+            return Err(format!("label \"{label}\" is longer than 63 characters"));
+        }
+        if !label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            return Err(format!(
+                "label \"{label}\" may contain only letters, digits and '-' (use punycode, xn--..., for other characters)"
+            ));
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return Err(format!("label \"{label}\" starts or ends with '-'"));
+        }
+    }
+    if labels
+        .last()
+        .is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err("the last label is all digits".into());
+    }
+    Ok(())
+}
+
+/// PostgreSQL and MySQL identifiers we create: simple enough to never need quoting.
+pub fn identifier(name: &str) -> Result<(), String> {
+    let ok_start = name
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_lowercase() || b == b'_');
+    if !ok_start
+        || name.len() > 32
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
+        return Err(format!(
+            "\"{name}\" must be 1-32 characters of a-z, 0-9 and _, starting with a letter or _"
+        ));
+    }
+    Ok(())
+}
+
+/// A password the DSNs and SQL layers can carry: any printable character, no control
+/// characters, 8 to 128 characters.
+pub fn password(p: &str) -> Result<(), String> {
+    if p.chars().count() < 8 {
+        return Err("is shorter than 8 characters".into());
+    }
+    if p.chars().count() > 128 {
+        return Err("is longer than 128 characters".into());
+    }
+    if p.chars().any(char::is_control) {
+        return Err("contains a control character (newline, tab, ...)".into());
+    }
+    Ok(())
+}
+
+/// An absolute, normalised path that is not the root or a system directory.
+pub fn dir(path: &Path) -> Result<(), String> {
+    let s = path.to_string_lossy();
+    if !path.is_absolute() {
+        return Err(format!("\"{s}\" is not an absolute path"));
+    }
+    if path
+        .components()
+        .any(|c| matches!(c, std::path::Component::ParentDir | std::path::Component::CurDir))
+        || s.contains("//")
+        || (s.len() > 1 && s.ends_with('/'))
+    {
+        return Err(format!("\"{s}\" is not normalised (no '.', '..', '//' or trailing '/')"));
+    }
+    if s.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(format!("\"{s}\" contains whitespace or control characters"));
+    }
+    const SYSTEM: [&str; 14] = [
+        "/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/opt", "/proc", "/root", "/run",
+        "/sbin", "/sys", "/usr",
+    ];
+    if SYSTEM.contains(&s.as_ref()) || s == "/var" || s == "/tmp" {
+        return Err(format!("\"{s}\" is a system directory; choose a directory of its own"));
+    }
+    Ok(())
+}
+
+/// A lower-case hex SHA-256.
+pub fn sha256(s: &str) -> Result<(), String> {
+    if s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        Ok(())
+    } else {
+        Err("must be 64 lower-case hexadecimal characters (the output of sha256sum)".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fqdn_accepts_real_names() {
+        for ok in ["chat.example.com", "a.b", "xn--bcher-kva.example", "mm-1.corp.example.org"] {
+            assert_eq!(fqdn(ok), Ok(()), "{ok}");
+        }
+    }
+
+    #[test]
+    fn fqdn_rejects_with_reasons() {
+        for (bad, why) in [
+            ("", "empty"),
+            ("localhost", "no dot"),
+            ("10.0.0.1", "IP address"),
+            ("chat..example.com", "empty label"),
+            ("chat.example.com.", "empty label"),
+            ("-chat.example.com", "starts or ends"),
+            ("chat_1.example.com", "only letters"),
+            ("chät.example.com", "punycode"),
+            ("chat.123", "all digits"),
+        ] {
+            let err = fqdn(bad).unwrap_err();
+            assert!(err.contains(why), "{bad}: {err}");
+        }
+        assert!(fqdn(&format!("{}.com", "a".repeat(64))).unwrap_err().contains("63"));
+    }
+
+    #[test]
+    fn identifiers_are_plain() {
+        assert!(identifier("mattermost").is_ok());
+        assert!(identifier("mm_user2").is_ok());
+        for bad in ["", "2mm", "MM", "mm-user", "mm;drop", &"a".repeat(33)] {
+            assert!(identifier(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn dirs_must_be_absolute_own_directories() {
+        assert!(dir(Path::new("/opt/mattermost")).is_ok());
+        assert!(dir(Path::new("/srv/mattermost/data")).is_ok());
+        for bad in ["opt/mm", "/opt/../etc", "/opt/mm/", "/", "/etc", "/opt", "/srv/my data"] {
+            assert!(dir(Path::new(bad)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn passwords_allow_every_printable_character() {
+        assert!(password("' \" \\ $ ` @ / : % # x").is_ok());
+        assert!(password("short").is_err());
+        assert!(password("has\nnewline").is_err());
+    }
+
+    #[test]
+    fn sha256_is_hex() {
+        assert!(sha256(&"a".repeat(64)).is_ok());
+        assert!(sha256(&"A".repeat(64)).is_err());
+        assert!(sha256("abc").is_err());
+    }
+}

@@ -1,0 +1,88 @@
+//! `mattermost-setup install --answers FILE [--yes]`
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use super::Outcome;
+use crate::engine;
+use crate::host::Host;
+use crate::plan::Plan;
+use crate::ui::plain;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The answers file (JSON). Keys: domain, db_engine, db_name, db_user, db_password,
+    /// install_dir, data_dir, edition, version, proxy, tls, download_base_url, tarball, sha256.
+    #[arg(long, value_name = "FILE")]
+    pub answers: PathBuf,
+    /// Do not ask for confirmation (required when there is no terminal).
+    #[arg(long, short)]
+    pub yes: bool,
+    /// Echo every log line.
+    #[arg(long, short)]
+    pub verbose: bool,
+}
+
+pub fn run(args: &Args) -> Outcome {
+    let answers = match super::load_answers(&args.answers) {
+        Ok(a) => a,
+        Err(code) => return Outcome { code, log: None },
+    };
+    let plan = match Plan::new(&answers) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("{}: version: {e}", args.answers.display());
+            return Outcome { code: ExitCode::from(2), log: None };
+        }
+    };
+    if !args.yes {
+        if !std::io::stdin().is_terminal() {
+            eprintln!("install: no terminal to confirm on; add --yes to install unattended.");
+            return Outcome { code: ExitCode::from(2), log: None };
+        }
+        print!(
+            "Install Mattermost {} ({}) for {} with {} and Apache? `mattermost-setup plan` shows every change. [y/N] ",
+            plan.release.version, plan.release.edition, plan.site_url, plan.database.engine
+        );
+        let _ = std::io::stdout().flush();
+        let mut line = String::new();
+        let _ = std::io::stdin().read_line(&mut line);
+        if !matches!(line.trim(), "y" | "Y" | "yes") {
+            println!("Nothing was changed.");
+            return Outcome { code: ExitCode::from(1), log: None };
+        }
+    }
+    let host = Host::system(plain::sink(args.verbose));
+    println!(
+        "Installing Mattermost {} ({}) for {} — log: {}",
+        plan.release.version,
+        plan.release.edition,
+        plan.site_url,
+        host.log_path().display()
+    );
+    let started = std::time::Instant::now();
+    match engine::install(&host, &answers, &plan) {
+        Ok(reports) => {
+            let changed = reports.iter().filter(|r| r.changed).count();
+            println!(
+                "\nMattermost is up at {} ({} phases verified, {changed} changed, {:.1}s).\n\
+                 Answers (with the database password, mode 600): {}\n\
+                 Next: open {} and create the first account; it becomes the system admin.",
+                plan.site_url,
+                reports.len(),
+                started.elapsed().as_secs_f64(),
+                crate::answers::SAVED_ANSWERS,
+                plan.site_url
+            );
+            Outcome { code: ExitCode::SUCCESS, log: Some(host.log_path().to_owned()) }
+        }
+        Err(e) => {
+            println!(
+                "\nThe install stopped in phase {}. Nothing verified so far was undone; fix the cause and run the same command again to continue.",
+                e.phase
+            );
+            Outcome { code: ExitCode::from(1), log: Some(host.log_path().to_owned()) }
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! Command-line interface: one module per subcommand, dispatched from a clap enum.
+
+pub mod install;
+pub mod plan;
+pub mod status;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::answers::{self, Answers};
+
+/// Turns a fresh Debian/Ubuntu server into a verified Mattermost server.
+#[derive(Debug, Parser)]
+#[command(name = "mattermost-setup", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Install (or converge) Mattermost from an answers file, asking nothing.
+    Install(install::Args),
+    /// Print what an install would do: packages, files with diffs, services, database. Changes nothing.
+    Plan(plan::Args),
+    /// Read-only checks of every phase against the saved answers; exit code 1 on any failure.
+    Status(status::Args),
+}
+
+/// What a command ended with: the exit code, and whether to point at the log.
+pub struct Outcome {
+    pub code: ExitCode,
+    pub log: Option<PathBuf>,
+}
+
+pub fn run(cli: Cli) -> Outcome {
+    match cli.command {
+        Some(Command::Install(a)) => install::run(&a),
+        Some(Command::Plan(a)) => plan::run(&a),
+        Some(Command::Status(a)) => status::run(&a),
+        None => {
+            eprintln!(
+                "The interactive wizard is not available yet.\n\
+                 Run unattended: write an answers file (at least {{\"domain\": \"chat.example.com\"}}) and run\n  \
+                 mattermost-setup plan --answers answers.json\n  \
+                 mattermost-setup install --answers answers.json --yes\n\
+                 See `mattermost-setup --help`."
+            );
+            Outcome { code: ExitCode::from(2), log: None }
+        }
+    }
+}
+
+/// The answers of the last install on this box, if any.
+pub fn saved_answers() -> Option<Answers> {
+    let text = std::fs::read_to_string(answers::SAVED_ANSWERS).ok()?;
+    answers::from_json(&text, None).ok()
+}
+
+/// Reads and validates an answers file, printing every problem on failure.
+pub fn load_answers(path: &std::path::Path) -> Result<Answers, ExitCode> {
+    let saved = saved_answers();
+    answers::load(path, saved.as_ref()).map_err(|invalid| {
+        eprintln!("{}: {invalid}", path.display());
+        ExitCode::from(2)
+    })
+}

@@ -1,0 +1,41 @@
+//! `mattermost-setup plan --answers FILE [--json]`
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use super::Outcome;
+use crate::events;
+use crate::host::Host;
+use crate::plan::{self, Plan};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The answers file (JSON).
+    #[arg(long, value_name = "FILE")]
+    pub answers: PathBuf,
+    /// Print the plan as JSON (secrets masked).
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: &Args) -> Outcome {
+    let answers = match super::load_answers(&args.answers) {
+        Ok(a) => a,
+        Err(code) => return Outcome { code, log: None },
+    };
+    let p = match Plan::new(&answers) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("{}: version: {e}", args.answers.display());
+            return Outcome { code: ExitCode::from(2), log: None };
+        }
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&p).unwrap_or_default());
+        return Outcome { code: ExitCode::SUCCESS, log: None };
+    }
+    let host = Host::system(events::discard());
+    crate::engine::register_secrets(&host, &answers);
+    print!("{}", host.redact(&plan::render_text(&p, &host)));
+    Outcome { code: ExitCode::SUCCESS, log: None }
+}

@@ -1,0 +1,116 @@
+//! The per-run log: every command, every file change, every event, with secrets
+//! replaced by `********` before anything reaches the file or a front end.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, RwLock};
+use std::time::SystemTime;
+
+/// Where run logs go on a real box.
+pub const LOG_DIR: &str = "/var/log/mattermost-setup";
+
+pub struct RunLog {
+    path: PathBuf,
+    file: Mutex<Option<File>>,
+    secrets: RwLock<Vec<String>>,
+}
+
+impl RunLog {
+    /// Opens `<dir>/<UTC timestamp>.log`, mode 0600. When the directory cannot be
+    /// used (not root, read-only), the log falls back to a private temp directory so
+    /// a run always has a log to point at.
+    pub fn create(dir: &Path) -> Self {
+        let stamp = humantime::format_rfc3339_seconds(SystemTime::now())
+            .to_string()
+            .replace(':', "");
+        let name = format!("{stamp}-{}.log", std::process::id());
+        let open = |dir: &Path| -> std::io::Result<(PathBuf, File)> {
+            std::fs::create_dir_all(dir)?;
+            let path = dir.join(&name);
+            let f = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .mode(0o600)
+                .open(&path)?;
+            Ok((path, f))
+        };
+        let fallback = std::env::temp_dir().join(format!("mattermost-setup-{}", rustix::process::getuid().as_raw()));
+        match open(dir).or_else(|_| open(&fallback)) {
+            Ok((path, f)) => Self {
+                path,
+                file: Mutex::new(Some(f)),
+                secrets: RwLock::new(Vec::new()),
+            },
+            Err(_) => Self {
+                path: PathBuf::from("/dev/null"),
+                file: Mutex::new(None),
+                secrets: RwLock::new(Vec::new()),
+            },
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Registers a value that must never be written. Register every encoding a
+    /// secret travels in (raw, URL-escaped, SQL-escaped).
+    pub fn add_secret(&self, secret: &str) {
+        if secret.len() < 4 {
+            return;
+        }
+        if let Ok(mut s) = self.secrets.write() {
+            if !s.iter().any(|x| x == secret) {
+                s.push(secret.to_owned());
+                // Longest first, so an encoding that contains another is masked whole.
+                s.sort_by_key(|x| std::cmp::Reverse(x.len()));
+            }
+        }
+    }
+
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = text.to_owned();
+        if let Ok(secrets) = self.secrets.read() {
+            for s in secrets.iter() {
+                if out.contains(s.as_str()) {
+                    out = out.replace(s.as_str(), "********");
+                }
+            }
+        }
+        out
+    }
+
+    /// Appends one line (redacted) and returns what was written.
+    pub fn line(&self, text: &str) -> String {
+        let clean = self.redact(text);
+        if let Ok(mut guard) = self.file.lock() {
+            if let Some(f) = guard.as_mut() {
+                let stamp = humantime::format_rfc3339_millis(SystemTime::now());
+                let _ = writeln!(f, "{stamp} {clean}");
+            }
+        }
+        clean
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_reach_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = RunLog::create(dir.path());
+        log.add_secret("s3cr3t pass");
+        log.add_secret("s3cr3t%20pass");
+        let shown = log.line("DataSource postgres://u:s3cr3t%20pass@h/db and s3cr3t pass");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        let text = std::fs::read_to_string(log.path()).unwrap();
+        assert!(!text.contains("s3cr3t"), "{text}");
+        assert!(text.contains("postgres://u:********@h/db"), "{text}");
+        let mode = std::fs::metadata(log.path()).unwrap().permissions();
+        assert_eq!(std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777, 0o600);
+    }
+}

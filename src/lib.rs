@@ -1,0 +1,13 @@
+//! mattermost-setup: answers → plan → phases over one host seam → events → front ends.
+
+pub mod answers;
+pub mod cli;
+pub mod dsn;
+pub mod engine;
+pub mod events;
+pub mod host;
+pub mod phases;
+pub mod plan;
+pub mod probes;
+pub mod releases;
+pub mod ui;

@@ -1,0 +1,81 @@
+//! PostgreSQL: a login role, a UTF8 database it owns, and (PG 15+) schema public it
+//! owns. All SQL goes to psql on stdin: the password never reaches argv.
+
+use super::P;
+use crate::answers::Answers;
+use crate::host::Cmd;
+use crate::phases::{Check, Ctx, PhaseError};
+
+/// A SQL string literal (standard_conforming_strings is on since PostgreSQL 9.1).
+pub fn literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// Idempotent SQL run as the postgres superuser. Names are validated identifiers
+/// (`[a-z_][a-z0-9_]*`), so they need no quoting.
+pub fn admin_sql(a: &Answers) -> String {
+    let (db, user) = (&a.db_name, &a.db_user);
+    let pw = literal(a.db_password.expose());
+    format!(
+        "SELECT 'CREATE ROLE {user} LOGIN' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{user}')\\gexec\n\
+         ALTER ROLE {user} WITH LOGIN PASSWORD {pw};\n\
+         SELECT 'CREATE DATABASE {db} OWNER {user} ENCODING ''UTF8'' TEMPLATE template0 LC_COLLATE ''C.UTF-8'' LC_CTYPE ''C.UTF-8''' \
+         WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = '{db}')\\gexec\n\
+         ALTER DATABASE {db} OWNER TO {user};\n\
+         \\connect {db}\n\
+         ALTER SCHEMA public OWNER TO {user};\n\
+         GRANT USAGE, CREATE ON SCHEMA public TO {user};\n"
+    )
+}
+
+/// What the application user sees when it logs in: `user|owner|encoding|public owner|version`.
+pub const LOGIN_SQL: &str = "SELECT current_user, pg_catalog.pg_get_userbyid(d.datdba), \
+    pg_catalog.pg_encoding_to_char(d.encoding), \
+    (SELECT pg_catalog.pg_get_userbyid(n.nspowner) FROM pg_catalog.pg_namespace n WHERE n.nspname = 'public'), \
+    current_setting('server_version_num') \
+    FROM pg_catalog.pg_database d WHERE d.datname = current_database()";
+
+/// psql as the application user over TCP, the way Mattermost connects; the password
+/// travels in PGPASSWORD.
+pub fn login_cmd(a: &Answers, sql: &str) -> Cmd {
+    Cmd::new(
+        "psql",
+        &["-X", "-A", "-t", "-h", "localhost", "-p", "5432", "-U", &a.db_user, "-d", &a.db_name, "-c", sql],
+    )
+    .env("PGPASSWORD", a.db_password.expose())
+    .env("PGCONNECT_TIMEOUT", "5")
+}
+
+pub fn probe(ctx: &Ctx) -> Result<Vec<Check>, PhaseError> {
+    let a = ctx.answers;
+    let out = ctx.host.probe(&login_cmd(a, LOGIN_SQL))?;
+    if !out.success() {
+        let why = ctx.host.redact(out.stderr.trim());
+        return Ok(vec![Check::fail(P, format!("login as {}", a.db_user), why).with_fix(
+            "repair re-creates the role and sets the saved password",
+        )]);
+    }
+    let f: Vec<&str> = out.stdout.trim().split('|').collect();
+    let [user, owner, encoding, public_owner, version] = f.as_slice() else {
+        return Err(PhaseError::new(format!("unexpected answer from PostgreSQL: {}", out.stdout.trim())));
+    };
+    let version: u32 = version.parse().unwrap_or(0);
+    let needed = ctx.plan.release.version.min_postgresql();
+    Ok(vec![
+        Check::ok(P, format!("login as {}", a.db_user), format!("logged in to {} as {user}", a.db_name)),
+        Check::when(P, version / 10000 >= needed, "PostgreSQL version", format!("{version}, Mattermost {} needs {needed}+", ctx.plan.release.version))
+            .with_fix("install a newer PostgreSQL (apt.postgresql.org), or choose Mattermost 10.11"),
+        Check::when(P, *owner == a.db_user, format!("database {} owner", a.db_name), *owner),
+        Check::when(P, *encoding == "UTF8", format!("database {} encoding", a.db_name), *encoding),
+        Check::when(P, *public_owner == a.db_user, "schema public owner", *public_owner),
+    ])
+}
+
+pub fn apply(ctx: &mut Ctx) -> Result<(), PhaseError> {
+    let a = ctx.answers;
+    ctx.step(P, format!("creating role {} and database {} (owner {})", a.db_user, a.db_name, a.db_user));
+    let cmd = Cmd::as_user("postgres", "psql", &["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", "postgres"])
+        .stdin(admin_sql(a));
+    ctx.host.run(&cmd)?;
+    Ok(())
+}

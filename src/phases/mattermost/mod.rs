@@ -1,0 +1,281 @@
+//! Mattermost from the official tarball: fetch + verify, unpack beside the install
+//! directory and move into place, the system user, directories and ownership, and
+//! config.json edited as JSON with every other key kept in order.
+
+pub mod fetch;
+pub mod unpack;
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::thread::ScopedJoinHandle;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{Check, Ctx, Phase, PhaseError, PhaseId};
+use crate::host::{Cmd, FileSpec};
+use crate::plan::{self, SERVICE_USER};
+use crate::releases::Version;
+
+const P: PhaseId = PhaseId::Mattermost;
+/// What this tool installed, for the next run to compare with.
+pub const RELEASE_RECORD: &str = "/var/lib/mattermost-setup/release.json";
+
+/// The tarball fetched in a background thread while apt works.
+pub type Fetch<'a> = ScopedJoinHandle<'a, Result<PathBuf, fetch::FetchError>>;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleaseRecord {
+    pub version: String,
+    pub edition: String,
+    pub sha256: String,
+    pub install_dir: PathBuf,
+}
+
+pub struct Mattermost;
+
+/// The release record, when the tool installed this release here.
+fn record(ctx: &Ctx) -> Option<ReleaseRecord> {
+    let bytes = ctx.host.read(Path::new(RELEASE_RECORD)).ok()??;
+    serde_json::from_slice(&bytes).ok()
+}
+
+fn wanted_record(ctx: &Ctx) -> ReleaseRecord {
+    let r = &ctx.plan.release;
+    ReleaseRecord {
+        version: r.version.to_string(),
+        edition: r.edition.to_owned(),
+        sha256: r.sha256.clone(),
+        install_dir: ctx.answers.install_dir.clone(),
+    }
+}
+
+/// `bin/mattermost version` of what is in the install directory.
+pub fn binary_version(ctx: &Ctx) -> Option<Version> {
+    let bin = ctx.answers.install_path("bin/mattermost");
+    if !ctx.host.path(&bin).is_file() {
+        return None;
+    }
+    let bin = bin.to_string_lossy();
+    let cmd = if ctx.host.lookup_user(SERVICE_USER).is_some() {
+        Cmd::as_user(SERVICE_USER, &bin, &["version"])
+    } else {
+        Cmd::new(&bin, &["version"])
+    };
+    let out = ctx.host.probe(&cmd).ok()?;
+    out.stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Version:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// Whether the planned release is what sits in the install directory.
+fn release_in_place(ctx: &Ctx) -> (bool, String) {
+    let want = ctx.plan.release.version;
+    match (record(ctx), binary_version(ctx)) {
+        (Some(r), Some(v)) if r == wanted_record(ctx) && v == want => (true, format!("{v} ({})", r.edition)),
+        (_, Some(v)) => (false, format!("{v} is in {}, {want} planned", ctx.answers.install_dir.display())),
+        (_, None) => (false, format!("not installed in {}", ctx.answers.install_dir.display())),
+    }
+}
+
+/// Directories that must exist and belong to the service user.
+fn owned_dirs(ctx: &Ctx) -> Vec<PathBuf> {
+    let mut dirs = vec![ctx.answers.install_dir.clone()];
+    dirs.extend(ctx.plan.directories.iter().cloned());
+    dirs
+}
+
+/// config.json with the plan's edits applied, and whether that differs from now.
+fn desired_config(ctx: &Ctx) -> Result<(Value, bool), PhaseError> {
+    let path = &ctx.plan.config_json;
+    let bytes = ctx.host.read(path)?.ok_or_else(|| PhaseError::new(format!("{} is missing", path.display())))?;
+    let mut cfg: Value = serde_json::from_slice(&bytes).map_err(|e| {
+        PhaseError::new(format!("{} is not valid JSON: {e}", path.display()))
+            .fix("fix the file by hand, or restore it from /var/backups/mattermost-setup")
+    })?;
+    let changed = plan::apply_config_edits(&mut cfg, &ctx.plan.config_edits);
+    Ok((cfg, changed))
+}
+
+fn config_spec(ctx: &Ctx, cfg: &Value, owner: Option<(u32, u32)>) -> FileSpec {
+    FileSpec {
+        path: ctx.plan.config_json.clone(),
+        content: plan::config_to_string(cfg).into_bytes(),
+        mode: 0o600,
+        owner,
+    }
+}
+
+impl Phase for Mattermost {
+    fn id(&self) -> PhaseId {
+        P
+    }
+
+    fn probe(&self, ctx: &Ctx) -> Result<Vec<Check>, PhaseError> {
+        let host = ctx.host;
+        let mut checks = Vec::new();
+        let (in_place, detail) = release_in_place(ctx);
+        checks.push(Check::when(P, in_place, "Mattermost release", detail));
+        let user = host.lookup_user(SERVICE_USER);
+        checks.push(Check::when(
+            P,
+            user.is_some(),
+            "system user mattermost",
+            user.map_or_else(|| "missing".to_owned(), |(u, g)| format!("uid {u} gid {g}")),
+        ));
+        for dir in owned_dirs(ctx) {
+            let meta = std::fs::metadata(host.path(&dir));
+            let (ok, detail) = match (&meta, user) {
+                (Ok(m), Some((uid, gid))) if m.is_dir() => {
+                    ((m.uid(), m.gid()) == (uid, gid), format!("owner {}:{}, mode {:o}", m.uid(), m.gid(), m.mode() & 0o7777))
+                }
+                (Ok(_), _) => (false, "exists but the service user is missing or it is not a directory".into()),
+                (Err(e), _) => (false, e.to_string()),
+            };
+            checks.push(Check::when(P, ok, format!("directory {}", dir.display()), detail).with_fix("repair restores ownership"));
+        }
+        if host.path(&ctx.plan.config_json).is_file() {
+            let (_, changed) = desired_config(ctx)?;
+            let differing: Vec<String> = if changed {
+                let current: Value = host
+                    .read(&ctx.plan.config_json)?
+                    .and_then(|b| serde_json::from_slice(&b).ok())
+                    .unwrap_or(Value::Null);
+                ctx.plan
+                    .config_edits
+                    .iter()
+                    .filter(|e| current.get(e.section).and_then(|s| s.get(e.key)) != Some(&e.value))
+                    .map(|e| format!("{}.{}", e.section, e.key))
+                    .collect()
+            } else {
+                vec![]
+            };
+            checks.push(Check::when(
+                P,
+                !changed,
+                "config.json settings",
+                if changed { format!("differs: {}", differing.join(", ")) } else { "as planned".into() },
+            ));
+            let m = std::fs::metadata(host.path(&ctx.plan.config_json)).ok();
+            let meta_ok = m.as_ref().is_some_and(|m| {
+                m.mode() & 0o7777 == 0o600 && user.is_none_or(|(u, g)| (m.uid(), m.gid()) == (u, g))
+            });
+            checks.push(Check::when(
+                P,
+                meta_ok,
+                "config.json mode 600, owner mattermost",
+                m.map_or_else(|| "missing".into(), |m| format!("mode {:o}, owner {}:{}", m.mode() & 0o7777, m.uid(), m.gid())),
+            ));
+        } else {
+            checks.push(Check::fail(P, "config.json settings", format!("{} is missing", ctx.plan.config_json.display())));
+        }
+        Ok(checks)
+    }
+
+    fn apply(&self, ctx: &mut Ctx) -> Result<(), PhaseError> {
+        let host = ctx.host;
+        let a = ctx.answers;
+        let (in_place, _) = release_in_place(ctx);
+        if !in_place {
+            if let Some(existing) = binary_version(ctx) {
+                if existing != ctx.plan.release.version {
+                    return Err(PhaseError::new(format!(
+                        "Mattermost {existing} is already installed in {}; {} is planned",
+                        a.install_dir.display(),
+                        ctx.plan.release.version
+                    ))
+                    .fix(format!(
+                        "set version to \"{existing}\" in the answers to keep it (upgrades arrive with `mattermost-setup upgrade`)"
+                    )));
+                }
+            }
+            let tarball = match ctx.tarball.take() {
+                Some(handle) => handle
+                    .join()
+                    .map_err(|_| PhaseError::new("the download thread crashed"))??,
+                None => fetch::fetch(host, &ctx.plan.release)?,
+            };
+            ctx.step(P, format!("unpacking {}", tarball.display()));
+            let staging = host.path(&unpack::staging_dir(&a.install_dir));
+            let top = unpack::unpack(host, &tarball, &staging)?;
+            let target = host.path(&a.install_dir);
+            let moved = unpack::merge_no_clobber(&top, &target).map_err(|e| {
+                PhaseError::new(format!("cannot move the new files into {}: {e}", a.install_dir.display()))
+            })?;
+            host.note(&format!("[mattermost] {moved} entries moved into {}", a.install_dir.display()));
+            let _ = std::fs::remove_dir_all(&staging);
+            ctx.restart_mattermost = true;
+        }
+
+        if host.lookup_user(SERVICE_USER).is_none() {
+            ctx.step(P, "creating the system user mattermost");
+            let home = a.install_dir.to_string_lossy();
+            host.run(&Cmd::new(
+                "useradd",
+                &["--system", "--user-group", "--home-dir", &home, "--no-create-home", "--shell", "/usr/sbin/nologin", SERVICE_USER],
+            ))?;
+        }
+        let (uid, gid) = host
+            .lookup_user(SERVICE_USER)
+            .ok_or_else(|| PhaseError::new("the mattermost user is missing right after useradd"))?;
+
+        for dir in owned_dirs(ctx) {
+            let real = host.path(&dir);
+            if !real.is_dir() {
+                std::fs::create_dir_all(&real).map_err(|e| PhaseError::new(format!("cannot create {}: {e}", dir.display())))?;
+                std::fs::set_permissions(&real, std::os::unix::fs::PermissionsExt::from_mode(0o750))
+                    .map_err(|e| PhaseError::new(format!("cannot chmod {}: {e}", dir.display())))?;
+                host.note(&format!("[mattermost] created {}", dir.display()));
+            }
+        }
+        let mut fixed = 0usize;
+        let mut roots = vec![a.install_dir.clone()];
+        if !a.data_dir.starts_with(&a.install_dir) {
+            roots.push(a.data_dir.clone());
+        }
+        for root in roots {
+            fixed += chown_tree(&host.path(&root), uid, gid)
+                .map_err(|e| PhaseError::new(format!("cannot set the owner of {}: {e}", root.display())))?;
+        }
+        if fixed > 0 {
+            host.note(&format!("[mattermost] ownership set to mattermost on {fixed} entries"));
+        }
+
+        let (cfg, changed) = desired_config(ctx)?;
+        if changed {
+            ctx.step(P, "setting SiteURL, ListenAddress, database, file and plugin paths in config.json");
+        }
+        if host.write_file(&config_spec(ctx, &cfg, Some((uid, gid))))?.changed() {
+            ctx.restart_mattermost = true;
+        }
+
+        let rec = serde_json::to_string_pretty(&wanted_record(ctx)).unwrap_or_default();
+        host.write_file(&FileSpec {
+            path: PathBuf::from(RELEASE_RECORD),
+            content: format!("{rec}\n").into_bytes(),
+            mode: 0o644,
+            owner: None,
+        })?;
+        Ok(())
+    }
+}
+
+/// Gives every entry under `root` to `uid:gid`, touching only those that differ.
+fn chown_tree(root: &Path, uid: u32, gid: u32) -> std::io::Result<usize> {
+    let mut fixed = 0;
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(p) = stack.pop() {
+        let m = std::fs::symlink_metadata(&p)?;
+        if (m.uid(), m.gid()) != (uid, gid) {
+            std::os::unix::fs::lchown(&p, Some(uid), Some(gid))?;
+            fixed += 1;
+        }
+        if m.is_dir() {
+            for e in std::fs::read_dir(&p)? {
+                stack.push(e?.path());
+            }
+        }
+    }
+    Ok(fixed)
+}

@@ -1,0 +1,135 @@
+//! Unpack into a staging directory beside the install directory, then move entries
+//! into place without overwriting anything (like `cp -an`), so an interrupted run is
+//! finished by the next one and existing config, logs, plugins and data are kept.
+
+use std::fs::File;
+use std::path::{Component, Path, PathBuf};
+
+use crate::events::Event;
+use crate::host::Host;
+use crate::phases::{PhaseError, PhaseId};
+
+const P: PhaseId = PhaseId::Mattermost;
+
+/// The staging directory for `install_dir`: same parent, so renames are atomic.
+pub fn staging_dir(install_dir: &Path) -> PathBuf {
+    let name = install_dir.file_name().map_or_else(|| "mattermost".into(), |n| n.to_string_lossy().into_owned());
+    install_dir.with_file_name(format!(".{name}.mattermost-setup-staging"))
+}
+
+/// Unpacks `tarball` into `staging` (emptied first) and returns `staging/mattermost`.
+pub fn unpack(host: &Host, tarball: &Path, staging: &Path) -> Result<PathBuf, PhaseError> {
+    let err = |what: &str, e: &dyn std::fmt::Display| {
+        PhaseError::new(format!("cannot unpack {}: {what}: {e}", tarball.display()))
+            .fix("the tarball may be damaged: remove it from /var/cache/mattermost-setup and run again")
+    };
+    if staging.exists() {
+        std::fs::remove_dir_all(staging).map_err(|e| err("cannot clear the staging directory", &e))?;
+    }
+    std::fs::create_dir_all(staging).map_err(|e| err("cannot create the staging directory", &e))?;
+    let file = File::open(tarball).map_err(|e| err("cannot open", &e))?;
+    let total = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let reader = ProgressReader::new(file, total, host);
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(reader));
+    archive.set_preserve_permissions(true);
+    archive.set_preserve_mtime(true);
+    archive.set_unpack_xattrs(false);
+    for entry in archive.entries().map_err(|e| err("not a tar.gz", &e))? {
+        let mut entry = entry.map_err(|e| err("damaged entry", &e))?;
+        let path = entry.path().map_err(|e| err("bad path", &e))?.into_owned();
+        let mut comps = path.components();
+        if comps.next() != Some(Component::Normal("mattermost".as_ref())) || path.components().any(|c| matches!(c, Component::ParentDir | Component::RootDir)) {
+            return Err(err("unexpected entry (not under mattermost/)", &path.display()));
+        }
+        entry.unpack_in(staging).map_err(|e| err("cannot write", &e))?;
+    }
+    let top = staging.join("mattermost");
+    if !top.join("bin/mattermost").is_file() {
+        return Err(err("no mattermost/bin/mattermost inside", &"not a Mattermost server tarball"));
+    }
+    Ok(top)
+}
+
+struct ProgressReader<'h, R> {
+    inner: R,
+    done: u64,
+    total: u64,
+    last: u64,
+    host: &'h Host,
+}
+
+impl<'h, R> ProgressReader<'h, R> {
+    fn new(inner: R, total: u64, host: &'h Host) -> Self {
+        Self { inner, done: 0, total, last: 0, host }
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for ProgressReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.done += n as u64;
+        if self.done - self.last >= 8 * 1024 * 1024 || (n == 0 && self.done > 0) {
+            self.last = self.done;
+            (self.host.events())(Event::Progress {
+                phase: P,
+                label: "unpacking".into(),
+                done: self.done,
+                total: Some(self.total),
+            });
+        }
+        Ok(n)
+    }
+}
+
+/// Moves every entry of `from` that `to` lacks into `to`; recurses into directories
+/// both have. Never replaces an existing file. Returns how many entries moved.
+pub fn merge_no_clobber(from: &Path, to: &Path) -> std::io::Result<usize> {
+    if !to.exists() {
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::rename(from, to)?;
+        return Ok(1);
+    }
+    let mut moved = 0;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let dest = to.join(entry.file_name());
+        let is_dir = entry.file_type()?.is_dir();
+        match std::fs::symlink_metadata(&dest) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::rename(entry.path(), &dest)?;
+                moved += 1;
+            }
+            Err(e) => return Err(e),
+            Ok(m) if m.is_dir() && is_dir => moved += merge_no_clobber(&entry.path(), &dest)?,
+            Ok(_) => {}
+        }
+    }
+    Ok(moved)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_keeps_existing_files_and_fills_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let (from, to) = (dir.path().join("from"), dir.path().join("to"));
+        std::fs::create_dir_all(from.join("config")).unwrap();
+        std::fs::create_dir_all(from.join("bin")).unwrap();
+        std::fs::write(from.join("config/config.json"), "new").unwrap();
+        std::fs::write(from.join("bin/mattermost"), "bin").unwrap();
+        std::fs::create_dir_all(to.join("config")).unwrap();
+        std::fs::write(to.join("config/config.json"), "mine").unwrap();
+        merge_no_clobber(&from, &to).unwrap();
+        assert_eq!(std::fs::read_to_string(to.join("config/config.json")).unwrap(), "mine");
+        assert_eq!(std::fs::read_to_string(to.join("bin/mattermost")).unwrap(), "bin");
+    }
+
+    #[test]
+    fn staging_is_a_hidden_sibling() {
+        assert_eq!(staging_dir(Path::new("/opt/mattermost")), Path::new("/opt/.mattermost.mattermost-setup-staging"));
+    }
+}

@@ -1,0 +1,212 @@
+//! The phases of an install. Each one has three parts: `probe` (what is there now,
+//! read-only), `apply` (converge, idempotent) and `verify` (the gate, with evidence).
+//! The engine runs `apply` only when the probe found something to do.
+
+pub mod acceptance;
+pub mod database;
+pub mod mattermost;
+pub mod packages;
+pub mod preflight;
+pub mod proxy;
+pub mod service;
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::answers::Answers;
+use crate::host::{Host, HostError};
+use crate::plan::Plan;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PhaseId {
+    Preflight,
+    Packages,
+    Database,
+    Mattermost,
+    Service,
+    Proxy,
+    Acceptance,
+}
+
+impl PhaseId {
+    pub const ALL: [Self; 7] = [
+        Self::Preflight,
+        Self::Packages,
+        Self::Database,
+        Self::Mattermost,
+        Self::Service,
+        Self::Proxy,
+        Self::Acceptance,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Preflight => "preflight",
+            Self::Packages => "packages",
+            Self::Database => "database",
+            Self::Mattermost => "mattermost",
+            Self::Service => "service",
+            Self::Proxy => "proxy",
+            Self::Acceptance => "acceptance",
+        }
+    }
+}
+
+impl fmt::Display for PhaseId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Ok,
+    /// Worth reading; does not stop the install.
+    Warn,
+    Fail,
+}
+
+/// One named fact about the box, with the evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    pub phase: PhaseId,
+    pub name: String,
+    pub level: Level,
+    pub detail: String,
+    /// What to do about a failure, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+impl Check {
+    pub fn ok(phase: PhaseId, name: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self {
+            phase,
+            name: name.into(),
+            level: Level::Ok,
+            detail: detail.into(),
+            fix: None,
+        }
+    }
+
+    pub fn fail(phase: PhaseId, name: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self {
+            level: Level::Fail,
+            ..Self::ok(phase, name, detail)
+        }
+    }
+
+    pub fn warn(phase: PhaseId, name: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self {
+            level: Level::Warn,
+            ..Self::ok(phase, name, detail)
+        }
+    }
+
+    pub fn when(phase: PhaseId, ok: bool, name: impl Into<String>, detail: impl Into<String>) -> Self {
+        if ok { Self::ok(phase, name, detail) } else { Self::fail(phase, name, detail) }
+    }
+
+    #[must_use]
+    pub fn with_fix(mut self, fix: impl Into<String>) -> Self {
+        self.fix = Some(fix.into());
+        self
+    }
+
+    pub fn passed(&self) -> bool {
+        self.level != Level::Fail
+    }
+}
+
+/// Why a phase could not finish, in words, with the fix when known.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{cause}")]
+pub struct PhaseError {
+    pub cause: String,
+    pub fix: Option<String>,
+}
+
+impl PhaseError {
+    pub fn new(cause: impl Into<String>) -> Self {
+        Self {
+            cause: cause.into(),
+            fix: None,
+        }
+    }
+
+    #[must_use]
+    pub fn fix(mut self, fix: impl Into<String>) -> Self {
+        self.fix = Some(fix.into());
+        self
+    }
+}
+
+impl From<HostError> for PhaseError {
+    fn from(e: HostError) -> Self {
+        let fix = match &e {
+            HostError::Spawn { program, .. } => Some(format!("install the package that provides `{program}`")),
+            HostError::Io { .. } | HostError::CommandFailed { .. } => None,
+        };
+        Self {
+            cause: e.to_string(),
+            fix,
+        }
+    }
+}
+
+/// What phases share during one run.
+pub struct Ctx<'a> {
+    pub host: &'a Host,
+    pub answers: &'a Answers,
+    pub plan: &'a Plan,
+    /// Set by phases whose changes need a running Mattermost to restart.
+    pub restart_mattermost: bool,
+    /// The tarball fetched in the background while apt works.
+    pub tarball: Option<mattermost::Fetch<'a>>,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(host: &'a Host, answers: &'a Answers, plan: &'a Plan) -> Self {
+        Self {
+            host,
+            answers,
+            plan,
+            restart_mattermost: false,
+            tarball: None,
+        }
+    }
+
+    pub fn step(&self, phase: PhaseId, message: impl Into<String>) {
+        let message = message.into();
+        self.host.note(&format!("[{phase}] {message}"));
+        (self.host.events())(crate::events::Event::Step { phase, message });
+    }
+}
+
+pub trait Phase: Sync {
+    fn id(&self) -> PhaseId;
+    /// Read-only: what is there now.
+    fn probe(&self, ctx: &Ctx) -> Result<Vec<Check>, PhaseError>;
+    /// Converge to the plan; safe to run again at any point.
+    fn apply(&self, ctx: &mut Ctx) -> Result<(), PhaseError>;
+    /// The gate. By default the probe again: everything must now be in place.
+    fn verify(&self, ctx: &Ctx) -> Result<Vec<Check>, PhaseError> {
+        self.probe(ctx)
+    }
+}
+
+/// The phases of an install, in order.
+pub fn all() -> [&'static dyn Phase; 7] {
+    [
+        &preflight::Preflight,
+        &packages::Packages,
+        &database::Database,
+        &mattermost::Mattermost,
+        &service::Service,
+        &proxy::Proxy,
+        &acceptance::Acceptance,
+    ]
+}

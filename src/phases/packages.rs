@@ -1,0 +1,97 @@
+//! apt: install what the answers need and nothing else; skip apt entirely when all
+//! of it is already there.
+
+use super::{Check, Ctx, Phase, PhaseError, PhaseId};
+use crate::events::Event;
+use crate::host::Cmd;
+
+const P: PhaseId = PhaseId::Packages;
+/// How long apt waits for another package manager (unattended-upgrades) to finish.
+const LOCK_TIMEOUT_S: &str = "600";
+
+pub struct Packages;
+
+/// Packages of `wanted` that dpkg does not have fully installed.
+pub fn missing(ctx: &Ctx) -> Result<Vec<&'static str>, PhaseError> {
+    let wanted = &ctx.plan.packages;
+    let mut cmd = Cmd::new("dpkg-query", &["-W", "-f", "${Package} ${db:Status-Abbrev}\\n"]);
+    for p in wanted {
+        cmd = cmd.arg(*p);
+    }
+    // Exit code 1 only says that some package is unknown; the output still lists the rest.
+    let out = ctx.host.probe(&cmd)?;
+    let installed: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .filter(|(_, status)| status.trim_end().starts_with("ii"))
+        .map(|(name, _)| name.split(':').next().unwrap_or(name))
+        .collect();
+    Ok(wanted.iter().copied().filter(|p| !installed.contains(p)).collect())
+}
+
+impl Phase for Packages {
+    fn id(&self) -> PhaseId {
+        P
+    }
+
+    fn probe(&self, ctx: &Ctx) -> Result<Vec<Check>, PhaseError> {
+        let missing = missing(ctx)?;
+        Ok(ctx
+            .plan
+            .packages
+            .iter()
+            .map(|p| {
+                if missing.contains(p) {
+                    Check::fail(P, format!("package {p}"), "not installed")
+                        .with_fix(format!("apt-get install {p}"))
+                } else {
+                    Check::ok(P, format!("package {p}"), "installed")
+                }
+            })
+            .collect())
+    }
+
+    fn apply(&self, ctx: &mut Ctx) -> Result<(), PhaseError> {
+        let missing = missing(ctx)?;
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let apt = |args: &[&str]| {
+            let mut c = Cmd::new("apt-get", &["-q", "-y", "-o", &format!("DPkg::Lock::Timeout={LOCK_TIMEOUT_S}")]);
+            for a in args {
+                c = c.arg(*a);
+            }
+            c.env("DEBIAN_FRONTEND", "noninteractive").env("APT_LISTCHANGES_FRONTEND", "none")
+        };
+        let events = ctx.host.events().clone();
+        let mut lines = 0u64;
+        let mut progress = |label: &str, line: &str| {
+            lines += 1;
+            events(Event::Progress {
+                phase: P,
+                label: format!("{label}: {}", line.chars().take(60).collect::<String>()),
+                done: lines,
+                total: None,
+            });
+        };
+        ctx.step(P, "refreshing the package lists (apt-get update)");
+        ctx.host.run_streaming(&apt(&["update"]), &mut |l| progress("apt-get update", l))?;
+        ctx.step(P, format!("installing {}", missing.join(" ")));
+        let mut args = vec![
+            "install",
+            "--no-install-recommends",
+            "-o",
+            "Dpkg::Options::=--force-confdef",
+            "-o",
+            "Dpkg::Options::=--force-confold",
+        ];
+        args.extend(missing.iter().copied());
+        ctx.host
+            .run_streaming(&apt(&args), &mut |l| progress("apt-get install", l))
+            .map_err(|e| {
+                PhaseError::from(e).fix("read the apt output in the log; `apt-get -f install` repairs a half-configured dpkg")
+            })?;
+        Ok(())
+    }
+}

@@ -1,0 +1,166 @@
+//! Is this box fit for the install? Root, OS, architecture, memory, disk, ports,
+//! systemd, the dpkg lock. Nothing here changes the box.
+
+use std::path::Path;
+
+use super::{Check, Ctx, Phase, PhaseError, PhaseId};
+use crate::answers::DbEngine;
+use crate::probes::{ports, system};
+
+const GIB: u64 = 1024 * 1024 * 1024;
+const P: PhaseId = PhaseId::Preflight;
+
+pub struct Preflight;
+
+impl Phase for Preflight {
+    fn id(&self) -> PhaseId {
+        P
+    }
+
+    fn probe(&self, ctx: &Ctx) -> Result<Vec<Check>, PhaseError> {
+        let host = ctx.host;
+        let mut checks = Vec::new();
+
+        let uid = rustix::process::geteuid();
+        checks.push(
+            Check::when(P, uid.is_root(), "running as root", format!("effective uid {}", uid.as_raw()))
+                .with_fix("run it as root: sudo mattermost-setup ..."),
+        );
+
+        let os_text = host.read(Path::new("/etc/os-release"))?.unwrap_or_default();
+        checks.push(os_check(&system::os_release(&String::from_utf8_lossy(&os_text)), ctx));
+
+        let arch = std::env::consts::ARCH;
+        checks.push(
+            Check::when(P, arch == "x86_64" || ctx.answers.sha256.is_some(), "architecture", arch)
+                .with_fix("checksums are published for amd64 only: on arm64 pin a version and give its sha256"),
+        );
+
+        let meminfo = host.read(Path::new("/proc/meminfo"))?.unwrap_or_default();
+        checks.push(match system::mem_total(&String::from_utf8_lossy(&meminfo)) {
+            Some(m) if m < GIB => Check::fail(P, "memory", system::human_bytes(m))
+                .with_fix("Mattermost needs at least 1 GiB of RAM (2 GiB for up to 1,000 users)"),
+            Some(m) if m < 2 * GIB - 64 * 1024 * 1024 => {
+                Check::warn(P, "memory", format!("{}: below the recommended 2 GiB", system::human_bytes(m)))
+            }
+            Some(m) => Check::ok(P, "memory", system::human_bytes(m)),
+            None => Check::warn(P, "memory", "unknown (no MemTotal in /proc/meminfo)"),
+        });
+
+        for (what, dir) in [("install directory", &ctx.answers.install_dir), ("data directory", &ctx.answers.data_dir)] {
+            checks.push(match system::free_bytes(&host.path(dir)) {
+                Some((_, free)) if free < 2 * GIB => Check::fail(
+                    P,
+                    format!("free disk for the {what}"),
+                    format!("{} free for {}", system::human_bytes(free), dir.display()),
+                )
+                .with_fix("free at least 2 GiB (the tarball unpacks to ~1.5 GiB); 10 GiB recommended"),
+                Some((_, free)) if free < 10 * GIB => Check::warn(
+                    P,
+                    format!("free disk for the {what}"),
+                    format!("{} free for {}: below the recommended 10 GiB", system::human_bytes(free), dir.display()),
+                ),
+                Some((_, free)) => Check::ok(
+                    P,
+                    format!("free disk for the {what}"),
+                    format!("{} free for {}", system::human_bytes(free), dir.display()),
+                ),
+                None => Check::warn(P, format!("free disk for the {what}"), "unknown"),
+            });
+        }
+
+        checks.push(port_check(host.path(Path::new("/proc")).as_path(), 80, &["apache2", "httpd"], "the Apache proxy"));
+        checks.push(port_check(
+            host.path(Path::new("/proc")).as_path(),
+            8065,
+            &["mattermost"],
+            "Mattermost itself",
+        ));
+
+        let systemd = host.path(Path::new("/run/systemd/system")).is_dir();
+        checks.push(
+            Check::when(P, systemd, "systemd is the init system", if systemd { "yes" } else { "no /run/systemd/system" })
+                .with_fix("run the installer on a systemd-booted server (not in a plain chroot or a Docker container)"),
+        );
+
+        checks.push(dpkg_lock_check(ctx));
+        Ok(checks)
+    }
+
+    fn apply(&self, _ctx: &mut Ctx) -> Result<(), PhaseError> {
+        Ok(())
+    }
+}
+
+fn os_check(os: &std::collections::HashMap<String, String>, ctx: &Ctx) -> Check {
+    let id = os.get("ID").map_or("unknown", String::as_str);
+    let ver = os.get("VERSION_ID").map_or("", String::as_str);
+    let like = os.get("ID_LIKE").map_or("", String::as_str);
+    let pretty = os.get("PRETTY_NAME").cloned().unwrap_or_else(|| format!("{id} {ver}"));
+    let version = ctx.plan.release.version;
+    // The distribution's PostgreSQL major version.
+    let pg = match (id, ver) {
+        ("debian", "11") => Some(13),
+        ("debian", "12") => Some(15),
+        ("debian", "13") => Some(17),
+        ("ubuntu", "20.04") => Some(12),
+        ("ubuntu", "22.04") => Some(14),
+        ("ubuntu", "24.04") => Some(16),
+        _ => None,
+    };
+    if id != "debian" && id != "ubuntu" && !like.contains("debian") {
+        return Check::fail(P, "operating system", pretty).with_fix("use Debian 12 or 13, or Ubuntu 22.04 or 24.04");
+    }
+    match pg {
+        Some(pg) if ctx.answers.db_engine == DbEngine::Postgresql && pg < version.min_postgresql() => Check::fail(
+            P,
+            "operating system",
+            format!("{pretty} ships PostgreSQL {pg}; Mattermost {version} needs PostgreSQL {} or newer", version.min_postgresql()),
+        )
+        .with_fix("use Debian 12+ or Ubuntu 22.04+, or install Mattermost 10.11 (version \"10.11.23\")"),
+        Some(_) => Check::ok(P, "operating system", pretty),
+        None => Check::warn(P, "operating system", format!("{pretty}: not a tested release; continuing")),
+    }
+}
+
+fn port_check(proc_root: &Path, port: u16, ours: &[&str], meant_for: &str) -> Check {
+    let found = ports::listeners(proc_root, port);
+    let name = format!("port {port}");
+    if found.is_empty() {
+        return Check::ok(P, name, "free");
+    }
+    let who: Vec<String> = found.iter().map(|l| format!("{} (pid {})", l.command, l.pid)).collect();
+    if found.iter().all(|l| ours.contains(&l.command.as_str())) {
+        Check::ok(P, name, format!("used by {} ({meant_for})", who.join(", ")))
+    } else {
+        Check::fail(P, name, format!("used by {}", who.join(", ")))
+            .with_fix(format!("port {port} is for {meant_for}: stop and disable the other program, or move it to another port"))
+    }
+}
+
+fn dpkg_lock_check(ctx: &Ctx) -> Check {
+    let name = "dpkg lock";
+    let lock = ctx.host.path(Path::new("/var/lib/dpkg/lock-frontend"));
+    let Ok(meta) = std::fs::metadata(&lock) else {
+        return Check::ok(P, name, "free");
+    };
+    let inode = std::os::unix::fs::MetadataExt::ino(&meta);
+    let locks = std::fs::read_to_string(ctx.host.path(Path::new("/proc/locks"))).unwrap_or_default();
+    // "1: POSIX  ADVISORY  WRITE 1234 fd:01:5678 0 EOF"
+    let holder = locks.lines().find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        let dev_inode = f.get(5)?;
+        (dev_inode.rsplit(':').next()?.parse::<u64>().ok()? == inode).then(|| f.get(4)?.parse::<u32>().ok())?
+    });
+    match holder {
+        None => Check::ok(P, name, "free"),
+        Some(pid) => {
+            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            Check::warn(
+                P,
+                name,
+                format!("held by {} (pid {pid}); apt will wait for it up to 10 minutes", comm.trim()),
+            )
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! Read-only looks at the box that several phases share.
+
+pub mod http;
+pub mod ports;
+pub mod system;

@@ -1,0 +1,3 @@
+//! Front ends. They only render engine events.
+
+pub mod plain;

@@ -1,0 +1,104 @@
+//! Plain output: one line per step, ✓/!/✗ with words, indicatif bars for bytes.
+//! Used when there is no terminal UI (pipes, CI, --plain, TERM=dumb).
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::events::{Event, EventSink};
+use crate::phases::{Check, Level, PhaseId};
+
+#[derive(Default)]
+struct Bars {
+    bars: HashMap<(PhaseId, String), ProgressBar>,
+}
+
+/// An event sink that prints to stdout. `verbose` also echoes every log line.
+pub fn sink(verbose: bool) -> EventSink {
+    let bars = Arc::new(Mutex::new(Bars::default()));
+    Arc::new(move |e: Event| {
+        let mut out = std::io::stdout().lock();
+        match e {
+            Event::PhaseStarted { phase } => {
+                let _ = writeln!(out, "… {phase}");
+            }
+            Event::PhaseVerified { phase, changed, elapsed, .. } => {
+                if let Ok(mut b) = bars.lock() {
+                    b.bars.retain(|(p, _), bar| {
+                        if *p == phase {
+                            bar.finish_and_clear();
+                        }
+                        *p != phase
+                    });
+                }
+                let what = if changed { "done and verified" } else { "already in place, verified" };
+                let _ = writeln!(out, "✓ {phase}: {what} ({:.1}s)", elapsed.as_secs_f64());
+            }
+            Event::PhaseFailed { phase, cause, fix } => {
+                let _ = writeln!(out, "✗ {phase} FAILED:");
+                for l in cause.lines() {
+                    let _ = writeln!(out, "    {l}");
+                }
+                if let Some(fix) = fix {
+                    for (i, l) in fix.lines().enumerate() {
+                        let _ = writeln!(out, "  {} {l}", if i == 0 { "fix:" } else { "    " });
+                    }
+                }
+            }
+            Event::Step { phase, message } => {
+                let _ = writeln!(out, "  {phase}: {message}");
+            }
+            Event::Warning { message } => {
+                let _ = writeln!(out, "! warning: {message}");
+            }
+            Event::Progress { phase, label, done, total } => {
+                // Byte counts get a bar; line counters (apt) are not worth one.
+                let Some(total) = total else { return };
+                if let Ok(mut b) = bars.lock() {
+                    let bar = b.bars.entry((phase, label.clone())).or_insert_with(|| {
+                        let bar = ProgressBar::new(total);
+                        bar.set_style(
+                            ProgressStyle::with_template("  {msg:12} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
+                                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                                .progress_chars("=> "),
+                        );
+                        bar.set_message(label.clone());
+                        bar
+                    });
+                    bar.set_position(done);
+                    if done >= total {
+                        bar.finish_and_clear();
+                    }
+                }
+            }
+            Event::Log { line } => {
+                if verbose {
+                    let _ = writeln!(out, "    {line}");
+                }
+            }
+        }
+    })
+}
+
+/// A status table: phase, state in words and a mark, check, detail.
+pub fn status_table(checks: &[Check]) -> String {
+    let mut s = String::new();
+    let width = checks.iter().map(|c| c.name.chars().count()).max().unwrap_or(10).min(60);
+    for c in checks {
+        let mark = match c.level {
+            Level::Ok => "✓ ok  ",
+            Level::Warn => "! warn",
+            Level::Fail => "✗ FAIL",
+        };
+        let detail: String = c.detail.lines().next().unwrap_or("").chars().take(100).collect();
+        s.push_str(&format!("{mark}  {:<11} {:<width$}  {detail}\n", c.phase.name(), c.name));
+        if c.level == Level::Fail {
+            if let Some(fix) = &c.fix {
+                s.push_str(&format!("        {:<11} fix: {fix}\n", ""));
+            }
+        }
+    }
+    s
+}

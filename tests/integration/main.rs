@@ -1,0 +1,3 @@
+//! Integration tests: one binary, modules per area.
+
+mod support;

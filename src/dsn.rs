@@ -5,7 +5,11 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use crate::answers::{Answers, DbEngine};
 
 /// Everything but RFC 3986 unreserved characters is escaped in the userinfo.
-const USERINFO: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+const USERINFO: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// Debian's MariaDB/MySQL socket; the app user exists only @'localhost', which is
 /// what a socket login is.

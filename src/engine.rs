@@ -32,8 +32,12 @@ pub struct InstallError {
 pub fn register_secrets(host: &Host, a: &Answers) {
     host.add_secret(a.db_password.expose());
     host.add_secret(&crate::dsn::escaped_password(a));
-    host.add_secret(&crate::phases::database::postgres::literal(a.db_password.expose()));
-    host.add_secret(&crate::phases::database::mysql::literal(a.db_password.expose()));
+    host.add_secret(&crate::phases::database::postgres::literal(
+        a.db_password.expose(),
+    ));
+    host.add_secret(&crate::phases::database::mysql::literal(
+        a.db_password.expose(),
+    ));
 }
 
 fn run_phase(ctx: &mut Ctx, phase: &dyn Phase) -> Result<PhaseReport, PhaseError> {
@@ -51,7 +55,10 @@ fn run_phase(ctx: &mut Ctx, phase: &dyn Phase) -> Result<PhaseReport, PhaseError
         if id == PhaseId::Preflight {
             return Err(blocking(&todo));
         }
-        ctx.host.note(&format!("== phase {id}: apply ({} to converge)", todo.len()));
+        ctx.host.note(&format!(
+            "== phase {id}: apply ({} to converge)",
+            todo.len()
+        ));
         phase.apply(ctx)?;
         true
     };
@@ -65,22 +72,46 @@ fn run_phase(ctx: &mut Ctx, phase: &dyn Phase) -> Result<PhaseReport, PhaseError
         return Err(blocking(&failed));
     }
     for w in checks.iter().filter(|c| c.level == Level::Warn) {
-        (ctx.host.events())(Event::Warning { message: format!("{}: {}", w.name, w.detail) });
+        (ctx.host.events())(Event::Warning {
+            message: format!("{}: {}", w.name, w.detail),
+        });
     }
     let elapsed = start.elapsed();
     (ctx.host.events())(Event::PhaseVerified {
         phase: id,
         changed,
-        evidence: checks.iter().map(|c| format!("{}: {}", c.name, c.detail)).collect(),
+        evidence: checks.iter().map(evidence_line).collect(),
         elapsed,
     });
-    Ok(PhaseReport { phase: id, changed, elapsed, checks })
+    Ok(PhaseReport {
+        phase: id,
+        changed,
+        elapsed,
+        checks,
+    })
+}
+
+/// "✓ name: detail" / "! name: detail": the mark carries the level without colour.
+pub fn evidence_line(c: &Check) -> String {
+    let mark = match c.level {
+        Level::Ok => '✓',
+        Level::Warn => '!',
+        Level::Fail => '✗',
+    };
+    format!("{mark} {}: {}", c.name, c.detail)
 }
 
 fn blocking(failed: &[&Check]) -> PhaseError {
-    let cause = failed.iter().map(|c| format!("{}: {}", c.name, c.detail)).collect::<Vec<_>>().join("\n");
+    let cause = failed
+        .iter()
+        .map(|c| format!("{}: {}", c.name, c.detail))
+        .collect::<Vec<_>>()
+        .join("\n");
     let fixes: Vec<&str> = failed.iter().filter_map(|c| c.fix.as_deref()).collect();
-    PhaseError { cause, fix: (!fixes.is_empty()).then(|| fixes.join("\n")) }
+    PhaseError {
+        cause,
+        fix: (!fixes.is_empty()).then(|| fixes.join("\n")),
+    }
 }
 
 fn log_checks(host: &Host, checks: &[Check]) {
@@ -111,7 +142,11 @@ fn needs_tarball(ctx: &Ctx) -> bool {
 }
 
 /// The whole install: every phase, in order, converging only what differs.
-pub fn install(host: &Host, answers: &Answers, plan: &Plan) -> Result<Vec<PhaseReport>, InstallError> {
+pub fn install(
+    host: &Host,
+    answers: &Answers,
+    plan: &Plan,
+) -> Result<Vec<PhaseReport>, InstallError> {
     register_secrets(host, answers);
     let all = phases::all();
     let mut done: Vec<PhaseReport> = Vec::new();
@@ -126,17 +161,28 @@ pub fn install(host: &Host, answers: &Answers, plan: &Plan) -> Result<Vec<PhaseR
                     return Err(fail(host, id, error, &done));
                 }
                 // The download only needs the network, not the packages: start it now.
-                let https = matches!(&plan.release.source, Source::Url(u) if u.starts_with("https://"));
-                let ca_ready = host.path(Path::new("/etc/ssl/certs/ca-certificates.crt")).exists();
+                let https =
+                    matches!(&plan.release.source, Source::Url(u) if u.starts_with("https://"));
+                let ca_ready = host
+                    .path(Path::new("/etc/ssl/certs/ca-certificates.crt"))
+                    .exists();
                 if needs_tarball(&ctx) && (!https || ca_ready) {
                     let release = &plan.release;
                     host.note("[mattermost] starting the tarball download alongside apt");
-                    ctx.tarball = Some(scope.spawn(move || phases::mattermost::fetch::fetch(host, release)));
+                    ctx.tarball =
+                        Some(scope.spawn(move || phases::mattermost::fetch::fetch(host, release)));
                 }
+            }
+            // A download that already failed stops the run before more changes.
+            if let Err(error) = ctx.collect_fetch(false) {
+                return Err(fail(host, PhaseId::Mattermost, error, &done));
             }
             match run_phase(&mut ctx, phase) {
                 Ok(report) => {
-                    host.note(&format!("== phase {id}: verified in {:.2}s", report.elapsed.as_secs_f64()));
+                    host.note(&format!(
+                        "== phase {id}: verified in {:.2}s",
+                        report.elapsed.as_secs_f64()
+                    ));
                     done.push(report);
                 }
                 Err(error) => return Err(fail(host, id, error, &done)),
@@ -148,13 +194,24 @@ pub fn install(host: &Host, answers: &Answers, plan: &Plan) -> Result<Vec<PhaseR
 }
 
 fn fail(host: &Host, phase: PhaseId, error: PhaseError, done: &[PhaseReport]) -> InstallError {
-    let error = PhaseError { cause: host.redact(&error.cause), fix: error.fix };
+    let error = PhaseError {
+        cause: host.redact(&error.cause),
+        fix: error.fix,
+    };
     host.note(&format!("== phase {phase}: FAILED: {}", error.cause));
     if let Some(f) = &error.fix {
         host.note(&format!("   fix: {f}"));
     }
-    (host.events())(Event::PhaseFailed { phase, cause: error.cause.clone(), fix: error.fix.clone() });
-    InstallError { phase, error, done: done.to_vec() }
+    (host.events())(Event::PhaseFailed {
+        phase,
+        cause: error.cause.clone(),
+        fix: error.fix.clone(),
+    });
+    InstallError {
+        phase,
+        error,
+        done: done.to_vec(),
+    }
 }
 
 /// Read-only: every probe of every phase. Phases after a failing dependency still

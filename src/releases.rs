@@ -48,10 +48,14 @@ impl FromStr for Version {
     fn from_str(s: &str) -> Result<Self, String> {
         let parts: Vec<&str> = s.split('.').collect();
         let num = |p: &str| -> Result<u32, String> {
-            if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) || (p.len() > 1 && p.starts_with('0')) {
+            if p.is_empty()
+                || !p.bytes().all(|b| b.is_ascii_digit())
+                || (p.len() > 1 && p.starts_with('0'))
+            {
                 return Err(format!("\"{s}\" is not a version of the form X.Y.Z"));
             }
-            p.parse().map_err(|_| format!("\"{s}\" is not a version of the form X.Y.Z"))
+            p.parse()
+                .map_err(|_| format!("\"{s}\" is not a version of the form X.Y.Z"))
         };
         match parts.as_slice() {
             [a, b, c] => Ok(Self::new(num(a)?, num(b)?, num(c)?)),
@@ -193,7 +197,12 @@ mod tests {
 
     #[test]
     fn latest_is_the_newest_release() {
-        let v = resolve(&VersionSpec::Latest, Edition::Enterprise, DbEngine::Postgresql).unwrap();
+        let v = resolve(
+            &VersionSpec::Latest,
+            Edition::Enterprise,
+            DbEngine::Postgresql,
+        )
+        .unwrap();
         assert_eq!(v, Version::new(11, 10, 0));
     }
 
@@ -204,7 +213,10 @@ mod tests {
             published_sha256(v, Edition::Enterprise),
             Some("8ae404ed0c0fbab2b01c00c031b9d0f3e17c51007e3bb3401bebaf3e60da0c3e")
         );
-        assert_eq!(published_sha256(Version::new(11, 99, 0), Edition::Team), None);
+        assert_eq!(
+            published_sha256(Version::new(11, 99, 0), Edition::Team),
+            None
+        );
         assert_eq!(
             tarball_url(OFFICIAL_BASE_URL, v, Edition::Team),
             "https://releases.mattermost.com/11.10.0/mattermost-team-11.10.0-linux-amd64.tar.gz"

@@ -74,7 +74,11 @@ impl Reader<'_> {
     fn dir(&mut self, key: &str, default: PathBuf) -> PathBuf {
         let path = self.string(key).map_or(default, PathBuf::from);
         if let Err(e) = validate::dir(&path) {
-            self.err(key, e, "use an absolute path such as /opt/mattermost or /srv/mattermost/data");
+            self.err(
+                key,
+                e,
+                "use an absolute path such as /opt/mattermost or /srv/mattermost/data",
+            );
         }
         path
     }
@@ -87,7 +91,11 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur.push((prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
+            cur.push(
+                (prev[j] + usize::from(ca != *cb))
+                    .min(prev[j + 1] + 1)
+                    .min(cur[j] + 1),
+            );
         }
         prev = cur;
     }
@@ -120,7 +128,9 @@ pub fn from_json(text: &str, saved: Option<&Answers>) -> Result<Answers, Invalid
             let hint = KEYS
                 .iter()
                 .min_by_key(|k| edit_distance(k, key))
-                .filter(|k| edit_distance(k, key) <= 2 || k.contains(key.as_str()) || key.contains(**k))
+                .filter(|k| {
+                    edit_distance(k, key) <= 2 || k.contains(key.as_str()) || key.contains(**k)
+                })
                 .map_or_else(
                     || format!("remove it; known keys are: {}", KEYS.join(", ")),
                     |k| format!("did you mean \"{k}\"?"),
@@ -131,13 +141,21 @@ pub fn from_json(text: &str, saved: Option<&Answers>) -> Result<Answers, Invalid
 
     let domain = match r.string("domain") {
         None => {
-            r.err("domain", "is missing", "add \"domain\": \"chat.example.com\" (the name users will type)");
+            r.err(
+                "domain",
+                "is missing",
+                "add \"domain\": \"chat.example.com\" (the name users will type)",
+            );
             String::new()
         }
         Some(d) => {
             let d = d.to_ascii_lowercase();
             if let Err(e) = validate::fqdn(&d) {
-                r.err("domain", e, "use the fully qualified DNS name of this server, e.g. chat.example.com");
+                r.err(
+                    "domain",
+                    e,
+                    "use the fully qualified DNS name of this server, e.g. chat.example.com",
+                );
             }
             d
         }
@@ -165,7 +183,11 @@ pub fn from_json(text: &str, saved: Option<&Answers>) -> Result<Answers, Invalid
     let db_password = match r.string("db_password") {
         Some(p) => {
             if let Err(e) = validate::password(&p) {
-                r.err("db_password", e, "use 8-128 printable characters, or remove the key to have one generated");
+                r.err(
+                    "db_password",
+                    e,
+                    "use 8-128 printable characters, or remove the key to have one generated",
+                );
             }
             Secret::new(p)
         }
@@ -196,21 +218,35 @@ pub fn from_json(text: &str, saved: Option<&Answers>) -> Result<Answers, Invalid
         Some(s) => match s.parse::<Version>() {
             Ok(v) => VersionSpec::Exact(v),
             Err(e) => {
-                r.err("version", e, "use \"esr\", \"latest\" or an exact version such as \"11.7.9\"");
+                r.err(
+                    "version",
+                    e,
+                    "use \"esr\", \"latest\" or an exact version such as \"11.7.9\"",
+                );
                 VersionSpec::Esr
             }
         },
     };
 
-    let proxy = r.choice("proxy", Proxy::Apache, &[("apache", Proxy::Apache), ("nginx", Proxy::Nginx)]);
+    let proxy = r.choice(
+        "proxy",
+        Proxy::Apache,
+        &[("apache", Proxy::Apache), ("nginx", Proxy::Nginx)],
+    );
     if proxy == Proxy::Nginx {
-        r.err("proxy", "nginx is not available in this version yet", "set \"proxy\": \"apache\"");
+        r.err(
+            "proxy",
+            "nginx is not available in this version yet",
+            "set \"proxy\": \"apache\"",
+        );
     }
     let tls = r.choice("tls", Tls::None, &[("none", Tls::None)]);
 
     let download_base_url = r.string("download_base_url");
     if let Some(u) = &download_base_url {
-        if !(u.starts_with("https://") || u.starts_with("http://")) || u.contains(char::is_whitespace) {
+        if !(u.starts_with("https://") || u.starts_with("http://"))
+            || u.contains(char::is_whitespace)
+        {
             r.err(
                 "download_base_url",
                 format!("\"{u}\" is not an http(s) URL"),
@@ -221,10 +257,18 @@ pub fn from_json(text: &str, saved: Option<&Answers>) -> Result<Answers, Invalid
     let tarball = r.string("tarball").map(PathBuf::from);
     if let Some(t) = &tarball {
         if !t.is_absolute() {
-            r.err("tarball", format!("\"{}\" is not an absolute path", t.display()), "give the absolute path of the .tar.gz");
+            r.err(
+                "tarball",
+                format!("\"{}\" is not an absolute path", t.display()),
+                "give the absolute path of the .tar.gz",
+            );
         }
         if download_base_url.is_some() {
-            r.err("tarball", "is set together with download_base_url", "keep one of the two");
+            r.err(
+                "tarball",
+                "is set together with download_base_url",
+                "keep one of the two",
+            );
         }
     }
     let sha256 = r.string("sha256").map(|s| s.to_ascii_lowercase());
@@ -240,7 +284,10 @@ pub fn from_json(text: &str, saved: Option<&Answers>) -> Result<Answers, Invalid
             if engine.is_mysql_family() && !v.supports_mysql() {
                 r.err(
                     "version",
-                    format!("Mattermost {v} cannot run on {}: MySQL support ended with 10.11", engine.name()),
+                    format!(
+                        "Mattermost {v} cannot run on {}: MySQL support ended with 10.11",
+                        engine.name()
+                    ),
                     "use db_engine \"postgresql\", or a version up to 10.11 (e.g. \"10.11.23\")",
                 );
             }
@@ -260,7 +307,11 @@ pub fn from_json(text: &str, saved: Option<&Answers>) -> Result<Answers, Invalid
         }
         VersionSpec::Esr | VersionSpec::Latest => {
             if sha256.is_some() {
-                r.err("sha256", format!("is set but version is \"{version}\""), "pin an exact version together with sha256");
+                r.err(
+                    "sha256",
+                    format!("is set but version is \"{version}\""),
+                    "pin an exact version together with sha256",
+                );
             }
         }
     }
@@ -322,7 +373,15 @@ mod tests {
         )
         .unwrap_err();
         let f = fields(&err);
-        for want in ["domain", "db_engine", "data_dir", "version", "edtion", "db_password", "sha256"] {
+        for want in [
+            "domain",
+            "db_engine",
+            "data_dir",
+            "version",
+            "edtion",
+            "db_password",
+            "sha256",
+        ] {
             assert!(f.contains(&want), "{want} not in {f:?}");
         }
         let text = err.to_string();
@@ -343,10 +402,17 @@ mod tests {
 
     #[test]
     fn unlisted_versions_need_an_explicit_checksum() {
-        let err = from_json(r#"{"domain": "chat.example.com", "version": "11.7.90"}"#, None).unwrap_err();
+        let err = from_json(
+            r#"{"domain": "chat.example.com", "version": "11.7.90"}"#,
+            None,
+        )
+        .unwrap_err();
         assert_eq!(fields(&err), ["sha256"]);
         let ok = from_json(
-            &format!(r#"{{"domain": "chat.example.com", "version": "11.7.90", "sha256": "{}"}}"#, "a".repeat(64)),
+            &format!(
+                r#"{{"domain": "chat.example.com", "version": "11.7.90", "sha256": "{}"}}"#,
+                "a".repeat(64)
+            ),
             None,
         );
         assert!(ok.is_ok());
@@ -355,11 +421,17 @@ mod tests {
     #[test]
     fn a_checksum_that_contradicts_the_table_is_refused() {
         let err = from_json(
-            &format!(r#"{{"domain": "chat.example.com", "version": "11.10.0", "sha256": "{}"}}"#, "b".repeat(64)),
+            &format!(
+                r#"{{"domain": "chat.example.com", "version": "11.10.0", "sha256": "{}"}}"#,
+                "b".repeat(64)
+            ),
             None,
         )
         .unwrap_err();
-        assert!(err.to_string().contains("differs from the published checksum"));
+        assert!(
+            err.to_string()
+                .contains("differs from the published checksum")
+        );
     }
 
     #[test]
@@ -370,7 +442,11 @@ mod tests {
 
     #[test]
     fn saved_file_round_trips_with_its_secret() {
-        let a = from_json(r#"{"domain": "chat.example.com", "db_password": "p@ss w0rd'\"x"}"#, None).unwrap();
+        let a = from_json(
+            r#"{"domain": "chat.example.com", "db_password": "p@ss w0rd'\"x"}"#,
+            None,
+        )
+        .unwrap();
         let back = from_json(&a.to_json_with_secrets(), None).unwrap();
         assert_eq!(a, back);
         assert!(!serde_json::to_string(&a).unwrap().contains("p@ss"));

@@ -47,7 +47,10 @@ pub fn fqdn(name: &str) -> Result<(), String> {
         return Err("is empty".into());
     }
     if name.len() > 253 {
-        return Err(format!("is {} characters long; the limit is 253", name.len()));
+        return Err(format!(
+            "is {} characters long; the limit is 253",
+            name.len()
+        ));
     }
     if name.parse::<std::net::IpAddr>().is_ok() {
         return Err("is an IP address; Mattermost needs a DNS name for its site URL".into());
@@ -60,12 +63,17 @@ pub fn fqdn(name: &str) -> Result<(), String> {
     }
     for label in &labels {
         if label.is_empty() {
-            return Err(format!("\"{name}\" has an empty label (two dots in a row, or a leading or trailing dot)"));
+            return Err(format!(
+                "\"{name}\" has an empty label (two dots in a row, or a leading or trailing dot)"
+            ));
         }
         if label.len() > 63 {
             return Err(format!("label \"{label}\" is longer than 63 characters"));
         }
-        if !label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        if !label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
             return Err(format!(
                 "label \"{label}\" may contain only letters, digits and '-' (use punycode, xn--..., for other characters)"
             ));
@@ -123,13 +131,17 @@ pub fn dir(path: &Path) -> Result<(), String> {
     if !path.is_absolute() {
         return Err(format!("\"{s}\" is not an absolute path"));
     }
-    if path
-        .components()
-        .any(|c| matches!(c, std::path::Component::ParentDir | std::path::Component::CurDir))
-        || s.contains("//")
+    if path.components().any(|c| {
+        matches!(
+            c,
+            std::path::Component::ParentDir | std::path::Component::CurDir
+        )
+    }) || s.contains("//")
         || (s.len() > 1 && s.ends_with('/'))
     {
-        return Err(format!("\"{s}\" is not normalised (no '.', '..', '//' or trailing '/')"));
+        return Err(format!(
+            "\"{s}\" is not normalised (no '.', '..', '//' or trailing '/')"
+        ));
     }
     if s.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err(format!("\"{s}\" contains whitespace or control characters"));
@@ -139,14 +151,19 @@ pub fn dir(path: &Path) -> Result<(), String> {
         "/sbin", "/sys", "/usr",
     ];
     if SYSTEM.contains(&s.as_ref()) || s == "/var" || s == "/tmp" {
-        return Err(format!("\"{s}\" is a system directory; choose a directory of its own"));
+        return Err(format!(
+            "\"{s}\" is a system directory; choose a directory of its own"
+        ));
     }
     Ok(())
 }
 
 /// A lower-case hex SHA-256.
 pub fn sha256(s: &str) -> Result<(), String> {
-    if s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+    if s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
         Ok(())
     } else {
         Err("must be 64 lower-case hexadecimal characters (the output of sha256sum)".into())
@@ -159,7 +176,12 @@ mod tests {
 
     #[test]
     fn fqdn_accepts_real_names() {
-        for ok in ["chat.example.com", "a.b", "xn--bcher-kva.example", "mm-1.corp.example.org"] {
+        for ok in [
+            "chat.example.com",
+            "a.b",
+            "xn--bcher-kva.example",
+            "mm-1.corp.example.org",
+        ] {
             assert_eq!(fqdn(ok), Ok(()), "{ok}");
         }
     }
@@ -180,7 +202,11 @@ mod tests {
             let err = fqdn(bad).unwrap_err();
             assert!(err.contains(why), "{bad}: {err}");
         }
-        assert!(fqdn(&format!("{}.com", "a".repeat(64))).unwrap_err().contains("63"));
+        assert!(
+            fqdn(&format!("{}.com", "a".repeat(64)))
+                .unwrap_err()
+                .contains("63")
+        );
     }
 
     #[test]
@@ -196,7 +222,15 @@ mod tests {
     fn dirs_must_be_absolute_own_directories() {
         assert!(dir(Path::new("/opt/mattermost")).is_ok());
         assert!(dir(Path::new("/srv/mattermost/data")).is_ok());
-        for bad in ["opt/mm", "/opt/../etc", "/opt/mm/", "/", "/etc", "/opt", "/srv/my data"] {
+        for bad in [
+            "opt/mm",
+            "/opt/../etc",
+            "/opt/mm/",
+            "/",
+            "/etc",
+            "/opt",
+            "/srv/my data",
+        ] {
             assert!(dir(Path::new(bad)).is_err(), "{bad}");
         }
     }

@@ -25,21 +25,27 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> Outcome {
-    let answers = match super::load_answers(&args.answers) {
+    let host = Host::system(plain::sink(args.verbose));
+    host.note_quiet(&format!(
+        "mattermost-setup {} install --answers {}",
+        env!("CARGO_PKG_VERSION"),
+        args.answers.display()
+    ));
+    let answers = match super::load_answers(&args.answers, &host) {
         Ok(a) => a,
-        Err(code) => return Outcome { code, log: None },
+        Err(code) => return Outcome::with_log(code, &host),
     };
     let plan = match Plan::new(&answers) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("{}: version: {e}", args.answers.display());
-            return Outcome { code: ExitCode::from(2), log: None };
+            return Outcome::with_log(ExitCode::from(2), &host);
         }
     };
     if !args.yes {
         if !std::io::stdin().is_terminal() {
             eprintln!("install: no terminal to confirm on; add --yes to install unattended.");
-            return Outcome { code: ExitCode::from(2), log: None };
+            return Outcome::with_log(ExitCode::from(2), &host);
         }
         print!(
             "Install Mattermost {} ({}) for {} with {} and Apache? `mattermost-setup plan` shows every change. [y/N] ",
@@ -50,10 +56,9 @@ pub fn run(args: &Args) -> Outcome {
         let _ = std::io::stdin().read_line(&mut line);
         if !matches!(line.trim(), "y" | "Y" | "yes") {
             println!("Nothing was changed.");
-            return Outcome { code: ExitCode::from(1), log: None };
+            return Outcome::with_log(ExitCode::from(1), &host);
         }
     }
-    let host = Host::system(plain::sink(args.verbose));
     println!(
         "Installing Mattermost {} ({}) for {} — log: {}",
         plan.release.version,
@@ -75,14 +80,14 @@ pub fn run(args: &Args) -> Outcome {
                 crate::answers::SAVED_ANSWERS,
                 plan.site_url
             );
-            Outcome { code: ExitCode::SUCCESS, log: Some(host.log_path().to_owned()) }
+            Outcome::with_log(ExitCode::SUCCESS, &host)
         }
         Err(e) => {
             println!(
                 "\nThe install stopped in phase {}. Nothing verified so far was undone; fix the cause and run the same command again to continue.",
                 e.phase
             );
-            Outcome { code: ExitCode::from(1), log: Some(host.log_path().to_owned()) }
+            Outcome::with_log(ExitCode::from(1), &host)
         }
     }
 }

@@ -48,7 +48,10 @@ pub fn run(cli: Cli) -> Outcome {
                  mattermost-setup install --answers answers.json --yes\n\
                  See `mattermost-setup --help`."
             );
-            Outcome { code: ExitCode::from(2), log: None }
+            Outcome {
+                code: ExitCode::from(2),
+                log: None,
+            }
         }
     }
 }
@@ -59,11 +62,22 @@ pub fn saved_answers() -> Option<Answers> {
     answers::from_json(&text, None).ok()
 }
 
-/// Reads and validates an answers file, printing every problem on failure.
-pub fn load_answers(path: &std::path::Path) -> Result<Answers, ExitCode> {
+/// Reads and validates an answers file, printing (and logging) every problem on failure.
+pub fn load_answers(path: &std::path::Path, host: &crate::host::Host) -> Result<Answers, ExitCode> {
     let saved = saved_answers();
     answers::load(path, saved.as_ref()).map_err(|invalid| {
-        eprintln!("{}: {invalid}", path.display());
+        let msg = format!("{}: {invalid}", path.display());
+        host.note_quiet(&msg);
+        eprintln!("{msg}");
         ExitCode::from(2)
     })
+}
+
+impl Outcome {
+    pub fn with_log(code: ExitCode, host: &crate::host::Host) -> Self {
+        Self {
+            code,
+            log: Some(host.log_path().to_owned()),
+        }
+    }
 }

@@ -19,23 +19,23 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> Outcome {
-    let answers = match super::load_answers(&args.answers) {
+    let host = Host::system(events::discard());
+    let answers = match super::load_answers(&args.answers, &host) {
         Ok(a) => a,
-        Err(code) => return Outcome { code, log: None },
+        Err(code) => return Outcome::with_log(code, &host),
     };
     let p = match Plan::new(&answers) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("{}: version: {e}", args.answers.display());
-            return Outcome { code: ExitCode::from(2), log: None };
+            return Outcome::with_log(ExitCode::from(2), &host);
         }
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&p).unwrap_or_default());
-        return Outcome { code: ExitCode::SUCCESS, log: None };
+        return Outcome::with_log(ExitCode::SUCCESS, &host);
     }
-    let host = Host::system(events::discard());
     crate::engine::register_secrets(&host, &answers);
     print!("{}", host.redact(&plan::render_text(&p, &host)));
-    Outcome { code: ExitCode::SUCCESS, log: None }
+    Outcome::with_log(ExitCode::SUCCESS, &host)
 }

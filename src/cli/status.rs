@@ -22,10 +22,11 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> Outcome {
+    let host = Host::system(events::discard());
     let answers = match &args.answers {
-        Some(path) => match super::load_answers(path) {
+        Some(path) => match super::load_answers(path, &host) {
             Ok(a) => a,
-            Err(code) => return Outcome { code, log: None },
+            Err(code) => return Outcome::with_log(code, &host),
         },
         None => match super::saved_answers() {
             Some(a) => a,
@@ -34,7 +35,7 @@ pub fn run(args: &Args) -> Outcome {
                     "status: no install found ({} is missing or unreadable); run `mattermost-setup install` first, or pass --answers FILE.",
                     crate::answers::SAVED_ANSWERS
                 );
-                return Outcome { code: ExitCode::from(2), log: None };
+                return Outcome::with_log(ExitCode::from(2), &host);
             }
         },
     };
@@ -42,10 +43,9 @@ pub fn run(args: &Args) -> Outcome {
         Ok(p) => p,
         Err(e) => {
             eprintln!("status: {e}");
-            return Outcome { code: ExitCode::from(2), log: None };
+            return Outcome::with_log(ExitCode::from(2), &host);
         }
     };
-    let host = Host::system(events::discard());
     let checks = engine::status(&host, &answers, &plan);
     let failed = checks.iter().filter(|c| c.level == Level::Fail).count();
     if args.json {
@@ -55,9 +55,17 @@ pub fn run(args: &Args) -> Outcome {
         print!("{}", plain::status_table(&checks));
         println!(
             "\n{}",
-            if failed == 0 { "All checks pass.".to_owned() } else { format!("{failed} check(s) fail.") }
+            if failed == 0 {
+                "All checks pass.".to_owned()
+            } else {
+                format!("{failed} check(s) fail.")
+            }
         );
     }
-    let code = if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) };
-    Outcome { code, log: Some(host.log_path().to_owned()) }
+    let code = if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    };
+    Outcome::with_log(code, &host)
 }

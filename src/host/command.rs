@@ -138,7 +138,10 @@ mod tests {
     #[test]
     fn real_runner_captures_and_passes_stdin() {
         let out = SystemRunner
-            .run(&Cmd::new("sh", &["-c", "cat; echo err >&2; exit 3"]).stdin("hello"), None)
+            .run(
+                &Cmd::new("sh", &["-c", "cat; echo err >&2; exit 3"]).stdin("hello"),
+                None,
+            )
             .unwrap();
         assert_eq!(out.code, Some(3));
         assert_eq!(out.stdout, "hello");

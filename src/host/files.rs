@@ -25,7 +25,9 @@ pub enum WriteOutcome {
     Metadata,
     Created,
     /// The previous content was copied to `backup` first.
-    Updated { backup: PathBuf },
+    Updated {
+        backup: PathBuf,
+    },
 }
 
 impl WriteOutcome {
@@ -52,7 +54,11 @@ pub fn state(real: &Path, spec: &FileSpec) -> std::io::Result<FileState> {
     if !meta.is_file() || fs::read(real)? != spec.content {
         return Ok(FileState::ContentDiffers);
     }
-    if meta.mode() & 0o7777 != spec.mode || spec.owner.is_some_and(|(u, g)| (meta.uid(), meta.gid()) != (u, g)) {
+    if meta.mode() & 0o7777 != spec.mode
+        || spec
+            .owner
+            .is_some_and(|(u, g)| (meta.uid(), meta.gid()) != (u, g))
+    {
         return Ok(FileState::MetadataDiffers);
     }
     Ok(FileState::Same)
@@ -105,7 +111,9 @@ fn apply_meta(path: &Path, spec: &FileSpec) -> std::io::Result<()> {
 }
 
 fn write_atomic(real: &Path, spec: &FileSpec) -> std::io::Result<()> {
-    let dir = real.parent().ok_or_else(|| std::io::Error::other("a file path needs a directory"))?;
+    let dir = real
+        .parent()
+        .ok_or_else(|| std::io::Error::other("a file path needs a directory"))?;
     fs::create_dir_all(dir)?;
     let mut tmp = tempfile::Builder::new()
         .prefix(".mattermost-setup-")
@@ -147,19 +155,33 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let backups = dir.path().join("backups");
         let f = dir.path().join("etc/app.conf");
-        assert_eq!(write(&f, &spec(&f, "a\n", 0o640), &backups).unwrap(), WriteOutcome::Created);
+        assert_eq!(
+            write(&f, &spec(&f, "a\n", 0o640), &backups).unwrap(),
+            WriteOutcome::Created
+        );
         let mtime = fs::metadata(&f).unwrap().modified().unwrap();
-        assert_eq!(write(&f, &spec(&f, "a\n", 0o640), &backups).unwrap(), WriteOutcome::Unchanged);
+        assert_eq!(
+            write(&f, &spec(&f, "a\n", 0o640), &backups).unwrap(),
+            WriteOutcome::Unchanged
+        );
         assert_eq!(fs::metadata(&f).unwrap().modified().unwrap(), mtime);
-        assert_eq!(write(&f, &spec(&f, "a\n", 0o600), &backups).unwrap(), WriteOutcome::Metadata);
-        let WriteOutcome::Updated { backup } = write(&f, &spec(&f, "b\n", 0o600), &backups).unwrap() else {
+        assert_eq!(
+            write(&f, &spec(&f, "a\n", 0o600), &backups).unwrap(),
+            WriteOutcome::Metadata
+        );
+        let WriteOutcome::Updated { backup } =
+            write(&f, &spec(&f, "b\n", 0o600), &backups).unwrap()
+        else {
             panic!("expected an update");
         };
         assert_eq!(fs::read_to_string(&backup).unwrap(), "a\n");
         assert_eq!(fs::read_to_string(&f).unwrap(), "b\n");
         assert_eq!(fs::metadata(&f).unwrap().mode() & 0o777, 0o600);
         // No temp files left behind.
-        let names: Vec<_> = fs::read_dir(f.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = fs::read_dir(f.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names, ["app.conf"]);
     }
 
@@ -167,7 +189,11 @@ mod tests {
     fn users_are_looked_up_in_passwd() {
         let dir = tempfile::tempdir().unwrap();
         fs::create_dir(dir.path().join("etc")).unwrap();
-        fs::write(dir.path().join("etc/passwd"), "root:x:0:0::/root:/bin/sh\nmattermost:x:998:997::/opt/mattermost:/usr/sbin/nologin\n").unwrap();
+        fs::write(
+            dir.path().join("etc/passwd"),
+            "root:x:0:0::/root:/bin/sh\nmattermost:x:998:997::/opt/mattermost:/usr/sbin/nologin\n",
+        )
+        .unwrap();
         assert_eq!(lookup_user(dir.path(), "mattermost"), Some((998, 997)));
         assert_eq!(lookup_user(dir.path(), "nobody"), None);
     }

@@ -36,7 +36,10 @@ impl RunLog {
                 .open(&path)?;
             Ok((path, f))
         };
-        let fallback = std::env::temp_dir().join(format!("mattermost-setup-{}", rustix::process::getuid().as_raw()));
+        let fallback = std::env::temp_dir().join(format!(
+            "mattermost-setup-{}",
+            rustix::process::getuid().as_raw()
+        ));
         match open(dir).or_else(|_| open(&fallback)) {
             Ok((path, f)) => Self {
                 path,
@@ -111,6 +114,9 @@ mod tests {
         assert!(!text.contains("s3cr3t"), "{text}");
         assert!(text.contains("postgres://u:********@h/db"), "{text}");
         let mode = std::fs::metadata(log.path()).unwrap().permissions();
-        assert_eq!(std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777, 0o600);
+        assert_eq!(
+            std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
+            0o600
+        );
     }
 }

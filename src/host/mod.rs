@@ -50,12 +50,19 @@ pub struct Host {
 impl Host {
     /// The real box: files under `/`, programs run for real, log under /var/log.
     pub fn system(events: EventSink) -> Self {
-        Self::new(PathBuf::from("/"), RunLog::create(Path::new(log::LOG_DIR)), events, Box::new(SystemRunner))
+        Self::new(
+            PathBuf::from("/"),
+            RunLog::create(Path::new(log::LOG_DIR)),
+            events,
+            Box::new(SystemRunner),
+        )
     }
 
     /// Any root and runner: unit tests point this at a temp dir and a scripted runner.
     pub fn new(root: PathBuf, log: RunLog, events: EventSink, runner: Box<dyn Runner>) -> Self {
-        let stamp = humantime::format_rfc3339_seconds(SystemTime::now()).to_string().replace(':', "");
+        let stamp = humantime::format_rfc3339_seconds(SystemTime::now())
+            .to_string()
+            .replace(':', "");
         let backup_dir = root.join(BACKUP_DIR.trim_start_matches('/')).join(stamp);
         Self {
             root,
@@ -111,7 +118,11 @@ impl Host {
     }
 
     /// Runs a command that must succeed, handing each output line to `on_line`.
-    pub fn run_streaming(&self, cmd: &Cmd, on_line: &mut dyn FnMut(&str)) -> Result<Output, HostError> {
+    pub fn run_streaming(
+        &self,
+        cmd: &Cmd,
+        on_line: &mut dyn FnMut(&str),
+    ) -> Result<Output, HostError> {
         let log = &self.log;
         let mut tee = |l: &str| {
             let clean = log.line(&format!("  | {l}"));
@@ -122,20 +133,37 @@ impl Host {
         Ok(out)
     }
 
-    fn exec(&self, cmd: &Cmd, on_line: Option<&mut dyn FnMut(&str)>, loud: bool) -> Result<Output, HostError> {
+    fn exec(
+        &self,
+        cmd: &Cmd,
+        on_line: Option<&mut dyn FnMut(&str)>,
+        loud: bool,
+    ) -> Result<Output, HostError> {
         let shown = cmd.display();
         let stdin_note = if cmd.stdin.is_some() { " <stdin>" } else { "" };
         let env_note: String = cmd.env.iter().map(|(k, _)| format!(" {k}=…")).collect();
         let line = format!("$ {shown}{stdin_note}{env_note}");
-        if loud { self.note(&line) } else { self.note_quiet(&line) };
+        if loud {
+            self.note(&line)
+        } else {
+            self.note_quiet(&line)
+        };
         let streaming = on_line.is_some();
         let start = std::time::Instant::now();
-        let out = self.runner.run(cmd, on_line).map_err(|source| HostError::Spawn {
-            program: cmd.program.clone(),
-            source,
-        })?;
-        let status = out.code.map_or_else(|| "signal".to_owned(), |c| c.to_string());
-        let mut record = format!("  exit {status} after {:.2}s", start.elapsed().as_secs_f64());
+        let out = self
+            .runner
+            .run(cmd, on_line)
+            .map_err(|source| HostError::Spawn {
+                program: cmd.program.clone(),
+                source,
+            })?;
+        let status = out
+            .code
+            .map_or_else(|| "signal".to_owned(), |c| c.to_string());
+        let mut record = format!(
+            "  exit {status} after {:.2}s",
+            start.elapsed().as_secs_f64()
+        );
         if !streaming {
             for (name, text) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
                 if !text.trim().is_empty() {
@@ -170,18 +198,31 @@ impl Host {
 
     /// Writes a file when it differs (backup first, atomic), logging what happened.
     pub fn write_file(&self, spec: &FileSpec) -> Result<WriteOutcome, HostError> {
-        let outcome = files::write(&self.path(&spec.path), spec, &self.backup_dir).map_err(|source| HostError::Io {
-            action: "cannot write",
-            path: spec.path.clone(),
-            source,
-        })?;
+        let outcome =
+            files::write(&self.path(&spec.path), spec, &self.backup_dir).map_err(|source| {
+                HostError::Io {
+                    action: "cannot write",
+                    path: spec.path.clone(),
+                    source,
+                }
+            })?;
         let p = spec.path.display();
         match &outcome {
             WriteOutcome::Unchanged => self.note_quiet(&format!("file {p}: up to date")),
-            WriteOutcome::Metadata => self.note(&format!("file {p}: fixed mode/owner to {:o} {:?}", spec.mode, spec.owner)),
-            WriteOutcome::Created => self.note(&format!("file {p}: created ({} bytes, mode {:o})", spec.content.len(), spec.mode)),
+            WriteOutcome::Metadata => self.note(&format!(
+                "file {p}: fixed mode/owner to {:o} {:?}",
+                spec.mode, spec.owner
+            )),
+            WriteOutcome::Created => self.note(&format!(
+                "file {p}: created ({} bytes, mode {:o})",
+                spec.content.len(),
+                spec.mode
+            )),
             WriteOutcome::Updated { backup } => {
-                self.note(&format!("file {p}: updated, previous version saved as {}", backup.display()));
+                self.note(&format!(
+                    "file {p}: updated, previous version saved as {}",
+                    backup.display()
+                ));
             }
         }
         Ok(outcome)
@@ -189,12 +230,17 @@ impl Host {
 
     /// Backs a file up without changing it (before a command rewrites it).
     pub fn backup(&self, path: &Path) -> Result<PathBuf, HostError> {
-        let b = files::backup(&self.path(path), &self.backup_dir).map_err(|source| HostError::Io {
-            action: "cannot back up",
-            path: path.to_owned(),
-            source,
-        })?;
-        self.note(&format!("file {}: saved as {}", path.display(), b.display()));
+        let b =
+            files::backup(&self.path(path), &self.backup_dir).map_err(|source| HostError::Io {
+                action: "cannot back up",
+                path: path.to_owned(),
+                source,
+            })?;
+        self.note(&format!(
+            "file {}: saved as {}",
+            path.display(),
+            b.display()
+        ));
         Ok(b)
     }
 
@@ -207,10 +253,16 @@ fn check(cmd: &Cmd, out: &Output, log: &RunLog) -> Result<(), HostError> {
     if out.success() {
         return Ok(());
     }
-    let text = if out.stderr.trim().is_empty() { &out.stdout } else { &out.stderr };
+    let text = if out.stderr.trim().is_empty() {
+        &out.stdout
+    } else {
+        &out.stderr
+    };
     Err(HostError::CommandFailed {
         command: log.redact(&cmd.display()),
-        status: out.code.map_or_else(|| "a signal".to_owned(), |c| format!("exit code {c}")),
+        status: out
+            .code
+            .map_or_else(|| "a signal".to_owned(), |c| format!("exit code {c}")),
         stderr_tail: log.redact(&tail(text, 8)),
     })
 }
@@ -221,5 +273,8 @@ fn tail(text: &str, lines: usize) -> String {
 }
 
 fn indent(text: &str) -> String {
-    text.lines().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n")
+    text.lines()
+        .map(|l| format!("    {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }

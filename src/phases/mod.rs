@@ -106,8 +106,17 @@ impl Check {
         }
     }
 
-    pub fn when(phase: PhaseId, ok: bool, name: impl Into<String>, detail: impl Into<String>) -> Self {
-        if ok { Self::ok(phase, name, detail) } else { Self::fail(phase, name, detail) }
+    pub fn when(
+        phase: PhaseId,
+        ok: bool,
+        name: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> Self {
+        if ok {
+            Self::ok(phase, name, detail)
+        } else {
+            Self::fail(phase, name, detail)
+        }
     }
 
     #[must_use]
@@ -147,7 +156,9 @@ impl PhaseError {
 impl From<HostError> for PhaseError {
     fn from(e: HostError) -> Self {
         let fix = match &e {
-            HostError::Spawn { program, .. } => Some(format!("install the package that provides `{program}`")),
+            HostError::Spawn { program, .. } => {
+                Some(format!("install the package that provides `{program}`"))
+            }
             HostError::Io { .. } | HostError::CommandFailed { .. } => None,
         };
         Self {
@@ -166,6 +177,8 @@ pub struct Ctx<'a> {
     pub restart_mattermost: bool,
     /// The tarball fetched in the background while apt works.
     pub tarball: Option<mattermost::Fetch<'a>>,
+    /// The verified tarball, once the background fetch finished.
+    pub fetched: Option<std::path::PathBuf>,
 }
 
 impl<'a> Ctx<'a> {
@@ -176,7 +189,26 @@ impl<'a> Ctx<'a> {
             plan,
             restart_mattermost: false,
             tarball: None,
+            fetched: None,
         }
+    }
+
+    /// Collects the background fetch if it has finished (or `wait`s for it). A failed
+    /// fetch is reported as soon as it is known, before later phases change anything.
+    pub fn collect_fetch(&mut self, wait: bool) -> Result<(), PhaseError> {
+        if self
+            .tarball
+            .as_ref()
+            .is_some_and(|h| wait || h.is_finished())
+        {
+            if let Some(handle) = self.tarball.take() {
+                let path = handle
+                    .join()
+                    .map_err(|_| PhaseError::new("the download thread crashed"))??;
+                self.fetched = Some(path);
+            }
+        }
+        Ok(())
     }
 
     pub fn step(&self, phase: PhaseId, message: impl Into<String>) {

@@ -14,7 +14,10 @@ pub struct Packages;
 /// Packages of `wanted` that dpkg does not have fully installed.
 pub fn missing(ctx: &Ctx) -> Result<Vec<&'static str>, PhaseError> {
     let wanted = &ctx.plan.packages;
-    let mut cmd = Cmd::new("dpkg-query", &["-W", "-f", "${Package} ${db:Status-Abbrev}\\n"]);
+    let mut cmd = Cmd::new(
+        "dpkg-query",
+        &["-W", "-f", "${Package} ${db:Status-Abbrev}\\n"],
+    );
     for p in wanted {
         cmd = cmd.arg(*p);
     }
@@ -27,7 +30,11 @@ pub fn missing(ctx: &Ctx) -> Result<Vec<&'static str>, PhaseError> {
         .filter(|(_, status)| status.trim_end().starts_with("ii"))
         .map(|(name, _)| name.split(':').next().unwrap_or(name))
         .collect();
-    Ok(wanted.iter().copied().filter(|p| !installed.contains(p)).collect())
+    Ok(wanted
+        .iter()
+        .copied()
+        .filter(|p| !installed.contains(p))
+        .collect())
 }
 
 impl Phase for Packages {
@@ -58,11 +65,20 @@ impl Phase for Packages {
             return Ok(());
         }
         let apt = |args: &[&str]| {
-            let mut c = Cmd::new("apt-get", &["-q", "-y", "-o", &format!("DPkg::Lock::Timeout={LOCK_TIMEOUT_S}")]);
+            let mut c = Cmd::new(
+                "apt-get",
+                &[
+                    "-q",
+                    "-y",
+                    "-o",
+                    &format!("DPkg::Lock::Timeout={LOCK_TIMEOUT_S}"),
+                ],
+            );
             for a in args {
                 c = c.arg(*a);
             }
-            c.env("DEBIAN_FRONTEND", "noninteractive").env("APT_LISTCHANGES_FRONTEND", "none")
+            c.env("DEBIAN_FRONTEND", "noninteractive")
+                .env("APT_LISTCHANGES_FRONTEND", "none")
         };
         let events = ctx.host.events().clone();
         let mut lines = 0u64;
@@ -76,7 +92,8 @@ impl Phase for Packages {
             });
         };
         ctx.step(P, "refreshing the package lists (apt-get update)");
-        ctx.host.run_streaming(&apt(&["update"]), &mut |l| progress("apt-get update", l))?;
+        ctx.host
+            .run_streaming(&apt(&["update"]), &mut |l| progress("apt-get update", l))?;
         ctx.step(P, format!("installing {}", missing.join(" ")));
         let mut args = vec![
             "install",

@@ -23,12 +23,20 @@ impl Phase for Preflight {
 
         let uid = rustix::process::geteuid();
         checks.push(
-            Check::when(P, uid.is_root(), "running as root", format!("effective uid {}", uid.as_raw()))
-                .with_fix("run it as root: sudo mattermost-setup ..."),
+            Check::when(
+                P,
+                uid.is_root(),
+                "running as root",
+                format!("effective uid {}", uid.as_raw()),
+            )
+            .with_fix("run it as root: sudo mattermost-setup ..."),
         );
 
         let os_text = host.read(Path::new("/etc/os-release"))?.unwrap_or_default();
-        checks.push(os_check(&system::os_release(&String::from_utf8_lossy(&os_text)), ctx));
+        checks.push(os_check(
+            &system::os_release(&String::from_utf8_lossy(&os_text)),
+            ctx,
+        ));
 
         let arch = std::env::consts::ARCH;
         checks.push(
@@ -37,28 +45,42 @@ impl Phase for Preflight {
         );
 
         let meminfo = host.read(Path::new("/proc/meminfo"))?.unwrap_or_default();
-        checks.push(match system::mem_total(&String::from_utf8_lossy(&meminfo)) {
-            Some(m) if m < GIB => Check::fail(P, "memory", system::human_bytes(m))
-                .with_fix("Mattermost needs at least 1 GiB of RAM (2 GiB for up to 1,000 users)"),
-            Some(m) if m < 2 * GIB - 64 * 1024 * 1024 => {
-                Check::warn(P, "memory", format!("{}: below the recommended 2 GiB", system::human_bytes(m)))
-            }
-            Some(m) => Check::ok(P, "memory", system::human_bytes(m)),
-            None => Check::warn(P, "memory", "unknown (no MemTotal in /proc/meminfo)"),
-        });
+        checks.push(
+            match system::mem_total(&String::from_utf8_lossy(&meminfo)) {
+                Some(m) if m < GIB => Check::fail(P, "memory", system::human_bytes(m)).with_fix(
+                    "Mattermost needs at least 1 GiB of RAM (2 GiB for up to 1,000 users)",
+                ),
+                Some(m) if m < 2 * GIB - 64 * 1024 * 1024 => Check::warn(
+                    P,
+                    "memory",
+                    format!("{}: below the recommended 2 GiB", system::human_bytes(m)),
+                ),
+                Some(m) => Check::ok(P, "memory", system::human_bytes(m)),
+                None => Check::warn(P, "memory", "unknown (no MemTotal in /proc/meminfo)"),
+            },
+        );
 
-        for (what, dir) in [("install directory", &ctx.answers.install_dir), ("data directory", &ctx.answers.data_dir)] {
+        for (what, dir) in [
+            ("install directory", &ctx.answers.install_dir),
+            ("data directory", &ctx.answers.data_dir),
+        ] {
             checks.push(match system::free_bytes(&host.path(dir)) {
                 Some((_, free)) if free < 2 * GIB => Check::fail(
                     P,
                     format!("free disk for the {what}"),
                     format!("{} free for {}", system::human_bytes(free), dir.display()),
                 )
-                .with_fix("free at least 2 GiB (the tarball unpacks to ~1.5 GiB); 10 GiB recommended"),
+                .with_fix(
+                    "free at least 2 GiB (the tarball unpacks to ~1.5 GiB); 10 GiB recommended",
+                ),
                 Some((_, free)) if free < 10 * GIB => Check::warn(
                     P,
                     format!("free disk for the {what}"),
-                    format!("{} free for {}: below the recommended 10 GiB", system::human_bytes(free), dir.display()),
+                    format!(
+                        "{} free for {}: below the recommended 10 GiB",
+                        system::human_bytes(free),
+                        dir.display()
+                    ),
                 ),
                 Some((_, free)) => Check::ok(
                     P,
@@ -69,7 +91,12 @@ impl Phase for Preflight {
             });
         }
 
-        checks.push(port_check(host.path(Path::new("/proc")).as_path(), 80, &["apache2", "httpd"], "the Apache proxy"));
+        checks.push(port_check(
+            host.path(Path::new("/proc")).as_path(),
+            80,
+            &["apache2", "httpd"],
+            "the Apache proxy",
+        ));
         checks.push(port_check(
             host.path(Path::new("/proc")).as_path(),
             8065,
@@ -96,7 +123,10 @@ fn os_check(os: &std::collections::HashMap<String, String>, ctx: &Ctx) -> Check 
     let id = os.get("ID").map_or("unknown", String::as_str);
     let ver = os.get("VERSION_ID").map_or("", String::as_str);
     let like = os.get("ID_LIKE").map_or("", String::as_str);
-    let pretty = os.get("PRETTY_NAME").cloned().unwrap_or_else(|| format!("{id} {ver}"));
+    let pretty = os
+        .get("PRETTY_NAME")
+        .cloned()
+        .unwrap_or_else(|| format!("{id} {ver}"));
     let version = ctx.plan.release.version;
     // The distribution's PostgreSQL major version.
     let pg = match (id, ver) {
@@ -109,7 +139,8 @@ fn os_check(os: &std::collections::HashMap<String, String>, ctx: &Ctx) -> Check 
         _ => None,
     };
     if id != "debian" && id != "ubuntu" && !like.contains("debian") {
-        return Check::fail(P, "operating system", pretty).with_fix("use Debian 12 or 13, or Ubuntu 22.04 or 24.04");
+        return Check::fail(P, "operating system", pretty)
+            .with_fix("use Debian 12 or 13, or Ubuntu 22.04 or 24.04");
     }
     match pg {
         Some(pg) if ctx.answers.db_engine == DbEngine::Postgresql && pg < version.min_postgresql() => Check::fail(
@@ -129,7 +160,10 @@ fn port_check(proc_root: &Path, port: u16, ours: &[&str], meant_for: &str) -> Ch
     if found.is_empty() {
         return Check::ok(P, name, "free");
     }
-    let who: Vec<String> = found.iter().map(|l| format!("{} (pid {})", l.command, l.pid)).collect();
+    let who: Vec<String> = found
+        .iter()
+        .map(|l| format!("{} (pid {})", l.command, l.pid))
+        .collect();
     if found.iter().all(|l| ours.contains(&l.command.as_str())) {
         Check::ok(P, name, format!("used by {} ({meant_for})", who.join(", ")))
     } else {
@@ -145,12 +179,14 @@ fn dpkg_lock_check(ctx: &Ctx) -> Check {
         return Check::ok(P, name, "free");
     };
     let inode = std::os::unix::fs::MetadataExt::ino(&meta);
-    let locks = std::fs::read_to_string(ctx.host.path(Path::new("/proc/locks"))).unwrap_or_default();
+    let locks =
+        std::fs::read_to_string(ctx.host.path(Path::new("/proc/locks"))).unwrap_or_default();
     // "1: POSIX  ADVISORY  WRITE 1234 fd:01:5678 0 EOF"
     let holder = locks.lines().find_map(|l| {
         let f: Vec<&str> = l.split_whitespace().collect();
         let dev_inode = f.get(5)?;
-        (dev_inode.rsplit(':').next()?.parse::<u64>().ok()? == inode).then(|| f.get(4)?.parse::<u32>().ok())?
+        (dev_inode.rsplit(':').next()?.parse::<u64>().ok()? == inode)
+            .then(|| f.get(4)?.parse::<u32>().ok())?
     });
     match holder {
         None => Check::ok(P, name, "free"),
@@ -159,7 +195,10 @@ fn dpkg_lock_check(ctx: &Ctx) -> Check {
             Check::warn(
                 P,
                 name,
-                format!("held by {} (pid {pid}); apt will wait for it up to 10 minutes", comm.trim()),
+                format!(
+                    "held by {} (pid {pid}); apt will wait for it up to 10 minutes",
+                    comm.trim()
+                ),
             )
         }
     }

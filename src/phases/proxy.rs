@@ -16,7 +16,11 @@ pub struct Proxy;
 
 fn vhost_spec(ctx: &Ctx) -> FileSpec {
     let path = apache_site_path();
-    let content = ctx.plan.file(&path.to_string_lossy()).map(|f| f.content.clone()).unwrap_or_default();
+    let content = ctx
+        .plan
+        .file(&path.to_string_lossy())
+        .map(|f| f.content.clone())
+        .unwrap_or_default();
     FileSpec {
         path,
         content: content.into_bytes(),
@@ -26,7 +30,9 @@ fn vhost_spec(ctx: &Ctx) -> FileSpec {
 }
 
 fn module_enabled(ctx: &Ctx, m: &str) -> bool {
-    ctx.host.path(Path::new(&format!("/etc/apache2/mods-enabled/{m}.load"))).exists()
+    ctx.host
+        .path(Path::new(&format!("/etc/apache2/mods-enabled/{m}.load")))
+        .exists()
 }
 
 fn site_link() -> PathBuf {
@@ -35,7 +41,10 @@ fn site_link() -> PathBuf {
 
 fn configtest(ctx: &Ctx) -> Result<(bool, String), PhaseError> {
     let out = ctx.host.probe(&Cmd::new("apache2ctl", &["configtest"]))?;
-    Ok((out.success(), format!("{}{}", out.stdout, out.stderr).trim().to_owned()))
+    Ok((
+        out.success(),
+        format!("{}{}", out.stdout, out.stderr).trim().to_owned(),
+    ))
 }
 
 impl Phase for Proxy {
@@ -47,14 +56,33 @@ impl Phase for Proxy {
         let mut checks = Vec::new();
         for m in &ctx.plan.apache_modules {
             let on = module_enabled(ctx, m);
-            checks.push(Check::when(P, on, format!("apache module {m}"), if on { "enabled" } else { "disabled" })
-                .with_fix(format!("a2enmod {m}")));
+            checks.push(
+                Check::when(
+                    P,
+                    on,
+                    format!("apache module {m}"),
+                    if on { "enabled" } else { "disabled" },
+                )
+                .with_fix(format!("a2enmod {m}")),
+            );
         }
         let state = ctx.host.file_state(&vhost_spec(ctx))?;
-        checks.push(Check::when(P, state == FileState::Same, format!("vhost {}", apache_site_path().display()), format!("{state:?}"))
-            .with_fix("repair rewrites it (a backup of the current one is kept)"));
+        checks.push(
+            Check::when(
+                P,
+                state == FileState::Same,
+                format!("vhost {}", apache_site_path().display()),
+                format!("{state:?}"),
+            )
+            .with_fix("repair rewrites it (a backup of the current one is kept)"),
+        );
         let linked = ctx.host.path(&site_link()).exists();
-        checks.push(Check::when(P, linked, format!("site {APACHE_SITE} enabled"), if linked { "yes" } else { "no" }));
+        checks.push(Check::when(
+            P,
+            linked,
+            format!("site {APACHE_SITE} enabled"),
+            if linked { "yes" } else { "no" },
+        ));
         let (ok, out) = configtest(ctx)?;
         checks.push(Check::when(P, ok, "apache2ctl configtest", out));
         checks.extend(unit_checks(ctx, P, UNIT)?);
@@ -63,7 +91,13 @@ impl Phase for Proxy {
 
     fn apply(&self, ctx: &mut Ctx) -> Result<(), PhaseError> {
         let host = ctx.host;
-        let missing: Vec<&str> = ctx.plan.apache_modules.iter().copied().filter(|m| !module_enabled(ctx, m)).collect();
+        let missing: Vec<&str> = ctx
+            .plan
+            .apache_modules
+            .iter()
+            .copied()
+            .filter(|m| !module_enabled(ctx, m))
+            .collect();
         let mut reload = false;
         if !missing.is_empty() {
             ctx.step(P, format!("enabling Apache modules {}", missing.join(" ")));
@@ -98,8 +132,12 @@ impl Phase for Proxy {
             if newly_linked && !matches!(outcome, WriteOutcome::Created) {
                 let _ = host.run(&Cmd::new("a2dissite", &["-q", APACHE_SITE]));
             }
-            return Err(PhaseError::new(format!("apache2ctl configtest failed; the previous configuration was restored:\n{out}"))
-                .fix("the error names the file and line; if it is another site's file, fix that first"));
+            return Err(PhaseError::new(format!(
+                "apache2ctl configtest failed; the previous configuration was restored:\n{out}"
+            ))
+            .fix(
+                "the error names the file and line; if it is another site's file, fix that first",
+            ));
         }
         let started = ensure_unit(ctx, P, UNIT)?;
         if reload && !started {

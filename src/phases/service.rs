@@ -21,7 +21,11 @@ const PING_WAIT: Duration = Duration::from_secs(300);
 pub struct Service;
 
 fn unit_spec(ctx: &Ctx) -> FileSpec {
-    let f = ctx.plan.file(UNIT_PATH).map(|f| f.content.clone()).unwrap_or_default();
+    let f = ctx
+        .plan
+        .file(UNIT_PATH)
+        .map(|f| f.content.clone())
+        .unwrap_or_default();
     FileSpec {
         path: PathBuf::from(UNIT_PATH),
         content: f.into_bytes(),
@@ -31,7 +35,9 @@ fn unit_spec(ctx: &Ctx) -> FileSpec {
 }
 
 fn upstream() -> SocketAddr {
-    UPSTREAM.parse().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8065)))
+    UPSTREAM
+        .parse()
+        .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8065)))
 }
 
 /// Ping straight at Mattermost.
@@ -40,10 +46,22 @@ pub fn ping_check(ctx: &Ctx, phase: PhaseId) -> Check {
         Ok(r) if r.status == 200 && r.body.contains("\"OK\"") => Check::ok(
             phase,
             format!("Mattermost answers on {UPSTREAM}"),
-            format!("ping 200 {}, version {}", r.body.trim(), r.header("X-Version-ID").unwrap_or("?")),
+            format!(
+                "ping 200 {}, version {}",
+                r.body.trim(),
+                r.header("X-Version-ID").unwrap_or("?")
+            ),
         ),
-        Ok(r) => Check::fail(phase, format!("Mattermost answers on {UPSTREAM}"), format!("ping {}: {}", r.status, r.body.trim())),
-        Err(e) => Check::fail(phase, format!("Mattermost answers on {UPSTREAM}"), e.to_string()),
+        Ok(r) => Check::fail(
+            phase,
+            format!("Mattermost answers on {UPSTREAM}"),
+            format!("ping {}: {}", r.status, r.body.trim()),
+        ),
+        Err(e) => Check::fail(
+            phase,
+            format!("Mattermost answers on {UPSTREAM}"),
+            e.to_string(),
+        ),
     }
 }
 
@@ -51,7 +69,10 @@ pub fn ping_check(ctx: &Ctx, phase: PhaseId) -> Check {
 fn diagnose(ctx: &Ctx) -> String {
     let journal = ctx
         .host
-        .probe(&Cmd::new("journalctl", &["-u", UNIT, "-n", "15", "--no-pager", "-o", "cat"]))
+        .probe(&Cmd::new(
+            "journalctl",
+            &["-u", UNIT, "-n", "15", "--no-pager", "-o", "cat"],
+        ))
         .map(|o| o.stdout)
         .unwrap_or_default();
     let log = ctx
@@ -61,10 +82,21 @@ fn diagnose(ctx: &Ctx) -> String {
         .flatten()
         .map(|b| {
             let t = String::from_utf8_lossy(&b).into_owned();
-            t.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n")
+            t.lines()
+                .rev()
+                .take(5)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect::<Vec<_>>()
+                .join("\n")
         })
         .unwrap_or_default();
-    ctx.host.redact(&format!("journal:\n{}\nmattermost.log:\n{}", journal.trim(), log.trim()))
+    ctx.host.redact(&format!(
+        "journal:\n{}\nmattermost.log:\n{}",
+        journal.trim(),
+        log.trim()
+    ))
 }
 
 impl Phase for Service {
@@ -74,8 +106,15 @@ impl Phase for Service {
 
     fn probe(&self, ctx: &Ctx) -> Result<Vec<Check>, PhaseError> {
         let state = ctx.host.file_state(&unit_spec(ctx))?;
-        let mut checks = vec![Check::when(P, state == crate::host::FileState::Same, format!("unit {UNIT_PATH}"), format!("{state:?}"))
-            .with_fix("repair rewrites the unit (a backup of the current one is kept)")];
+        let mut checks = vec![
+            Check::when(
+                P,
+                state == crate::host::FileState::Same,
+                format!("unit {UNIT_PATH}"),
+                format!("{state:?}"),
+            )
+            .with_fix("repair rewrites the unit (a backup of the current one is kept)"),
+        ];
         checks.extend(unit_checks(ctx, P, UNIT)?);
         checks.push(ping_check(ctx, P));
         Ok(checks)
@@ -87,7 +126,11 @@ impl Phase for Service {
             host.run(&Cmd::new("systemctl", &["daemon-reload"]))?;
             ctx.restart_mattermost = true;
         }
-        let was_active = host.probe(&Cmd::new("systemctl", &["is-active", UNIT]))?.stdout.trim() == "active";
+        let was_active = host
+            .probe(&Cmd::new("systemctl", &["is-active", UNIT]))?
+            .stdout
+            .trim()
+            == "active";
         let started = ensure_unit(ctx, P, UNIT).map_err(|e| {
             PhaseError::new(format!("{SERVICE} did not start: {}\n{}", e.cause, diagnose(ctx)))
                 .fix("read the journal lines above; a wrong database password or an unwritable data directory are the usual causes")

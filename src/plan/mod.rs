@@ -102,7 +102,9 @@ pub struct Plan {
 fn redacted_value<S: serde::Serializer>(v: &Value, s: S) -> Result<S::Ok, S::Error> {
     // Serialising a plan never reveals the DataSource password.
     match v.as_str() {
-        Some(text) if text.contains('@') && text.contains(':') => s.serialize_str("(contains the database password)"),
+        Some(text) if text.contains('@') && text.contains(':') => {
+            s.serialize_str("(contains the database password)")
+        }
         _ => v.serialize(s),
     }
 }
@@ -110,15 +112,24 @@ fn redacted_value<S: serde::Serializer>(v: &Value, s: S) -> Result<S::Ok, S::Err
 impl Plan {
     pub fn new(a: &Answers) -> Result<Self, String> {
         let version = releases::resolve(&a.version, a.edition, a.db_engine)?;
-        let (sha256, sha256_from) = match (releases::published_sha256(version, a.edition), &a.sha256) {
-            (Some(s), _) => (s.to_owned(), "bundled releases table"),
-            (None, Some(s)) => (s.clone(), "answers (sha256)"),
-            (None, None) => return Err(format!("no SHA-256 is known for {version}; set sha256 in the answers")),
-        };
+        let (sha256, sha256_from) =
+            match (releases::published_sha256(version, a.edition), &a.sha256) {
+                (Some(s), _) => (s.to_owned(), "bundled releases table"),
+                (None, Some(s)) => (s.clone(), "answers (sha256)"),
+                (None, None) => {
+                    return Err(format!(
+                        "no SHA-256 is known for {version}; set sha256 in the answers"
+                    ));
+                }
+            };
         let source = match (&a.tarball, &a.download_base_url) {
             (Some(path), _) => Source::File(path.clone()),
             (None, Some(base)) => Source::Url(releases::tarball_url(base, version, a.edition)),
-            (None, None) => Source::Url(releases::tarball_url(releases::OFFICIAL_BASE_URL, version, a.edition)),
+            (None, None) => Source::Url(releases::tarball_url(
+                releases::OFFICIAL_BASE_URL,
+                version,
+                a.edition,
+            )),
         };
         let db_unit = db_unit(a.db_engine);
         let mut packages = vec!["ca-certificates"];
@@ -225,11 +236,23 @@ fn config_edits(a: &Answers) -> Vec<ConfigEdit> {
         e("SqlSettings", "DriverName", Value::from(dsn::driver(a))),
         ConfigEdit {
             secret: true,
-            ..e("SqlSettings", "DataSource", Value::from(dsn::data_source(a)))
+            ..e(
+                "SqlSettings",
+                "DataSource",
+                Value::from(dsn::data_source(a)),
+            )
         },
         e("FileSettings", "Directory", Value::from(data)),
-        e("PluginSettings", "Directory", Value::from(format!("{install}/plugins"))),
-        e("PluginSettings", "ClientDirectory", Value::from(format!("{install}/client/plugins"))),
+        e(
+            "PluginSettings",
+            "Directory",
+            Value::from(format!("{install}/plugins")),
+        ),
+        e(
+            "PluginSettings",
+            "ClientDirectory",
+            Value::from(format!("{install}/client/plugins")),
+        ),
     ]
 }
 
@@ -305,9 +328,20 @@ mod tests {
         assert_eq!(plan.release.version, Version::new(11, 7, 9));
         assert_eq!(
             plan.release.source,
-            Source::Url("https://releases.mattermost.com/11.7.9/mattermost-11.7.9-linux-amd64.tar.gz".into())
+            Source::Url(
+                "https://releases.mattermost.com/11.7.9/mattermost-11.7.9-linux-amd64.tar.gz"
+                    .into()
+            )
         );
-        assert_eq!(plan.packages, ["ca-certificates", "postgresql", "postgresql-client", "apache2"]);
+        assert_eq!(
+            plan.packages,
+            [
+                "ca-certificates",
+                "postgresql",
+                "postgresql-client",
+                "apache2"
+            ]
+        );
         assert_eq!(plan.database.unit, "postgresql.service");
     }
 
@@ -329,11 +363,26 @@ mod tests {
         .unwrap();
         let plan = Plan::new(&answers()).unwrap();
         assert!(apply_config_edits(&mut cfg, &plan.config_edits));
-        assert!(!apply_config_edits(&mut cfg, &plan.config_edits), "second apply changes nothing");
+        assert!(
+            !apply_config_edits(&mut cfg, &plan.config_edits),
+            "second apply changes nothing"
+        );
         let keys: Vec<&String> = cfg.as_object().unwrap().keys().collect();
-        assert_eq!(keys, ["ServiceSettings", "TeamSettings", "SqlSettings", "FileSettings", "PluginSettings"]);
+        assert_eq!(
+            keys,
+            [
+                "ServiceSettings",
+                "TeamSettings",
+                "SqlSettings",
+                "FileSettings",
+                "PluginSettings"
+            ]
+        );
         let svc: Vec<&String> = cfg["ServiceSettings"].as_object().unwrap().keys().collect();
-        assert_eq!(svc, ["SiteURL", "ListenAddress", "Other", "TrustedProxyIPHeader"]);
+        assert_eq!(
+            svc,
+            ["SiteURL", "ListenAddress", "Other", "TrustedProxyIPHeader"]
+        );
         assert_eq!(cfg["ServiceSettings"]["SiteURL"], "http://chat.example.com");
         assert_eq!(cfg["FileSettings"]["Directory"], "/opt/mattermost/data/");
         assert!(config_to_string(&cfg).starts_with("{\n    \"ServiceSettings\""));
@@ -343,7 +392,12 @@ mod tests {
     fn templates_are_fully_rendered() {
         let plan = Plan::new(&answers()).unwrap();
         for f in &plan.files {
-            assert!(!f.content.contains("{{"), "{}: {}", f.path.display(), f.content);
+            assert!(
+                !f.content.contains("{{"),
+                "{}: {}",
+                f.path.display(),
+                f.content
+            );
         }
         let unit = &plan.file(UNIT_PATH).unwrap().content;
         assert!(unit.contains("BindsTo=postgresql.service"));

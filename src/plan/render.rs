@@ -11,12 +11,20 @@ use crate::host::Host;
 pub fn render_text(plan: &Plan, host: &Host) -> String {
     let mut o = String::new();
     let r = &plan.release;
-    let _ = writeln!(o, "Mattermost {} ({}) for {}", r.version, r.edition, plan.site_url);
+    let _ = writeln!(
+        o,
+        "Mattermost {} ({}) for {}",
+        r.version, r.edition, plan.site_url
+    );
     let from = match &r.source {
         Source::Url(u) => format!("download {u}"),
         Source::File(p) => format!("local tarball {}", p.display()),
     };
-    let _ = writeln!(o, "  {from}\n  SHA-256 {} (from the {})", r.sha256, r.sha256_from);
+    let _ = writeln!(
+        o,
+        "  {from}\n  SHA-256 {} (from the {})",
+        r.sha256, r.sha256_from
+    );
 
     let _ = writeln!(o, "\nPackages (apt-get install, only those missing):");
     let _ = writeln!(o, "  {}", plan.packages.join(" "));
@@ -32,21 +40,41 @@ pub fn render_text(plan: &Plan, host: &Host) -> String {
     for dir in &plan.directories {
         let _ = writeln!(o, "  - directory {} owned by mattermost", dir.display());
     }
-    let _ = writeln!(o, "  - {} (mode 600, owner mattermost), keys set:", plan.config_json.display());
+    let _ = writeln!(
+        o,
+        "  - {} (mode 600, owner mattermost), keys set:",
+        plan.config_json.display()
+    );
     let current: Option<Value> = host
         .read(&plan.config_json)
         .ok()
         .flatten()
         .and_then(|b| serde_json::from_slice(&b).ok());
     for e in &plan.config_edits {
-        let now = current.as_ref().and_then(|c| c.get(e.section)).and_then(|s| s.get(e.key));
-        let show = |v: &Value| if e.secret { "(DSN with the database password)".to_owned() } else { v.to_string() };
+        let now = current
+            .as_ref()
+            .and_then(|c| c.get(e.section))
+            .and_then(|s| s.get(e.key));
+        let show = |v: &Value| {
+            if e.secret {
+                "(DSN with the database password)".to_owned()
+            } else {
+                v.to_string()
+            }
+        };
         match now {
             Some(v) if v == &e.value => {
                 let _ = writeln!(o, "      {}.{} = {} (already)", e.section, e.key, show(v));
             }
             Some(v) => {
-                let _ = writeln!(o, "      {}.{}: {} -> {}", e.section, e.key, show(v), show(&e.value));
+                let _ = writeln!(
+                    o,
+                    "      {}.{}: {} -> {}",
+                    e.section,
+                    e.key,
+                    show(v),
+                    show(&e.value)
+                );
             }
             None => {
                 let _ = writeln!(o, "      {}.{} = {}", e.section, e.key, show(&e.value));
@@ -56,7 +84,11 @@ pub fn render_text(plan: &Plan, host: &Host) -> String {
 
     let _ = writeln!(o, "\nFiles:");
     for f in &plan.files {
-        let existing = host.read(&f.path).ok().flatten().map(|b| String::from_utf8_lossy(&b).into_owned());
+        let existing = host
+            .read(&f.path)
+            .ok()
+            .flatten()
+            .map(|b| String::from_utf8_lossy(&b).into_owned());
         match existing {
             None => {
                 let _ = writeln!(o, "  + {} (new, mode {:o}):", f.path.display(), f.mode);
@@ -68,12 +100,19 @@ pub fn render_text(plan: &Plan, host: &Host) -> String {
                 let _ = writeln!(o, "  = {} (unchanged)", f.path.display());
             }
             Some(old) => {
-                let _ = writeln!(o, "  ~ {} (changed; the current file is backed up first):", f.path.display());
+                let _ = writeln!(
+                    o,
+                    "  ~ {} (changed; the current file is backed up first):",
+                    f.path.display()
+                );
                 let diff = similar::TextDiff::from_lines(&old, &f.content);
                 let text = diff
                     .unified_diff()
                     .context_radius(2)
-                    .header(&format!("{} (now)", f.path.display()), &format!("{} (planned)", f.path.display()))
+                    .header(
+                        &format!("{} (now)", f.path.display()),
+                        &format!("{} (planned)", f.path.display()),
+                    )
                     .to_string();
                 for l in text.lines() {
                     let _ = writeln!(o, "    {l}");

@@ -8,8 +8,9 @@ const UNIT: &str = include_str!("../../assets/templates/mattermost.service");
 const APACHE_VHOST: &str = include_str!("../../assets/templates/apache-vhost.conf");
 
 fn fill(template: &str, vars: &[(&str, &str)]) -> String {
-    vars.iter()
-        .fold(template.to_owned(), |t, (k, v)| t.replace(&format!("{{{{{k}}}}}"), v))
+    vars.iter().fold(template.to_owned(), |t, (k, v)| {
+        t.replace(&format!("{{{{{k}}}}}"), v)
+    })
 }
 
 pub fn unit(a: &Answers) -> String {

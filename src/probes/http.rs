@@ -52,7 +52,12 @@ fn exchange(addr: SocketAddr, request: &str, read_body: bool) -> std::io::Result
 }
 
 fn parse(raw: &str) -> std::io::Result<Response> {
-    let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, format!("not an HTTP response: {:.80}", raw));
+    let bad = || {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("not an HTTP response: {:.80}", raw),
+        )
+    };
     let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((raw, ""));
     let mut lines = head.lines();
     let status_line = lines.next().ok_or_else(bad)?;
@@ -74,9 +79,13 @@ fn parse(raw: &str) -> std::io::Result<Response> {
 
 /// `GET path` with `Host: host`, body read to the end.
 pub fn get(addr: SocketAddr, host: &str, path: &str) -> std::io::Result<Response> {
-    let req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: mattermost-setup\r\nAccept: */*\r\nConnection: close\r\n\r\n");
+    let req = format!(
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: mattermost-setup\r\nAccept: */*\r\nConnection: close\r\n\r\n"
+    );
     let mut r = exchange(addr, &req, true)?;
-    if r.header("Transfer-Encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+    if r.header("Transfer-Encoding")
+        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
+    {
         r.body = dechunk(&r.body);
     }
     Ok(r)
@@ -86,7 +95,9 @@ fn dechunk(body: &str) -> String {
     let mut out = String::new();
     let mut rest = body;
     while let Some((size, after)) = rest.split_once("\r\n") {
-        let Ok(n) = usize::from_str_radix(size.trim(), 16) else { break };
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
         if n == 0 || after.len() < n {
             break;
         }
@@ -106,7 +117,12 @@ pub struct Upgrade {
 
 /// Opens a WebSocket at `path` through whatever listens on `addr`, as a browser on
 /// `origin` would.
-pub fn websocket(addr: SocketAddr, host: &str, path: &str, origin: &str) -> std::io::Result<Upgrade> {
+pub fn websocket(
+    addr: SocketAddr,
+    host: &str,
+    path: &str,
+    origin: &str,
+) -> std::io::Result<Upgrade> {
     let req = format!(
         "GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Key: {WS_KEY}\r\nSec-WebSocket-Version: 13\r\nOrigin: {origin}\r\n\r\n"
@@ -137,7 +153,9 @@ mod tests {
 
     #[test]
     fn get_reads_status_headers_and_chunked_body() {
-        let addr = serve_once("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Version-ID: 1\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+        let addr = serve_once(
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Version-ID: 1\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        );
         let r = get(addr, "chat.example.com", "/").unwrap();
         assert_eq!(r.status, 200);
         assert_eq!(r.header("x-version-id"), Some("1"));
@@ -146,9 +164,22 @@ mod tests {
 
     #[test]
     fn websocket_checks_the_accept_key() {
-        let good = serve_once("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n");
-        assert_eq!(websocket(good, "h.example", "/api/v4/websocket", "http://h.example").unwrap(), Upgrade { status: 101, accept_ok: true });
-        let bad = serve_once("HTTP/1.1 101 Switching Protocols\r\nSec-WebSocket-Accept: nope\r\n\r\n");
-        assert!(!websocket(bad, "h.example", "/api/v4/websocket", "http://h.example").unwrap().accept_ok);
+        let good = serve_once(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n",
+        );
+        assert_eq!(
+            websocket(good, "h.example", "/api/v4/websocket", "http://h.example").unwrap(),
+            Upgrade {
+                status: 101,
+                accept_ok: true
+            }
+        );
+        let bad =
+            serve_once("HTTP/1.1 101 Switching Protocols\r\nSec-WebSocket-Accept: nope\r\n\r\n");
+        assert!(
+            !websocket(bad, "h.example", "/api/v4/websocket", "http://h.example")
+                .unwrap()
+                .accept_ok
+        );
     }
 }

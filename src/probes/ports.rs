@@ -43,7 +43,11 @@ pub fn listeners(proc_root: &Path, port: u16) -> Vec<Listener> {
         return found;
     };
     for entry in procs.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
             continue;
         };
         let Ok(fds) = fs::read_dir(entry.path().join("fd")) else {
@@ -59,7 +63,10 @@ pub fn listeners(proc_root: &Path, port: u16) -> Vec<Listener> {
             })
         });
         if owns {
-            let command = fs::read_to_string(entry.path().join("comm")).unwrap_or_default().trim().to_owned();
+            let command = fs::read_to_string(entry.path().join("comm"))
+                .unwrap_or_default()
+                .trim()
+                .to_owned();
             found.push(Listener { pid, command });
         }
     }
@@ -89,6 +96,9 @@ mod tests {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = l.local_addr().unwrap().port();
         let found = listeners(Path::new("/proc"), port);
-        assert!(found.iter().any(|x| x.pid == std::process::id()), "{found:?}");
+        assert!(
+            found.iter().any(|x| x.pid == std::process::id()),
+            "{found:?}"
+        );
     }
 }

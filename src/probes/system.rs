@@ -46,7 +46,11 @@ pub fn human_bytes(b: u64) -> String {
         v /= 1024.0;
         i += 1;
     }
-    if i == 0 { format!("{b} B") } else { format!("{v:.1} {}", UNITS[i]) }
+    if i == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", UNITS[i])
+    }
 }
 
 #[cfg(test)]
@@ -55,10 +59,15 @@ mod tests {
 
     #[test]
     fn parses_os_release_and_meminfo() {
-        let os = os_release("PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\n");
+        let os = os_release(
+            "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\n",
+        );
         assert_eq!(os["ID"], "debian");
         assert_eq!(os["VERSION_ID"], "12");
-        assert_eq!(mem_total("MemTotal:        2048000 kB\nMemFree: 1 kB\n"), Some(2_097_152_000));
+        assert_eq!(
+            mem_total("MemTotal:        2048000 kB\nMemFree: 1 kB\n"),
+            Some(2_097_152_000)
+        );
     }
 
     #[test]

@@ -24,7 +24,18 @@ pub fn sink(verbose: bool) -> EventSink {
             Event::PhaseStarted { phase } => {
                 let _ = writeln!(out, "… {phase}");
             }
-            Event::PhaseVerified { phase, changed, elapsed, .. } => {
+            Event::PhaseVerified {
+                phase,
+                changed,
+                elapsed,
+                evidence,
+            } => {
+                // Preflight's findings are worth reading even when all is well.
+                if phase == PhaseId::Preflight {
+                    for e in &evidence {
+                        let _ = writeln!(out, "  {e}");
+                    }
+                }
                 if let Ok(mut b) = bars.lock() {
                     b.bars.retain(|(p, _), bar| {
                         if *p == phase {
@@ -33,7 +44,11 @@ pub fn sink(verbose: bool) -> EventSink {
                         *p != phase
                     });
                 }
-                let what = if changed { "done and verified" } else { "already in place, verified" };
+                let what = if changed {
+                    "done and verified"
+                } else {
+                    "already in place, verified"
+                };
                 let _ = writeln!(out, "✓ {phase}: {what} ({:.1}s)", elapsed.as_secs_f64());
             }
             Event::PhaseFailed { phase, cause, fix } => {
@@ -53,7 +68,12 @@ pub fn sink(verbose: bool) -> EventSink {
             Event::Warning { message } => {
                 let _ = writeln!(out, "! warning: {message}");
             }
-            Event::Progress { phase, label, done, total } => {
+            Event::Progress {
+                phase,
+                label,
+                done,
+                total,
+            } => {
                 // Byte counts get a bar; line counters (apt) are not worth one.
                 let Some(total) = total else { return };
                 if let Ok(mut b) = bars.lock() {
@@ -85,15 +105,31 @@ pub fn sink(verbose: bool) -> EventSink {
 /// A status table: phase, state in words and a mark, check, detail.
 pub fn status_table(checks: &[Check]) -> String {
     let mut s = String::new();
-    let width = checks.iter().map(|c| c.name.chars().count()).max().unwrap_or(10).min(60);
+    let width = checks
+        .iter()
+        .map(|c| c.name.chars().count())
+        .max()
+        .unwrap_or(10)
+        .min(60);
     for c in checks {
         let mark = match c.level {
             Level::Ok => "✓ ok  ",
             Level::Warn => "! warn",
             Level::Fail => "✗ FAIL",
         };
-        let detail: String = c.detail.lines().next().unwrap_or("").chars().take(100).collect();
-        s.push_str(&format!("{mark}  {:<11} {:<width$}  {detail}\n", c.phase.name(), c.name));
+        let detail: String = c
+            .detail
+            .lines()
+            .next()
+            .unwrap_or("")
+            .chars()
+            .take(100)
+            .collect();
+        s.push_str(&format!(
+            "{mark}  {:<11} {:<width$}  {detail}\n",
+            c.phase.name(),
+            c.name
+        ));
         if c.level == Level::Fail {
             if let Some(fix) = &c.fix {
                 s.push_str(&format!("        {:<11} fix: {fix}\n", ""));

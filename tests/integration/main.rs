@@ -1,3 +1,4 @@
 //! Integration tests: one binary, modules per area.
 
+mod freshbox_install;
 mod support;

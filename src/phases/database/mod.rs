@@ -15,13 +15,18 @@ pub struct Database;
 
 /// `systemctl is-active` / `is-enabled` of a unit, as checks.
 pub fn unit_checks(ctx: &Ctx, phase: PhaseId, unit: &str) -> Result<Vec<Check>, PhaseError> {
-    let active = ctx.host.probe(&Cmd::new("systemctl", &["is-active", unit]))?;
-    let enabled = ctx.host.probe(&Cmd::new("systemctl", &["is-enabled", unit]))?;
+    let active = ctx
+        .host
+        .probe(&Cmd::new("systemctl", &["is-active", unit]))?;
+    let enabled = ctx
+        .host
+        .probe(&Cmd::new("systemctl", &["is-enabled", unit]))?;
     let a = active.stdout.trim();
     let e = enabled.stdout.trim();
     Ok(vec![
-        Check::when(phase, a == "active", format!("{unit} running"), a)
-            .with_fix(format!("systemctl start {unit}; journalctl -u {unit} says why it stopped")),
+        Check::when(phase, a == "active", format!("{unit} running"), a).with_fix(format!(
+            "systemctl start {unit}; journalctl -u {unit} says why it stopped"
+        )),
         Check::when(phase, e == "enabled", format!("{unit} enabled at boot"), e)
             .with_fix(format!("systemctl enable {unit}")),
     ])
@@ -34,7 +39,8 @@ pub fn ensure_unit(ctx: &Ctx, phase: PhaseId, unit: &str) -> Result<bool, PhaseE
         return Ok(false);
     }
     ctx.step(phase, format!("enabling and starting {unit}"));
-    ctx.host.run(&Cmd::new("systemctl", &["enable", "--now", unit]))?;
+    ctx.host
+        .run(&Cmd::new("systemctl", &["enable", "--now", unit]))?;
     Ok(true)
 }
 

@@ -14,12 +14,29 @@ pub fn literal(s: &str) -> String {
 }
 
 fn client(a: &Answers) -> &'static str {
-    if a.db_engine == DbEngine::Mysql { "mysql" } else { "mariadb" }
+    if a.db_engine == DbEngine::Mysql {
+        "mysql"
+    } else {
+        "mariadb"
+    }
 }
 
 /// The client as root over the socket (Debian's root@localhost uses unix_socket auth).
 pub fn root_cmd(a: &Answers, sql: &str) -> Cmd {
-    Cmd::new(client(a), &["--protocol=socket", "-S", MYSQL_SOCKET, "-u", "root", "-N", "-B", "-e", sql])
+    Cmd::new(
+        client(a),
+        &[
+            "--protocol=socket",
+            "-S",
+            MYSQL_SOCKET,
+            "-u",
+            "root",
+            "-N",
+            "-B",
+            "-e",
+            sql,
+        ],
+    )
 }
 
 /// Accounts that must not exist: anonymous users, root from elsewhere, and the app
@@ -33,7 +50,8 @@ pub fn unwanted_accounts_sql(a: &Answers) -> String {
     )
 }
 
-pub const TEST_DB_SQL: &str = "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = 'test'";
+pub const TEST_DB_SQL: &str =
+    "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = 'test'";
 
 pub fn charset_sql(a: &Answers) -> String {
     format!(
@@ -68,13 +86,29 @@ pub fn admin_sql(a: &Answers, drop_accounts: &[String], drop_test_db: bool) -> S
 pub fn login_cmd(a: &Answers, sql: &str) -> Cmd {
     Cmd::new(
         client(a),
-        &["--protocol=socket", "-S", MYSQL_SOCKET, "-u", &a.db_user, "-D", &a.db_name, "-N", "-B", "-e", sql],
+        &[
+            "--protocol=socket",
+            "-S",
+            MYSQL_SOCKET,
+            "-u",
+            &a.db_user,
+            "-D",
+            &a.db_name,
+            "-N",
+            "-B",
+            "-e",
+            sql,
+        ],
     )
     .env("MYSQL_PWD", a.db_password.expose())
 }
 
 fn lines(out: &str) -> Vec<String> {
-    out.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect()
+    out.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 pub fn probe(ctx: &Ctx) -> Result<Vec<Check>, PhaseError> {
@@ -88,12 +122,21 @@ pub fn probe(ctx: &Ctx) -> Result<Vec<Check>, PhaseError> {
             P,
             unwanted.is_empty(),
             "no anonymous, remote-root or remote app accounts",
-            if unwanted.is_empty() { "none".to_owned() } else { unwanted.join(", ") },
+            if unwanted.is_empty() {
+                "none".to_owned()
+            } else {
+                unwanted.join(", ")
+            },
         )
         .with_fix("repair drops them"),
     );
     let test = host.run(&root_cmd(a, TEST_DB_SQL))?;
-    checks.push(Check::when(P, test.stdout.trim() == "0", "no test database", format!("{} found", test.stdout.trim())));
+    checks.push(Check::when(
+        P,
+        test.stdout.trim() == "0",
+        "no test database",
+        format!("{} found", test.stdout.trim()),
+    ));
     let cs = host.run(&root_cmd(a, &charset_sql(a)))?;
     let cs = cs.stdout.trim();
     checks.push(Check::when(
@@ -108,8 +151,12 @@ pub fn probe(ctx: &Ctx) -> Result<Vec<Check>, PhaseError> {
     checks.push(if login.success() {
         Check::when(P, who == expected, format!("login as {}", a.db_user), who)
     } else {
-        Check::fail(P, format!("login as {}", a.db_user), host.redact(login.stderr.trim()))
-            .with_fix("repair re-creates the user with the saved password")
+        Check::fail(
+            P,
+            format!("login as {}", a.db_user),
+            host.redact(login.stderr.trim()),
+        )
+        .with_fix("repair re-creates the user with the saved password")
     });
     Ok(checks)
 }
@@ -130,9 +177,18 @@ pub fn apply(ctx: &mut Ctx) -> Result<(), PhaseError> {
             message: "the MariaDB `test` database has tables, so it was kept; drop it yourself if it is not used".into(),
         });
     }
-    ctx.step(P, format!("securing the server and creating {} for '{}'@'localhost'", a.db_name, a.db_user));
-    let cmd = Cmd::new(client(a), &["--protocol=socket", "-S", MYSQL_SOCKET, "-u", "root"])
-        .stdin(admin_sql(a, &unwanted, drop_test));
+    ctx.step(
+        P,
+        format!(
+            "securing the server and creating {} for '{}'@'localhost'",
+            a.db_name, a.db_user
+        ),
+    );
+    let cmd = Cmd::new(
+        client(a),
+        &["--protocol=socket", "-S", MYSQL_SOCKET, "-u", "root"],
+    )
+    .stdin(admin_sql(a, &unwanted, drop_test));
     host.run(&cmd)?;
     Ok(())
 }

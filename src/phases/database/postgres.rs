@@ -40,7 +40,21 @@ pub const LOGIN_SQL: &str = "SELECT current_user, pg_catalog.pg_get_userbyid(d.d
 pub fn login_cmd(a: &Answers, sql: &str) -> Cmd {
     Cmd::new(
         "psql",
-        &["-X", "-A", "-t", "-h", "localhost", "-p", "5432", "-U", &a.db_user, "-d", &a.db_name, "-c", sql],
+        &[
+            "-X",
+            "-A",
+            "-t",
+            "-h",
+            "localhost",
+            "-p",
+            "5432",
+            "-U",
+            &a.db_user,
+            "-d",
+            &a.db_name,
+            "-c",
+            sql,
+        ],
     )
     .env("PGPASSWORD", a.db_password.expose())
     .env("PGCONNECT_TIMEOUT", "5")
@@ -51,31 +65,72 @@ pub fn probe(ctx: &Ctx) -> Result<Vec<Check>, PhaseError> {
     let out = ctx.host.probe(&login_cmd(a, LOGIN_SQL))?;
     if !out.success() {
         let why = ctx.host.redact(out.stderr.trim());
-        return Ok(vec![Check::fail(P, format!("login as {}", a.db_user), why).with_fix(
-            "repair re-creates the role and sets the saved password",
-        )]);
+        return Ok(vec![
+            Check::fail(P, format!("login as {}", a.db_user), why)
+                .with_fix("repair re-creates the role and sets the saved password"),
+        ]);
     }
     let f: Vec<&str> = out.stdout.trim().split('|').collect();
     let [user, owner, encoding, public_owner, version] = f.as_slice() else {
-        return Err(PhaseError::new(format!("unexpected answer from PostgreSQL: {}", out.stdout.trim())));
+        return Err(PhaseError::new(format!(
+            "unexpected answer from PostgreSQL: {}",
+            out.stdout.trim()
+        )));
     };
     let version: u32 = version.parse().unwrap_or(0);
     let needed = ctx.plan.release.version.min_postgresql();
     Ok(vec![
-        Check::ok(P, format!("login as {}", a.db_user), format!("logged in to {} as {user}", a.db_name)),
-        Check::when(P, version / 10000 >= needed, "PostgreSQL version", format!("{version}, Mattermost {} needs {needed}+", ctx.plan.release.version))
-            .with_fix("install a newer PostgreSQL (apt.postgresql.org), or choose Mattermost 10.11"),
-        Check::when(P, *owner == a.db_user, format!("database {} owner", a.db_name), *owner),
-        Check::when(P, *encoding == "UTF8", format!("database {} encoding", a.db_name), *encoding),
-        Check::when(P, *public_owner == a.db_user, "schema public owner", *public_owner),
+        Check::ok(
+            P,
+            format!("login as {}", a.db_user),
+            format!("logged in to {} as {user}", a.db_name),
+        ),
+        Check::when(
+            P,
+            version / 10000 >= needed,
+            "PostgreSQL version",
+            format!(
+                "{version}, Mattermost {} needs {needed}+",
+                ctx.plan.release.version
+            ),
+        )
+        .with_fix("install a newer PostgreSQL (apt.postgresql.org), or choose Mattermost 10.11"),
+        Check::when(
+            P,
+            *owner == a.db_user,
+            format!("database {} owner", a.db_name),
+            *owner,
+        ),
+        Check::when(
+            P,
+            *encoding == "UTF8",
+            format!("database {} encoding", a.db_name),
+            *encoding,
+        ),
+        Check::when(
+            P,
+            *public_owner == a.db_user,
+            "schema public owner",
+            *public_owner,
+        ),
     ])
 }
 
 pub fn apply(ctx: &mut Ctx) -> Result<(), PhaseError> {
     let a = ctx.answers;
-    ctx.step(P, format!("creating role {} and database {} (owner {})", a.db_user, a.db_name, a.db_user));
-    let cmd = Cmd::as_user("postgres", "psql", &["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", "postgres"])
-        .stdin(admin_sql(a));
+    ctx.step(
+        P,
+        format!(
+            "creating role {} and database {} (owner {})",
+            a.db_user, a.db_name, a.db_user
+        ),
+    );
+    let cmd = Cmd::as_user(
+        "postgres",
+        "psql",
+        &["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", "postgres"],
+    )
+    .stdin(admin_sql(a));
     ctx.host.run(&cmd)?;
     Ok(())
 }

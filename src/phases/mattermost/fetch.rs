@@ -42,7 +42,9 @@ impl From<FetchError> for PhaseError {
             FetchError::Download { .. } => {
                 "check that this server reaches the URL (proxy, firewall, DNS), that the version exists, or use download_base_url / tarball for an air-gapped box"
             }
-            FetchError::Io { .. } => "check free space and permissions of /var/cache/mattermost-setup",
+            FetchError::Io { .. } => {
+                "check free space and permissions of /var/cache/mattermost-setup"
+            }
         };
         PhaseError::new(e.to_string()).fix(fix)
     }
@@ -51,10 +53,12 @@ impl From<FetchError> for PhaseError {
 /// Lower-case hex; sha2 0.11 digests do not format themselves.
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 /// Copies `from` to `to` (if given), hashing on the way, reporting progress.
@@ -81,15 +85,29 @@ fn stream(
         done += n as u64;
         if done - last_report >= 4 * 1024 * 1024 {
             last_report = done;
-            (host.events())(Event::Progress { phase: P, label: label.to_owned(), done, total });
+            (host.events())(Event::Progress {
+                phase: P,
+                label: label.to_owned(),
+                done,
+                total,
+            });
         }
     }
-    (host.events())(Event::Progress { phase: P, label: label.to_owned(), done, total });
+    (host.events())(Event::Progress {
+        phase: P,
+        label: label.to_owned(),
+        done,
+        total,
+    });
     Ok(hex(&hasher.finalize()))
 }
 
 fn hash_file(path: &Path, host: &Host, label: &str) -> Result<String, FetchError> {
-    let io = |source| FetchError::Io { action: "cannot read", path: path.to_owned(), source };
+    let io = |source| FetchError::Io {
+        action: "cannot read",
+        path: path.to_owned(),
+        source,
+    };
     let f = File::open(path).map_err(io)?;
     let total = f.metadata().ok().map(|m| m.len());
     stream(f, None, total, host, label).map_err(io)
@@ -126,7 +144,11 @@ fn download(host: &Host, url: &str, expected: &str) -> Result<PathBuf, FetchErro
     let cache = host.path(Path::new(CACHE_DIR));
     let io = |action, path: &Path| {
         let path = path.to_owned();
-        move |source| FetchError::Io { action, path, source }
+        move |source| FetchError::Io {
+            action,
+            path,
+            source,
+        }
     };
     std::fs::create_dir_all(&cache).map_err(io("cannot create", &cache))?;
     let name = url.rsplit('/').next().unwrap_or("mattermost.tar.gz");
@@ -134,20 +156,30 @@ fn download(host: &Host, url: &str, expected: &str) -> Result<PathBuf, FetchErro
     // A verified tarball from an earlier, interrupted run is used again.
     if final_path.exists() {
         if hash_file(&final_path, host, "checking the cached tarball")? == expected {
-            host.note(&format!("[mattermost] using the verified tarball already in {}", final_path.display()));
+            host.note(&format!(
+                "[mattermost] using the verified tarball already in {}",
+                final_path.display()
+            ));
             return Ok(final_path);
         }
         std::fs::remove_file(&final_path).map_err(io("cannot remove", &final_path))?;
     }
     let part = cache.join(format!("{name}.part"));
-    let fail = |reason: String| FetchError::Download { url: url.to_owned(), reason };
+    let fail = |reason: String| FetchError::Download {
+        url: url.to_owned(),
+        reason,
+    };
     host.note(&format!("[mattermost] downloading {url}"));
     let client = reqwest::blocking::Client::builder()
         .user_agent(concat!("mattermost-setup/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(std::time::Duration::from_secs(30))
         .timeout(None)
         .build()
-        .map_err(|e| fail(format!("cannot set up HTTPS (is ca-certificates installed?): {e}")))?;
+        .map_err(|e| {
+            fail(format!(
+                "cannot set up HTTPS (is ca-certificates installed?): {e}"
+            ))
+        })?;
     let resp = client.get(url).send().map_err(|e| fail(error_chain(&e)))?;
     if !resp.status().is_success() {
         return Err(fail(format!("the server answered HTTP {}", resp.status())));
@@ -193,6 +225,9 @@ mod tests {
     #[test]
     fn hex_matches_sha256sum() {
         let d = Sha256::digest(b"abc");
-        assert_eq!(hex(&d), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            hex(&d),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 }

@@ -73,9 +73,20 @@ pub fn binary_version(ctx: &Ctx) -> Option<Version> {
 fn release_in_place(ctx: &Ctx) -> (bool, String) {
     let want = ctx.plan.release.version;
     match (record(ctx), binary_version(ctx)) {
-        (Some(r), Some(v)) if r == wanted_record(ctx) && v == want => (true, format!("{v} ({})", r.edition)),
-        (_, Some(v)) => (false, format!("{v} is in {}, {want} planned", ctx.answers.install_dir.display())),
-        (_, None) => (false, format!("not installed in {}", ctx.answers.install_dir.display())),
+        (Some(r), Some(v)) if r == wanted_record(ctx) && v == want => {
+            (true, format!("{v} ({})", r.edition))
+        }
+        (_, Some(v)) => (
+            false,
+            format!(
+                "{v} is in {}, {want} planned",
+                ctx.answers.install_dir.display()
+            ),
+        ),
+        (_, None) => (
+            false,
+            format!("not installed in {}", ctx.answers.install_dir.display()),
+        ),
     }
 }
 
@@ -89,7 +100,10 @@ fn owned_dirs(ctx: &Ctx) -> Vec<PathBuf> {
 /// config.json with the plan's edits applied, and whether that differs from now.
 fn desired_config(ctx: &Ctx) -> Result<(Value, bool), PhaseError> {
     let path = &ctx.plan.config_json;
-    let bytes = ctx.host.read(path)?.ok_or_else(|| PhaseError::new(format!("{} is missing", path.display())))?;
+    let bytes = ctx
+        .host
+        .read(path)?
+        .ok_or_else(|| PhaseError::new(format!("{} is missing", path.display())))?;
     let mut cfg: Value = serde_json::from_slice(&bytes).map_err(|e| {
         PhaseError::new(format!("{} is not valid JSON: {e}", path.display()))
             .fix("fix the file by hand, or restore it from /var/backups/mattermost-setup")
@@ -127,13 +141,25 @@ impl Phase for Mattermost {
         for dir in owned_dirs(ctx) {
             let meta = std::fs::metadata(host.path(&dir));
             let (ok, detail) = match (&meta, user) {
-                (Ok(m), Some((uid, gid))) if m.is_dir() => {
-                    ((m.uid(), m.gid()) == (uid, gid), format!("owner {}:{}, mode {:o}", m.uid(), m.gid(), m.mode() & 0o7777))
-                }
-                (Ok(_), _) => (false, "exists but the service user is missing or it is not a directory".into()),
+                (Ok(m), Some((uid, gid))) if m.is_dir() => (
+                    (m.uid(), m.gid()) == (uid, gid),
+                    format!(
+                        "owner {}:{}, mode {:o}",
+                        m.uid(),
+                        m.gid(),
+                        m.mode() & 0o7777
+                    ),
+                ),
+                (Ok(_), _) => (
+                    false,
+                    "exists but the service user is missing or it is not a directory".into(),
+                ),
                 (Err(e), _) => (false, e.to_string()),
             };
-            checks.push(Check::when(P, ok, format!("directory {}", dir.display()), detail).with_fix("repair restores ownership"));
+            checks.push(
+                Check::when(P, ok, format!("directory {}", dir.display()), detail)
+                    .with_fix("repair restores ownership"),
+            );
         }
         if host.path(&ctx.plan.config_json).is_file() {
             let (_, changed) = desired_config(ctx)?;
@@ -155,7 +181,11 @@ impl Phase for Mattermost {
                 P,
                 !changed,
                 "config.json settings",
-                if changed { format!("differs: {}", differing.join(", ")) } else { "as planned".into() },
+                if changed {
+                    format!("differs: {}", differing.join(", "))
+                } else {
+                    "as planned".into()
+                },
             ));
             let m = std::fs::metadata(host.path(&ctx.plan.config_json)).ok();
             let meta_ok = m.as_ref().is_some_and(|m| {
@@ -165,10 +195,24 @@ impl Phase for Mattermost {
                 P,
                 meta_ok,
                 "config.json mode 600, owner mattermost",
-                m.map_or_else(|| "missing".into(), |m| format!("mode {:o}, owner {}:{}", m.mode() & 0o7777, m.uid(), m.gid())),
+                m.map_or_else(
+                    || "missing".into(),
+                    |m| {
+                        format!(
+                            "mode {:o}, owner {}:{}",
+                            m.mode() & 0o7777,
+                            m.uid(),
+                            m.gid()
+                        )
+                    },
+                ),
             ));
         } else {
-            checks.push(Check::fail(P, "config.json settings", format!("{} is missing", ctx.plan.config_json.display())));
+            checks.push(Check::fail(
+                P,
+                "config.json settings",
+                format!("{} is missing", ctx.plan.config_json.display()),
+            ));
         }
         Ok(checks)
     }
@@ -190,10 +234,9 @@ impl Phase for Mattermost {
                     )));
                 }
             }
-            let tarball = match ctx.tarball.take() {
-                Some(handle) => handle
-                    .join()
-                    .map_err(|_| PhaseError::new("the download thread crashed"))??,
+            ctx.collect_fetch(true)?;
+            let tarball = match ctx.fetched.take() {
+                Some(path) => path,
                 None => fetch::fetch(host, &ctx.plan.release)?,
             };
             ctx.step(P, format!("unpacking {}", tarball.display()));
@@ -201,9 +244,15 @@ impl Phase for Mattermost {
             let top = unpack::unpack(host, &tarball, &staging)?;
             let target = host.path(&a.install_dir);
             let moved = unpack::merge_no_clobber(&top, &target).map_err(|e| {
-                PhaseError::new(format!("cannot move the new files into {}: {e}", a.install_dir.display()))
+                PhaseError::new(format!(
+                    "cannot move the new files into {}: {e}",
+                    a.install_dir.display()
+                ))
             })?;
-            host.note(&format!("[mattermost] {moved} entries moved into {}", a.install_dir.display()));
+            host.note(&format!(
+                "[mattermost] {moved} entries moved into {}",
+                a.install_dir.display()
+            ));
             let _ = std::fs::remove_dir_all(&staging);
             ctx.restart_mattermost = true;
         }
@@ -213,7 +262,16 @@ impl Phase for Mattermost {
             let home = a.install_dir.to_string_lossy();
             host.run(&Cmd::new(
                 "useradd",
-                &["--system", "--user-group", "--home-dir", &home, "--no-create-home", "--shell", "/usr/sbin/nologin", SERVICE_USER],
+                &[
+                    "--system",
+                    "--user-group",
+                    "--home-dir",
+                    &home,
+                    "--no-create-home",
+                    "--shell",
+                    "/usr/sbin/nologin",
+                    SERVICE_USER,
+                ],
             ))?;
         }
         let (uid, gid) = host
@@ -223,9 +281,14 @@ impl Phase for Mattermost {
         for dir in owned_dirs(ctx) {
             let real = host.path(&dir);
             if !real.is_dir() {
-                std::fs::create_dir_all(&real).map_err(|e| PhaseError::new(format!("cannot create {}: {e}", dir.display())))?;
-                std::fs::set_permissions(&real, std::os::unix::fs::PermissionsExt::from_mode(0o750))
-                    .map_err(|e| PhaseError::new(format!("cannot chmod {}: {e}", dir.display())))?;
+                std::fs::create_dir_all(&real).map_err(|e| {
+                    PhaseError::new(format!("cannot create {}: {e}", dir.display()))
+                })?;
+                std::fs::set_permissions(
+                    &real,
+                    std::os::unix::fs::PermissionsExt::from_mode(0o750),
+                )
+                .map_err(|e| PhaseError::new(format!("cannot chmod {}: {e}", dir.display())))?;
                 host.note(&format!("[mattermost] created {}", dir.display()));
             }
         }
@@ -235,18 +298,27 @@ impl Phase for Mattermost {
             roots.push(a.data_dir.clone());
         }
         for root in roots {
-            fixed += chown_tree(&host.path(&root), uid, gid)
-                .map_err(|e| PhaseError::new(format!("cannot set the owner of {}: {e}", root.display())))?;
+            fixed += chown_tree(&host.path(&root), uid, gid).map_err(|e| {
+                PhaseError::new(format!("cannot set the owner of {}: {e}", root.display()))
+            })?;
         }
         if fixed > 0 {
-            host.note(&format!("[mattermost] ownership set to mattermost on {fixed} entries"));
+            host.note(&format!(
+                "[mattermost] ownership set to mattermost on {fixed} entries"
+            ));
         }
 
         let (cfg, changed) = desired_config(ctx)?;
         if changed {
-            ctx.step(P, "setting SiteURL, ListenAddress, database, file and plugin paths in config.json");
+            ctx.step(
+                P,
+                "setting SiteURL, ListenAddress, database, file and plugin paths in config.json",
+            );
         }
-        if host.write_file(&config_spec(ctx, &cfg, Some((uid, gid))))?.changed() {
+        if host
+            .write_file(&config_spec(ctx, &cfg, Some((uid, gid))))?
+            .changed()
+        {
             ctx.restart_mattermost = true;
         }
 

@@ -13,18 +13,22 @@ const P: PhaseId = PhaseId::Mattermost;
 
 /// The staging directory for `install_dir`: same parent, so renames are atomic.
 pub fn staging_dir(install_dir: &Path) -> PathBuf {
-    let name = install_dir.file_name().map_or_else(|| "mattermost".into(), |n| n.to_string_lossy().into_owned());
+    let name = install_dir
+        .file_name()
+        .map_or_else(|| "mattermost".into(), |n| n.to_string_lossy().into_owned());
     install_dir.with_file_name(format!(".{name}.mattermost-setup-staging"))
 }
 
 /// Unpacks `tarball` into `staging` (emptied first) and returns `staging/mattermost`.
 pub fn unpack(host: &Host, tarball: &Path, staging: &Path) -> Result<PathBuf, PhaseError> {
     let err = |what: &str, e: &dyn std::fmt::Display| {
-        PhaseError::new(format!("cannot unpack {}: {what}: {e}", tarball.display()))
-            .fix("the tarball may be damaged: remove it from /var/cache/mattermost-setup and run again")
+        PhaseError::new(format!("cannot unpack {}: {what}: {e}", tarball.display())).fix(
+            "the tarball may be damaged: remove it from /var/cache/mattermost-setup and run again",
+        )
     };
     if staging.exists() {
-        std::fs::remove_dir_all(staging).map_err(|e| err("cannot clear the staging directory", &e))?;
+        std::fs::remove_dir_all(staging)
+            .map_err(|e| err("cannot clear the staging directory", &e))?;
     }
     std::fs::create_dir_all(staging).map_err(|e| err("cannot create the staging directory", &e))?;
     let file = File::open(tarball).map_err(|e| err("cannot open", &e))?;
@@ -38,14 +42,26 @@ pub fn unpack(host: &Host, tarball: &Path, staging: &Path) -> Result<PathBuf, Ph
         let mut entry = entry.map_err(|e| err("damaged entry", &e))?;
         let path = entry.path().map_err(|e| err("bad path", &e))?.into_owned();
         let mut comps = path.components();
-        if comps.next() != Some(Component::Normal("mattermost".as_ref())) || path.components().any(|c| matches!(c, Component::ParentDir | Component::RootDir)) {
-            return Err(err("unexpected entry (not under mattermost/)", &path.display()));
+        if comps.next() != Some(Component::Normal("mattermost".as_ref()))
+            || path
+                .components()
+                .any(|c| matches!(c, Component::ParentDir | Component::RootDir))
+        {
+            return Err(err(
+                "unexpected entry (not under mattermost/)",
+                &path.display(),
+            ));
         }
-        entry.unpack_in(staging).map_err(|e| err("cannot write", &e))?;
+        entry
+            .unpack_in(staging)
+            .map_err(|e| err("cannot write", &e))?;
     }
     let top = staging.join("mattermost");
     if !top.join("bin/mattermost").is_file() {
-        return Err(err("no mattermost/bin/mattermost inside", &"not a Mattermost server tarball"));
+        return Err(err(
+            "no mattermost/bin/mattermost inside",
+            &"not a Mattermost server tarball",
+        ));
     }
     Ok(top)
 }
@@ -60,7 +76,13 @@ struct ProgressReader<'h, R> {
 
 impl<'h, R> ProgressReader<'h, R> {
     fn new(inner: R, total: u64, host: &'h Host) -> Self {
-        Self { inner, done: 0, total, last: 0, host }
+        Self {
+            inner,
+            done: 0,
+            total,
+            last: 0,
+            host,
+        }
     }
 }
 
@@ -124,12 +146,21 @@ mod tests {
         std::fs::create_dir_all(to.join("config")).unwrap();
         std::fs::write(to.join("config/config.json"), "mine").unwrap();
         merge_no_clobber(&from, &to).unwrap();
-        assert_eq!(std::fs::read_to_string(to.join("config/config.json")).unwrap(), "mine");
-        assert_eq!(std::fs::read_to_string(to.join("bin/mattermost")).unwrap(), "bin");
+        assert_eq!(
+            std::fs::read_to_string(to.join("config/config.json")).unwrap(),
+            "mine"
+        );
+        assert_eq!(
+            std::fs::read_to_string(to.join("bin/mattermost")).unwrap(),
+            "bin"
+        );
     }
 
     #[test]
     fn staging_is_a_hidden_sibling() {
-        assert_eq!(staging_dir(Path::new("/opt/mattermost")), Path::new("/opt/.mattermost.mattermost-setup-staging"));
+        assert_eq!(
+            staging_dir(Path::new("/opt/mattermost")),
+            Path::new("/opt/.mattermost.mattermost-setup-staging")
+        );
     }
 }

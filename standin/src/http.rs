@@ -1,0 +1,502 @@
+//! A tiny HTTP/1.1 server (one thread per connection, `Connection: close`)
+//! with the handful of routes an installer checks.
+
+use std::fmt::Write as _;
+use std::hash::{BuildHasher, Hasher};
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Map, Value, json};
+
+use crate::db::Database;
+use crate::log::Logger;
+use crate::util::{parse_go_bool, parse_query};
+use crate::ws;
+
+const MAX_HEAD: u64 = 64 * 1024;
+const MAX_HEADERS: usize = 100;
+const READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Idle time after which a WebSocket connection is dropped.
+const WS_IDLE: Duration = Duration::from_secs(100);
+
+/// A parsed request head.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    pub method: String,
+    pub target: String,
+    pub path: String,
+    pub query: String,
+    /// Header names are lower-cased.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Request {
+    /// First value of a header (name in lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// All values of a header (name in lower case).
+    pub fn header_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.headers
+            .iter()
+            .filter(move |(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Reads a request head; `Ok(None)` if the client sent nothing.
+pub fn read_request(r: &mut impl BufRead) -> io::Result<Option<Request>> {
+    let mut limited = r.take(MAX_HEAD);
+    let mut line = String::new();
+    if limited.read_line(&mut line)? == 0 {
+        return Ok(None);
+    }
+    let bad = |m: &str| io::Error::new(io::ErrorKind::InvalidData, m.to_string());
+    let mut parts = line.split_whitespace();
+    let (Some(method), Some(target), Some(version)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return Err(bad("malformed request line"));
+    };
+    if !version.starts_with("HTTP/1.") {
+        return Err(bad("unsupported HTTP version"));
+    }
+    let mut req = Request {
+        method: method.to_string(),
+        target: target.to_string(),
+        ..Request::default()
+    };
+    loop {
+        let mut h = String::new();
+        if limited.read_line(&mut h)? == 0 {
+            return Err(bad("truncated request head"));
+        }
+        let h = h.trim_end_matches(['\r', '\n']);
+        if h.is_empty() {
+            break;
+        }
+        let Some((name, value)) = h.split_once(':') else {
+            return Err(bad("malformed header"));
+        };
+        if req.headers.len() >= MAX_HEADERS {
+            return Err(bad("too many headers"));
+        }
+        req.headers
+            .push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
+    }
+    // Absolute-form targets (proxies) carry scheme and authority.
+    let mut t = target;
+    if let Some(rest) = t
+        .strip_prefix("http://")
+        .or_else(|| t.strip_prefix("https://"))
+    {
+        t = rest.find('/').map_or("/", |i| &rest[i..]);
+    }
+    let (path, query) = t.split_once('?').unwrap_or((t, ""));
+    req.path = path.to_string();
+    req.query = query.to_string();
+    Ok(Some(req))
+}
+
+/// Everything request handlers need.
+pub struct AppState {
+    pub log: Arc<Logger>,
+    pub site_url: String,
+    pub allow_cors_from: String,
+    /// `X-Version-ID` value: `<version>.<build number>.<config hash>.<licensed>`.
+    pub version_id: String,
+    pub db: Option<Database>,
+    pub file_directory: PathBuf,
+    pub unhealthy: bool,
+    pub root_html: Vec<u8>,
+}
+
+/// The built-in page served when `client/root.html` is not installed.
+pub const DEFAULT_ROOT_HTML: &str = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Mattermost</title></head>\n<body><noscript>To use Mattermost, please enable JavaScript.</noscript><div id=\"root\"></div></body></html>\n";
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        101 => "Switching Protocols",
+        200 => "OK",
+        400 => "Bad Request",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        500 => "Internal Server Error",
+        _ => "Unknown",
+    }
+}
+
+fn request_id() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut out = String::with_capacity(26);
+    while out.len() < 26 {
+        let mut n = std::hash::RandomState::new().build_hasher().finish();
+        for _ in 0..10 {
+            if out.len() == 26 {
+                break;
+            }
+            let idx = usize::try_from(n % 36).unwrap_or(0);
+            out.push(char::from(ALPHABET[idx]));
+            n /= 36;
+        }
+    }
+    out
+}
+
+struct Response {
+    status: u16,
+    content_type: &'static str,
+    headers: Vec<(&'static str, String)>,
+    body: Vec<u8>,
+}
+
+impl Response {
+    fn json(status: u16, v: &Value) -> Self {
+        Self {
+            status,
+            content_type: "application/json",
+            headers: Vec::new(),
+            body: v.to_string().into_bytes(),
+        }
+    }
+
+    fn text(status: u16, msg: &str) -> Self {
+        Self {
+            status,
+            content_type: "text/plain; charset=utf-8",
+            headers: Vec::new(),
+            body: format!("{msg}\n").into_bytes(),
+        }
+    }
+}
+
+fn write_response(
+    w: &mut impl Write,
+    state: &AppState,
+    resp: &Response,
+    head_only: bool,
+) -> io::Result<()> {
+    let mut out = format!(
+        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\nX-Request-Id: {}\r\nX-Version-Id: {}\r\n",
+        resp.status,
+        reason(resp.status),
+        resp.content_type,
+        resp.body.len(),
+        request_id(),
+        state.version_id
+    );
+    for (k, v) in &resp.headers {
+        let _ = write!(out, "{k}: {v}\r\n");
+    }
+    out.push_str("\r\n");
+    w.write_all(out.as_bytes())?;
+    if !head_only {
+        w.write_all(&resp.body)?;
+    }
+    w.flush()
+}
+
+fn filestore_ok(dir: &std::path::Path) -> bool {
+    let probe = dir.join("testfile");
+    std::fs::write(&probe, b"testingwrite").is_ok() && std::fs::remove_file(&probe).is_ok()
+}
+
+fn ping(state: &AppState, req: &Request) -> Response {
+    if req.method != "GET" {
+        return Response::text(405, "");
+    }
+    let params = parse_query(&req.query);
+    let flag = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .and_then(|(_, v)| parse_go_bool(v))
+            .unwrap_or(false)
+    };
+    let mut healthy = !state.unhealthy;
+    // Keys in Go's (sorted) map order.
+    let mut m = Map::new();
+    m.insert("ActiveSearchBackend".into(), json!("database"));
+    m.insert("AndroidLatestVersion".into(), json!(""));
+    m.insert("AndroidMinVersion".into(), json!(""));
+    m.insert("IosLatestVersion".into(), json!(""));
+    m.insert("IosMinVersion".into(), json!(""));
+    let mut headers = Vec::new();
+    if flag("get_server_status") {
+        let db_ok = match &state.db {
+            Some(db) => match db.health_check() {
+                Ok(()) => true,
+                Err(e) => {
+                    state
+                        .log
+                        .error("Unable to write to database.", &[("error", e.message())]);
+                    false
+                }
+            },
+            None => false,
+        };
+        let fs_ok = filestore_ok(&state.file_directory);
+        if !fs_ok {
+            state.log.error("Unable to test filestore connection.", &[]);
+        }
+        let word = |ok: bool| if ok { "OK" } else { "UNHEALTHY" };
+        m.insert("database_status".into(), json!(word(db_ok)));
+        m.insert("filestore_status".into(), json!(word(fs_ok)));
+        headers.push(("database_status", word(db_ok).to_string()));
+        headers.push(("filestore_status", word(fs_ok).to_string()));
+        healthy &= db_ok && fs_ok;
+    }
+    m.insert(
+        "status".into(),
+        json!(if healthy { "OK" } else { "UNHEALTHY" }),
+    );
+    let status = if healthy || flag("use_rest_semantics") {
+        200
+    } else {
+        500
+    };
+    let mut resp = Response::json(status, &Value::Object(m));
+    resp.headers = headers;
+    resp
+}
+
+fn not_found(req: &Request) -> Response {
+    Response::json(
+        404,
+        &json!({
+            "id": "api.context.404.app_error",
+            "message": "Sorry, we could not find the page.",
+            "detailed_error": format!(
+                "There doesn't appear to be an api call for the url='{}'.  Typo? are you missing a team_id or user_id as part of the url?",
+                req.path
+            ),
+            "request_id": request_id(),
+            "status_code": 404
+        }),
+    )
+}
+
+fn is_websocket_path(path: &str) -> bool {
+    matches!(
+        path,
+        "/api/v4/websocket" | "/api/v4/websocket/" | "/api/v4/users/websocket"
+    )
+}
+
+fn handle(stream: &TcpStream, state: &AppState) -> io::Result<()> {
+    stream.set_read_timeout(Some(READ_TIMEOUT))?;
+    stream.set_write_timeout(Some(READ_TIMEOUT))?;
+    let mut reader = BufReader::new(stream);
+    let mut writer = stream;
+    let req = match read_request(&mut reader) {
+        Ok(Some(r)) => r,
+        Ok(None) => return Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+            return write_response(
+                &mut writer,
+                state,
+                &Response::text(400, "Bad Request"),
+                false,
+            );
+        }
+        Err(e) => return Err(e),
+    };
+    let head_only = req.method == "HEAD";
+    let resp = if req.path == "/api/v4/system/ping" {
+        ping(state, &req)
+    } else if is_websocket_path(&req.path) {
+        let origin_ok = ws::origin_allowed(&req, &state.site_url, &state.allow_cors_from);
+        match ws::check_handshake(&req, origin_ok) {
+            Ok(accept) => {
+                let head = format!(
+                    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+                );
+                writer.write_all(head.as_bytes())?;
+                writer.flush()?;
+                stream.set_read_timeout(Some(WS_IDLE))?;
+                return ws::serve(&mut reader, &mut writer, &state.version_id);
+            }
+            Err(refusal) => {
+                let mut r = Response::text(refusal.status, reason(refusal.status));
+                r.headers.push(("Sec-Websocket-Version", "13".into()));
+                state.log.debug(refusal.reason, &[]);
+                r
+            }
+        }
+    } else if req.path == "/api/v4" || req.path.starts_with("/api/v4/") {
+        not_found(&req)
+    } else if req.method == "GET" || head_only {
+        Response {
+            status: 200,
+            content_type: "text/html; charset=utf-8",
+            headers: vec![("Cache-Control", "no-cache, max-age=31556926, public".into())],
+            body: state.root_html.clone(),
+        }
+    } else {
+        Response::text(405, "")
+    };
+    // Drain nothing: the connection is closed after the response.
+    write_response(&mut writer, state, &resp, head_only)
+}
+
+/// Accepts connections forever, one thread each.
+pub fn serve(listener: &TcpListener, state: &Arc<AppState>) {
+    for conn in listener.incoming() {
+        match conn {
+            Ok(stream) => {
+                let conn_state = Arc::clone(state);
+                let spawned =
+                    std::thread::Builder::new()
+                        .name("http-conn".into())
+                        .spawn(move || {
+                            let _ = handle(&stream, &conn_state);
+                            let _ = stream.shutdown(std::net::Shutdown::Both);
+                        });
+                if let Err(e) = spawned {
+                    state.log.error(
+                        "Failed to spawn connection thread",
+                        &[("error", &e.to_string())],
+                    );
+                }
+            }
+            Err(e) => {
+                state
+                    .log
+                    .debug("Failed to accept connection", &[("error", &e.to_string())]);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(raw: &str) -> Request {
+        let mut r = io::Cursor::new(raw.as_bytes().to_vec());
+        read_request(&mut r).expect("io").expect("request")
+    }
+
+    #[test]
+    fn parses_request_head() {
+        let req = parse(
+            "GET /api/v4/system/ping?get_server_status=true HTTP/1.1\r\nHost: x:8065\r\nUpgrade: WebSocket\r\nConnection: keep-alive, Upgrade\r\n\r\n",
+        );
+        assert_eq!(req.path, "/api/v4/system/ping");
+        assert_eq!(req.query, "get_server_status=true");
+        assert_eq!(req.header("host"), Some("x:8065"));
+        let req = parse("GET http://h/api/v4/websocket HTTP/1.1\r\n\r\n");
+        assert_eq!(req.path, "/api/v4/websocket");
+    }
+
+    #[test]
+    fn handshake_checks() {
+        let base = "GET /api/v4/websocket HTTP/1.1\r\nHost: 127.0.0.1:8065\r\n";
+        let good = format!(
+            "{base}Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+        );
+        let req = parse(&good);
+        assert_eq!(
+            ws::check_handshake(&req, true).as_deref(),
+            Ok("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
+        );
+        assert_eq!(
+            ws::check_handshake(&req, false).map_err(|r| r.status),
+            Err(403)
+        );
+        let no_upgrade = parse(&format!("{base}\r\n"));
+        assert_eq!(
+            ws::check_handshake(&no_upgrade, true).map_err(|r| r.status),
+            Err(400)
+        );
+        let bad_key = parse(&format!(
+            "{base}Upgrade: websocket\r\nConnection: upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: abc\r\n\r\n"
+        ));
+        assert_eq!(
+            ws::check_handshake(&bad_key, true).map_err(|r| r.status),
+            Err(400)
+        );
+    }
+
+    #[test]
+    fn origin_rules() {
+        let req = |origin: &str| {
+            parse(&format!(
+                "GET /api/v4/websocket HTTP/1.1\r\nHost: 127.0.0.1:8065\r\nOrigin: {origin}\r\n\r\n"
+            ))
+        };
+        let site = "https://chat.example.com";
+        assert!(ws::origin_allowed(
+            &req("https://chat.example.com"),
+            site,
+            ""
+        ));
+        assert!(ws::origin_allowed(
+            &req("https://CHAT.example.com"),
+            site,
+            ""
+        ));
+        assert!(!ws::origin_allowed(
+            &req("http://chat.example.com"),
+            site,
+            ""
+        ));
+        assert!(!ws::origin_allowed(
+            &req("https://evil.example.com"),
+            site,
+            ""
+        ));
+        assert!(!ws::origin_allowed(
+            &req("https://chat.example.com:8443"),
+            site,
+            ""
+        ));
+        assert!(!ws::origin_allowed(&req("null"), site, ""));
+        // No SiteURL: compare with the Host header.
+        assert!(ws::origin_allowed(&req("http://127.0.0.1:8065"), "", ""));
+        assert!(!ws::origin_allowed(&req("http://other:8065"), "", ""));
+        // No Origin at all is fine.
+        let plain = parse("GET /api/v4/websocket HTTP/1.1\r\nHost: h\r\n\r\n");
+        assert!(ws::origin_allowed(&plain, site, ""));
+        // AllowCorsFrom: exact list plus SiteURL.
+        assert!(ws::origin_allowed(
+            &req("https://a.example"),
+            site,
+            "https://a.example"
+        ));
+        assert!(ws::origin_allowed(
+            &req("https://chat.example.com"),
+            site,
+            "https://a.example"
+        ));
+        assert!(!ws::origin_allowed(
+            &req("https://b.example"),
+            site,
+            "https://a.example"
+        ));
+    }
+
+    #[test]
+    fn frames_round_trip() {
+        // A masked client text frame "hi".
+        let mask = [1u8, 2, 3, 4];
+        let mut raw = vec![0x81, 0x80 | 2];
+        raw.extend_from_slice(&mask);
+        raw.extend(b"hi".iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        let f = ws::read_frame(&mut io::Cursor::new(raw)).expect("frame");
+        assert_eq!(f.opcode, 1);
+        assert_eq!(f.payload, b"hi");
+        let mut out = Vec::new();
+        ws::write_frame(&mut out, 0x1, &[0u8; 300]).expect("write");
+        assert_eq!(&out[..4], &[0x81, 126, 1, 44]);
+        // Unmasked client frames are a protocol error.
+        assert!(ws::read_frame(&mut io::Cursor::new(vec![0x81, 0x00])).is_err());
+    }
+}

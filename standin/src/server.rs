@@ -1,0 +1,289 @@
+//! `mattermost server`: the start-up sequence of the real server, reduced
+//! to the checks an installer's contract depends on.
+
+use std::fs::DirBuilder;
+use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::build_info;
+use crate::config::{self, Settings};
+use crate::db;
+use crate::dsn;
+use crate::error::{Error, Result, fail};
+use crate::http::{self, AppState};
+use crate::log::Logger;
+use crate::notify;
+use crate::paths;
+use crate::util;
+
+/// Options of `mattermost [server]`.
+#[derive(Debug, Clone, Default)]
+pub struct ServerOptions {
+    /// `-c/--config`.
+    pub config: Option<String>,
+}
+
+/// Runs the server; only returns on a start-up failure (exit code 1).
+pub fn run(opts: &ServerOptions) -> i32 {
+    let log = Arc::new(Logger::console_only());
+    let Err(e) = start(opts, &log);
+    let msg = log.scrub(e.message());
+    log.error(&msg, &[]);
+    eprintln!("Error: {msg}");
+    1
+}
+
+/// The real binary loads its translations before anything else and stops
+/// if `i18n/en.json` cannot be found or parsed.
+fn check_translations() -> Result<()> {
+    let wrap = |e: Error| e.context("unable to load Mattermost translation files");
+    let Some(dir) = paths::find_dir("i18n") else {
+        return Err(wrap(Error::new("unable to find i18n directory")));
+    };
+    let en = dir.join("en.json");
+    let text = std::fs::read_to_string(&en).map_err(|e| {
+        wrap(Error::new(format!(
+            "failed to load {}: {e}",
+            paths::display_abs(&en)
+        )))
+    })?;
+    match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(serde_json::Value::Array(_)) => Ok(()),
+        Ok(_) => Err(wrap(Error::new(format!(
+            "{}: translations must be a JSON array",
+            paths::display_abs(&en)
+        )))),
+        Err(e) => Err(wrap(Error::new(format!(
+            "{}: {e}",
+            paths::display_abs(&en)
+        )))),
+    }
+}
+
+/// Email templates: the real server needs a `templates` directory with at
+/// least one `*.html` file.
+fn check_templates() -> Result<()> {
+    let Some(dir) = paths::find_dir("templates") else {
+        return fail("Failed find server templates in \"templates\" directory or MM_SERVER_PATH");
+    };
+    let has_html = std::fs::read_dir(&dir)
+        .map_err(|e| {
+            Error::new(format!(
+                "cannot initialize server templates: {}: {e}",
+                paths::display_abs(&dir)
+            ))
+        })?
+        .filter_map(std::result::Result::ok)
+        .any(|e| e.path().extension().is_some_and(|x| x == "html"));
+    if has_html {
+        Ok(())
+    } else {
+        fail(format!(
+            "cannot initialize server templates: html/template: pattern matches no files: `{}/*.html`",
+            dir.display()
+        ))
+    }
+}
+
+/// `FileSettings.Directory`: created if missing, then proven writable.
+fn check_file_directory(dir: &Path) -> Result<()> {
+    let shown = paths::display_abs(dir);
+    if !dir.is_dir() {
+        DirBuilder::new()
+            .recursive(true)
+            .mode(0o750)
+            .create(dir)
+            .map_err(|e| {
+                Error::new(format!(
+                    "Problem with file storage settings: Failed to create directory {shown}: {e}"
+                ))
+            })?;
+    }
+    let probe = dir.join("testfile");
+    std::fs::write(&probe, b"testingwrite")
+        .and_then(|()| std::fs::remove_file(&probe))
+        .map_err(|e| {
+            Error::new(format!(
+                "Problem with file storage settings: Failed to write to local path {shown}: {e}"
+            ))
+        })
+}
+
+fn ensure_dir(dir: &Path, what: &str) -> Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    DirBuilder::new()
+        .recursive(true)
+        .mode(0o755)
+        .create(dir)
+        .map_err(|e| {
+            Error::new(format!(
+                "Failed to start up plugins: failed to create {what} {}: {e}",
+                paths::display_abs(dir)
+            ))
+        })
+}
+
+/// Resolves `ServiceSettings.ListenAddress` like Go's `net.Listen("tcp")`.
+fn bind(listen: &str) -> Result<TcpListener> {
+    let err = |e: &dyn std::fmt::Display| {
+        Error::new(format!(
+            "Error starting server, err:listen tcp {listen}: {e}"
+        ))
+    };
+    let (host, port) = dsn::split_host_port(listen).map_err(|e| err(&e))?;
+    let port: u16 = port
+        .parse()
+        .map_err(|_| err(&format!("lookup port {port:?}: unknown port")))?;
+    if host.is_empty() {
+        // All interfaces; dual-stack like Go, IPv4 only if IPv6 is off.
+        return TcpListener::bind(SocketAddr::from(([0u16; 8], port)))
+            .or_else(|_| TcpListener::bind(SocketAddr::from(([0u8; 4], port))))
+            .map_err(|e| err(&e));
+    }
+    let addrs: Vec<SocketAddr> = (host.as_str(), port)
+        .to_socket_addrs()
+        .map_err(|e| err(&e))?
+        .collect();
+    let addr = addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or_else(|| addrs.first())
+        .copied()
+        .ok_or_else(|| err(&"no addresses"))?;
+    TcpListener::bind(addr).map_err(|e| err(&e))
+}
+
+fn root_html() -> Vec<u8> {
+    paths::find_dir("client")
+        .and_then(|d| std::fs::read(d.join("root.html")).ok())
+        .unwrap_or_else(|| http::DEFAULT_ROOT_HTML.as_bytes().to_vec())
+}
+
+/// `X-Version-ID` as the real server builds it.
+fn version_id(settings: &Settings) -> String {
+    let digest = util::sha1(format!("{}{}", build_info::VERSION, settings.site_url).as_bytes());
+    let hash = util::hex(&digest[..16]);
+    format!("{v}.{v}.{hash}.false", v = build_info::VERSION)
+}
+
+/// The informational lines the real server logs at start-up.
+fn log_startup(log: &Logger, config_path: &Path, log_file: Option<&Path>) {
+    log.info("Server is initializing...", &[("go_version", "standin")]);
+    log.info(
+        &format!(
+            "Current version is {v} ({v}/{}/{}/{})",
+            build_info::BUILD_DATE,
+            build_info::BUILD_HASH,
+            build_info::BUILD_HASH,
+            v = build_info::VERSION
+        ),
+        &[
+            ("current_version", build_info::VERSION),
+            ("build_number", build_info::VERSION),
+            ("build_date", build_info::BUILD_DATE),
+            ("build_hash", build_info::BUILD_HASH),
+        ],
+    );
+    log.info(
+        &format!(
+            "Enterprise Build Enabled: {}",
+            build_info::enterprise_ready()
+        ),
+        &[(
+            "enterprise_build",
+            &build_info::enterprise_ready().to_string(),
+        )],
+    );
+    let cwd = std::env::current_dir().map_or_else(|_| "?".into(), |p| p.display().to_string());
+    log.info("Printing current working directory", &[("cwd", &cwd)]);
+    log.info(
+        "Loaded config",
+        &[(
+            "source",
+            &format!("file://{}", paths::display_abs(config_path)),
+        )],
+    );
+    if let Some(p) = log_file {
+        log.info("Logging to file", &[("file", &paths::display_abs(p))]);
+    }
+    if build_info::fault_unhealthy() {
+        log.warn(
+            "Stand-in fault injection active: the ping endpoint reports UNHEALTHY",
+            &[("fault", "unhealthy")],
+        );
+    }
+}
+
+fn start(opts: &ServerOptions, log: &Arc<Logger>) -> Result<std::convert::Infallible> {
+    if util::effective_uid() == Some(0) {
+        log.warn(
+            "Running Mattermost as root is not recommended. Please use a non-root user.",
+            &[],
+        );
+    }
+    check_translations()?;
+
+    let config_path = config::resolve_path(opts.config.as_deref())
+        .map_err(|e| e.context("failed to load configuration"))?;
+    // Register the password before anything can print it.
+    if let Ok(root) = config::read_json(&config_path) {
+        let env = |name: &str| std::env::var(name).ok();
+        if let Ok(s) = config::settings_from(&root, &env) {
+            for secret in dsn::password_spellings(&s.sql_driver_name, &s.sql_data_source) {
+                log.add_secret(&secret);
+            }
+        }
+    }
+    let settings =
+        config::load(&config_path).map_err(|e| e.context("failed to load configuration"))?;
+
+    let log_file = log
+        .configure(&settings.log)
+        .map_err(|e| e.context("failed to initialize logging"))?;
+
+    log_startup(log, &config_path, log_file.as_deref());
+
+    check_templates()?;
+
+    let db = db::connect(&settings.sql_driver_name, &settings.sql_data_source, log)
+        .map_err(|e| e.context("cannot create store"))?;
+
+    let file_directory = PathBuf::from(&settings.file_directory);
+    check_file_directory(&file_directory)?;
+    if settings.plugins_enable {
+        ensure_dir(Path::new(&settings.plugin_directory), "plugin directory")?;
+        ensure_dir(
+            Path::new(&settings.plugin_client_directory),
+            "client plugin directory",
+        )?;
+    }
+
+    log.info("Starting Server...", &[]);
+    let listener = bind(&settings.listen_address)?;
+    let addr = listener
+        .local_addr()
+        .map_or_else(|_| settings.listen_address.clone(), |a| a.to_string());
+    log.info(
+        &format!("Server is listening on {addr}"),
+        &[("address", &addr)],
+    );
+
+    notify::notify_ready(log);
+
+    let state = Arc::new(AppState {
+        log: Arc::clone(log),
+        site_url: settings.site_url.clone(),
+        allow_cors_from: settings.allow_cors_from.clone(),
+        version_id: version_id(&settings),
+        db: Some(db),
+        file_directory,
+        unhealthy: build_info::fault_unhealthy(),
+        root_html: root_html(),
+    });
+    http::serve(&listener, &state);
+    fail("listener closed")
+}

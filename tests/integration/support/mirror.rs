@@ -1,0 +1,62 @@
+//! Stand-in Mattermost tarballs, built once per test run by
+//! tests/support/standin-tarball.sh, laid out like releases.mattermost.com.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// The stand-in versions the tests install: not in the bundled table, so the
+/// installer needs the explicit sha256 (as an air-gapped operator would give).
+pub const V11: &str = "11.7.90";
+pub const V10: &str = "10.11.90";
+
+pub struct Mirror {
+    pub dir: PathBuf,
+    sums: HashMap<String, String>,
+}
+
+impl Mirror {
+    /// The SHA-256 of `VERSION/FILE`.
+    pub fn sha256(&self, version: &str, edition: &str) -> String {
+        let file = match edition {
+            "team" => format!("{version}/mattermost-team-{version}-linux-amd64.tar.gz"),
+            _ => format!("{version}/mattermost-{version}-linux-amd64.tar.gz"),
+        };
+        self.sums
+            .get(&file)
+            .cloned()
+            .unwrap_or_else(|| panic!("no tarball {file} in {}", self.dir.display()))
+    }
+}
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Builds the tarballs (once) and reads their checksums.
+pub fn mirror() -> &'static Mirror {
+    static M: OnceLock<Mirror> = OnceLock::new();
+    M.get_or_init(|| {
+        let dir = root().join("target/standin-mirror");
+        let status = Command::new("bash")
+            .arg(root().join("tests/support/standin-tarball.sh"))
+            .arg(&dir)
+            .args([V11, V10])
+            .status()
+            .expect("run standin-tarball.sh");
+        assert!(status.success(), "standin-tarball.sh failed");
+        let sums = std::fs::read_to_string(dir.join("SHA256SUMS")).expect("SHA256SUMS");
+        let sums = sums
+            .lines()
+            .filter_map(|l| l.split_once("  "))
+            .map(|(s, f)| (f.trim().to_owned(), s.trim().to_owned()))
+            .collect();
+        Mirror { dir, sums }
+    })
+}
+
+/// The installer binary under test (release build in CI: `cargo test --release`).
+pub fn installer() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_mattermost-setup"))
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh Debian 12 machine, as root:
+#   unit tests, component tests on real PostgreSQL/MariaDB, and fresh-box installs
+#   (systemd-nspawn containers with systemd as PID 1) of the release binary.
+# Installs what the tests need first. FRESHBOX_REQUIRED=1 / MMS_REQUIRE_DB=1 (set by
+# CI) turn a missing harness into a failure instead of a loud skip.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" != 0 ]; then
+  echo "tests/run.sh: run as root (the fresh-box tests boot system containers): sudo $0" >&2
+  exit 2
+fi
+
+need=()
+for pair in debootstrap:debootstrap systemd-nspawn:systemd-container slirp4netns:slirp4netns \
+            ip:iproute2 curl:curl python3:python3 pg_ctl:postgresql mariadbd:mariadb-server \
+            mariadb:mariadb-client setpriv:util-linux; do
+  cmd=${pair%%:*} pkg=${pair#*:}
+  command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/lib/postgresql/15/bin/$cmd" ] || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  echo "tests/run.sh: installing ${need[*]}" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=600 "${need[@]}" >/dev/null
+fi
+
+# The box root file system (~3 minutes the first time; cached under /var/tmp).
+bash tests/freshbox/box.sh build >&2
+
+trap 'bash tests/freshbox/box.sh stop-all >/dev/null 2>&1 || true' EXIT
+cargo test --release --workspace --locked -- --test-threads="${TEST_THREADS:-4}" "$@"

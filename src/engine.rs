@@ -141,19 +141,46 @@ fn needs_tarball(ctx: &Ctx) -> bool {
     phases::mattermost::binary_version(ctx) != Some(ctx.plan.release.version)
 }
 
+/// Asks a running install to stop at the next safe point (between phases, or inside
+/// a download or a wait). The box is then in a state the next run finishes.
+#[derive(Debug, Clone, Default)]
+pub struct Cancel(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Cancel {
+    pub fn cancel(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
 /// The whole install: every phase, in order, converging only what differs.
-pub fn install(
+pub fn install(host: &Host, answers: &Answers, plan: &Plan) -> Result<Vec<PhaseReport>, InstallError> {
+    install_with(host, answers, plan, &Cancel::default())
+}
+
+/// [`install`] that stops early when `cancel` is set.
+pub fn install_with(
     host: &Host,
     answers: &Answers,
     plan: &Plan,
+    cancel: &Cancel,
 ) -> Result<Vec<PhaseReport>, InstallError> {
     register_secrets(host, answers);
     let all = phases::all();
     let mut done: Vec<PhaseReport> = Vec::new();
     std::thread::scope(|scope| {
         let mut ctx = Ctx::new(host, answers, plan);
+        ctx.cancel = cancel.clone();
         for phase in all {
             let id = phase.id();
+            if cancel.is_cancelled() {
+                let error = PhaseError::new("stopped by the operator before this phase")
+                    .fix("run the same command again: it continues from here");
+                return Err(fail(host, id, error, &done));
+            }
             if id == PhaseId::Packages {
                 // Preflight passed: nothing is changed before this point. Save the
                 // answers first, so an interrupted run keeps its generated secret.
@@ -170,7 +197,7 @@ pub fn install(
                     let release = &plan.release;
                     host.note("[mattermost] starting the tarball download alongside apt");
                     ctx.tarball =
-                        Some(scope.spawn(move || phases::mattermost::fetch::fetch(host, release)));
+                        Some(scope.spawn(move || phases::mattermost::fetch::fetch(host, release, cancel)));
                 }
             }
             // A download that already failed stops the run before more changes.

@@ -106,11 +106,34 @@ impl Proxy {
     }
 }
 
-/// TLS in front of the proxy. Only `none` exists so far: the site URL is http.
+/// TLS in front of the proxy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Tls {
+    /// Plain http; the end screen warns about it.
     None,
+    /// A certificate from Let's Encrypt (or another ACME server) via certbot.
+    Letsencrypt,
+    /// A certificate and key the operator already has (`tls_cert`, `tls_key`).
+    Existing,
+}
+
+impl Tls {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Letsencrypt => "letsencrypt",
+            Self::Existing => "existing",
+        }
+    }
+}
+
+/// The first system admin, created once the service is up (optional).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Admin {
+    pub username: String,
+    pub email: String,
+    pub password: Secret,
 }
 
 /// Everything the install needs. Field names are the keys of the answers file.
@@ -129,6 +152,33 @@ pub struct Answers {
     pub version: VersionSpec,
     pub proxy: Proxy,
     pub tls: Tls,
+    /// Let's Encrypt account e-mail (tls = letsencrypt).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub letsencrypt_email: Option<String>,
+    /// The operator agreed to the ACME server's terms of service.
+    pub letsencrypt_agree_tos: bool,
+    /// ACME directory URL override (staging, a private CA, tests).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acme_server: Option<String>,
+    /// CA bundle certbot trusts for the ACME server (REQUESTS_CA_BUNDLE).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acme_ca_bundle: Option<PathBuf>,
+    /// tls = existing: certificate chain (PEM) and its private key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<PathBuf>,
+    /// The first system admin (optional).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin: Option<Admin>,
+    /// A first team the admin joins (optional; needs `admin`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub team_name: Option<String>,
+    /// Delete messages older than this many days (optional; off by default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retention_days: Option<u32>,
+    /// Keep pinned posts when deleting old messages.
+    pub retention_keep_pinned: bool,
     /// Air-gapped boxes: a mirror laid out like releases.mattermost.com.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub download_base_url: Option<String>,
@@ -141,10 +191,11 @@ pub struct Answers {
 }
 
 impl Answers {
-    /// The URL users type: http until the TLS phase exists.
+    /// The URL users type.
     pub fn site_url(&self) -> String {
         match self.tls {
             Tls::None => format!("http://{}", self.domain),
+            Tls::Letsencrypt | Tls::Existing => format!("https://{}", self.domain),
         }
     }
 
@@ -156,6 +207,12 @@ impl Answers {
                 "db_password".into(),
                 serde_json::Value::String(self.db_password.expose().to_owned()),
             );
+            if let Some(admin) = &self.admin {
+                obj.remove("admin");
+                obj.insert("admin_username".into(), admin.username.clone().into());
+                obj.insert("admin_email".into(), admin.email.clone().into());
+                obj.insert("admin_password".into(), admin.password.expose().into());
+            }
         }
         let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
         s.push('\n');

@@ -8,12 +8,26 @@ use super::validate::{self, FieldError, Invalid};
 use super::{Answers, DbEngine, Edition, Proxy, Secret, Tls, VersionSpec};
 use crate::releases::{self, Version};
 
-const KEYS: [&str; 14] = [
+const KEYS: [&str; 28] = [
     "domain",
     "db_engine",
     "db_name",
     "db_user",
     "db_password",
+    "db_password_file",
+    "letsencrypt_email",
+    "letsencrypt_agree_tos",
+    "acme_server",
+    "acme_ca_bundle",
+    "tls_cert",
+    "tls_key",
+    "admin_username",
+    "admin_email",
+    "admin_password",
+    "admin_password_file",
+    "team_name",
+    "retention_days",
+    "retention_keep_pinned",
     "install_dir",
     "data_dir",
     "edition",
@@ -53,6 +67,47 @@ impl Reader<'_> {
                 None
             }
         }
+    }
+
+    fn boolean(&mut self, key: &str, default: bool) -> bool {
+        match self.map.get(key) {
+            None | Some(Value::Null) => default,
+            Some(Value::Bool(b)) => *b,
+            Some(other) => {
+                self.err(key, format!("must be true or false, found {other}"), format!("write \"{key}\": true"));
+                default
+            }
+        }
+    }
+
+    /// A secret given inline (`key`) or in a file (`key_file`, first line).
+    fn secret(&mut self, key: &str) -> Option<String> {
+        let file_key = format!("{key}_file");
+        let inline = self.string(key);
+        let file = self.string(&file_key);
+        match (inline, file) {
+            (Some(_), Some(_)) => {
+                self.err(key, format!("is set together with {file_key}"), "keep one of the two");
+                None
+            }
+            (Some(v), None) => Some(v),
+            (None, Some(path)) => match std::fs::read_to_string(&path) {
+                Ok(text) => Some(text.lines().next().unwrap_or("").to_owned()),
+                Err(e) => {
+                    self.err(&file_key, format!("cannot read {path}: {e}"), "give the path of a readable file (mode 600) holding the secret");
+                    None
+                }
+            },
+            (None, None) => None,
+        }
+    }
+
+    fn path(&mut self, key: &str) -> Option<PathBuf> {
+        let p = self.string(key).map(PathBuf::from)?;
+        if !p.is_absolute() {
+            self.err(key, format!("\"{}\" is not an absolute path", p.display()), "give an absolute path");
+        }
+        Some(p)
     }
 
     fn choice<T: Copy>(&mut self, key: &str, default: T, options: &[(&str, T)]) -> T {
@@ -180,7 +235,7 @@ pub fn from_json(text: &str, saved: Option<&Answers>) -> Result<Answers, Invalid
     let db_name = ident(&mut r, "db_name", "mattermost");
     let db_user = ident(&mut r, "db_user", "mmuser");
 
-    let db_password = match r.string("db_password") {
+    let db_password = match r.secret("db_password") {
         Some(p) => {
             if let Err(e) = validate::password(&p) {
                 r.err(
@@ -240,7 +295,103 @@ pub fn from_json(text: &str, saved: Option<&Answers>) -> Result<Answers, Invalid
             "set \"proxy\": \"apache\"",
         );
     }
-    let tls = r.choice("tls", Tls::None, &[("none", Tls::None)]);
+    let tls = r.choice(
+        "tls",
+        Tls::None,
+        &[("none", Tls::None), ("letsencrypt", Tls::Letsencrypt), ("existing", Tls::Existing)],
+    );
+    let letsencrypt_email = r.string("letsencrypt_email");
+    let letsencrypt_agree_tos = r.boolean("letsencrypt_agree_tos", false);
+    let acme_server = r.string("acme_server");
+    let acme_ca_bundle = r.path("acme_ca_bundle");
+    let tls_cert = r.path("tls_cert");
+    let tls_key = r.path("tls_key");
+    if let Some(u) = &acme_server {
+        if !u.starts_with("https://") {
+            r.err("acme_server", format!("\"{u}\" is not an https URL"), "use the ACME directory URL, e.g. https://acme-staging-v02.api.letsencrypt.org/directory");
+        }
+    }
+    match tls {
+        Tls::Letsencrypt => {
+            match &letsencrypt_email {
+                None => r.err("letsencrypt_email", "is missing (tls is letsencrypt)", "add the e-mail Let's Encrypt writes to about expiring certificates"),
+                Some(e) if validate::email(e).is_err() => {
+                    r.err("letsencrypt_email", format!("\"{e}\" is not an e-mail address"), "use name@example.com");
+                }
+                Some(_) => {}
+            }
+            if !letsencrypt_agree_tos {
+                r.err("letsencrypt_agree_tos", "is not true", "read https://letsencrypt.org/repository/ and set \"letsencrypt_agree_tos\": true");
+            }
+        }
+        Tls::Existing => {
+            if tls_cert.is_none() {
+                r.err("tls_cert", "is missing (tls is existing)", "give the path of the certificate chain (PEM)");
+            }
+            if tls_key.is_none() {
+                r.err("tls_key", "is missing (tls is existing)", "give the path of the private key (PEM)");
+            }
+        }
+        Tls::None => {}
+    }
+    if tls != Tls::None {
+        r.err("tls", format!("\"{}\" is not available in this version yet", tls.name()), "set \"tls\": \"none\"");
+    }
+
+    let admin_username = r.string("admin_username");
+    let admin_email = r.string("admin_email");
+    let admin_password = r.secret("admin_password");
+    let admin = match (admin_username, admin_email, admin_password) {
+        (None, None, None) => saved.and_then(|s| s.admin.clone()),
+        (Some(username), Some(email), password) => {
+            if let Err(e) = validate::username(&username) {
+                r.err("admin_username", e, "use 3-22 of a-z, 0-9, '.', '-', '_', starting with a letter");
+            }
+            if validate::email(&email).is_err() {
+                r.err("admin_email", format!("\"{email}\" is not an e-mail address"), "use name@example.com");
+            }
+            let password = match password {
+                Some(p) => {
+                    if let Err(e) = validate::password(&p) {
+                        r.err("admin_password", e, "use 8-128 printable characters");
+                    }
+                    Secret::new(p)
+                }
+                None => match saved.and_then(|s| s.admin.as_ref()) {
+                    Some(a) => a.password.clone(),
+                    None => {
+                        r.err("admin_password", "is missing (admin_username is set)", "add admin_password or admin_password_file");
+                        Secret::new("")
+                    }
+                },
+            };
+            Some(super::Admin { username, email, password })
+        }
+        _ => {
+            r.err("admin_username", "admin_username and admin_email go together", "set both (and admin_password), or none");
+            None
+        }
+    };
+    let team_name = r.string("team_name");
+    if let Some(t) = &team_name {
+        if let Err(e) = validate::team_name(t) {
+            r.err("team_name", e, "use 2-64 of a-z, 0-9 and '-', starting with a letter");
+        }
+        if admin.is_none() {
+            r.err("team_name", "needs an admin account to own the team", "set admin_username, admin_email and admin_password");
+        }
+    }
+    let retention_days = match r.map.get("retention_days") {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) if n.as_u64().is_some_and(|d| (1..=36_500).contains(&d)) => {
+            n.as_u64().and_then(|d| u32::try_from(d).ok())
+        }
+        Some(other) => {
+            r.err("retention_days", format!("{other} is not a number of days from 1 to 36500"), "write e.g. \"retention_days\": 365, or remove the key");
+            None
+        }
+    };
+    let retention_keep_pinned = r.boolean("retention_keep_pinned", true);
 
     let download_base_url = r.string("download_base_url");
     if let Some(u) = &download_base_url {
@@ -331,6 +482,16 @@ pub fn from_json(text: &str, saved: Option<&Answers>) -> Result<Answers, Invalid
         version,
         proxy,
         tls,
+        letsencrypt_email,
+        letsencrypt_agree_tos,
+        acme_server,
+        acme_ca_bundle,
+        tls_cert,
+        tls_key,
+        admin,
+        team_name,
+        retention_days,
+        retention_keep_pinned,
         download_base_url,
         tarball,
         sha256,
@@ -432,6 +593,32 @@ mod tests {
             err.to_string()
                 .contains("differs from the published checksum")
         );
+    }
+
+    #[test]
+    fn letsencrypt_needs_an_email_and_the_terms() {
+        let err = from_json(r#"{"domain": "chat.example.com", "tls": "letsencrypt"}"#, None).unwrap_err();
+        assert_eq!(fields(&err), ["letsencrypt_email", "letsencrypt_agree_tos", "tls"]);
+    }
+
+    #[test]
+    fn admin_keys_go_together_and_secrets_can_come_from_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let pw = dir.path().join("pw");
+        std::fs::write(&pw, "from a file 123\n").unwrap();
+        let json = serde_json::json!({
+            "domain": "chat.example.com", "db_password_file": pw, "admin_username": "boss",
+            "admin_email": "boss@example.com", "admin_password_file": pw, "team_name": "staff",
+            "retention_days": 365
+        });
+        let a = from_json(&json.to_string(), None).unwrap();
+        assert_eq!(a.db_password.expose(), "from a file 123");
+        assert_eq!(a.admin.as_ref().unwrap().password.expose(), "from a file 123");
+        assert_eq!(a.retention_days, Some(365));
+        let back = from_json(&a.to_json_with_secrets(), None).unwrap();
+        assert_eq!(a, back);
+        let err = from_json(r#"{"domain": "chat.example.com", "admin_username": "boss", "retention_days": 0}"#, None).unwrap_err();
+        assert_eq!(fields(&err), ["admin_username", "retention_days"]);
     }
 
     #[test]

@@ -179,6 +179,8 @@ pub struct Ctx<'a> {
     pub tarball: Option<mattermost::Fetch<'a>>,
     /// The verified tarball, once the background fetch finished.
     pub fetched: Option<std::path::PathBuf>,
+    /// Set when the operator asked to stop; long waits check it.
+    pub cancel: crate::engine::Cancel,
 }
 
 impl<'a> Ctx<'a> {
@@ -190,6 +192,7 @@ impl<'a> Ctx<'a> {
             restart_mattermost: false,
             tarball: None,
             fetched: None,
+            cancel: crate::engine::Cancel::default(),
         }
     }
 

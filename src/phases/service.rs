@@ -148,6 +148,10 @@ impl Phase for Service {
                 host.note(&format!("[service] {}", c.detail));
                 return Ok(());
             }
+            if ctx.cancel.is_cancelled() {
+                return Err(PhaseError::new("stopped by the operator while waiting for Mattermost")
+                    .fix("run the same command again: it continues from here"));
+            }
             if Instant::now() > deadline {
                 return Err(PhaseError::new(format!(
                     "Mattermost did not answer ping within {}s: {}\n{}",

@@ -141,7 +141,14 @@ fn resolve_file_path(p: &str) -> Result<PathBuf> {
     if let Some(dir) = paths::find_dir("config") {
         return Ok(dir.join(p));
     }
-    fail(format!("failed to find config file {p}"))
+    let looked: Vec<String> = paths::candidates(&format!("config/{p}"))
+        .iter()
+        .map(|c| paths::display_abs(c))
+        .collect();
+    fail(format!(
+        "failed to find config file {p} (looked for {})",
+        looked.join(", ")
+    ))
 }
 
 /// Reads and parses the file. An empty file means "all defaults", as in

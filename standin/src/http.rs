@@ -346,6 +346,24 @@ fn handle(stream: &TcpStream, state: &AppState) -> io::Result<()> {
     write_response(&mut writer, state, &resp, head_only)
 }
 
+/// Closes a connection without a TCP reset: send FIN, then discard what the
+/// client still sends (an unread request body) for a moment. Closing with
+/// unread data would make the kernel reset the connection, and the client
+/// could lose the response.
+fn linger_close(stream: &TcpStream) {
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
+    let mut sink = [0u8; 8192];
+    let mut budget: usize = 1 << 20;
+    let mut reader = stream;
+    while budget > 0 {
+        match reader.read(&mut sink) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => budget = budget.saturating_sub(n),
+        }
+    }
+}
+
 /// Accepts connections forever, one thread each.
 pub fn serve(listener: &TcpListener, state: &Arc<AppState>) {
     for conn in listener.incoming() {
@@ -357,7 +375,7 @@ pub fn serve(listener: &TcpListener, state: &Arc<AppState>) {
                         .name("http-conn".into())
                         .spawn(move || {
                             let _ = handle(&stream, &conn_state);
-                            let _ = stream.shutdown(std::net::Shutdown::Both);
+                            linger_close(&stream);
                         });
                 if let Err(e) = spawned {
                     state.log.error(
@@ -370,6 +388,8 @@ pub fn serve(listener: &TcpListener, state: &Arc<AppState>) {
                 state
                     .log
                     .debug("Failed to accept connection", &[("error", &e.to_string())]);
+                // E.g. out of file descriptors: do not spin.
+                std::thread::sleep(Duration::from_millis(10));
             }
         }
     }

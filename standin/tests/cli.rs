@@ -236,7 +236,7 @@ fn unreachable_database_exits_1_after_retries_without_leaking_the_password() {
 #[test]
 fn unreadable_or_unwritable_config_exits_1() {
     if !is_root() {
-        common::skip_or_fail("this test switches to `nobody` and needs root");
+        common::skip_loudly("this test switches to `nobody` and needs root");
         return;
     }
     let bins = standin_bins("10.11.4", "enterprise", "");

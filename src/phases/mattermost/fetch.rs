@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use crate::engine::Cancel;
 use crate::events::Event;
 use crate::host::Host;
 use crate::phases::{PhaseError, PhaseId};
@@ -64,6 +65,7 @@ pub fn hex(bytes: &[u8]) -> String {
 /// Copies `from` to `to` (if given), hashing on the way, reporting progress.
 fn stream(
     mut from: impl Read,
+    cancel: &Cancel,
     mut to: Option<&mut File>,
     total: Option<u64>,
     host: &Host,
@@ -74,6 +76,9 @@ fn stream(
     let mut done = 0u64;
     let mut last_report = 0u64;
     loop {
+        if cancel.is_cancelled() {
+            return Err(std::io::Error::new(std::io::ErrorKind::Interrupted, "stopped by the operator"));
+        }
         let n = from.read(&mut buf)?;
         if n == 0 {
             break;
@@ -102,7 +107,7 @@ fn stream(
     Ok(hex(&hasher.finalize()))
 }
 
-fn hash_file(path: &Path, host: &Host, label: &str) -> Result<String, FetchError> {
+fn hash_file(path: &Path, host: &Host, cancel: &Cancel, label: &str) -> Result<String, FetchError> {
     let io = |source| FetchError::Io {
         action: "cannot read",
         path: path.to_owned(),
@@ -110,17 +115,17 @@ fn hash_file(path: &Path, host: &Host, label: &str) -> Result<String, FetchError
     };
     let f = File::open(path).map_err(io)?;
     let total = f.metadata().ok().map(|m| m.len());
-    stream(f, None, total, host, label).map_err(io)
+    stream(f, cancel, None, total, host, label).map_err(io)
 }
 
 /// Returns a verified tarball on this machine.
-pub fn fetch(host: &Host, release: &ReleasePlan) -> Result<PathBuf, FetchError> {
+pub fn fetch(host: &Host, release: &ReleasePlan, cancel: &Cancel) -> Result<PathBuf, FetchError> {
     let started = std::time::Instant::now();
     let expected = &release.sha256;
     let path = match &release.source {
         Source::File(path) => {
             let real = host.path(path);
-            let actual = hash_file(&real, host, "checking the local tarball")?;
+            let actual = hash_file(&real, host, cancel, "checking the local tarball")?;
             if &actual != expected {
                 return Err(FetchError::ChecksumMismatch {
                     source_name: path.display().to_string(),
@@ -130,7 +135,7 @@ pub fn fetch(host: &Host, release: &ReleasePlan) -> Result<PathBuf, FetchError> 
             }
             real
         }
-        Source::Url(url) => download(host, url, expected)?,
+        Source::Url(url) => download(host, url, expected, cancel)?,
     };
     host.note(&format!(
         "[mattermost] tarball {} verified (sha256 {expected}) in {:.1}s",
@@ -140,7 +145,7 @@ pub fn fetch(host: &Host, release: &ReleasePlan) -> Result<PathBuf, FetchError> 
     Ok(path)
 }
 
-fn download(host: &Host, url: &str, expected: &str) -> Result<PathBuf, FetchError> {
+fn download(host: &Host, url: &str, expected: &str, cancel: &Cancel) -> Result<PathBuf, FetchError> {
     let cache = host.path(Path::new(CACHE_DIR));
     let io = |action, path: &Path| {
         let path = path.to_owned();
@@ -155,7 +160,7 @@ fn download(host: &Host, url: &str, expected: &str) -> Result<PathBuf, FetchErro
     let final_path = cache.join(name);
     // A verified tarball from an earlier, interrupted run is used again.
     if final_path.exists() {
-        if hash_file(&final_path, host, "checking the cached tarball")? == expected {
+        if hash_file(&final_path, host, cancel, "checking the cached tarball")? == expected {
             host.note(&format!(
                 "[mattermost] using the verified tarball already in {}",
                 final_path.display()
@@ -186,7 +191,7 @@ fn download(host: &Host, url: &str, expected: &str) -> Result<PathBuf, FetchErro
     }
     let total = resp.content_length();
     let mut file = File::create(&part).map_err(io("cannot create", &part))?;
-    let result = stream(resp, Some(&mut file), total, host, "downloading")
+    let result = stream(resp, cancel, Some(&mut file), total, host, "downloading")
         .and_then(|sum| file.sync_all().map(|()| sum));
     let actual = match result {
         Ok(sum) => sum,

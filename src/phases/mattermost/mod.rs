@@ -237,7 +237,7 @@ impl Phase for Mattermost {
             ctx.collect_fetch(true)?;
             let tarball = match ctx.fetched.take() {
                 Some(path) => path,
-                None => fetch::fetch(host, &ctx.plan.release)?,
+                None => fetch::fetch(host, &ctx.plan.release, &ctx.cancel)?,
             };
             ctx.step(P, format!("unpacking {}", tarball.display()));
             let staging = host.path(&unpack::staging_dir(&a.install_dir));

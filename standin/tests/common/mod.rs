@@ -37,6 +37,11 @@ pub fn skip_or_fail(what: &str) {
     eprintln!("\n*** SKIPPING: {what} (set MMS_REQUIRE_DB=1 to make this a failure) ***\n");
 }
 
+/// Skips loudly for reasons unrelated to database availability.
+pub fn skip_loudly(what: &str) {
+    eprintln!("\n*** SKIPPING: {what} ***\n");
+}
+
 pub fn is_root() -> bool {
     mattermost_standin::util::effective_uid() == Some(0)
 }
@@ -463,6 +468,21 @@ pub fn http_get(port: u16, path: &str, extra_headers: &[(&str, &str)]) -> HttpRe
         let _ = write!(req, "{k}: {v}\r\n");
     }
     req.push_str("Connection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).expect("send");
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).expect("read response");
+    parse_response(&raw)
+}
+
+/// POSTs a body the stand-in does not read; the response must still arrive.
+pub fn http_post(port: u16, path: &str, body: &str) -> HttpResponse {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    let req = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
     s.write_all(req.as_bytes()).expect("send");
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).expect("read response");

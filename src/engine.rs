@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 use crate::answers::{Answers, SAVED_ANSWERS};
 use crate::events::Event;
 use crate::host::{FileSpec, Host};
-use crate::phases::{self, Check, Ctx, Level, Phase, PhaseError, PhaseId};
+use crate::phases::{self, Check, Ctx, Level, LocalEdits, Phase, PhaseError, PhaseId};
+use crate::state::Journal;
+use crate::state::journal::PhaseState;
 use crate::plan::{Plan, Source};
 
 /// How one phase went.
@@ -40,7 +42,32 @@ pub fn register_secrets(host: &Host, a: &Answers) {
     ));
 }
 
-fn run_phase(ctx: &mut Ctx, phase: &dyn Phase) -> Result<PhaseReport, PhaseError> {
+/// The journal of this run; written only once some phase has work to do, so a run
+/// on a healthy box leaves the box untouched.
+struct RunJournal<'j> {
+    journal: &'j mut Journal,
+    inputs: String,
+    dirty: bool,
+}
+
+impl RunJournal<'_> {
+    fn mark(&mut self, host: &Host, id: PhaseId, state: PhaseState) {
+        self.journal.phases.insert(
+            id.name().to_owned(),
+            crate::state::journal::PhaseEntry {
+                state,
+                inputs: self.inputs.clone(),
+                at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+            },
+        );
+        if self.dirty || state != PhaseState::Verified {
+            self.dirty = true;
+            let _ = self.journal.save(host);
+        }
+    }
+}
+
+fn run_phase(ctx: &mut Ctx, phase: &dyn Phase, journal: &mut RunJournal) -> Result<PhaseReport, PhaseError> {
     let id = phase.id();
     let start = Instant::now();
     (ctx.host.events())(Event::PhaseStarted { phase: id });
@@ -59,6 +86,7 @@ fn run_phase(ctx: &mut Ctx, phase: &dyn Phase) -> Result<PhaseReport, PhaseError
             "== phase {id}: apply ({} to converge)",
             todo.len()
         ));
+        journal.mark(ctx.host, id, PhaseState::Started);
         phase.apply(ctx)?;
         true
     };
@@ -156,6 +184,15 @@ impl Cancel {
     }
 }
 
+/// How a run treats the box.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// The command, for the journal ("install", "repair", ...).
+    pub command: String,
+    pub local_edits: LocalEdits,
+    pub cancel: Cancel,
+}
+
 /// The whole install: every phase, in order, converging only what differs.
 pub fn install(host: &Host, answers: &Answers, plan: &Plan) -> Result<Vec<PhaseReport>, InstallError> {
     install_with(host, answers, plan, &Cancel::default())
@@ -168,12 +205,44 @@ pub fn install_with(
     plan: &Plan,
     cancel: &Cancel,
 ) -> Result<Vec<PhaseReport>, InstallError> {
+    let opts = RunOptions { command: "install".into(), local_edits: LocalEdits::Refuse, cancel: cancel.clone() };
+    converge(host, answers, plan, &opts)
+}
+
+/// Hash of what the phases work from, for the journal.
+fn inputs_hash(plan: &Plan) -> String {
+    let json = serde_json::to_vec(plan).unwrap_or_default();
+    crate::state::sha256_hex(&json)[..16].to_owned()
+}
+
+/// Runs every phase, probing first and applying only what differs; journals each
+/// phase and keeps the ownership record up to date.
+pub fn converge(host: &Host, answers: &Answers, plan: &Plan, opts: &RunOptions) -> Result<Vec<PhaseReport>, InstallError> {
     register_secrets(host, answers);
+    let cancel = &opts.cancel;
+    let inputs = inputs_hash(plan);
+    let mut resuming = false;
+    if let Some(prev) = Journal::load(host) {
+        if let Some((phase, entry)) = prev.interrupted_in() {
+            let message = format!(
+                "the previous run (`{}`, started {}) did not finish: it stopped in phase {phase} ({:?} at {}); this run continues it",
+                prev.command, prev.started, entry.state, entry.at
+            );
+            host.note(&message);
+            (host.events())(Event::Warning { message });
+            resuming = true;
+        }
+    }
+    let mut journal = Journal::begin(&opts.command, host.log_path().to_owned());
+    // When finishing an interrupted run, this run's journal replaces it even if
+    // nothing is left to do.
+    let mut rj = RunJournal { journal: &mut journal, inputs, dirty: resuming };
     let all = phases::all();
     let mut done: Vec<PhaseReport> = Vec::new();
     std::thread::scope(|scope| {
         let mut ctx = Ctx::new(host, answers, plan);
         ctx.cancel = cancel.clone();
+        ctx.local_edits = opts.local_edits;
         for phase in all {
             let id = phase.id();
             if cancel.is_cancelled() {
@@ -188,32 +257,38 @@ pub fn install_with(
                     return Err(fail(host, id, error, &done));
                 }
                 // The download only needs the network, not the packages: start it now.
-                let https =
-                    matches!(&plan.release.source, Source::Url(u) if u.starts_with("https://"));
-                let ca_ready = host
-                    .path(Path::new("/etc/ssl/certs/ca-certificates.crt"))
-                    .exists();
+                let https = matches!(&plan.release.source, Source::Url(u) if u.starts_with("https://"));
+                let ca_ready = host.path(Path::new("/etc/ssl/certs/ca-certificates.crt")).exists();
                 if needs_tarball(&ctx) && (!https || ca_ready) {
                     let release = &plan.release;
                     host.note("[mattermost] starting the tarball download alongside apt");
-                    ctx.tarball =
-                        Some(scope.spawn(move || phases::mattermost::fetch::fetch(host, release, cancel)));
+                    ctx.tarball = Some(scope.spawn(move || phases::mattermost::fetch::fetch(host, release, cancel)));
                 }
             }
             // A download that already failed stops the run before more changes.
             if let Err(error) = ctx.collect_fetch(false) {
                 return Err(fail(host, PhaseId::Mattermost, error, &done));
             }
-            match run_phase(&mut ctx, phase) {
+            let result = run_phase(&mut ctx, phase, &mut rj);
+            if id != PhaseId::Preflight {
+                let _ = ctx.own.save(host);
+            }
+            match result {
                 Ok(report) => {
-                    host.note(&format!(
-                        "== phase {id}: verified in {:.2}s",
-                        report.elapsed.as_secs_f64()
-                    ));
+                    host.note(&format!("== phase {id}: verified in {:.2}s", report.elapsed.as_secs_f64()));
+                    rj.mark(host, id, PhaseState::Verified);
                     done.push(report);
                 }
-                Err(error) => return Err(fail(host, id, error, &done)),
+                Err(error) => {
+                    if id != PhaseId::Preflight {
+                        rj.mark(host, id, PhaseState::Failed);
+                    }
+                    return Err(fail(host, id, error, &done));
+                }
             }
+        }
+        if rj.dirty {
+            let _ = rj.journal.finish(host);
         }
         Ok(())
     })?;

@@ -10,4 +10,5 @@ pub mod phases;
 pub mod plan;
 pub mod probes;
 pub mod releases;
+pub mod state;
 pub mod ui;

@@ -67,7 +67,8 @@ pub fn state(real: &Path, spec: &FileSpec) -> std::io::Result<FileState> {
 /// Writes `spec` at `real`: nothing when it already matches; otherwise a backup of the
 /// old file under `backup_root`, then temp file + fsync + rename + directory fsync,
 /// so a crash leaves either the old or the new file, never half of one.
-pub fn write(real: &Path, spec: &FileSpec, backup_root: &Path) -> std::io::Result<WriteOutcome> {
+/// With `backup_root` `None` (the tool's own bookkeeping) no backup is made.
+pub fn write(real: &Path, spec: &FileSpec, backup_root: Option<&Path>) -> std::io::Result<WriteOutcome> {
     match state(real, spec)? {
         FileState::Same => Ok(WriteOutcome::Unchanged),
         FileState::MetadataDiffers => {
@@ -79,7 +80,10 @@ pub fn write(real: &Path, spec: &FileSpec, backup_root: &Path) -> std::io::Resul
             Ok(WriteOutcome::Created)
         }
         FileState::ContentDiffers => {
-            let backup = backup(real, backup_root)?;
+            let backup = match backup_root {
+                Some(root) => backup(real, root)?,
+                None => PathBuf::new(),
+            };
             write_atomic(real, spec)?;
             Ok(WriteOutcome::Updated { backup })
         }
@@ -156,21 +160,21 @@ mod tests {
         let backups = dir.path().join("backups");
         let f = dir.path().join("etc/app.conf");
         assert_eq!(
-            write(&f, &spec(&f, "a\n", 0o640), &backups).unwrap(),
+            write(&f, &spec(&f, "a\n", 0o640), Some(&backups)).unwrap(),
             WriteOutcome::Created
         );
         let mtime = fs::metadata(&f).unwrap().modified().unwrap();
         assert_eq!(
-            write(&f, &spec(&f, "a\n", 0o640), &backups).unwrap(),
+            write(&f, &spec(&f, "a\n", 0o640), Some(&backups)).unwrap(),
             WriteOutcome::Unchanged
         );
         assert_eq!(fs::metadata(&f).unwrap().modified().unwrap(), mtime);
         assert_eq!(
-            write(&f, &spec(&f, "a\n", 0o600), &backups).unwrap(),
+            write(&f, &spec(&f, "a\n", 0o600), Some(&backups)).unwrap(),
             WriteOutcome::Metadata
         );
         let WriteOutcome::Updated { backup } =
-            write(&f, &spec(&f, "b\n", 0o600), &backups).unwrap()
+            write(&f, &spec(&f, "b\n", 0o600), Some(&backups)).unwrap()
         else {
             panic!("expected an update");
         };

@@ -199,7 +199,7 @@ impl Host {
     /// Writes a file when it differs (backup first, atomic), logging what happened.
     pub fn write_file(&self, spec: &FileSpec) -> Result<WriteOutcome, HostError> {
         let outcome =
-            files::write(&self.path(&spec.path), spec, &self.backup_dir).map_err(|source| {
+            files::write(&self.path(&spec.path), spec, Some(&self.backup_dir)).map_err(|source| {
                 HostError::Io {
                     action: "cannot write",
                     path: spec.path.clone(),
@@ -226,6 +226,15 @@ impl Host {
             }
         }
         Ok(outcome)
+    }
+
+    /// Writes the tool's own bookkeeping (journal, records): logged to the file only.
+    pub fn write_file_quiet(&self, spec: &FileSpec) -> Result<WriteOutcome, HostError> {
+        files::write(&self.path(&spec.path), spec, None).map_err(|source| HostError::Io {
+            action: "cannot write",
+            path: spec.path.clone(),
+            source,
+        })
     }
 
     /// Backs a file up without changing it (before a command rewrites it).

@@ -79,6 +79,9 @@ pub struct Check {
     /// What to do about a failure, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<String>,
+    /// For a file that differs: a unified diff, current → planned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
 }
 
 impl Check {
@@ -89,6 +92,7 @@ impl Check {
             level: Level::Ok,
             detail: detail.into(),
             fix: None,
+            diff: None,
         }
     }
 
@@ -117,6 +121,12 @@ impl Check {
         } else {
             Self::fail(phase, name, detail)
         }
+    }
+
+    #[must_use]
+    pub fn with_diff(mut self, diff: String) -> Self {
+        self.diff = Some(diff);
+        self
     }
 
     #[must_use]
@@ -168,6 +178,27 @@ impl From<HostError> for PhaseError {
     }
 }
 
+/// What to do with a managed file that was edited by hand since the tool wrote it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LocalEdits {
+    /// Stop and say how to choose (install's default: never overwrite silently).
+    #[default]
+    Refuse,
+    /// Keep the local version; status reports it as a warning from then on.
+    Keep,
+    /// Write the planned version; the local one is backed up first.
+    Restore,
+}
+
+/// A unified diff, `now` → `planned`, for a check or a question.
+pub fn diff(path: &std::path::Path, now: &str, planned: &str) -> String {
+    similar::TextDiff::from_lines(now, planned)
+        .unified_diff()
+        .context_radius(2)
+        .header(&format!("{} (on the box)", path.display()), &format!("{} (planned)", path.display()))
+        .to_string()
+}
+
 /// What phases share during one run.
 pub struct Ctx<'a> {
     pub host: &'a Host,
@@ -181,6 +212,10 @@ pub struct Ctx<'a> {
     pub fetched: Option<std::path::PathBuf>,
     /// Set when the operator asked to stop; long waits check it.
     pub cancel: crate::engine::Cancel,
+    /// What the tool created and wrote on this box.
+    pub own: crate::state::Ownership,
+    /// Policy for managed files edited by hand.
+    pub local_edits: LocalEdits,
 }
 
 impl<'a> Ctx<'a> {
@@ -193,7 +228,90 @@ impl<'a> Ctx<'a> {
             tarball: None,
             fetched: None,
             cancel: crate::engine::Cancel::default(),
+            own: crate::state::Ownership::load(host),
+            local_edits: LocalEdits::default(),
         }
+    }
+
+    /// Records — on disk, before the thing is made — that this run creates `name` of
+    /// `kind`. Recording first means a run killed halfway still knows it made it.
+    pub fn claim(&mut self, kind: &str, name: &str) -> Result<(), PhaseError> {
+        if !self.own.did_create(kind, name) {
+            self.own.created(kind, name);
+            self.own.save(self.host)?;
+        }
+        Ok(())
+    }
+
+    /// Read-only check of a whole file the tool manages: as planned, kept local edits
+    /// (a warning), or different (with a diff and whether it was edited by hand).
+    pub fn managed_check(&self, phase: PhaseId, spec: &crate::host::FileSpec) -> Result<Check, PhaseError> {
+        use crate::host::FileState;
+        use crate::state::ownership::FileOrigin;
+        let name = format!("file {}", spec.path.display());
+        let state = self.host.file_state(spec)?;
+        let current = self.host.read(&spec.path)?;
+        Ok(match (state, current) {
+            (FileState::Same, _) => Check::ok(phase, name, "as planned"),
+            (FileState::Missing, _) | (_, None) => {
+                Check::fail(phase, name, "missing").with_fix("repair writes it")
+            }
+            (FileState::MetadataDiffers, Some(_)) => Check::fail(phase, name, "mode or owner changed")
+                .with_fix("repair restores mode and owner"),
+            (FileState::ContentDiffers, Some(cur)) => {
+                let d = diff(&spec.path, &String::from_utf8_lossy(&cur), &String::from_utf8_lossy(&spec.content));
+                match self.own.file_origin(&spec.path, &cur) {
+                    FileOrigin::KeptLocal => Check::warn(phase, name, "local edits kept by the operator (repair --restore replaces them)"),
+                    FileOrigin::AsWritten => Check::fail(phase, name, "written by an older plan; repair updates it")
+                        .with_fix("mattermost-setup repair"),
+                    FileOrigin::EditedByHand => Check::fail(phase, name, "edited by hand since mattermost-setup wrote it")
+                        .with_fix("mattermost-setup repair --restore (backs up the edited file) or repair --keep-local"),
+                    FileOrigin::Unknown => Check::fail(phase, name, "exists but was not written by mattermost-setup")
+                        .with_fix("mattermost-setup repair --restore (backs up the current file) or repair --keep-local"),
+                }
+                .with_diff(d)
+            }
+        })
+    }
+
+    /// Writes a whole managed file, honouring the local-edits policy for a file that
+    /// was changed by hand (or was never written by this tool).
+    pub fn write_managed(&mut self, phase: PhaseId, spec: &crate::host::FileSpec) -> Result<crate::host::WriteOutcome, PhaseError> {
+        use crate::state::ownership::FileOrigin;
+        let current = self.host.read(&spec.path)?;
+        if let Some(cur) = current.filter(|c| *c != spec.content) {
+            match self.own.file_origin(&spec.path, &cur) {
+                FileOrigin::AsWritten => {}
+                FileOrigin::KeptLocal => return Ok(crate::host::WriteOutcome::Unchanged),
+                FileOrigin::EditedByHand | FileOrigin::Unknown => match self.local_edits {
+                    LocalEdits::Restore => {
+                        self.step(phase, format!("replacing the local version of {} (backed up first)", spec.path.display()));
+                    }
+                    LocalEdits::Keep => {
+                        let sha = crate::state::sha256_hex(&cur);
+                        self.own.files.entry(spec.path.clone()).or_insert_with(|| crate::state::ownership::FileRecord {
+                            written: String::new(),
+                            kept_local: None,
+                        }).kept_local = Some(sha);
+                        (self.host.events())(crate::events::Event::Warning {
+                            message: format!("kept your version of {}", spec.path.display()),
+                        });
+                        return Ok(crate::host::WriteOutcome::Unchanged);
+                    }
+                    LocalEdits::Refuse => {
+                        let d = diff(&spec.path, &String::from_utf8_lossy(&cur), &String::from_utf8_lossy(&spec.content));
+                        return Err(PhaseError::new(format!(
+                            "{} was changed by hand (or not written by mattermost-setup); it is left as it is:\n{d}",
+                            spec.path.display()
+                        ))
+                        .fix("choose: mattermost-setup repair --restore (the planned file; yours is backed up) or repair --keep-local"));
+                    }
+                },
+            }
+        }
+        let outcome = self.host.write_file(spec)?;
+        self.own.wrote(&spec.path, &spec.content);
+        Ok(outcome)
     }
 
     /// Collects the background fetch if it has finished (or `wait`s for it). A failed

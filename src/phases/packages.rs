@@ -61,8 +61,32 @@ impl Phase for Packages {
 
     fn apply(&self, ctx: &mut Ctx) -> Result<(), PhaseError> {
         let missing = missing(ctx)?;
+        for p in ctx.plan.packages.iter().filter(|p| !missing.contains(p)) {
+            ctx.own.found("package", p);
+        }
         if missing.is_empty() {
             return Ok(());
+        }
+        // An apt that outlived a killed installer still holds the lock: wait for it.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(600);
+        while let Some((pid, comm)) = crate::probes::system::dpkg_lock_holder(&ctx.host.path(std::path::Path::new("/"))) {
+            if std::time::Instant::now() > deadline || ctx.cancel.is_cancelled() {
+                return Err(PhaseError::new(format!("the dpkg lock is still held by {comm} (pid {pid})"))
+                    .fix("wait for that package run to finish (or stop it), then run again"));
+            }
+            ctx.step(P, format!("waiting for {comm} (pid {pid}) to release the dpkg lock"));
+            std::thread::sleep(std::time::Duration::from_secs(2));
+        }
+        // An apt/dpkg run that was killed leaves dpkg "interrupted"; finish it first.
+        let pending = std::fs::read_dir(ctx.host.path(std::path::Path::new("/var/lib/dpkg/updates")))
+            .map(|d| d.count() > 0)
+            .unwrap_or(false);
+        if pending {
+            ctx.step(P, "finishing an interrupted dpkg run (dpkg --configure -a)");
+            ctx.host.run(
+                &Cmd::new("dpkg", &["--configure", "-a", "--force-confdef", "--force-confold"])
+                    .env("DEBIAN_FRONTEND", "noninteractive"),
+            )?;
         }
         let apt = |args: &[&str]| {
             let mut c = Cmd::new(
@@ -94,6 +118,9 @@ impl Phase for Packages {
         ctx.step(P, "refreshing the package lists (apt-get update)");
         ctx.host
             .run_streaming(&apt(&["update"]), &mut |l| progress("apt-get update", l))?;
+        for p in &missing {
+            ctx.claim("package", p)?;
+        }
         ctx.step(P, format!("installing {}", missing.join(" ")));
         let mut args = vec![
             "install",

@@ -174,32 +174,12 @@ fn port_check(proc_root: &Path, port: u16, ours: &[&str], meant_for: &str) -> Ch
 
 fn dpkg_lock_check(ctx: &Ctx) -> Check {
     let name = "dpkg lock";
-    let lock = ctx.host.path(Path::new("/var/lib/dpkg/lock-frontend"));
-    let Ok(meta) = std::fs::metadata(&lock) else {
-        return Check::ok(P, name, "free");
-    };
-    let inode = std::os::unix::fs::MetadataExt::ino(&meta);
-    let locks =
-        std::fs::read_to_string(ctx.host.path(Path::new("/proc/locks"))).unwrap_or_default();
-    // "1: POSIX  ADVISORY  WRITE 1234 fd:01:5678 0 EOF"
-    let holder = locks.lines().find_map(|l| {
-        let f: Vec<&str> = l.split_whitespace().collect();
-        let dev_inode = f.get(5)?;
-        (dev_inode.rsplit(':').next()?.parse::<u64>().ok()? == inode)
-            .then(|| f.get(4)?.parse::<u32>().ok())?
-    });
-    match holder {
+    match system::dpkg_lock_holder(&ctx.host.path(Path::new("/"))) {
         None => Check::ok(P, name, "free"),
-        Some(pid) => {
-            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-            Check::warn(
-                P,
-                name,
-                format!(
-                    "held by {} (pid {pid}); apt will wait for it up to 10 minutes",
-                    comm.trim()
-                ),
-            )
-        }
+        Some((pid, comm)) => Check::warn(
+            P,
+            name,
+            format!("held by {comm} (pid {pid}); apt will wait for it up to 10 minutes"),
+        ),
     }
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::database::{ensure_unit, unit_checks};
 use super::{Check, Ctx, Phase, PhaseError, PhaseId};
-use crate::host::{Cmd, FileSpec, FileState, WriteOutcome};
+use crate::host::{Cmd, FileSpec, WriteOutcome};
 use crate::plan::{APACHE_SITE, apache_site_path};
 
 const P: PhaseId = PhaseId::Proxy;
@@ -66,16 +66,7 @@ impl Phase for Proxy {
                 .with_fix(format!("a2enmod {m}")),
             );
         }
-        let state = ctx.host.file_state(&vhost_spec(ctx))?;
-        checks.push(
-            Check::when(
-                P,
-                state == FileState::Same,
-                format!("vhost {}", apache_site_path().display()),
-                format!("{state:?}"),
-            )
-            .with_fix("repair rewrites it (a backup of the current one is kept)"),
-        );
+        checks.push(ctx.managed_check(P, &vhost_spec(ctx))?);
         let linked = ctx.host.path(&site_link()).exists();
         checks.push(Check::when(
             P,
@@ -99,6 +90,12 @@ impl Phase for Proxy {
             .filter(|m| !module_enabled(ctx, m))
             .collect();
         let mut reload = false;
+        for m in ctx.plan.apache_modules.iter().filter(|m| !missing.contains(m)) {
+            ctx.own.found("apache_module", m);
+        }
+        for m in &missing {
+            ctx.claim("apache_module", m)?;
+        }
         if !missing.is_empty() {
             ctx.step(P, format!("enabling Apache modules {}", missing.join(" ")));
             let mut cmd = Cmd::new("a2enmod", &["-q"]);
@@ -108,10 +105,12 @@ impl Phase for Proxy {
             host.run(&cmd)?;
             reload = true;
         }
-        let outcome = host.write_file(&vhost_spec(ctx))?;
+        let spec = vhost_spec(ctx);
+        let outcome = ctx.write_managed(P, &spec)?;
         reload |= outcome.changed();
         let newly_linked = !host.path(&site_link()).exists();
         if newly_linked {
+            ctx.claim("apache_site", APACHE_SITE)?;
             ctx.step(P, format!("enabling site {APACHE_SITE}"));
             host.run(&Cmd::new("a2ensite", &["-q", APACHE_SITE]))?;
             reload = true;

@@ -105,16 +105,7 @@ impl Phase for Service {
     }
 
     fn probe(&self, ctx: &Ctx) -> Result<Vec<Check>, PhaseError> {
-        let state = ctx.host.file_state(&unit_spec(ctx))?;
-        let mut checks = vec![
-            Check::when(
-                P,
-                state == crate::host::FileState::Same,
-                format!("unit {UNIT_PATH}"),
-                format!("{state:?}"),
-            )
-            .with_fix("repair rewrites the unit (a backup of the current one is kept)"),
-        ];
+        let mut checks = vec![ctx.managed_check(P, &unit_spec(ctx))?];
         checks.extend(unit_checks(ctx, P, UNIT)?);
         checks.push(ping_check(ctx, P));
         Ok(checks)
@@ -122,7 +113,11 @@ impl Phase for Service {
 
     fn apply(&self, ctx: &mut Ctx) -> Result<(), PhaseError> {
         let host = ctx.host;
-        if host.write_file(&unit_spec(ctx))?.changed() {
+        let spec = unit_spec(ctx);
+        if host.read(&spec.path)?.is_none() {
+            ctx.claim("unit", UNIT)?;
+        }
+        if ctx.write_managed(P, &spec)?.changed() {
             host.run(&Cmd::new("systemctl", &["daemon-reload"]))?;
             ctx.restart_mattermost = true;
         }

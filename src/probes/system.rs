@@ -36,6 +36,22 @@ pub fn free_bytes(path: &Path) -> Option<(std::path::PathBuf, u64)> {
     }
 }
 
+/// Who holds dpkg's frontend lock (another apt, unattended-upgrades), from
+/// /proc/locks: `(pid, command)`.
+pub fn dpkg_lock_holder(root: &Path) -> Option<(u32, String)> {
+    let meta = std::fs::metadata(root.join("var/lib/dpkg/lock-frontend")).ok()?;
+    let inode = std::os::unix::fs::MetadataExt::ino(&meta);
+    let locks = std::fs::read_to_string(root.join("proc/locks")).ok()?;
+    // "1: POSIX  ADVISORY  WRITE 1234 fd:01:5678 0 EOF"
+    let pid = locks.lines().find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        let dev_inode = f.get(5)?;
+        (dev_inode.rsplit(':').next()?.parse::<u64>().ok()? == inode).then(|| f.get(4)?.parse::<u32>().ok())?
+    })?;
+    let comm = std::fs::read_to_string(root.join(format!("proc/{pid}/comm"))).unwrap_or_default();
+    Some((pid, comm.trim().to_owned()))
+}
+
 /// "1.5 GiB"
 pub fn human_bytes(b: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];

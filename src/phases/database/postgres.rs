@@ -116,8 +116,28 @@ pub fn probe(ctx: &Ctx) -> Result<Vec<Check>, PhaseError> {
     ])
 }
 
+/// Whether the role and the database exist, asked as the superuser.
+fn existing(ctx: &Ctx) -> Result<(bool, bool), PhaseError> {
+    let a = ctx.answers;
+    let sql = format!(
+        "SELECT (SELECT count(*) FROM pg_roles WHERE rolname = '{}'), (SELECT count(*) FROM pg_database WHERE datname = '{}')",
+        a.db_user, a.db_name
+    );
+    let out = ctx.host.run(&Cmd::as_user("postgres", "psql", &["-X", "-A", "-t", "-d", "postgres", "-c", &sql]))?;
+    let f: Vec<&str> = out.stdout.trim().split('|').collect();
+    Ok((f.first() == Some(&"1"), f.get(1) == Some(&"1")))
+}
+
 pub fn apply(ctx: &mut Ctx) -> Result<(), PhaseError> {
     let a = ctx.answers;
+    let (role, db) = existing(ctx)?;
+    for (kind, name, there) in [("db_role", &a.db_user, role), ("database", &a.db_name, db)] {
+        if there {
+            ctx.own.found(kind, name);
+        } else {
+            ctx.claim(kind, name)?;
+        }
+    }
     ctx.step(
         P,
         format!(

@@ -221,6 +221,18 @@ impl Phase for Mattermost {
         let host = ctx.host;
         let a = ctx.answers;
         let (in_place, _) = release_in_place(ctx);
+        let install_dir_key = a.install_dir.to_string_lossy().into_owned();
+        if host.path(&a.install_dir).exists() {
+            ctx.own.found("directory", &install_dir_key);
+        } else {
+            ctx.claim("directory", &install_dir_key)?;
+        }
+        let data_dir_key = a.data_dir.to_string_lossy().into_owned();
+        if host.path(&a.data_dir).exists() {
+            ctx.own.found("directory", &data_dir_key);
+        } else {
+            ctx.claim("directory", &data_dir_key)?;
+        }
         if !in_place {
             if let Some(existing) = binary_version(ctx) {
                 if existing != ctx.plan.release.version {
@@ -257,7 +269,10 @@ impl Phase for Mattermost {
             ctx.restart_mattermost = true;
         }
 
-        if host.lookup_user(SERVICE_USER).is_none() {
+        if host.lookup_user(SERVICE_USER).is_some() {
+            ctx.own.found("user", SERVICE_USER);
+        } else {
+            ctx.claim("user", SERVICE_USER)?;
             ctx.step(P, "creating the system user mattermost");
             let home = a.install_dir.to_string_lossy();
             host.run(&Cmd::new(

@@ -1,0 +1,83 @@
+//! journal.json: one entry per phase of the current (or last) run, written as each
+//! phase starts and ends. A run that never reached `finished` was interrupted.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+
+use crate::host::{FileSpec, Host, HostError};
+use crate::phases::PhaseId;
+
+pub const PATH: &str = "/var/lib/mattermost-setup/journal.json";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PhaseState {
+    Started,
+    Verified,
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhaseEntry {
+    pub state: PhaseState,
+    /// Hash of the plan the phase worked from: a changed plan means new work.
+    pub inputs: String,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Journal {
+    pub command: String,
+    pub started: String,
+    pub finished: Option<String>,
+    pub log: PathBuf,
+    pub phases: BTreeMap<String, PhaseEntry>,
+}
+
+fn now() -> String {
+    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
+}
+
+impl Journal {
+    pub fn load(host: &Host) -> Option<Self> {
+        let bytes = host.read(std::path::Path::new(PATH)).ok()??;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    /// The phase an unfinished earlier run stopped in, if any.
+    pub fn interrupted_in(&self) -> Option<(String, &PhaseEntry)> {
+        if self.finished.is_some() {
+            return None;
+        }
+        let order = PhaseId::ALL.iter().map(|p| p.name());
+        order
+            .filter_map(|name| self.phases.get(name).map(|e| (name.to_owned(), e)))
+            .filter(|(_, e)| e.state != PhaseState::Verified)
+            .last()
+            .or_else(|| Some(("(before the first phase)".to_owned(), self.phases.values().next()?)))
+    }
+
+    pub fn begin(command: &str, log: PathBuf) -> Self {
+        Self { command: command.to_owned(), started: now(), finished: None, log, phases: BTreeMap::new() }
+    }
+
+    pub fn mark(&mut self, host: &Host, phase: PhaseId, state: PhaseState, inputs: &str) -> Result<(), HostError> {
+        self.phases.insert(phase.name().to_owned(), PhaseEntry { state, inputs: inputs.to_owned(), at: now() });
+        self.save(host)
+    }
+
+    pub fn finish(&mut self, host: &Host) -> Result<(), HostError> {
+        self.finished = Some(now());
+        self.save(host)
+    }
+
+    pub fn save(&self, host: &Host) -> Result<(), HostError> {
+        let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
+        text.push('\n');
+        host.write_file_quiet(&FileSpec { path: PATH.into(), content: text.into_bytes(), mode: 0o600, owner: None })?;
+        Ok(())
+    }
+}

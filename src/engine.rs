@@ -82,11 +82,11 @@ fn run_phase(ctx: &mut Ctx, phase: &dyn Phase, journal: &mut RunJournal) -> Resu
         if id == PhaseId::Preflight {
             return Err(blocking(&todo));
         }
+        journal.mark(ctx.host, id, PhaseState::Started);
         ctx.host.note(&format!(
             "== phase {id}: apply ({} to converge)",
             todo.len()
         ));
-        journal.mark(ctx.host, id, PhaseState::Started);
         phase.apply(ctx)?;
         true
     };
@@ -223,10 +223,10 @@ pub fn converge(host: &Host, answers: &Answers, plan: &Plan, opts: &RunOptions) 
     let inputs = inputs_hash(plan);
     let mut resuming = false;
     if let Some(prev) = Journal::load(host) {
-        if let Some((phase, entry)) = prev.interrupted_in() {
+        if let Some(where_) = prev.interrupted_in() {
             let message = format!(
-                "the previous run (`{}`, started {}) did not finish: it stopped in phase {phase} ({:?} at {}); this run continues it",
-                prev.command, prev.started, entry.state, entry.at
+                "the previous run (`{}`, started {}) did not finish: it stopped {where_}; this run continues it",
+                prev.command, prev.started
             );
             host.note(&message);
             (host.events())(Event::Warning { message });

@@ -6,6 +6,7 @@ pub mod dsn;
 pub mod engine;
 pub mod events;
 pub mod host;
+pub mod lifecycle;
 pub mod phases;
 pub mod plan;
 pub mod probes;

@@ -5,6 +5,7 @@
 //! key (see [`validate`]).
 
 mod parse;
+mod save;
 mod secret;
 pub mod validate;
 
@@ -13,6 +14,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use parse::from_json;
+pub use save::{SavedFiles, replay_json, save_for_replay};
 pub use secret::Secret;
 
 /// Where the tool keeps the answers of the last install on this box.

@@ -2,7 +2,12 @@
 
 pub mod install;
 pub mod plan;
+pub mod reconfigure;
+pub mod repair;
 pub mod status;
+pub mod wizard;
+pub mod uninstall;
+pub mod upgrade;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,6 +22,8 @@ use crate::answers::{self, Answers};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    #[command(flatten)]
+    pub wizard: wizard::Args,
 }
 
 #[derive(Debug, Subcommand)]
@@ -27,6 +34,14 @@ pub enum Command {
     Plan(plan::Args),
     /// Read-only checks of every phase against the saved answers; exit code 1 on any failure.
     Status(status::Args),
+    /// Converge only what drifted from the saved answers (hand-edited files: keep or restore).
+    Repair(repair::Args),
+    /// Change answers (domain, data directory, database password, ...) and converge.
+    Reconfigure(reconfigure::Args),
+    /// Upgrade Mattermost: checks, database dump, new release beside the old, health gate, rollback.
+    Upgrade(upgrade::Args),
+    /// Remove what mattermost-setup created; data and the database stay unless confirmed.
+    Uninstall(uninstall::Args),
 }
 
 /// What a command ended with: the exit code, and whether to point at the log.
@@ -40,19 +55,11 @@ pub fn run(cli: Cli) -> Outcome {
         Some(Command::Install(a)) => install::run(&a),
         Some(Command::Plan(a)) => plan::run(&a),
         Some(Command::Status(a)) => status::run(&a),
-        None => {
-            eprintln!(
-                "The interactive wizard is not available yet.\n\
-                 Run unattended: write an answers file (at least {{\"domain\": \"chat.example.com\"}}) and run\n  \
-                 mattermost-setup plan --answers answers.json\n  \
-                 mattermost-setup install --answers answers.json --yes\n\
-                 See `mattermost-setup --help`."
-            );
-            Outcome {
-                code: ExitCode::from(2),
-                log: None,
-            }
-        }
+        Some(Command::Repair(a)) => repair::run(&a),
+        Some(Command::Reconfigure(a)) => reconfigure::run(&a),
+        Some(Command::Upgrade(a)) => upgrade::run(&a),
+        Some(Command::Uninstall(a)) => uninstall::run(&a),
+        None => wizard::run(&cli.wizard),
     }
 }
 

@@ -10,6 +10,8 @@ pub struct Cmd {
     pub args: Vec<String>,
     pub stdin: Option<Vec<u8>>,
     pub env: Vec<(String, String)>,
+    /// Standard output goes to this file (created 0600) instead of memory: dumps.
+    pub stdout_file: Option<std::path::PathBuf>,
 }
 
 impl Cmd {
@@ -30,6 +32,12 @@ impl Cmd {
     #[must_use]
     pub fn stdin(mut self, input: impl Into<Vec<u8>>) -> Self {
         self.stdin = Some(input.into());
+        self
+    }
+
+    #[must_use]
+    pub fn stdout_to(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.stdout_file = Some(path.into());
         self
     }
 
@@ -120,6 +128,16 @@ impl Runner for SystemRunner {
                 code,
                 stdout: all,
                 stderr: String::new(),
+            });
+        }
+        if let Some(path) = &cmd.stdout_file {
+            use std::os::unix::fs::OpenOptionsExt;
+            let file = std::fs::OpenOptions::new().create(true).truncate(true).write(true).mode(0o600).open(path)?;
+            let out = expr.stdout_file(file).stderr_capture().run()?;
+            return Ok(Output {
+                code: out.status.code(),
+                stdout: String::new(),
+                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
             });
         }
         let out = expr.stdout_capture().stderr_capture().run()?;

@@ -92,12 +92,14 @@ impl Host {
     /// A line for the log and the front end's log view.
     pub fn note(&self, text: &str) {
         let line = self.log.line(text);
+        pause_point(&line);
         (self.events)(Event::Log { line });
     }
 
     /// A line for the log file only (command output, evidence).
     pub fn note_quiet(&self, text: &str) {
-        self.log.line(text);
+        let line = self.log.line(text);
+        pause_point(&line);
     }
 
     /// The real path of an absolute path on the box.
@@ -126,6 +128,7 @@ impl Host {
         let log = &self.log;
         let mut tee = |l: &str| {
             let clean = log.line(&format!("  | {l}"));
+            pause_point(&clean);
             on_line(clean.trim_start_matches("  | "));
         };
         let out = self.exec(cmd, Some(&mut tee), true)?;
@@ -255,6 +258,19 @@ impl Host {
 
     pub fn lookup_user(&self, name: &str) -> Option<(u32, u32)> {
         files::lookup_user(&self.root, name)
+    }
+}
+
+/// Interruption tests: with `MATTERMOST_SETUP_PAUSE_AT=<text>` the run stops for an
+/// hour right after logging a line containing `<text>`, so a test can kill it at
+/// exactly that point. Unset (always, outside tests), this costs one lookup.
+fn pause_point(line: &str) {
+    static AT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let at = AT.get_or_init(|| std::env::var("MATTERMOST_SETUP_PAUSE_AT").ok().filter(|s| !s.is_empty()));
+    if let Some(at) = at {
+        if line.contains(at.as_str()) {
+            std::thread::sleep(std::time::Duration::from_secs(3600));
+        }
     }
 }
 

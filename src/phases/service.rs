@@ -106,6 +106,9 @@ impl Phase for Service {
 
     fn probe(&self, ctx: &Ctx) -> Result<Vec<Check>, PhaseError> {
         let mut checks = vec![ctx.managed_check(P, &unit_spec(ctx))?];
+        if ctx.restart_mattermost {
+            checks.push(Check::fail(P, "mattermost restart", "pending: the release or config.json changed in this run"));
+        }
         checks.extend(unit_checks(ctx, P, UNIT)?);
         checks.push(ping_check(ctx, P));
         Ok(checks)

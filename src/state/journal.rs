@@ -47,17 +47,23 @@ impl Journal {
         serde_json::from_slice(&bytes).ok()
     }
 
-    /// The phase an unfinished earlier run stopped in, if any.
-    pub fn interrupted_in(&self) -> Option<(String, &PhaseEntry)> {
+    /// Where an unfinished earlier run stopped, in words, if it did not finish.
+    pub fn interrupted_in(&self) -> Option<String> {
         if self.finished.is_some() {
             return None;
         }
-        let order = PhaseId::ALL.iter().map(|p| p.name());
-        order
-            .filter_map(|name| self.phases.get(name).map(|e| (name.to_owned(), e)))
-            .filter(|(_, e)| e.state != PhaseState::Verified)
-            .last()
-            .or_else(|| Some(("(before the first phase)".to_owned(), self.phases.values().next()?)))
+        let mut last_verified = None;
+        for id in PhaseId::ALL {
+            match self.phases.get(id.name()) {
+                Some(e) if e.state == PhaseState::Verified => last_verified = Some(id),
+                Some(e) => return Some(format!("in phase {id} ({:?} at {})", e.state, e.at).to_lowercase()),
+                None => {}
+            }
+        }
+        Some(match last_verified {
+            Some(id) => format!("after phase {id}"),
+            None => "before its first phase".to_owned(),
+        })
     }
 
     pub fn begin(command: &str, log: PathBuf) -> Self {

@@ -130,6 +130,11 @@ pub fn status_table(checks: &[Check]) -> String {
             c.phase.name(),
             c.name
         ));
+        if let Some(diff) = &c.diff {
+            for l in diff.lines() {
+                s.push_str(&format!("        {:<11} {l}\n", ""));
+            }
+        }
         if c.level == Level::Fail {
             if let Some(fix) = &c.fix {
                 s.push_str(&format!("        {:<11} fix: {fix}\n", ""));

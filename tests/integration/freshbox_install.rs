@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use crate::support::freshbox::{self, FreshBox};
 use crate::support::mirror::{self, V10, V11};
 
-const DOMAIN: &str = "chat.example.com";
-const MIRROR_PORT: u16 = 8000;
+pub(crate) const DOMAIN: &str = "chat.example.com";
+pub(crate) const MIRROR_PORT: u16 = 8000;
 /// Every character the DSN, SQL and shell layers could trip on.
 const NASTY_PASSWORD: &str = "p' \"q\\ $x `y @z /w :v %u #t s";
 /// Parts of the password as it appears raw, percent-encoded (DSN) or escaped by a
@@ -19,7 +19,7 @@ const NASTY_PASSWORD: &str = "p' \"q\\ $x `y @z /w :v %u #t s";
 const PASSWORD_FRAGMENTS: [&str; 3] = ["@z /w :v %u #t s", "%40z%20%2Fw%20%3Av", "`y @z"];
 
 /// A box with the installer and the mirror, ready to install.
-fn prepared_box(name: &str) -> FreshBox {
+pub(crate) fn prepared_box(name: &str) -> FreshBox {
     let m = mirror::mirror();
     let b = FreshBox::start(name);
     b.put(&mirror::installer(), "/usr/local/bin/mattermost-setup");
@@ -27,7 +27,7 @@ fn prepared_box(name: &str) -> FreshBox {
     b
 }
 
-fn answers(engine: &str, version: &str, edition: &str, sha256: &str) -> String {
+pub(crate) fn answers(engine: &str, version: &str, edition: &str, sha256: &str) -> String {
     serde_json::json!({
         "domain": DOMAIN,
         "db_engine": engine,
@@ -40,7 +40,7 @@ fn answers(engine: &str, version: &str, edition: &str, sha256: &str) -> String {
     .to_string()
 }
 
-fn write_answers(b: &FreshBox, json: &str) {
+pub(crate) fn write_answers(b: &FreshBox, json: &str) {
     let out = b.exec_stdin(
         "cat > /root/answers.json && chmod 600 /root/answers.json",
         json.as_bytes(),
@@ -75,13 +75,13 @@ fn sample_cmdlines(
     })
 }
 
-fn install(b: &FreshBox) -> (std::process::Output, Duration) {
+pub(crate) fn install(b: &FreshBox) -> (std::process::Output, Duration) {
     let start = Instant::now();
     let out = b.exec("mattermost-setup install --answers /root/answers.json --yes");
     (out, start.elapsed())
 }
 
-fn text(out: &std::process::Output) -> String {
+pub(crate) fn text(out: &std::process::Output) -> String {
     format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -90,7 +90,7 @@ fn text(out: &std::process::Output) -> String {
 }
 
 /// Path → (sha256, mtime) of every file the installer owns.
-fn fingerprint(b: &FreshBox) -> BTreeMap<String, String> {
+pub(crate) fn fingerprint(b: &FreshBox) -> BTreeMap<String, String> {
     let files = "/etc/systemd/system/mattermost.service /etc/apache2/sites-available/mattermost.conf \
                  /opt/mattermost/config/config.json /etc/mattermost-setup/answers.json \
                  /var/lib/mattermost-setup/release.json /opt/mattermost/bin/mattermost";
@@ -104,14 +104,14 @@ fn fingerprint(b: &FreshBox) -> BTreeMap<String, String> {
 }
 
 /// When each service last (re)started: a restart changes it.
-fn service_starts(b: &FreshBox, db_unit: &str) -> String {
+pub(crate) fn service_starts(b: &FreshBox, db_unit: &str) -> String {
     b.exec_ok(&format!(
         "systemctl show -p ActiveEnterTimestampMonotonic -p MainPID mattermost apache2 {db_unit}"
     ))
 }
 
 /// Everything a user and an admin would check, from outside the installer.
-fn check_installed(b: &FreshBox, db_unit: &str, version: &str) {
+pub(crate) fn check_installed(b: &FreshBox, db_unit: &str, version: &str) {
     for unit in ["mattermost", "apache2", db_unit] {
         assert_eq!(
             b.exec_ok(&format!("systemctl is-enabled {unit}")).trim(),

@@ -2,3 +2,4 @@
 
 mod freshbox_install;
 mod support;
+mod freshbox_lifecycle;

@@ -142,7 +142,7 @@ impl Phase for Mattermost {
             let meta = std::fs::metadata(host.path(&dir));
             let (ok, detail) = match (&meta, user) {
                 (Ok(m), Some((uid, gid))) if m.is_dir() => (
-                    (m.uid(), m.gid()) == (uid, gid),
+                    (m.uid(), m.gid()) == (uid, gid) && fixed_mode(ctx, &dir, m.mode() & 0o7777).is_none(),
                     format!(
                         "owner {}:{}, mode {:o}",
                         m.uid(),
@@ -158,7 +158,7 @@ impl Phase for Mattermost {
             };
             checks.push(
                 Check::when(P, ok, format!("directory {}", dir.display()), detail)
-                    .with_fix("repair restores ownership"),
+                    .with_fix("repair restores owner and mode"),
             );
         }
         if host.path(&ctx.plan.config_json).is_file() {
@@ -307,6 +307,15 @@ impl Phase for Mattermost {
                 host.note(&format!("[mattermost] created {}", dir.display()));
             }
         }
+        for dir in owned_dirs(ctx) {
+            let real = host.path(&dir);
+            let mode = std::fs::metadata(&real).map(|m| m.mode() & 0o7777).unwrap_or(0);
+            if let Some(want) = fixed_mode(ctx, &dir, mode) {
+                std::fs::set_permissions(&real, std::os::unix::fs::PermissionsExt::from_mode(want))
+                    .map_err(|e| PhaseError::new(format!("cannot chmod {}: {e}", dir.display())))?;
+                host.note(&format!("[mattermost] mode of {} set to {want:o} (was {mode:o})", dir.display()));
+            }
+        }
         let mut fixed = 0usize;
         let mut roots = vec![a.install_dir.clone()];
         if !a.data_dir.starts_with(&a.install_dir) {
@@ -346,6 +355,17 @@ impl Phase for Mattermost {
         })?;
         Ok(())
     }
+}
+
+/// The mode a directory should have instead of `mode`, or `None` when it is right:
+/// the data directory is 0750 (files of every team live there); the others need
+/// rwx for the service user and must not be writable by everyone.
+fn fixed_mode(ctx: &Ctx, dir: &Path, mode: u32) -> Option<u32> {
+    if dir == ctx.answers.data_dir {
+        return (mode != 0o750).then_some(0o750);
+    }
+    let want = (mode | 0o700) & !0o022;
+    (want != mode).then_some(want)
 }
 
 /// Gives every entry under `root` to `uid:gid`, touching only those that differ.

@@ -10,6 +10,9 @@ use std::sync::OnceLock;
 /// installer needs the explicit sha256 (as an air-gapped operator would give).
 pub const V11: &str = "11.7.90";
 pub const V10: &str = "10.11.90";
+/// A newer 11.x to upgrade to, and one whose server answers ping with 500.
+pub const V11_NEXT: &str = "11.8.90";
+pub const V11_BROKEN: &str = "11.9.90";
 
 pub struct Mirror {
     pub dir: PathBuf,
@@ -39,13 +42,16 @@ pub fn mirror() -> &'static Mirror {
     static M: OnceLock<Mirror> = OnceLock::new();
     M.get_or_init(|| {
         let dir = root().join("target/standin-mirror");
-        let status = Command::new("bash")
-            .arg(root().join("tests/support/standin-tarball.sh"))
-            .arg(&dir)
-            .args([V11, V10])
-            .status()
-            .expect("run standin-tarball.sh");
-        assert!(status.success(), "standin-tarball.sh failed");
+        for (versions, fault) in [(&[V11, V10, V11_NEXT][..], ""), (&[V11_BROKEN][..], "unhealthy")] {
+            let status = Command::new("bash")
+                .arg(root().join("tests/support/standin-tarball.sh"))
+                .arg(&dir)
+                .args(versions)
+                .env("FAULT", fault)
+                .status()
+                .expect("run standin-tarball.sh");
+            assert!(status.success(), "standin-tarball.sh failed");
+        }
         let sums = std::fs::read_to_string(dir.join("SHA256SUMS")).expect("SHA256SUMS");
         let sums = sums
             .lines()

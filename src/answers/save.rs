@@ -1,0 +1,126 @@
+//! "Save answers": the same install, replayable unattended with
+//! `mattermost-setup install --answers FILE --yes`. The answers file holds no secret;
+//! each password goes to its own 0600 file next to it, referenced by the
+//! `db_password_file` / `admin_password_file` keys that [`super::from_json`] reads.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::Answers;
+
+/// What was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedFiles {
+    /// The answers, without secrets (mode 0644).
+    pub answers: PathBuf,
+    /// One file per secret (mode 0600).
+    pub secrets: Vec<PathBuf>,
+}
+
+/// The answers as saved for replay: secrets replaced by `*_file` keys pointing at
+/// `secret_files` (key → path).
+pub fn replay_json(a: &Answers, db_password_file: &Path, admin_password_file: &Path) -> String {
+    let mut v: Value = serde_json::from_str(&a.to_json_with_secrets()).unwrap_or(Value::Null);
+    if let Some(obj) = v.as_object_mut() {
+        obj.remove("db_password");
+        obj.insert(
+            "db_password_file".into(),
+            Value::String(db_password_file.to_string_lossy().into_owned()),
+        );
+        if obj.remove("admin_password").is_some() {
+            obj.insert(
+                "admin_password_file".into(),
+                Value::String(admin_password_file.to_string_lossy().into_owned()),
+            );
+        }
+    }
+    let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// Writes `path` (made absolute against the current directory) and the secret files
+/// beside it: `NAME.db-password` and, with an admin, `NAME.admin-password`.
+pub fn save_for_replay(a: &Answers, path: &Path) -> std::io::Result<SavedFiles> {
+    let path = if path.is_absolute() {
+        path.to_owned()
+    } else {
+        std::env::current_dir()?.join(path)
+    };
+    let stem = path.file_stem().map_or_else(
+        || "answers".to_owned(),
+        |s| s.to_string_lossy().into_owned(),
+    );
+    let dir = path.parent().unwrap_or(Path::new("/")).to_owned();
+    std::fs::create_dir_all(&dir)?;
+    let db_file = dir.join(format!("{stem}.db-password"));
+    let admin_file = dir.join(format!("{stem}.admin-password"));
+    write(&db_file, format!("{}\n", a.db_password.expose()).as_bytes(), 0o600)?;
+    let mut secrets = vec![db_file.clone()];
+    if let Some(admin) = &a.admin {
+        write(&admin_file, format!("{}\n", admin.password.expose()).as_bytes(), 0o600)?;
+        secrets.push(admin_file.clone());
+    }
+    write(&path, replay_json(a, &db_file, &admin_file).as_bytes(), 0o644)?;
+    Ok(SavedFiles {
+        answers: path,
+        secrets,
+    })
+}
+
+/// Writes atomically (a temporary file in the same directory, then rename); the
+/// temporary file has `mode` from its creation, so a secret is never readable by others.
+fn write(path: &Path, content: &[u8], mode: u32) -> std::io::Result<()> {
+    let name = path
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(mode)
+            .open(&tmp)?;
+        f.set_permissions(std::fs::Permissions::from_mode(mode))?;
+        f.write_all(content)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::answers::from_json;
+
+    #[test]
+    fn saved_answers_replay_to_the_same_answers_with_secrets_apart() {
+        let a = from_json(
+            r#"{"domain": "chat.example.com", "db_password": "p@ss w0rd'\"x",
+                "admin_username": "boss", "admin_email": "boss@example.com",
+                "admin_password": "admin secret 1", "edition": "team"}"#,
+            None,
+        )
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let saved = save_for_replay(&a, &dir.path().join("answers.json")).unwrap();
+        let text = std::fs::read_to_string(&saved.answers).unwrap();
+        assert!(!text.contains("p@ss"), "{text}");
+        assert!(!text.contains("admin secret"), "{text}");
+        assert_eq!(saved.secrets.len(), 2);
+        for s in &saved.secrets {
+            let mode = std::fs::metadata(s).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}", s.display());
+        }
+        assert_eq!(from_json(&text, None).unwrap(), a);
+    }
+}

@@ -1,0 +1,168 @@
+//! `mattermost-setup` with no subcommand: the interactive wizard. Full screen on a
+//! terminal of at least 80x24; plain prompts with `--plain`, `TERM=dumb`, a smaller
+//! terminal, or when stdout is not a terminal. Without a terminal to ask on, it says
+//! how to run unattended.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use super::Outcome;
+use crate::ui::tui::{self, Exit, draft::Prefill};
+
+/// Flags of the wizard (no subcommand). `--plain` also applies to subcommands.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct Args {
+    /// Plain prompts and output instead of the full-screen wizard.
+    #[arg(long, global = true)]
+    pub plain: bool,
+    /// Air-gapped servers: download from this mirror, laid out like
+    /// https://releases.mattermost.com (VERSION/FILE below it).
+    #[arg(long, value_name = "URL")]
+    pub download_base_url: Option<String>,
+    /// Air-gapped servers: install this tarball, already on the server.
+    #[arg(long, value_name = "FILE", conflicts_with = "download_base_url")]
+    pub tarball: Option<PathBuf>,
+    /// The SHA-256 of a release that is not in the bundled table.
+    #[arg(long, value_name = "HEX")]
+    pub sha256: Option<String>,
+    /// Pre-select this exact Mattermost version (X.Y.Z).
+    #[arg(long, value_name = "X.Y.Z")]
+    pub mattermost_version: Option<String>,
+}
+
+pub const UNATTENDED_HINT: &str = "\
+Run unattended instead: write an answers file (at least {\"domain\": \"chat.example.com\"}) and run
+  mattermost-setup plan --answers answers.json
+  mattermost-setup install --answers answers.json --yes
+See `mattermost-setup --help`.";
+
+/// Why the plain front end is used, if it is.
+pub fn plain_reason(args: &Args, stdout_tty: bool, term: Option<&str>, size: Option<(u16, u16)>) -> Option<String> {
+    if args.plain {
+        return Some("--plain".into());
+    }
+    match term {
+        None | Some("" | "dumb") => return Some("TERM is dumb or unset".into()),
+        _ => {}
+    }
+    if !stdout_tty {
+        return Some("stdout is not a terminal".into());
+    }
+    match size {
+        Some((w, h)) if w >= tui::ui::MIN_WIDTH && h >= tui::ui::MIN_HEIGHT => None,
+        Some((w, h)) => Some(format!(
+            "the terminal is {w}x{h}, smaller than {}x{}",
+            tui::ui::MIN_WIDTH,
+            tui::ui::MIN_HEIGHT
+        )),
+        None => Some("the terminal size is unknown".into()),
+    }
+}
+
+fn prefill(args: &Args) -> Prefill {
+    Prefill {
+        saved: super::saved_answers(),
+        download_base_url: args.download_base_url.clone(),
+        tarball: args.tarball.clone(),
+        sha256: args.sha256.clone().map(|s| s.to_ascii_lowercase()),
+        version: args.mattermost_version.clone(),
+    }
+}
+
+pub fn run(args: &Args) -> Outcome {
+    if !std::io::stdin().is_terminal() {
+        eprintln!("mattermost-setup: no terminal to ask the questions on.\n{UNATTENDED_HINT}");
+        return Outcome {
+            code: ExitCode::from(2),
+            log: None,
+        };
+    }
+    let term = std::env::var("TERM").ok();
+    let reason = plain_reason(
+        args,
+        std::io::stdout().is_terminal(),
+        term.as_deref(),
+        crossterm::terminal::size().ok(),
+    );
+    if let Some(why) = reason {
+        if !args.plain {
+            eprintln!("(plain prompts: {why})");
+        }
+        return crate::ui::prompts::run(prefill(args));
+    }
+    match tui::run(prefill(args)) {
+        Ok(report) => finish(&report),
+        Err(e) => {
+            eprintln!("(plain prompts: the full-screen wizard could not start: {e})");
+            crate::ui::prompts::run(prefill(args))
+        }
+    }
+}
+
+/// What stays on the normal screen once the full-screen wizard is gone.
+fn finish(r: &tui::Report) -> Outcome {
+    if let Some(s) = &r.saved {
+        println!(
+            "Answers saved for replay: {} (passwords in {}, mode 600)\n  replay: mattermost-setup install --answers {} --yes",
+            s.answers.display(),
+            s.secrets.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
+            s.answers.display()
+        );
+    }
+    let (code, log) = match &r.exit {
+        Exit::Quit => {
+            println!("Nothing was installed; nothing on this server was changed.");
+            (if r.saved.is_some() { 0 } else { 1 }, None)
+        }
+        Exit::Installed(s) => {
+            println!(
+                "Mattermost is up at {} ({} phases verified, {} changed, {:.1}s).\n\
+                 Answers (with the database password, mode 600): {}\n\
+                 Next: open {} and create the first account; it becomes the system admin.",
+                s.url,
+                s.phases,
+                s.changed,
+                s.elapsed.as_secs_f64(),
+                crate::answers::SAVED_ANSWERS,
+                s.url
+            );
+            (0, Some(r.log.clone()))
+        }
+        Exit::Failed(f) => {
+            println!("The install stopped in phase {}: {}", f.phase, f.cause);
+            if let Some(fix) = &f.fix {
+                println!("fix: {fix}");
+            }
+            println!(
+                "Nothing verified so far was undone. Run mattermost-setup again to continue \
+                 (or unattended: mattermost-setup install --answers {} --yes).",
+                crate::answers::SAVED_ANSWERS
+            );
+            (1, Some(r.log.clone()))
+        }
+    };
+    Outcome {
+        code: ExitCode::from(code),
+        log,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_mode_is_chosen_for_dumb_small_or_piped_terminals() {
+        let a = Args::default();
+        let big = Some((80, 24));
+        assert_eq!(plain_reason(&a, true, Some("xterm-256color"), big), None);
+        assert!(plain_reason(&a, true, Some("dumb"), big).is_some());
+        assert!(plain_reason(&a, true, None, big).is_some());
+        assert!(plain_reason(&a, false, Some("xterm"), big).is_some());
+        assert!(plain_reason(&a, true, Some("xterm"), Some((79, 24))).unwrap().contains("79x24"));
+        assert!(plain_reason(&a, true, Some("xterm"), Some((80, 23))).is_some());
+        let p = Args { plain: true, ..Args::default() };
+        assert_eq!(plain_reason(&p, true, Some("xterm"), big).as_deref(), Some("--plain"));
+    }
+}

@@ -1,0 +1,823 @@
+//! What the operator has typed and chosen so far, the fields of each screen, and
+//! validation. Validation is `answers::from_json` itself — the same rules as
+//! `install --answers` — with each problem mapped back to the field it is about.
+//! Shared by the full-screen wizard and the plain prompts. No I/O.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use serde_json::{Map, Value};
+
+use super::input::Input;
+use crate::answers::{self, Answers, Secret, validate::FieldError};
+use crate::releases;
+
+/// Every value the wizard asks for. Each maps to one key of the answers file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Field {
+    Domain,
+    DbEngine,
+    DbName,
+    DbUser,
+    DbPasswordMode,
+    DbPassword,
+    DbPasswordAgain,
+    InstallDir,
+    DataDir,
+    Edition,
+    Version,
+    VersionPin,
+    Proxy,
+    Tls,
+    LetsencryptEmail,
+    LetsencryptAgree,
+    TlsCert,
+    TlsKey,
+    Admin,
+    AdminUsername,
+    AdminEmail,
+    AdminPassword,
+    AdminPasswordAgain,
+}
+
+/// How a field is edited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Text,
+    /// Typed, shown as dots.
+    Secret,
+    /// One of a list of options (←/→ or space).
+    Choice,
+}
+
+/// One option of a choice field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Opt {
+    /// The value in the answers file.
+    pub value: &'static str,
+    pub label: String,
+    /// One line of explanation.
+    pub note: String,
+    /// False for options this version does not offer yet ("coming").
+    pub enabled: bool,
+}
+
+impl Field {
+    pub fn kind(self) -> Kind {
+        use Field::*;
+        match self {
+            DbEngine | DbPasswordMode | Edition | Version | Proxy | Tls | LetsencryptAgree
+            | Admin => Kind::Choice,
+            DbPassword | DbPasswordAgain | AdminPassword | AdminPasswordAgain => Kind::Secret,
+            _ => Kind::Text,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        use Field::*;
+        match self {
+            Domain => "Domain name",
+            DbEngine => "Database",
+            DbName => "Database name",
+            DbUser => "Database user",
+            DbPasswordMode => "Password",
+            DbPassword => "Password",
+            DbPasswordAgain => "Again",
+            InstallDir => "Install directory",
+            DataDir => "Data directory",
+            Edition => "Edition",
+            Version => "Version",
+            VersionPin => "Exact version",
+            Proxy => "Reverse proxy",
+            Tls => "TLS",
+            LetsencryptEmail => "Let's Encrypt e-mail",
+            LetsencryptAgree => "Terms of service",
+            TlsCert => "Certificate (PEM)",
+            TlsKey => "Private key (PEM)",
+            Admin => "First admin",
+            AdminUsername => "Username",
+            AdminEmail => "E-mail",
+            AdminPassword => "Password",
+            AdminPasswordAgain => "Again",
+        }
+    }
+
+    /// The help line shown while the field has the focus.
+    pub fn help(self) -> &'static str {
+        use Field::*;
+        match self {
+            Domain => "The fully qualified name users will type, e.g. chat.example.com. It becomes the site URL.",
+            DbEngine => "PostgreSQL is what Mattermost supports from version 11 on. MariaDB/MySQL limit you to Mattermost 10.11.",
+            DbName => "The database the installer creates for Mattermost.",
+            DbUser => "The database role Mattermost connects as; it can log in from this server only.",
+            DbPasswordMode => "A generated password is 32 random letters and digits, kept 0600 in /etc/mattermost-setup/answers.json.",
+            DbPassword => "8 to 128 printable characters. Every character is safe: the installer escapes it for SQL and the DSN.",
+            DbPasswordAgain => "Type the same password again.",
+            InstallDir => "Where the Mattermost release is unpacked (bin/, config/, logs/, plugins/).",
+            DataDir => "Uploaded files live here; it grows with use. Created (owner mattermost) if it does not exist.",
+            Edition => "Both are free to run. Enterprise without a license runs as the free 'Entry' tier.",
+            Version => "ESR releases get security fixes for longer: the safe default for a server.",
+            VersionPin => "X.Y.Z from the bundled table of published releases; another version needs --sha256.",
+            Proxy => "The web server in front of Mattermost (port 80), with WebSockets passed through.",
+            Tls => "Plain http works for a first test; put TLS in front before real use.",
+            LetsencryptEmail => "Let's Encrypt writes here about expiring certificates.",
+            LetsencryptAgree => "Read https://letsencrypt.org/repository/ before agreeing.",
+            TlsCert => "Absolute path of the certificate chain (PEM).",
+            TlsKey => "Absolute path of the private key (PEM).",
+            Admin => "Optional: kept in the answers for the phase that creates the first system admin.",
+            AdminUsername => "3-22 of a-z, 0-9, '.', '-', '_', starting with a letter.",
+            AdminEmail => "The admin's e-mail address.",
+            AdminPassword => "8 to 128 printable characters.",
+            AdminPasswordAgain => "Type the same password again.",
+        }
+    }
+}
+
+/// Which optional features `answers::from_json` accepts in this build: options it
+/// rejects are shown as "coming" and cannot be chosen. Decided at run time, so the
+/// wizard offers nginx or TLS as soon as validation accepts them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caps {
+    pub nginx: bool,
+    pub letsencrypt: bool,
+    pub existing_tls: bool,
+}
+
+impl Caps {
+    pub fn detect() -> Self {
+        let accepts = |extra: Value| {
+            let mut m = Map::new();
+            m.insert("domain".into(), "chat.example.com".into());
+            m.insert("db_password".into(), "probe-password-123".into());
+            if let Value::Object(e) = extra {
+                m.extend(e);
+            }
+            answers::from_json(&Value::Object(m).to_string(), None).is_ok()
+        };
+        Self {
+            nginx: accepts(serde_json::json!({"proxy": "nginx"})),
+            letsencrypt: accepts(serde_json::json!({
+                "tls": "letsencrypt", "letsencrypt_email": "admin@example.com",
+                "letsencrypt_agree_tos": true
+            })),
+            existing_tls: accepts(serde_json::json!({
+                "tls": "existing", "tls_cert": "/etc/ssl/certs/ssl-cert-snakeoil.pem",
+                "tls_key": "/etc/ssl/private/ssl-cert-snakeoil.key"
+            })),
+        }
+    }
+
+    /// Only what this version accepts for sure (tests and snapshots).
+    pub fn minimal() -> Self {
+        Self {
+            nginx: false,
+            letsencrypt: false,
+            existing_tls: false,
+        }
+    }
+}
+
+/// Values that do not come from a question: command-line flags for air-gapped
+/// servers and the answers of an earlier install on this box.
+#[derive(Debug, Clone, Default)]
+pub struct Prefill {
+    pub saved: Option<Answers>,
+    pub download_base_url: Option<String>,
+    pub tarball: Option<PathBuf>,
+    pub sha256: Option<String>,
+    /// An exact version to pre-select.
+    pub version: Option<String>,
+}
+
+/// The wizard's values.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    text: HashMap<Field, Input>,
+    choice: HashMap<Field, usize>,
+    /// Offered as the default database password, shown once on the database screen.
+    pub generated: Secret,
+    pub caps: Caps,
+    pub prefill: Prefill,
+    /// The data directory follows the install directory until it is edited.
+    pub data_dir_edited: bool,
+}
+
+fn opt(value: &'static str, label: impl Into<String>, note: impl Into<String>) -> Opt {
+    Opt {
+        value,
+        label: label.into(),
+        note: note.into(),
+        enabled: true,
+    }
+}
+
+fn coming(mut o: Opt, enabled: bool) -> Opt {
+    if !enabled {
+        o.enabled = false;
+        o.note = "coming in a later version".into();
+    }
+    o
+}
+
+impl Draft {
+    pub fn new(generated: Secret, caps: Caps, prefill: Prefill) -> Self {
+        let mut d = Self {
+            text: HashMap::new(),
+            choice: HashMap::new(),
+            generated,
+            caps,
+            prefill,
+            data_dir_edited: false,
+        };
+        let t = |d: &mut Self, f: Field, v: &str| {
+            d.text.insert(f, Input::new(v));
+        };
+        t(&mut d, Field::Domain, "");
+        t(&mut d, Field::DbName, "mattermost");
+        t(&mut d, Field::DbUser, "mmuser");
+        t(&mut d, Field::InstallDir, "/opt/mattermost");
+        t(&mut d, Field::DataDir, "/opt/mattermost/data");
+        for f in [
+            Field::DbPassword,
+            Field::DbPasswordAgain,
+            Field::VersionPin,
+            Field::LetsencryptEmail,
+            Field::TlsCert,
+            Field::TlsKey,
+            Field::AdminUsername,
+            Field::AdminEmail,
+            Field::AdminPassword,
+            Field::AdminPasswordAgain,
+        ] {
+            t(&mut d, f, "");
+        }
+        if let Some(s) = d.prefill.saved.clone() {
+            d.fill_from(&s);
+        }
+        if let Some(v) = d.prefill.version.clone() {
+            d.select(Field::Version, "pinned");
+            t(&mut d, Field::VersionPin, &v);
+        }
+        d
+    }
+
+    /// Pre-fills every question from the answers of an earlier install.
+    fn fill_from(&mut self, a: &Answers) {
+        self.set_text(Field::Domain, &a.domain);
+        self.select(Field::DbEngine, a.db_engine.name());
+        self.set_text(Field::DbName, &a.db_name);
+        self.set_text(Field::DbUser, &a.db_user);
+        self.select(Field::DbPasswordMode, "keep");
+        self.set_text(Field::InstallDir, &a.install_dir.to_string_lossy());
+        self.set_text(Field::DataDir, &a.data_dir.to_string_lossy());
+        self.data_dir_edited = a.data_dir != a.install_dir.join("data");
+        self.select(Field::Edition, a.edition.name());
+        match &a.version {
+            answers::VersionSpec::Esr => self.select(Field::Version, "esr"),
+            answers::VersionSpec::Latest => self.select(Field::Version, "latest"),
+            answers::VersionSpec::Exact(v) => {
+                self.select(Field::Version, "pinned");
+                self.set_text(Field::VersionPin, &v.to_string());
+            }
+        }
+        self.select(Field::Proxy, a.proxy.name());
+        self.select(Field::Tls, a.tls.name());
+        if let Some(e) = &a.letsencrypt_email {
+            self.set_text(Field::LetsencryptEmail, e);
+        }
+        self.select(Field::LetsencryptAgree, if a.letsencrypt_agree_tos { "yes" } else { "no" });
+        if let Some(p) = &a.tls_cert {
+            self.set_text(Field::TlsCert, &p.to_string_lossy());
+        }
+        if let Some(p) = &a.tls_key {
+            self.set_text(Field::TlsKey, &p.to_string_lossy());
+        }
+        if let Some(ad) = &a.admin {
+            self.select(Field::Admin, "yes");
+            self.set_text(Field::AdminUsername, &ad.username);
+            self.set_text(Field::AdminEmail, &ad.email);
+            self.set_text(Field::AdminPassword, ad.password.expose());
+            self.set_text(Field::AdminPasswordAgain, ad.password.expose());
+        }
+    }
+
+    pub fn text(&self, f: Field) -> &str {
+        self.text.get(&f).map_or("", Input::value)
+    }
+
+    pub fn input(&self, f: Field) -> Option<&Input> {
+        self.text.get(&f)
+    }
+
+    pub fn input_mut(&mut self, f: Field) -> Option<&mut Input> {
+        self.text.get_mut(&f)
+    }
+
+    pub fn set_text(&mut self, f: Field, v: &str) {
+        self.text.entry(f).or_default().set(v);
+    }
+
+    /// A text field changed: keep dependent defaults in step.
+    pub fn edited(&mut self, f: Field) {
+        match f {
+            Field::InstallDir if !self.data_dir_edited => {
+                let data = format!("{}/data", self.text(Field::InstallDir).trim_end_matches('/'));
+                self.set_text(Field::DataDir, &data);
+            }
+            Field::DataDir => self.data_dir_edited = true,
+            _ => {}
+        }
+    }
+
+    /// The options of a choice field, in order.
+    pub fn options(&self, f: Field) -> Vec<Opt> {
+        match f {
+            Field::Version => {
+                // Resolved with the engine and edition chosen (their options never
+                // depend on the version, so this does not recurse).
+                let engine = match self.value(Field::DbEngine) {
+                    "mariadb" => answers::DbEngine::Mariadb,
+                    "mysql" => answers::DbEngine::Mysql,
+                    _ => answers::DbEngine::Postgresql,
+                };
+                let edition = if self.value(Field::Edition) == "team" {
+                    answers::Edition::Team
+                } else {
+                    answers::Edition::Enterprise
+                };
+                let resolved = |spec: answers::VersionSpec| {
+                    releases::resolve(&spec, edition, engine).map_or_else(|e| e, |v| v.to_string())
+                };
+                vec![
+                    opt("esr", format!("ESR {}", resolved(answers::VersionSpec::Esr)), "extended support (default)"),
+                    opt("latest", format!("Latest {}", resolved(answers::VersionSpec::Latest)), "newest features"),
+                    opt("pinned", "Exact version", "from the table, or any with --sha256"),
+                ]
+            }
+            _ => self.fixed_options(f),
+        }
+    }
+
+    fn fixed_options(&self, f: Field) -> Vec<Opt> {
+        match f {
+            Field::DbEngine => vec![
+                opt("postgresql", "PostgreSQL", "recommended; required from Mattermost 11"),
+                opt("mariadb", "MariaDB", "the guide's; Mattermost 10.11 and older"),
+                opt("mysql", "MySQL 8", "yours, installed already; 10.11 and older"),
+            ],
+            Field::DbPasswordMode => {
+                let mut v = Vec::new();
+                if self.prefill.saved.is_some() {
+                    v.push(opt("keep", "Keep", "the password of the existing install"));
+                }
+                v.push(opt("generate", "Generate", "32 random characters (recommended)"));
+                v.push(opt("type", "Type one", "typed twice, hidden"));
+                v
+            }
+            Field::Edition => vec![
+                opt("enterprise", "Enterprise", "free to run; a license unlocks more"),
+                opt("team", "Team", "MIT open source, no Enterprise features"),
+            ],
+            Field::Proxy => vec![
+                opt("apache", "Apache", "WebSockets passed through (default)"),
+                coming(opt("nginx", "nginx", ""), self.caps.nginx),
+            ],
+            Field::Tls => vec![
+                opt("none", "None", "plain http on port 80"),
+                coming(opt("letsencrypt", "Let's Encrypt", "a free certificate via certbot"), self.caps.letsencrypt),
+                coming(opt("existing", "Existing certificate", "a certificate and key you have"), self.caps.existing_tls),
+            ],
+            Field::LetsencryptAgree => vec![
+                opt("no", "Not yet", ""),
+                opt("yes", "I agree", "to the subscriber agreement"),
+            ],
+            Field::Admin => vec![
+                opt("no", "Not now", "first browser sign-up becomes admin"),
+                opt("yes", "Create one", "username, e-mail and password"),
+            ],
+            _ => Vec::new(),
+        }
+    }
+
+    /// The selected option's index.
+    pub fn selected(&self, f: Field) -> usize {
+        let n = self.options(f).len();
+        self.choice.get(&f).copied().unwrap_or(0).min(n.saturating_sub(1))
+    }
+
+    /// The selected option's value ("" for a text field).
+    pub fn value(&self, f: Field) -> &'static str {
+        let i = self.choice.get(&f).copied().unwrap_or(0);
+        // options() calls value(DbEngine)/value(Edition); those lists do not recurse.
+        self.options(f).get(i).or(self.options(f).first()).map_or("", |o| o.value)
+    }
+
+    /// Selects the option with this value, if it exists and is enabled.
+    pub fn select(&mut self, f: Field, value: &str) {
+        if let Some(i) = self
+            .options(f)
+            .iter()
+            .position(|o| o.value == value && o.enabled)
+        {
+            self.choice.insert(f, i);
+        }
+    }
+
+    /// Moves the selection by `delta`, skipping options that are not offered.
+    pub fn cycle(&mut self, f: Field, delta: isize) {
+        let opts = self.options(f);
+        let n = opts.len();
+        if n == 0 {
+            return;
+        }
+        let mut i = self.selected(f);
+        for _ in 0..n {
+            i = (i + n).wrapping_add_signed(delta) % n;
+            if opts[i].enabled {
+                self.choice.insert(f, i);
+                return;
+            }
+        }
+    }
+
+    /// The fields of a wizard step, as they are shown now.
+    pub fn fields(&self, step: Step) -> Vec<Field> {
+        use Field::*;
+        match step {
+            Step::Domain => vec![Domain],
+            Step::Database => {
+                let mut v = vec![DbEngine, DbName, DbUser, DbPasswordMode];
+                if self.value(DbPasswordMode) == "type" {
+                    v.extend([DbPassword, DbPasswordAgain]);
+                }
+                v
+            }
+            Step::Storage => vec![InstallDir, DataDir],
+            Step::Release => {
+                let mut v = vec![Edition, Version];
+                if self.value(Version) == "pinned" {
+                    v.push(VersionPin);
+                }
+                v
+            }
+            Step::Proxy => {
+                let mut v = vec![Proxy, Tls];
+                match self.value(Tls) {
+                    "letsencrypt" => v.extend([LetsencryptEmail, LetsencryptAgree]),
+                    "existing" => v.extend([TlsCert, TlsKey]),
+                    _ => {}
+                }
+                v
+            }
+            Step::Admin => {
+                let mut v = vec![Admin];
+                if self.value(Admin) == "yes" {
+                    v.extend([AdminUsername, AdminEmail, AdminPassword, AdminPasswordAgain]);
+                }
+                v
+            }
+            Step::Review => Vec::new(),
+        }
+    }
+
+    /// The database password the answers will carry.
+    pub fn db_password(&self) -> String {
+        match self.value(Field::DbPasswordMode) {
+            "keep" => self
+                .prefill
+                .saved
+                .as_ref()
+                .map_or_else(String::new, |s| s.db_password.expose().to_owned()),
+            "type" => self.text(Field::DbPassword).to_owned(),
+            _ => self.generated.expose().to_owned(),
+        }
+    }
+
+    /// The answers document, secrets included (it never leaves memory as such).
+    pub fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        let mut s = |k: &str, v: &str| {
+            m.insert(k.into(), Value::String(v.to_owned()));
+        };
+        s("domain", self.text(Field::Domain).trim());
+        s("db_engine", self.value(Field::DbEngine));
+        s("db_name", self.text(Field::DbName));
+        s("db_user", self.text(Field::DbUser));
+        s("db_password", &self.db_password());
+        s("install_dir", self.text(Field::InstallDir));
+        s("data_dir", self.text(Field::DataDir));
+        s("edition", self.value(Field::Edition));
+        match self.value(Field::Version) {
+            "pinned" => s("version", self.text(Field::VersionPin).trim()),
+            v => s("version", v),
+        }
+        s("proxy", self.value(Field::Proxy));
+        let tls = self.value(Field::Tls);
+        s("tls", tls);
+        match tls {
+            "letsencrypt" => {
+                s("letsencrypt_email", self.text(Field::LetsencryptEmail).trim());
+            }
+            "existing" => {
+                s("tls_cert", self.text(Field::TlsCert).trim());
+                s("tls_key", self.text(Field::TlsKey).trim());
+            }
+            _ => {}
+        }
+        let admin = self.value(Field::Admin) == "yes";
+        if admin {
+            s("admin_username", self.text(Field::AdminUsername).trim());
+            s("admin_email", self.text(Field::AdminEmail).trim());
+            s("admin_password", self.text(Field::AdminPassword));
+        }
+        if let Some(u) = &self.prefill.download_base_url {
+            s("download_base_url", u);
+        }
+        if let Some(h) = &self.prefill.sha256 {
+            s("sha256", h);
+        }
+        if let Some(t) = &self.prefill.tarball {
+            s("tarball", &t.to_string_lossy());
+        }
+        if tls == "letsencrypt" {
+            m.insert(
+                "letsencrypt_agree_tos".into(),
+                Value::Bool(self.value(Field::LetsencryptAgree) == "yes"),
+            );
+        }
+        // Settings the wizard does not ask about are kept from the earlier install.
+        if let Some(saved) = &self.prefill.saved {
+            if let Ok(Value::Object(old)) = serde_json::from_str(&saved.to_json_with_secrets()) {
+                for key in [
+                    "retention_days",
+                    "retention_keep_pinned",
+                    "acme_server",
+                    "acme_ca_bundle",
+                    "download_base_url",
+                    "tarball",
+                    "sha256",
+                ] {
+                    if let Some(v) = old.get(key) {
+                        if !m.contains_key(key) && !v.is_null() {
+                            m.insert(key.into(), v.clone());
+                        }
+                    }
+                }
+                if admin {
+                    if let Some(v) = old.get("team_name") {
+                        m.insert("team_name".into(), v.clone());
+                    }
+                }
+            }
+        }
+        Value::Object(m)
+    }
+
+    /// Validates everything: the answers, or every problem with the field it is about
+    /// (`None` for keys no question asks, e.g. a bad --sha256).
+    pub fn validate(&self) -> Result<Answers, Vec<(Option<Field>, FieldError)>> {
+        let mut extra = Vec::new();
+        let mismatch = |again: Field, first: Field| {
+            (self.text(again) != self.text(first)).then(|| {
+                (
+                    Some(again),
+                    FieldError {
+                        field: again.label().into(),
+                        problem: "does not match the first entry".into(),
+                        fix: "type the same password twice".into(),
+                    },
+                )
+            })
+        };
+        if self.value(Field::DbPasswordMode) == "type" {
+            extra.extend(mismatch(Field::DbPasswordAgain, Field::DbPassword));
+        }
+        if self.value(Field::Admin) == "yes" {
+            extra.extend(mismatch(Field::AdminPasswordAgain, Field::AdminPassword));
+        }
+        let parsed = answers::from_json(&self.to_json().to_string(), self.prefill.saved.as_ref());
+        match parsed {
+            Ok(a) if extra.is_empty() => Ok(a),
+            Ok(_) => Err(extra),
+            Err(invalid) => {
+                let mut all: Vec<(Option<Field>, FieldError)> = invalid
+                    .0
+                    .into_iter()
+                    .map(|e| (self.field_of(&e.field), e))
+                    .collect();
+                all.extend(extra);
+                Err(all)
+            }
+        }
+    }
+
+    /// Problems with the given fields only (a screen's), first per field.
+    pub fn errors_in(&self, fields: &[Field]) -> Vec<(Field, FieldError)> {
+        let mut out: Vec<(Field, FieldError)> = Vec::new();
+        if let Err(errs) = self.validate() {
+            for (f, e) in errs {
+                if let Some(f) = f {
+                    if fields.contains(&f) && !out.iter().any(|(g, _)| *g == f) {
+                        out.push((f, e));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn field_of(&self, key: &str) -> Option<Field> {
+        use Field::*;
+        let pinned = self.value(Version) == "pinned";
+        Some(match key {
+            "domain" => Domain,
+            "db_engine" => DbEngine,
+            "db_name" => DbName,
+            "db_user" => DbUser,
+            "db_password" if self.value(DbPasswordMode) == "type" => DbPassword,
+            "db_password" => DbPasswordMode,
+            "install_dir" => InstallDir,
+            "data_dir" => DataDir,
+            "edition" => Edition,
+            "version" | "sha256" if pinned => VersionPin,
+            "version" => Version,
+            "proxy" => Proxy,
+            "tls" => Tls,
+            "letsencrypt_email" => LetsencryptEmail,
+            "letsencrypt_agree_tos" => LetsencryptAgree,
+            "tls_cert" => TlsCert,
+            "tls_key" => TlsKey,
+            "admin_username" => AdminUsername,
+            "admin_email" => AdminEmail,
+            "admin_password" => AdminPassword,
+            _ => return None,
+        })
+    }
+}
+
+/// The wizard's questions, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Step {
+    Domain,
+    Database,
+    Storage,
+    Release,
+    Proxy,
+    Admin,
+    Review,
+}
+
+impl Step {
+    pub const ALL: [Self; 7] = [
+        Self::Domain,
+        Self::Database,
+        Self::Storage,
+        Self::Release,
+        Self::Proxy,
+        Self::Admin,
+        Self::Review,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::Domain => "Domain",
+            Self::Database => "Database",
+            Self::Storage => "Storage",
+            Self::Release => "Release",
+            Self::Proxy => "Proxy",
+            Self::Admin => "Admin",
+            Self::Review => "Review",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        Self::ALL.iter().position(|s| *s == self).unwrap_or(0)
+    }
+
+    pub fn next(self) -> Self {
+        Self::ALL.get(self.index() + 1).copied().unwrap_or(self)
+    }
+
+    pub fn prev(self) -> Option<Self> {
+        self.index().checked_sub(1).map(|i| Self::ALL[i])
+    }
+}
+
+/// How hard a typed password is to guess, in words.
+pub fn strength(p: &str) -> (&'static str, u32) {
+    let n = p.chars().count();
+    if n < 8 {
+        return ("too short: at least 8 characters", 0);
+    }
+    let mut pool = 0u32;
+    if p.chars().any(|c| c.is_ascii_lowercase()) {
+        pool += 26;
+    }
+    if p.chars().any(|c| c.is_ascii_uppercase()) {
+        pool += 26;
+    }
+    if p.chars().any(|c| c.is_ascii_digit()) {
+        pool += 10;
+    }
+    if p.chars().any(|c| !c.is_ascii_alphanumeric()) {
+        pool += 33;
+    }
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+    let bits = (n as f64 * f64::from(pool.max(2)).log2()) as u32;
+    let words = match bits {
+        0..50 => "weak: make it longer",
+        50..80 => "fair",
+        _ => "strong",
+    };
+    (words, bits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn draft() -> Draft {
+        Draft::new(Secret::new("GeneratedPassword0123456789abcdef"), Caps::minimal(), Prefill::default())
+    }
+
+    #[test]
+    fn defaults_need_only_a_domain() {
+        let mut d = draft();
+        let errs = d.validate().unwrap_err();
+        assert_eq!(errs.len(), 1);
+        assert_eq!(errs[0].0, Some(Field::Domain));
+        d.set_text(Field::Domain, "chat.example.com");
+        let a = d.validate().unwrap();
+        assert_eq!(a.db_password.expose(), "GeneratedPassword0123456789abcdef");
+        assert_eq!(a.data_dir, PathBuf::from("/opt/mattermost/data"));
+    }
+
+    #[test]
+    fn options_this_version_rejects_are_coming_and_skipped() {
+        let mut d = draft();
+        let opts = d.options(Field::Proxy);
+        assert!(!opts[1].enabled);
+        assert_eq!(opts[1].note, "coming in a later version");
+        d.cycle(Field::Proxy, 1);
+        assert_eq!(d.value(Field::Proxy), "apache");
+        d.select(Field::Proxy, "nginx");
+        assert_eq!(d.value(Field::Proxy), "apache");
+        assert_eq!(Caps::detect().nginx, answers::from_json(r#"{"domain":"a.example.com","proxy":"nginx"}"#, None).is_ok());
+    }
+
+    #[test]
+    fn problems_map_to_their_fields() {
+        let mut d = draft();
+        d.set_text(Field::Domain, "chat.example.com");
+        d.select(Field::DbEngine, "mariadb");
+        d.select(Field::Version, "pinned");
+        d.set_text(Field::VersionPin, "11.7.9");
+        d.select(Field::DbPasswordMode, "type");
+        d.set_text(Field::DbPassword, "long enough 1");
+        d.set_text(Field::DbPasswordAgain, "long enough 2");
+        let errs = d.errors_in(&d.fields(Step::Release));
+        assert_eq!(errs[0].0, Field::VersionPin);
+        assert!(errs[0].1.problem.contains("10.11"), "{:?}", errs[0]);
+        let errs = d.errors_in(&d.fields(Step::Database));
+        assert_eq!(errs.len(), 1);
+        assert_eq!(errs[0].0, Field::DbPasswordAgain);
+        // MariaDB resolves ESR to the last 10.11 release.
+        assert!(d.options(Field::Version)[0].label.starts_with("ESR 10.11."));
+    }
+
+    #[test]
+    fn the_data_dir_follows_the_install_dir_until_edited() {
+        let mut d = draft();
+        d.set_text(Field::InstallDir, "/srv/mm");
+        d.edited(Field::InstallDir);
+        assert_eq!(d.text(Field::DataDir), "/srv/mm/data");
+        d.set_text(Field::DataDir, "/data/mm");
+        d.edited(Field::DataDir);
+        d.set_text(Field::InstallDir, "/opt/mm");
+        d.edited(Field::InstallDir);
+        assert_eq!(d.text(Field::DataDir), "/data/mm");
+    }
+
+    #[test]
+    fn saved_answers_prefill_and_keep_their_password() {
+        let saved = answers::from_json(
+            r#"{"domain":"old.example.com","db_password":"the old one!","edition":"team","retention_days":30}"#,
+            None,
+        )
+        .unwrap();
+        let d = Draft::new(
+            Secret::new("new-generated-1234"),
+            Caps::minimal(),
+            Prefill { saved: Some(saved.clone()), ..Prefill::default() },
+        );
+        let a = d.validate().unwrap();
+        assert_eq!(a, saved);
+    }
+
+    #[test]
+    fn strength_in_words() {
+        assert!(strength("short").0.starts_with("too short"));
+        assert!(strength("abcdefgh").0.starts_with("weak"));
+        assert_eq!(strength("correct horse battery staple 9").0, "strong");
+    }
+}

@@ -1,0 +1,59 @@
+//! Everything that happens becomes a [`Msg`] on one channel: key presses and resizes
+//! (a reader thread), a clock tick, and the engine's events (through the host's sink).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Sender;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{self, KeyEventKind};
+
+use super::app::Msg;
+use crate::events::EventSink;
+
+/// How often the clock ticks (elapsed times, rates).
+const TICK: Duration = Duration::from_millis(250);
+
+/// A terminal event as a message: key presses only (no releases or repeats on
+/// terminals that report them), and resizes.
+pub fn to_msg(e: event::Event) -> Option<Msg> {
+    match e {
+        event::Event::Key(k) if k.kind == KeyEventKind::Press => Some(Msg::Key(k)),
+        event::Event::Resize(..) => Some(Msg::Resize),
+        _ => None,
+    }
+}
+
+/// Reads the terminal and ticks the clock until `stop` is set.
+pub fn input_loop(tx: &Sender<Msg>, stop: &AtomicBool, start: Instant) {
+    let mut last_tick = Instant::now();
+    while !stop.load(Ordering::Relaxed) {
+        match event::poll(Duration::from_millis(50)) {
+            Ok(true) => match event::read() {
+                Ok(e) => {
+                    if let Some(m) = to_msg(e) {
+                        if tx.send(m).is_err() {
+                            return;
+                        }
+                    }
+                }
+                Err(_) => return,
+            },
+            Ok(false) => {}
+            Err(_) => return,
+        }
+        if last_tick.elapsed() >= TICK {
+            last_tick = Instant::now();
+            if tx.send(Msg::Tick(start.elapsed())).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// The engine's events, as messages.
+pub fn engine_sink(tx: Sender<Msg>) -> EventSink {
+    Arc::new(move |e| {
+        let _ = tx.send(Msg::Engine(e));
+    })
+}

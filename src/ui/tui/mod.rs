@@ -1,0 +1,219 @@
+//! The full-screen wizard (ratatui): preflight, the questions, the review with the
+//! plan, the run dashboard, and the end screen or failure card.
+//!
+//! Elm-style: [`app`] holds the state, the messages and `update` (no I/O); [`ui`]
+//! renders from the state only; [`event`] turns key presses and engine events into
+//! messages on one channel. This module is the runtime: it owns the terminal and
+//! carries out the commands `update` returns (DNS, disk, plan, save, install).
+
+pub mod app;
+mod dashboard;
+pub mod draft;
+pub mod event;
+pub mod input;
+mod screens;
+pub mod theme;
+pub mod ui;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
+
+use app::{App, Cmd, DiskInfo, Msg, Outcome, RunFailure, RunSummary};
+use draft::{Caps, Draft, Prefill};
+use theme::Theme;
+
+use crate::answers::{self, Answers, SavedFiles, Secret};
+use crate::engine::{self, Cancel};
+use crate::host::Host;
+use crate::phases::{Check, Ctx, Phase, PhaseId};
+use crate::plan::{self, Plan};
+use crate::probes::{dns, system};
+
+/// How the wizard ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Exit {
+    /// Quit before installing: nothing was changed.
+    Quit,
+    Installed(RunSummary),
+    Failed(RunFailure),
+}
+
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub exit: Exit,
+    pub log: PathBuf,
+    pub saved: Option<SavedFiles>,
+}
+
+/// Runs the preflight probe with answers as complete as the draft allows.
+pub fn preflight(host: &Host, draft: &Draft) -> Vec<Check> {
+    let mut json = draft.to_json();
+    if let Some(obj) = json.as_object_mut() {
+        let domain = obj.get("domain").and_then(|d| d.as_str()).unwrap_or("");
+        if answers::validate::fqdn(domain).is_err() {
+            obj.insert("domain".into(), "preflight.example.com".into());
+        }
+    }
+    let a = answers::from_json(&json.to_string(), None).or_else(|_| {
+        answers::from_json(r#"{"domain": "preflight.example.com", "db_password": "preflight-only"}"#, None)
+    });
+    let a = match a {
+        Ok(a) => a,
+        Err(e) => return vec![Check::fail(PhaseId::Preflight, "answers", e.to_string())],
+    };
+    let plan = match Plan::new(&a) {
+        Ok(p) => p,
+        Err(e) => return vec![Check::fail(PhaseId::Preflight, "plan", e)],
+    };
+    let ctx = Ctx::new(host, &a, &plan);
+    crate::phases::preflight::Preflight
+        .probe(&ctx)
+        .unwrap_or_else(|e| vec![Check::fail(PhaseId::Preflight, "probe", e.cause)])
+}
+
+/// Free space for a data directory (or its nearest existing parent).
+pub fn measure(path: PathBuf) -> DiskInfo {
+    let found = system::free_bytes(&path);
+    DiskInfo {
+        exists: path.is_dir(),
+        measured_at: found.as_ref().map_or_else(|| path.clone(), |(p, _)| p.clone()),
+        free: found.map(|(_, f)| f),
+        path,
+    }
+}
+
+/// Runs the install; the result as the dashboard's message.
+pub fn install(host: &Host, a: &Answers, cancel: &Cancel) -> Result<RunSummary, RunFailure> {
+    let started = Instant::now();
+    let plan = Plan::new(a).map_err(|e| RunFailure {
+        phase: PhaseId::Preflight,
+        cause: format!("version: {e}"),
+        fix: Some("pin a version from the bundled table, or give --sha256".into()),
+    })?;
+    match engine::install_with(host, a, &plan, cancel) {
+        Ok(reports) => Ok(RunSummary {
+            url: plan.site_url.clone(),
+            phases: reports.len(),
+            changed: reports.iter().filter(|r| r.changed).count(),
+            elapsed: started.elapsed(),
+        }),
+        Err(e) => Err(RunFailure {
+            phase: e.phase,
+            cause: e.error.cause,
+            fix: e.error.fix,
+        }),
+    }
+}
+
+/// The full-screen wizard, from preflight to the end screen. Errors only when the
+/// terminal cannot be set up (the caller then falls back to plain prompts).
+pub fn run(prefill: Prefill) -> std::io::Result<Report> {
+    let (tx, rx) = mpsc::channel::<Msg>();
+    let host = Host::system(event::engine_sink(tx.clone()));
+    host.note_quiet(&format!("mattermost-setup {} wizard", env!("CARGO_PKG_VERSION")));
+    let generated = Secret::generate().map_err(|e| std::io::Error::other(e.to_string()))?;
+    let draft = Draft::new(generated, Caps::detect(), prefill);
+    let mut app = App::new(draft, host.log_path().to_owned());
+    let theme = Theme::from_env();
+    let mut terminal = match ratatui::try_init() {
+        Ok(t) => t,
+        Err(e) => {
+            ratatui::restore();
+            return Err(e);
+        }
+    };
+    let start = Instant::now();
+    let stop = AtomicBool::new(false);
+    let dns_generation = Arc::new(AtomicU64::new(0));
+    let mut cancel = Cancel::default();
+    let result = std::thread::scope(|s| -> std::io::Result<()> {
+        s.spawn(|| event::input_loop(&tx, &stop, start));
+        {
+            let (tx, host, draft) = (tx.clone(), &host, app.draft.clone());
+            s.spawn(move || {
+                let _ = tx.send(Msg::Preflight(preflight(host, &draft)));
+            });
+        }
+        let local = dns::local_addresses(&host);
+        let outcome = (|| -> std::io::Result<()> {
+            terminal.draw(|f| ui::draw(f, &app, theme))?;
+            while let Ok(first) = rx.recv() {
+                let mut cmds = app.update(first);
+                // Batch what is already queued (log floods) into one redraw.
+                while let Ok(m) = rx.try_recv() {
+                    cmds.extend(app.update(m));
+                }
+                for c in cmds {
+                    match c {
+                        Cmd::CheckDns(domain) => {
+                            let generation = dns_generation.fetch_add(1, Ordering::SeqCst) + 1;
+                            let (tx, current, local) = (tx.clone(), dns_generation.clone(), local.clone());
+                            // Not scoped: a slow resolver must never hold up quitting.
+                            std::thread::spawn(move || {
+                                std::thread::sleep(Duration::from_millis(300));
+                                if current.load(Ordering::SeqCst) == generation {
+                                    let r = dns::compare(&domain, dns::resolve(&domain), local);
+                                    let _ = tx.send(Msg::Dns(r));
+                                }
+                            });
+                        }
+                        Cmd::MeasureDisk(p) => {
+                            let _ = tx.send(Msg::Disk(measure(p)));
+                        }
+                        Cmd::RenderPlan(a) => {
+                            let text = Plan::new(&a)
+                                .map_or_else(|e| format!("no plan: {e}"), |p| plan::render_text(&p, &host));
+                            let _ = tx.send(Msg::PlanText(text));
+                        }
+                        Cmd::Save { answers, path } => {
+                            let r = answers::save_for_replay(&answers, &path).map_err(|e| e.to_string());
+                            if let Ok(files) = &r {
+                                host.note(&format!("answers saved for replay: {}", files.answers.display()));
+                            }
+                            let _ = tx.send(Msg::Saved(r));
+                        }
+                        Cmd::Install(a) => {
+                            cancel = Cancel::default();
+                            let (tx, host, cancel) = (tx.clone(), &host, cancel.clone());
+                            s.spawn(move || {
+                                let r = install(host, &a, &cancel);
+                                let _ = tx.send(Msg::Finished(r));
+                            });
+                        }
+                        Cmd::Cancel => {
+                            host.note("stop requested by the operator: stopping at the next safe point");
+                            cancel.cancel();
+                        }
+                        Cmd::Quit => {}
+                    }
+                }
+                if app.quit {
+                    break;
+                }
+                terminal.draw(|f| ui::draw(f, &app, theme))?;
+            }
+            Ok(())
+        })();
+        stop.store(true, Ordering::Relaxed);
+        // Never leave an install running behind a closed screen.
+        cancel.cancel();
+        outcome
+    });
+    ratatui::restore();
+    result?;
+    let exit = match app.run.map(|r| r.outcome) {
+        Some(Outcome::Done(s)) => Exit::Installed(s),
+        Some(Outcome::Failed(f)) => Exit::Failed(f),
+        _ => Exit::Quit,
+    };
+    Ok(Report {
+        exit,
+        log: host.log_path().to_owned(),
+        saved: app.saved,
+    })
+}

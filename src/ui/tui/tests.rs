@@ -1,0 +1,418 @@
+//! Screens: every one rendered with `TestBackend` at 80x24 and 120x40 and compared
+//! with the reviewed snapshots in `snapshots/`; colours that carry meaning asserted;
+//! and the state machine driven by keys and engine events (no terminal, no I/O).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::style::Color;
+
+use super::app::{App, Cmd, DiskInfo, Modal, Msg, Outcome, RunFailure, RunSummary, Screen};
+use super::draft::{Caps, Draft, Field, Prefill, Step};
+use super::theme::Theme;
+use super::ui;
+use crate::answers::{SavedFiles, Secret};
+use crate::events::Event;
+use crate::phases::{Check, PhaseId};
+use crate::probes::dns::{self, Scope};
+
+const LOG: &str = "/var/log/mattermost-setup/2026-11-25T131925Z-2997.log";
+const SIZES: [(u16, u16); 2] = [(80, 24), (120, 40)];
+
+fn key(code: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn ctrl(c: char) -> Msg {
+    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
+}
+
+fn typed(app: &mut App, text: &str) -> Vec<Cmd> {
+    text.chars().flat_map(|c| app.update(key(KeyCode::Char(c)))).collect()
+}
+
+fn app() -> App {
+    let draft = Draft::new(
+        Secret::new("Q7sJ2mXv9LpR4tYw8ZcN3bKd6HfA1gEu"),
+        Caps::minimal(),
+        Prefill::default(),
+    );
+    App::new(draft, PathBuf::from(LOG))
+}
+
+fn preflight_checks() -> Vec<Check> {
+    let p = PhaseId::Preflight;
+    vec![
+        Check::ok(p, "running as root", "effective uid 0"),
+        Check::ok(p, "operating system", "Debian GNU/Linux 12 (bookworm)"),
+        Check::ok(p, "architecture", "x86_64"),
+        Check::warn(p, "memory", "1.9 GiB: below the recommended 2 GiB"),
+        Check::ok(p, "free disk for the data directory", "38.2 GiB free for /opt/mattermost/data"),
+        Check::fail(p, "port 80", "used by nginx (pid 812)")
+            .with_fix("port 80 is for the Apache proxy: stop and disable the other program, or move it to another port"),
+        Check::ok(p, "port 8065", "free"),
+        Check::ok(p, "systemd is the init system", "yes"),
+        Check::ok(p, "dpkg lock", "free"),
+    ]
+}
+
+/// An app on the given step, the domain typed and the DNS answer in.
+fn at(step: Step) -> App {
+    let mut a = app();
+    a.update(Msg::Preflight(preflight_checks()));
+    a.update(key(KeyCode::Enter));
+    typed(&mut a, "chat.example.com");
+    a.update(Msg::Dns(dns::compare(
+        "chat.example.com",
+        Ok(vec!["203.0.113.7".parse().unwrap()]),
+        vec![("192.168.1.10".parse().unwrap(), Scope::Private)],
+    )));
+    for _ in 0..40 {
+        if a.screen == Screen::Wizard(step) {
+            break;
+        }
+        a.update(key(KeyCode::Enter));
+        if a.screen == Screen::Wizard(Step::Storage) {
+            a.update(Msg::Disk(DiskInfo {
+                path: "/opt/mattermost/data".into(),
+                measured_at: "/opt".into(),
+                free: Some(38 * 1024 * 1024 * 1024),
+                exists: false,
+            }));
+        }
+    }
+    assert_eq!(a.screen, Screen::Wizard(step));
+    a
+}
+
+fn render(a: &App, w: u16, h: u16, theme: Theme) -> Terminal<TestBackend> {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| ui::draw(f, a, theme)).unwrap();
+    t
+}
+
+fn snap(name: &str, a: &App) {
+    for (w, h) in SIZES {
+        let t = render(a, w, h, Theme::default_color());
+        insta::assert_snapshot!(format!("{name}_{w}x{h}"), t.backend().to_string());
+    }
+}
+
+const PLAN: &str = "Mattermost 11.7.9 (enterprise) for http://chat.example.com
+  download https://releases.mattermost.com/11.7.9/mattermost-11.7.9-linux-amd64.tar.gz
+  SHA-256 a22e631ae4a1f704c2bcf45ad8dcc377184081c50954a9269b7f62bd663a7a04 (from the bundled releases table)
+
+Packages (apt-get install, only those missing):
+  ca-certificates postgresql postgresql-client apache2
+
+Database (postgresql, postgresql.service):
+  - role mmuser with LOGIN and the answers' password
+  - database mattermost, owner mmuser, encoding UTF8
+
+Files:
+  ~ /etc/apache2/sites-available/mattermost.conf (changed; the current file is backed up first):
+    --- /etc/apache2/sites-available/mattermost.conf (now)
+    +++ /etc/apache2/sites-available/mattermost.conf (planned)
+    @@ -1,3 +1,3 @@
+     <VirtualHost *:80>
+    -    ServerName old.example.com
+    +    ServerName chat.example.com
+
+Services:
+  - postgresql.service: enabled, running
+";
+
+fn review() -> App {
+    let mut a = at(Step::Review);
+    a.update(Msg::PlanText(PLAN.into()));
+    a
+}
+
+/// A run in the middle of the packages phase, the download going on beside it.
+fn mid_run() -> App {
+    let mut a = review();
+    let cmds = a.update(key(KeyCode::Enter));
+    assert!(matches!(cmds.as_slice(), [Cmd::Install(_)]), "{cmds:?}");
+    let e = |a: &mut App, ev: Event| {
+        a.update(Msg::Engine(ev));
+    };
+    a.update(Msg::Tick(Duration::from_secs(1)));
+    e(&mut a, Event::PhaseStarted { phase: PhaseId::Preflight });
+    e(&mut a, Event::PhaseVerified {
+        phase: PhaseId::Preflight,
+        changed: false,
+        evidence: vec!["✓ running as root: effective uid 0".into()],
+        elapsed: Duration::from_millis(40),
+    });
+    e(&mut a, Event::PhaseStarted { phase: PhaseId::Packages });
+    e(&mut a, Event::Step { phase: PhaseId::Packages, message: "installing postgresql postgresql-client apache2".into() });
+    for i in 0..40 {
+        e(&mut a, Event::Log { line: format!("13:19:{:02} [packages] Unpacking libpq5:amd64 (15.8-0+deb12u1) line {i}", 20 + i % 40) });
+    }
+    e(&mut a, Event::Progress { phase: PhaseId::Packages, label: "apt-get install: Setting up postgresql-15 (15.8-0+deb12u1) ...".into(), done: 412, total: None });
+    e(&mut a, Event::Progress { phase: PhaseId::Mattermost, label: "downloading".into(), done: 40 << 20, total: Some(400 << 20) });
+    a.update(Msg::Tick(Duration::from_secs(11)));
+    e(&mut a, Event::Progress { phase: PhaseId::Mattermost, label: "downloading".into(), done: 160 << 20, total: Some(400 << 20) });
+    e(&mut a, Event::Warning { message: "dpkg lock: held by unattended-upgr (pid 77); apt will wait for it up to 10 minutes".into() });
+    a
+}
+
+fn failed() -> App {
+    let mut a = mid_run();
+    let f = RunFailure {
+        phase: PhaseId::Database,
+        cause: "`psql -v ON_ERROR_STOP=1` failed with exit code 2: psql: error: connection to server on socket \"/var/run/postgresql/.s.PGSQL.5432\" failed: No such file or directory".into(),
+        fix: Some("systemctl status postgresql shows why the server is not running; fix it and run mattermost-setup again".into()),
+    };
+    a.update(Msg::Engine(Event::PhaseVerified { phase: PhaseId::Packages, changed: true, evidence: vec![], elapsed: Duration::from_secs(9) }));
+    a.update(Msg::Engine(Event::PhaseStarted { phase: PhaseId::Database }));
+    a.update(Msg::Engine(Event::PhaseFailed { phase: f.phase, cause: f.cause.clone(), fix: f.fix.clone() }));
+    a.update(Msg::Finished(Err(f)));
+    a
+}
+
+fn finished() -> App {
+    let mut a = mid_run();
+    for (phase, changed, ev) in [
+        (PhaseId::Packages, true, "✓ packages installed: ca-certificates postgresql postgresql-client apache2"),
+        (PhaseId::Database, true, "✓ login as mmuser: connected to mattermost"),
+        (PhaseId::Mattermost, true, "✓ config.json: 8 keys as planned"),
+        (PhaseId::Service, true, "✓ ping: GET /api/v4/system/ping answered OK"),
+        (PhaseId::Proxy, true, "✓ apache2 configtest: Syntax OK"),
+        (PhaseId::Acceptance, false, "✓ websocket through Apache: 101 Switching Protocols"),
+    ] {
+        a.update(Msg::Engine(Event::PhaseStarted { phase }));
+        a.update(Msg::Engine(Event::PhaseVerified { phase, changed, evidence: vec![ev.into()], elapsed: Duration::from_millis(1200) }));
+    }
+    a.update(Msg::Finished(Ok(RunSummary {
+        url: "http://chat.example.com".into(),
+        phases: 7,
+        changed: 5,
+        elapsed: Duration::from_millis(12_600),
+    })));
+    a
+}
+
+#[test]
+fn screen_preflight() {
+    let mut a = app();
+    snap("preflight_checking", &a);
+    a.update(Msg::Preflight(preflight_checks()));
+    snap("preflight", &a);
+}
+
+#[test]
+fn screen_domain() {
+    let a = at(Step::Domain);
+    snap("domain", &a);
+    let mut bad = app();
+    bad.update(Msg::Preflight(vec![]));
+    bad.update(key(KeyCode::Enter));
+    typed(&mut bad, "localhost");
+    bad.update(key(KeyCode::Enter));
+    assert_eq!(bad.screen, Screen::Wizard(Step::Domain), "an invalid name does not go on");
+    snap("domain_invalid", &bad);
+}
+
+#[test]
+fn screen_database() {
+    snap("database_generated", &at(Step::Database));
+    let mut a = at(Step::Database);
+    for _ in 0..3 {
+        a.update(key(KeyCode::Down));
+    }
+    a.update(key(KeyCode::Right));
+    a.update(key(KeyCode::Enter));
+    typed(&mut a, "correct horse 9");
+    a.update(key(KeyCode::Enter));
+    typed(&mut a, "correct horse 8");
+    a.update(key(KeyCode::Enter));
+    assert_eq!(a.screen, Screen::Wizard(Step::Database), "a mismatch does not go on");
+    snap("database_typed_mismatch", &a);
+}
+
+#[test]
+fn screen_storage() {
+    snap("storage", &at(Step::Storage));
+}
+
+#[test]
+fn screen_release() {
+    snap("release", &at(Step::Release));
+    let mut a = at(Step::Release);
+    a.update(key(KeyCode::Down));
+    a.update(key(KeyCode::Left));
+    a.update(key(KeyCode::Enter));
+    typed(&mut a, "11.7.90");
+    a.update(key(KeyCode::Enter));
+    snap("release_unlisted_version", &a);
+}
+
+#[test]
+fn screen_proxy() {
+    snap("proxy", &at(Step::Proxy));
+}
+
+#[test]
+fn screen_admin() {
+    let mut a = at(Step::Admin);
+    a.update(key(KeyCode::Right));
+    a.update(key(KeyCode::Enter));
+    typed(&mut a, "boss");
+    a.update(key(KeyCode::Enter));
+    typed(&mut a, "boss@example");
+    a.update(key(KeyCode::Enter));
+    snap("admin", &a);
+}
+
+#[test]
+fn screen_review_and_save() {
+    let mut a = review();
+    snap("review", &a);
+    a.update(key(KeyCode::Char('s')));
+    snap("save_dialog", &a);
+    let cmds = a.update(key(KeyCode::Enter));
+    let [Cmd::Save { path, .. }] = cmds.as_slice() else { panic!("{cmds:?}") };
+    assert_eq!(path, &PathBuf::from("mattermost-answers.json"));
+    a.update(Msg::Saved(Ok(SavedFiles {
+        answers: "/root/mattermost-answers.json".into(),
+        secrets: vec!["/root/mattermost-answers.db-password".into()],
+    })));
+    snap("save_done", &a);
+}
+
+#[test]
+fn screen_quit_dialog() {
+    let mut a = at(Step::Domain);
+    a.update(ctrl('c'));
+    assert_eq!(a.modal, Some(Modal::ConfirmQuit));
+    snap("quit_dialog", &a);
+    assert_eq!(a.update(key(KeyCode::Char('y'))), vec![Cmd::Quit]);
+}
+
+#[test]
+fn screen_dashboard() {
+    snap("dashboard_running", &mid_run());
+    let mut a = mid_run();
+    a.update(ctrl('c'));
+    snap("dashboard_stop_dialog", &a);
+    assert_eq!(a.update(key(KeyCode::Char('y'))), vec![Cmd::Cancel]);
+    snap("dashboard_stopping", &a);
+}
+
+#[test]
+fn screen_failure_card() {
+    snap("dashboard_failed", &failed());
+}
+
+#[test]
+fn screen_end() {
+    snap("end", &finished());
+}
+
+#[test]
+fn screen_too_small() {
+    let a = at(Step::Domain);
+    let t = render(&a, 60, 20, Theme::default_color());
+    insta::assert_snapshot!("too_small_60x20", t.backend().to_string());
+}
+
+/// The colour of the first cell showing `symbol`.
+fn color_of(t: &Terminal<TestBackend>, symbol: &str) -> Color {
+    let buf = t.backend().buffer();
+    buf.content()
+        .iter()
+        .find(|c| c.symbol() == symbol)
+        .map(|c| c.fg)
+        .unwrap_or_else(|| panic!("no {symbol} on screen"))
+}
+
+#[test]
+fn colours_carry_meaning_next_to_symbols_and_go_with_no_color() {
+    let mut a = app();
+    a.update(Msg::Preflight(preflight_checks()));
+    let t = render(&a, 80, 24, Theme::default_color());
+    assert_eq!(color_of(&t, "✓"), Color::Green);
+    assert_eq!(color_of(&t, "!"), Color::Yellow);
+    assert_eq!(color_of(&t, "✗"), Color::Red);
+    let t = render(&failed(), 80, 24, Theme::default_color());
+    assert_eq!(color_of(&t, "✗"), Color::Red);
+    let no_color = Theme { color: false, unicode: true };
+    for a in [&a, &failed(), &mid_run(), &finished(), &at(Step::Database)] {
+        let t = render(a, 120, 40, no_color);
+        for c in t.backend().buffer().content() {
+            assert_eq!((c.fg, c.bg), (Color::Reset, Color::Reset), "colour at {:?}", c.symbol());
+        }
+    }
+    // Without UTF-8 the marks become ASCII, and stay next to their words.
+    let ascii = render(&a, 80, 24, Theme { color: true, unicode: false }).backend().to_string();
+    assert!(ascii.contains("x FAIL  port 80") && ascii.contains("+ ok    port 8065"), "{ascii}");
+}
+
+#[test]
+fn the_answers_are_what_was_typed() {
+    let mut a = at(Step::Storage);
+    a.update(key(KeyCode::Down));
+    a.update(ctrl('u'));
+    typed(&mut a, "/srv/mm/data");
+    a.update(key(KeyCode::Enter));
+    a.update(key(KeyCode::Right)); // team
+    a.update(key(KeyCode::Enter));
+    a.update(key(KeyCode::Right)); // latest
+    a.update(key(KeyCode::Enter));
+    a.update(key(KeyCode::Enter));
+    a.update(key(KeyCode::Enter));
+    a.update(key(KeyCode::Enter));
+    assert_eq!(a.screen, Screen::Wizard(Step::Review));
+    let r = a.reviewed.clone().unwrap();
+    assert_eq!(r.domain, "chat.example.com");
+    assert_eq!(r.data_dir, PathBuf::from("/srv/mm/data"));
+    assert_eq!(r.edition.name(), "team");
+    assert_eq!(r.version.to_string(), "latest");
+    assert_eq!(r.db_password.expose(), "Q7sJ2mXv9LpR4tYw8ZcN3bKd6HfA1gEu");
+    // Edit a step from the review and come back to it.
+    a.update(key(KeyCode::Char('1')));
+    assert_eq!(a.screen, Screen::Wizard(Step::Domain));
+    a.update(ctrl('u'));
+    typed(&mut a, "mm.example.org");
+    a.update(key(KeyCode::Enter));
+    assert_eq!(a.screen, Screen::Wizard(Step::Review));
+    assert_eq!(a.reviewed.as_ref().unwrap().domain, "mm.example.org");
+    assert_eq!(a.draft.text(Field::DataDir), "/srv/mm/data");
+}
+
+#[test]
+fn nothing_is_installed_before_install_and_a_failure_can_be_retried() {
+    let mut a = review();
+    let mut cmds = Vec::new();
+    for k in [KeyCode::Char('b'), KeyCode::Enter, KeyCode::Esc] {
+        cmds.extend(a.update(key(k)));
+    }
+    assert!(cmds.iter().all(|c| !matches!(c, Cmd::Install(_))), "{cmds:?}");
+    let mut f = failed();
+    assert!(matches!(f.run.as_ref().unwrap().outcome, Outcome::Failed(_)));
+    let cmds = f.update(key(KeyCode::Char('r')));
+    assert!(matches!(cmds.as_slice(), [Cmd::Install(_)]));
+    assert_eq!(f.run.as_ref().unwrap().attempt, 2);
+    assert_eq!(f.run.as_ref().unwrap().outcome, Outcome::Running);
+    // Ctrl-C on a finished run quits at once.
+    let mut done = finished();
+    assert_eq!(done.update(ctrl('c')), vec![Cmd::Quit]);
+}
+
+#[test]
+fn the_log_scrolls_and_follows() {
+    let mut a = mid_run();
+    let tail = |a: &App| render(a, 80, 24, Theme::default_color()).backend().to_string();
+    assert!(tail(&a).contains("line 39"));
+    for _ in 0..20 {
+        a.update(key(KeyCode::Up));
+    }
+    assert!(!tail(&a).contains("line 39"));
+    assert!(tail(&a).contains("20 lines up"));
+    a.update(key(KeyCode::End));
+    assert!(tail(&a).contains("line 39"));
+}

@@ -1,0 +1,262 @@
+//! Re-runs on an installed box (issue: re-run): drift reported and repaired,
+//! interrupted installs finished, upgrade with rollback, uninstall that keeps data.
+
+use std::time::{Duration, Instant};
+
+use crate::freshbox_install::{answers, check_installed, install, prepared_box, text, write_answers, DOMAIN};
+use crate::support::freshbox::{self, FreshBox};
+use crate::support::mirror::{self, V11, V11_BROKEN, V11_NEXT};
+
+fn installed_box(name: &str) -> FreshBox {
+    let m = mirror::mirror();
+    let b = prepared_box(name);
+    write_answers(&b, &answers("postgresql", V11, "enterprise", &m.sha256(V11, "enterprise")));
+    let (out, _) = install(&b);
+    assert!(out.status.success(), "install failed:\n{}", text(&out));
+    b
+}
+
+fn run(b: &FreshBox, cmd: &str) -> (i32, String) {
+    let out = b.exec(cmd);
+    (out.status.code().unwrap_or(-1), text(&out))
+}
+
+/// SHA-256 of every file under the given directories, sorted: equal means byte-identical.
+fn tree_sums(b: &FreshBox, dirs: &str) -> String {
+    b.exec_ok(&format!("cd /opt/mattermost && find {dirs} -type f -print0 | sort -z | xargs -0r sha256sum"))
+}
+
+#[test]
+fn drift_is_named_by_status_and_fixed_by_repair() {
+    if !freshbox::available_or_skip("drift_is_named_by_status_and_fixed_by_repair") {
+        return;
+    }
+    let b = installed_box("mmdrift");
+    // A healthy re-run is read-only and quick.
+    let start = Instant::now();
+    let (code, out) = run(&b, "mattermost-setup install --answers /root/answers.json --yes");
+    let took = start.elapsed();
+    assert_eq!(code, 0, "{out}");
+    assert!(took < Duration::from_secs(2), "healthy re-run took {took:?}");
+
+    b.exec_ok(
+        "systemctl stop mattermost && a2dismod -f -q proxy_wstunnel && systemctl reload apache2 \
+         && echo '# my local tweak' >> /etc/apache2/sites-available/mattermost.conf \
+         && chmod 777 /opt/mattermost/data \
+         && sed -i 's#\"SiteURL\": \"http://chat.example.com\"#\"SiteURL\": \"http://wrong.example.com\"#' /opt/mattermost/config/config.json",
+    );
+    let (code, out) = run(&b, "mattermost-setup status");
+    assert_eq!(code, 1, "{out}");
+    for named in [
+        "mattermost.service running",
+        "apache module proxy_wstunnel",
+        "edited by hand since mattermost-setup wrote it",
+        "-# my local tweak",
+        "directory /opt/mattermost/data",
+        "ServiceSettings.SiteURL",
+    ] {
+        assert!(out.contains(named), "status does not name {named:?}:\n{out}");
+    }
+    let json = b.exec("mattermost-setup status --json");
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(doc["ok"], false);
+
+    // Unattended, a hand edit needs an explicit choice; nothing changes meanwhile.
+    let (code, out) = run(&b, "mattermost-setup repair");
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("--keep-local or --restore"), "{out}");
+    assert_eq!(b.exec_ok("systemctl is-active mattermost || true").trim(), "inactive");
+
+    let (code, out) = run(&b, "mattermost-setup repair --restore");
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = run(&b, "mattermost-setup status");
+    assert_eq!(code, 0, "{out}");
+    check_installed(&b, "postgresql", V11);
+    assert!(!b.exec_ok("cat /etc/apache2/sites-available/mattermost.conf").contains("my local tweak"));
+    // The edited vhost was backed up before it was replaced.
+    let backups = b.exec_ok("grep -rl 'my local tweak' /var/backups/mattermost-setup/ || true");
+    assert!(backups.contains("sites-available/mattermost.conf"), "{backups}");
+    assert_eq!(b.exec_ok("stat -c %a /opt/mattermost/data").trim(), "750");
+
+    // Keeping a local edit: status accepts it (as a warning) from then on.
+    b.exec_ok("echo '# keep me' >> /etc/apache2/sites-available/mattermost.conf");
+    let (code, out) = run(&b, "mattermost-setup repair --keep-local");
+    assert_eq!(code, 0, "{out}");
+    assert!(b.exec_ok("cat /etc/apache2/sites-available/mattermost.conf").contains("# keep me"));
+    let (code, out) = run(&b, "mattermost-setup status");
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("local edits kept"), "{out}");
+}
+
+#[test]
+fn upgrade_carries_data_over_and_a_failed_one_rolls_back() {
+    if !freshbox::available_or_skip("upgrade_carries_data_over_and_a_failed_one_rolls_back") {
+        return;
+    }
+    let m = mirror::mirror();
+    let b = installed_box("mmupg");
+    b.exec_ok(
+        "cd /opt/mattermost && mkdir -p data/teams/t1 plugins/com.example.p client/plugins/com.example.p \
+         && head -c 100000 /dev/urandom > data/teams/t1/upload.bin && echo plugin > plugins/com.example.p/plugin.json \
+         && echo bundle > client/plugins/com.example.p/main.js && echo custom > config/custom.txt \
+         && chown -R mattermost:mattermost /opt/mattermost",
+    );
+    let dirs = "data plugins client/plugins config/custom.txt";
+    let before = tree_sums(&b, dirs);
+    let config_before: serde_json::Value = serde_json::from_str(&b.exec_ok("cat /opt/mattermost/config/config.json")).unwrap();
+    let log_before = b.exec_ok("cat /opt/mattermost/logs/mattermost.log");
+
+    let (code, out) = run(&b, &format!("mattermost-setup upgrade --version {V11_NEXT} --sha256 {}", m.sha256(V11_NEXT, "enterprise")));
+    assert_eq!(code, 0, "{out}");
+    let ping = b.exec_ok(&format!("curl -sS -i -H 'Host: {DOMAIN}' http://127.0.0.1/api/v4/system/ping"));
+    assert!(ping.contains(&format!("X-Version-Id: {V11_NEXT}")) || ping.contains(&format!("X-Version-ID: {V11_NEXT}")), "{ping}");
+    assert_eq!(tree_sums(&b, dirs), before, "data, plugins or config changed");
+    let config_after: serde_json::Value = serde_json::from_str(&b.exec_ok("cat /opt/mattermost/config/config.json")).unwrap();
+    assert_eq!(config_after, config_before);
+    assert!(b.exec_ok("cat /opt/mattermost/logs/mattermost.log").starts_with(&log_before), "logs were not carried over");
+    let dump = b.exec_ok("ls -l /var/backups/mattermost-setup/upgrade-*/mattermost-11.7.90.pgdump");
+    assert!(dump.contains("mattermost-11.7.90.pgdump"), "{dump}");
+    assert!(b.exec_ok("stat -c %s /var/backups/mattermost-setup/upgrade-*/mattermost-11.7.90.pgdump").trim().parse::<u64>().unwrap() > 0);
+    let (code, out) = run(&b, "mattermost-setup status");
+    assert_eq!(code, 0, "{out}");
+
+    // A release whose server fails its health check: the previous one runs again.
+    let (code, out) = run(&b, &format!("mattermost-setup upgrade --version {V11_BROKEN} --sha256 {}", m.sha256(V11_BROKEN, "enterprise")));
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("Rolled back") && out.contains(&format!("{V11_NEXT} is running again")), "{out}");
+    let ping = b.exec_ok(&format!("curl -sS -i -H 'Host: {DOMAIN}' http://127.0.0.1/api/v4/system/ping"));
+    assert!(ping.starts_with("HTTP/1.1 200") && ping.contains(V11_NEXT), "{ping}");
+    assert_eq!(tree_sums(&b, dirs), before, "data changed by the failed upgrade");
+    let (code, out) = run(&b, "mattermost-setup status");
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn uninstall_keeps_data_database_and_other_sites() {
+    if !freshbox::available_or_skip("uninstall_keeps_data_database_and_other_sites") {
+        return;
+    }
+    let m = mirror::mirror();
+    let b = prepared_box("mmuninst");
+    // Another site was on this Apache before Mattermost.
+    b.exec_ok(
+        "DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends apache2 >/dev/null \
+         && mkdir -p /var/www/other && echo 'other site' > /var/www/other/index.html \
+         && printf '<VirtualHost *:80>\\n  ServerName other.example.com\\n  DocumentRoot /var/www/other\\n</VirtualHost>\\n' > /etc/apache2/sites-available/other.conf \
+         && a2ensite -q other && systemctl reload apache2",
+    );
+    let other_before = b.exec_ok("sha256sum /etc/apache2/sites-available/other.conf");
+    write_answers(&b, &answers("postgresql", V11, "enterprise", &m.sha256(V11, "enterprise")));
+    let (out, _) = install(&b);
+    assert!(out.status.success(), "{}", text(&out));
+    b.exec_ok("mkdir -p /opt/mattermost/data/teams && echo precious > /opt/mattermost/data/teams/file.txt");
+
+    let (code, out) = run(&b, "mattermost-setup uninstall");
+    assert_eq!(code, 2, "no terminal and no --yes: refused\n{out}");
+    let (code, out) = run(&b, "mattermost-setup uninstall --purge-data --confirm wrong.example.com");
+    assert_eq!(code, 2, "{out}");
+    assert_eq!(b.exec_ok("cat /opt/mattermost/data/teams/file.txt").trim(), "precious");
+
+    let (code, out) = run(&b, "mattermost-setup uninstall --yes");
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Kept:"), "{out}");
+    assert_eq!(b.exec_ok("cat /opt/mattermost/data/teams/file.txt").trim(), "precious");
+    assert!(b.exec_ok("test -f /opt/mattermost/config/config.json && echo yes").contains("yes"));
+    assert!(b.exec_ok("ls /opt/mattermost").split_whitespace().all(|e| ["config", "data", "logs", "plugins", "client"].contains(&e)));
+    assert_eq!(b.exec_ok("runuser -u postgres -- psql -Atc \"select count(*) from pg_database where datname='mattermost'\"").trim(), "1");
+    assert!(b.exec_ok("runuser -u postgres -- psql -d mattermost -Atc 'select count(*) from standin_boots'").trim().parse::<u32>().unwrap() >= 1);
+    assert_eq!(b.exec_ok("systemctl is-active mattermost || true").trim(), "inactive");
+    assert!(b.exec("test -e /etc/systemd/system/mattermost.service").status.code() == Some(1));
+    assert!(b.exec("test -e /etc/apache2/sites-enabled/mattermost.conf").status.code() == Some(1));
+    // The other site is untouched and still served.
+    assert_eq!(b.exec_ok("sha256sum /etc/apache2/sites-available/other.conf"), other_before);
+    assert!(b.exec_ok("test -L /etc/apache2/sites-enabled/other.conf && echo on").contains("on"));
+    assert_eq!(b.exec_ok("curl -s -H 'Host: other.example.com' http://127.0.0.1/").trim(), "other site");
+
+    // Installing again on the kept data brings everything back.
+    let (out, _) = install(&b);
+    assert!(out.status.success(), "{}", text(&out));
+    check_installed(&b, "postgresql", V11);
+    assert_eq!(b.exec_ok("cat /opt/mattermost/data/teams/file.txt").trim(), "precious");
+}
+
+/// Where the installer is killed: a line of its log right after which it stops.
+const INTERRUPTIONS: [&str; 13] = [
+    "== phase packages: apply",
+    "  | Unpacking ",
+    "== phase database: apply",
+    "[database] creating role",
+    "[mattermost] unpacking",
+    "entries moved into",
+    "[mattermost] creating the system user",
+    "[mattermost] setting SiteURL",
+    "== phase service: apply",
+    "[service] waiting for /api/v4/system/ping",
+    "[proxy] enabling Apache modules",
+    "[proxy] enabling site",
+    "== phase acceptance: probe",
+];
+
+fn interrupted_install(point: &str, n: usize) {
+    let m = mirror::mirror();
+    let b = prepared_box(&format!("mmkill{n}"));
+    write_answers(&b, &answers("postgresql", V11, "enterprise", &m.sha256(V11, "enterprise")));
+    // Data that must survive: a restored backup waiting in the data directory.
+    b.exec_ok("mkdir -p /opt/mattermost/data/teams && echo precious > /opt/mattermost/data/teams/old.txt");
+    let mut child = b.spawn(&format!(
+        "MATTERMOST_SETUP_PAUSE_AT='{point}' mattermost-setup install --answers /root/answers.json --yes > /root/first.out 2>&1"
+    ));
+    let deadline = Instant::now() + Duration::from_secs(240);
+    loop {
+        let hit = b.exec(&format!("grep -qF -- '{point}' /var/log/mattermost-setup/*.log"));
+        if hit.status.success() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never reached {point:?}:\n{}", b.exec_ok("cat /root/first.out; tail -n 30 /var/log/mattermost-setup/*.log"));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    b.exec_ok("pkill -9 -f 'mattermost-setup install' ; true");
+    let _ = child.kill();
+    let _ = child.wait();
+    let (out, _) = install(&b);
+    assert!(
+        out.status.success(),
+        "after a kill at {point:?} the next run failed:\n{}\n{}",
+        text(&out),
+        b.exec_ok("tail -n 60 $(ls -t /var/log/mattermost-setup/*.log | head -1)")
+    );
+    assert!(text(&out).contains("did not finish"), "the interrupted run was not recognised at {point:?}:\n{}", text(&out));
+    check_installed(&b, "postgresql", V11);
+    let (code, status) = run(&b, "mattermost-setup status");
+    assert_eq!(code, 0, "{point:?}: {status}");
+    assert_eq!(b.exec_ok("cat /opt/mattermost/data/teams/old.txt").trim(), "precious", "{point:?}");
+    assert_eq!(b.exec_ok("ls -a /opt | grep -c staging || true").trim(), "0", "staging left behind at {point:?}");
+}
+
+macro_rules! interruption_tests {
+    ($($name:ident: $n:expr,)*) => {$(
+        #[test]
+        fn $name() {
+            if !freshbox::available_or_skip(stringify!($name)) {
+                return;
+            }
+            interrupted_install(INTERRUPTIONS[$n], $n);
+        }
+    )*};
+}
+
+interruption_tests! {
+    killed_before_apt: 0,
+    killed_while_dpkg_unpacks: 1,
+    killed_before_the_database: 2,
+    killed_while_creating_the_role: 3,
+    killed_while_unpacking: 4,
+    killed_after_moving_files_in: 5,
+    killed_before_useradd: 6,
+    killed_while_editing_config: 7,
+    killed_before_the_unit: 8,
+    killed_while_waiting_for_ping: 9,
+    killed_while_enabling_modules: 10,
+    killed_while_enabling_the_site: 11,
+    killed_before_acceptance: 12,
+}

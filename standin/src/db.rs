@@ -28,6 +28,11 @@ pub const PING_ATTEMPTS: u32 = 3;
 pub const PING_INTERVAL: Duration = Duration::from_secs(1);
 /// Upper bound for one client invocation.
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(60);
+/// The Mattermost tables the stand-in keeps real data in (users, teams) or
+/// only creates so that tools find the real shapes (posts and what depends
+/// on them).
+const SCHEMA_POSTGRES: &str = include_str!("../schema/postgres.sql");
+const SCHEMA_MYSQL: &str = include_str!("../schema/mysql.sql");
 
 #[derive(Debug, Clone)]
 enum Target {
@@ -59,6 +64,34 @@ impl Database {
     /// The DataSource with the password masked.
     pub fn redacted(&self) -> &str {
         &self.redacted
+    }
+
+    /// `true` for PostgreSQL, `false` for MySQL/MariaDB.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.target, Target::Postgres(_))
+    }
+
+    /// A SQL string literal for this server (standard strings on
+    /// PostgreSQL; backslash escapes on MySQL/MariaDB).
+    pub fn literal(&self, s: &str) -> String {
+        match self.target {
+            Target::Postgres(_) => format!("'{}'", s.replace('\'', "''")),
+            Target::Mysql(_) => format!(
+                "'{}'",
+                s.replace('\\', "\\\\").replace('\'', "\\'")
+            ),
+        }
+    }
+
+    /// `expr` as lower-case hex of its UTF-8 bytes (NULL as empty), so that
+    /// query output never depends on the client's quoting of separators.
+    pub fn hex(&self, expr: &str) -> String {
+        match self.target {
+            Target::Postgres(_) => {
+                format!("encode(convert_to(COALESCE(({expr})::text, ''), 'UTF8'), 'hex')")
+            }
+            Target::Mysql(_) => format!("LOWER(HEX(CAST(COALESCE({expr}, '') AS CHAR)))"),
+        }
     }
 
     /// Runs `sql` and returns the client's standard output.
@@ -138,7 +171,12 @@ impl Database {
             "CREATE TABLE IF NOT EXISTS standin_systems (name varchar(64) PRIMARY KEY, value varchar(1024));\n\
              {upsert}\n\
              CREATE TABLE IF NOT EXISTS standin_boots (at bigint);\n\
-             INSERT INTO standin_boots (at) VALUES ({now});\n"
+             INSERT INTO standin_boots (at) VALUES ({now});\n\
+             {schema}",
+            schema = match &self.target {
+                Target::Postgres(_) => SCHEMA_POSTGRES,
+                Target::Mysql(_) => SCHEMA_MYSQL,
+            }
         );
         self.query(&sql).map(|_| ())
     }

@@ -115,6 +115,9 @@ pub struct AppState {
     pub file_directory: PathBuf,
     pub unhealthy: bool,
     pub root_html: Vec<u8>,
+    /// Login sessions: token → user id (in memory, like a cache the real
+    /// server would back with its Sessions table).
+    pub sessions: std::sync::Mutex<std::collections::HashMap<String, String>>,
 }
 
 /// The built-in page served when `client/root.html` is not installed.
@@ -124,16 +127,20 @@ fn reason(status: u16) -> &'static str {
     match status {
         101 => "Switching Protocols",
         200 => "OK",
+        201 => "Created",
         400 => "Bad Request",
+        401 => "Unauthorized",
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        411 => "Length Required",
+        413 => "Payload Too Large",
         500 => "Internal Server Error",
         _ => "Unknown",
     }
 }
 
-fn request_id() -> String {
+pub(crate) fn request_id() -> String {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
     let mut out = String::with_capacity(26);
     while out.len() < 26 {
@@ -150,15 +157,15 @@ fn request_id() -> String {
     out
 }
 
-struct Response {
-    status: u16,
-    content_type: &'static str,
-    headers: Vec<(&'static str, String)>,
-    body: Vec<u8>,
+pub(crate) struct Response {
+    pub(crate) status: u16,
+    pub(crate) content_type: &'static str,
+    pub(crate) headers: Vec<(&'static str, String)>,
+    pub(crate) body: Vec<u8>,
 }
 
 impl Response {
-    fn json(status: u16, v: &Value) -> Self {
+    pub(crate) fn json(status: u16, v: &Value) -> Self {
         Self {
             status,
             content_type: "application/json",
@@ -167,7 +174,7 @@ impl Response {
         }
     }
 
-    fn text(status: u16, msg: &str) -> Self {
+    pub(crate) fn text(status: u16, msg: &str) -> Self {
         Self {
             status,
             content_type: "text/plain; charset=utf-8",
@@ -208,7 +215,7 @@ fn filestore_ok(dir: &std::path::Path) -> bool {
     std::fs::write(&probe, b"testingwrite").is_ok() && std::fs::remove_file(&probe).is_ok()
 }
 
-fn ping(state: &AppState, req: &Request) -> Response {
+pub(crate) fn ping(state: &AppState, req: &Request) -> Response {
     if req.method != "GET" {
         return Response::text(405, "");
     }
@@ -267,7 +274,7 @@ fn ping(state: &AppState, req: &Request) -> Response {
     resp
 }
 
-fn not_found(req: &Request) -> Response {
+pub(crate) fn not_found(req: &Request) -> Response {
     Response::json(
         404,
         &json!({
@@ -290,9 +297,49 @@ fn is_websocket_path(path: &str) -> bool {
     )
 }
 
-fn handle(stream: &TcpStream, state: &AppState) -> io::Result<()> {
-    stream.set_read_timeout(Some(READ_TIMEOUT))?;
-    stream.set_write_timeout(Some(READ_TIMEOUT))?;
+/// A connected client: TCP (the API on `ListenAddress`) or a Unix socket
+/// (local mode).
+pub trait Conn: Send + Sync + 'static {
+    fn set_timeouts(&self, read: Option<Duration>) -> io::Result<()>;
+    fn shutdown_write(&self);
+}
+
+impl Conn for TcpStream {
+    fn set_timeouts(&self, read: Option<Duration>) -> io::Result<()> {
+        self.set_read_timeout(read)?;
+        self.set_write_timeout(Some(READ_TIMEOUT))
+    }
+
+    fn shutdown_write(&self) {
+        let _ = self.shutdown(std::net::Shutdown::Write);
+    }
+}
+
+impl Conn for std::os::unix::net::UnixStream {
+    fn set_timeouts(&self, read: Option<Duration>) -> io::Result<()> {
+        self.set_read_timeout(read)?;
+        self.set_write_timeout(Some(READ_TIMEOUT))
+    }
+
+    fn shutdown_write(&self) {
+        let _ = self.shutdown(std::net::Shutdown::Write);
+    }
+}
+
+/// Which listener a request came in on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listener {
+    /// `ServiceSettings.ListenAddress`.
+    Tcp,
+    /// The local-mode socket: the local API only, no authentication.
+    Local,
+}
+
+fn handle<S: Conn>(stream: &S, state: &AppState, listener: Listener) -> io::Result<()>
+where
+    for<'a> &'a S: Read + Write,
+{
+    stream.set_timeouts(Some(READ_TIMEOUT))?;
     let mut reader = BufReader::new(stream);
     let mut writer = stream;
     let req = match read_request(&mut reader) {
@@ -309,8 +356,14 @@ fn handle(stream: &TcpStream, state: &AppState) -> io::Result<()> {
         Err(e) => return Err(e),
     };
     let head_only = req.method == "HEAD";
+    if listener == Listener::Local {
+        let resp = crate::api::local(state, &req, &mut reader);
+        return write_response(&mut writer, state, &resp, head_only);
+    }
     let resp = if req.path == "/api/v4/system/ping" {
         ping(state, &req)
+    } else if let Some(resp) = crate::api::tcp(state, &req, &mut reader) {
+        resp
     } else if is_websocket_path(&req.path) {
         let origin_ok = ws::origin_allowed(&req, &state.site_url, &state.allow_cors_from);
         match ws::check_handshake(&req, origin_ok) {
@@ -320,7 +373,7 @@ fn handle(stream: &TcpStream, state: &AppState) -> io::Result<()> {
                 );
                 writer.write_all(head.as_bytes())?;
                 writer.flush()?;
-                stream.set_read_timeout(Some(WS_IDLE))?;
+                stream.set_timeouts(Some(WS_IDLE))?;
                 return ws::serve(&mut reader, &mut writer, &state.version_id);
             }
             Err(refusal) => {
@@ -350,9 +403,12 @@ fn handle(stream: &TcpStream, state: &AppState) -> io::Result<()> {
 /// client still sends (an unread request body) for a moment. Closing with
 /// unread data would make the kernel reset the connection, and the client
 /// could lose the response.
-fn linger_close(stream: &TcpStream) {
-    let _ = stream.shutdown(std::net::Shutdown::Write);
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
+fn linger_close<S: Conn>(stream: &S)
+where
+    for<'a> &'a S: Read,
+{
+    stream.shutdown_write();
+    let _ = stream.set_timeouts(Some(Duration::from_secs(1)));
     let mut sink = [0u8; 8192];
     let mut budget: usize = 1 << 20;
     let mut reader = stream;
@@ -366,7 +422,22 @@ fn linger_close(stream: &TcpStream) {
 
 /// Accepts connections forever, one thread each.
 pub fn serve(listener: &TcpListener, state: &Arc<AppState>) {
-    for conn in listener.incoming() {
+    accept_loop(listener.incoming(), state, Listener::Tcp);
+}
+
+/// Serves the local-mode API on a Unix socket until the listener fails.
+pub fn serve_local(listener: &std::os::unix::net::UnixListener, state: &Arc<AppState>) {
+    accept_loop(listener.incoming(), state, Listener::Local);
+}
+
+fn accept_loop<S: Conn>(
+    incoming: impl Iterator<Item = io::Result<S>>,
+    state: &Arc<AppState>,
+    kind: Listener,
+) where
+    for<'a> &'a S: Read + Write,
+{
+    for conn in incoming {
         match conn {
             Ok(stream) => {
                 let conn_state = Arc::clone(state);
@@ -374,7 +445,7 @@ pub fn serve(listener: &TcpListener, state: &Arc<AppState>) {
                     std::thread::Builder::new()
                         .name("http-conn".into())
                         .spawn(move || {
-                            let _ = handle(&stream, &conn_state);
+                            let _ = handle(&stream, &conn_state, kind);
                             linger_close(&stream);
                         });
                 if let Err(e) = spawned {

@@ -7,6 +7,7 @@
 //! configured `DataSource`, directories, logging, `sd_notify`, ping and
 //! WebSocket endpoints) and fails where the real server fails.
 
+pub mod api;
 pub mod build_info;
 pub mod config;
 pub mod db;
@@ -17,6 +18,7 @@ pub mod log;
 pub mod notify;
 pub mod paths;
 pub mod server;
+pub mod store;
 pub mod util;
 pub mod ws;
 

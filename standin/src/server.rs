@@ -3,7 +3,8 @@
 
 use std::fs::DirBuilder;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
-use std::os::unix::fs::DirBuilderExt;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -157,6 +158,39 @@ fn bind(listen: &str) -> Result<TcpListener> {
     TcpListener::bind(addr).map_err(|e| err(&e))
 }
 
+/// Local mode (`ServiceSettings.EnableLocalMode`): the local API on a Unix
+/// socket, mode 0600, no authentication. Like the real server, a stale
+/// socket file is removed first, and a failure is logged without stopping
+/// the server.
+fn start_local_mode(socket: &Path, state: &Arc<AppState>) {
+    let log = &state.log;
+    let shown = paths::display_abs(socket);
+    let bound = match std::fs::remove_file(socket) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => UnixListener::bind(socket),
+    }
+    .and_then(|l| {
+        std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o600))?;
+        Ok(l)
+    });
+    match bound {
+        Ok(listener) => {
+            log.info("Starting unix socket server", &[("socket", &shown)]);
+            let state = Arc::clone(state);
+            let spawned = std::thread::Builder::new()
+                .name("local-mode".into())
+                .spawn(move || http::serve_local(&listener, &state));
+            if let Err(e) = spawned {
+                log.error("Failed to start the local mode server", &[("error", &e.to_string())]);
+            }
+        }
+        Err(e) => log.error(
+            &format!("Failed to start server, err:listen unix {shown}: {e}"),
+            &[("socket", &shown)],
+        ),
+    }
+}
+
 fn root_html() -> Vec<u8> {
     paths::find_dir("client")
         .and_then(|d| std::fs::read(d.join("root.html")).ok())
@@ -272,8 +306,6 @@ fn start(opts: &ServerOptions, log: &Arc<Logger>) -> Result<std::convert::Infall
         &[("address", &addr)],
     );
 
-    notify::notify_ready(log);
-
     let state = Arc::new(AppState {
         log: Arc::clone(log),
         site_url: settings.site_url.clone(),
@@ -283,7 +315,14 @@ fn start(opts: &ServerOptions, log: &Arc<Logger>) -> Result<std::convert::Infall
         file_directory,
         unhealthy: build_info::fault_unhealthy(),
         root_html: root_html(),
+        sessions: std::sync::Mutex::default(),
     });
+    if settings.enable_local_mode {
+        start_local_mode(Path::new(&settings.local_mode_socket_location), &state);
+    }
+
+    notify::notify_ready(log);
+
     http::serve(&listener, &state);
     fail("listener closed")
 }

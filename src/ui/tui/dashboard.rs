@@ -19,7 +19,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         Outcome::Done(s) => end_screen(frame, area, app, run, s, theme),
         Outcome::Running | Outcome::Failed(_) => {
             let top_h = if matches!(run.outcome, Outcome::Failed(_)) {
-                (area.height / 2 + 2).max(9)
+                area.height.saturating_sub(8).max(9)
             } else {
                 9
             };
@@ -117,7 +117,7 @@ fn progress_lines(p: &Progress, w: usize, theme: Theme) -> Vec<Line<'static>> {
         None => {
             out.push(Line::from(vec![
                 Span::styled(format!("{}: ", p.phase), theme.bold()),
-                Span::raw(format!("{kind}, {} lines of output", p.done)),
+                Span::raw(format!("{kind}: {} lines", p.done)),
             ]));
             if let Some(d) = detail {
                 out.push(Line::styled(format!("  {}", clip(&d, w.saturating_sub(2))), theme.dim()));
@@ -224,9 +224,9 @@ fn failure_card(frame: &mut Frame, area: Rect, app: &App, f: &RunFailure, theme:
     }
     label(&mut lines, "log", &app.log_path.display().to_string(), Style::new());
     let retry = if stopped {
-        "r runs the install again: verified phases are quick to pass, it continues from here."
+        "r: run again; it continues from here."
     } else {
-        "r retries: the install runs again, skipping what is already done and verified."
+        "r: retry; what is done and verified is skipped."
     };
     for l in wrap(retry, w) {
         lines.push(Line::styled(l, theme.dim()));
@@ -252,7 +252,6 @@ fn end_screen(frame: &mut Frame, area: Rect, app: &App, run: &RunState, s: &RunS
                 dur(s.elapsed)
             )),
         ]),
-        Line::raw(""),
         Line::styled("Verified".to_owned(), theme.bold()),
     ];
     for r in &run.phases {
@@ -271,7 +270,6 @@ fn end_screen(frame: &mut Frame, area: Rect, app: &App, run: &RunState, s: &RunS
             Span::raw(clip(&evidence, w.saturating_sub(23))),
         ]));
     }
-    lines.push(Line::raw(""));
     lines.push(Line::styled("Files".to_owned(), theme.bold()));
     let mut files = vec![
         format!("answers + database password (600): {SAVED_ANSWERS}"),
@@ -285,12 +283,11 @@ fn end_screen(frame: &mut Frame, area: Rect, app: &App, run: &RunState, s: &RunS
             lines.push(Line::raw(format!("  {l}")));
         }
     }
-    lines.push(Line::raw(""));
     lines.push(Line::styled("Next".to_owned(), theme.bold()));
     let mut next = Vec::new();
     match &run.answers.admin {
         Some(a) => next.push(format!(
-            "Open {} and sign in as {} once the admin phase has created it; until then the first account created in the browser becomes the system admin.",
+            "Open {} and sign in as {} once the admin phase has created it (until then the first sign-up becomes admin).",
             s.url, a.username
         )),
         None => next.push(format!(
@@ -299,9 +296,9 @@ fn end_screen(frame: &mut Frame, area: Rect, app: &App, run: &RunState, s: &RunS
         )),
     }
     if run.answers.tls == Tls::None {
-        next.push("The site is plain http: add TLS before people log in.".into());
+        next.push("Plain http: add TLS before people log in.".into());
     }
-    next.push("`mattermost-setup status` checks every phase at any time; run mattermost-setup again to repair.".into());
+    next.push("`mattermost-setup status` checks it all; run mattermost-setup again to repair.".into());
     for n in next {
         for (i, l) in wrap(&n, w.saturating_sub(2)).into_iter().enumerate() {
             lines.push(Line::raw(format!("{} {l}", if i == 0 { "-" } else { " " })));

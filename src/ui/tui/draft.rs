@@ -603,7 +603,10 @@ impl Draft {
                 let mut all: Vec<(Option<Field>, FieldError)> = invalid
                     .0
                     .into_iter()
-                    .map(|e| (self.field_of(&e.field), e))
+                    .map(|e| {
+                        let f = self.field_of(&e.field);
+                        (f, wizard_words(f, e))
+                    })
                     .collect();
                 all.extend(extra);
                 Err(all)
@@ -653,6 +656,26 @@ impl Draft {
             _ => return None,
         })
     }
+}
+
+/// An answers-file problem in the wizard's words: the subject named as on screen,
+/// the fix as something to do here rather than a key to edit.
+fn wizard_words(f: Option<Field>, mut e: FieldError) -> FieldError {
+    let key = e.field.clone();
+    e.field = match (key.as_str(), f) {
+        ("sha256", _) => "SHA-256".into(),
+        (_, Some(f)) => f.label().into(),
+        (k, None) => k.into(),
+    };
+    match key.as_str() {
+        "sha256" => {
+            e.fix = "start the wizard with --sha256 HEX (the tarball's published checksum), or pick a listed version".into();
+        }
+        "db_password" => e.fix = "use 8 to 128 printable characters, or choose Generate".into(),
+        "download_base_url" => e.fix = format!("start the wizard with a valid --download-base-url ({})", e.fix),
+        _ => {}
+    }
+    e
 }
 
 /// The wizard's questions, in order.

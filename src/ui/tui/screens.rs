@@ -215,7 +215,7 @@ pub fn form(frame: &mut Frame, area: Rect, app: &App, step: Step, theme: Theme) 
         let pad = " ".repeat(LABEL);
         let err = errors.iter().find(|(g, _)| *g == f).filter(|_| app.touched.contains(&f));
         if let Some((_, e)) = err {
-            for (k, l) in wrap(&format!("{} {}", f.label(), e.problem), vw.saturating_sub(2)).into_iter().enumerate() {
+            for (k, l) in wrap(&format!("{} {}", e.field, e.problem), vw.saturating_sub(2)).into_iter().enumerate() {
                 let sym = if k == 0 { theme.sym_fail() } else { " " };
                 lines.push(Line::from(vec![
                     Span::raw(pad.clone()),
@@ -227,14 +227,16 @@ pub fn form(frame: &mut Frame, area: Rect, app: &App, step: Step, theme: Theme) 
             }
         } else if matches!(f, Field::DbPassword | Field::AdminPassword) && !d.text(f).is_empty() {
             let (words, bits) = strength(d.text(f));
-            let style = match bits {
-                0..50 => theme.warn(),
-                _ => theme.ok(),
+            let (sym, style) = match bits {
+                0..50 => (theme.sym_warn(), theme.warn()),
+                _ => (theme.sym_ok(), theme.ok()),
             };
-            lines.push(Line::from(vec![
-                Span::raw(pad.clone()),
-                Span::styled(format!("strength: {words} (~{bits} bits)"), style),
-            ]));
+            let text = if bits == 0 {
+                format!("{sym} strength: {words}")
+            } else {
+                format!("{sym} strength: {words} (~{bits} bits)")
+            };
+            lines.push(Line::from(vec![Span::raw(pad.clone()), Span::styled(text, style)]));
         } else if matches!(f, Field::DbPasswordAgain | Field::AdminPasswordAgain)
             && !d.text(f).is_empty()
             && errors.iter().all(|(g, _)| *g != f)
@@ -416,8 +418,9 @@ pub fn review(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         ));
         if let Err(errs) = app.draft.validate() {
             for (f, e) in errs {
-                let name = f.map_or_else(|| e.field.clone(), |f| f.label().to_owned());
-                for l in wrap(&format!("- {name} {}: {}", e.problem, e.fix), w) {
+                let step = f.and_then(|f| Step::ALL.iter().position(|s| app.draft.fields(*s).contains(&f)));
+                let at = step.map_or_else(String::new, |i| format!(" (step {})", i + 1));
+                for l in wrap(&format!("- {} {}{at}: {}", e.field, e.problem, e.fix), w) {
                     lines.push(Line::raw(l));
                 }
             }

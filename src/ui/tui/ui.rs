@@ -78,7 +78,7 @@ fn header_line(app: &App, theme: Theme, width: u16) -> Line<'static> {
         });
         spans.push(Span::styled(what.to_owned(), theme.bold()));
         if let Some(r) = &app.run {
-            spans.push(Span::raw(format!(" {}", r.title)));
+            spans.push(Span::raw(format!("{}{}", theme.sep(), r.title)));
         }
         return Line::from(spans);
     }
@@ -247,7 +247,8 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
         let mut len = 0;
         for word in para.split(' ') {
             let wl = word.chars().count();
-            if len > 0 && len + 1 + wl > width {
+            // A word longer than a line is cut where the line ends, not moved down.
+            if len > 0 && len + 1 + wl > width && wl <= width {
                 out.push(std::mem::take(&mut line));
                 len = 0;
             }
@@ -258,7 +259,7 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
             if wl > width {
                 let mut chars: Vec<char> = word.chars().collect();
                 while chars.len() + len > width {
-                    let take = width - len;
+                    let take = width.saturating_sub(len).max(1);
                     line.extend(chars.drain(..take));
                     out.push(std::mem::take(&mut line));
                     len = 0;

@@ -1,0 +1,433 @@
+//! The REST endpoints an installer uses to bootstrap a server, with the real
+//! server's validation and error shapes (`AppError` JSON with an `id`, a
+//! `message` and the HTTP status):
+//!
+//! * local mode (Unix socket, no authentication): `GET /api/v4/system/ping`,
+//!   `POST /api/v4/users`, `GET /api/v4/users/{id}`,
+//!   `GET /api/v4/users/username/{username}`, `PUT /api/v4/users/{id}/roles`,
+//!   `POST /api/v4/users/{id}/email/verify/member`, `POST /api/v4/teams`,
+//!   `GET /api/v4/teams/{id}`, `GET /api/v4/teams/name/{name}`,
+//!   `POST /api/v4/teams/{id}/members`, `GET /api/v4/teams/{id}/members/{user_id}`;
+//! * TCP (`ListenAddress`): `POST /api/v4/users/login`, `GET /api/v4/users/me`.
+//!
+//! Everything else on the local socket answers 404, like the real local-mode
+//! router, which only registers the local API.
+
+use std::io::Read;
+
+use serde_json::{Value, json};
+
+use crate::db::Database;
+use crate::http::{AppState, Request, Response, not_found, ping, request_id};
+use crate::store::{self, Team, User};
+use crate::util::now_millis;
+
+/// Largest request body accepted.
+const MAX_BODY: u64 = 1 << 20;
+/// `PasswordSettings.MinimumLength` default.
+const PASSWORD_MIN: usize = 8;
+/// bcrypt only uses the first 72 bytes; the real server refuses longer ones.
+const PASSWORD_MAX: usize = 72;
+const RESTRICTED_USERNAMES: [&str; 4] = ["all", "channel", "matterbot", "system"];
+const RESERVED_TEAM_NAMES: [&str; 17] = [
+    "admin", "api", "boards", "channel", "claim", "error", "files", "help", "landing", "login",
+    "mfa", "oauth", "plug", "plugins", "playbooks", "post", "signup",
+];
+
+/// The real server's error body.
+fn app_error(status: u16, id: &str, message: &str) -> Response {
+    Response::json(
+        status,
+        &json!({
+            "id": id,
+            "message": message,
+            "detailed_error": "",
+            "request_id": request_id(),
+            "status_code": status,
+        }),
+    )
+}
+
+fn internal(e: &crate::error::Error) -> Response {
+    app_error(500, "app.store.error", e.message())
+}
+
+/// Reads a JSON request body (Content-Length only).
+fn body(req: &Request, reader: &mut impl Read, what: &str) -> Result<Value, Response> {
+    let invalid = || {
+        app_error(
+            400,
+            "api.context.invalid_body_param.app_error",
+            &format!("Invalid or missing {what} in request body."),
+        )
+    };
+    let Some(len) = req.header("content-length") else {
+        if req.header("transfer-encoding").is_some() {
+            return Err(app_error(411, "api.context.length_required", "Content-Length is required."));
+        }
+        return Err(invalid());
+    };
+    let len: u64 = len.trim().parse().map_err(|_| invalid())?;
+    if len > MAX_BODY {
+        return Err(app_error(413, "api.context.body_too_large", "Request body too large."));
+    }
+    let mut buf = Vec::new();
+    reader
+        .take(len)
+        .read_to_end(&mut buf)
+        .map_err(|_| invalid())?;
+    serde_json::from_slice(&buf).map_err(|_| invalid())
+}
+
+fn field<'a>(v: &'a Value, key: &str) -> &'a str {
+    v.get(key).and_then(Value::as_str).unwrap_or("")
+}
+
+fn db(state: &AppState) -> Result<&Database, Response> {
+    state
+        .db
+        .as_ref()
+        .ok_or_else(|| app_error(500, "app.store.error", "no database"))
+}
+
+/// Mattermost's `IsValidUsername`.
+pub fn valid_username(s: &str) -> bool {
+    (3..=22).contains(&s.len())
+        && s.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b".-_".contains(&b))
+        && !RESTRICTED_USERNAMES.contains(&s)
+}
+
+/// Close to Mattermost's `IsValidEmail` (net/mail address, no display name).
+pub fn valid_email(s: &str) -> bool {
+    let Some((local, domain)) = s.rsplit_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && !domain.is_empty()
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && s.len() <= 128
+        && !s
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "<>()[],;:\"\\".contains(c))
+}
+
+/// Mattermost's `IsValidTeamName`.
+pub fn valid_team_name(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    (2..=64).contains(&s.len())
+        && bytes.first().is_some_and(u8::is_ascii_alphanumeric)
+        && bytes.last().is_some_and(u8::is_ascii_alphanumeric)
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        && !RESERVED_TEAM_NAMES.contains(&s)
+}
+
+fn create_user(state: &AppState, req: &Request, reader: &mut impl Read) -> Result<Response, Response> {
+    let v = body(req, reader, "user")?;
+    let db = db(state)?;
+    let username = field(&v, "username").to_lowercase();
+    let email = field(&v, "email").trim().to_lowercase();
+    let password = field(&v, "password");
+    if !valid_username(&username) {
+        return Err(app_error(
+            400,
+            "model.user.is_valid.username.app_error",
+            "Username must begin with a letter and contain between 3 to 22 lowercase characters made up of numbers, letters, and the symbols '.', '-', and '_'.",
+        ));
+    }
+    if !valid_email(&email) {
+        return Err(app_error(400, "model.user.is_valid.email.app_error", "Invalid email."));
+    }
+    if password.chars().count() < PASSWORD_MIN {
+        return Err(app_error(
+            400,
+            "model.user.is_valid.pwd.app_error",
+            &format!("Your password must contain at least {PASSWORD_MIN} characters."),
+        ));
+    }
+    if password.len() > PASSWORD_MAX {
+        return Err(app_error(
+            400,
+            "model.user.is_valid.pwd_max_length.app_error",
+            &format!("Your password must be {PASSWORD_MAX} bytes or fewer."),
+        ));
+    }
+    if store::user_by_username(db, &username).map_err(|e| internal(&e))?.is_some() {
+        return Err(app_error(
+            400,
+            "app.user.save.username_exists.app_error",
+            "An account with that username already exists.",
+        ));
+    }
+    if store::user_by_email(db, &email).map_err(|e| internal(&e))?.is_some() {
+        return Err(app_error(
+            400,
+            "app.user.save.email_exists.app_error",
+            "An account with that email already exists.",
+        ));
+    }
+    // The first account on a server becomes its system admin.
+    let first = store::count_users(db).map_err(|e| internal(&e))? == 0;
+    let now = now_millis();
+    let user = User {
+        id: store::new_id(),
+        create_at: now,
+        update_at: now,
+        delete_at: 0,
+        username,
+        password: store::hash_password(password),
+        email,
+        // Local mode is a system admin session: email_verified is honoured.
+        email_verified: v.get("email_verified").and_then(Value::as_bool).unwrap_or(false),
+        roles: if first { "system_admin system_user" } else { "system_user" }.to_owned(),
+        locale: "en".to_owned(),
+    };
+    store::insert_user(db, &user).map_err(|e| internal(&e))?;
+    state.log.info(
+        "User created",
+        &[("user_id", &user.id), ("username", &user.username)],
+    );
+    Ok(Response::json(201, &user.to_json()))
+}
+
+fn user_or_404(found: crate::error::Result<Option<User>>) -> Result<User, Response> {
+    match found {
+        Ok(Some(u)) => Ok(u),
+        Ok(None) => Err(app_error(
+            404,
+            "app.user.missing_account.const",
+            "Unable to find the user.",
+        )),
+        Err(e) => Err(internal(&e)),
+    }
+}
+
+fn team_or_404(found: crate::error::Result<Option<Team>>) -> Result<Team, Response> {
+    match found {
+        Ok(Some(t)) => Ok(t),
+        Ok(None) => Err(app_error(
+            404,
+            "app.team.get.find.app_error",
+            "Unable to find the existing team.",
+        )),
+        Err(e) => Err(internal(&e)),
+    }
+}
+
+const ROLES: [&str; 4] = ["system_user", "system_admin", "system_guest", "system_manager"];
+
+fn update_roles(state: &AppState, req: &Request, reader: &mut impl Read, id: &str) -> Result<Response, Response> {
+    let v = body(req, reader, "roles")?;
+    let db = db(state)?;
+    let roles = field(&v, "roles").split_whitespace().collect::<Vec<_>>();
+    if roles.is_empty() || roles.iter().any(|r| !ROLES.contains(r)) {
+        return Err(app_error(400, "api.context.invalid_body_param.app_error", "Invalid or missing roles in request body."));
+    }
+    let user = user_or_404(store::user_by_id(db, id))?;
+    store::update_roles(db, &user.id, &roles.join(" ")).map_err(|e| internal(&e))?;
+    state.log.info("User roles updated", &[("user_id", &user.id), ("roles", &roles.join(" "))]);
+    Ok(Response::json(200, &json!({"status": "OK"})))
+}
+
+fn create_team(state: &AppState, req: &Request, reader: &mut impl Read) -> Result<Response, Response> {
+    let v = body(req, reader, "team")?;
+    let db = db(state)?;
+    let name = field(&v, "name").to_owned();
+    let display_name = field(&v, "display_name").to_owned();
+    let team_type = field(&v, "type").to_owned();
+    let email = field(&v, "email").to_lowercase();
+    if !valid_team_name(&name) {
+        return Err(app_error(
+            400,
+            "model.team.is_valid.url.app_error",
+            "Team URL must start and end with a letter or number, have 2-64 characters of a-z, 0-9, '-' and '_', and not be a reserved name.",
+        ));
+    }
+    if display_name.is_empty() || display_name.chars().count() > 64 {
+        return Err(app_error(400, "model.team.is_valid.name.app_error", "Invalid name."));
+    }
+    if team_type != "O" && team_type != "I" {
+        return Err(app_error(400, "model.team.is_valid.type.app_error", "Invalid type."));
+    }
+    if !email.is_empty() && !valid_email(&email) {
+        return Err(app_error(400, "model.team.is_valid.email.app_error", "Invalid email."));
+    }
+    if store::team_by_name(db, &name).map_err(|e| internal(&e))?.is_some() {
+        return Err(app_error(
+            400,
+            "store.sql_team.save_team.existing.app_error",
+            "A team with that name already exists",
+        ));
+    }
+    let now = now_millis();
+    let team = Team {
+        id: store::new_id(),
+        create_at: now,
+        update_at: now,
+        delete_at: 0,
+        display_name,
+        name,
+        email,
+        team_type,
+    };
+    store::insert_team(db, &team).map_err(|e| internal(&e))?;
+    state.log.info("Team created", &[("team_id", &team.id), ("name", &team.name)]);
+    Ok(Response::json(201, &team.to_json()))
+}
+
+fn add_member(state: &AppState, req: &Request, reader: &mut impl Read, team_id: &str) -> Result<Response, Response> {
+    let v = body(req, reader, "team_member")?;
+    let db = db(state)?;
+    if field(&v, "team_id") != team_id {
+        return Err(app_error(400, "api.context.invalid_body_param.app_error", "Invalid or missing team_id in request body."));
+    }
+    let team = team_or_404(store::team_by_id(db, team_id))?;
+    let user = user_or_404(store::user_by_id(db, field(&v, "user_id")))?;
+    if user.delete_at > 0 {
+        return Err(app_error(400, "app.team.join_user_to_team.deactivated.app_error", "The user is deactivated."));
+    }
+    store::upsert_team_member(db, &team.id, &user.id).map_err(|e| internal(&e))?;
+    let member = store::team_member(db, &team.id, &user.id)
+        .map_err(|e| internal(&e))?
+        .ok_or_else(|| app_error(500, "app.team.save_member.save.app_error", "Unable to save the team member."))?;
+    state.log.info("User added to team", &[("team_id", &team.id), ("user_id", &user.id)]);
+    Ok(Response::json(201, &member.to_json()))
+}
+
+/// A request on the local-mode socket.
+pub(crate) fn local(state: &AppState, req: &Request, reader: &mut impl Read) -> Response {
+    let segs: Vec<&str> = req
+        .path
+        .strip_prefix("/api/v4/")
+        .map(|p| p.trim_end_matches('/').split('/').collect())
+        .unwrap_or_default();
+    let method = req.method.as_str();
+    let result = match (method, segs.as_slice()) {
+        ("GET", ["system", "ping"]) => Ok(ping(state, req)),
+        ("POST", ["users"]) => create_user(state, req, reader),
+        ("GET", ["users", "username", name]) => db(state).and_then(|d| {
+            user_or_404(store::user_by_username(d, name)).map(|u| Response::json(200, &u.to_json()))
+        }),
+        ("GET", ["users", id]) => db(state)
+            .and_then(|d| user_or_404(store::user_by_id(d, id)).map(|u| Response::json(200, &u.to_json()))),
+        ("PUT", ["users", id, "roles"]) => update_roles(state, req, reader, id),
+        ("POST", ["users", id, "email", "verify", "member"]) => db(state).and_then(|d| {
+            let u = user_or_404(store::user_by_id(d, id))?;
+            store::verify_email(d, &u.id).map_err(|e| internal(&e))?;
+            let u = user_or_404(store::user_by_id(d, id))?;
+            Ok(Response::json(200, &u.to_json()))
+        }),
+        ("POST", ["teams"]) => create_team(state, req, reader),
+        ("GET", ["teams", "name", name]) => {
+            db(state).and_then(|d| team_or_404(store::team_by_name(d, name)).map(|t| Response::json(200, &t.to_json())))
+        }
+        ("GET", ["teams", id]) => {
+            db(state).and_then(|d| team_or_404(store::team_by_id(d, id)).map(|t| Response::json(200, &t.to_json())))
+        }
+        ("POST", ["teams", id, "members"]) => add_member(state, req, reader, id),
+        ("GET", ["teams", team, "members", user]) => db(state).and_then(|d| {
+            match store::team_member(d, team, user).map_err(|e| internal(&e))? {
+                Some(m) if m.delete_at == 0 => Ok(Response::json(200, &m.to_json())),
+                _ => Err(app_error(404, "app.team.get_member.missing.app_error", "No team member found for that user ID and team ID.")),
+            }
+        }),
+        _ => Ok(not_found(req)),
+    };
+    result.unwrap_or_else(|e| e)
+}
+
+fn session_user(state: &AppState, req: &Request) -> Option<String> {
+    let token = req
+        .header("authorization")
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("BEARER ")))
+        .map(str::trim)
+        .map(str::to_owned)
+        .or_else(|| {
+            req.header_all("cookie")
+                .flat_map(|c| c.split(';'))
+                .find_map(|kv| kv.trim().strip_prefix("MMAUTHTOKEN=").map(str::to_owned))
+        })?;
+    state.sessions.lock().ok()?.get(&token).cloned()
+}
+
+fn login(state: &AppState, req: &Request, reader: &mut impl Read) -> Result<Response, Response> {
+    let v = body(req, reader, "login")?;
+    let db = db(state)?;
+    let login_id = field(&v, "login_id");
+    let password = field(&v, "password");
+    if password.is_empty() {
+        return Err(app_error(400, "api.user.login.blank_pwd.app_error", "Password field must not be blank"));
+    }
+    let invalid = || {
+        app_error(
+            401,
+            "api.user.login.invalid_credentials_email_username",
+            "Enter a valid email or username and/or password.",
+        )
+    };
+    let user = store::user_by_login(db, login_id)
+        .map_err(|e| internal(&e))?
+        .ok_or_else(invalid)?;
+    if !user.password_matches(password) {
+        return Err(invalid());
+    }
+    if user.delete_at > 0 {
+        return Err(app_error(401, "api.user.login.inactive.app_error", "Login failed because your account has been deactivated."));
+    }
+    let token = store::new_id();
+    if let Ok(mut s) = state.sessions.lock() {
+        s.insert(token.clone(), user.id.clone());
+    }
+    state.log.info("User logged in", &[("user_id", &user.id)]);
+    let mut r = Response::json(200, &user.to_json());
+    r.headers.push(("Token", token.clone()));
+    r.headers.push(("Set-Cookie", format!("MMAUTHTOKEN={token}; Path=/; HttpOnly")));
+    Ok(r)
+}
+
+/// The API routes on the TCP listener; `None` for everything else.
+pub(crate) fn tcp(state: &AppState, req: &Request, reader: &mut impl Read) -> Option<Response> {
+    let result = match (req.method.as_str(), req.path.trim_end_matches('/')) {
+        ("POST", "/api/v4/users/login") => login(state, req, reader),
+        ("GET", "/api/v4/users/me") => match session_user(state, req) {
+            None => Err(app_error(401, "api.context.session_expired.app_error", "Invalid or expired session, please login again.")),
+            Some(id) => db(state).and_then(|d| user_or_404(store::user_by_id(d, &id)).map(|u| Response::json(200, &u.to_json()))),
+        },
+        _ => return None,
+    };
+    Some(result.unwrap_or_else(|e| e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn username_rules() {
+        assert!(valid_username("admin"));
+        assert!(valid_username("a.b-c_d9"));
+        for bad in ["ab", "Admin", "9lives", "all", "system", "has space", &"a".repeat(23)] {
+            assert!(!valid_username(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn email_rules() {
+        assert!(valid_email("boss@example.com"));
+        for bad in ["", "boss", "@example.com", "boss@", "bo ss@example.com", "a<b@example.com"] {
+            assert!(!valid_email(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn team_name_rules() {
+        assert!(valid_team_name("staff"));
+        assert!(valid_team_name("my-team2"));
+        for bad in ["a", "-team", "team-", "Team", "api", "signup", "te am"] {
+            assert!(!valid_team_name(bad), "{bad}");
+        }
+    }
+}

@@ -9,9 +9,9 @@ use crate::answers::{Answers, SAVED_ANSWERS};
 use crate::events::Event;
 use crate::host::{FileSpec, Host};
 use crate::phases::{self, Check, Ctx, Level, LocalEdits, Phase, PhaseError, PhaseId};
+use crate::plan::{Plan, Source};
 use crate::state::Journal;
 use crate::state::journal::PhaseState;
-use crate::plan::{Plan, Source};
 
 /// How one phase went.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,6 +40,13 @@ pub fn register_secrets(host: &Host, a: &Answers) {
     host.add_secret(&crate::phases::database::mysql::literal(
         a.db_password.expose(),
     ));
+    if let Some(admin) = &a.admin {
+        // Raw, and as it travels in the local-mode API's JSON bodies.
+        let pw = admin.password.expose();
+        host.add_secret(pw);
+        let json = serde_json::Value::String(pw.to_owned()).to_string();
+        host.add_secret(json.trim_matches('"'));
+    }
 }
 
 /// The journal of this run; written only once some phase has work to do, so a run
@@ -67,7 +74,11 @@ impl RunJournal<'_> {
     }
 }
 
-fn run_phase(ctx: &mut Ctx, phase: &dyn Phase, journal: &mut RunJournal) -> Result<PhaseReport, PhaseError> {
+fn run_phase(
+    ctx: &mut Ctx,
+    phase: &dyn Phase,
+    journal: &mut RunJournal,
+) -> Result<PhaseReport, PhaseError> {
     let id = phase.id();
     let start = Instant::now();
     (ctx.host.events())(Event::PhaseStarted { phase: id });
@@ -194,7 +205,11 @@ pub struct RunOptions {
 }
 
 /// The whole install: every phase, in order, converging only what differs.
-pub fn install(host: &Host, answers: &Answers, plan: &Plan) -> Result<Vec<PhaseReport>, InstallError> {
+pub fn install(
+    host: &Host,
+    answers: &Answers,
+    plan: &Plan,
+) -> Result<Vec<PhaseReport>, InstallError> {
     install_with(host, answers, plan, &Cancel::default())
 }
 
@@ -205,7 +220,11 @@ pub fn install_with(
     plan: &Plan,
     cancel: &Cancel,
 ) -> Result<Vec<PhaseReport>, InstallError> {
-    let opts = RunOptions { command: "install".into(), local_edits: LocalEdits::Refuse, cancel: cancel.clone() };
+    let opts = RunOptions {
+        command: "install".into(),
+        local_edits: LocalEdits::Refuse,
+        cancel: cancel.clone(),
+    };
     converge(host, answers, plan, &opts)
 }
 
@@ -217,11 +236,24 @@ fn inputs_hash(plan: &Plan) -> String {
 
 /// Runs every phase, probing first and applying only what differs; journals each
 /// phase and keeps the ownership record up to date.
-pub fn converge(host: &Host, answers: &Answers, plan: &Plan, opts: &RunOptions) -> Result<Vec<PhaseReport>, InstallError> {
+pub fn converge(
+    host: &Host,
+    answers: &Answers,
+    plan: &Plan,
+    opts: &RunOptions,
+) -> Result<Vec<PhaseReport>, InstallError> {
     register_secrets(host, answers);
     let cancel = &opts.cancel;
     let inputs = inputs_hash(plan);
     let mut resuming = false;
+    match crate::lifecycle::upgrade::recover(host) {
+        Ok(Some(message)) => {
+            (host.events())(Event::Warning { message });
+            resuming = true;
+        }
+        Ok(None) => {}
+        Err(error) => return Err(fail(host, PhaseId::Mattermost, error, &[])),
+    }
     if let Some(prev) = Journal::load(host) {
         if let Some(where_) = prev.interrupted_in() {
             let message = format!(
@@ -236,7 +268,11 @@ pub fn converge(host: &Host, answers: &Answers, plan: &Plan, opts: &RunOptions) 
     let mut journal = Journal::begin(&opts.command, host.log_path().to_owned());
     // When finishing an interrupted run, this run's journal replaces it even if
     // nothing is left to do.
-    let mut rj = RunJournal { journal: &mut journal, inputs, dirty: resuming };
+    let mut rj = RunJournal {
+        journal: &mut journal,
+        inputs,
+        dirty: resuming,
+    };
     let all = phases::all();
     let mut done: Vec<PhaseReport> = Vec::new();
     std::thread::scope(|scope| {
@@ -257,12 +293,18 @@ pub fn converge(host: &Host, answers: &Answers, plan: &Plan, opts: &RunOptions) 
                     return Err(fail(host, id, error, &done));
                 }
                 // The download only needs the network, not the packages: start it now.
-                let https = matches!(&plan.release.source, Source::Url(u) if u.starts_with("https://"));
-                let ca_ready = host.path(Path::new("/etc/ssl/certs/ca-certificates.crt")).exists();
+                let https =
+                    matches!(&plan.release.source, Source::Url(u) if u.starts_with("https://"));
+                let ca_ready = host
+                    .path(Path::new("/etc/ssl/certs/ca-certificates.crt"))
+                    .exists();
                 if needs_tarball(&ctx) && (!https || ca_ready) {
                     let release = &plan.release;
                     host.note("[mattermost] starting the tarball download alongside apt");
-                    ctx.tarball = Some(scope.spawn(move || phases::mattermost::fetch::fetch(host, release, cancel)));
+                    ctx.tarball =
+                        Some(scope.spawn(move || {
+                            phases::mattermost::fetch::fetch(host, release, cancel)
+                        }));
                 }
             }
             // A download that already failed stops the run before more changes.
@@ -275,7 +317,10 @@ pub fn converge(host: &Host, answers: &Answers, plan: &Plan, opts: &RunOptions) 
             }
             match result {
                 Ok(report) => {
-                    host.note(&format!("== phase {id}: verified in {:.2}s", report.elapsed.as_secs_f64()));
+                    host.note(&format!(
+                        "== phase {id}: verified in {:.2}s",
+                        report.elapsed.as_secs_f64()
+                    ));
                     rj.mark(host, id, PhaseState::Verified);
                     done.push(report);
                 }

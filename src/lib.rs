@@ -11,5 +11,6 @@ pub mod phases;
 pub mod plan;
 pub mod probes;
 pub mod releases;
+pub mod retention;
 pub mod state;
 pub mod ui;

@@ -74,7 +74,11 @@ impl Reader<'_> {
             None | Some(Value::Null) => default,
             Some(Value::Bool(b)) => *b,
             Some(other) => {
-                self.err(key, format!("must be true or false, found {other}"), format!("write \"{key}\": true"));
+                self.err(
+                    key,
+                    format!("must be true or false, found {other}"),
+                    format!("write \"{key}\": true"),
+                );
                 default
             }
         }
@@ -87,14 +91,22 @@ impl Reader<'_> {
         let file = self.string(&file_key);
         match (inline, file) {
             (Some(_), Some(_)) => {
-                self.err(key, format!("is set together with {file_key}"), "keep one of the two");
+                self.err(
+                    key,
+                    format!("is set together with {file_key}"),
+                    "keep one of the two",
+                );
                 None
             }
             (Some(v), None) => Some(v),
             (None, Some(path)) => match std::fs::read_to_string(&path) {
                 Ok(text) => Some(text.lines().next().unwrap_or("").to_owned()),
                 Err(e) => {
-                    self.err(&file_key, format!("cannot read {path}: {e}"), "give the path of a readable file (mode 600) holding the secret");
+                    self.err(
+                        &file_key,
+                        format!("cannot read {path}: {e}"),
+                        "give the path of a readable file (mode 600) holding the secret",
+                    );
                     None
                 }
             },
@@ -105,7 +117,11 @@ impl Reader<'_> {
     fn path(&mut self, key: &str) -> Option<PathBuf> {
         let p = self.string(key).map(PathBuf::from)?;
         if !p.is_absolute() {
-            self.err(key, format!("\"{}\" is not an absolute path", p.display()), "give an absolute path");
+            self.err(
+                key,
+                format!("\"{}\" is not an absolute path", p.display()),
+                "give an absolute path",
+            );
         }
         Some(p)
     }
@@ -298,7 +314,11 @@ pub fn from_json(text: &str, saved: Option<&Answers>) -> Result<Answers, Invalid
     let tls = r.choice(
         "tls",
         Tls::None,
-        &[("none", Tls::None), ("letsencrypt", Tls::Letsencrypt), ("existing", Tls::Existing)],
+        &[
+            ("none", Tls::None),
+            ("letsencrypt", Tls::Letsencrypt),
+            ("existing", Tls::Existing),
+        ],
     );
     let letsencrypt_email = r.string("letsencrypt_email");
     let letsencrypt_agree_tos = r.boolean("letsencrypt_agree_tos", false);
@@ -314,9 +334,17 @@ pub fn from_json(text: &str, saved: Option<&Answers>) -> Result<Answers, Invalid
     match tls {
         Tls::Letsencrypt => {
             match &letsencrypt_email {
-                None => r.err("letsencrypt_email", "is missing (tls is letsencrypt)", "add the e-mail Let's Encrypt writes to about expiring certificates"),
+                None => r.err(
+                    "letsencrypt_email",
+                    "is missing (tls is letsencrypt)",
+                    "add the e-mail Let's Encrypt writes to about expiring certificates",
+                ),
                 Some(e) if validate::email(e).is_err() => {
-                    r.err("letsencrypt_email", format!("\"{e}\" is not an e-mail address"), "use name@example.com");
+                    r.err(
+                        "letsencrypt_email",
+                        format!("\"{e}\" is not an e-mail address"),
+                        "use name@example.com",
+                    );
                 }
                 Some(_) => {}
             }
@@ -326,16 +354,28 @@ pub fn from_json(text: &str, saved: Option<&Answers>) -> Result<Answers, Invalid
         }
         Tls::Existing => {
             if tls_cert.is_none() {
-                r.err("tls_cert", "is missing (tls is existing)", "give the path of the certificate chain (PEM)");
+                r.err(
+                    "tls_cert",
+                    "is missing (tls is existing)",
+                    "give the path of the certificate chain (PEM)",
+                );
             }
             if tls_key.is_none() {
-                r.err("tls_key", "is missing (tls is existing)", "give the path of the private key (PEM)");
+                r.err(
+                    "tls_key",
+                    "is missing (tls is existing)",
+                    "give the path of the private key (PEM)",
+                );
             }
         }
         Tls::None => {}
     }
     if tls != Tls::None {
-        r.err("tls", format!("\"{}\" is not available in this version yet", tls.name()), "set \"tls\": \"none\"");
+        r.err(
+            "tls",
+            format!("\"{}\" is not available in this version yet", tls.name()),
+            "set \"tls\": \"none\"",
+        );
     }
 
     let admin_username = r.string("admin_username");
@@ -345,10 +385,18 @@ pub fn from_json(text: &str, saved: Option<&Answers>) -> Result<Answers, Invalid
         (None, None, None) => saved.and_then(|s| s.admin.clone()),
         (Some(username), Some(email), password) => {
             if let Err(e) = validate::username(&username) {
-                r.err("admin_username", e, "use 3-22 of a-z, 0-9, '.', '-', '_', starting with a letter");
+                r.err(
+                    "admin_username",
+                    e,
+                    "use 3-22 of a-z, 0-9, '.', '-', '_', starting with a letter",
+                );
             }
             if validate::email(&email).is_err() {
-                r.err("admin_email", format!("\"{email}\" is not an e-mail address"), "use name@example.com");
+                r.err(
+                    "admin_email",
+                    format!("\"{email}\" is not an e-mail address"),
+                    "use name@example.com",
+                );
             }
             let password = match password {
                 Some(p) => {
@@ -360,25 +408,45 @@ pub fn from_json(text: &str, saved: Option<&Answers>) -> Result<Answers, Invalid
                 None => match saved.and_then(|s| s.admin.as_ref()) {
                     Some(a) => a.password.clone(),
                     None => {
-                        r.err("admin_password", "is missing (admin_username is set)", "add admin_password or admin_password_file");
+                        r.err(
+                            "admin_password",
+                            "is missing (admin_username is set)",
+                            "add admin_password or admin_password_file",
+                        );
                         Secret::new("")
                     }
                 },
             };
-            Some(super::Admin { username, email, password })
+            Some(super::Admin {
+                username,
+                email,
+                password,
+            })
         }
         _ => {
-            r.err("admin_username", "admin_username and admin_email go together", "set both (and admin_password), or none");
+            r.err(
+                "admin_username",
+                "admin_username and admin_email go together",
+                "set both (and admin_password), or none",
+            );
             None
         }
     };
     let team_name = r.string("team_name");
     if let Some(t) = &team_name {
         if let Err(e) = validate::team_name(t) {
-            r.err("team_name", e, "use 2-64 of a-z, 0-9 and '-', starting with a letter");
+            r.err(
+                "team_name",
+                e,
+                "use 2-64 of a-z, 0-9 and '-', starting with a letter",
+            );
         }
         if admin.is_none() {
-            r.err("team_name", "needs an admin account to own the team", "set admin_username, admin_email and admin_password");
+            r.err(
+                "team_name",
+                "needs an admin account to own the team",
+                "set admin_username, admin_email and admin_password",
+            );
         }
     }
     let retention_days = match r.map.get("retention_days") {
@@ -387,7 +455,11 @@ pub fn from_json(text: &str, saved: Option<&Answers>) -> Result<Answers, Invalid
             n.as_u64().and_then(|d| u32::try_from(d).ok())
         }
         Some(other) => {
-            r.err("retention_days", format!("{other} is not a number of days from 1 to 36500"), "write e.g. \"retention_days\": 365, or remove the key");
+            r.err(
+                "retention_days",
+                format!("{other} is not a number of days from 1 to 36500"),
+                "write e.g. \"retention_days\": 365, or remove the key",
+            );
             None
         }
     };
@@ -597,8 +669,15 @@ mod tests {
 
     #[test]
     fn letsencrypt_needs_an_email_and_the_terms() {
-        let err = from_json(r#"{"domain": "chat.example.com", "tls": "letsencrypt"}"#, None).unwrap_err();
-        assert_eq!(fields(&err), ["letsencrypt_email", "letsencrypt_agree_tos", "tls"]);
+        let err = from_json(
+            r#"{"domain": "chat.example.com", "tls": "letsencrypt"}"#,
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(
+            fields(&err),
+            ["letsencrypt_email", "letsencrypt_agree_tos", "tls"]
+        );
     }
 
     #[test]
@@ -613,11 +692,18 @@ mod tests {
         });
         let a = from_json(&json.to_string(), None).unwrap();
         assert_eq!(a.db_password.expose(), "from a file 123");
-        assert_eq!(a.admin.as_ref().unwrap().password.expose(), "from a file 123");
+        assert_eq!(
+            a.admin.as_ref().unwrap().password.expose(),
+            "from a file 123"
+        );
         assert_eq!(a.retention_days, Some(365));
         let back = from_json(&a.to_json_with_secrets(), None).unwrap();
         assert_eq!(a, back);
-        let err = from_json(r#"{"domain": "chat.example.com", "admin_username": "boss", "retention_days": 0}"#, None).unwrap_err();
+        let err = from_json(
+            r#"{"domain": "chat.example.com", "admin_username": "boss", "retention_days": 0}"#,
+            None,
+        )
+        .unwrap_err();
         assert_eq!(fields(&err), ["admin_username", "retention_days"]);
     }
 

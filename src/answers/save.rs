@@ -59,13 +59,25 @@ pub fn save_for_replay(a: &Answers, path: &Path) -> std::io::Result<SavedFiles> 
     std::fs::create_dir_all(&dir)?;
     let db_file = dir.join(format!("{stem}.db-password"));
     let admin_file = dir.join(format!("{stem}.admin-password"));
-    write(&db_file, format!("{}\n", a.db_password.expose()).as_bytes(), 0o600)?;
+    write(
+        &db_file,
+        format!("{}\n", a.db_password.expose()).as_bytes(),
+        0o600,
+    )?;
     let mut secrets = vec![db_file.clone()];
     if let Some(admin) = &a.admin {
-        write(&admin_file, format!("{}\n", admin.password.expose()).as_bytes(), 0o600)?;
+        write(
+            &admin_file,
+            format!("{}\n", admin.password.expose()).as_bytes(),
+            0o600,
+        )?;
         secrets.push(admin_file.clone());
     }
-    write(&path, replay_json(a, &db_file, &admin_file).as_bytes(), 0o644)?;
+    write(
+        &path,
+        replay_json(a, &db_file, &admin_file).as_bytes(),
+        0o644,
+    )?;
     Ok(SavedFiles {
         answers: path,
         secrets,

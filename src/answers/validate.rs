@@ -161,7 +161,11 @@ pub fn dir(path: &Path) -> Result<(), String> {
 /// Good enough to catch typos; the mail server has the last word.
 pub fn email(s: &str) -> Result<(), String> {
     match s.split_once('@') {
-        Some((local, domain)) if !local.is_empty() && !s.contains(char::is_whitespace) && fqdn(domain).is_ok() => Ok(()),
+        Some((local, domain))
+            if !local.is_empty() && !s.contains(char::is_whitespace) && fqdn(domain).is_ok() =>
+        {
+            Ok(())
+        }
         _ => Err(format!("\"{s}\" is not an e-mail address")),
     }
 }
@@ -170,16 +174,26 @@ pub fn email(s: &str) -> Result<(), String> {
 pub fn username(s: &str) -> Result<(), String> {
     let ok = (3..=22).contains(&s.len())
         && s.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
-    if ok { Ok(()) } else { Err(format!("\"{s}\" is not a valid Mattermost username")) }
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("\"{s}\" is not a valid Mattermost username"))
+    }
 }
 
 /// Mattermost team URL names: 2-64 characters, a-z 0-9 -, starting with a letter.
 pub fn team_name(s: &str) -> Result<(), String> {
     let ok = (2..=64).contains(&s.len())
         && s.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if ok { Ok(()) } else { Err(format!("\"{s}\" is not a valid team name")) }
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("\"{s}\" is not a valid team name"))
+    }
 }
 
 /// A lower-case hex SHA-256.

@@ -4,10 +4,11 @@ pub mod install;
 pub mod plan;
 pub mod reconfigure;
 pub mod repair;
+pub mod retention;
 pub mod status;
-pub mod wizard;
 pub mod uninstall;
 pub mod upgrade;
+pub mod wizard;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -42,6 +43,8 @@ pub enum Command {
     Upgrade(upgrade::Args),
     /// Remove what mattermost-setup created; data and the database stay unless confirmed.
     Uninstall(uninstall::Args),
+    /// Delete messages older than N days with their reactions, files and threads (run daily by a timer).
+    Retention(retention::Args),
 }
 
 /// What a command ended with: the exit code, and whether to point at the log.
@@ -59,6 +62,7 @@ pub fn run(cli: Cli) -> Outcome {
         Some(Command::Reconfigure(a)) => reconfigure::run(&a),
         Some(Command::Upgrade(a)) => upgrade::run(&a),
         Some(Command::Uninstall(a)) => uninstall::run(&a),
+        Some(Command::Retention(a)) => retention::run(&a),
         None => wizard::run(&cli.wizard),
     }
 }

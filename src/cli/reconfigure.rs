@@ -25,7 +25,10 @@ pub struct Args {
 pub fn run(args: &Args) -> Outcome {
     let host = Host::system(plain::sink(args.verbose));
     let Some(saved) = super::saved_answers() else {
-        eprintln!("reconfigure: no install found ({} is missing); run `mattermost-setup install` first.", crate::answers::SAVED_ANSWERS);
+        eprintln!(
+            "reconfigure: no install found ({} is missing); run `mattermost-setup install` first.",
+            crate::answers::SAVED_ANSWERS
+        );
         return Outcome::with_log(ExitCode::from(2), &host);
     };
     let changes = match std::fs::read_to_string(&args.answers) {
@@ -58,19 +61,33 @@ pub fn run(args: &Args) -> Outcome {
         match reconfigure::move_data(&host, &saved.data_dir, &answers.data_dir) {
             Ok(msg) => println!("Data: {msg}"),
             Err(e) => {
-                println!("✗ data directory: {}\n  fix: {}", e.cause, e.fix.unwrap_or_default());
+                println!(
+                    "✗ data directory: {}\n  fix: {}",
+                    e.cause,
+                    e.fix.unwrap_or_default()
+                );
                 return Outcome::with_log(ExitCode::from(1), &host);
             }
         }
     }
-    let opts = RunOptions { command: "reconfigure".into(), local_edits: LocalEdits::Refuse, cancel: engine::Cancel::default() };
+    let opts = RunOptions {
+        command: "reconfigure".into(),
+        local_edits: LocalEdits::Refuse,
+        cancel: engine::Cancel::default(),
+    };
     match engine::converge(&host, &answers, &plan, &opts) {
         Ok(_) => {
-            println!("\nReconfigured: Mattermost is up at {} and every phase is verified.", plan.site_url);
+            println!(
+                "\nReconfigured: Mattermost is up at {} and every phase is verified.",
+                plan.site_url
+            );
             Outcome::with_log(ExitCode::SUCCESS, &host)
         }
         Err(e) => {
-            println!("\nThe reconfigure stopped in phase {}; fix the cause and run it again.", e.phase);
+            println!(
+                "\nThe reconfigure stopped in phase {}; fix the cause and run it again.",
+                e.phase
+            );
             Outcome::with_log(ExitCode::from(1), &host)
         }
     }

@@ -26,7 +26,10 @@ pub struct Args {
 pub fn run(args: &Args) -> Outcome {
     let host = Host::system(plain::sink(args.verbose));
     let Some(answers) = super::saved_answers() else {
-        eprintln!("repair: no install found ({} is missing); run `mattermost-setup install` first.", crate::answers::SAVED_ANSWERS);
+        eprintln!(
+            "repair: no install found ({} is missing); run `mattermost-setup install` first.",
+            crate::answers::SAVED_ANSWERS
+        );
         return Outcome::with_log(ExitCode::from(2), &host);
     };
     let plan = match Plan::new(&answers) {
@@ -37,13 +40,19 @@ pub fn run(args: &Args) -> Outcome {
         }
     };
     let checks = engine::status(&host, &answers, &plan);
-    let drift: Vec<_> = checks.iter().filter(|c| c.level == Level::Fail).cloned().collect();
+    let drift: Vec<_> = checks
+        .iter()
+        .filter(|c| c.level == Level::Fail)
+        .cloned()
+        .collect();
     if drift.is_empty() {
         println!("Nothing to repair: every check passes.");
         return Outcome::with_log(ExitCode::SUCCESS, &host);
     }
     println!("Drift found:\n{}", plain::status_table(&drift));
-    let hand_edited = drift.iter().any(|c| c.diff.is_some() && c.fix.as_deref().is_some_and(|f| f.contains("--keep-local")));
+    let hand_edited = drift
+        .iter()
+        .any(|c| c.diff.is_some() && c.fix.as_deref().is_some_and(|f| f.contains("--keep-local")));
     let policy = if args.keep_local {
         LocalEdits::Keep
     } else if args.restore {
@@ -51,7 +60,9 @@ pub fn run(args: &Args) -> Outcome {
     } else if !hand_edited {
         LocalEdits::Refuse
     } else if std::io::stdin().is_terminal() {
-        print!("Files above were edited by hand. [k]eep your versions, [r]estore the planned ones (yours are backed up), or [q]uit? ");
+        print!(
+            "Files above were edited by hand. [k]eep your versions, [r]estore the planned ones (yours are backed up), or [q]uit? "
+        );
         let _ = std::io::stdout().flush();
         let mut line = String::new();
         let _ = std::io::stdin().read_line(&mut line);
@@ -64,10 +75,16 @@ pub fn run(args: &Args) -> Outcome {
             }
         }
     } else {
-        eprintln!("repair: managed files were edited by hand; choose --keep-local or --restore (nothing was changed).");
+        eprintln!(
+            "repair: managed files were edited by hand; choose --keep-local or --restore (nothing was changed)."
+        );
         return Outcome::with_log(ExitCode::from(2), &host);
     };
-    let opts = RunOptions { command: "repair".into(), local_edits: policy, cancel: engine::Cancel::default() };
+    let opts = RunOptions {
+        command: "repair".into(),
+        local_edits: policy,
+        cancel: engine::Cancel::default(),
+    };
     match engine::converge(&host, &answers, &plan, &opts) {
         Ok(_) => {
             let after = engine::status(&host, &answers, &plan);
@@ -76,12 +93,18 @@ pub fn run(args: &Args) -> Outcome {
                 println!("\nRepaired: every check passes.");
                 Outcome::with_log(ExitCode::SUCCESS, &host)
             } else {
-                println!("\n{failed} check(s) still fail:\n{}", plain::status_table(&after));
+                println!(
+                    "\n{failed} check(s) still fail:\n{}",
+                    plain::status_table(&after)
+                );
                 Outcome::with_log(ExitCode::from(1), &host)
             }
         }
         Err(e) => {
-            println!("\nThe repair stopped in phase {}; fix the cause and run it again.", e.phase);
+            println!(
+                "\nThe repair stopped in phase {}; fix the cause and run it again.",
+                e.phase
+            );
             Outcome::with_log(ExitCode::from(1), &host)
         }
     }

@@ -32,7 +32,10 @@ fn ask(prompt: &str) -> String {
 pub fn run(args: &Args) -> Outcome {
     let host = Host::system(plain::sink(false));
     let Some(answers) = super::saved_answers() else {
-        eprintln!("uninstall: no install found ({} is missing).", crate::answers::SAVED_ANSWERS);
+        eprintln!(
+            "uninstall: no install found ({} is missing).",
+            crate::answers::SAVED_ANSWERS
+        );
         return Outcome::with_log(ExitCode::from(2), &host);
     };
     let tty = std::io::stdin().is_terminal();
@@ -46,12 +49,17 @@ pub fn run(args: &Args) -> Outcome {
             None => String::new(),
         };
         if typed != answers.domain {
-            eprintln!("uninstall: the data removal was not confirmed (pass --confirm {} or type it); nothing was changed.", answers.domain);
+            eprintln!(
+                "uninstall: the data removal was not confirmed (pass --confirm {} or type it); nothing was changed.",
+                answers.domain
+            );
             return Outcome::with_log(ExitCode::from(2), &host);
         }
     } else if !args.yes {
         if !tty {
-            eprintln!("uninstall: no terminal to confirm on; add --yes (data, config and the database are kept).");
+            eprintln!(
+                "uninstall: no terminal to confirm on; add --yes (data, config and the database are kept)."
+            );
             return Outcome::with_log(ExitCode::from(2), &host);
         }
         if !matches!(ask("Remove the Mattermost program, service and proxy site? Data and the database are kept. [y/N] ").as_str(), "y" | "Y" | "yes") {

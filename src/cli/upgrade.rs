@@ -24,7 +24,10 @@ pub struct Args {
 pub fn run(args: &Args) -> Outcome {
     let host = Host::system(plain::sink(args.verbose));
     let Some(saved) = super::saved_answers() else {
-        eprintln!("upgrade: no install found ({} is missing); run `mattermost-setup install` first.", crate::answers::SAVED_ANSWERS);
+        eprintln!(
+            "upgrade: no install found ({} is missing); run `mattermost-setup install` first.",
+            crate::answers::SAVED_ANSWERS
+        );
         return Outcome::with_log(ExitCode::from(2), &host);
     };
     let mut changes = serde_json::json!({ "version": args.version });

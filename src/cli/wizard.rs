@@ -38,7 +38,12 @@ Run unattended instead: write an answers file (at least {\"domain\": \"chat.exam
 See `mattermost-setup --help`.";
 
 /// Why the plain front end is used, if it is.
-pub fn plain_reason(args: &Args, stdout_tty: bool, term: Option<&str>, size: Option<(u16, u16)>) -> Option<String> {
+pub fn plain_reason(
+    args: &Args,
+    stdout_tty: bool,
+    term: Option<&str>,
+    size: Option<(u16, u16)>,
+) -> Option<String> {
     if args.plain {
         return Some("--plain".into());
     }
@@ -106,7 +111,11 @@ fn finish(r: &tui::Report) -> Outcome {
         println!(
             "Answers saved for replay: {} (passwords in {}, mode 600)\n  replay: mattermost-setup install --answers {} --yes",
             s.answers.display(),
-            s.secrets.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
+            s.secrets
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
             s.answers.display()
         );
     }
@@ -160,9 +169,19 @@ mod tests {
         assert!(plain_reason(&a, true, Some("dumb"), big).is_some());
         assert!(plain_reason(&a, true, None, big).is_some());
         assert!(plain_reason(&a, false, Some("xterm"), big).is_some());
-        assert!(plain_reason(&a, true, Some("xterm"), Some((79, 24))).unwrap().contains("79x24"));
+        assert!(
+            plain_reason(&a, true, Some("xterm"), Some((79, 24)))
+                .unwrap()
+                .contains("79x24")
+        );
         assert!(plain_reason(&a, true, Some("xterm"), Some((80, 23))).is_some());
-        let p = Args { plain: true, ..Args::default() };
-        assert_eq!(plain_reason(&p, true, Some("xterm"), big).as_deref(), Some("--plain"));
+        let p = Args {
+            plain: true,
+            ..Args::default()
+        };
+        assert_eq!(
+            plain_reason(&p, true, Some("xterm"), big).as_deref(),
+            Some("--plain")
+        );
     }
 }

@@ -132,7 +132,12 @@ impl Runner for SystemRunner {
         }
         if let Some(path) = &cmd.stdout_file {
             use std::os::unix::fs::OpenOptionsExt;
-            let file = std::fs::OpenOptions::new().create(true).truncate(true).write(true).mode(0o600).open(path)?;
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(true)
+                .write(true)
+                .mode(0o600)
+                .open(path)?;
             let out = expr.stdout_file(file).stderr_capture().run()?;
             return Ok(Output {
                 code: out.status.code(),

@@ -68,7 +68,11 @@ pub fn state(real: &Path, spec: &FileSpec) -> std::io::Result<FileState> {
 /// old file under `backup_root`, then temp file + fsync + rename + directory fsync,
 /// so a crash leaves either the old or the new file, never half of one.
 /// With `backup_root` `None` (the tool's own bookkeeping) no backup is made.
-pub fn write(real: &Path, spec: &FileSpec, backup_root: Option<&Path>) -> std::io::Result<WriteOutcome> {
+pub fn write(
+    real: &Path,
+    spec: &FileSpec,
+    backup_root: Option<&Path>,
+) -> std::io::Result<WriteOutcome> {
     match state(real, spec)? {
         FileState::Same => Ok(WriteOutcome::Unchanged),
         FileState::MetadataDiffers => {

@@ -201,14 +201,13 @@ impl Host {
 
     /// Writes a file when it differs (backup first, atomic), logging what happened.
     pub fn write_file(&self, spec: &FileSpec) -> Result<WriteOutcome, HostError> {
-        let outcome =
-            files::write(&self.path(&spec.path), spec, Some(&self.backup_dir)).map_err(|source| {
-                HostError::Io {
-                    action: "cannot write",
-                    path: spec.path.clone(),
-                    source,
-                }
-            })?;
+        let outcome = files::write(&self.path(&spec.path), spec, Some(&self.backup_dir)).map_err(
+            |source| HostError::Io {
+                action: "cannot write",
+                path: spec.path.clone(),
+                source,
+            },
+        )?;
         let p = spec.path.display();
         match &outcome {
             WriteOutcome::Unchanged => self.note_quiet(&format!("file {p}: up to date")),
@@ -266,7 +265,11 @@ impl Host {
 /// exactly that point. Unset (always, outside tests), this costs one lookup.
 fn pause_point(line: &str) {
     static AT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
-    let at = AT.get_or_init(|| std::env::var("MATTERMOST_SETUP_PAUSE_AT").ok().filter(|s| !s.is_empty()));
+    let at = AT.get_or_init(|| {
+        std::env::var("MATTERMOST_SETUP_PAUSE_AT")
+            .ok()
+            .filter(|s| !s.is_empty())
+    });
     if let Some(at) = at {
         if line.contains(at.as_str()) {
             std::thread::sleep(std::time::Duration::from_secs(3600));

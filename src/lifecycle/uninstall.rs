@@ -27,11 +27,16 @@ pub fn uninstall(host: &Host, a: &Answers, purge: bool) -> Result<Report, PhaseE
     let unit = PathBuf::from(plan::UNIT_PATH);
 
     // The service.
-    let _ = host.probe(&Cmd::new("systemctl", &["disable", "--now", "mattermost.service"]));
-    r.removed.push("mattermost.service stopped and disabled".into());
+    let _ = host.probe(&Cmd::new(
+        "systemctl",
+        &["disable", "--now", "mattermost.service"],
+    ));
+    r.removed
+        .push("mattermost.service stopped and disabled".into());
     if own.files.contains_key(&unit) && host.path(&unit).exists() {
         host.backup(&unit)?;
-        std::fs::remove_file(host.path(&unit)).map_err(|e| PhaseError::new(format!("cannot remove {}: {e}", unit.display())))?;
+        std::fs::remove_file(host.path(&unit))
+            .map_err(|e| PhaseError::new(format!("cannot remove {}: {e}", unit.display())))?;
         host.run(&Cmd::new("systemctl", &["daemon-reload"]))?;
         r.removed.push(format!("{} (backed up)", unit.display()));
     }
@@ -40,18 +45,26 @@ pub fn uninstall(host: &Host, a: &Answers, purge: bool) -> Result<Report, PhaseE
     let vhost = plan::apache_site_path();
     if own.did_create("apache_site", APACHE_SITE) {
         let _ = host.probe(&Cmd::new("a2dissite", &["-q", APACHE_SITE]));
-        r.removed.push(format!("Apache site {APACHE_SITE} disabled"));
+        r.removed
+            .push(format!("Apache site {APACHE_SITE} disabled"));
     }
     if own.files.contains_key(&vhost) && host.path(&vhost).exists() {
         host.backup(&vhost)?;
-        std::fs::remove_file(host.path(&vhost)).map_err(|e| PhaseError::new(format!("cannot remove {}: {e}", vhost.display())))?;
+        std::fs::remove_file(host.path(&vhost))
+            .map_err(|e| PhaseError::new(format!("cannot remove {}: {e}", vhost.display())))?;
         r.removed.push(format!("{} (backed up)", vhost.display()));
     }
-    if host.probe(&Cmd::new("apache2ctl", &["configtest"])).is_ok_and(|o| o.success()) {
+    if host
+        .probe(&Cmd::new("apache2ctl", &["configtest"]))
+        .is_ok_and(|o| o.success())
+    {
         let _ = host.probe(&Cmd::new("systemctl", &["reload", "apache2.service"]));
     }
     if let Some(mods) = own.created.get("apache_module") {
-        r.kept.push(format!("Apache modules enabled by the install: {} (a2dismod them if no other site needs them)", mods.iter().cloned().collect::<Vec<_>>().join(" ")));
+        r.kept.push(format!(
+            "Apache modules enabled by the install: {} (a2dismod them if no other site needs them)",
+            mods.iter().cloned().collect::<Vec<_>>().join(" ")
+        ));
     }
 
     // The program files; the operator's data stays unless purged.
@@ -64,14 +77,18 @@ pub fn uninstall(host: &Host, a: &Answers, purge: bool) -> Result<Report, PhaseE
             remove_program_files(host, install, &mut r)?;
         }
     } else {
-        r.kept.push(format!("{} (it existed before mattermost-setup)", install.display()));
+        r.kept.push(format!(
+            "{} (it existed before mattermost-setup)",
+            install.display()
+        ));
     }
     let data_key = a.data_dir.to_string_lossy().into_owned();
     if !a.data_dir.starts_with(install) || !purge {
         if purge && own.did_create("directory", &data_key) {
             remove_tree(host, &a.data_dir, &mut r)?;
         } else if host.path(&a.data_dir).exists() {
-            r.kept.push(format!("data directory {}", a.data_dir.display()));
+            r.kept
+                .push(format!("data directory {}", a.data_dir.display()));
         }
     }
 
@@ -79,15 +96,27 @@ pub fn uninstall(host: &Host, a: &Answers, purge: bool) -> Result<Report, PhaseE
     if purge {
         purge_database(host, a, &own, &mut r)?;
     } else {
-        r.kept.push(format!("database {} and its user {} ({})", a.db_name, a.db_user, a.db_engine.name()));
+        r.kept.push(format!(
+            "database {} and its user {} ({})",
+            a.db_name,
+            a.db_user,
+            a.db_engine.name()
+        ));
     }
 
     // The system user owns the kept files: it goes only with them.
-    if purge && own.did_create("user", plan::SERVICE_USER) && host.lookup_user(plan::SERVICE_USER).is_some() {
+    if purge
+        && own.did_create("user", plan::SERVICE_USER)
+        && host.lookup_user(plan::SERVICE_USER).is_some()
+    {
         host.run(&Cmd::new("userdel", &[plan::SERVICE_USER]))?;
-        r.removed.push(format!("system user {}", plan::SERVICE_USER));
+        r.removed
+            .push(format!("system user {}", plan::SERVICE_USER));
     } else if host.lookup_user(plan::SERVICE_USER).is_some() {
-        r.kept.push(format!("system user {} (owns the kept files)", plan::SERVICE_USER));
+        r.kept.push(format!(
+            "system user {} (owns the kept files)",
+            plan::SERVICE_USER
+        ));
     }
 
     if let Some(pkgs) = own.created.get("package") {
@@ -106,9 +135,15 @@ pub fn uninstall(host: &Host, a: &Answers, purge: bool) -> Result<Report, PhaseE
     if purge {
         let _ = std::fs::remove_file(host.path(Path::new(crate::answers::SAVED_ANSWERS)));
         let _ = std::fs::remove_file(host.path(Path::new(crate::state::ownership::PATH)));
-        r.removed.push(format!("{} and the ownership record", crate::answers::SAVED_ANSWERS));
+        r.removed.push(format!(
+            "{} and the ownership record",
+            crate::answers::SAVED_ANSWERS
+        ));
     } else {
-        r.kept.push(format!("{} (the database password; a later install reuses it)", crate::answers::SAVED_ANSWERS));
+        r.kept.push(format!(
+            "{} (the database password; a later install reuses it)",
+            crate::answers::SAVED_ANSWERS
+        ));
     }
     Ok(r)
 }
@@ -117,7 +152,8 @@ pub fn uninstall(host: &Host, a: &Answers, purge: bool) -> Result<Report, PhaseE
 /// directories (and client/plugins).
 fn remove_program_files(host: &Host, install: &Path, r: &mut Report) -> Result<(), PhaseError> {
     let real = host.path(install);
-    let entries = std::fs::read_dir(&real).map_err(|e| PhaseError::new(format!("cannot list {}: {e}", install.display())))?;
+    let entries = std::fs::read_dir(&real)
+        .map_err(|e| PhaseError::new(format!("cannot list {}: {e}", install.display())))?;
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
         let path = e.path();
@@ -127,7 +163,10 @@ fn remove_program_files(host: &Host, install: &Path, r: &mut Report) -> Result<(
         }
         if name == "client" {
             // client/plugins holds plugin web bundles: keep it, drop the web app.
-            for c in std::fs::read_dir(&path).map_err(|e| PhaseError::new(e.to_string()))?.flatten() {
+            for c in std::fs::read_dir(&path)
+                .map_err(|e| PhaseError::new(e.to_string()))?
+                .flatten()
+            {
                 if c.file_name() == "plugins" {
                     r.kept.push(format!("{}/client/plugins", install.display()));
                 } else {
@@ -138,13 +177,23 @@ fn remove_program_files(host: &Host, install: &Path, r: &mut Report) -> Result<(
         }
         remove_path(&path)?;
     }
-    r.removed.push(format!("program files in {} (bin, client, i18n, templates, ...)", install.display()));
-    host.note(&format!("[uninstall] removed program files in {}", install.display()));
+    r.removed.push(format!(
+        "program files in {} (bin, client, i18n, templates, ...)",
+        install.display()
+    ));
+    host.note(&format!(
+        "[uninstall] removed program files in {}",
+        install.display()
+    ));
     Ok(())
 }
 
 fn remove_path(p: &Path) -> Result<(), PhaseError> {
-    let res = if p.is_dir() && !p.is_symlink() { std::fs::remove_dir_all(p) } else { std::fs::remove_file(p) };
+    let res = if p.is_dir() && !p.is_symlink() {
+        std::fs::remove_dir_all(p)
+    } else {
+        std::fs::remove_file(p)
+    };
     res.map_err(|e| PhaseError::new(format!("cannot remove {}: {e}", p.display())))
 }
 
@@ -155,7 +204,12 @@ fn remove_tree(host: &Host, dir: &Path, r: &mut Report) -> Result<(), PhaseError
     Ok(())
 }
 
-fn purge_database(host: &Host, a: &Answers, own: &Ownership, r: &mut Report) -> Result<(), PhaseError> {
+fn purge_database(
+    host: &Host,
+    a: &Answers,
+    own: &Ownership,
+    r: &mut Report,
+) -> Result<(), PhaseError> {
     use crate::answers::DbEngine;
     let (db, user) = (&a.db_name, &a.db_user);
     let drop_db = own.did_create("database", db);
@@ -170,7 +224,14 @@ fn purge_database(host: &Host, a: &Answers, own: &Ownership, r: &mut Report) -> 
                 sql.push_str(&format!("DROP ROLE IF EXISTS {user};\n"));
             }
             if !sql.is_empty() {
-                host.run(&Cmd::as_user("postgres", "psql", &["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", "postgres"]).stdin(sql))?;
+                host.run(
+                    &Cmd::as_user(
+                        "postgres",
+                        "psql",
+                        &["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", "postgres"],
+                    )
+                    .stdin(sql),
+                )?;
             }
         }
         DbEngine::Mariadb | DbEngine::Mysql => {
@@ -182,16 +243,37 @@ fn purge_database(host: &Host, a: &Answers, own: &Ownership, r: &mut Report) -> 
                 sql.push_str(&format!("DROP USER IF EXISTS '{user}'@'localhost';\n"));
             }
             if !sql.is_empty() {
-                let client = if a.db_engine == DbEngine::Mysql { "mysql" } else { "mariadb" };
-                host.run(&Cmd::new(client, &["--protocol=socket", "-S", crate::dsn::MYSQL_SOCKET, "-u", "root"]).stdin(sql))?;
+                let client = if a.db_engine == DbEngine::Mysql {
+                    "mysql"
+                } else {
+                    "mariadb"
+                };
+                host.run(
+                    &Cmd::new(
+                        client,
+                        &[
+                            "--protocol=socket",
+                            "-S",
+                            crate::dsn::MYSQL_SOCKET,
+                            "-u",
+                            "root",
+                        ],
+                    )
+                    .stdin(sql),
+                )?;
             }
         }
     }
-    for (what, did, name) in [("database", drop_db, db), ("database user", drop_user, user)] {
+    for (what, did, name) in [
+        ("database", drop_db, db),
+        ("database user", drop_user, user),
+    ] {
         if did {
             r.removed.push(format!("{what} {name}"));
         } else {
-            r.kept.push(format!("{what} {name} (it existed before mattermost-setup)"));
+            r.kept.push(format!(
+                "{what} {name} (it existed before mattermost-setup)"
+            ));
         }
     }
     Ok(())

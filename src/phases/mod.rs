@@ -3,7 +3,9 @@
 //! The engine runs `apply` only when the probe found something to do.
 
 pub mod acceptance;
+pub mod admin;
 pub mod database;
+pub mod housekeeping;
 pub mod mattermost;
 pub mod packages;
 pub mod preflight;
@@ -27,17 +29,21 @@ pub enum PhaseId {
     Mattermost,
     Service,
     Proxy,
+    Admin,
+    Housekeeping,
     Acceptance,
 }
 
 impl PhaseId {
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 9] = [
         Self::Preflight,
         Self::Packages,
         Self::Database,
         Self::Mattermost,
         Self::Service,
         Self::Proxy,
+        Self::Admin,
+        Self::Housekeeping,
         Self::Acceptance,
     ];
 
@@ -49,6 +55,8 @@ impl PhaseId {
             Self::Mattermost => "mattermost",
             Self::Service => "service",
             Self::Proxy => "proxy",
+            Self::Admin => "admin",
+            Self::Housekeeping => "housekeeping",
             Self::Acceptance => "acceptance",
         }
     }
@@ -195,7 +203,10 @@ pub fn diff(path: &std::path::Path, now: &str, planned: &str) -> String {
     similar::TextDiff::from_lines(now, planned)
         .unified_diff()
         .context_radius(2)
-        .header(&format!("{} (on the box)", path.display()), &format!("{} (planned)", path.display()))
+        .header(
+            &format!("{} (on the box)", path.display()),
+            &format!("{} (planned)", path.display()),
+        )
         .to_string()
 }
 
@@ -245,7 +256,11 @@ impl<'a> Ctx<'a> {
 
     /// Read-only check of a whole file the tool manages: as planned, kept local edits
     /// (a warning), or different (with a diff and whether it was edited by hand).
-    pub fn managed_check(&self, phase: PhaseId, spec: &crate::host::FileSpec) -> Result<Check, PhaseError> {
+    pub fn managed_check(
+        &self,
+        phase: PhaseId,
+        spec: &crate::host::FileSpec,
+    ) -> Result<Check, PhaseError> {
         use crate::host::FileState;
         use crate::state::ownership::FileOrigin;
         let name = format!("file {}", spec.path.display());
@@ -256,10 +271,16 @@ impl<'a> Ctx<'a> {
             (FileState::Missing, _) | (_, None) => {
                 Check::fail(phase, name, "missing").with_fix("repair writes it")
             }
-            (FileState::MetadataDiffers, Some(_)) => Check::fail(phase, name, "mode or owner changed")
-                .with_fix("repair restores mode and owner"),
+            (FileState::MetadataDiffers, Some(_)) => {
+                Check::fail(phase, name, "mode or owner changed")
+                    .with_fix("repair restores mode and owner")
+            }
             (FileState::ContentDiffers, Some(cur)) => {
-                let d = diff(&spec.path, &String::from_utf8_lossy(&cur), &String::from_utf8_lossy(&spec.content));
+                let d = diff(
+                    &spec.path,
+                    &String::from_utf8_lossy(&cur),
+                    &String::from_utf8_lossy(&spec.content),
+                );
                 match self.own.file_origin(&spec.path, &cur) {
                     FileOrigin::KeptLocal => Check::warn(phase, name, "local edits kept by the operator (repair --restore replaces them)"),
                     FileOrigin::AsWritten => Check::fail(phase, name, "written by an older plan; repair updates it")
@@ -276,7 +297,11 @@ impl<'a> Ctx<'a> {
 
     /// Writes a whole managed file, honouring the local-edits policy for a file that
     /// was changed by hand (or was never written by this tool).
-    pub fn write_managed(&mut self, phase: PhaseId, spec: &crate::host::FileSpec) -> Result<crate::host::WriteOutcome, PhaseError> {
+    pub fn write_managed(
+        &mut self,
+        phase: PhaseId,
+        spec: &crate::host::FileSpec,
+    ) -> Result<crate::host::WriteOutcome, PhaseError> {
         use crate::state::ownership::FileOrigin;
         let current = self.host.read(&spec.path)?;
         if let Some(cur) = current.filter(|c| *c != spec.content) {
@@ -285,21 +310,35 @@ impl<'a> Ctx<'a> {
                 FileOrigin::KeptLocal => return Ok(crate::host::WriteOutcome::Unchanged),
                 FileOrigin::EditedByHand | FileOrigin::Unknown => match self.local_edits {
                     LocalEdits::Restore => {
-                        self.step(phase, format!("replacing the local version of {} (backed up first)", spec.path.display()));
+                        self.step(
+                            phase,
+                            format!(
+                                "replacing the local version of {} (backed up first)",
+                                spec.path.display()
+                            ),
+                        );
                     }
                     LocalEdits::Keep => {
                         let sha = crate::state::sha256_hex(&cur);
-                        self.own.files.entry(spec.path.clone()).or_insert_with(|| crate::state::ownership::FileRecord {
-                            written: String::new(),
-                            kept_local: None,
-                        }).kept_local = Some(sha);
+                        self.own
+                            .files
+                            .entry(spec.path.clone())
+                            .or_insert_with(|| crate::state::ownership::FileRecord {
+                                written: String::new(),
+                                kept_local: None,
+                            })
+                            .kept_local = Some(sha);
                         (self.host.events())(crate::events::Event::Warning {
                             message: format!("kept your version of {}", spec.path.display()),
                         });
                         return Ok(crate::host::WriteOutcome::Unchanged);
                     }
                     LocalEdits::Refuse => {
-                        let d = diff(&spec.path, &String::from_utf8_lossy(&cur), &String::from_utf8_lossy(&spec.content));
+                        let d = diff(
+                            &spec.path,
+                            &String::from_utf8_lossy(&cur),
+                            &String::from_utf8_lossy(&spec.content),
+                        );
                         return Err(PhaseError::new(format!(
                             "{} was changed by hand (or not written by mattermost-setup); it is left as it is:\n{d}",
                             spec.path.display()
@@ -352,7 +391,7 @@ pub trait Phase: Sync {
 }
 
 /// The phases of an install, in order.
-pub fn all() -> [&'static dyn Phase; 7] {
+pub fn all() -> [&'static dyn Phase; 9] {
     [
         &preflight::Preflight,
         &packages::Packages,
@@ -360,6 +399,8 @@ pub fn all() -> [&'static dyn Phase; 7] {
         &mattermost::Mattermost,
         &service::Service,
         &proxy::Proxy,
+        &admin::Admin,
+        &housekeeping::Housekeeping,
         &acceptance::Acceptance,
     ]
 }

@@ -69,23 +69,34 @@ impl Phase for Packages {
         }
         // An apt that outlived a killed installer still holds the lock: wait for it.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(600);
-        while let Some((pid, comm)) = crate::probes::system::dpkg_lock_holder(&ctx.host.path(std::path::Path::new("/"))) {
+        while let Some((pid, comm)) =
+            crate::probes::system::dpkg_lock_holder(&ctx.host.path(std::path::Path::new("/")))
+        {
             if std::time::Instant::now() > deadline || ctx.cancel.is_cancelled() {
-                return Err(PhaseError::new(format!("the dpkg lock is still held by {comm} (pid {pid})"))
-                    .fix("wait for that package run to finish (or stop it), then run again"));
+                return Err(PhaseError::new(format!(
+                    "the dpkg lock is still held by {comm} (pid {pid})"
+                ))
+                .fix("wait for that package run to finish (or stop it), then run again"));
             }
-            ctx.step(P, format!("waiting for {comm} (pid {pid}) to release the dpkg lock"));
+            ctx.step(
+                P,
+                format!("waiting for {comm} (pid {pid}) to release the dpkg lock"),
+            );
             std::thread::sleep(std::time::Duration::from_secs(2));
         }
         // An apt/dpkg run that was killed leaves dpkg "interrupted"; finish it first.
-        let pending = std::fs::read_dir(ctx.host.path(std::path::Path::new("/var/lib/dpkg/updates")))
-            .map(|d| d.count() > 0)
-            .unwrap_or(false);
+        let pending =
+            std::fs::read_dir(ctx.host.path(std::path::Path::new("/var/lib/dpkg/updates")))
+                .map(|d| d.count() > 0)
+                .unwrap_or(false);
         if pending {
             ctx.step(P, "finishing an interrupted dpkg run (dpkg --configure -a)");
             ctx.host.run(
-                &Cmd::new("dpkg", &["--configure", "-a", "--force-confdef", "--force-confold"])
-                    .env("DEBIAN_FRONTEND", "noninteractive"),
+                &Cmd::new(
+                    "dpkg",
+                    &["--configure", "-a", "--force-confdef", "--force-confold"],
+                )
+                .env("DEBIAN_FRONTEND", "noninteractive"),
             )?;
         }
         let apt = |args: &[&str]| {

@@ -90,7 +90,12 @@ impl Phase for Proxy {
             .filter(|m| !module_enabled(ctx, m))
             .collect();
         let mut reload = false;
-        for m in ctx.plan.apache_modules.iter().filter(|m| !missing.contains(m)) {
+        for m in ctx
+            .plan
+            .apache_modules
+            .iter()
+            .filter(|m| !missing.contains(m))
+        {
             ctx.own.found("apache_module", m);
         }
         for m in &missing {

@@ -107,7 +107,11 @@ impl Phase for Service {
     fn probe(&self, ctx: &Ctx) -> Result<Vec<Check>, PhaseError> {
         let mut checks = vec![ctx.managed_check(P, &unit_spec(ctx))?];
         if ctx.restart_mattermost {
-            checks.push(Check::fail(P, "mattermost restart", "pending: the release or config.json changed in this run"));
+            checks.push(Check::fail(
+                P,
+                "mattermost restart",
+                "pending: the release or config.json changed in this run",
+            ));
         }
         checks.extend(unit_checks(ctx, P, UNIT)?);
         checks.push(ping_check(ctx, P));
@@ -147,8 +151,10 @@ impl Phase for Service {
                 return Ok(());
             }
             if ctx.cancel.is_cancelled() {
-                return Err(PhaseError::new("stopped by the operator while waiting for Mattermost")
-                    .fix("run the same command again: it continues from here"));
+                return Err(PhaseError::new(
+                    "stopped by the operator while waiting for Mattermost",
+                )
+                .fix("run the same command again: it continues from here"));
             }
             if Instant::now() > deadline {
                 return Err(PhaseError::new(format!(

@@ -145,7 +145,7 @@ impl Plan {
         }
         let install = &a.install_dir;
         let config_edits = config_edits(a);
-        let files = vec![
+        let mut files = vec![
             PlannedFile {
                 path: PathBuf::from(UNIT_PATH),
                 mode: 0o644,
@@ -159,6 +159,7 @@ impl Plan {
                 content: templates::apache_vhost(a),
             },
         ];
+        files.extend(crate::retention::units::planned(a));
         Ok(Self {
             domain: a.domain.clone(),
             site_url: a.site_url(),
@@ -190,11 +191,15 @@ impl Plan {
             config_edits,
             files,
             apache_modules: APACHE_MODULES.to_vec(),
-            services: vec![
+            services: [
                 format!("{db_unit}: enabled, running"),
                 format!("{SERVICE}.service: enabled, running, answering /api/v4/system/ping"),
                 "apache2.service: enabled, running, configtest clean".into(),
-            ],
+            ]
+            .into_iter()
+            .chain(crate::phases::admin::plan_line(a))
+            .chain(crate::retention::units::plan_line(a))
+            .collect(),
         })
     }
 

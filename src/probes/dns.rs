@@ -69,7 +69,10 @@ pub struct DnsReport {
 
 /// This host's addresses, from `ip -o addr show`.
 pub fn local_addresses(host: &Host) -> Vec<(IpAddr, Scope)> {
-    let out = host.probe(&Cmd::new("ip", &["-o", "addr", "show"])).map(|o| o.stdout).unwrap_or_default();
+    let out = host
+        .probe(&Cmd::new("ip", &["-o", "addr", "show"]))
+        .map(|o| o.stdout)
+        .unwrap_or_default();
     parse_ip_addr(&out)
 }
 
@@ -101,7 +104,11 @@ pub fn resolve(domain: &str) -> Result<Vec<IpAddr>, String> {
 }
 
 /// Compares what the name resolves to with this host's addresses.
-pub fn compare(domain: &str, resolved: Result<Vec<IpAddr>, String>, local: Vec<(IpAddr, Scope)>) -> DnsReport {
+pub fn compare(
+    domain: &str,
+    resolved: Result<Vec<IpAddr>, String>,
+    local: Vec<(IpAddr, Scope)>,
+) -> DnsReport {
     let (resolved, error) = match resolved {
         Ok(r) => (r, None),
         Err(e) => (Vec::new(), Some(e)),
@@ -117,7 +124,10 @@ pub fn compare(domain: &str, resolved: Result<Vec<IpAddr>, String>, local: Vec<(
             error.as_ref().map(|e| format!(" ({e})")).unwrap_or_default()
         ));
     } else if !points_here {
-        let list: Vec<String> = resolved.iter().map(|ip| format!("{ip} ({:?})", scope(*ip)).to_lowercase()).collect();
+        let list: Vec<String> = resolved
+            .iter()
+            .map(|ip| format!("{ip} ({:?})", scope(*ip)).to_lowercase())
+            .collect();
         if only_private_here && resolved.iter().any(|ip| scope(*ip) == Scope::Public) {
             findings.push(format!(
                 "{domain} resolves to {} while this server has only private addresses: it is behind NAT. That is fine \
@@ -146,7 +156,14 @@ pub fn compare(domain: &str, resolved: Result<Vec<IpAddr>, String>, local: Vec<(
             Scope::Public | Scope::LinkLocal => {}
         }
     }
-    DnsReport { domain: domain.to_owned(), resolved, error, local, findings, points_here }
+    DnsReport {
+        domain: domain.to_owned(),
+        resolved,
+        error,
+        local,
+        findings,
+        points_here,
+    }
 }
 
 /// Resolves and compares, reading this host's addresses through the host seam.
@@ -179,19 +196,33 @@ mod tests {
                    2: eth0    inet 10.0.2.15/24 brd 10.0.2.255 scope global eth0\n\
                    2: eth0    inet6 fe80::1/64 scope link\n\
                    2: eth0    inet6 2001:db8::5/64 scope global\n";
-        assert_eq!(parse_ip_addr(out), [(ip("10.0.2.15"), Scope::Private), (ip("2001:db8::5"), Scope::Public)]);
+        assert_eq!(
+            parse_ip_addr(out),
+            [
+                (ip("10.0.2.15"), Scope::Private),
+                (ip("2001:db8::5"), Scope::Public)
+            ]
+        );
     }
 
     #[test]
     fn pointing_here_has_no_findings() {
-        let r = compare("chat.example.com", Ok(vec![ip("203.0.113.7")]), vec![(ip("203.0.113.7"), Scope::Public)]);
+        let r = compare(
+            "chat.example.com",
+            Ok(vec![ip("203.0.113.7")]),
+            vec![(ip("203.0.113.7"), Scope::Public)],
+        );
         assert!(r.points_here);
         assert!(r.findings.is_empty());
     }
 
     #[test]
     fn nat_is_explained_not_blocked() {
-        let r = compare("chat.example.com", Ok(vec![ip("203.0.113.7")]), vec![(ip("192.168.1.10"), Scope::Private)]);
+        let r = compare(
+            "chat.example.com",
+            Ok(vec![ip("203.0.113.7")]),
+            vec![(ip("192.168.1.10"), Scope::Private)],
+        );
         assert!(!r.points_here);
         assert_eq!(r.findings.len(), 1);
         assert!(r.findings[0].contains("behind NAT"), "{}", r.findings[0]);
@@ -199,9 +230,21 @@ mod tests {
 
     #[test]
     fn unresolvable_and_private_answers() {
-        let r = compare("chat.example.com", Err("no such host".into()), vec![(ip("203.0.113.7"), Scope::Public)]);
+        let r = compare(
+            "chat.example.com",
+            Err("no such host".into()),
+            vec![(ip("203.0.113.7"), Scope::Public)],
+        );
         assert!(r.findings[0].contains("does not resolve (no such host)"));
-        let r = compare("chat.example.com", Ok(vec![ip("10.0.0.5")]), vec![(ip("203.0.113.7"), Scope::Public)]);
-        assert!(r.findings.iter().any(|f| f.contains("private address 10.0.0.5")));
+        let r = compare(
+            "chat.example.com",
+            Ok(vec![ip("10.0.0.5")]),
+            vec![(ip("203.0.113.7"), Scope::Public)],
+        );
+        assert!(
+            r.findings
+                .iter()
+                .any(|f| f.contains("private address 10.0.0.5"))
+        );
     }
 }

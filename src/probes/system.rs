@@ -46,7 +46,8 @@ pub fn dpkg_lock_holder(root: &Path) -> Option<(u32, String)> {
     let pid = locks.lines().find_map(|l| {
         let f: Vec<&str> = l.split_whitespace().collect();
         let dev_inode = f.get(5)?;
-        (dev_inode.rsplit(':').next()?.parse::<u64>().ok()? == inode).then(|| f.get(4)?.parse::<u32>().ok())?
+        (dev_inode.rsplit(':').next()?.parse::<u64>().ok()? == inode)
+            .then(|| f.get(4)?.parse::<u32>().ok())?
     })?;
     let comm = std::fs::read_to_string(root.join(format!("proc/{pid}/comm"))).unwrap_or_default();
     Some((pid, comm.trim().to_owned()))

@@ -24,8 +24,7 @@ pub fn resolve(root: &Path, rel: &str) -> Result<PathBuf, String> {
     if rel.contains('\0') || p.is_absolute() {
         return Err(format!("{rel:?} is not a relative path"));
     }
-    if p
-        .components()
+    if p.components()
         .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
     {
         return Err(format!("{rel:?} leaves the file store"));
@@ -83,12 +82,31 @@ mod tests {
         let rel = "20240101/teams/t/channels/c/users/u/f1/photo.png";
         std::fs::create_dir_all(root.join(rel).parent().unwrap()).unwrap();
         std::fs::write(root.join(rel), b"x").unwrap();
-        std::fs::write(root.join("20240101/teams/t/channels/c/users/u/f1/photo_thumb.jpg"), b"x").unwrap();
+        std::fs::write(
+            root.join("20240101/teams/t/channels/c/users/u/f1/photo_thumb.jpg"),
+            b"x",
+        )
+        .unwrap();
         assert_eq!(remove(&root, rel), Removal::Removed);
-        assert!(root.join("20240101/teams/t/channels/c/users/u/f1").is_dir(), "not empty yet");
-        assert_eq!(remove(&root, "20240101/teams/t/channels/c/users/u/f1/photo_thumb.jpg"), Removal::Removed);
-        assert!(!root.join("20240101/teams/t/channels/c/users/u/f1").exists(), "empty upload directory removed");
-        assert!(root.join("20240101/teams/t/channels/c/users/u").is_dir(), "only that one");
+        assert!(
+            root.join("20240101/teams/t/channels/c/users/u/f1").is_dir(),
+            "not empty yet"
+        );
+        assert_eq!(
+            remove(
+                &root,
+                "20240101/teams/t/channels/c/users/u/f1/photo_thumb.jpg"
+            ),
+            Removal::Removed
+        );
+        assert!(
+            !root.join("20240101/teams/t/channels/c/users/u/f1").exists(),
+            "empty upload directory removed"
+        );
+        assert!(
+            root.join("20240101/teams/t/channels/c/users/u").is_dir(),
+            "only that one"
+        );
         assert_eq!(remove(&root, rel), Removal::Missing);
 
         let outside = tmp.path().join("secret");
@@ -99,6 +117,9 @@ mod tests {
         std::os::unix::fs::symlink(tmp.path(), root.join("link")).unwrap();
         assert!(matches!(remove(&root, "link/secret"), Removal::Refused(_)));
         assert!(outside.exists());
-        assert!(matches!(remove(&root, "20240101"), Removal::Refused(_)), "never a directory");
+        assert!(
+            matches!(remove(&root, "20240101"), Removal::Refused(_)),
+            "never a directory"
+        );
     }
 }

@@ -11,6 +11,7 @@
 pub mod files;
 pub mod sql;
 pub mod target;
+pub mod units;
 
 use std::path::PathBuf;
 use std::time::{Duration, UNIX_EPOCH};
@@ -187,7 +188,11 @@ fn exec(
         let cmd: Cmd = c.client(program).stdin(sql.as_bytes().to_vec());
         match runner.run(&cmd, None) {
             Ok(out) if out.success() => {
-                let sep = if c.dialect == Dialect::Postgres { '|' } else { '\t' };
+                let sep = if c.dialect == Dialect::Postgres {
+                    '|'
+                } else {
+                    '\t'
+                };
                 return Ok(out
                     .stdout
                     .lines()
@@ -236,11 +241,22 @@ fn unhex(s: &str) -> Result<String, RetentionError> {
         .collect();
     bytes
         .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(|| RetentionError::Protocol(format!("a file path is not hex-encoded UTF-8: {s:?}")))
+        .ok_or_else(|| {
+            RetentionError::Protocol(format!("a file path is not hex-encoded UTF-8: {s:?}"))
+        })
 }
 
 /// Counts and file paths from the output rows.
-fn parse(rows: &[Vec<String>]) -> Result<(Counts, Vec<(String, u64)>, Vec<String>, bool), RetentionError> {
+/// What one client run printed: counts, other named numbers, file paths, and
+/// whether the transaction committed.
+struct Parsed {
+    counts: Counts,
+    extra: Vec<(String, u64)>,
+    paths: Vec<String>,
+    committed: bool,
+}
+
+fn parse(rows: &[Vec<String>]) -> Result<Parsed, RetentionError> {
     let mut counts = Counts::default();
     let mut extra = Vec::new();
     let mut paths = Vec::new();
@@ -250,7 +266,8 @@ fn parse(rows: &[Vec<String>]) -> Result<(Counts, Vec<(String, u64)>, Vec<String
     for row in rows {
         match row.first().map(String::as_str) {
             Some("count") => {
-                let (Some(name), Some(n)) = (row.get(1), row.get(2).and_then(|n| n.parse::<u64>().ok()))
+                let (Some(name), Some(n)) =
+                    (row.get(1), row.get(2).and_then(|n| n.parse::<u64>().ok()))
                 else {
                     return Err(RetentionError::Protocol(format!("unexpected line {row:?}")));
                 };
@@ -275,7 +292,12 @@ fn parse(rows: &[Vec<String>]) -> Result<(Counts, Vec<(String, u64)>, Vec<String
     if !saw_file_infos {
         counts.file_infos = file_rows;
     }
-    Ok((counts, extra, paths, committed))
+    Ok(Parsed {
+        counts,
+        extra,
+        paths,
+        committed,
+    })
 }
 
 /// The whole job. `log` receives one line per event worth keeping (the CLI sends
@@ -286,7 +308,6 @@ pub fn run(
     runner: &dyn Runner,
     log: &mut dyn FnMut(&str),
 ) -> Result<Report, RetentionError> {
-    let d = target.connection.dialect;
     let policy = opts.policy();
     let mut report = Report {
         dry_run: opts.dry_run,
@@ -306,34 +327,95 @@ pub fn run(
         "posts created before {} ({} days{}) in {}, files in {}",
         report.cutoff,
         opts.days,
-        if opts.keep_pinned { ", pinned posts kept" } else { "" },
+        if opts.keep_pinned {
+            ", pinned posts kept"
+        } else {
+            ""
+        },
         report.database,
         target.files.display()
     );
     if opts.dry_run {
-        let rows = exec(target, runner, &sql::dry_run(d, &policy))?;
-        let (mut counts, extra, paths, _) = parse(&rows)?;
-        for p in &paths {
-            match files::resolve(&target.files, p) {
-                Ok(full) if std::fs::symlink_metadata(&full).is_ok() => counts.files += 1,
-                Ok(_) => report.files_missing += 1,
-                Err(why) => report.file_problems.push(why),
-            }
-        }
-        let get = |name: &str| extra.iter().find(|(n, _)| n == name).map(|(_, v)| *v);
-        report.kept_pinned = get("kept_pinned");
-        report.kept_thread_roots = get("kept_thread_roots");
-        report.deleted = counts;
+        count(target, &policy, runner, &mut report)?;
         log(&format!(
             "dry run: {what}: would delete {}; nothing was changed",
-            counts.summary()
+            report.deleted.summary()
         ));
-        return Ok(report);
+    } else {
+        delete(
+            target,
+            &policy,
+            opts.batch_size.max(1),
+            runner,
+            &mut report,
+            log,
+        )?;
+        log(&format!(
+            "{what}: deleted {} in {} transaction{}{}",
+            report.deleted.summary(),
+            report.batches,
+            if report.batches == 1 { "" } else { "s" },
+            if report.files_missing > 0 {
+                format!("; {} listed files were already gone", report.files_missing)
+            } else {
+                String::new()
+            }
+        ));
     }
-    let limit = opts.batch_size.max(1);
+    Ok(report)
+}
+
+/// The dry run: counts in one read-only snapshot, files checked on disk.
+fn count(
+    target: &Target,
+    policy: &Policy,
+    runner: &dyn Runner,
+    report: &mut Report,
+) -> Result<(), RetentionError> {
+    let rows = exec(
+        target,
+        runner,
+        &sql::dry_run(target.connection.dialect, policy),
+    )?;
+    let Parsed {
+        mut counts,
+        extra,
+        paths,
+        ..
+    } = parse(&rows)?;
+    for p in &paths {
+        match files::resolve(&target.files, p) {
+            Ok(full) if std::fs::symlink_metadata(&full).is_ok() => counts.files += 1,
+            Ok(_) => report.files_missing += 1,
+            Err(why) => report.file_problems.push(why),
+        }
+    }
+    let get = |name: &str| extra.iter().find(|(n, _)| n == name).map(|(_, v)| *v);
+    report.kept_pinned = get("kept_pinned");
+    report.kept_thread_roots = get("kept_thread_roots");
+    report.deleted = counts;
+    Ok(())
+}
+
+/// Batches until one is short: each one transaction, its files removed once it
+/// committed.
+fn delete(
+    target: &Target,
+    policy: &Policy,
+    limit: u32,
+    runner: &dyn Runner,
+    report: &mut Report,
+    log: &mut dyn FnMut(&str),
+) -> Result<(), RetentionError> {
+    let d = target.connection.dialect;
     loop {
-        let rows = exec(target, runner, &sql::delete_batch(d, &policy, limit))?;
-        let (mut counts, _, paths, committed) = parse(&rows)?;
+        let rows = exec(target, runner, &sql::delete_batch(d, policy, limit))?;
+        let Parsed {
+            mut counts,
+            paths,
+            committed,
+            ..
+        } = parse(&rows)?;
         if !committed {
             return Err(RetentionError::Protocol(
                 "the transaction did not report its commit; no file was removed".into(),
@@ -352,31 +434,24 @@ pub fn run(
             }
         }
         if counts.posts > 0 {
-            log(&format!("batch {}: deleted {}", report.batches, counts.summary()));
+            log(&format!(
+                "batch {}: deleted {}",
+                report.batches,
+                counts.summary()
+            ));
         }
         report.deleted.add(&counts);
         if counts.posts < u64::from(limit) {
-            break;
+            return Ok(());
         }
     }
-    log(&format!(
-        "{what}: deleted {} in {} transaction{}{}",
-        report.deleted.summary(),
-        report.batches,
-        if report.batches == 1 { "" } else { "s" },
-        if report.files_missing > 0 {
-            format!("; {} listed files were already gone", report.files_missing)
-        } else {
-            String::new()
-        }
-    ));
-    Ok(report)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::host::Output;
+    use std::fmt::Write as _;
     use std::sync::Mutex;
 
     /// Answers every client run with the next scripted output; records the commands.
@@ -389,7 +464,11 @@ mod tests {
         fn run(&self, cmd: &Cmd, _: Option<&mut dyn FnMut(&str)>) -> std::io::Result<Output> {
             self.seen.lock().unwrap().push(cmd.clone());
             let mut o = self.outputs.lock().unwrap();
-            Ok(if o.is_empty() { Output::default() } else { o.remove(0) })
+            Ok(if o.is_empty() {
+                Output::default()
+            } else {
+                o.remove(0)
+            })
         }
     }
 
@@ -402,12 +481,18 @@ mod tests {
     }
 
     fn hexs(s: &str) -> String {
-        s.bytes().map(|b| format!("{b:02x}")).collect()
+        s.bytes().fold(String::new(), |mut o, b| {
+            let _ = write!(o, "{b:02x}");
+            o
+        })
     }
 
     fn target(dir: &std::path::Path) -> Target {
         Target {
-            connection: target::parse_postgres("postgres://mm:s3cret-pw@localhost:5432/mm?sslmode=disable").unwrap(),
+            connection: target::parse_postgres(
+                "postgres://mm:s3cret-pw@localhost:5432/mm?sslmode=disable",
+            )
+            .unwrap(),
             files: dir.to_owned(),
         }
     }
@@ -433,11 +518,17 @@ mod tests {
             hexs("a/1_thumb.png")
         );
         let script = Script {
-            outputs: Mutex::new(vec![ok(&batch1), ok("count|reactions|0\ncount|posts|1\ncommitted\n")]),
+            outputs: Mutex::new(vec![
+                ok(&batch1),
+                ok("count|reactions|0\ncount|posts|1\ncommitted\n"),
+            ]),
             seen: Mutex::new(Vec::new()),
         };
         let mut lines = Vec::new();
-        let r = run(&target(dir.path()), &opts(false, 2), &script, &mut |l| lines.push(l.to_owned())).unwrap();
+        let r = run(&target(dir.path()), &opts(false, 2), &script, &mut |l| {
+            lines.push(l.to_owned());
+        })
+        .unwrap();
         assert_eq!(r.batches, 2);
         assert_eq!(r.deleted.posts, 3);
         assert_eq!(r.deleted.file_infos, 1);
@@ -451,7 +542,10 @@ mod tests {
             assert!(!c.display().contains("s3cret-pw"));
             assert!(String::from_utf8_lossy(c.stdin.as_ref().unwrap()).contains("LIMIT 2"));
         }
-        assert!(lines.last().unwrap().contains("deleted 3 posts"), "{lines:?}");
+        assert!(
+            lines.last().unwrap().contains("deleted 3 posts"),
+            "{lines:?}"
+        );
     }
 
     #[test]

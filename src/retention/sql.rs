@@ -1,5 +1,5 @@
 //! The SQL of the retention job, per dialect. Pure functions: unit-tested here,
-//! run against real PostgreSQL and MariaDB servers in tests/integration/retention.rs.
+//! run against real database servers in `tests/integration/retention.rs`.
 //!
 //! The rule, in words: a post is deleted when its `CreateAt` (epoch milliseconds,
 //! compared with a number computed by the job, never with a date string) is older
@@ -14,8 +14,11 @@
 //! preferences pointing at it (`Preferences.Category = 'flagged_post'`,
 //! `Name = post id`).
 //!
-//! Table names are written the MySQL way (`Posts`, `FileInfo`...): MySQL needs that
-//! exact case, and PostgreSQL folds unquoted names to the lower-case tables it has.
+//! Table names are written in Mattermost's `MySQL` spelling (`Posts`, `FileInfo`...):
+//! that server needs the exact case, and Postgres folds unquoted names to the
+//! lower-case tables it has.
+
+use std::fmt::Write as _;
 
 use super::target::Dialect;
 
@@ -133,17 +136,22 @@ pub fn delete_batch(d: Dialect, p: &Policy, limit: u32) -> String {
                  CREATE TEMPORARY TABLE {BATCH} ON COMMIT DROP AS {select};\n"
             );
             s.push_str(&del("Reactions", "x.PostId = o.Id", "reactions"));
-            s.push_str(&del("ThreadMemberships", "x.PostId = o.Id", "thread_memberships"));
+            s.push_str(&del(
+                "ThreadMemberships",
+                "x.PostId = o.Id",
+                "thread_memberships",
+            ));
             s.push_str(&del("Threads", "x.PostId = o.Id", "threads"));
             s.push_str(&del(
                 "Preferences",
                 "x.Category = 'flagged_post' AND x.Name = o.Id",
                 "saved_posts",
             ));
-            s.push_str(&format!(
-                "DELETE FROM FileInfo x USING {BATCH} o WHERE x.PostId = o.Id RETURNING {};\n",
+            let _ = writeln!(
+                s,
+                "DELETE FROM FileInfo x USING {BATCH} o WHERE x.PostId = o.Id RETURNING {};",
                 file_columns(d, "x")
-            ));
+            );
             s.push_str(&del("Posts", "x.Id = o.Id", "posts"));
             s.push_str(&recount());
             s.push_str("COMMIT;\nSELECT 'committed';\n");
@@ -177,10 +185,11 @@ pub fn delete_batch(d: Dialect, p: &Policy, limit: u32) -> String {
                 " WHERE x.Category = 'flagged_post'",
                 "saved_posts",
             ));
-            s.push_str(&format!(
-                "SELECT {} FROM FileInfo x JOIN {BATCH} o ON x.PostId = o.Id;\n",
+            let _ = writeln!(
+                s,
+                "SELECT {} FROM FileInfo x JOIN {BATCH} o ON x.PostId = o.Id;",
                 file_columns(d, "x")
-            ));
+            );
             s.push_str(&del("FileInfo", "x.PostId = o.Id", "", "file_infos"));
             s.push_str(&del("Posts", "x.Id = o.Id", "", "posts"));
             s.push_str(&recount());
@@ -210,7 +219,11 @@ mod tests {
     #[test]
     fn the_cutoff_is_a_number_and_old_means_less_than() {
         for d in [Dialect::Postgres, Dialect::Mysql] {
-            for sql in [eligible(d, &POLICY), dry_run(d, &POLICY), delete_batch(d, &POLICY, 10)] {
+            for sql in [
+                eligible(d, &POLICY),
+                dry_run(d, &POLICY),
+                delete_batch(d, &POLICY, 10),
+            ] {
                 assert!(sql.contains("p.CreateAt < 1700000000000"), "{sql}");
                 // The guide's two mistakes: comparing with a date string, and `>`.
                 assert!(!sql.contains("CreateAt > "), "{sql}");
@@ -226,7 +239,12 @@ mod tests {
     fn pinned_posts_and_roots_of_kept_replies_are_spared() {
         let w = eligible(Dialect::Postgres, &POLICY);
         assert!(w.contains("NOT (COALESCE(p.IsPinned, FALSE))"), "{w}");
-        assert!(w.contains("r.RootId = p.Id AND (r.CreateAt >= 1700000000000 OR COALESCE(r.IsPinned, FALSE))"), "{w}");
+        assert!(
+            w.contains(
+                "r.RootId = p.Id AND (r.CreateAt >= 1700000000000 OR COALESCE(r.IsPinned, FALSE))"
+            ),
+            "{w}"
+        );
         let all = Policy {
             keep_pinned: false,
             ..POLICY
@@ -240,11 +258,26 @@ mod tests {
         for d in [Dialect::Postgres, Dialect::Mysql] {
             let sql = delete_batch(d, &POLICY, 500);
             assert!(sql.contains("LIMIT 500"));
-            let begin = sql.find("BEGIN;").or_else(|| sql.find("START TRANSACTION;")).unwrap();
+            let begin = sql
+                .find("BEGIN;")
+                .or_else(|| sql.find("START TRANSACTION;"))
+                .unwrap();
             let commit = sql.find("COMMIT;").unwrap();
-            for table in ["Reactions", "ThreadMemberships", "Threads", "Preferences", "FileInfo", "Posts"] {
-                let at = sql.find(&format!("FROM {table} x")).unwrap_or_else(|| panic!("{table}: {sql}"));
-                assert!(begin < at && at < commit, "{table} is deleted inside the transaction");
+            for table in [
+                "Reactions",
+                "ThreadMemberships",
+                "Threads",
+                "Preferences",
+                "FileInfo",
+                "Posts",
+            ] {
+                let at = sql
+                    .find(&format!("FROM {table} x"))
+                    .unwrap_or_else(|| panic!("{table}: {sql}"));
+                assert!(
+                    begin < at && at < commit,
+                    "{table} is deleted inside the transaction"
+                );
             }
             assert!(sql.contains("'flagged_post'"));
             assert!(sql.trim_end().ends_with("SELECT 'committed';"));
@@ -256,7 +289,7 @@ mod tests {
         for d in [Dialect::Postgres, Dialect::Mysql] {
             let sql = dry_run(d, &POLICY).to_uppercase();
             assert!(sql.contains("READ ONLY"));
-            for verb in ["DELETE", "UPDATE", "INSERT", "CREATE"] {
+            for verb in ["DELETE ", "UPDATE ", "INSERT ", "CREATE "] {
                 assert!(!sql.contains(verb), "{verb}");
             }
         }

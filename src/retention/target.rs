@@ -1,7 +1,7 @@
 //! Where the retention job works: the database and the file store named in
 //! Mattermost's own config.json, so it follows whatever the server uses.
 //!
-//! The DataSource becomes a client command whose connection details and password
+//! The `DataSource` becomes a client command whose connection details and password
 //! travel in environment variables (`PGPASSWORD`, `MYSQL_PWD`): nothing about the
 //! connection, let alone the password, is on a command line.
 
@@ -17,7 +17,7 @@ use crate::host::Cmd;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
     Postgres,
-    /// MySQL 8 or MariaDB (Mattermost <= 10.11).
+    /// `MySQL` 8 or `MariaDB` (Mattermost <= 10.11).
     Mysql,
 }
 
@@ -27,12 +27,12 @@ pub struct Connection {
     pub dialect: Dialect,
     pub user: String,
     password: String,
-    /// A host name, or a Unix socket (PostgreSQL: a directory; MySQL: the socket).
+    /// A host name, or a Unix socket (Postgres: a directory; `MySQL`: the socket).
     pub host: String,
     pub port: String,
     pub unix_socket: bool,
     pub database: String,
-    /// PostgreSQL `sslmode` (lib/pq's default is `require`).
+    /// Postgres `sslmode` (`lib/pq`'s default is `require`).
     pub sslmode: String,
     pub connect_timeout: Option<String>,
 }
@@ -51,7 +51,10 @@ impl Connection {
             Dialect::Mysql => "mysql",
         };
         if self.unix_socket {
-            format!("{engine} {} via {} as {}", self.database, self.host, self.user)
+            format!(
+                "{engine} {} via {} as {}",
+                self.database, self.host, self.user
+            )
         } else {
             format!(
                 "{engine} {}@{}:{} as {}",
@@ -64,7 +67,7 @@ impl Connection {
         &self.password
     }
 
-    /// The client reading SQL on stdin, connection in the environment. For MySQL
+    /// The client reading SQL on stdin, connection in the environment. For `MySQL`
     /// `program` is `mariadb` or `mysql` (whichever the box has).
     pub fn client(&self, program: &str) -> Cmd {
         match self.dialect {
@@ -87,7 +90,10 @@ impl Connection {
             }
             Dialect::Mysql => {
                 let mut args: Vec<String> = if self.unix_socket {
-                    vec!["--protocol=socket".into(), format!("--socket={}", self.host)]
+                    vec![
+                        "--protocol=socket".into(),
+                        format!("--socket={}", self.host),
+                    ]
                 } else {
                     vec![
                         "--protocol=tcp".into(),
@@ -179,7 +185,7 @@ fn clean(p: &Path) -> PathBuf {
 fn decode(s: &str) -> Result<String, String> {
     percent_decode_str(s)
         .decode_utf8()
-        .map(|c| c.into_owned())
+        .map(std::borrow::Cow::into_owned)
         .map_err(|_| "the DataSource has an escaped sequence that is not UTF-8".to_owned())
 }
 
@@ -210,7 +216,9 @@ pub fn parse_postgres(dsn: &str) -> Result<Connection, String> {
         None => (decode(userinfo)?, String::new()),
     };
     let (mut host, mut port) = if let Some(h) = hostport.strip_prefix('[') {
-        let (h, after) = h.split_once(']').ok_or("unclosed [ in the DataSource host")?;
+        let (h, after) = h
+            .split_once(']')
+            .ok_or("unclosed [ in the DataSource host")?;
         (h.to_owned(), after.trim_start_matches(':').to_owned())
     } else {
         match hostport.rsplit_once(':') {
@@ -283,7 +291,11 @@ pub fn parse_mysql(dsn: &str) -> Result<Connection, String> {
     let (unix_socket, host, port) = match net {
         "unix" => (true, addr.to_owned(), String::new()),
         "tcp" | "tcp4" | "tcp6" | "" => {
-            let addr = if addr.is_empty() { "127.0.0.1:3306" } else { addr };
+            let addr = if addr.is_empty() {
+                "127.0.0.1:3306"
+            } else {
+                addr
+            };
             let (h, p) = match addr.rsplit_once(':') {
                 Some((h, p)) => (h.trim_start_matches('[').trim_end_matches(']'), p),
                 None => (addr, "3306"),
@@ -299,7 +311,11 @@ pub fn parse_mysql(dsn: &str) -> Result<Connection, String> {
             let secs = v
                 .strip_suffix('s')
                 .and_then(|n| n.parse::<f64>().ok())
-                .or_else(|| v.strip_suffix('m').and_then(|n| n.parse::<f64>().ok()).map(|m| m * 60.0));
+                .or_else(|| {
+                    v.strip_suffix('m')
+                        .and_then(|n| n.parse::<f64>().ok())
+                        .map(|m| m * 60.0)
+                });
             connect_timeout = secs.map(|s| format!("{}", s.ceil().max(1.0)));
         }
     }
@@ -341,7 +357,10 @@ mod tests {
         assert_eq!(c.sslmode, "disable");
         assert_eq!(c.connect_timeout.as_deref(), Some("10"));
         let cmd = c.client("psql");
-        assert!(!cmd.display().contains("mmuser"), "connection details stay off argv");
+        assert!(
+            !cmd.display().contains("mmuser"),
+            "connection details stay off argv"
+        );
         assert!(cmd.env.iter().any(|(k, v)| k == "PGPASSWORD" && v == NASTY));
         assert!(!format!("{c:?}").contains('%'), "Debug shows no password");
     }
@@ -350,7 +369,10 @@ mod tests {
     fn postgres_socket_directory_and_defaults() {
         let c = parse_postgres("postgres://mm@/db?host=/run/postgresql&port=5433").unwrap();
         assert!(c.unix_socket);
-        assert_eq!((c.host.as_str(), c.port.as_str()), ("/run/postgresql", "5433"));
+        assert_eq!(
+            (c.host.as_str(), c.port.as_str()),
+            ("/run/postgresql", "5433")
+        );
         assert_eq!(c.sslmode, "require", "lib/pq's default");
         assert!(parse_postgres("mysql://x").is_err());
         assert!(parse_postgres("postgres://localhost/").is_err());
@@ -373,7 +395,10 @@ mod tests {
         assert_eq!(c.host, "/run/mysqld/mysqld.sock");
         assert_eq!(c.database, "mattermost");
         let cmd = c.client("mariadb");
-        assert!(cmd.args.contains(&"--socket=/run/mysqld/mysqld.sock".to_owned()));
+        assert!(
+            cmd.args
+                .contains(&"--socket=/run/mysqld/mysqld.sock".to_owned())
+        );
         assert!(!cmd.display().contains(NASTY));
         assert!(cmd.env.iter().any(|(k, v)| k == "MYSQL_PWD" && v == NASTY));
 
@@ -403,7 +428,12 @@ mod tests {
                 "FileSettings": {"DriverName": "amazons3"}}"#,
         )
         .unwrap();
-        assert!(load(&cfg).unwrap_err().to_string().contains("local disk only"));
+        assert!(
+            load(&cfg)
+                .unwrap_err()
+                .to_string()
+                .contains("local disk only")
+        );
         assert!(load(&dir.path().join("none.json")).is_err());
     }
 }

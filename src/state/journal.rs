@@ -56,7 +56,11 @@ impl Journal {
         for id in PhaseId::ALL {
             match self.phases.get(id.name()) {
                 Some(e) if e.state == PhaseState::Verified => last_verified = Some(id),
-                Some(e) => return Some(format!("in phase {id} ({:?} at {})", e.state, e.at).to_lowercase()),
+                Some(e) => {
+                    return Some(
+                        format!("in phase {id} ({:?} at {})", e.state, e.at).to_lowercase(),
+                    );
+                }
                 None => {}
             }
         }
@@ -67,11 +71,30 @@ impl Journal {
     }
 
     pub fn begin(command: &str, log: PathBuf) -> Self {
-        Self { command: command.to_owned(), started: now(), finished: None, log, phases: BTreeMap::new() }
+        Self {
+            command: command.to_owned(),
+            started: now(),
+            finished: None,
+            log,
+            phases: BTreeMap::new(),
+        }
     }
 
-    pub fn mark(&mut self, host: &Host, phase: PhaseId, state: PhaseState, inputs: &str) -> Result<(), HostError> {
-        self.phases.insert(phase.name().to_owned(), PhaseEntry { state, inputs: inputs.to_owned(), at: now() });
+    pub fn mark(
+        &mut self,
+        host: &Host,
+        phase: PhaseId,
+        state: PhaseState,
+        inputs: &str,
+    ) -> Result<(), HostError> {
+        self.phases.insert(
+            phase.name().to_owned(),
+            PhaseEntry {
+                state,
+                inputs: inputs.to_owned(),
+                at: now(),
+            },
+        );
         self.save(host)
     }
 
@@ -83,7 +106,12 @@ impl Journal {
     pub fn save(&self, host: &Host) -> Result<(), HostError> {
         let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
         text.push('\n');
-        host.write_file_quiet(&FileSpec { path: PATH.into(), content: text.into_bytes(), mode: 0o600, owner: None })?;
+        host.write_file_quiet(&FileSpec {
+            path: PATH.into(),
+            content: text.into_bytes(),
+            mode: 0o600,
+            owner: None,
+        })?;
         Ok(())
     }
 }

@@ -43,21 +43,32 @@ impl Ownership {
     pub fn save(&self, host: &Host) -> Result<(), HostError> {
         let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
         text.push('\n');
-        host.write_file_quiet(&FileSpec { path: PATH.into(), content: text.into_bytes(), mode: 0o600, owner: None })?;
+        host.write_file_quiet(&FileSpec {
+            path: PATH.into(),
+            content: text.into_bytes(),
+            mode: 0o600,
+            owner: None,
+        })?;
         Ok(())
     }
 
     /// Records that the tool created `name` of `kind` (unless it pre-existed).
     pub fn created(&mut self, kind: &str, name: &str) {
         if !self.preexisting.get(kind).is_some_and(|s| s.contains(name)) {
-            self.created.entry(kind.to_owned()).or_default().insert(name.to_owned());
+            self.created
+                .entry(kind.to_owned())
+                .or_default()
+                .insert(name.to_owned());
         }
     }
 
     /// Records that `name` of `kind` was already there (first sighting wins).
     pub fn found(&mut self, kind: &str, name: &str) {
         if !self.created.get(kind).is_some_and(|s| s.contains(name)) {
-            self.preexisting.entry(kind.to_owned()).or_default().insert(name.to_owned());
+            self.preexisting
+                .entry(kind.to_owned())
+                .or_default()
+                .insert(name.to_owned());
         }
     }
 
@@ -68,7 +79,10 @@ impl Ownership {
     pub fn wrote(&mut self, path: &Path, content: &[u8]) {
         self.files.insert(
             path.to_owned(),
-            FileRecord { written: super::sha256_hex(content), kept_local: None },
+            FileRecord {
+                written: super::sha256_hex(content),
+                kept_local: None,
+            },
         );
     }
 

@@ -1,14 +1,388 @@
-//! The plain wizard (placeholder while it is written).
+//! The plain wizard: the same questions as the full-screen one, as inquire prompts,
+//! then the install with plain output (indicatif bars). Used with `--plain`,
+//! `TERM=dumb`, a terminal smaller than 80x24, or when stdout is not a terminal.
+//! The values and their validation are the full-screen wizard's ([`Draft`]).
 
 use std::process::ExitCode;
 
-use crate::cli::Outcome;
-use crate::ui::tui::draft::Prefill;
+use inquire::validator::Validation;
+use inquire::{InquireError, Password, PasswordDisplayMode, Select, Text};
 
-pub fn run(_prefill: Prefill) -> Outcome {
-    eprintln!("{}", crate::cli::wizard::UNATTENDED_HINT);
+use crate::answers::{self, Answers, SAVED_ANSWERS, Secret};
+use crate::cli::Outcome;
+use crate::engine::{self, evidence_line};
+use crate::host::Host;
+use crate::phases::Level;
+use crate::plan::{self, Plan};
+use crate::probes::{dns, system};
+use crate::ui::plain;
+use crate::ui::tui::draft::{Caps, Draft, Field, Kind, Prefill, Step, strength};
+
+type Asked<T> = Result<T, InquireError>;
+
+/// A validator for one field: the draft with this value, checked by `from_json`.
+fn validator(
+    d: &Draft,
+    f: Field,
+) -> impl Fn(&str) -> Result<Validation, inquire::CustomUserError> + Clone + 'static {
+    let d = d.clone();
+    move |s: &str| {
+        let mut c = d.clone();
+        c.set_text(f, s);
+        c.edited(f);
+        Ok(match c.errors_in(&[f]).first() {
+            Some((_, e)) => {
+                Validation::Invalid(format!("{} {} (fix: {})", e.field, e.problem, e.fix).into())
+            }
+            None => Validation::Valid,
+        })
+    }
+}
+
+fn ask_text(d: &mut Draft, f: Field) -> Asked<()> {
+    let label = format!("{}:", f.label());
+    let current = d.text(f).to_owned();
+    let v = Text::new(&label)
+        .with_initial_value(&current)
+        .with_help_message(f.help())
+        .with_validator(validator(d, f))
+        .prompt()?;
+    d.set_text(f, v.trim());
+    d.edited(f);
+    Ok(())
+}
+
+fn ask_secret(d: &mut Draft, f: Field, again: Field) -> Asked<()> {
+    let label = format!("{}:", f.label());
+    let v = Password::new(&label)
+        .with_display_mode(PasswordDisplayMode::Masked)
+        .with_custom_confirmation_message("Again:")
+        .with_custom_confirmation_error_message("The two entries differ; type it again.")
+        .with_help_message(f.help())
+        .with_validator(validator(d, f))
+        .prompt()?;
+    d.set_text(f, &v);
+    d.set_text(again, &v);
+    let (words, bits) = strength(&v);
+    println!("  strength: {words} (~{bits} bits)");
+    Ok(())
+}
+
+fn ask_choice(d: &mut Draft, f: Field) -> Asked<()> {
+    let opts = d.options(f);
+    for o in opts.iter().filter(|o| !o.enabled) {
+        println!("  ({}: {})", o.label, o.note);
+    }
+    let offered: Vec<String> = opts
+        .iter()
+        .filter(|o| o.enabled)
+        .map(|o| {
+            if o.note.is_empty() {
+                o.label.clone()
+            } else {
+                format!("{} — {}", o.label, o.note)
+            }
+        })
+        .collect();
+    let values: Vec<&str> = opts.iter().filter(|o| o.enabled).map(|o| o.value).collect();
+    let start = values.iter().position(|v| *v == d.value(f)).unwrap_or(0);
+    let label = format!("{}:", f.label());
+    let chosen = Select::new(&label, offered.clone())
+        .with_starting_cursor(start)
+        .with_help_message(f.help())
+        .prompt()?;
+    if let Some(i) = offered.iter().position(|o| *o == chosen) {
+        d.select(f, values[i]);
+    }
+    Ok(())
+}
+
+fn print_dns(r: &dns::DnsReport) {
+    let answers: Vec<String> = r.resolved.iter().map(ToString::to_string).collect();
+    let local: Vec<String> = r
+        .local
+        .iter()
+        .map(|(ip, s)| format!("{ip} ({s:?})").to_lowercase())
+        .collect();
+    println!(
+        "  DNS A/AAAA for {}: {}",
+        r.domain,
+        if answers.is_empty() {
+            "none".into()
+        } else {
+            answers.join(", ")
+        }
+    );
+    println!(
+        "  this server: {}",
+        if local.is_empty() {
+            "none found".into()
+        } else {
+            local.join(", ")
+        }
+    );
+    if r.points_here {
+        println!("  ✓ points at this server");
+    }
+    for f in &r.findings {
+        println!("  ! {f}");
+    }
+    if !r.points_here {
+        println!("  (this never blocks the install)");
+    }
+}
+
+fn ask_step(d: &mut Draft, step: Step, host: &Host) -> Asked<()> {
+    println!("\n== {} ==", step.title());
+    let mut i = 0;
+    loop {
+        let fields = d.fields(step);
+        let Some(&f) = fields.get(i) else { break };
+        match f.kind() {
+            Kind::Text => ask_text(d, f)?,
+            Kind::Choice => ask_choice(d, f)?,
+            Kind::Secret => {
+                let again = if f == Field::DbPassword {
+                    Field::DbPasswordAgain
+                } else {
+                    Field::AdminPasswordAgain
+                };
+                ask_secret(d, f, again)?;
+                i += 1; // the confirmation was asked with it
+            }
+        }
+        i += 1;
+        if f == Field::DbPasswordMode && d.value(f) == "generate" {
+            println!(
+                "  generated password (shown once): {}",
+                d.generated.expose()
+            );
+            println!("  it is kept (mode 600) in {SAVED_ANSWERS}");
+        }
+    }
+    match step {
+        Step::Domain => print_dns(&dns::check(host, d.text(Field::Domain))),
+        Step::Storage => {
+            let path = std::path::PathBuf::from(d.text(Field::DataDir));
+            if let Some((at, free)) = system::free_bytes(&path) {
+                println!(
+                    "  free space: {} on the filesystem of {}",
+                    system::human_bytes(free),
+                    at.display()
+                );
+            }
+            if !path.is_dir() {
+                println!(
+                    "  {} does not exist yet: it is created during the install",
+                    path.display()
+                );
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn review(a: &Answers, host: &Host) -> String {
+    let mut s = String::from("\n== Review (nothing on this server has changed yet) ==\n");
+    let admin = a.admin.as_ref().map_or_else(
+        || "none".to_owned(),
+        |ad| format!("{} <{}>, password ********", ad.username, ad.email),
+    );
+    for (k, v) in [
+        ("domain", format!("{} → {}", a.domain, a.site_url())),
+        (
+            "database",
+            format!(
+                "{}, database {}, user {}, password ********",
+                a.db_engine.name(),
+                a.db_name,
+                a.db_user
+            ),
+        ),
+        (
+            "storage",
+            format!(
+                "install {}, data {}",
+                a.install_dir.display(),
+                a.data_dir.display()
+            ),
+        ),
+        ("release", format!("{} {}", a.edition.name(), a.version)),
+        ("proxy", format!("{}, TLS {}", a.proxy.name(), a.tls.name())),
+        ("admin", admin),
+    ] {
+        s.push_str(&format!("  {k:<9} {v}\n"));
+    }
+    match Plan::new(a) {
+        Ok(p) => {
+            s.push('\n');
+            s.push_str(&plan::render_text(&p, host));
+        }
+        Err(e) => s.push_str(&format!("no plan: {e}\n")),
+    }
+    s
+}
+
+fn nothing_changed(log: Option<std::path::PathBuf>) -> Outcome {
+    println!("Nothing was installed; nothing on this server was changed.");
     Outcome {
-        code: ExitCode::from(2),
-        log: None,
+        code: ExitCode::from(1),
+        log,
+    }
+}
+
+/// The plain wizard, from preflight to the installed server.
+pub fn run(prefill: Prefill) -> Outcome {
+    let host = Host::system(plain::sink(false));
+    host.note_quiet(&format!(
+        "mattermost-setup {} plain wizard",
+        env!("CARGO_PKG_VERSION")
+    ));
+    let Ok(generated) = Secret::generate() else {
+        eprintln!("the system random source failed; give db_password in an answers file instead");
+        return Outcome::with_log(ExitCode::from(2), &host);
+    };
+    let mut d = Draft::new(generated, Caps::detect(), prefill);
+    println!(
+        "mattermost-setup {}: preflight (read-only)",
+        env!("CARGO_PKG_VERSION")
+    );
+    let checks = crate::ui::tui::preflight(&host, &d);
+    for c in &checks {
+        println!("  {}", evidence_line(c));
+        if c.level == Level::Fail {
+            if let Some(fix) = &c.fix {
+                println!("      fix: {fix}");
+            }
+        }
+    }
+    let blocking = checks.iter().filter(|c| c.level == Level::Fail).count();
+    if blocking > 0 {
+        println!(
+            "✗ {blocking} problem(s) above block the install; you can still answer and save the answers."
+        );
+    }
+    if d.prefill.saved.is_some() {
+        println!("An earlier install was found ({SAVED_ANSWERS}): its answers are filled in.");
+    }
+    let mut steps: Vec<Step> = Step::ALL
+        .iter()
+        .copied()
+        .filter(|s| *s != Step::Review)
+        .collect();
+    loop {
+        for step in std::mem::take(&mut steps) {
+            if let Err(e) = ask_step(&mut d, step, &host) {
+                eprintln!("{e}");
+                return nothing_changed(None);
+            }
+        }
+        let answers = match d.validate() {
+            Ok(a) => a,
+            Err(errs) => {
+                for (_, e) in errs {
+                    println!("✗ {} {} (fix: {})", e.field, e.problem, e.fix);
+                }
+                steps = Step::ALL
+                    .iter()
+                    .copied()
+                    .filter(|s| *s != Step::Review)
+                    .collect();
+                continue;
+            }
+        };
+        print!("{}", review(&answers, &host));
+        let choices = vec![
+            "Install now",
+            "Save the answers (for an unattended replay)",
+            "Change the answers",
+            "Quit",
+        ];
+        let choice = match Select::new("Next:", choices.clone()).prompt() {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("{e}");
+                return nothing_changed(None);
+            }
+        };
+        match choices.iter().position(|c| *c == choice) {
+            Some(0) => return install(&host, &answers),
+            Some(1) => {
+                let path = Text::new("Save to:")
+                    .with_initial_value(super::tui::app::DEFAULT_SAVE_PATH)
+                    .prompt();
+                match path
+                    .map(|p| answers::save_for_replay(&answers, std::path::Path::new(p.trim())))
+                {
+                    Ok(Ok(files)) => {
+                        println!(
+                            "✓ saved {} (passwords in {}, mode 600)",
+                            files.answers.display(),
+                            files
+                                .secrets
+                                .iter()
+                                .map(|p| p.display().to_string())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        );
+                        println!(
+                            "  replay: mattermost-setup install --answers {} --yes",
+                            files.answers.display()
+                        );
+                    }
+                    Ok(Err(e)) => println!("✗ not saved: {e}"),
+                    Err(e) => println!("✗ not saved: {e}"),
+                }
+            }
+            Some(2) => {
+                steps = Step::ALL
+                    .iter()
+                    .copied()
+                    .filter(|s| *s != Step::Review)
+                    .collect()
+            }
+            _ => return nothing_changed(None),
+        }
+    }
+}
+
+fn install(host: &Host, a: &Answers) -> Outcome {
+    let plan = match Plan::new(a) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("version: {e}");
+            return Outcome::with_log(ExitCode::from(2), host);
+        }
+    };
+    println!(
+        "Installing Mattermost {} ({}) for {} — log: {}",
+        plan.release.version,
+        plan.release.edition,
+        plan.site_url,
+        host.log_path().display()
+    );
+    let started = std::time::Instant::now();
+    match engine::install(host, a, &plan) {
+        Ok(reports) => {
+            let changed = reports.iter().filter(|r| r.changed).count();
+            println!(
+                "\nMattermost is up at {} ({} phases verified, {changed} changed, {:.1}s).\n\
+                 Answers (with the database password, mode 600): {SAVED_ANSWERS}\n\
+                 Next: open {} and create the first account; it becomes the system admin.",
+                plan.site_url,
+                reports.len(),
+                started.elapsed().as_secs_f64(),
+                plan.site_url
+            );
+            Outcome::with_log(ExitCode::SUCCESS, host)
+        }
+        Err(e) => {
+            println!(
+                "\nThe install stopped in phase {}. Nothing verified so far was undone; fix the cause and run mattermost-setup again to continue.",
+                e.phase
+            );
+            Outcome::with_log(ExitCode::from(1), host)
+        }
     }
 }

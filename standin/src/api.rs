@@ -30,8 +30,23 @@ const PASSWORD_MIN: usize = 8;
 const PASSWORD_MAX: usize = 72;
 const RESTRICTED_USERNAMES: [&str; 4] = ["all", "channel", "matterbot", "system"];
 const RESERVED_TEAM_NAMES: [&str; 17] = [
-    "admin", "api", "boards", "channel", "claim", "error", "files", "help", "landing", "login",
-    "mfa", "oauth", "plug", "plugins", "playbooks", "post", "signup",
+    "admin",
+    "api",
+    "boards",
+    "channel",
+    "claim",
+    "error",
+    "files",
+    "help",
+    "landing",
+    "login",
+    "mfa",
+    "oauth",
+    "plug",
+    "plugins",
+    "playbooks",
+    "post",
+    "signup",
 ];
 
 /// The real server's error body.
@@ -63,13 +78,21 @@ fn body(req: &Request, reader: &mut impl Read, what: &str) -> Result<Value, Resp
     };
     let Some(len) = req.header("content-length") else {
         if req.header("transfer-encoding").is_some() {
-            return Err(app_error(411, "api.context.length_required", "Content-Length is required."));
+            return Err(app_error(
+                411,
+                "api.context.length_required",
+                "Content-Length is required.",
+            ));
         }
         return Err(invalid());
     };
     let len: u64 = len.trim().parse().map_err(|_| invalid())?;
     if len > MAX_BODY {
-        return Err(app_error(413, "api.context.body_too_large", "Request body too large."));
+        return Err(app_error(
+            413,
+            "api.context.body_too_large",
+            "Request body too large.",
+        ));
     }
     let mut buf = Vec::new();
     reader
@@ -125,7 +148,11 @@ pub fn valid_team_name(s: &str) -> bool {
         && !RESERVED_TEAM_NAMES.contains(&s)
 }
 
-fn create_user(state: &AppState, req: &Request, reader: &mut impl Read) -> Result<Response, Response> {
+fn create_user(
+    state: &AppState,
+    req: &Request,
+    reader: &mut impl Read,
+) -> Result<Response, Response> {
     let v = body(req, reader, "user")?;
     let db = db(state)?;
     let username = field(&v, "username").to_lowercase();
@@ -139,7 +166,11 @@ fn create_user(state: &AppState, req: &Request, reader: &mut impl Read) -> Resul
         ));
     }
     if !valid_email(&email) {
-        return Err(app_error(400, "model.user.is_valid.email.app_error", "Invalid email."));
+        return Err(app_error(
+            400,
+            "model.user.is_valid.email.app_error",
+            "Invalid email.",
+        ));
     }
     if password.chars().count() < PASSWORD_MIN {
         return Err(app_error(
@@ -155,14 +186,20 @@ fn create_user(state: &AppState, req: &Request, reader: &mut impl Read) -> Resul
             &format!("Your password must be {PASSWORD_MAX} bytes or fewer."),
         ));
     }
-    if store::user_by_username(db, &username).map_err(|e| internal(&e))?.is_some() {
+    if store::user_by_username(db, &username)
+        .map_err(|e| internal(&e))?
+        .is_some()
+    {
         return Err(app_error(
             400,
             "app.user.save.username_exists.app_error",
             "An account with that username already exists.",
         ));
     }
-    if store::user_by_email(db, &email).map_err(|e| internal(&e))?.is_some() {
+    if store::user_by_email(db, &email)
+        .map_err(|e| internal(&e))?
+        .is_some()
+    {
         return Err(app_error(
             400,
             "app.user.save.email_exists.app_error",
@@ -181,8 +218,16 @@ fn create_user(state: &AppState, req: &Request, reader: &mut impl Read) -> Resul
         password: store::hash_password(password),
         email,
         // Local mode is a system admin session: email_verified is honoured.
-        email_verified: v.get("email_verified").and_then(Value::as_bool).unwrap_or(false),
-        roles: if first { "system_admin system_user" } else { "system_user" }.to_owned(),
+        email_verified: v
+            .get("email_verified")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        roles: if first {
+            "system_admin system_user"
+        } else {
+            "system_user"
+        }
+        .to_owned(),
         locale: "en".to_owned(),
     };
     store::insert_user(db, &user).map_err(|e| internal(&e))?;
@@ -217,22 +262,43 @@ fn team_or_404(found: crate::error::Result<Option<Team>>) -> Result<Team, Respon
     }
 }
 
-const ROLES: [&str; 4] = ["system_user", "system_admin", "system_guest", "system_manager"];
+const ROLES: [&str; 4] = [
+    "system_user",
+    "system_admin",
+    "system_guest",
+    "system_manager",
+];
 
-fn update_roles(state: &AppState, req: &Request, reader: &mut impl Read, id: &str) -> Result<Response, Response> {
+fn update_roles(
+    state: &AppState,
+    req: &Request,
+    reader: &mut impl Read,
+    id: &str,
+) -> Result<Response, Response> {
     let v = body(req, reader, "roles")?;
     let db = db(state)?;
     let roles = field(&v, "roles").split_whitespace().collect::<Vec<_>>();
     if roles.is_empty() || roles.iter().any(|r| !ROLES.contains(r)) {
-        return Err(app_error(400, "api.context.invalid_body_param.app_error", "Invalid or missing roles in request body."));
+        return Err(app_error(
+            400,
+            "api.context.invalid_body_param.app_error",
+            "Invalid or missing roles in request body.",
+        ));
     }
     let user = user_or_404(store::user_by_id(db, id))?;
     store::update_roles(db, &user.id, &roles.join(" ")).map_err(|e| internal(&e))?;
-    state.log.info("User roles updated", &[("user_id", &user.id), ("roles", &roles.join(" "))]);
+    state.log.info(
+        "User roles updated",
+        &[("user_id", &user.id), ("roles", &roles.join(" "))],
+    );
     Ok(Response::json(200, &json!({"status": "OK"})))
 }
 
-fn create_team(state: &AppState, req: &Request, reader: &mut impl Read) -> Result<Response, Response> {
+fn create_team(
+    state: &AppState,
+    req: &Request,
+    reader: &mut impl Read,
+) -> Result<Response, Response> {
     let v = body(req, reader, "team")?;
     let db = db(state)?;
     let name = field(&v, "name").to_owned();
@@ -247,15 +313,30 @@ fn create_team(state: &AppState, req: &Request, reader: &mut impl Read) -> Resul
         ));
     }
     if display_name.is_empty() || display_name.chars().count() > 64 {
-        return Err(app_error(400, "model.team.is_valid.name.app_error", "Invalid name."));
+        return Err(app_error(
+            400,
+            "model.team.is_valid.name.app_error",
+            "Invalid name.",
+        ));
     }
     if team_type != "O" && team_type != "I" {
-        return Err(app_error(400, "model.team.is_valid.type.app_error", "Invalid type."));
+        return Err(app_error(
+            400,
+            "model.team.is_valid.type.app_error",
+            "Invalid type.",
+        ));
     }
     if !email.is_empty() && !valid_email(&email) {
-        return Err(app_error(400, "model.team.is_valid.email.app_error", "Invalid email."));
+        return Err(app_error(
+            400,
+            "model.team.is_valid.email.app_error",
+            "Invalid email.",
+        ));
     }
-    if store::team_by_name(db, &name).map_err(|e| internal(&e))?.is_some() {
+    if store::team_by_name(db, &name)
+        .map_err(|e| internal(&e))?
+        .is_some()
+    {
         return Err(app_error(
             400,
             "store.sql_team.save_team.existing.app_error",
@@ -274,26 +355,51 @@ fn create_team(state: &AppState, req: &Request, reader: &mut impl Read) -> Resul
         team_type,
     };
     store::insert_team(db, &team).map_err(|e| internal(&e))?;
-    state.log.info("Team created", &[("team_id", &team.id), ("name", &team.name)]);
+    state.log.info(
+        "Team created",
+        &[("team_id", &team.id), ("name", &team.name)],
+    );
     Ok(Response::json(201, &team.to_json()))
 }
 
-fn add_member(state: &AppState, req: &Request, reader: &mut impl Read, team_id: &str) -> Result<Response, Response> {
+fn add_member(
+    state: &AppState,
+    req: &Request,
+    reader: &mut impl Read,
+    team_id: &str,
+) -> Result<Response, Response> {
     let v = body(req, reader, "team_member")?;
     let db = db(state)?;
     if field(&v, "team_id") != team_id {
-        return Err(app_error(400, "api.context.invalid_body_param.app_error", "Invalid or missing team_id in request body."));
+        return Err(app_error(
+            400,
+            "api.context.invalid_body_param.app_error",
+            "Invalid or missing team_id in request body.",
+        ));
     }
     let team = team_or_404(store::team_by_id(db, team_id))?;
     let user = user_or_404(store::user_by_id(db, field(&v, "user_id")))?;
     if user.delete_at > 0 {
-        return Err(app_error(400, "app.team.join_user_to_team.deactivated.app_error", "The user is deactivated."));
+        return Err(app_error(
+            400,
+            "app.team.join_user_to_team.deactivated.app_error",
+            "The user is deactivated.",
+        ));
     }
     store::upsert_team_member(db, &team.id, &user.id).map_err(|e| internal(&e))?;
     let member = store::team_member(db, &team.id, &user.id)
         .map_err(|e| internal(&e))?
-        .ok_or_else(|| app_error(500, "app.team.save_member.save.app_error", "Unable to save the team member."))?;
-    state.log.info("User added to team", &[("team_id", &team.id), ("user_id", &user.id)]);
+        .ok_or_else(|| {
+            app_error(
+                500,
+                "app.team.save_member.save.app_error",
+                "Unable to save the team member.",
+            )
+        })?;
+    state.log.info(
+        "User added to team",
+        &[("team_id", &team.id), ("user_id", &user.id)],
+    );
     Ok(Response::json(201, &member.to_json()))
 }
 
@@ -311,8 +417,9 @@ pub(crate) fn local(state: &AppState, req: &Request, reader: &mut impl Read) -> 
         ("GET", ["users", "username", name]) => db(state).and_then(|d| {
             user_or_404(store::user_by_username(d, name)).map(|u| Response::json(200, &u.to_json()))
         }),
-        ("GET", ["users", id]) => db(state)
-            .and_then(|d| user_or_404(store::user_by_id(d, id)).map(|u| Response::json(200, &u.to_json()))),
+        ("GET", ["users", id]) => db(state).and_then(|d| {
+            user_or_404(store::user_by_id(d, id)).map(|u| Response::json(200, &u.to_json()))
+        }),
         ("PUT", ["users", id, "roles"]) => update_roles(state, req, reader, id),
         ("POST", ["users", id, "email", "verify", "member"]) => db(state).and_then(|d| {
             let u = user_or_404(store::user_by_id(d, id))?;
@@ -321,17 +428,21 @@ pub(crate) fn local(state: &AppState, req: &Request, reader: &mut impl Read) -> 
             Ok(Response::json(200, &u.to_json()))
         }),
         ("POST", ["teams"]) => create_team(state, req, reader),
-        ("GET", ["teams", "name", name]) => {
-            db(state).and_then(|d| team_or_404(store::team_by_name(d, name)).map(|t| Response::json(200, &t.to_json())))
-        }
-        ("GET", ["teams", id]) => {
-            db(state).and_then(|d| team_or_404(store::team_by_id(d, id)).map(|t| Response::json(200, &t.to_json())))
-        }
+        ("GET", ["teams", "name", name]) => db(state).and_then(|d| {
+            team_or_404(store::team_by_name(d, name)).map(|t| Response::json(200, &t.to_json()))
+        }),
+        ("GET", ["teams", id]) => db(state).and_then(|d| {
+            team_or_404(store::team_by_id(d, id)).map(|t| Response::json(200, &t.to_json()))
+        }),
         ("POST", ["teams", id, "members"]) => add_member(state, req, reader, id),
         ("GET", ["teams", team, "members", user]) => db(state).and_then(|d| {
             match store::team_member(d, team, user).map_err(|e| internal(&e))? {
                 Some(m) if m.delete_at == 0 => Ok(Response::json(200, &m.to_json())),
-                _ => Err(app_error(404, "app.team.get_member.missing.app_error", "No team member found for that user ID and team ID.")),
+                _ => Err(app_error(
+                    404,
+                    "app.team.get_member.missing.app_error",
+                    "No team member found for that user ID and team ID.",
+                )),
             }
         }),
         _ => Ok(not_found(req)),
@@ -342,7 +453,10 @@ pub(crate) fn local(state: &AppState, req: &Request, reader: &mut impl Read) -> 
 fn session_user(state: &AppState, req: &Request) -> Option<String> {
     let token = req
         .header("authorization")
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("BEARER ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("BEARER "))
+        })
         .map(str::trim)
         .map(str::to_owned)
         .or_else(|| {
@@ -359,7 +473,11 @@ fn login(state: &AppState, req: &Request, reader: &mut impl Read) -> Result<Resp
     let login_id = field(&v, "login_id");
     let password = field(&v, "password");
     if password.is_empty() {
-        return Err(app_error(400, "api.user.login.blank_pwd.app_error", "Password field must not be blank"));
+        return Err(app_error(
+            400,
+            "api.user.login.blank_pwd.app_error",
+            "Password field must not be blank",
+        ));
     }
     let invalid = || {
         app_error(
@@ -375,7 +493,11 @@ fn login(state: &AppState, req: &Request, reader: &mut impl Read) -> Result<Resp
         return Err(invalid());
     }
     if user.delete_at > 0 {
-        return Err(app_error(401, "api.user.login.inactive.app_error", "Login failed because your account has been deactivated."));
+        return Err(app_error(
+            401,
+            "api.user.login.inactive.app_error",
+            "Login failed because your account has been deactivated.",
+        ));
     }
     let token = store::new_id();
     if let Ok(mut s) = state.sessions.lock() {
@@ -384,7 +506,10 @@ fn login(state: &AppState, req: &Request, reader: &mut impl Read) -> Result<Resp
     state.log.info("User logged in", &[("user_id", &user.id)]);
     let mut r = Response::json(200, &user.to_json());
     r.headers.push(("Token", token.clone()));
-    r.headers.push(("Set-Cookie", format!("MMAUTHTOKEN={token}; Path=/; HttpOnly")));
+    r.headers.push((
+        "Set-Cookie",
+        format!("MMAUTHTOKEN={token}; Path=/; HttpOnly"),
+    ));
     Ok(r)
 }
 
@@ -393,8 +518,14 @@ pub(crate) fn tcp(state: &AppState, req: &Request, reader: &mut impl Read) -> Op
     let result = match (req.method.as_str(), req.path.trim_end_matches('/')) {
         ("POST", "/api/v4/users/login") => login(state, req, reader),
         ("GET", "/api/v4/users/me") => match session_user(state, req) {
-            None => Err(app_error(401, "api.context.session_expired.app_error", "Invalid or expired session, please login again.")),
-            Some(id) => db(state).and_then(|d| user_or_404(store::user_by_id(d, &id)).map(|u| Response::json(200, &u.to_json()))),
+            None => Err(app_error(
+                401,
+                "api.context.session_expired.app_error",
+                "Invalid or expired session, please login again.",
+            )),
+            Some(id) => db(state).and_then(|d| {
+                user_or_404(store::user_by_id(d, &id)).map(|u| Response::json(200, &u.to_json()))
+            }),
         },
         _ => return None,
     };
@@ -409,7 +540,15 @@ mod tests {
     fn username_rules() {
         assert!(valid_username("admin"));
         assert!(valid_username("a.b-c_d9"));
-        for bad in ["ab", "Admin", "9lives", "all", "system", "has space", &"a".repeat(23)] {
+        for bad in [
+            "ab",
+            "Admin",
+            "9lives",
+            "all",
+            "system",
+            "has space",
+            &"a".repeat(23),
+        ] {
             assert!(!valid_username(bad), "{bad}");
         }
     }
@@ -417,7 +556,14 @@ mod tests {
     #[test]
     fn email_rules() {
         assert!(valid_email("boss@example.com"));
-        for bad in ["", "boss", "@example.com", "boss@", "bo ss@example.com", "a<b@example.com"] {
+        for bad in [
+            "",
+            "boss",
+            "@example.com",
+            "boss@",
+            "bo ss@example.com",
+            "a<b@example.com",
+        ] {
             assert!(!valid_email(bad), "{bad}");
         }
     }

@@ -76,10 +76,7 @@ impl Database {
     pub fn literal(&self, s: &str) -> String {
         match self.target {
             Target::Postgres(_) => format!("'{}'", s.replace('\'', "''")),
-            Target::Mysql(_) => format!(
-                "'{}'",
-                s.replace('\\', "\\\\").replace('\'', "\\'")
-            ),
+            Target::Mysql(_) => format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'")),
         }
     }
 

@@ -181,7 +181,10 @@ fn start_local_mode(socket: &Path, state: &Arc<AppState>) {
                 .name("local-mode".into())
                 .spawn(move || http::serve_local(&listener, &state));
             if let Err(e) = spawned {
-                log.error("Failed to start the local mode server", &[("error", &e.to_string())]);
+                log.error(
+                    "Failed to start the local mode server",
+                    &[("error", &e.to_string())],
+                );
             }
         }
         Err(e) => log.error(

@@ -56,9 +56,7 @@ impl User {
     pub fn password_matches(&self, password: &str) -> bool {
         let mut parts = self.password.split('$');
         match (parts.next(), parts.next(), parts.next()) {
-            (Some("standin-sha1"), Some(salt), Some(digest)) => {
-                hash_with(salt, password) == digest
-            }
+            (Some("standin-sha1"), Some(salt), Some(digest)) => hash_with(salt, password) == digest,
             _ => false,
         }
     }
@@ -380,7 +378,10 @@ mod tests {
     fn ids_look_like_mattermost_ids() {
         let id = new_id();
         assert_eq!(id.len(), 26);
-        assert!(id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
+        assert!(
+            id.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        );
         assert_ne!(new_id(), new_id());
     }
 

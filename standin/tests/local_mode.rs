@@ -43,7 +43,9 @@ fn local_mode_on_mariadb() {
         "mmuser:{NASTY_PASSWORD}@unix({})/mattermost?charset=utf8mb4,utf8",
         db.socket.display()
     );
-    contract("mysql", &dsn, &|sql| db.root_sql(&format!("USE mattermost;\n{sql}")));
+    contract("mysql", &dsn, &|sql| {
+        db.root_sql(&format!("USE mattermost;\n{sql}"))
+    });
 }
 
 fn start(install: &Install) -> Running {
@@ -82,7 +84,13 @@ fn contract(driver: &str, dsn: &str, sql: &dyn Fn(&str) -> String) {
     let server = start(&install);
     assert!(!socket.exists(), "no socket while local mode is off");
     // The local API is not reachable over TCP.
-    let r = http_json(port, "POST", "/api/v4/users", Some(&json!({"username": "x"})), &[]);
+    let r = http_json(
+        port,
+        "POST",
+        "/api/v4/users",
+        Some(&json!({"username": "x"})),
+        &[],
+    );
     assert_eq!(r.status, 404, "{}", r.body);
     drop(server);
 
@@ -102,7 +110,8 @@ fn contract(driver: &str, dsn: &str, sql: &dyn Fn(&str) -> String) {
     assert_eq!(r.status, 404, "only the local API on the socket");
 
     // The first account becomes system admin; the password never comes back.
-    let admin = json!({"username": "boss", "email": "Boss@Example.com", "password": ADMIN_PASSWORD});
+    let admin =
+        json!({"username": "boss", "email": "Boss@Example.com", "password": ADMIN_PASSWORD});
     let r = local_json(&socket, "POST", "/api/v4/users", Some(&admin));
     assert_eq!(r.status, 201, "{}", r.body);
     let boss = r.json();
@@ -120,7 +129,9 @@ fn contract(driver: &str, dsn: &str, sql: &dyn Fn(&str) -> String) {
         &socket,
         "POST",
         "/api/v4/users",
-        Some(&json!({"username": "other", "email": "boss@example.com", "password": ADMIN_PASSWORD})),
+        Some(
+            &json!({"username": "other", "email": "boss@example.com", "password": ADMIN_PASSWORD}),
+        ),
     );
     assert_error(&r, 400, "app.user.save.email_exists.app_error");
     let r = local_json(
@@ -134,7 +145,9 @@ fn contract(driver: &str, dsn: &str, sql: &dyn Fn(&str) -> String) {
         &socket,
         "POST",
         "/api/v4/users",
-        Some(&json!({"username": "Other Name", "email": "o@example.com", "password": ADMIN_PASSWORD})),
+        Some(
+            &json!({"username": "Other Name", "email": "o@example.com", "password": ADMIN_PASSWORD}),
+        ),
     );
     assert_error(&r, 400, "model.user.is_valid.username.app_error");
     let r = local_json(
@@ -152,7 +165,9 @@ fn contract(driver: &str, dsn: &str, sql: &dyn Fn(&str) -> String) {
         &socket,
         "POST",
         "/api/v4/users",
-        Some(&json!({"username": "helper", "email": "helper@example.com", "password": "helper-pw-1", "email_verified": true})),
+        Some(
+            &json!({"username": "helper", "email": "helper@example.com", "password": "helper-pw-1", "email_verified": true}),
+        ),
     );
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(r.json()["roles"], "system_user");
@@ -212,7 +227,12 @@ fn contract(driver: &str, dsn: &str, sql: &dyn Fn(&str) -> String) {
     assert_error(&r, 404, "app.team.get.find.app_error");
     let member = json!({"team_id": team_id, "user_id": boss_id});
     for _ in 0..2 {
-        let r = local_json(&socket, "POST", &format!("/api/v4/teams/{team_id}/members"), Some(&member));
+        let r = local_json(
+            &socket,
+            "POST",
+            &format!("/api/v4/teams/{team_id}/members"),
+            Some(&member),
+        );
         assert_eq!(r.status, 201, "adding twice is fine: {}", r.body);
         assert_eq!(r.json()["user_id"], boss_id.as_str());
     }
@@ -223,12 +243,20 @@ fn contract(driver: &str, dsn: &str, sql: &dyn Fn(&str) -> String) {
         Some(&json!({"team_id": team_id, "user_id": "nosuchuser0000000000000000"})),
     );
     assert_error(&r, 404, "app.user.missing_account.const");
-    let r = local_json(&socket, "GET", &format!("/api/v4/teams/{team_id}/members/{boss_id}"), None);
+    let r = local_json(
+        &socket,
+        "GET",
+        &format!("/api/v4/teams/{team_id}/members/{boss_id}"),
+        None,
+    );
     assert_eq!(r.status, 200, "{}", r.body);
 
     // What an operator would check in the database.
     let rows = sql("SELECT Username, Roles, EmailVerified FROM Users ORDER BY Username;");
-    assert!(rows.contains("boss") && rows.contains("system_admin system_user"), "{rows}");
+    assert!(
+        rows.contains("boss") && rows.contains("system_admin system_user"),
+        "{rows}"
+    );
     assert!(!rows.contains(ADMIN_PASSWORD), "{rows}");
     let members = sql(&format!(
         "SELECT COUNT(*) FROM TeamMembers m JOIN Teams t ON t.Id = m.TeamId JOIN Users u ON u.Id = m.UserId \
@@ -241,7 +269,13 @@ fn contract(driver: &str, dsn: &str, sql: &dyn Fn(&str) -> String) {
     let r = http_json(port, "POST", "/api/v4/users/login", Some(&good), &[]);
     assert_eq!(r.status, 200, "{}", r.body);
     let token = r.header("Token").expect("Token header").to_owned();
-    let r = http_json(port, "GET", "/api/v4/users/me", None, &[("Authorization", &format!("Bearer {token}"))]);
+    let r = http_json(
+        port,
+        "GET",
+        "/api/v4/users/me",
+        None,
+        &[("Authorization", &format!("Bearer {token}"))],
+    );
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["username"], "boss");
     let r = http_json(port, "GET", "/api/v4/users/me", None, &[]);
@@ -264,6 +298,10 @@ fn contract(driver: &str, dsn: &str, sql: &dyn Fn(&str) -> String) {
     let server = start(&install);
     let r = http_json(port, "GET", "/api/v4/system/ping", None, &[]);
     assert_eq!(r.status, 200);
-    assert!(install.read_log().contains("listen unix"), "{}", install.read_log());
+    assert!(
+        install.read_log().contains("listen unix"),
+        "{}",
+        install.read_log()
+    );
     drop(server);
 }

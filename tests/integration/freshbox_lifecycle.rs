@@ -3,14 +3,24 @@
 
 use std::time::{Duration, Instant};
 
-use crate::freshbox_install::{answers, check_installed, install, prepared_box, text, write_answers, DOMAIN};
+use crate::freshbox_install::{
+    DOMAIN, answers, check_installed, install, prepared_box, text, write_answers,
+};
 use crate::support::freshbox::{self, FreshBox};
 use crate::support::mirror::{self, V11, V11_BROKEN, V11_NEXT};
 
 fn installed_box(name: &str) -> FreshBox {
     let m = mirror::mirror();
     let b = prepared_box(name);
-    write_answers(&b, &answers("postgresql", V11, "enterprise", &m.sha256(V11, "enterprise")));
+    write_answers(
+        &b,
+        &answers(
+            "postgresql",
+            V11,
+            "enterprise",
+            &m.sha256(V11, "enterprise"),
+        ),
+    );
     let (out, _) = install(&b);
     assert!(out.status.success(), "install failed:\n{}", text(&out));
     b
@@ -23,7 +33,9 @@ fn run(b: &FreshBox, cmd: &str) -> (i32, String) {
 
 /// SHA-256 of every file under the given directories, sorted: equal means byte-identical.
 fn tree_sums(b: &FreshBox, dirs: &str) -> String {
-    b.exec_ok(&format!("cd /opt/mattermost && find {dirs} -type f -print0 | sort -z | xargs -0r sha256sum"))
+    b.exec_ok(&format!(
+        "cd /opt/mattermost && find {dirs} -type f -print0 | sort -z | xargs -0r sha256sum"
+    ))
 }
 
 #[test]
@@ -34,10 +46,16 @@ fn drift_is_named_by_status_and_fixed_by_repair() {
     let b = installed_box("mmdrift");
     // A healthy re-run is read-only and quick.
     let start = Instant::now();
-    let (code, out) = run(&b, "mattermost-setup install --answers /root/answers.json --yes");
+    let (code, out) = run(
+        &b,
+        "mattermost-setup install --answers /root/answers.json --yes",
+    );
     let took = start.elapsed();
     assert_eq!(code, 0, "{out}");
-    assert!(took < Duration::from_secs(2), "healthy re-run took {took:?}");
+    assert!(
+        took < Duration::from_secs(2),
+        "healthy re-run took {took:?}"
+    );
 
     b.exec_ok(
         "systemctl stop mattermost && a2dismod -f -q proxy_wstunnel && systemctl reload apache2 \
@@ -55,7 +73,10 @@ fn drift_is_named_by_status_and_fixed_by_repair() {
         "directory /opt/mattermost/data",
         "ServiceSettings.SiteURL",
     ] {
-        assert!(out.contains(named), "status does not name {named:?}:\n{out}");
+        assert!(
+            out.contains(named),
+            "status does not name {named:?}:\n{out}"
+        );
     }
     let json = b.exec("mattermost-setup status --json");
     let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
@@ -65,24 +86,36 @@ fn drift_is_named_by_status_and_fixed_by_repair() {
     let (code, out) = run(&b, "mattermost-setup repair");
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("--keep-local or --restore"), "{out}");
-    assert_eq!(b.exec_ok("systemctl is-active mattermost || true").trim(), "inactive");
+    assert_eq!(
+        b.exec_ok("systemctl is-active mattermost || true").trim(),
+        "inactive"
+    );
 
     let (code, out) = run(&b, "mattermost-setup repair --restore");
     assert_eq!(code, 0, "{out}");
     let (code, out) = run(&b, "mattermost-setup status");
     assert_eq!(code, 0, "{out}");
     check_installed(&b, "postgresql", V11);
-    assert!(!b.exec_ok("cat /etc/apache2/sites-available/mattermost.conf").contains("my local tweak"));
+    assert!(
+        !b.exec_ok("cat /etc/apache2/sites-available/mattermost.conf")
+            .contains("my local tweak")
+    );
     // The edited vhost was backed up before it was replaced.
     let backups = b.exec_ok("grep -rl 'my local tweak' /var/backups/mattermost-setup/ || true");
-    assert!(backups.contains("sites-available/mattermost.conf"), "{backups}");
+    assert!(
+        backups.contains("sites-available/mattermost.conf"),
+        "{backups}"
+    );
     assert_eq!(b.exec_ok("stat -c %a /opt/mattermost/data").trim(), "750");
 
     // Keeping a local edit: status accepts it (as a warning) from then on.
     b.exec_ok("echo '# keep me' >> /etc/apache2/sites-available/mattermost.conf");
     let (code, out) = run(&b, "mattermost-setup repair --keep-local");
     assert_eq!(code, 0, "{out}");
-    assert!(b.exec_ok("cat /etc/apache2/sites-available/mattermost.conf").contains("# keep me"));
+    assert!(
+        b.exec_ok("cat /etc/apache2/sites-available/mattermost.conf")
+            .contains("# keep me")
+    );
     let (code, out) = run(&b, "mattermost-setup status");
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("local edits kept"), "{out}");
@@ -103,30 +136,76 @@ fn upgrade_carries_data_over_and_a_failed_one_rolls_back() {
     );
     let dirs = "data plugins client/plugins config/custom.txt";
     let before = tree_sums(&b, dirs);
-    let config_before: serde_json::Value = serde_json::from_str(&b.exec_ok("cat /opt/mattermost/config/config.json")).unwrap();
+    let config_before: serde_json::Value =
+        serde_json::from_str(&b.exec_ok("cat /opt/mattermost/config/config.json")).unwrap();
     let log_before = b.exec_ok("cat /opt/mattermost/logs/mattermost.log");
 
-    let (code, out) = run(&b, &format!("mattermost-setup upgrade --version {V11_NEXT} --sha256 {}", m.sha256(V11_NEXT, "enterprise")));
+    let (code, out) = run(
+        &b,
+        &format!(
+            "mattermost-setup upgrade --version {V11_NEXT} --sha256 {}",
+            m.sha256(V11_NEXT, "enterprise")
+        ),
+    );
     assert_eq!(code, 0, "{out}");
-    let ping = b.exec_ok(&format!("curl -sS -i -H 'Host: {DOMAIN}' http://127.0.0.1/api/v4/system/ping"));
-    assert!(ping.contains(&format!("X-Version-Id: {V11_NEXT}")) || ping.contains(&format!("X-Version-ID: {V11_NEXT}")), "{ping}");
-    assert_eq!(tree_sums(&b, dirs), before, "data, plugins or config changed");
-    let config_after: serde_json::Value = serde_json::from_str(&b.exec_ok("cat /opt/mattermost/config/config.json")).unwrap();
+    let ping = b.exec_ok(&format!(
+        "curl -sS -i -H 'Host: {DOMAIN}' http://127.0.0.1/api/v4/system/ping"
+    ));
+    assert!(
+        ping.contains(&format!("X-Version-Id: {V11_NEXT}"))
+            || ping.contains(&format!("X-Version-ID: {V11_NEXT}")),
+        "{ping}"
+    );
+    assert_eq!(
+        tree_sums(&b, dirs),
+        before,
+        "data, plugins or config changed"
+    );
+    let config_after: serde_json::Value =
+        serde_json::from_str(&b.exec_ok("cat /opt/mattermost/config/config.json")).unwrap();
     assert_eq!(config_after, config_before);
-    assert!(b.exec_ok("cat /opt/mattermost/logs/mattermost.log").starts_with(&log_before), "logs were not carried over");
+    assert!(
+        b.exec_ok("cat /opt/mattermost/logs/mattermost.log")
+            .starts_with(&log_before),
+        "logs were not carried over"
+    );
     let dump = b.exec_ok("ls -l /var/backups/mattermost-setup/upgrade-*/mattermost-11.7.90.pgdump");
     assert!(dump.contains("mattermost-11.7.90.pgdump"), "{dump}");
-    assert!(b.exec_ok("stat -c %s /var/backups/mattermost-setup/upgrade-*/mattermost-11.7.90.pgdump").trim().parse::<u64>().unwrap() > 0);
+    assert!(
+        b.exec_ok("stat -c %s /var/backups/mattermost-setup/upgrade-*/mattermost-11.7.90.pgdump")
+            .trim()
+            .parse::<u64>()
+            .unwrap()
+            > 0
+    );
     let (code, out) = run(&b, "mattermost-setup status");
     assert_eq!(code, 0, "{out}");
 
     // A release whose server fails its health check: the previous one runs again.
-    let (code, out) = run(&b, &format!("mattermost-setup upgrade --version {V11_BROKEN} --sha256 {}", m.sha256(V11_BROKEN, "enterprise")));
+    let (code, out) = run(
+        &b,
+        &format!(
+            "mattermost-setup upgrade --version {V11_BROKEN} --sha256 {}",
+            m.sha256(V11_BROKEN, "enterprise")
+        ),
+    );
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("Rolled back") && out.contains(&format!("{V11_NEXT} is running again")), "{out}");
-    let ping = b.exec_ok(&format!("curl -sS -i -H 'Host: {DOMAIN}' http://127.0.0.1/api/v4/system/ping"));
-    assert!(ping.starts_with("HTTP/1.1 200") && ping.contains(V11_NEXT), "{ping}");
-    assert_eq!(tree_sums(&b, dirs), before, "data changed by the failed upgrade");
+    assert!(
+        out.contains("Rolled back") && out.contains(&format!("{V11_NEXT} is running again")),
+        "{out}"
+    );
+    let ping = b.exec_ok(&format!(
+        "curl -sS -i -H 'Host: {DOMAIN}' http://127.0.0.1/api/v4/system/ping"
+    ));
+    assert!(
+        ping.starts_with("HTTP/1.1 200") && ping.contains(V11_NEXT),
+        "{ping}"
+    );
+    assert_eq!(
+        tree_sums(&b, dirs),
+        before,
+        "data changed by the failed upgrade"
+    );
     let (code, out) = run(&b, "mattermost-setup status");
     assert_eq!(code, 0, "{out}");
 }
@@ -146,38 +225,96 @@ fn uninstall_keeps_data_database_and_other_sites() {
          && a2ensite -q other && systemctl reload apache2",
     );
     let other_before = b.exec_ok("sha256sum /etc/apache2/sites-available/other.conf");
-    write_answers(&b, &answers("postgresql", V11, "enterprise", &m.sha256(V11, "enterprise")));
+    write_answers(
+        &b,
+        &answers(
+            "postgresql",
+            V11,
+            "enterprise",
+            &m.sha256(V11, "enterprise"),
+        ),
+    );
     let (out, _) = install(&b);
     assert!(out.status.success(), "{}", text(&out));
     b.exec_ok("mkdir -p /opt/mattermost/data/teams && echo precious > /opt/mattermost/data/teams/file.txt");
 
     let (code, out) = run(&b, "mattermost-setup uninstall");
     assert_eq!(code, 2, "no terminal and no --yes: refused\n{out}");
-    let (code, out) = run(&b, "mattermost-setup uninstall --purge-data --confirm wrong.example.com");
+    let (code, out) = run(
+        &b,
+        "mattermost-setup uninstall --purge-data --confirm wrong.example.com",
+    );
     assert_eq!(code, 2, "{out}");
-    assert_eq!(b.exec_ok("cat /opt/mattermost/data/teams/file.txt").trim(), "precious");
+    assert_eq!(
+        b.exec_ok("cat /opt/mattermost/data/teams/file.txt").trim(),
+        "precious"
+    );
 
     let (code, out) = run(&b, "mattermost-setup uninstall --yes");
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("Kept:"), "{out}");
-    assert_eq!(b.exec_ok("cat /opt/mattermost/data/teams/file.txt").trim(), "precious");
-    assert!(b.exec_ok("test -f /opt/mattermost/config/config.json && echo yes").contains("yes"));
-    assert!(b.exec_ok("ls /opt/mattermost").split_whitespace().all(|e| ["config", "data", "logs", "plugins", "client"].contains(&e)));
+    assert_eq!(
+        b.exec_ok("cat /opt/mattermost/data/teams/file.txt").trim(),
+        "precious"
+    );
+    assert!(
+        b.exec_ok("test -f /opt/mattermost/config/config.json && echo yes")
+            .contains("yes")
+    );
+    assert!(
+        b.exec_ok("ls /opt/mattermost")
+            .split_whitespace()
+            .all(|e| ["config", "data", "logs", "plugins", "client"].contains(&e))
+    );
     assert_eq!(b.exec_ok("runuser -u postgres -- psql -Atc \"select count(*) from pg_database where datname='mattermost'\"").trim(), "1");
-    assert!(b.exec_ok("runuser -u postgres -- psql -d mattermost -Atc 'select count(*) from standin_boots'").trim().parse::<u32>().unwrap() >= 1);
-    assert_eq!(b.exec_ok("systemctl is-active mattermost || true").trim(), "inactive");
-    assert!(b.exec("test -e /etc/systemd/system/mattermost.service").status.code() == Some(1));
-    assert!(b.exec("test -e /etc/apache2/sites-enabled/mattermost.conf").status.code() == Some(1));
+    assert!(
+        b.exec_ok(
+            "runuser -u postgres -- psql -d mattermost -Atc 'select count(*) from standin_boots'"
+        )
+        .trim()
+        .parse::<u32>()
+        .unwrap()
+            >= 1
+    );
+    assert_eq!(
+        b.exec_ok("systemctl is-active mattermost || true").trim(),
+        "inactive"
+    );
+    assert!(
+        b.exec("test -e /etc/systemd/system/mattermost.service")
+            .status
+            .code()
+            == Some(1)
+    );
+    assert!(
+        b.exec("test -e /etc/apache2/sites-enabled/mattermost.conf")
+            .status
+            .code()
+            == Some(1)
+    );
     // The other site is untouched and still served.
-    assert_eq!(b.exec_ok("sha256sum /etc/apache2/sites-available/other.conf"), other_before);
-    assert!(b.exec_ok("test -L /etc/apache2/sites-enabled/other.conf && echo on").contains("on"));
-    assert_eq!(b.exec_ok("curl -s -H 'Host: other.example.com' http://127.0.0.1/").trim(), "other site");
+    assert_eq!(
+        b.exec_ok("sha256sum /etc/apache2/sites-available/other.conf"),
+        other_before
+    );
+    assert!(
+        b.exec_ok("test -L /etc/apache2/sites-enabled/other.conf && echo on")
+            .contains("on")
+    );
+    assert_eq!(
+        b.exec_ok("curl -s -H 'Host: other.example.com' http://127.0.0.1/")
+            .trim(),
+        "other site"
+    );
 
     // Installing again on the kept data brings everything back.
     let (out, _) = install(&b);
     assert!(out.status.success(), "{}", text(&out));
     check_installed(&b, "postgresql", V11);
-    assert_eq!(b.exec_ok("cat /opt/mattermost/data/teams/file.txt").trim(), "precious");
+    assert_eq!(
+        b.exec_ok("cat /opt/mattermost/data/teams/file.txt").trim(),
+        "precious"
+    );
 }
 
 /// Where the installer is killed: a line of its log right after which it stops.
@@ -200,22 +337,38 @@ const INTERRUPTIONS: [&str; 13] = [
 fn interrupted_install(point: &str, n: usize) {
     let m = mirror::mirror();
     let b = prepared_box(&format!("mmkill{n}"));
-    write_answers(&b, &answers("postgresql", V11, "enterprise", &m.sha256(V11, "enterprise")));
+    write_answers(
+        &b,
+        &answers(
+            "postgresql",
+            V11,
+            "enterprise",
+            &m.sha256(V11, "enterprise"),
+        ),
+    );
     // Data that must survive: a restored backup waiting in the data directory.
-    b.exec_ok("mkdir -p /opt/mattermost/data/teams && echo precious > /opt/mattermost/data/teams/old.txt");
+    b.exec_ok(
+        "mkdir -p /opt/mattermost/data/teams && echo precious > /opt/mattermost/data/teams/old.txt",
+    );
     let mut child = b.spawn(&format!(
         "MATTERMOST_SETUP_PAUSE_AT='{point}' mattermost-setup install --answers /root/answers.json --yes > /root/first.out 2>&1"
     ));
     let deadline = Instant::now() + Duration::from_secs(240);
     loop {
-        let hit = b.exec(&format!("grep -qF -- '{point}' /var/log/mattermost-setup/*.log"));
+        let hit = b.exec(&format!(
+            "grep -qF -- '{point}' /var/log/mattermost-setup/*.log"
+        ));
         if hit.status.success() {
             break;
         }
-        assert!(Instant::now() < deadline, "never reached {point:?}:\n{}", b.exec_ok("cat /root/first.out; tail -n 30 /var/log/mattermost-setup/*.log"));
+        assert!(
+            Instant::now() < deadline,
+            "never reached {point:?}:\n{}",
+            b.exec_ok("cat /root/first.out; tail -n 30 /var/log/mattermost-setup/*.log")
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
-    b.exec_ok("pkill -9 -f 'mattermost-setup install' ; true");
+    b.exec_ok("pkill -9 -x mattermost-setu; true");
     let _ = child.kill();
     let _ = child.wait();
     let (out, _) = install(&b);
@@ -225,12 +378,24 @@ fn interrupted_install(point: &str, n: usize) {
         text(&out),
         b.exec_ok("tail -n 60 $(ls -t /var/log/mattermost-setup/*.log | head -1)")
     );
-    assert!(text(&out).contains("did not finish"), "the interrupted run was not recognised at {point:?}:\n{}", text(&out));
+    assert!(
+        text(&out).contains("did not finish"),
+        "the interrupted run was not recognised at {point:?}:\n{}",
+        text(&out)
+    );
     check_installed(&b, "postgresql", V11);
     let (code, status) = run(&b, "mattermost-setup status");
     assert_eq!(code, 0, "{point:?}: {status}");
-    assert_eq!(b.exec_ok("cat /opt/mattermost/data/teams/old.txt").trim(), "precious", "{point:?}");
-    assert_eq!(b.exec_ok("ls -a /opt | grep -c staging || true").trim(), "0", "staging left behind at {point:?}");
+    assert_eq!(
+        b.exec_ok("cat /opt/mattermost/data/teams/old.txt").trim(),
+        "precious",
+        "{point:?}"
+    );
+    assert_eq!(
+        b.exec_ok("ls -a /opt | grep -c staging || true").trim(),
+        "0",
+        "staging left behind at {point:?}"
+    );
 }
 
 macro_rules! interruption_tests {
@@ -259,4 +424,80 @@ interruption_tests! {
     killed_while_enabling_modules: 10,
     killed_while_enabling_the_site: 11,
     killed_before_acceptance: 12,
+}
+
+/// An upgrade killed during its switch is rolled back by the next run, data intact.
+fn interrupted_upgrade(point: &str, n: usize) {
+    let m = mirror::mirror();
+    let b = installed_box(&format!("mmupk{n}"));
+    b.exec_ok(
+        "cd /opt/mattermost && mkdir -p data/teams plugins/p client/plugins/p && head -c 50000 /dev/urandom > data/teams/u.bin \
+         && echo p > plugins/p/plugin.json && echo js > client/plugins/p/main.js && chown -R mattermost:mattermost /opt/mattermost",
+    );
+    let dirs = "data plugins client/plugins";
+    let before = tree_sums(&b, dirs);
+    let upgrade = format!(
+        "mattermost-setup upgrade --version {V11_NEXT} --sha256 {}",
+        m.sha256(V11_NEXT, "enterprise")
+    );
+    let mut child = b.spawn(&format!(
+        "MATTERMOST_SETUP_PAUSE_AT='{point}' {upgrade} > /root/upgrade.out 2>&1"
+    ));
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !b
+        .exec(&format!(
+            "grep -qF -- '{point}' /var/log/mattermost-setup/*.log"
+        ))
+        .status
+        .success()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "never reached {point:?}:\n{}",
+            b.exec_ok("cat /root/upgrade.out")
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    b.exec_ok("pkill -9 -x mattermost-setu; true");
+    let _ = child.kill();
+    let _ = child.wait();
+    let (out, _) = install(&b);
+    let t = text(&out);
+    assert!(out.status.success(), "after a kill at {point:?}:\n{t}");
+    assert!(t.contains("was rolled back"), "{t}");
+    check_installed(&b, "postgresql", V11);
+    assert_eq!(
+        tree_sums(&b, dirs),
+        before,
+        "data changed after a kill at {point:?}"
+    );
+    let (code, out) = run(&b, &upgrade);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(tree_sums(&b, dirs), before);
+    let (code, out) = run(&b, "mattermost-setup status");
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn upgrade_killed_while_moving_data_is_rolled_back() {
+    if !freshbox::available_or_skip("upgrade_killed_while_moving_data_is_rolled_back") {
+        return;
+    }
+    interrupted_upgrade("[upgrade] moving config, logs", 0);
+}
+
+#[test]
+fn upgrade_killed_between_the_tree_swaps_is_rolled_back() {
+    if !freshbox::available_or_skip("upgrade_killed_between_the_tree_swaps_is_rolled_back") {
+        return;
+    }
+    interrupted_upgrade("[upgrade] preserved directories moved", 1);
+}
+
+#[test]
+fn upgrade_killed_after_the_switch_is_rolled_back() {
+    if !freshbox::available_or_skip("upgrade_killed_after_the_switch_is_rolled_back") {
+        return;
+    }
+    interrupted_upgrade("[upgrade] switched:", 2);
 }

@@ -1,5 +1,10 @@
 //! Integration tests: one binary, modules per area.
 
+mod freshbox_housekeeping;
 mod freshbox_install;
-mod support;
 mod freshbox_lifecycle;
+mod retention;
+mod support;
+mod wizard_freshbox;
+mod wizard_pty;
+mod wizard_screenshots;

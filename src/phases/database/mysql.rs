@@ -164,11 +164,20 @@ pub fn probe(ctx: &Ctx) -> Result<Vec<Check>, PhaseError> {
 pub fn apply(ctx: &mut Ctx) -> Result<(), PhaseError> {
     let a = ctx.answers;
     let host = ctx.host;
-    let user_sql = format!("SELECT COUNT(*) FROM mysql.user WHERE User = '{}' AND Host = 'localhost'", a.db_user);
-    let db_sql = format!("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '{}'", a.db_name);
+    let user_sql = format!(
+        "SELECT COUNT(*) FROM mysql.user WHERE User = '{}' AND Host = 'localhost'",
+        a.db_user
+    );
+    let db_sql = format!(
+        "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '{}'",
+        a.db_name
+    );
     let user_there = host.run(&root_cmd(a, &user_sql))?.stdout.trim() != "0";
     let db_there = host.run(&root_cmd(a, &db_sql))?.stdout.trim() != "0";
-    for (kind, name, there) in [("db_role", &a.db_user, user_there), ("database", &a.db_name, db_there)] {
+    for (kind, name, there) in [
+        ("db_role", &a.db_user, user_there),
+        ("database", &a.db_name, db_there),
+    ] {
         if there {
             ctx.own.found(kind, name);
         } else {

@@ -123,7 +123,11 @@ fn existing(ctx: &Ctx) -> Result<(bool, bool), PhaseError> {
         "SELECT (SELECT count(*) FROM pg_roles WHERE rolname = '{}'), (SELECT count(*) FROM pg_database WHERE datname = '{}')",
         a.db_user, a.db_name
     );
-    let out = ctx.host.run(&Cmd::as_user("postgres", "psql", &["-X", "-A", "-t", "-d", "postgres", "-c", &sql]))?;
+    let out = ctx.host.run(&Cmd::as_user(
+        "postgres",
+        "psql",
+        &["-X", "-A", "-t", "-d", "postgres", "-c", &sql],
+    ))?;
     let f: Vec<&str> = out.stdout.trim().split('|').collect();
     Ok((f.first() == Some(&"1"), f.get(1) == Some(&"1")))
 }

@@ -77,7 +77,10 @@ fn stream(
     let mut last_report = 0u64;
     loop {
         if cancel.is_cancelled() {
-            return Err(std::io::Error::new(std::io::ErrorKind::Interrupted, "stopped by the operator"));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::Interrupted,
+                "stopped by the operator",
+            ));
         }
         let n = from.read(&mut buf)?;
         if n == 0 {
@@ -145,7 +148,12 @@ pub fn fetch(host: &Host, release: &ReleasePlan, cancel: &Cancel) -> Result<Path
     Ok(path)
 }
 
-fn download(host: &Host, url: &str, expected: &str, cancel: &Cancel) -> Result<PathBuf, FetchError> {
+fn download(
+    host: &Host,
+    url: &str,
+    expected: &str,
+    cancel: &Cancel,
+) -> Result<PathBuf, FetchError> {
     let cache = host.path(Path::new(CACHE_DIR));
     let io = |action, path: &Path| {
         let path = path.to_owned();

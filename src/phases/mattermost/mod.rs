@@ -142,7 +142,8 @@ impl Phase for Mattermost {
             let meta = std::fs::metadata(host.path(&dir));
             let (ok, detail) = match (&meta, user) {
                 (Ok(m), Some((uid, gid))) if m.is_dir() => (
-                    (m.uid(), m.gid()) == (uid, gid) && fixed_mode(ctx, &dir, m.mode() & 0o7777).is_none(),
+                    (m.uid(), m.gid()) == (uid, gid)
+                        && fixed_mode(ctx, &dir, m.mode() & 0o7777).is_none(),
                     format!(
                         "owner {}:{}, mode {:o}",
                         m.uid(),
@@ -309,11 +310,16 @@ impl Phase for Mattermost {
         }
         for dir in owned_dirs(ctx) {
             let real = host.path(&dir);
-            let mode = std::fs::metadata(&real).map(|m| m.mode() & 0o7777).unwrap_or(0);
+            let mode = std::fs::metadata(&real)
+                .map(|m| m.mode() & 0o7777)
+                .unwrap_or(0);
             if let Some(want) = fixed_mode(ctx, &dir, mode) {
                 std::fs::set_permissions(&real, std::os::unix::fs::PermissionsExt::from_mode(want))
                     .map_err(|e| PhaseError::new(format!("cannot chmod {}: {e}", dir.display())))?;
-                host.note(&format!("[mattermost] mode of {} set to {want:o} (was {mode:o})", dir.display()));
+                host.note(&format!(
+                    "[mattermost] mode of {} set to {want:o} (was {mode:o})",
+                    dir.display()
+                ));
             }
         }
         let mut fixed = 0usize;

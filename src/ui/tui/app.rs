@@ -47,7 +47,10 @@ pub enum Cmd {
     CheckDns(String),
     MeasureDisk(PathBuf),
     RenderPlan(Box<Answers>),
-    Save { answers: Box<Answers>, path: PathBuf },
+    Save {
+        answers: Box<Answers>,
+        path: PathBuf,
+    },
     Install(Box<Answers>),
     /// Ask the running install to stop at the next safe point.
     Cancel,
@@ -101,7 +104,9 @@ pub enum Modal {
 pub enum PhaseState {
     Waiting,
     Running,
-    Verified { changed: bool },
+    Verified {
+        changed: bool,
+    },
     Failed,
     /// Not run because the install stopped earlier.
     NotRun,
@@ -551,7 +556,9 @@ impl App {
 
     fn dns_cmd(&self) -> Option<Cmd> {
         let d = self.draft.text(Field::Domain).trim().to_ascii_lowercase();
-        crate::answers::validate::fqdn(&d).is_ok().then_some(Cmd::CheckDns(d))
+        crate::answers::validate::fqdn(&d)
+            .is_ok()
+            .then_some(Cmd::CheckDns(d))
     }
 
     fn disk_cmd(&self) -> Option<Cmd> {
@@ -606,7 +613,11 @@ impl App {
                     self.focus = fields.iter().position(|f| f == first).unwrap_or(0);
                     return Vec::new();
                 }
-                return self.go(if self.editing { Step::Review } else { step.next() });
+                return self.go(if self.editing {
+                    Step::Review
+                } else {
+                    step.next()
+                });
             }
             _ => {}
         }

@@ -23,8 +23,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             } else {
                 9
             };
-            let [top, log] = Layout::vertical([Constraint::Length(top_h), Constraint::Fill(1)]).areas(area);
-            let [phases, right] = Layout::horizontal([Constraint::Length(31), Constraint::Fill(1)]).areas(top);
+            let [top, log] =
+                Layout::vertical([Constraint::Length(top_h), Constraint::Fill(1)]).areas(area);
+            let [phases, right] =
+                Layout::horizontal([Constraint::Length(31), Constraint::Fill(1)]).areas(top);
             phase_table(frame, phases, app, run, theme);
             match &run.outcome {
                 Outcome::Failed(f) => failure_card(frame, right, app, f, theme),
@@ -80,7 +82,11 @@ fn bar(p: &Progress, width: usize, theme: Theme) -> String {
     let (full, empty) = theme.bar();
     match p.total {
         Some(t) if t > 0 => {
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+            #[allow(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                clippy::cast_precision_loss
+            )]
             let n = ((p.done.min(t) as f64 / t as f64) * width as f64).round() as usize;
             let mut s: String = std::iter::repeat_n(full, n).collect();
             s.extend(std::iter::repeat_n(empty, width - n));
@@ -99,7 +105,10 @@ fn progress_lines(p: &Progress, w: usize, theme: Theme) -> Vec<Line<'static>> {
     match p.total {
         Some(t) => {
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-            let rate = p.rate().map(|r| format!(" {}/s", human_bytes(r as u64))).unwrap_or_default();
+            let rate = p
+                .rate()
+                .map(|r| format!(" {}/s", human_bytes(r as u64)))
+                .unwrap_or_default();
             let pct = if t > 0 { p.done.min(t) * 100 / t } else { 100 };
             out.push(Line::from(vec![
                 Span::styled(format!("{}: ", p.phase), theme.bold()),
@@ -120,7 +129,10 @@ fn progress_lines(p: &Progress, w: usize, theme: Theme) -> Vec<Line<'static>> {
                 Span::raw(format!("{kind}: {} lines", p.done)),
             ]));
             if let Some(d) = detail {
-                out.push(Line::styled(format!("  {}", clip(&d, w.saturating_sub(2))), theme.dim()));
+                out.push(Line::styled(
+                    format!("  {}", clip(&d, w.saturating_sub(2))),
+                    theme.dim(),
+                ));
             }
         }
     }
@@ -144,11 +156,21 @@ fn current_work(frame: &mut Frame, area: Rect, app: &App, run: &RunState, theme:
         ));
     }
     for r in run.phases.iter().filter(|r| r.state == PhaseState::Running) {
-        let step = r.step.clone().unwrap_or_else(|| "checking what is there".into());
-        for (i, l) in wrap(&step, w.saturating_sub(r.id.name().len() + 2)).into_iter().take(2).enumerate() {
+        let step = r
+            .step
+            .clone()
+            .unwrap_or_else(|| "checking what is there".into());
+        for (i, l) in wrap(&step, w.saturating_sub(r.id.name().len() + 2))
+            .into_iter()
+            .take(2)
+            .enumerate()
+        {
             if i == 0 {
                 lines.push(Line::from(vec![
-                    Span::styled(format!("{} {}: ", theme.sym_running(), r.id), theme.running()),
+                    Span::styled(
+                        format!("{} {}: ", theme.sym_running(), r.id),
+                        theme.running(),
+                    ),
                     Span::raw(l),
                 ]));
             } else {
@@ -160,7 +182,10 @@ fn current_work(frame: &mut Frame, area: Rect, app: &App, run: &RunState, theme:
         lines.extend(progress_lines(p, w, theme));
     }
     if let Some(wn) = run.warnings.last() {
-        lines.push(Line::styled(format!("{} {}", theme.sym_warn(), clip(wn, w.saturating_sub(2))), theme.warn()));
+        lines.push(Line::styled(
+            format!("{} {}", theme.sym_warn(), clip(wn, w.saturating_sub(2))),
+            theme.warn(),
+        ));
     }
     frame.render_widget(Paragraph::new(lines), inner);
 }
@@ -171,7 +196,9 @@ fn log_tail(frame: &mut Frame, area: Rect, run: &RunState, theme: Theme) {
     } else {
         " Log ".to_owned()
     };
-    let b = Block::bordered().title(title).padding(Padding::horizontal(1));
+    let b = Block::bordered()
+        .title(title)
+        .padding(Padding::horizontal(1));
     let inner = b.inner(area);
     frame.render_widget(b, area);
     let h = usize::from(inner.height);
@@ -213,16 +240,33 @@ fn failure_card(frame: &mut Frame, area: Rect, app: &App, f: &RunFailure, theme:
     let mut lines: Vec<Line> = Vec::new();
     let label = |lines: &mut Vec<Line<'static>>, name: &str, text: &str, st: Style| {
         for (i, l) in wrap(text, w.saturating_sub(7)).into_iter().enumerate() {
-            let lead = if i == 0 { format!("{name:<6} ") } else { " ".repeat(7) };
-            lines.push(Line::from(vec![Span::styled(lead, theme.bold()), Span::styled(l, st)]));
+            let lead = if i == 0 {
+                format!("{name:<6} ")
+            } else {
+                " ".repeat(7)
+            };
+            lines.push(Line::from(vec![
+                Span::styled(lead, theme.bold()),
+                Span::styled(l, st),
+            ]));
         }
     };
     label(&mut lines, "cause", &f.cause, Style::new());
     match &f.fix {
         Some(fix) => label(&mut lines, "fix", fix, theme.bold()),
-        None => label(&mut lines, "fix", "not known: the log has every command and its output", Style::new()),
+        None => label(
+            &mut lines,
+            "fix",
+            "not known: the log has every command and its output",
+            Style::new(),
+        ),
     }
-    label(&mut lines, "log", &app.log_path.display().to_string(), Style::new());
+    label(
+        &mut lines,
+        "log",
+        &app.log_path.display().to_string(),
+        Style::new(),
+    );
     let retry = if stopped {
         "r: run again; it continues from here."
     } else {
@@ -234,9 +278,19 @@ fn failure_card(frame: &mut Frame, area: Rect, app: &App, f: &RunFailure, theme:
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
-fn end_screen(frame: &mut Frame, area: Rect, app: &App, run: &RunState, s: &RunSummary, theme: Theme) {
+fn end_screen(
+    frame: &mut Frame,
+    area: Rect,
+    app: &App,
+    run: &RunState,
+    s: &RunSummary,
+    theme: Theme,
+) {
     let b = Block::bordered()
-        .title(Span::styled(format!(" {} Mattermost is up ", theme.sym_ok()), theme.ok()))
+        .title(Span::styled(
+            format!(" {} Mattermost is up ", theme.sym_ok()),
+            theme.ok(),
+        ))
         .padding(Padding::horizontal(1));
     let inner = b.inner(area);
     frame.render_widget(b, area);
@@ -276,7 +330,10 @@ fn end_screen(frame: &mut Frame, area: Rect, app: &App, run: &RunState, s: &RunS
         format!("log of this run: {}", app.log_path.display()),
     ];
     if let Some(saved) = &app.saved {
-        files.push(format!("replay copy: {} (secrets beside it, 600)", saved.answers.display()));
+        files.push(format!(
+            "replay copy: {} (secrets beside it, 600)",
+            saved.answers.display()
+        ));
     }
     for f in files {
         for l in wrap(&f, w.saturating_sub(2)) {
@@ -298,7 +355,9 @@ fn end_screen(frame: &mut Frame, area: Rect, app: &App, run: &RunState, s: &RunS
     if run.answers.tls == Tls::None {
         next.push("Plain http: add TLS before people log in.".into());
     }
-    next.push("`mattermost-setup status` checks it all; run mattermost-setup again to repair.".into());
+    next.push(
+        "`mattermost-setup status` checks it all; run mattermost-setup again to repair.".into(),
+    );
     for n in next {
         for (i, l) in wrap(&n, w.saturating_sub(2)).into_iter().enumerate() {
             lines.push(Line::raw(format!("{} {l}", if i == 0 { "-" } else { " " })));

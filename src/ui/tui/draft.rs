@@ -106,25 +106,47 @@ impl Field {
     pub fn help(self) -> &'static str {
         use Field::*;
         match self {
-            Domain => "The fully qualified name users will type, e.g. chat.example.com. It becomes the site URL.",
-            DbEngine => "PostgreSQL is what Mattermost supports from version 11 on. MariaDB/MySQL limit you to Mattermost 10.11.",
+            Domain => {
+                "The fully qualified name users will type, e.g. chat.example.com. It becomes the site URL."
+            }
+            DbEngine => {
+                "PostgreSQL is what Mattermost supports from version 11 on. MariaDB/MySQL limit you to Mattermost 10.11."
+            }
             DbName => "The database the installer creates for Mattermost.",
-            DbUser => "The database role Mattermost connects as; it can log in from this server only.",
-            DbPasswordMode => "A generated password is 32 random letters and digits, kept 0600 in /etc/mattermost-setup/answers.json.",
-            DbPassword => "8 to 128 printable characters. Every character is safe: the installer escapes it for SQL and the DSN.",
+            DbUser => {
+                "The database role Mattermost connects as; it can log in from this server only."
+            }
+            DbPasswordMode => {
+                "A generated password is 32 random letters and digits, kept 0600 in /etc/mattermost-setup/answers.json."
+            }
+            DbPassword => {
+                "8 to 128 printable characters. Every character is safe: the installer escapes it for SQL and the DSN."
+            }
             DbPasswordAgain => "Type the same password again.",
-            InstallDir => "Where the Mattermost release is unpacked (bin/, config/, logs/, plugins/).",
-            DataDir => "Uploaded files live here; it grows with use. Created (owner mattermost) if it does not exist.",
-            Edition => "Both are free to run. Enterprise without a license runs as the free 'Entry' tier.",
+            InstallDir => {
+                "Where the Mattermost release is unpacked (bin/, config/, logs/, plugins/)."
+            }
+            DataDir => {
+                "Uploaded files live here; it grows with use. Created (owner mattermost) if it does not exist."
+            }
+            Edition => {
+                "Both are free to run. Enterprise without a license runs as the free 'Entry' tier."
+            }
             Version => "ESR releases get security fixes for longer: the safe default for a server.",
-            VersionPin => "X.Y.Z from the bundled table of published releases; another version needs --sha256.",
-            Proxy => "The web server in front of Mattermost (port 80), with WebSockets passed through.",
+            VersionPin => {
+                "X.Y.Z from the bundled table of published releases; another version needs --sha256."
+            }
+            Proxy => {
+                "The web server in front of Mattermost (port 80), with WebSockets passed through."
+            }
             Tls => "Plain http works for a first test; put TLS in front before real use.",
             LetsencryptEmail => "Let's Encrypt writes here about expiring certificates.",
             LetsencryptAgree => "Read https://letsencrypt.org/repository/ before agreeing.",
             TlsCert => "Absolute path of the certificate chain (PEM).",
             TlsKey => "Absolute path of the private key (PEM).",
-            Admin => "Optional: kept in the answers for the phase that creates the first system admin.",
+            Admin => {
+                "Optional: kept in the answers for the phase that creates the first system admin."
+            }
             AdminUsername => "3-22 of a-z, 0-9, '.', '-', '_', starting with a letter.",
             AdminEmail => "The admin's e-mail address.",
             AdminPassword => "8 to 128 printable characters.",
@@ -285,7 +307,10 @@ impl Draft {
         if let Some(e) = &a.letsencrypt_email {
             self.set_text(Field::LetsencryptEmail, e);
         }
-        self.select(Field::LetsencryptAgree, if a.letsencrypt_agree_tos { "yes" } else { "no" });
+        self.select(
+            Field::LetsencryptAgree,
+            if a.letsencrypt_agree_tos { "yes" } else { "no" },
+        );
         if let Some(p) = &a.tls_cert {
             self.set_text(Field::TlsCert, &p.to_string_lossy());
         }
@@ -321,7 +346,10 @@ impl Draft {
     pub fn edited(&mut self, f: Field) {
         match f {
             Field::InstallDir if !self.data_dir_edited => {
-                let data = format!("{}/data", self.text(Field::InstallDir).trim_end_matches('/'));
+                let data = format!(
+                    "{}/data",
+                    self.text(Field::InstallDir).trim_end_matches('/')
+                );
                 self.set_text(Field::DataDir, &data);
             }
             Field::DataDir => self.data_dir_edited = true,
@@ -349,9 +377,21 @@ impl Draft {
                     releases::resolve(&spec, edition, engine).map_or_else(|e| e, |v| v.to_string())
                 };
                 vec![
-                    opt("esr", format!("ESR {}", resolved(answers::VersionSpec::Esr)), "extended support (default)"),
-                    opt("latest", format!("Latest {}", resolved(answers::VersionSpec::Latest)), "newest features"),
-                    opt("pinned", "Exact version", "from the table, or any with --sha256"),
+                    opt(
+                        "esr",
+                        format!("ESR {}", resolved(answers::VersionSpec::Esr)),
+                        "extended support (default)",
+                    ),
+                    opt(
+                        "latest",
+                        format!("Latest {}", resolved(answers::VersionSpec::Latest)),
+                        "newest features",
+                    ),
+                    opt(
+                        "pinned",
+                        "Exact version",
+                        "from the table, or any with --sha256",
+                    ),
                 ]
             }
             _ => self.fixed_options(f),
@@ -361,21 +401,41 @@ impl Draft {
     fn fixed_options(&self, f: Field) -> Vec<Opt> {
         match f {
             Field::DbEngine => vec![
-                opt("postgresql", "PostgreSQL", "recommended; required from Mattermost 11"),
-                opt("mariadb", "MariaDB", "the guide's; Mattermost 10.11 and older"),
-                opt("mysql", "MySQL 8", "yours, installed already; 10.11 and older"),
+                opt(
+                    "postgresql",
+                    "PostgreSQL",
+                    "recommended; required from Mattermost 11",
+                ),
+                opt(
+                    "mariadb",
+                    "MariaDB",
+                    "the guide's; Mattermost 10.11 and older",
+                ),
+                opt(
+                    "mysql",
+                    "MySQL 8",
+                    "yours, installed already; 10.11 and older",
+                ),
             ],
             Field::DbPasswordMode => {
                 let mut v = Vec::new();
                 if self.prefill.saved.is_some() {
                     v.push(opt("keep", "Keep", "the password of the existing install"));
                 }
-                v.push(opt("generate", "Generate", "32 random characters (recommended)"));
+                v.push(opt(
+                    "generate",
+                    "Generate",
+                    "32 random characters (recommended)",
+                ));
                 v.push(opt("type", "Type one", "typed twice, hidden"));
                 v
             }
             Field::Edition => vec![
-                opt("enterprise", "Enterprise", "free to run; a license unlocks more"),
+                opt(
+                    "enterprise",
+                    "Enterprise",
+                    "free to run; a license unlocks more",
+                ),
                 opt("team", "Team", "MIT open source, no Enterprise features"),
             ],
             Field::Proxy => vec![
@@ -384,8 +444,22 @@ impl Draft {
             ],
             Field::Tls => vec![
                 opt("none", "None", "plain http on port 80"),
-                coming(opt("letsencrypt", "Let's Encrypt", "a free certificate via certbot"), self.caps.letsencrypt),
-                coming(opt("existing", "Existing certificate", "a certificate and key you have"), self.caps.existing_tls),
+                coming(
+                    opt(
+                        "letsencrypt",
+                        "Let's Encrypt",
+                        "a free certificate via certbot",
+                    ),
+                    self.caps.letsencrypt,
+                ),
+                coming(
+                    opt(
+                        "existing",
+                        "Existing certificate",
+                        "a certificate and key you have",
+                    ),
+                    self.caps.existing_tls,
+                ),
             ],
             Field::LetsencryptAgree => vec![
                 opt("no", "Not yet", ""),
@@ -402,14 +476,21 @@ impl Draft {
     /// The selected option's index.
     pub fn selected(&self, f: Field) -> usize {
         let n = self.options(f).len();
-        self.choice.get(&f).copied().unwrap_or(0).min(n.saturating_sub(1))
+        self.choice
+            .get(&f)
+            .copied()
+            .unwrap_or(0)
+            .min(n.saturating_sub(1))
     }
 
     /// The selected option's value ("" for a text field).
     pub fn value(&self, f: Field) -> &'static str {
         let i = self.choice.get(&f).copied().unwrap_or(0);
         // options() calls value(DbEngine)/value(Edition); those lists do not recurse.
-        self.options(f).get(i).or(self.options(f).first()).map_or("", |o| o.value)
+        self.options(f)
+            .get(i)
+            .or(self.options(f).first())
+            .map_or("", |o| o.value)
     }
 
     /// Selects the option with this value, if it exists and is enabled.
@@ -516,7 +597,10 @@ impl Draft {
         s("tls", tls);
         match tls {
             "letsencrypt" => {
-                s("letsencrypt_email", self.text(Field::LetsencryptEmail).trim());
+                s(
+                    "letsencrypt_email",
+                    self.text(Field::LetsencryptEmail).trim(),
+                );
             }
             "existing" => {
                 s("tls_cert", self.text(Field::TlsCert).trim());
@@ -672,7 +756,12 @@ fn wizard_words(f: Option<Field>, mut e: FieldError) -> FieldError {
             e.fix = "start the wizard with --sha256 HEX (the tarball's published checksum), or pick a listed version".into();
         }
         "db_password" => e.fix = "use 8 to 128 printable characters, or choose Generate".into(),
-        "download_base_url" => e.fix = format!("start the wizard with a valid --download-base-url ({})", e.fix),
+        "download_base_url" => {
+            e.fix = format!(
+                "start the wizard with a valid --download-base-url ({})",
+                e.fix
+            )
+        }
         _ => {}
     }
     e
@@ -745,7 +834,11 @@ pub fn strength(p: &str) -> (&'static str, u32) {
     if p.chars().any(|c| !c.is_ascii_alphanumeric()) {
         pool += 33;
     }
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
     let bits = (n as f64 * f64::from(pool.max(2)).log2()) as u32;
     let words = match bits {
         0..50 => "weak: make it longer",
@@ -760,7 +853,11 @@ mod tests {
     use super::*;
 
     fn draft() -> Draft {
-        Draft::new(Secret::new("GeneratedPassword0123456789abcdef"), Caps::minimal(), Prefill::default())
+        Draft::new(
+            Secret::new("GeneratedPassword0123456789abcdef"),
+            Caps::minimal(),
+            Prefill::default(),
+        )
     }
 
     #[test]
@@ -785,7 +882,10 @@ mod tests {
         assert_eq!(d.value(Field::Proxy), "apache");
         d.select(Field::Proxy, "nginx");
         assert_eq!(d.value(Field::Proxy), "apache");
-        assert_eq!(Caps::detect().nginx, answers::from_json(r#"{"domain":"a.example.com","proxy":"nginx"}"#, None).is_ok());
+        assert_eq!(
+            Caps::detect().nginx,
+            answers::from_json(r#"{"domain":"a.example.com","proxy":"nginx"}"#, None).is_ok()
+        );
     }
 
     #[test]
@@ -831,7 +931,10 @@ mod tests {
         let d = Draft::new(
             Secret::new("new-generated-1234"),
             Caps::minimal(),
-            Prefill { saved: Some(saved.clone()), ..Prefill::default() },
+            Prefill {
+                saved: Some(saved.clone()),
+                ..Prefill::default()
+            },
         );
         let a = d.validate().unwrap();
         assert_eq!(a, saved);

@@ -60,7 +60,10 @@ pub fn preflight(host: &Host, draft: &Draft) -> Vec<Check> {
         }
     }
     let a = answers::from_json(&json.to_string(), None).or_else(|_| {
-        answers::from_json(r#"{"domain": "preflight.example.com", "db_password": "preflight-only"}"#, None)
+        answers::from_json(
+            r#"{"domain": "preflight.example.com", "db_password": "preflight-only"}"#,
+            None,
+        )
     });
     let a = match a {
         Ok(a) => a,
@@ -81,7 +84,9 @@ pub fn measure(path: PathBuf) -> DiskInfo {
     let found = system::free_bytes(&path);
     DiskInfo {
         exists: path.is_dir(),
-        measured_at: found.as_ref().map_or_else(|| path.clone(), |(p, _)| p.clone()),
+        measured_at: found
+            .as_ref()
+            .map_or_else(|| path.clone(), |(p, _)| p.clone()),
         free: found.map(|(_, f)| f),
         path,
     }
@@ -115,7 +120,10 @@ pub fn install(host: &Host, a: &Answers, cancel: &Cancel) -> Result<RunSummary, 
 pub fn run(prefill: Prefill) -> std::io::Result<Report> {
     let (tx, rx) = mpsc::channel::<Msg>();
     let host = Host::system(event::engine_sink(tx.clone()));
-    host.note_quiet(&format!("mattermost-setup {} wizard", env!("CARGO_PKG_VERSION")));
+    host.note_quiet(&format!(
+        "mattermost-setup {} wizard",
+        env!("CARGO_PKG_VERSION")
+    ));
     let generated = Secret::generate().map_err(|e| std::io::Error::other(e.to_string()))?;
     let draft = Draft::new(generated, Caps::detect(), prefill);
     let mut app = App::new(draft, host.log_path().to_owned());
@@ -152,7 +160,8 @@ pub fn run(prefill: Prefill) -> std::io::Result<Report> {
                     match c {
                         Cmd::CheckDns(domain) => {
                             let generation = dns_generation.fetch_add(1, Ordering::SeqCst) + 1;
-                            let (tx, current, local) = (tx.clone(), dns_generation.clone(), local.clone());
+                            let (tx, current, local) =
+                                (tx.clone(), dns_generation.clone(), local.clone());
                             // Not scoped: a slow resolver must never hold up quitting.
                             std::thread::spawn(move || {
                                 std::thread::sleep(Duration::from_millis(300));
@@ -166,14 +175,20 @@ pub fn run(prefill: Prefill) -> std::io::Result<Report> {
                             let _ = tx.send(Msg::Disk(measure(p)));
                         }
                         Cmd::RenderPlan(a) => {
-                            let text = Plan::new(&a)
-                                .map_or_else(|e| format!("no plan: {e}"), |p| plan::render_text(&p, &host));
+                            let text = Plan::new(&a).map_or_else(
+                                |e| format!("no plan: {e}"),
+                                |p| plan::render_text(&p, &host),
+                            );
                             let _ = tx.send(Msg::PlanText(text));
                         }
                         Cmd::Save { answers, path } => {
-                            let r = answers::save_for_replay(&answers, &path).map_err(|e| e.to_string());
+                            let r = answers::save_for_replay(&answers, &path)
+                                .map_err(|e| e.to_string());
                             if let Ok(files) = &r {
-                                host.note(&format!("answers saved for replay: {}", files.answers.display()));
+                                host.note(&format!(
+                                    "answers saved for replay: {}",
+                                    files.answers.display()
+                                ));
                             }
                             let _ = tx.send(Msg::Saved(r));
                         }
@@ -186,7 +201,9 @@ pub fn run(prefill: Prefill) -> std::io::Result<Report> {
                             });
                         }
                         Cmd::Cancel => {
-                            host.note("stop requested by the operator: stopping at the next safe point");
+                            host.note(
+                                "stop requested by the operator: stopping at the next safe point",
+                            );
                             cancel.cancel();
                         }
                         Cmd::Quit => {}

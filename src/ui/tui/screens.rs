@@ -46,8 +46,15 @@ pub fn check_lines(c: &Check, width: usize, theme: Theme) -> Vec<Line<'static>> 
     if c.level == Level::Fail {
         if let Some(fix) = &c.fix {
             for (i, l) in wrap(fix, width.saturating_sub(13)).into_iter().enumerate() {
-                let lead = if i == 0 { "        fix: " } else { "             " };
-                out.push(Line::from(vec![Span::raw(lead), Span::styled(l, theme.bold())]));
+                let lead = if i == 0 {
+                    "        fix: "
+                } else {
+                    "             "
+                };
+                out.push(Line::from(vec![
+                    Span::raw(lead),
+                    Span::styled(l, theme.bold()),
+                ]));
             }
         }
     }
@@ -65,27 +72,44 @@ pub fn preflight(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     )];
     lines = lines
         .into_iter()
-        .flat_map(|l| wrap(&l.spans[0].content, w).into_iter().map(|s| Line::styled(s, theme.dim())))
+        .flat_map(|l| {
+            wrap(&l.spans[0].content, w)
+                .into_iter()
+                .map(|s| Line::styled(s, theme.dim()))
+        })
         .collect();
     lines.push(Line::raw(""));
+    let mut verdict: Vec<Line<'static>> = Vec::new();
     match &app.preflight {
-        None => lines.push(Line::styled(format!("{} checking…", theme.sym_running()), theme.running())),
+        None => lines.push(Line::styled(
+            format!("{} checking…", theme.sym_running()),
+            theme.running(),
+        )),
         Some(checks) => {
-            for c in checks {
+            // Problems first: on a small terminal they are what must stay in view.
+            let rank = |c: &&Check| match c.level {
+                Level::Fail => 0,
+                Level::Warn => 1,
+                Level::Ok => 2,
+            };
+            let mut sorted: Vec<&Check> = checks.iter().collect();
+            sorted.sort_by_key(rank);
+            for c in sorted {
                 lines.extend(check_lines(c, w, theme));
             }
-            lines.push(Line::raw(""));
             if app.draft.prefill.saved.is_some() {
                 for l in wrap(
-                    &format!("An earlier install was found ({SAVED_ANSWERS}): its answers are filled in and its database password is kept. Running again repairs or completes it."),
+                    &format!(
+                        "An earlier install was found ({SAVED_ANSWERS}): its answers are filled in and its database password is kept."
+                    ),
                     w,
                 ) {
-                    lines.push(Line::raw(l));
+                    verdict.push(Line::raw(l));
                 }
             }
             let blocking = app.blocking().len();
             if blocking == 0 {
-                lines.push(Line::from(vec![
+                verdict.push(Line::from(vec![
                     Span::styled(format!("{} ready", theme.sym_ok()), theme.ok()),
                     Span::raw(": press Enter for the questions."),
                 ]));
@@ -97,22 +121,31 @@ pub fn preflight(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
                 );
                 for (i, l) in wrap(&text, w.saturating_sub(2)).into_iter().enumerate() {
                     if i == 0 {
-                        lines.push(Line::from(vec![
+                        verdict.push(Line::from(vec![
                             Span::styled(format!("{} ", theme.sym_fail()), theme.fail()),
                             Span::raw(l),
                         ]));
                     } else {
-                        lines.push(Line::raw(format!("  {l}")));
+                        verdict.push(Line::raw(format!("  {l}")));
                     }
                 }
             }
         }
     }
-    render_scrolled(frame, inner, lines, None);
+    let n = u16::try_from(verdict.len()).unwrap_or(0);
+    let [list, summary] =
+        Layout::vertical([Constraint::Fill(1), Constraint::Length(n)]).areas(inner);
+    frame.render_widget(Paragraph::new(verdict), summary);
+    render_scrolled(frame, list, lines, None);
 }
 
 /// Renders lines, scrolled so that `keep` (a row) is visible.
-fn render_scrolled(frame: &mut Frame, area: Rect, lines: Vec<Line<'static>>, keep: Option<usize>) -> u16 {
+fn render_scrolled(
+    frame: &mut Frame,
+    area: Rect,
+    lines: Vec<Line<'static>>,
+    keep: Option<usize>,
+) -> u16 {
     let h = usize::from(area.height);
     let top = match keep {
         Some(row) if row >= h => row + 1 - h,
@@ -125,22 +158,40 @@ fn render_scrolled(frame: &mut Frame, area: Rect, lines: Vec<Line<'static>>, kee
 
 fn intro(step: Step) -> &'static str {
     match step {
-        Step::Domain => "Which name will people type to reach Mattermost? Its DNS A (and AAAA) record should point at this server.",
-        Step::Database => "Mattermost keeps messages and settings in a database. The installer creates it, and a user that can log in from this server only.",
-        Step::Storage => "Where the Mattermost release is unpacked, and where uploaded files are kept.",
-        Step::Release => "Which Mattermost to install. The download is checked against its published SHA-256 before anything is unpacked.",
-        Step::Proxy => "What answers on port 80 and passes requests and WebSockets to Mattermost on 127.0.0.1:8065.",
-        Step::Admin => "Optional. Without it, the first account created in the browser becomes the system admin.",
+        Step::Domain => {
+            "Which name will people type to reach Mattermost? Its DNS A (and AAAA) record should point at this server."
+        }
+        Step::Database => {
+            "Mattermost keeps messages and settings in a database. The installer creates it, and a user that can log in from this server only."
+        }
+        Step::Storage => {
+            "Where the Mattermost release is unpacked, and where uploaded files are kept."
+        }
+        Step::Release => {
+            "Which Mattermost to install. The download is checked against its published SHA-256 before anything is unpacked."
+        }
+        Step::Proxy => {
+            "What answers on port 80 and passes requests and WebSockets to Mattermost on 127.0.0.1:8065."
+        }
+        Step::Admin => {
+            "Optional. Without it, the first account created in the browser becomes the system admin."
+        }
         Step::Review => "",
     }
 }
 
 pub fn form(frame: &mut Frame, area: Rect, app: &App, step: Step, theme: Theme) {
-    let title = format!(" {} · step {} of {} ", step.title(), step.index() + 1, Step::ALL.len());
+    let title = format!(
+        " {} · step {} of {} ",
+        step.title(),
+        step.index() + 1,
+        Step::ALL.len()
+    );
     let b = block(title, theme);
     let inner = b.inner(area);
     frame.render_widget(b, area);
-    let [content, help] = Layout::vertical([Constraint::Fill(1), Constraint::Length(2)]).areas(inner);
+    let [content, help] =
+        Layout::vertical([Constraint::Fill(1), Constraint::Length(2)]).areas(inner);
     let w = usize::from(content.width);
     let vw = w.saturating_sub(LABEL).max(10);
     let d = &app.draft;
@@ -186,7 +237,11 @@ pub fn form(frame: &mut Frame, area: Rect, app: &App, step: Step, theme: Theme) 
                 let sel = d.selected(f);
                 for (j, o) in d.options(f).iter().enumerate() {
                     let on = j == sel;
-                    let lead = if j == 0 { label.clone() } else { " ".repeat(LABEL) };
+                    let lead = if j == 0 {
+                        label.clone()
+                    } else {
+                        " ".repeat(LABEL)
+                    };
                     let text = if o.note.is_empty() {
                         format!("{} {}", theme.radio(on), o.label)
                     } else {
@@ -202,9 +257,20 @@ pub fn form(frame: &mut Frame, area: Rect, app: &App, step: Step, theme: Theme) 
                         Style::new()
                     };
                     for (k, part) in wrap(&text, vw).into_iter().enumerate() {
-                        let lead = if k == 0 { lead.clone() } else { " ".repeat(LABEL + 4) };
+                        let lead = if k == 0 {
+                            lead.clone()
+                        } else {
+                            " ".repeat(LABEL + 4)
+                        };
                         lines.push(Line::from(vec![
-                            Span::styled(lead, if j == 0 && k == 0 { label_style } else { Style::new() }),
+                            Span::styled(
+                                lead,
+                                if j == 0 && k == 0 {
+                                    label_style
+                                } else {
+                                    Style::new()
+                                },
+                            ),
                             Span::styled(part, style),
                         ]));
                     }
@@ -213,9 +279,15 @@ pub fn form(frame: &mut Frame, area: Rect, app: &App, step: Step, theme: Theme) 
         }
         // Below the field: its problem once touched, or a hint.
         let pad = " ".repeat(LABEL);
-        let err = errors.iter().find(|(g, _)| *g == f).filter(|_| app.touched.contains(&f));
+        let err = errors
+            .iter()
+            .find(|(g, _)| *g == f)
+            .filter(|_| app.touched.contains(&f));
         if let Some((_, e)) = err {
-            for (k, l) in wrap(&format!("{} {}", e.field, e.problem), vw.saturating_sub(2)).into_iter().enumerate() {
+            for (k, l) in wrap(&format!("{} {}", e.field, e.problem), vw.saturating_sub(2))
+                .into_iter()
+                .enumerate()
+            {
                 let sym = if k == 0 { theme.sym_fail() } else { " " };
                 lines.push(Line::from(vec![
                     Span::raw(pad.clone()),
@@ -236,7 +308,10 @@ pub fn form(frame: &mut Frame, area: Rect, app: &App, step: Step, theme: Theme) 
             } else {
                 format!("{sym} strength: {words} (~{bits} bits)")
             };
-            lines.push(Line::from(vec![Span::raw(pad.clone()), Span::styled(text, style)]));
+            lines.push(Line::from(vec![
+                Span::raw(pad.clone()),
+                Span::styled(text, style),
+            ]));
         } else if matches!(f, Field::DbPasswordAgain | Field::AdminPasswordAgain)
             && !d.text(f).is_empty()
             && errors.iter().all(|(g, _)| *g != f)
@@ -249,11 +324,19 @@ pub fn form(frame: &mut Frame, area: Rect, app: &App, step: Step, theme: Theme) 
     }
     lines.push(Line::raw(""));
     lines.extend(step_info(app, step, w, theme));
-    let top = render_scrolled(frame, content, lines, Some(focus_row.max(cursor.map_or(0, |c| c.0))));
+    let top = render_scrolled(
+        frame,
+        content,
+        lines,
+        Some(focus_row.max(cursor.map_or(0, |c| c.0))),
+    );
     if let Some((row, col)) = cursor {
         if let (Ok(row), Ok(col)) = (u16::try_from(row), u16::try_from(col)) {
             if row >= top && row - top < content.height {
-                frame.set_cursor_position((content.x + col.min(content.width - 1), content.y + row - top));
+                frame.set_cursor_position((
+                    content.x + col.min(content.width - 1),
+                    content.y + row - top,
+                ));
             }
         }
     }
@@ -277,7 +360,10 @@ fn step_info(app: &App, step: Step, w: usize, theme: Theme) -> Vec<Line<'static>
         }
     };
     match step {
-        Step::Domain => match (&app.dns, crate::answers::validate::fqdn(d.text(Field::Domain).trim())) {
+        Step::Domain => match (
+            &app.dns,
+            crate::answers::validate::fqdn(d.text(Field::Domain).trim()),
+        ) {
             (_, Err(_)) => {}
             (None, Ok(())) => out.push(Line::styled(
                 format!("DNS {} looking up A/AAAA records…", theme.sym_running()),
@@ -293,16 +379,26 @@ fn step_info(app: &App, step: Step, w: usize, theme: Theme) -> Vec<Line<'static>
                 ]));
                 para(
                     &mut out,
-                    &format!("Shown here only. It is kept (mode 600) in {SAVED_ANSWERS}; the review shows it masked."),
+                    &format!(
+                        "Shown here only. It is kept (mode 600) in {SAVED_ANSWERS}; the review shows it masked."
+                    ),
                     theme.dim(),
                     0,
                 );
             }
-            "keep" => para(&mut out, "The existing install's password is kept: it is never regenerated.", theme.dim(), 0),
+            "keep" => para(
+                &mut out,
+                "The existing install's password is kept: it is never regenerated.",
+                theme.dim(),
+                0,
+            ),
             _ => {}
         },
         Step::Storage => match &app.disk {
-            None => out.push(Line::styled(format!("{} measuring free space…", theme.sym_running()), theme.running())),
+            None => out.push(Line::styled(
+                format!("{} measuring free space…", theme.sym_running()),
+                theme.running(),
+            )),
             Some(disk) => {
                 const GIB: u64 = 1024 * 1024 * 1024;
                 let (sym, style) = match disk.free {
@@ -314,15 +410,26 @@ fn step_info(app: &App, step: Step, w: usize, theme: Theme) -> Vec<Line<'static>
                 let free = disk.free.map_or_else(|| "unknown".to_owned(), human_bytes);
                 out.push(Line::from(vec![
                     Span::styled(format!("{sym} free space: {free}"), style),
-                    Span::raw(format!(" on the filesystem of {}", disk.measured_at.display())),
+                    Span::raw(format!(
+                        " on the filesystem of {}",
+                        disk.measured_at.display()
+                    )),
                 ]));
                 if disk.free.is_some_and(|f| f < 10 * GIB) {
-                    para(&mut out, "  below the recommended 10 GiB (2 GiB is the minimum).", theme.warn(), 0);
+                    para(
+                        &mut out,
+                        "  below the recommended 10 GiB (2 GiB is the minimum).",
+                        theme.warn(),
+                        0,
+                    );
                 }
                 let exists = if disk.exists {
                     format!("{} exists and is used as it is.", disk.path.display())
                 } else {
-                    format!("{} does not exist yet: it is created (owner mattermost) during the install.", disk.path.display())
+                    format!(
+                        "{} does not exist yet: it is created (owner mattermost) during the install.",
+                        disk.path.display()
+                    )
                 };
                 para(&mut out, &exists, Style::new(), 0);
             }
@@ -331,25 +438,49 @@ fn step_info(app: &App, step: Step, w: usize, theme: Theme) -> Vec<Line<'static>
             match d.validate() {
                 Ok(a) => match crate::plan::Plan::new(&a) {
                     Ok(p) => {
-                        out.push(Line::from(vec![
-                            Span::styled(format!("{} installs Mattermost {} ({})", theme.sym_ok(), p.release.version, p.release.edition), theme.ok()),
-                        ]));
+                        out.push(Line::from(vec![Span::styled(
+                            format!(
+                                "{} installs Mattermost {} ({})",
+                                theme.sym_ok(),
+                                p.release.version,
+                                p.release.edition
+                            ),
+                            theme.ok(),
+                        )]));
                         let from = match &p.release.source {
                             crate::plan::Source::Url(u) => u.clone(),
                             crate::plan::Source::File(f) => f.display().to_string(),
                         };
                         para(&mut out, &format!("from {from}"), theme.dim(), 2);
-                        para(&mut out, &format!("SHA-256 from the {}", p.release.sha256_from), theme.dim(), 2);
+                        para(
+                            &mut out,
+                            &format!("SHA-256 from the {}", p.release.sha256_from),
+                            theme.dim(),
+                            2,
+                        );
                     }
                     Err(e) => para(&mut out, &e, theme.warn(), 0),
                 },
                 Err(_) => {}
             }
-            para(&mut out, &format!("Database: {}. Mattermost 11 and later need PostgreSQL 14 or newer; MariaDB and MySQL stop at 10.11.", d.value(Field::DbEngine)), theme.dim(), 0);
+            para(
+                &mut out,
+                &format!(
+                    "Database: {}. Mattermost 11 and later need PostgreSQL 14 or newer; MariaDB and MySQL stop at 10.11.",
+                    d.value(Field::DbEngine)
+                ),
+                theme.dim(),
+                0,
+            );
         }
         Step::Proxy => {
             if d.value(Field::Tls) == Tls::None.name() {
-                para(&mut out, "Without TLS the site is plain http: fine to try it out; add TLS before people log in.", theme.dim(), 0);
+                para(
+                    &mut out,
+                    "Without TLS the site is plain http: fine to try it out; add TLS before people log in.",
+                    theme.dim(),
+                    0,
+                );
             }
         }
         Step::Admin | Step::Review => {}
@@ -369,7 +500,11 @@ fn dns_lines(r: &DnsReport, w: usize, theme: Theme) -> Vec<Line<'static>> {
     let resolved = if r.resolved.is_empty() {
         "no A/AAAA record".to_owned()
     } else {
-        r.resolved.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+        r.resolved
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
     };
     let local = if r.local.is_empty() {
         "none found".to_owned()
@@ -380,7 +515,10 @@ fn dns_lines(r: &DnsReport, w: usize, theme: Theme) -> Vec<Line<'static>> {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    out.push(Line::styled(format!("DNS A/AAAA for {}", r.domain), theme.bold()));
+    out.push(Line::styled(
+        format!("DNS A/AAAA for {}", r.domain),
+        theme.bold(),
+    ));
     for (name, value) in [("answers:", resolved), ("this server:", local)] {
         for (i, l) in wrap(&value, w.saturating_sub(16)).into_iter().enumerate() {
             let lead = if i == 0 { name } else { "" };
@@ -388,12 +526,22 @@ fn dns_lines(r: &DnsReport, w: usize, theme: Theme) -> Vec<Line<'static>> {
         }
     }
     if r.points_here {
-        out.push(Line::styled(format!("  {} points at this server", theme.sym_ok()), theme.ok()));
+        out.push(Line::styled(
+            format!("  {} points at this server", theme.sym_ok()),
+            theme.ok(),
+        ));
     }
     for f in &r.findings {
         for (i, l) in wrap(f, w.saturating_sub(4)).into_iter().enumerate() {
-            let lead = if i == 0 { format!("  {} ", theme.sym_warn()) } else { "    ".to_owned() };
-            out.push(Line::from(vec![Span::styled(lead, theme.warn()), Span::raw(l)]));
+            let lead = if i == 0 {
+                format!("  {} ", theme.sym_warn())
+            } else {
+                "    ".to_owned()
+            };
+            out.push(Line::from(vec![
+                Span::styled(lead, theme.warn()),
+                Span::raw(l),
+            ]));
         }
     }
     if !r.points_here {
@@ -406,19 +554,29 @@ fn dns_lines(r: &DnsReport, w: usize, theme: Theme) -> Vec<Line<'static>> {
 }
 
 pub fn review(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
-    let b = block(format!(" Review · step {} of {} ", Step::ALL.len(), Step::ALL.len()), theme);
+    let b = block(
+        format!(" Review · step {} of {} ", Step::ALL.len(), Step::ALL.len()),
+        theme,
+    );
     let inner = b.inner(area);
     frame.render_widget(b, area);
     let w = usize::from(inner.width);
     let mut lines: Vec<Line<'static>> = Vec::new();
     let Some(a) = &app.reviewed else {
         lines.push(Line::styled(
-            format!("{} Some answers need fixing before the install:", theme.sym_fail()),
+            format!(
+                "{} Some answers need fixing before the install:",
+                theme.sym_fail()
+            ),
             theme.fail(),
         ));
         if let Err(errs) = app.draft.validate() {
             for (f, e) in errs {
-                let step = f.and_then(|f| Step::ALL.iter().position(|s| app.draft.fields(*s).contains(&f)));
+                let step = f.and_then(|f| {
+                    Step::ALL
+                        .iter()
+                        .position(|s| app.draft.fields(*s).contains(&f))
+                });
                 let at = step.map_or_else(String::new, |i| format!(" (step {})", i + 1));
                 for l in wrap(&format!("- {} {}{at}: {}", e.field, e.problem, e.fix), w) {
                     lines.push(Line::raw(l));
@@ -447,37 +605,79 @@ pub fn review(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     );
     let rows = [
         ("1", "Domain", format!("{} → {}", a.domain, a.site_url())),
-        ("2", "Database", format!("{}, database {}, user {}, password {pw}", a.db_engine.name(), a.db_name, a.db_user)),
-        ("3", "Storage", format!("install {}, data {}", a.install_dir.display(), a.data_dir.display())),
+        (
+            "2",
+            "Database",
+            format!(
+                "{}, database {}, user {}, password {pw}",
+                a.db_engine.name(),
+                a.db_name,
+                a.db_user
+            ),
+        ),
+        (
+            "3",
+            "Storage",
+            format!(
+                "install {}, data {}",
+                a.install_dir.display(),
+                a.data_dir.display()
+            ),
+        ),
         ("4", "Release", release),
         ("5", "Proxy", format!("{}, {tls}", a.proxy.name())),
         ("6", "Admin", admin),
     ];
-    lines.push(Line::styled("Answers (press 1-6 to change a step)".to_owned(), theme.bold()));
+    lines.push(Line::styled(
+        "Answers (press 1-6 to change a step)".to_owned(),
+        theme.bold(),
+    ));
     for (n, name, value) in rows {
         for (i, l) in wrap(&value, w.saturating_sub(13)).into_iter().enumerate() {
-            let lead = if i == 0 { format!("{n} {name:<10} ") } else { " ".repeat(13) };
-            lines.push(Line::from(vec![Span::styled(lead, theme.accent()), Span::raw(l)]));
+            let lead = if i == 0 {
+                format!("{n} {name:<10} ")
+            } else {
+                " ".repeat(13)
+            };
+            lines.push(Line::from(vec![
+                Span::styled(lead, theme.accent()),
+                Span::raw(l),
+            ]));
         }
     }
     if let Some(u) = &a.download_base_url {
         lines.push(Line::raw(format!("  {:<10} mirror {u}", "Download")));
     }
     if let Some(t) = &a.tarball {
-        lines.push(Line::raw(format!("  {:<10} local file {}", "Download", t.display())));
+        lines.push(Line::raw(format!(
+            "  {:<10} local file {}",
+            "Download",
+            t.display()
+        )));
     }
     lines.push(Line::raw(""));
     lines.push(Line::from(vec![
         Span::styled("Plan".to_owned(), theme.bold()),
-        Span::styled(" — nothing on this server has changed yet".to_owned(), theme.dim()),
+        Span::styled(
+            " — nothing on this server has changed yet".to_owned(),
+            theme.dim(),
+        ),
     ]));
     match &app.plan_text {
-        None => lines.push(Line::styled(format!("{} reading the server for diffs…", theme.sym_running()), theme.running())),
+        None => lines.push(Line::styled(
+            format!("{} reading the server for diffs…", theme.sym_running()),
+            theme.running(),
+        )),
         Some(text) => {
             for l in text.lines() {
-                let style = if l.trim_start().starts_with("+ ") || l.trim_start().starts_with('+') && !l.trim_start().starts_with("+++") {
+                let style = if l.trim_start().starts_with("+ ")
+                    || l.trim_start().starts_with('+') && !l.trim_start().starts_with("+++")
+                {
                     theme.ok()
-                } else if l.trim_start().starts_with('-') && !l.trim_start().starts_with("- ") && !l.trim_start().starts_with("---") {
+                } else if l.trim_start().starts_with('-')
+                    && !l.trim_start().starts_with("- ")
+                    && !l.trim_start().starts_with("---")
+                {
                     theme.fail()
                 } else {
                     Style::new()

@@ -31,7 +31,9 @@ fn ctrl(c: char) -> Msg {
 }
 
 fn typed(app: &mut App, text: &str) -> Vec<Cmd> {
-    text.chars().flat_map(|c| app.update(key(KeyCode::Char(c)))).collect()
+    text.chars()
+        .flat_map(|c| app.update(key(KeyCode::Char(c))))
+        .collect()
 }
 
 fn app() -> App {
@@ -140,23 +142,81 @@ fn mid_run() -> App {
         a.update(Msg::Engine(ev));
     };
     a.update(Msg::Tick(Duration::from_secs(1)));
-    e(&mut a, Event::PhaseStarted { phase: PhaseId::Preflight });
-    e(&mut a, Event::PhaseVerified {
-        phase: PhaseId::Preflight,
-        changed: false,
-        evidence: vec!["✓ running as root: effective uid 0".into()],
-        elapsed: Duration::from_millis(40),
-    });
-    e(&mut a, Event::PhaseStarted { phase: PhaseId::Packages });
-    e(&mut a, Event::Step { phase: PhaseId::Packages, message: "installing postgresql postgresql-client apache2".into() });
+    e(
+        &mut a,
+        Event::PhaseStarted {
+            phase: PhaseId::Preflight,
+        },
+    );
+    e(
+        &mut a,
+        Event::PhaseVerified {
+            phase: PhaseId::Preflight,
+            changed: false,
+            evidence: vec!["✓ running as root: effective uid 0".into()],
+            elapsed: Duration::from_millis(40),
+        },
+    );
+    e(
+        &mut a,
+        Event::PhaseStarted {
+            phase: PhaseId::Packages,
+        },
+    );
+    e(
+        &mut a,
+        Event::Step {
+            phase: PhaseId::Packages,
+            message: "installing postgresql postgresql-client apache2".into(),
+        },
+    );
     for i in 0..40 {
-        e(&mut a, Event::Log { line: format!("13:19:{:02} [packages] Unpacking libpq5:amd64 (15.8-0+deb12u1) line {i}", 20 + i % 40) });
+        e(
+            &mut a,
+            Event::Log {
+                line: format!(
+                    "13:19:{:02} [packages] Unpacking libpq5:amd64 (15.8-0+deb12u1) line {i}",
+                    20 + i % 40
+                ),
+            },
+        );
     }
-    e(&mut a, Event::Progress { phase: PhaseId::Packages, label: "apt-get install: Setting up postgresql-15 (15.8-0+deb12u1) ...".into(), done: 412, total: None });
-    e(&mut a, Event::Progress { phase: PhaseId::Mattermost, label: "downloading".into(), done: 40 << 20, total: Some(400 << 20) });
+    e(
+        &mut a,
+        Event::Progress {
+            phase: PhaseId::Packages,
+            label: "apt-get install: Setting up postgresql-15 (15.8-0+deb12u1) ...".into(),
+            done: 412,
+            total: None,
+        },
+    );
+    e(
+        &mut a,
+        Event::Progress {
+            phase: PhaseId::Mattermost,
+            label: "downloading".into(),
+            done: 40 << 20,
+            total: Some(400 << 20),
+        },
+    );
     a.update(Msg::Tick(Duration::from_secs(11)));
-    e(&mut a, Event::Progress { phase: PhaseId::Mattermost, label: "downloading".into(), done: 160 << 20, total: Some(400 << 20) });
-    e(&mut a, Event::Warning { message: "dpkg lock: held by unattended-upgr (pid 77); apt will wait for it up to 10 minutes".into() });
+    e(
+        &mut a,
+        Event::Progress {
+            phase: PhaseId::Mattermost,
+            label: "downloading".into(),
+            done: 160 << 20,
+            total: Some(400 << 20),
+        },
+    );
+    e(
+        &mut a,
+        Event::Warning {
+            message:
+                "dpkg lock: held by unattended-upgr (pid 77); apt will wait for it up to 10 minutes"
+                    .into(),
+        },
+    );
     a
 }
 
@@ -167,9 +227,20 @@ fn failed() -> App {
         cause: "`psql -v ON_ERROR_STOP=1` failed with exit code 2: psql: error: connection to server on socket \"/var/run/postgresql/.s.PGSQL.5432\" failed: No such file or directory".into(),
         fix: Some("systemctl status postgresql shows why the server is not running; fix it and run mattermost-setup again".into()),
     };
-    a.update(Msg::Engine(Event::PhaseVerified { phase: PhaseId::Packages, changed: true, evidence: vec![], elapsed: Duration::from_secs(9) }));
-    a.update(Msg::Engine(Event::PhaseStarted { phase: PhaseId::Database }));
-    a.update(Msg::Engine(Event::PhaseFailed { phase: f.phase, cause: f.cause.clone(), fix: f.fix.clone() }));
+    a.update(Msg::Engine(Event::PhaseVerified {
+        phase: PhaseId::Packages,
+        changed: true,
+        evidence: vec![],
+        elapsed: Duration::from_secs(9),
+    }));
+    a.update(Msg::Engine(Event::PhaseStarted {
+        phase: PhaseId::Database,
+    }));
+    a.update(Msg::Engine(Event::PhaseFailed {
+        phase: f.phase,
+        cause: f.cause.clone(),
+        fix: f.fix.clone(),
+    }));
     a.update(Msg::Finished(Err(f)));
     a
 }
@@ -177,15 +248,40 @@ fn failed() -> App {
 fn finished() -> App {
     let mut a = mid_run();
     for (phase, changed, ev) in [
-        (PhaseId::Packages, true, "✓ packages installed: ca-certificates postgresql postgresql-client apache2"),
-        (PhaseId::Database, true, "✓ login as mmuser: connected to mattermost"),
-        (PhaseId::Mattermost, true, "✓ config.json: 8 keys as planned"),
-        (PhaseId::Service, true, "✓ ping: GET /api/v4/system/ping answered OK"),
+        (
+            PhaseId::Packages,
+            true,
+            "✓ packages installed: ca-certificates postgresql postgresql-client apache2",
+        ),
+        (
+            PhaseId::Database,
+            true,
+            "✓ login as mmuser: connected to mattermost",
+        ),
+        (
+            PhaseId::Mattermost,
+            true,
+            "✓ config.json: 8 keys as planned",
+        ),
+        (
+            PhaseId::Service,
+            true,
+            "✓ ping: GET /api/v4/system/ping answered OK",
+        ),
         (PhaseId::Proxy, true, "✓ apache2 configtest: Syntax OK"),
-        (PhaseId::Acceptance, false, "✓ websocket through Apache: 101 Switching Protocols"),
+        (
+            PhaseId::Acceptance,
+            false,
+            "✓ websocket through Apache: 101 Switching Protocols",
+        ),
     ] {
         a.update(Msg::Engine(Event::PhaseStarted { phase }));
-        a.update(Msg::Engine(Event::PhaseVerified { phase, changed, evidence: vec![ev.into()], elapsed: Duration::from_millis(1200) }));
+        a.update(Msg::Engine(Event::PhaseVerified {
+            phase,
+            changed,
+            evidence: vec![ev.into()],
+            elapsed: Duration::from_millis(1200),
+        }));
     }
     a.update(Msg::Finished(Ok(RunSummary {
         url: "http://chat.example.com".into(),
@@ -213,7 +309,11 @@ fn screen_domain() {
     bad.update(key(KeyCode::Enter));
     typed(&mut bad, "localhost");
     bad.update(key(KeyCode::Enter));
-    assert_eq!(bad.screen, Screen::Wizard(Step::Domain), "an invalid name does not go on");
+    assert_eq!(
+        bad.screen,
+        Screen::Wizard(Step::Domain),
+        "an invalid name does not go on"
+    );
     snap("domain_invalid", &bad);
 }
 
@@ -230,7 +330,11 @@ fn screen_database() {
     a.update(key(KeyCode::Enter));
     typed(&mut a, "correct horse 8");
     a.update(key(KeyCode::Enter));
-    assert_eq!(a.screen, Screen::Wizard(Step::Database), "a mismatch does not go on");
+    assert_eq!(
+        a.screen,
+        Screen::Wizard(Step::Database),
+        "a mismatch does not go on"
+    );
     snap("database_typed_mismatch", &a);
 }
 
@@ -275,7 +379,9 @@ fn screen_review_and_save() {
     a.update(key(KeyCode::Char('s')));
     snap("save_dialog", &a);
     let cmds = a.update(key(KeyCode::Enter));
-    let [Cmd::Save { path, .. }] = cmds.as_slice() else { panic!("{cmds:?}") };
+    let [Cmd::Save { path, .. }] = cmds.as_slice() else {
+        panic!("{cmds:?}")
+    };
     assert_eq!(path, &PathBuf::from("mattermost-answers.json"));
     a.update(Msg::Saved(Ok(SavedFiles {
         answers: "/root/mattermost-answers.json".into(),
@@ -340,16 +446,37 @@ fn colours_carry_meaning_next_to_symbols_and_go_with_no_color() {
     assert_eq!(color_of(&t, "✗"), Color::Red);
     let t = render(&failed(), 80, 24, Theme::default_color());
     assert_eq!(color_of(&t, "✗"), Color::Red);
-    let no_color = Theme { color: false, unicode: true };
+    let no_color = Theme {
+        color: false,
+        unicode: true,
+    };
     for a in [&a, &failed(), &mid_run(), &finished(), &at(Step::Database)] {
         let t = render(a, 120, 40, no_color);
         for c in t.backend().buffer().content() {
-            assert_eq!((c.fg, c.bg), (Color::Reset, Color::Reset), "colour at {:?}", c.symbol());
+            assert_eq!(
+                (c.fg, c.bg),
+                (Color::Reset, Color::Reset),
+                "colour at {:?}",
+                c.symbol()
+            );
         }
     }
     // Without UTF-8 the marks become ASCII, and stay next to their words.
-    let ascii = render(&a, 80, 24, Theme { color: true, unicode: false }).backend().to_string();
-    assert!(ascii.contains("x FAIL  port 80") && ascii.contains("+ ok    port 8065"), "{ascii}");
+    let ascii = render(
+        &a,
+        80,
+        24,
+        Theme {
+            color: true,
+            unicode: false,
+        },
+    )
+    .backend()
+    .to_string();
+    assert!(
+        ascii.contains("x FAIL  port 80") && ascii.contains("+ ok    port 8065"),
+        "{ascii}"
+    );
 }
 
 #[test]
@@ -391,9 +518,15 @@ fn nothing_is_installed_before_install_and_a_failure_can_be_retried() {
     for k in [KeyCode::Char('b'), KeyCode::Enter, KeyCode::Esc] {
         cmds.extend(a.update(key(k)));
     }
-    assert!(cmds.iter().all(|c| !matches!(c, Cmd::Install(_))), "{cmds:?}");
+    assert!(
+        cmds.iter().all(|c| !matches!(c, Cmd::Install(_))),
+        "{cmds:?}"
+    );
     let mut f = failed();
-    assert!(matches!(f.run.as_ref().unwrap().outcome, Outcome::Failed(_)));
+    assert!(matches!(
+        f.run.as_ref().unwrap().outcome,
+        Outcome::Failed(_)
+    ));
     let cmds = f.update(key(KeyCode::Char('r')));
     assert!(matches!(cmds.as_slice(), [Cmd::Install(_)]));
     assert_eq!(f.run.as_ref().unwrap().attempt, 2);
@@ -406,7 +539,11 @@ fn nothing_is_installed_before_install_and_a_failure_can_be_retried() {
 #[test]
 fn the_log_scrolls_and_follows() {
     let mut a = mid_run();
-    let tail = |a: &App| render(a, 80, 24, Theme::default_color()).backend().to_string();
+    let tail = |a: &App| {
+        render(a, 80, 24, Theme::default_color())
+            .backend()
+            .to_string()
+    };
     assert!(tail(&a).contains("line 39"));
     for _ in 0..20 {
         a.update(key(KeyCode::Up));

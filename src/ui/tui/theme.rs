@@ -118,7 +118,11 @@ impl Theme {
     }
 
     pub fn bar(self) -> (char, char) {
-        if self.unicode { ('█', '░') } else { ('#', '-') }
+        if self.unicode {
+            ('█', '░')
+        } else {
+            ('#', '-')
+        }
     }
 
     pub fn sep(self) -> &'static str {

@@ -31,14 +31,20 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme) {
         Constraint::Length(1),
     ])
     .areas(area);
-    frame.render_widget(Paragraph::new(header_line(app, theme, header.width)), header);
+    frame.render_widget(
+        Paragraph::new(header_line(app, theme, header.width)),
+        header,
+    );
     match app.screen {
         Screen::Preflight => screens::preflight(frame, body, app, theme),
         Screen::Wizard(Step::Review) => screens::review(frame, body, app, theme),
         Screen::Wizard(step) => screens::form(frame, body, app, step, theme),
         Screen::Run => dashboard::draw(frame, body, app, theme),
     }
-    frame.render_widget(Paragraph::new(footer_line(app, theme)).style(theme.dim()), footer);
+    frame.render_widget(
+        Paragraph::new(footer_line(app, theme)).style(theme.dim()),
+        footer,
+    );
     if let Some(m) = &app.modal {
         modal(frame, area, m, app, theme);
     }
@@ -105,11 +111,20 @@ fn header_line(app: &App, theme: Theme, width: u16) -> Line<'static> {
 fn footer_line(app: &App, theme: Theme) -> Line<'static> {
     let sep = theme.sep();
     let keys: Vec<&str> = match app.screen {
-        Screen::Preflight if app.preflight.is_none() => vec!["checking this server…", "Ctrl-C quit"],
+        Screen::Preflight if app.preflight.is_none() => {
+            vec!["checking this server…", "Ctrl-C quit"]
+        }
         Screen::Preflight => vec!["Enter continue", "q quit"],
         Screen::Wizard(Step::Review) => {
             if app.reviewed.is_some() {
-                vec!["Enter install", "1-6 edit", "s save answers", "↑↓ PgDn scroll", "Esc back", "q quit"]
+                vec![
+                    "Enter install",
+                    "1-6 edit",
+                    "s save answers",
+                    "↑↓ PgDn scroll",
+                    "Esc back",
+                    "q quit",
+                ]
             } else {
                 vec!["1-6 edit", "Esc back", "q quit"]
             }
@@ -185,7 +200,10 @@ fn modal(frame: &mut Frame, area: Rect, m: &Modal, app: &App, theme: Theme) {
                     }
                     l.push(Line::raw("Replay it on this or another server with:"));
                     l.push(Line::styled(
-                        format!("  mattermost-setup install --answers {} --yes", files.answers.display()),
+                        format!(
+                            "  mattermost-setup install --answers {} --yes",
+                            files.answers.display()
+                        ),
                         theme.bold(),
                     ));
                     l.push(Line::styled("any key closes", theme.dim()));
@@ -214,7 +232,10 @@ fn modal(frame: &mut Frame, area: Rect, m: &Modal, app: &App, theme: Theme) {
             wrapped.push(l);
         }
     }
-    let height = u16::try_from(wrapped.len()).unwrap_or(20).saturating_add(2).min(area.height);
+    let height = u16::try_from(wrapped.len())
+        .unwrap_or(20)
+        .saturating_add(2)
+        .min(area.height);
     let rect = Rect {
         x: area.x + (area.width - width) / 2,
         y: area.y + (area.height.saturating_sub(height)) / 2,
@@ -223,9 +244,14 @@ fn modal(frame: &mut Frame, area: Rect, m: &Modal, app: &App, theme: Theme) {
     };
     frame.render_widget(Clear, rect);
     let block = Block::bordered().title(title).border_style(theme.accent());
-    frame.render_widget(Paragraph::new(wrapped).block(block.padding(ratatui::widgets::Padding::horizontal(1))), rect);
+    frame.render_widget(
+        Paragraph::new(wrapped).block(block.padding(ratatui::widgets::Padding::horizontal(1))),
+        rect,
+    );
     if let Modal::Save { path, result: None } = m {
-        let cursor = u16::try_from(path.cursor()).unwrap_or(0).min(width.saturating_sub(10));
+        let cursor = u16::try_from(path.cursor())
+            .unwrap_or(0)
+            .min(width.saturating_sub(10));
         frame.set_cursor_position((rect.x + 2 + 6 + cursor, rect.y + 1 + 3));
     }
     let _ = app;

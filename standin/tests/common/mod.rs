@@ -420,7 +420,13 @@ pub fn http_post(port: u16, path: &str, body: &str) -> HttpResponse {
 }
 
 /// A request with a JSON body (or none) over TCP; returns the response.
-pub fn http_json(port: u16, method: &str, path: &str, body: Option<&Value>, headers: &[(&str, &str)]) -> HttpResponse {
+pub fn http_json(
+    port: u16,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+    headers: &[(&str, &str)],
+) -> HttpResponse {
     let s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
     exchange(s, &format!("127.0.0.1:{port}"), method, path, body, headers)
 }
@@ -446,7 +452,11 @@ fn exchange<S: Read + Write>(
         let _ = write!(req, "{k}: {v}\r\n");
     }
     if !body.is_empty() {
-        let _ = write!(req, "Content-Type: application/json\r\nContent-Length: {}\r\n", body.len());
+        let _ = write!(
+            req,
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        );
     }
     req.push_str("\r\n");
     req.push_str(&body);

@@ -98,8 +98,6 @@ pub fn set_mode(p: &Path, mode: u32) {
     fs::set_permissions(p, fs::Permissions::from_mode(mode)).expect("chmod");
 }
 
-
-
 // ------------------------------------------------------------- databases
 
 fn run_checked(cmd: &mut Command, what: &str) -> String {

@@ -42,7 +42,10 @@ pub fn mirror() -> &'static Mirror {
     static M: OnceLock<Mirror> = OnceLock::new();
     M.get_or_init(|| {
         let dir = root().join("target/standin-mirror");
-        for (versions, fault) in [(&[V11, V10, V11_NEXT][..], ""), (&[V11_BROKEN][..], "unhealthy")] {
+        for (versions, fault) in [
+            (&[V11, V10, V11_NEXT][..], ""),
+            (&[V11_BROKEN][..], "unhealthy"),
+        ] {
             let status = Command::new("bash")
                 .arg(root().join("tests/support/standin-tarball.sh"))
                 .arg(&dir)

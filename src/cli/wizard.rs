@@ -17,7 +17,7 @@ pub struct Args {
     #[arg(long, global = true)]
     pub plain: bool,
     /// Air-gapped servers: download from this mirror, laid out like
-    /// https://releases.mattermost.com (VERSION/FILE below it).
+    /// releases.mattermost.com (VERSION/FILE below it).
     #[arg(long, value_name = "URL")]
     pub download_base_url: Option<String>,
     /// Air-gapped servers: install this tarball, already on the server.
@@ -122,7 +122,7 @@ fn finish(r: &tui::Report) -> Outcome {
     let (code, log) = match &r.exit {
         Exit::Quit => {
             println!("Nothing was installed; nothing on this server was changed.");
-            (if r.saved.is_some() { 0 } else { 1 }, None)
+            (u8::from(r.saved.is_none()), None)
         }
         Exit::Installed(s) => {
             println!(

@@ -3,6 +3,7 @@
 //! `TERM=dumb`, a terminal smaller than 80x24, or when stdout is not a terminal.
 //! The values and their validation are the full-screen wizard's ([`Draft`]).
 
+use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use inquire::validator::Validation;
@@ -212,14 +213,16 @@ fn review(a: &Answers, host: &Host) -> String {
         ("proxy", format!("{}, TLS {}", a.proxy.name(), a.tls.name())),
         ("admin", admin),
     ] {
-        s.push_str(&format!("  {k:<9} {v}\n"));
+        let _ = writeln!(s, "  {k:<9} {v}");
     }
     match Plan::new(a) {
         Ok(p) => {
             s.push('\n');
             s.push_str(&plan::render_text(&p, host));
         }
-        Err(e) => s.push_str(&format!("no plan: {e}\n")),
+        Err(e) => {
+            let _ = writeln!(s, "no plan: {e}");
+        }
     }
     s
 }
@@ -233,6 +236,7 @@ fn nothing_changed(log: Option<std::path::PathBuf>) -> Outcome {
 }
 
 /// The plain wizard, from preflight to the installed server.
+#[allow(clippy::too_many_lines)]
 pub fn run(prefill: Prefill) -> Outcome {
     let host = Host::system(plain::sink(false));
     host.note_quiet(&format!(
@@ -340,7 +344,7 @@ pub fn run(prefill: Prefill) -> Outcome {
                     .iter()
                     .copied()
                     .filter(|s| *s != Step::Review)
-                    .collect()
+                    .collect();
             }
             _ => return nothing_changed(None),
         }

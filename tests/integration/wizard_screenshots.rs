@@ -22,6 +22,7 @@ fn wizard_screenshots() {
     );
     std::fs::create_dir_all(&dir).unwrap();
     let shot = |p: &crate::wizard_pty::Pty, name: &str| {
+        p.settle(3);
         let path = dir.join(format!("{name}.svg"));
         p.save_svg(&path);
         eprintln!("wrote {}", path.display());
@@ -69,7 +70,7 @@ fn wizard_screenshots() {
     p.wait_for(&["Review · step 7 of 7", "Packages (apt-get install"], 20);
     shot(&p, "07-review");
     p.send(ENTER);
-    p.wait_for(&["packages   running", "apt-get"], 120);
+    p.wait_for(&["packages   running", "apt-get install:"], 300);
     shot(&p, "08-dashboard");
     p.wait_for(&["Mattermost is up"], 600);
     shot(&p, "09-end");

@@ -18,15 +18,20 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     match &run.outcome {
         Outcome::Done(s) => end_screen(frame, area, app, run, s, theme),
         Outcome::Running | Outcome::Failed(_) => {
+            // Every phase in view, the log gets the rest; a failure card gets more room.
+            let table = u16::try_from(run.phases.len())
+                .unwrap_or(9)
+                .saturating_add(2);
             let top_h = if matches!(run.outcome, Outcome::Failed(_)) {
-                area.height.saturating_sub(8).max(9)
+                area.height.saturating_sub(8).max(table)
             } else {
-                9
+                table
             };
             let [top, log] =
                 Layout::vertical([Constraint::Length(top_h), Constraint::Fill(1)]).areas(area);
+            let table_w = u16::try_from(name_width(run) + 2 + 9 + 7 + 2).unwrap_or(31);
             let [phases, right] =
-                Layout::horizontal([Constraint::Length(31), Constraint::Fill(1)]).areas(top);
+                Layout::horizontal([Constraint::Length(table_w), Constraint::Fill(1)]).areas(top);
             phase_table(frame, phases, app, run, theme);
             match &run.outcome {
                 Outcome::Failed(f) => failure_card(frame, right, app, f, theme),
@@ -35,6 +40,16 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             log_tail(frame, log, run, theme);
         }
     }
+}
+
+/// Width of the phase-name column: the longest name and a space.
+fn name_width(run: &RunState) -> usize {
+    run.phases
+        .iter()
+        .map(|r| r.id.name().len())
+        .max()
+        .unwrap_or(10)
+        + 1
 }
 
 fn state_words(s: PhaseState, theme: Theme) -> (&'static str, &'static str, Style) {
@@ -57,6 +72,7 @@ fn phase_table(frame: &mut Frame, area: Rect, app: &App, run: &RunState, theme: 
     let b = Block::bordered().title(title);
     let inner = b.inner(area);
     frame.render_widget(b, area);
+    let name_w = name_width(run);
     let lines: Vec<Line> = run
         .phases
         .iter()
@@ -69,7 +85,7 @@ fn phase_table(frame: &mut Frame, area: Rect, app: &App, run: &RunState, theme: 
             };
             Line::from(vec![
                 Span::styled(format!("{sym} "), style),
-                Span::raw(format!("{:<11}", r.id.name())),
+                Span::raw(format!("{:<name_w$}", r.id.name())),
                 Span::styled(format!("{word:<9}"), style),
                 Span::raw(format!("{time:>7}")),
             ])
@@ -109,7 +125,7 @@ fn progress_lines(p: &Progress, w: usize, theme: Theme) -> Vec<Line<'static>> {
                 .rate()
                 .map(|r| format!(" {}/s", human_bytes(r as u64)))
                 .unwrap_or_default();
-            let pct = if t > 0 { p.done.min(t) * 100 / t } else { 100 };
+            let pct = (p.done.min(t) * 100).checked_div(t).unwrap_or(100);
             out.push(Line::from(vec![
                 Span::styled(format!("{}: ", p.phase), theme.bold()),
                 Span::raw(format!("{kind} {pct}%")),
@@ -295,6 +311,7 @@ fn end_screen(
     let inner = b.inner(area);
     frame.render_widget(b, area);
     let w = usize::from(inner.width);
+    let name_w = name_width(run);
     let mut lines: Vec<Line> = vec![
         Line::from(vec![
             Span::raw("Open "),
@@ -319,9 +336,9 @@ fn end_screen(
             .unwrap_or_default();
         lines.push(Line::from(vec![
             Span::styled(format!("{sym} "), style),
-            Span::raw(format!("{:<11}", r.id.name())),
+            Span::raw(format!("{:<name_w$}", r.id.name())),
             Span::styled(format!("{word:<9}"), style),
-            Span::raw(clip(&evidence, w.saturating_sub(23))),
+            Span::raw(clip(&evidence, w.saturating_sub(name_w + 11))),
         ]));
     }
     lines.push(Line::styled("Files".to_owned(), theme.bold()));
@@ -344,7 +361,7 @@ fn end_screen(
     let mut next = Vec::new();
     match &run.answers.admin {
         Some(a) => next.push(format!(
-            "Open {} and sign in as {} once the admin phase has created it (until then the first sign-up becomes admin).",
+            "Open {} and sign in as {}, the system admin.",
             s.url, a.username
         )),
         None => next.push(format!(

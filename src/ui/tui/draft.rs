@@ -145,7 +145,7 @@ impl Field {
             TlsCert => "Absolute path of the certificate chain (PEM).",
             TlsKey => "Absolute path of the private key (PEM).",
             Admin => {
-                "Optional: kept in the answers for the phase that creates the first system admin."
+                "Optional: created once Mattermost is up, so no first visitor can take the admin role."
             }
             AdminUsername => "3-22 of a-z, 0-9, '.', '-', '_', starting with a letter.",
             AdminEmail => "The admin's e-mail address.",
@@ -760,7 +760,7 @@ fn wizard_words(f: Option<Field>, mut e: FieldError) -> FieldError {
             e.fix = format!(
                 "start the wizard with a valid --download-base-url ({})",
                 e.fix
-            )
+            );
         }
         _ => {}
     }
@@ -806,6 +806,7 @@ impl Step {
         Self::ALL.iter().position(|s| *s == self).unwrap_or(0)
     }
 
+    #[must_use]
     pub fn next(self) -> Self {
         Self::ALL.get(self.index() + 1).copied().unwrap_or(self)
     }

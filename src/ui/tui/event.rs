@@ -16,9 +16,9 @@ const TICK: Duration = Duration::from_millis(250);
 
 /// A terminal event as a message: key presses only (no releases or repeats on
 /// terminals that report them), and resizes.
-pub fn to_msg(e: event::Event) -> Option<Msg> {
+pub fn to_msg(e: &event::Event) -> Option<Msg> {
     match e {
-        event::Event::Key(k) if k.kind == KeyEventKind::Press => Some(Msg::Key(k)),
+        event::Event::Key(k) if k.kind == KeyEventKind::Press => Some(Msg::Key(*k)),
         event::Event::Resize(..) => Some(Msg::Resize),
         _ => None,
     }
@@ -31,7 +31,7 @@ pub fn input_loop(tx: &Sender<Msg>, stop: &AtomicBool, start: Instant) {
         match event::poll(Duration::from_millis(50)) {
             Ok(true) => match event::read() {
                 Ok(e) => {
-                    if let Some(m) = to_msg(e) {
+                    if let Some(m) = to_msg(&e) {
                         if tx.send(m).is_err() {
                             return;
                         }

@@ -6,6 +6,16 @@
 //! messages on one channel. This module is the runtime: it owns the terminal and
 //! carries out the commands `update` returns (DNS, disk, plan, save, install).
 
+// Screens are built line by line: long rendering functions with short local names
+// read better here than split up.
+#![allow(
+    clippy::too_many_lines,
+    clippy::many_single_char_names,
+    clippy::single_match_else,
+    clippy::enum_glob_use,
+    clippy::match_same_arms
+)]
+
 pub mod app;
 mod dashboard;
 pub mod draft;

@@ -435,8 +435,8 @@ fn step_info(app: &App, step: Step, w: usize, theme: Theme) -> Vec<Line<'static>
             }
         },
         Step::Release => {
-            match d.validate() {
-                Ok(a) => match crate::plan::Plan::new(&a) {
+            if let Ok(a) = d.validate() {
+                match crate::plan::Plan::new(&a) {
                     Ok(p) => {
                         out.push(Line::from(vec![Span::styled(
                             format!(
@@ -460,8 +460,7 @@ fn step_info(app: &App, step: Step, w: usize, theme: Theme) -> Vec<Line<'static>
                         );
                     }
                     Err(e) => para(&mut out, &e, theme.warn(), 0),
-                },
-                Err(_) => {}
+                }
             }
             para(
                 &mut out,
@@ -592,9 +591,10 @@ pub fn review(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         "type" => "******** (typed)",
         _ => "******** (generated)",
     };
-    let release = crate::plan::Plan::new(a)
-        .map(|p| format!("{} {} ({})", a.edition.name(), p.release.version, a.version))
-        .unwrap_or_else(|e| e);
+    let release = crate::plan::Plan::new(a).map_or_else(
+        |e| e,
+        |p| format!("{} {} ({})", a.edition.name(), p.release.version, a.version),
+    );
     let tls = match a.tls {
         Tls::None => "TLS none (plain http)".to_owned(),
         t => format!("TLS {}", t.name()),

@@ -2,7 +2,7 @@
 //! look like. `plan` prints it, the phases converge to it, `status` checks it.
 
 mod render;
-mod templates;
+pub mod templates;
 
 use std::path::PathBuf;
 
@@ -11,7 +11,7 @@ use serde_json::Value;
 
 pub use render::render_text;
 
-use crate::answers::{Answers, DbEngine, Proxy};
+use crate::answers::{Answers, DbEngine, Proxy, Tls};
 use crate::dsn;
 use crate::releases::{self, Version};
 
@@ -21,6 +21,14 @@ pub const UNIT_PATH: &str = "/etc/systemd/system/mattermost.service";
 pub const SERVICE: &str = "mattermost";
 pub const SERVICE_USER: &str = "mattermost";
 pub const APACHE_SITE: &str = "mattermost";
+/// The nginx site: sites-available/NAME, linked from sites-enabled/NAME.
+pub const NGINX_SITE: &str = "mattermost";
+/// certbot --webroot writes Let's Encrypt's http-01 challenges here; the proxy serves them.
+pub const ACME_WEBROOT: &str = "/var/www/mattermost-setup-acme";
+/// Reloads the proxy after certbot renews our certificate.
+pub const CERTBOT_DEPLOY_HOOK: &str = "/etc/letsencrypt/renewal-hooks/deploy/mattermost-setup";
+/// Gives certbot's timer the answers' acme_ca_bundle.
+pub const CERTBOT_DROPIN: &str = "/etc/systemd/system/certbot.service.d/mattermost-setup.conf";
 /// Mattermost's default FileSettings.MaxFileSize.
 pub const UPLOAD_LIMIT: u64 = 104_857_600;
 /// Modules the hand-run guide enables.
@@ -140,8 +148,13 @@ impl Plan {
             DbEngine::Mysql => ["default-mysql-client", "default-mysql-client"],
         });
         packages.dedup();
-        if a.proxy == Proxy::Apache {
-            packages.push("apache2");
+        packages.push(match a.proxy {
+            Proxy::Apache => "apache2",
+            Proxy::Nginx => "nginx",
+        });
+        if a.tls == Tls::Letsencrypt {
+            // certonly --webroot: the proxy plugins (python3-certbot-*) are not needed.
+            packages.push("certbot");
         }
         let install = &a.install_dir;
         let config_edits = config_edits(a);
@@ -153,12 +166,13 @@ impl Plan {
                 content: templates::unit(a),
             },
             PlannedFile {
-                path: apache_site_path(),
+                path: proxy_site_path(a.proxy),
                 mode: 0o644,
                 owner: "root",
-                content: templates::apache_vhost(a),
+                content: templates::proxy_site(a.proxy, &planned_site(a)),
             },
         ];
+        files.extend(tls_files(a));
         files.extend(crate::retention::units::planned(a));
         Ok(Self {
             domain: a.domain.clone(),
@@ -190,13 +204,23 @@ impl Plan {
             config_json: install.join("config/config.json"),
             config_edits,
             files,
-            apache_modules: APACHE_MODULES.to_vec(),
+            apache_modules: if a.proxy == Proxy::Apache {
+                APACHE_MODULES.to_vec()
+            } else {
+                Vec::new()
+            },
             services: [
                 format!("{db_unit}: enabled, running"),
                 format!("{SERVICE}.service: enabled, running, answering /api/v4/system/ping"),
-                "apache2.service: enabled, running, configtest clean".into(),
+                match a.proxy {
+                    Proxy::Apache => "apache2.service: enabled, running, configtest clean".into(),
+                    Proxy::Nginx => "nginx.service: enabled, running, nginx -t clean".into(),
+                },
             ]
             .into_iter()
+            .chain((a.tls == Tls::Letsencrypt).then(|| {
+                "certbot.timer: enabled, active (renewal verified with --dry-run)".to_owned()
+            }))
             .chain(crate::phases::admin::plan_line(a))
             .chain(crate::retention::units::plan_line(a))
             .collect(),
@@ -210,6 +234,73 @@ impl Plan {
 
 pub fn apache_site_path() -> PathBuf {
     PathBuf::from(format!("/etc/apache2/sites-available/{APACHE_SITE}.conf"))
+}
+
+pub fn nginx_site_path() -> PathBuf {
+    PathBuf::from(format!("/etc/nginx/sites-available/{NGINX_SITE}"))
+}
+
+pub fn proxy_site_path(proxy: Proxy) -> PathBuf {
+    match proxy {
+        Proxy::Apache => apache_site_path(),
+        Proxy::Nginx => nginx_site_path(),
+    }
+}
+
+pub fn proxy_unit(proxy: Proxy) -> &'static str {
+    match proxy {
+        Proxy::Apache => "apache2.service",
+        Proxy::Nginx => "nginx.service",
+    }
+}
+
+/// The certificate the site serves once TLS is in place: certbot's lineage named
+/// after the domain, or the operator's files.
+pub fn site_cert(a: &Answers) -> Option<templates::SiteCert> {
+    match a.tls {
+        Tls::None => None,
+        Tls::Letsencrypt => Some(templates::SiteCert {
+            cert: PathBuf::from(format!("/etc/letsencrypt/live/{}/fullchain.pem", a.domain)),
+            key: PathBuf::from(format!("/etc/letsencrypt/live/{}/privkey.pem", a.domain)),
+        }),
+        Tls::Existing => Some(templates::SiteCert {
+            cert: a.tls_cert.clone().unwrap_or_default(),
+            key: a.tls_key.clone().unwrap_or_default(),
+        }),
+    }
+}
+
+/// The proxy site as planned: TLS in place, Mattermost's default MaxFileSize. (The
+/// proxy phase renders the same template from what is on the box: http only until
+/// the certificate exists, and the MaxFileSize of config.json.)
+fn planned_site(a: &Answers) -> templates::Site<'_> {
+    templates::Site {
+        domain: &a.domain,
+        upload_limit: UPLOAD_LIMIT,
+        acme_webroot: (a.tls == Tls::Letsencrypt).then(|| std::path::Path::new(ACME_WEBROOT)),
+        tls: site_cert(a),
+    }
+}
+
+fn tls_files(a: &Answers) -> Vec<PlannedFile> {
+    if a.tls != Tls::Letsencrypt {
+        return Vec::new();
+    }
+    let mut files = vec![PlannedFile {
+        path: PathBuf::from(CERTBOT_DEPLOY_HOOK),
+        mode: 0o755,
+        owner: "root",
+        content: templates::deploy_hook(&a.domain, proxy_unit(a.proxy)),
+    }];
+    if let Some(bundle) = &a.acme_ca_bundle {
+        files.push(PlannedFile {
+            path: PathBuf::from(CERTBOT_DROPIN),
+            mode: 0o644,
+            owner: "root",
+            content: templates::certbot_dropin(bundle),
+        });
+    }
+    files
 }
 
 pub fn db_unit(engine: DbEngine) -> &'static str {
@@ -230,9 +321,11 @@ fn config_edits(a: &Answers) -> Vec<ConfigEdit> {
     let mut data = a.data_dir.to_string_lossy().into_owned();
     data.push('/');
     let install = a.install_dir.to_string_lossy();
-    vec![
+    let mut edits = vec![
         e("ServiceSettings", "SiteURL", Value::from(a.site_url())),
         e("ServiceSettings", "ListenAddress", Value::from(UPSTREAM)),
+        // TLS ends at the proxy.
+        e("ServiceSettings", "ConnectionSecurity", Value::from("")),
         e(
             "ServiceSettings",
             "TrustedProxyIPHeader",
@@ -258,7 +351,13 @@ fn config_edits(a: &Answers) -> Vec<ConfigEdit> {
             "ClientDirectory",
             Value::from(format!("{install}/client/plugins")),
         ),
-    ]
+    ];
+    if a.tls != Tls::None {
+        // With TLS the tls phase owns SiteURL: https only once the certificate is in
+        // place (http while Let's Encrypt is deferred).
+        edits.retain(|e| e.key != "SiteURL");
+    }
+    edits
 }
 
 fn database_changes(a: &Answers) -> Vec<String> {
@@ -386,8 +485,15 @@ mod tests {
         let svc: Vec<&String> = cfg["ServiceSettings"].as_object().unwrap().keys().collect();
         assert_eq!(
             svc,
-            ["SiteURL", "ListenAddress", "Other", "TrustedProxyIPHeader"]
+            [
+                "SiteURL",
+                "ListenAddress",
+                "Other",
+                "ConnectionSecurity",
+                "TrustedProxyIPHeader"
+            ]
         );
+        assert_eq!(cfg["ServiceSettings"]["ConnectionSecurity"], "");
         assert_eq!(cfg["ServiceSettings"]["SiteURL"], "http://chat.example.com");
         assert_eq!(cfg["FileSettings"]["Directory"], "/opt/mattermost/data/");
         assert!(config_to_string(&cfg).starts_with("{\n    \"ServiceSettings\""));
@@ -412,5 +518,52 @@ mod tests {
         assert!(vhost.contains("ServerName chat.example.com"));
         assert!(vhost.contains("ws://127.0.0.1:8065%{REQUEST_URI}"));
         assert!(vhost.contains("LimitRequestBody 104857600"));
+    }
+
+    #[test]
+    fn nginx_with_lets_encrypt_plans_certbot_and_leaves_site_url_to_the_tls_phase() {
+        let a = from_json(
+            r#"{"domain": "chat.example.com", "db_password": "correct horse battery",
+                "proxy": "nginx", "tls": "letsencrypt", "letsencrypt_email": "ops@example.com",
+                "letsencrypt_agree_tos": true, "acme_ca_bundle": "/etc/ca.pem"}"#,
+            None,
+        )
+        .unwrap();
+        let plan = Plan::new(&a).unwrap();
+        assert_eq!(
+            plan.packages,
+            [
+                "ca-certificates",
+                "postgresql",
+                "postgresql-client",
+                "nginx",
+                "certbot"
+            ]
+        );
+        assert!(plan.apache_modules.is_empty());
+        assert!(!plan.config_edits.iter().any(|e| e.key == "SiteURL"));
+        assert_eq!(plan.site_url, "https://chat.example.com");
+        let site = &plan
+            .file("/etc/nginx/sites-available/mattermost")
+            .unwrap()
+            .content;
+        assert!(
+            site.contains("ssl_certificate /etc/letsencrypt/live/chat.example.com/fullchain.pem;")
+        );
+        assert!(site.contains("root /var/www/mattermost-setup-acme;"));
+        assert!(
+            plan.file(CERTBOT_DEPLOY_HOOK)
+                .unwrap()
+                .content
+                .contains("systemctl reload nginx.service")
+        );
+        assert!(
+            plan.file(CERTBOT_DROPIN)
+                .unwrap()
+                .content
+                .contains("REQUESTS_CA_BUNDLE=/etc/ca.pem")
+        );
+        assert!(plan.services.iter().any(|s| s.starts_with("nginx.service")));
+        assert!(plan.services.iter().any(|s| s.starts_with("certbot.timer")));
     }
 }

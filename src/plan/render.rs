@@ -82,6 +82,14 @@ pub fn render_text(plan: &Plan, host: &Host) -> String {
         }
     }
 
+    if !plan.config_edits.iter().any(|e| e.key == "SiteURL") {
+        let _ = writeln!(
+            o,
+            "      ServiceSettings.SiteURL = \"{}\" once the certificate is in place (http until then)",
+            plan.site_url
+        );
+    }
+
     let _ = writeln!(o, "\nFiles:");
     for f in &plan.files {
         let existing = host
@@ -120,7 +128,9 @@ pub fn render_text(plan: &Plan, host: &Host) -> String {
             }
         }
     }
-    let _ = writeln!(o, "\nApache modules: {}", plan.apache_modules.join(" "));
+    if !plan.apache_modules.is_empty() {
+        let _ = writeln!(o, "\nApache modules: {}", plan.apache_modules.join(" "));
+    }
     let _ = writeln!(o, "\nServices:");
     for s in &plan.services {
         let _ = writeln!(o, "  - {s}");

@@ -1,11 +1,28 @@
-//! The unit and vhost templates from assets/, filled from the answers.
+//! The unit, proxy site and certbot hook templates from assets/, filled from the
+//! answers and, for the proxy site, from what is on the box (the certificate, once it
+//! is in place, and Mattermost's MaxFileSize).
 
-use crate::answers::Answers;
+use std::path::{Path, PathBuf};
 
-use super::{UPLOAD_LIMIT, UPSTREAM, db_unit};
+use crate::answers::{Answers, Proxy};
+
+use super::{UPSTREAM, db_unit};
 
 const UNIT: &str = include_str!("../../assets/templates/mattermost.service");
 const APACHE_VHOST: &str = include_str!("../../assets/templates/apache-vhost.conf");
+const APACHE_PROXY: &str = include_str!("../../assets/templates/apache-proxy.conf");
+const APACHE_ACME: &str = include_str!("../../assets/templates/apache-acme.conf");
+const APACHE_REDIRECT: &str = include_str!("../../assets/templates/apache-redirect.conf");
+const APACHE_TLS: &str = include_str!("../../assets/templates/apache-tls.conf");
+const NGINX_SITE: &str = include_str!("../../assets/templates/nginx-site.conf");
+const NGINX_PROXY: &str = include_str!("../../assets/templates/nginx-proxy.conf");
+const NGINX_ACME: &str = include_str!("../../assets/templates/nginx-acme.conf");
+const NGINX_REDIRECT: &str = include_str!("../../assets/templates/nginx-redirect.conf");
+const NGINX_TLS: &str = include_str!("../../assets/templates/nginx-tls.conf");
+const DEPLOY_HOOK: &str = include_str!("../../assets/templates/certbot-deploy-hook.sh");
+
+/// Apache's LimitRequestBody cannot go above 2 GiB - 1; beyond that it is 0 (no limit).
+pub const APACHE_BODY_MAX: u64 = 2_147_483_647;
 
 fn fill(template: &str, vars: &[(&str, &str)]) -> String {
     vars.iter().fold(template.to_owned(), |t, (k, v)| {
@@ -23,15 +40,372 @@ pub fn unit(a: &Answers) -> String {
     )
 }
 
-pub fn apache_vhost(a: &Answers) -> String {
+/// The certificate a TLS site serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SiteCert {
+    /// The chain, leaf first (certbot's fullchain.pem).
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// What a proxy site is made from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Site<'a> {
+    pub domain: &'a str,
+    /// Mattermost's FileSettings.MaxFileSize: the proxy's request body limit.
+    pub upload_limit: u64,
+    /// Serve `/.well-known/acme-challenge/` from here (Let's Encrypt, certbot --webroot).
+    pub acme_webroot: Option<&'a Path>,
+    /// `Some`: port 80 redirects to https, port 443 serves with this certificate.
+    /// `None`: port 80 proxies (no TLS, or TLS not obtained yet).
+    pub tls: Option<SiteCert>,
+}
+
+/// The upload limit as the proxy writes it (Apache's has a ceiling).
+pub fn body_limit(proxy: Proxy, upload_limit: u64) -> u64 {
+    match proxy {
+        Proxy::Apache if upload_limit > APACHE_BODY_MAX => 0,
+        _ => upload_limit,
+    }
+}
+
+pub fn proxy_site(proxy: Proxy, site: &Site) -> String {
+    match proxy {
+        Proxy::Apache => apache_site(site),
+        Proxy::Nginx => nginx_site(site),
+    }
+}
+
+fn common<'a>(site: &'a Site, limit: &'a str, host: &'a str) -> Vec<(&'static str, &'a str)> {
+    vec![
+        ("domain", site.domain),
+        ("upstream", UPSTREAM),
+        ("upstream_host", host),
+        ("upload_limit", limit),
+    ]
+}
+
+fn apache_site(site: &Site) -> String {
+    let limit = body_limit(Proxy::Apache, site.upload_limit).to_string();
     let host = UPSTREAM.split(':').next().unwrap_or(UPSTREAM);
+    let webroot = site
+        .acme_webroot
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut vars = common(site, &limit, host);
+    vars.push(("acme_webroot", &webroot));
+    let acme = if site.acme_webroot.is_some() {
+        fill(APACHE_ACME, &vars)
+    } else {
+        String::new()
+    };
+    let proxy = |scheme: &str, exclude_acme: bool| {
+        let exclusion = if exclude_acme {
+            "\n    ProxyPass /.well-known/acme-challenge/ !"
+        } else {
+            ""
+        };
+        let mut v = vars.clone();
+        v.push(("scheme", scheme));
+        v.push(("acme_exclusion", exclusion));
+        fill(APACHE_PROXY, &v)
+    };
+    let (http, https) = match &site.tls {
+        None => (
+            format!("{acme}{}", proxy("http", site.acme_webroot.is_some())),
+            String::new(),
+        ),
+        Some(c) => {
+            let cert = c.cert.to_string_lossy();
+            let key = c.key.to_string_lossy();
+            let p = proxy("https", false);
+            let mut v = vars.clone();
+            v.extend([
+                ("cert", cert.as_ref()),
+                ("key", key.as_ref()),
+                ("proxy", &p),
+            ]);
+            (
+                format!("{acme}{}", fill(APACHE_REDIRECT, &vars)),
+                fill(APACHE_TLS, &v),
+            )
+        }
+    };
+    let mut v = vars.clone();
+    v.extend([("http", http.as_str()), ("https", https.as_str())]);
+    fill(APACHE_VHOST, &v)
+}
+
+fn nginx_site(site: &Site) -> String {
+    let limit = body_limit(Proxy::Nginx, site.upload_limit).to_string();
+    let webroot = site
+        .acme_webroot
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut vars = common(site, &limit, "");
+    vars.push(("acme_webroot", &webroot));
+    let acme = if site.acme_webroot.is_some() {
+        fill(NGINX_ACME, &vars)
+    } else {
+        String::new()
+    };
+    let proxy = fill(NGINX_PROXY, &vars);
+    let (http, https) = match &site.tls {
+        None => (proxy, String::new()),
+        Some(c) => {
+            let cert = c.cert.to_string_lossy();
+            let key = c.key.to_string_lossy();
+            let mut v = vars.clone();
+            v.extend([
+                ("cert", cert.as_ref()),
+                ("key", key.as_ref()),
+                ("proxy", &proxy),
+            ]);
+            (fill(NGINX_REDIRECT, &vars), fill(NGINX_TLS, &v))
+        }
+    };
+    let mut v = vars.clone();
+    v.extend([
+        ("acme", acme.as_str()),
+        ("http", http.as_str()),
+        ("https", https.as_str()),
+    ]);
+    fill(NGINX_SITE, &v)
+}
+
+/// certbot's deploy hook: reload the proxy after our certificate renews.
+pub fn deploy_hook(domain: &str, proxy_unit: &str) -> String {
     fill(
-        APACHE_VHOST,
-        &[
-            ("domain", &a.domain),
-            ("upstream", UPSTREAM),
-            ("upstream_host", host),
-            ("upload_limit", &UPLOAD_LIMIT.to_string()),
-        ],
+        DEPLOY_HOOK,
+        &[("domain", domain), ("proxy_unit", proxy_unit)],
     )
+}
+
+/// A drop-in for certbot.service so the timer's renewals trust the same ACME CA
+/// bundle the install used.
+pub fn certbot_dropin(bundle: &Path) -> String {
+    format!(
+        "# Written by mattermost-setup: certbot's scheduled renewals trust the CA bundle\n\
+         # given as acme_ca_bundle, as the install did.\n\
+         [Service]\n\
+         Environment=REQUESTS_CA_BUNDLE={}\n",
+        bundle.display()
+    )
+}
+
+/// The body limit a site file declares (`LimitRequestBody` / `client_max_body_size`),
+/// the smallest when it appears more than once. `0` means no limit.
+pub fn declared_body_limit(proxy: Proxy, site: &str) -> Option<u64> {
+    let key = match proxy {
+        Proxy::Apache => "LimitRequestBody",
+        Proxy::Nginx => "client_max_body_size",
+    };
+    site.lines()
+        .map(str::trim)
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.strip_prefix(key))
+        .filter_map(|rest| parse_size(rest.trim().trim_end_matches(';')))
+        .min_by_key(|n| if *n == 0 { u64::MAX } else { *n })
+}
+
+/// `104857600`, `100M`, `1g`, `512k` (nginx sizes; Apache takes bytes only).
+fn parse_size(s: &str) -> Option<u64> {
+    let (num, mult) = match s.chars().last()? {
+        'k' | 'K' => (&s[..s.len() - 1], 1024),
+        'm' | 'M' => (&s[..s.len() - 1], 1024 * 1024),
+        'g' | 'G' => (&s[..s.len() - 1], 1024 * 1024 * 1024),
+        _ => (s, 1),
+    };
+    num.parse::<u64>().ok().map(|n| n * mult)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const D: &str = "chat.example.com";
+
+    fn site(acme: bool, tls: bool) -> Site<'static> {
+        Site {
+            domain: D,
+            upload_limit: 104_857_600,
+            acme_webroot: acme.then(|| Path::new("/var/www/mattermost-setup-acme")),
+            tls: tls.then(|| SiteCert {
+                cert: "/etc/letsencrypt/live/chat.example.com/fullchain.pem".into(),
+                key: "/etc/letsencrypt/live/chat.example.com/privkey.pem".into(),
+            }),
+        }
+    }
+
+    fn all_variants() -> Vec<(Proxy, bool, bool, String)> {
+        let mut out = Vec::new();
+        for proxy in [Proxy::Apache, Proxy::Nginx] {
+            for acme in [false, true] {
+                for tls in [false, true] {
+                    out.push((proxy, acme, tls, proxy_site(proxy, &site(acme, tls))));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_variant_is_fully_rendered_and_balanced() {
+        for (proxy, acme, tls, text) in all_variants() {
+            let what = format!("{proxy:?} acme={acme} tls={tls}:\n{text}");
+            assert!(!text.contains("{{"), "{what}");
+            assert!(
+                text.contains("server_name chat.example.com")
+                    || text.contains("ServerName chat.example.com"),
+                "{what}"
+            );
+            match proxy {
+                Proxy::Nginx => assert_eq!(
+                    text.matches('{').count(),
+                    text.matches('}').count(),
+                    "{what}"
+                ),
+                Proxy::Apache => {
+                    assert_eq!(
+                        text.matches("<VirtualHost").count(),
+                        text.matches("</VirtualHost>").count(),
+                        "{what}"
+                    );
+                    assert_eq!(
+                        text.matches("<VirtualHost").count(),
+                        if tls { 2 } else { 1 },
+                        "{what}"
+                    );
+                }
+            }
+            assert_eq!(
+                text.contains("acme-challenge"),
+                acme || (tls && proxy == Proxy::Apache),
+                "{what}"
+            );
+            assert_eq!(
+                declared_body_limit(proxy, &text),
+                Some(104_857_600),
+                "{what}"
+            );
+        }
+    }
+
+    #[test]
+    fn nginx_without_tls_proxies_port_80_with_the_websocket_location() {
+        let t = proxy_site(Proxy::Nginx, &site(false, false));
+        assert!(t.contains("listen 80;\n    listen [::]:80;"), "{t}");
+        assert!(
+            !t.contains("default_server"),
+            "never takes over the default server: {t}"
+        );
+        assert!(!t.contains("443"), "{t}");
+        assert!(t.contains("location ~ /api/v[0-9]+/(users/)?websocket$ {\n        proxy_set_header Upgrade $http_upgrade;\n        proxy_set_header Connection \"upgrade\";"), "{t}");
+        for timeout in [
+            "proxy_connect_timeout 90s;",
+            "proxy_send_timeout 300s;",
+            "proxy_read_timeout 90s;",
+            "proxy_read_timeout 600s;",
+            "client_body_timeout 60s;",
+            "send_timeout 300s;",
+        ] {
+            assert!(t.contains(timeout), "{timeout}");
+        }
+        assert_eq!(t.matches("client_max_body_size 104857600;").count(), 2);
+        assert!(t.contains(
+            "upstream mattermost_setup_backend {\n    server 127.0.0.1:8065;\n    keepalive 32;\n}"
+        ));
+    }
+
+    #[test]
+    fn nginx_with_tls_redirects_but_still_answers_challenges() {
+        let t = proxy_site(Proxy::Nginx, &site(true, true));
+        let (port80, port443) = t.split_once("listen 443 ssl http2;").unwrap();
+        assert!(port80.contains("location ^~ /.well-known/acme-challenge/ {\n        root /var/www/mattermost-setup-acme;"));
+        assert!(port80.contains("return 301 https://$server_name$request_uri;"));
+        assert!(!port80.contains("proxy_pass"), "{port80}");
+        assert!(
+            port443
+                .contains("ssl_certificate /etc/letsencrypt/live/chat.example.com/fullchain.pem;")
+        );
+        assert!(
+            port443.contains(
+                "ssl_certificate_key /etc/letsencrypt/live/chat.example.com/privkey.pem;"
+            )
+        );
+        assert!(port443.contains("proxy_pass http://mattermost_setup_backend;"));
+        assert!(
+            !t.contains("ssl_stapling"),
+            "Let's Encrypt has no OCSP responder any more"
+        );
+        assert!(
+            !t.contains("shared:SSL:"),
+            "a cache zone name of our own: {t}"
+        );
+    }
+
+    #[test]
+    fn apache_http_keeps_the_tunnel_and_excludes_challenges_from_the_proxy() {
+        let t = proxy_site(Proxy::Apache, &site(true, false));
+        assert!(t.contains("RewriteRule .* ws://127.0.0.1:8065%{REQUEST_URI} [P,QSA,L]"));
+        let excl = t.find("ProxyPass /.well-known/acme-challenge/ !").unwrap();
+        let pass = t
+            .find("ProxyPass / http://127.0.0.1:8065/ connectiontimeout=90 timeout=600")
+            .unwrap();
+        assert!(excl < pass, "the exclusion must come first: {t}");
+        assert!(t.contains("Alias /.well-known/acme-challenge/ /var/www/mattermost-setup-acme/.well-known/acme-challenge/"));
+        assert!(t.contains("RequestHeader set X-Forwarded-Proto \"http\""));
+        assert!(t.contains("ProxyTimeout 600"));
+    }
+
+    #[test]
+    fn apache_tls_redirects_port_80_and_serves_443() {
+        let t = proxy_site(Proxy::Apache, &site(false, true));
+        let (port80, port443) = t.split_once("<VirtualHost *:443>").unwrap();
+        assert!(port80.contains("RewriteRule ^ https://chat.example.com%{REQUEST_URI} [R=301,L]"));
+        assert!(!port80.contains("ProxyPass"), "{port80}");
+        assert!(
+            port443.contains(
+                "SSLCertificateFile /etc/letsencrypt/live/chat.example.com/fullchain.pem"
+            )
+        );
+        assert!(port443.contains("RequestHeader set X-Forwarded-Proto \"https\""));
+        assert!(port443.contains("Strict-Transport-Security"));
+        assert!(port443.contains("ws://127.0.0.1:8065"));
+    }
+
+    #[test]
+    fn upload_limits_follow_max_file_size_with_apaches_ceiling() {
+        let mut s = site(false, false);
+        s.upload_limit = 5 * 1024 * 1024 * 1024;
+        let apache = proxy_site(Proxy::Apache, &s);
+        assert!(apache.contains("LimitRequestBody 0\n"), "{apache}");
+        assert_eq!(declared_body_limit(Proxy::Apache, &apache), Some(0));
+        let nginx = proxy_site(Proxy::Nginx, &s);
+        assert_eq!(
+            declared_body_limit(Proxy::Nginx, &nginx),
+            Some(5 * 1024 * 1024 * 1024)
+        );
+        assert_eq!(
+            declared_body_limit(
+                Proxy::Nginx,
+                "client_max_body_size 50M;\nclient_max_body_size 100M;"
+            ),
+            Some(50 * 1024 * 1024)
+        );
+        assert_eq!(
+            declared_body_limit(Proxy::Nginx, "# client_max_body_size 1;\n"),
+            None
+        );
+    }
+
+    #[test]
+    fn the_deploy_hook_reloads_only_for_our_domain() {
+        let h = deploy_hook(D, "nginx.service");
+        assert!(h.starts_with("#!/bin/sh\n"));
+        assert!(
+            h.contains("*\" chat.example.com \"*) systemctl reload nginx.service ;;"),
+            "{h}"
+        );
+    }
 }

@@ -67,6 +67,66 @@ pub struct DnsReport {
     pub points_here: bool,
 }
 
+/// What the DNS answers mean for reaching this server by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// An A/AAAA answer is an address of this host.
+    PointsHere,
+    /// A public answer while this host has only private addresses: NAT, which works
+    /// when the router forwards ports 80 and 443 (not testable from inside).
+    BehindNat,
+    /// Public answers, none of them ours, while this host has a public address.
+    Elsewhere,
+    /// Only private, carrier-NAT or loopback answers: no public CA can connect.
+    NotPublic,
+    /// No answer at all.
+    Unresolved,
+}
+
+impl DnsReport {
+    pub fn verdict(&self) -> Verdict {
+        if self.resolved.is_empty() {
+            return Verdict::Unresolved;
+        }
+        if self.points_here {
+            return Verdict::PointsHere;
+        }
+        if !self.resolved.iter().any(|ip| scope(*ip) == Scope::Public) {
+            return Verdict::NotPublic;
+        }
+        if self.local.iter().any(|(_, s)| *s == Scope::Public) {
+            Verdict::Elsewhere
+        } else {
+            Verdict::BehindNat
+        }
+    }
+
+    /// Whether a public ACME CA (Let's Encrypt) can be expected to reach this server
+    /// on port 80 by this name. Behind NAT it can, when the router forwards the port;
+    /// that cannot be tested from inside (no hairpin NAT), so it is tried.
+    pub fn public_ca_can_reach(&self) -> bool {
+        matches!(self.verdict(), Verdict::PointsHere | Verdict::BehindNat)
+    }
+
+    /// The findings as one line of evidence.
+    pub fn summary(&self) -> String {
+        let answers = if self.resolved.is_empty() {
+            "no A/AAAA record".to_owned()
+        } else {
+            self.resolved
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match self.verdict() {
+            Verdict::PointsHere => format!("{} -> {answers}: this server", self.domain),
+            _ => format!("{} -> {answers}. {}", self.domain, self.findings.join(" ")),
+        }
+    }
+}
+
 /// This host's addresses, from `ip -o addr show`.
 pub fn local_addresses(host: &Host) -> Vec<(IpAddr, Scope)> {
     let out = host
@@ -226,6 +286,42 @@ mod tests {
         assert!(!r.points_here);
         assert_eq!(r.findings.len(), 1);
         assert!(r.findings[0].contains("behind NAT"), "{}", r.findings[0]);
+    }
+
+    #[test]
+    fn verdicts_decide_whether_a_public_ca_can_connect() {
+        let v = |resolved: Result<Vec<IpAddr>, String>, local: &[&str]| {
+            let r = compare(
+                "chat.example.com",
+                resolved,
+                local.iter().map(|l| (ip(l), scope(ip(l)))).collect(),
+            );
+            (r.verdict(), r.public_ca_can_reach())
+        };
+        assert_eq!(
+            v(Ok(vec![ip("203.0.113.7")]), &["203.0.113.7"]),
+            (Verdict::PointsHere, true)
+        );
+        assert_eq!(
+            v(Ok(vec![ip("203.0.113.7")]), &["192.168.1.10"]),
+            (Verdict::BehindNat, true)
+        );
+        assert_eq!(
+            v(Ok(vec![ip("198.51.100.1")]), &["203.0.113.7"]),
+            (Verdict::Elsewhere, false)
+        );
+        assert_eq!(
+            v(Ok(vec![ip("127.0.0.1")]), &["10.0.2.15"]),
+            (Verdict::NotPublic, false)
+        );
+        assert_eq!(
+            v(Ok(vec![ip("10.0.0.5")]), &["10.0.2.15"]),
+            (Verdict::NotPublic, false)
+        );
+        assert_eq!(
+            v(Err("no such host".into()), &["10.0.2.15"]),
+            (Verdict::Unresolved, false)
+        );
     }
 
     #[test]

@@ -501,3 +501,64 @@ fn upgrade_killed_after_the_switch_is_rolled_back() {
     }
     interrupted_upgrade("[upgrade] switched:", 2);
 }
+
+#[test]
+fn reconfigure_moves_data_renames_the_domain_and_changes_the_password() {
+    if !freshbox::available_or_skip(
+        "reconfigure_moves_data_renames_the_domain_and_changes_the_password",
+    ) {
+        return;
+    }
+    let b = installed_box("mmreconf");
+    b.exec_ok("mkdir -p /opt/mattermost/data/teams && echo precious > /opt/mattermost/data/teams/f.txt && chown -R mattermost:mattermost /opt/mattermost/data");
+    let boots = |b: &FreshBox| -> u32 {
+        b.exec_ok(
+            "runuser -u postgres -- psql -d mattermost -Atc 'select count(*) from standin_boots'",
+        )
+        .trim()
+        .parse()
+        .unwrap()
+    };
+    let boots_before = boots(&b);
+    let changes = serde_json::json!({
+        "domain": "talk.example.com",
+        "data_dir": "/srv/mattermost/data",
+        "db_password": "a new secret 'with' quotes",
+    });
+    let out = b.exec_stdin("cat > /root/changes.json", changes.to_string().as_bytes());
+    assert!(out.status.success());
+    let (code, out) = run(
+        &b,
+        "mattermost-setup reconfigure --answers /root/changes.json",
+    );
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = run(&b, "mattermost-setup status");
+    assert_eq!(code, 0, "{out}");
+    // The new name is served, with the new SiteURL.
+    let ping =
+        b.exec_ok("curl -sS -i -H 'Host: talk.example.com' http://127.0.0.1/api/v4/system/ping");
+    assert!(ping.starts_with("HTTP/1.1 200"), "{ping}");
+    let cfg: serde_json::Value =
+        serde_json::from_str(&b.exec_ok("cat /opt/mattermost/config/config.json")).unwrap();
+    assert_eq!(cfg["ServiceSettings"]["SiteURL"], "http://talk.example.com");
+    assert_eq!(cfg["FileSettings"]["Directory"], "/srv/mattermost/data/");
+    // The data moved, whole.
+    assert_eq!(
+        b.exec_ok("cat /srv/mattermost/data/teams/f.txt").trim(),
+        "precious"
+    );
+    assert_eq!(
+        b.exec_ok("stat -c '%U %a' /srv/mattermost/data").trim(),
+        "mattermost 750"
+    );
+    // The role's password and the DSN changed together: the server logged in again.
+    assert!(
+        boots(&b) > boots_before,
+        "Mattermost did not reconnect with the new password"
+    );
+    let login = b.exec("PGPASSWORD=\"a new secret 'with' quotes\" psql -h localhost -U mmuser -d mattermost -Atc 'select 1'");
+    assert!(login.status.success(), "{}", text(&login));
+    // And nothing was left of the secret in the logs.
+    let leaked = b.exec_ok("grep -rlF 'a new secret' /var/log/mattermost-setup || true");
+    assert_eq!(leaked.trim(), "", "password in the logs");
+}

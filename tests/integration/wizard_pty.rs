@@ -151,6 +151,35 @@ impl Pty {
         }
     }
 
+    /// Waits until one row of the screen has all of `words`, in that order (column
+    /// widths may change; the words do not).
+    pub fn wait_row(&self, words: &[&str], secs: u64) -> String {
+        let has = |s: &str| {
+            s.lines().any(|line| {
+                let mut rest = line;
+                words.iter().all(|w| match rest.find(w) {
+                    Some(i) => {
+                        rest = &rest[i + w.len()..];
+                        true
+                    }
+                    None => false,
+                })
+            })
+        };
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let s = self.screen();
+            if has(&s) {
+                return s;
+            }
+            assert!(
+                Instant::now() <= deadline,
+                "waited {secs}s for a row with {words:?}; the screen shows:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Waits for the program to exit; its exit code.
     pub fn wait_exit(&mut self, secs: u64) -> u32 {
         let deadline = Instant::now() + Duration::from_secs(secs);

@@ -339,14 +339,34 @@ pub(crate) mod testing {
     pub struct Leaf {
         pub cert_pem: String,
         pub key_pem: String,
+        pub der: CertificateDer<'static>,
+        pub key_der: Vec<u8>,
     }
 
-    pub fn ca(name: &str) -> Ca {
-        let key = KeyPair::generate().unwrap();
+    fn ca_params(name: &str) -> CertificateParams {
         let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
         p.distinguished_name.push(DnType::CommonName, name);
         p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        p
+    }
+
+    /// A self-signed root.
+    pub fn ca(name: &str) -> Ca {
+        let key = KeyPair::generate().unwrap();
+        let p = ca_params(name);
         let cert = p.self_signed(&key).unwrap();
+        Ca {
+            pem: cert.pem(),
+            der: cert.der().clone(),
+            issuer: Issuer::new(p, key),
+        }
+    }
+
+    /// An intermediate CA signed by `parent`.
+    pub fn intermediate(parent: &Ca, name: &str) -> Ca {
+        let key = KeyPair::generate().unwrap();
+        let p = ca_params(name);
+        let cert = p.signed_by(&key, &parent.issuer).unwrap();
         Ca {
             pem: cert.pem(),
             der: cert.der().clone(),
@@ -357,7 +377,9 @@ pub(crate) mod testing {
     /// A leaf for `names`, valid from `days_from` to `days_to` days relative to now.
     pub fn leaf(ca: &Ca, names: &[&str], days_from: i64, days_to: i64) -> Leaf {
         let key = KeyPair::generate().unwrap();
-        let mut p = CertificateParams::new(names.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>()).unwrap();
+        let mut p =
+            CertificateParams::new(names.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>())
+                .unwrap();
         let now = OffsetDateTime::now_utc();
         p.not_before = now + time::Duration::days(days_from);
         p.not_after = now + time::Duration::days(days_to);
@@ -365,30 +387,22 @@ pub(crate) mod testing {
         Leaf {
             cert_pem: cert.pem(),
             key_pem: key.serialize_pem(),
+            der: cert.der().clone(),
+            key_der: key.serialize_der(),
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::testing::{ca, leaf};
+    use super::testing::{ca, intermediate, leaf};
     use super::*;
 
     const D: &str = "chat.example.com";
 
-    fn host_at(root: &Path) -> Host {
-        Host::new(
-            root.to_owned(),
-            crate::host::RunLog::disabled(),
-            crate::events::discard(),
-            Box::new(crate::host::SystemRunner),
-        )
-    }
-
     struct Fixture {
         _dir: tempfile::TempDir,
         host: Host,
-        trust: Trust,
     }
 
     fn fixture(files: &[(&str, &str)]) -> Fixture {
@@ -398,16 +412,23 @@ mod tests {
             std::fs::create_dir_all(real.parent().unwrap()).unwrap();
             std::fs::write(real, content).unwrap();
         }
-        let host = host_at(dir.path());
-        Fixture {
-            _dir: dir,
-            host,
-            trust: Trust::from_certs([]),
-        }
+        let host = Host::new(
+            dir.path().to_owned(),
+            crate::host::RunLog::create(&dir.path().join("log")),
+            crate::events::discard(),
+            Box::new(crate::host::SystemRunner),
+        );
+        Fixture { _dir: dir, host }
     }
 
     fn assess_pair(f: &Fixture, trust: &Trust) -> Assessment {
-        assess(&f.host, Path::new("/tls/cert.pem"), Path::new("/tls/key.pem"), D, trust)
+        assess(
+            &f.host,
+            Path::new("/tls/cert.pem"),
+            Path::new("/tls/key.pem"),
+            D,
+            trust,
+        )
     }
 
     #[test]
@@ -423,20 +444,30 @@ mod tests {
     }
 
     #[test]
-    fn expired_wrong_name_and_unknown_issuer_name_the_certificate() {
+    fn expired_wrong_name_unknown_issuer_and_future_name_the_certificate() {
         let ca1 = ca("Test Root");
         let trust = Trust::from_certs([ca1.der.clone()]);
         for (l, want) in [
             (leaf(&ca1, &[D], -100, -10), "expired on"),
-            (leaf(&ca1, &["other.example.com"], -1, 90), "does not cover chat.example.com (it is for other.example.com)"),
-            (leaf(&ca("Unknown Root"), &[D], -1, 90), "does not chain to a trusted root"),
+            (
+                leaf(&ca1, &["other.example.com"], -1, 90),
+                "does not cover chat.example.com (it is for other.example.com)",
+            ),
+            (
+                leaf(&ca("Unknown Root"), &[D], -1, 90),
+                "does not chain to a trusted root",
+            ),
             (leaf(&ca1, &[D], 5, 90), "not valid yet"),
         ] {
             let f = fixture(&[("/tls/cert.pem", &l.cert_pem), ("/tls/key.pem", &l.key_pem)]);
             let a = assess_pair(&f, &trust);
             assert_eq!(a.problems.len(), 1, "{:?}", a.problems);
             assert_eq!(a.problems[0].file, Which::Cert);
-            assert!(a.problems[0].problem.contains(want), "{} vs {want}", a.problems[0].problem);
+            assert!(
+                a.problems[0].problem.contains(want),
+                "{} vs {want}",
+                a.problems[0].problem
+            );
             assert!(a.not_after.is_none());
         }
     }
@@ -451,18 +482,29 @@ mod tests {
         let a = assess_pair(&f, &trust);
         assert_eq!(a.problems.len(), 1, "{:?}", a.problems);
         assert_eq!(a.problems[0].file, Which::Key);
-        assert!(a.problems[0].problem.contains("is not the private key of the certificate"));
+        assert!(
+            a.problems[0]
+                .problem
+                .contains("is not the private key of the certificate")
+        );
     }
 
     #[test]
     fn missing_and_garbage_files_are_named() {
         let f = fixture(&[("/tls/cert.pem", "hello\n")]);
-        let a = assess_pair(&f, &f.trust);
-        let what: Vec<(Which, &str)> = a.problems.iter().map(|p| (p.file, p.problem.as_str())).collect();
+        let a = assess_pair(&f, &Trust::from_certs([]));
+        let what: Vec<(Which, &str)> = a
+            .problems
+            .iter()
+            .map(|p| (p.file, p.problem.as_str()))
+            .collect();
         assert_eq!(
             what,
             [
-                (Which::Cert, "holds no certificate (no -----BEGIN CERTIFICATE----- block)"),
+                (
+                    Which::Cert,
+                    "holds no certificate (no -----BEGIN CERTIFICATE----- block)"
+                ),
                 (Which::Key, "/tls/key.pem does not exist"),
             ]
         );
@@ -472,53 +514,47 @@ mod tests {
         let f = fixture(&[("/tls/cert.pem", &l.cert_pem), ("/tls/key.pem", &l.cert_pem)]);
         let a = assess_pair(&f, &Trust::from_certs([ca.der.clone()]));
         assert_eq!(a.problems.len(), 1);
-        assert!(a.problems[0].problem.contains("holds no private key"), "{:?}", a.problems);
+        assert!(
+            a.problems[0].problem.contains("holds no private key"),
+            "{:?}",
+            a.problems
+        );
     }
 
     #[test]
     fn intermediates_in_the_file_complete_the_chain() {
-        use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
         let root = ca("Root");
-        let ikey = KeyPair::generate().unwrap();
-        let mut ip = CertificateParams::new(Vec::<String>::new()).unwrap();
-        ip.distinguished_name.push(DnType::CommonName, "Intermediate");
-        ip.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        let root_issuer = {
-            // Re-sign with the root: build the intermediate through the testing helper's issuer.
-            let l = super::testing::leaf(&root, &["unused.example"], 0, 1);
-            drop(l);
-            &root
-        };
-        let _ = root_issuer;
-        // rcgen: the intermediate signed by the root.
-        let icert = {
-            let rkey = KeyPair::generate().unwrap();
-            let mut rp = CertificateParams::new(Vec::<String>::new()).unwrap();
-            rp.distinguished_name.push(DnType::CommonName, "Root 2");
-            rp.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-            let rcert = rp.self_signed(&rkey).unwrap();
-            let rissuer = Issuer::new(rp, rkey);
-            let icert = ip.signed_by(&ikey, &rissuer).unwrap();
-            (rcert.der().clone(), icert)
-        };
-        let (root2, icert) = icert;
-        let iissuer = Issuer::new(ip, ikey);
-        let lkey = KeyPair::generate().unwrap();
-        let lp = CertificateParams::new(vec![D.to_owned()]).unwrap();
-        let lcert = lp.signed_by(&lkey, &iissuer).unwrap();
-        let trust = Trust::from_certs([root2]);
-        let leaf_only = fixture(&[("/tls/cert.pem", &lcert.pem()), ("/tls/key.pem", &lkey.serialize_pem())]);
+        let inter = intermediate(&root, "Intermediate");
+        let l = leaf(&inter, &[D], -1, 90);
+        let trust = Trust::from_certs([root.der.clone()]);
+        let leaf_only = fixture(&[("/tls/cert.pem", &l.cert_pem), ("/tls/key.pem", &l.key_pem)]);
         let a = assess_pair(&leaf_only, &trust);
-        assert!(a.problems[0].problem.contains("does not chain"), "{:?}", a.problems);
-        let full = format!("{}{}", lcert.pem(), icert.pem());
-        let with_chain = fixture(&[("/tls/cert.pem", &full), ("/tls/key.pem", &lkey.serialize_pem())]);
+        assert!(
+            a.problems[0].problem.contains("does not chain"),
+            "{:?}",
+            a.problems
+        );
+        let full = format!("{}{}", l.cert_pem, inter.pem);
+        let with_chain = fixture(&[("/tls/cert.pem", &full), ("/tls/key.pem", &l.key_pem)]);
         assert!(assess_pair(&with_chain, &trust).usable());
+    }
+
+    #[test]
+    fn trust_reads_the_system_bundle_and_the_extra_one() {
+        let root = ca("Private Root");
+        let f = fixture(&[(SYSTEM_BUNDLE, &root.pem)]);
+        let t = Trust::load(&f.host, Some(Path::new("/etc/missing.pem")));
+        assert_eq!(t.sources, ["system store (1)", "/etc/missing.pem (missing)"]);
+        assert_eq!(t.roots.len(), 1);
     }
 
     #[test]
     fn days_are_counted_both_ways() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000 * DAY);
-        assert_eq!(days_between(now, now + Duration::from_secs(31 * DAY + 5)), 31);
+        assert_eq!(
+            days_between(now, now + Duration::from_secs(31 * DAY + 5)),
+            31
+        );
         assert_eq!(days_between(now, now - Duration::from_secs(DAY / 2)), -1);
     }
 }

@@ -9,12 +9,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${SCREENSHOTS_DIR:-$PWD/screenshots}
-mkdir -p "$out"
-rm -f "$out"/*.svg "$out"/*.png
-SCREENSHOTS_DIR=$out cargo test --test integration wizard_screenshots -- --ignored --nocapture --test-threads 1
+# Captured into a fresh directory, put in place only when every screen was captured.
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+SCREENSHOTS_DIR=$tmp cargo test --test integration wizard_screenshots -- --ignored --nocapture --test-threads 1
 if command -v rsvg-convert >/dev/null; then
-  for f in "$out"/*.svg; do rsvg-convert "$f" -o "${f%.svg}.png"; done
+  for f in "$tmp"/*.svg; do rsvg-convert "$f" -o "${f%.svg}.png"; done
 else
   echo "(rsvg-convert not found: SVG only; apt-get install librsvg2-bin for PNG copies)" >&2
 fi
+mkdir -p "$out"
+rm -f "$out"/*.svg "$out"/*.png
+cp "$tmp"/* "$out"/
 ls -1 "$out"

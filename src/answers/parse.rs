@@ -304,13 +304,6 @@ pub fn from_json(text: &str, saved: Option<&Answers>) -> Result<Answers, Invalid
         Proxy::Apache,
         &[("apache", Proxy::Apache), ("nginx", Proxy::Nginx)],
     );
-    if proxy == Proxy::Nginx {
-        r.err(
-            "proxy",
-            "nginx is not available in this version yet",
-            "set \"proxy\": \"apache\"",
-        );
-    }
     let tls = r.choice(
         "tls",
         Tls::None,
@@ -369,13 +362,6 @@ pub fn from_json(text: &str, saved: Option<&Answers>) -> Result<Answers, Invalid
             }
         }
         Tls::None => {}
-    }
-    if tls != Tls::None {
-        r.err(
-            "tls",
-            format!("\"{}\" is not available in this version yet", tls.name()),
-            "set \"tls\": \"none\"",
-        );
     }
 
     let admin_username = r.string("admin_username");
@@ -674,10 +660,15 @@ mod tests {
             None,
         )
         .unwrap_err();
-        assert_eq!(
-            fields(&err),
-            ["letsencrypt_email", "letsencrypt_agree_tos", "tls"]
-        );
+        assert_eq!(fields(&err), ["letsencrypt_email", "letsencrypt_agree_tos"]);
+        let ok = from_json(
+            r#"{"domain": "chat.example.com", "tls": "letsencrypt", "proxy": "nginx",
+                "letsencrypt_email": "ops@example.com", "letsencrypt_agree_tos": true}"#,
+            None,
+        )
+        .unwrap();
+        assert_eq!((ok.proxy, ok.tls), (Proxy::Nginx, Tls::Letsencrypt));
+        assert_eq!(ok.site_url(), "https://chat.example.com");
     }
 
     #[test]

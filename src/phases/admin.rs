@@ -624,6 +624,94 @@ mod tests {
         assert_eq!(literal("o'brien"), "'o''brien'");
     }
 
+    fn answers(team: bool) -> Answers {
+        let mut j = serde_json::json!({"domain": "chat.example.com", "admin_username": "boss",
+            "admin_email": "boss@example.com", "admin_password": "correct horse battery"});
+        if team {
+            j["team_name"] = "staff".into();
+        }
+        crate::answers::from_json(&j.to_string(), None).unwrap()
+    }
+
+    /// Checks and work for what the database holds; `ours` = created by this tool.
+    fn judge(found: &Found, ours: bool, team: bool) -> (Vec<(String, crate::phases::Level)>, Todo) {
+        let dir = tempfile::tempdir().unwrap();
+        let host = crate::host::Host::new(
+            dir.path().to_owned(),
+            crate::host::RunLog::create(&dir.path().join("log")),
+            crate::events::discard(),
+            Box::new(crate::host::SystemRunner),
+        );
+        let a = answers(team);
+        let plan = crate::plan::Plan::new(&a).unwrap();
+        let mut ctx = Ctx::new(&host, &a, &plan);
+        if ours {
+            ctx.own.created(USER_KIND, "boss");
+        }
+        let (checks, todo) = checks_and_todo(&ctx, found);
+        (
+            checks.into_iter().map(|c| (c.name, c.level)).collect(),
+            todo,
+        )
+    }
+
+    #[test]
+    fn what_exists_decides_what_is_done_and_nothing_is_done_twice() {
+        use crate::phases::Level::{Fail, Ok, Warn};
+        // A fresh server: everything to do.
+        let (checks, todo) = judge(&Found::default(), false, true);
+        assert_eq!(
+            todo,
+            Todo {
+                create_user: true,
+                promote: false,
+                create_team: true,
+                add_member: true
+            }
+        );
+        assert!(checks.iter().all(|(_, l)| *l == Fail), "{checks:?}");
+        // All there: nothing to do.
+        let all = Found {
+            user: Some(("system_user system_admin".into(), false)),
+            team: Some(false),
+            member: Some(false),
+        };
+        let (checks, todo) = judge(&all, true, true);
+        assert!(!todo.any());
+        assert_eq!(checks.len(), 3);
+        assert!(checks.iter().all(|(_, l)| *l == Ok), "{checks:?}");
+        // Someone else's account without the role: reported, left alone.
+        let plain = Found {
+            user: Some(("system_user".into(), false)),
+            ..Found::default()
+        };
+        let (checks, todo) = judge(&plain, false, false);
+        assert!(!todo.any());
+        assert_eq!(checks[0].1, Warn);
+        // Our own account from an interrupted run: finished.
+        let (_, todo) = judge(&plain, true, false);
+        assert!(todo.promote && !todo.create_user);
+        // A deactivated account or an archived team: reported, not touched, no membership.
+        let off = Found {
+            user: Some(("system_admin".into(), true)),
+            team: Some(true),
+            member: None,
+        };
+        let (checks, todo) = judge(&off, true, true);
+        assert!(!todo.any(), "{todo:?}");
+        assert_eq!(
+            checks.iter().map(|(_, l)| *l).collect::<Vec<_>>(),
+            [Warn, Warn]
+        );
+        // A removed membership is added back.
+        let left = Found {
+            member: Some(true),
+            ..all
+        };
+        let (_, todo) = judge(&left, false, true);
+        assert!(todo.add_member && !todo.create_user && !todo.create_team);
+    }
+
     #[test]
     fn the_plan_says_what_happens() {
         let a = crate::answers::from_json(

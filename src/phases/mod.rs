@@ -11,6 +11,7 @@ pub mod packages;
 pub mod preflight;
 pub mod proxy;
 pub mod service;
+pub mod tls;
 
 use std::fmt;
 
@@ -29,19 +30,21 @@ pub enum PhaseId {
     Mattermost,
     Service,
     Proxy,
+    Tls,
     Admin,
     Housekeeping,
     Acceptance,
 }
 
 impl PhaseId {
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::Preflight,
         Self::Packages,
         Self::Database,
         Self::Mattermost,
         Self::Service,
         Self::Proxy,
+        Self::Tls,
         Self::Admin,
         Self::Housekeeping,
         Self::Acceptance,
@@ -55,6 +58,7 @@ impl PhaseId {
             Self::Mattermost => "mattermost",
             Self::Service => "service",
             Self::Proxy => "proxy",
+            Self::Tls => "tls",
             Self::Admin => "admin",
             Self::Housekeeping => "housekeeping",
             Self::Acceptance => "acceptance",
@@ -391,7 +395,7 @@ pub trait Phase: Sync {
 }
 
 /// The phases of an install, in order.
-pub fn all() -> [&'static dyn Phase; 9] {
+pub fn all() -> [&'static dyn Phase; 10] {
     [
         &preflight::Preflight,
         &packages::Packages,
@@ -399,6 +403,7 @@ pub fn all() -> [&'static dyn Phase; 9] {
         &mattermost::Mattermost,
         &service::Service,
         &proxy::Proxy,
+        &tls::Tls,
         &admin::Admin,
         &housekeeping::Housekeeping,
         &acceptance::Acceptance,

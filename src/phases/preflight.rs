@@ -91,12 +91,21 @@ impl Phase for Preflight {
             });
         }
 
-        checks.push(port_check(
-            host.path(Path::new("/proc")).as_path(),
-            80,
-            &["apache2", "httpd"],
-            "the Apache proxy",
-        ));
+        let (proxy_cmds, proxy_name): (&[&str], &str) = match ctx.answers.proxy {
+            crate::answers::Proxy::Apache => (&["apache2", "httpd"], "the Apache proxy"),
+            crate::answers::Proxy::Nginx => (&["nginx"], "the nginx proxy"),
+        };
+        let tls = ctx.answers.tls != crate::answers::Tls::None;
+        for port in [80, 443].into_iter().filter(|p| *p == 80 || tls) {
+            checks.push(port_check(
+                host.path(Path::new("/proc")).as_path(),
+                port,
+                proxy_cmds,
+                proxy_name,
+            ));
+        }
+        // A bad existing certificate is refused before anything changes.
+        checks.extend(super::tls::preflight_checks(ctx));
         checks.push(port_check(
             host.path(Path::new("/proc")).as_path(),
             8065,

@@ -258,10 +258,10 @@ fn contract(driver: &str, dsn: &str, sql: &dyn Fn(&str) -> String) {
         "{rows}"
     );
     assert!(!rows.contains(ADMIN_PASSWORD), "{rows}");
-    let members = sql(&format!(
+    let members = sql(
         "SELECT COUNT(*) FROM TeamMembers m JOIN Teams t ON t.Id = m.TeamId JOIN Users u ON u.Id = m.UserId \
-         WHERE t.Name = 'staff' AND u.Username = 'boss' AND m.DeleteAt = 0;"
-    ));
+         WHERE t.Name = 'staff' AND u.Username = 'boss' AND m.DeleteAt = 0;",
+    );
     assert_eq!(members.trim(), "1");
 
     // Login over TCP, as a browser would.
@@ -286,6 +286,61 @@ fn contract(driver: &str, dsn: &str, sql: &dyn Fn(&str) -> String) {
     let wrong = json!({"login_id": "boss", "password": "wrong password"});
     let r = http_json(port, "POST", "/api/v4/users/login", Some(&wrong), &[]);
     assert_error(&r, 401, "api.user.login.invalid_credentials_email_username");
+
+    // mmctl --local drives the same API.
+    let mmctl = |args: &[&str]| {
+        let out = std::process::Command::new(install.root.join("bin/mmctl"))
+            .args(args)
+            .env("MMCTL_LOCAL_SOCKET_PATH", &socket)
+            .output()
+            .expect("run mmctl");
+        (
+            out.status.code(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let create = [
+        "--local",
+        "user",
+        "create",
+        "--email",
+        "carol@example.com",
+        "--username",
+        "carol",
+        "--password",
+        "carol-pw-1",
+        "--system-admin",
+    ];
+    let (code, out) = mmctl(&create);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("Created user carol"), "{out}");
+    let (code, out) = mmctl(&create);
+    assert_eq!(code, Some(1));
+    assert!(
+        out.contains("An account with that username already exists"),
+        "{out}"
+    );
+    let (code, out) = mmctl(&create[1..]);
+    assert_eq!(code, Some(1), "no --local: {out}");
+    let (code, out) = mmctl(&[
+        "--local",
+        "team",
+        "create",
+        "--name",
+        "dev",
+        "--display-name",
+        "Dev",
+    ]);
+    assert_eq!(code, Some(0), "{out}");
+    let (code, out) = mmctl(&["--local", "team", "users", "add", "dev", "carol"]);
+    assert_eq!(code, Some(0), "{out}");
+    let (code, out) = mmctl(&["--local", "user", "search", "carol"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("roles: system_user system_admin"), "{out}");
 
     let log = install.read_log();
     assert_no_secret(&log, ADMIN_PASSWORD, "the log file");

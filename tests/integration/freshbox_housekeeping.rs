@@ -170,17 +170,21 @@ fn check_admin_and_retention(b: &FreshBox, sql: &dyn Fn(&str) -> String) {
     )
     .unwrap();
     let (old, new) = ("oldpostxxxxxxxxxxxxxxxxxxx", "newpostxxxxxxxxxxxxxxxxxxx");
+    // FileInfo ids are 26 characters too.
+    let file_id = |post: &str| format!("f{}", &post[..25]);
     for (id, age) in [(old, 40 * DAY), (new, DAY)] {
         sql(&format!(
             "INSERT INTO Posts (Id, CreateAt, UpdateAt, DeleteAt, UserId, ChannelId, RootId, Message, IsPinned) \
              VALUES ('{id}', {at}, {at}, 0, 'u', 'c', '', 'hello', FALSE);\n\
              INSERT INTO FileInfo (Id, PostId, CreateAt, Path, ThumbnailPath, PreviewPath) \
-             VALUES ('f{id}', '{id}', {at}, '20240101/f{id}/a.png', '', '');\n",
-            at = now - age
+             VALUES ('{f}', '{id}', {at}, '20240101/{f}/a.png', '', '');\n",
+            at = now - age,
+            f = file_id(id),
         ));
         b.exec_ok(&format!(
-            "install -d -o mattermost -g mattermost /opt/mattermost/data/20240101/f{id} && \
-             install -o mattermost -g mattermost /dev/null /opt/mattermost/data/20240101/f{id}/a.png"
+            "install -d -o mattermost -g mattermost /opt/mattermost/data/20240101/{f} && \
+             install -o mattermost -g mattermost /dev/null /opt/mattermost/data/20240101/{f}/a.png",
+            f = file_id(id),
         ));
     }
     b.exec_ok("systemctl start mattermost-retention.service");
@@ -190,7 +194,9 @@ fn check_admin_and_retention(b: &FreshBox, sql: &dyn Fn(&str) -> String) {
     assert!(posts.contains(new) && !posts.contains(old), "{posts}");
     assert_eq!(
         b.exec_ok(&format!(
-            "test -e /opt/mattermost/data/20240101/f{old}/a.png && echo old; test -e /opt/mattermost/data/20240101/f{new}/a.png && echo new"
+            "test -e /opt/mattermost/data/20240101/{}/a.png && echo old; test -e /opt/mattermost/data/20240101/{}/a.png && echo new",
+            file_id(old),
+            file_id(new)
         ))
         .trim(),
         "new"
@@ -270,14 +276,12 @@ fn admin_team_and_retention_on_a_fresh_box() {
 
     check_installed(&b, "postgresql", V11);
     let sql = |q: &str| {
-        b.exec_stdin(
-            "runuser -u postgres -- psql -X -q -A -t -v ON_ERROR_STOP=1 -d mattermost -f -",
+        let out = b.exec_stdin(
+            "cd / && runuser -u postgres -- psql -X -q -A -t -v ON_ERROR_STOP=1 -d mattermost -f -",
             q.as_bytes(),
-        )
-        .stdout
-        .iter()
-        .map(|c| char::from(*c))
-        .collect::<String>()
+        );
+        assert!(out.status.success(), "{q}: {}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
     };
     check_admin_and_retention(&b, &sql);
 
@@ -344,11 +348,9 @@ fn admin_team_and_retention_on_mariadb() {
     eprintln!("mariadb install with admin and retention took {took:?}");
     check_installed(&b, "mariadb", V10);
     let sql = |q: &str| {
-        String::from_utf8_lossy(
-            &b.exec_stdin("mariadb -N -B -D mattermost", q.as_bytes())
-                .stdout,
-        )
-        .into_owned()
+        let out = b.exec_stdin("mariadb -N -B -D mattermost", q.as_bytes());
+        assert!(out.status.success(), "{q}: {}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
     };
     check_admin_and_retention(&b, &sql);
     let (out, _) = install(&b);

@@ -3,6 +3,8 @@
 mod freshbox_housekeeping;
 mod freshbox_install;
 mod freshbox_lifecycle;
+mod freshbox_nginx;
+mod freshbox_tls;
 mod retention;
 mod support;
 mod wizard_freshbox;

@@ -70,7 +70,8 @@ fn wizard_screenshots() {
     p.wait_for(&["Review · step 7 of 7", "Packages (apt-get install"], 20);
     shot(&p, "07-review");
     p.send(ENTER);
-    p.wait_for(&["packages   running", "apt-get install:"], 300);
+    p.wait_row(&["packages", "running"], 120);
+    p.wait_for(&["apt-get install:"], 300);
     shot(&p, "08-dashboard");
     p.wait_for(&["Mattermost is up"], 600);
     shot(&p, "09-end");

@@ -145,11 +145,16 @@ pub fn verify(
 }
 
 /// The leaf's `notAfter`: webpki names it when asked to verify at a time long past it.
-pub fn not_after(chain: &[CertificateDer<'static>], domain: &str, trust: &Trust) -> Option<SystemTime> {
+pub fn not_after(
+    chain: &[CertificateDer<'static>],
+    domain: &str,
+    trust: &Trust,
+) -> Option<SystemTime> {
     let far = SystemTime::now() + Duration::from_secs(200 * 365 * DAY);
     match verify(chain, domain, trust, far) {
         Err(rustls::Error::InvalidCertificate(CertificateError::ExpiredContext {
-            not_after, ..
+            not_after,
+            ..
         })) => Some(SystemTime::UNIX_EPOCH + Duration::from_secs(not_after.as_secs())),
         _ => None,
     }
@@ -185,7 +190,15 @@ pub fn explain(e: &rustls::Error, domain: &str) -> String {
                 if presented.is_empty() {
                     "no DNS name".to_owned()
                 } else {
-                    presented.join(", ")
+                    presented
+                        .iter()
+                        .map(|p| match (p.find('"'), p.rfind('"')) {
+                            // webpki's debug form: DnsName("chat.example.com")
+                            (Some(a), Some(b)) if b > a => &p[a + 1..b],
+                            _ => p.as_str(),
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 }
             ),
             CertificateError::UnknownIssuer => {
@@ -236,9 +249,27 @@ impl Assessment {
     }
 }
 
+/// How far the chain must be trusted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Anchor {
+    /// To a root of the [`Trust`] (a browser's view).
+    Trusted,
+    /// The file's own last certificate is taken as the root: dates, name, signatures
+    /// and key are checked, trust is not (certbot's lineages from a staging CA; the
+    /// served chain is checked against the trusted roots by the acceptance phase).
+    OwnChain,
+}
+
 /// Reads and checks a certificate chain file and its key: readable, PEM, key matches,
 /// chain to a trusted root, valid now, covers the domain.
-pub fn assess(host: &Host, cert: &Path, key: &Path, domain: &str, trust: &Trust) -> Assessment {
+pub fn assess(
+    host: &Host,
+    cert: &Path,
+    key: &Path,
+    domain: &str,
+    trust: &Trust,
+    anchor: Anchor,
+) -> Assessment {
     let mut problems = Vec::new();
     let problem = |file, path: &Path, problem: String, fix: &str| Problem {
         file,
@@ -268,6 +299,19 @@ pub fn assess(host: &Host, cert: &Path, key: &Path, domain: &str, trust: &Trust)
                 chain.len(),
                 if chain.len() == 1 { "" } else { "s" }
             );
+            let own;
+            let trust = match (anchor, chain.last()) {
+                (Anchor::OwnChain, Some(top)) => {
+                    let mut roots = (*trust.roots).clone();
+                    let _ = roots.add_parsable_certificates([top.clone()]);
+                    own = Trust {
+                        roots: Arc::new(roots),
+                        sources: trust.sources.clone(),
+                    };
+                    &own
+                }
+                _ => trust,
+            };
             match verify(chain, domain, trust, SystemTime::now()) {
                 Ok(()) => {
                     not_after_ = not_after(chain, domain, trust);
@@ -303,7 +347,10 @@ pub fn assess(host: &Host, cert: &Path, key: &Path, domain: &str, trust: &Trust)
             KeyMatch::Mismatch => problems.push(problem(
                 Which::Key,
                 key,
-                format!("is not the private key of the certificate in {}", cert.display()),
+                format!(
+                    "is not the private key of the certificate in {}",
+                    cert.display()
+                ),
                 "give the key that was generated together with this certificate's request",
             )),
             KeyMatch::Unknown(why) => problems.push(problem(
@@ -428,6 +475,7 @@ mod tests {
             Path::new("/tls/key.pem"),
             D,
             trust,
+            Anchor::Trusted,
         )
     }
 
@@ -478,7 +526,10 @@ mod tests {
         let trust = Trust::from_certs([ca.der.clone()]);
         let l = leaf(&ca, &[D], -1, 90);
         let other = leaf(&ca, &[D], -1, 90);
-        let f = fixture(&[("/tls/cert.pem", &l.cert_pem), ("/tls/key.pem", &other.key_pem)]);
+        let f = fixture(&[
+            ("/tls/cert.pem", &l.cert_pem),
+            ("/tls/key.pem", &other.key_pem),
+        ]);
         let a = assess_pair(&f, &trust);
         assert_eq!(a.problems.len(), 1, "{:?}", a.problems);
         assert_eq!(a.problems[0].file, Which::Key);
@@ -511,7 +562,10 @@ mod tests {
         // A certificate where the key should be.
         let ca = ca("Test Root");
         let l = leaf(&ca, &[D], -1, 90);
-        let f = fixture(&[("/tls/cert.pem", &l.cert_pem), ("/tls/key.pem", &l.cert_pem)]);
+        let f = fixture(&[
+            ("/tls/cert.pem", &l.cert_pem),
+            ("/tls/key.pem", &l.cert_pem),
+        ]);
         let a = assess_pair(&f, &Trust::from_certs([ca.der.clone()]));
         assert_eq!(a.problems.len(), 1);
         assert!(
@@ -537,6 +591,20 @@ mod tests {
         let full = format!("{}{}", l.cert_pem, inter.pem);
         let with_chain = fixture(&[("/tls/cert.pem", &full), ("/tls/key.pem", &l.key_pem)]);
         assert!(assess_pair(&with_chain, &trust).usable());
+        // A staging-style chain (root unknown to the store): usable when anchored on
+        // its own top, still refused for the browser's view.
+        let none = Trust::from_certs([]);
+        assert!(!assess_pair(&with_chain, &none).usable());
+        let own = assess(
+            &with_chain.host,
+            Path::new("/tls/cert.pem"),
+            Path::new("/tls/key.pem"),
+            D,
+            &none,
+            Anchor::OwnChain,
+        );
+        assert!(own.usable(), "{:?}", own.problems);
+        assert!(own.not_after.is_some());
     }
 
     #[test]
@@ -544,7 +612,10 @@ mod tests {
         let root = ca("Private Root");
         let f = fixture(&[(SYSTEM_BUNDLE, &root.pem)]);
         let t = Trust::load(&f.host, Some(Path::new("/etc/missing.pem")));
-        assert_eq!(t.sources, ["system store (1)", "/etc/missing.pem (missing)"]);
+        assert_eq!(
+            t.sources,
+            ["system store (1)", "/etc/missing.pem (missing)"]
+        );
         assert_eq!(t.roots.len(), 1);
     }
 

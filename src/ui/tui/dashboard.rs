@@ -312,19 +312,16 @@ fn end_screen(
     frame.render_widget(b, area);
     let w = usize::from(inner.width);
     let name_w = name_width(run);
-    let mut lines: Vec<Line> = vec![
-        Line::from(vec![
-            Span::raw("Open "),
-            Span::styled(s.url.clone(), theme.accent()),
-            Span::raw(format!(
-                "   ({} phases verified, {} changed, {})",
-                s.phases,
-                s.changed,
-                dur(s.elapsed)
-            )),
-        ]),
-        Line::styled("Verified".to_owned(), theme.bold()),
-    ];
+    let mut lines: Vec<Line> = vec![Line::from(vec![
+        Span::raw("Open "),
+        Span::styled(s.url.clone(), theme.accent()),
+        Span::raw(format!(
+            "   ({} phases verified, {} changed, {})",
+            s.phases,
+            s.changed,
+            dur(s.elapsed)
+        )),
+    ])];
     for r in &run.phases {
         let (sym, word, style) = state_words(r.state, theme);
         let evidence = r
@@ -372,9 +369,7 @@ fn end_screen(
     if run.answers.tls == Tls::None {
         next.push("Plain http: add TLS before people log in.".into());
     }
-    next.push(
-        "`mattermost-setup status` checks it all; run mattermost-setup again to repair.".into(),
-    );
+    next.push("`mattermost-setup status` checks it all; run it again to repair.".into());
     for n in next {
         for (i, l) in wrap(&n, w.saturating_sub(2)).into_iter().enumerate() {
             lines.push(Line::raw(format!("{} {l}", if i == 0 { "-" } else { " " })));

@@ -167,25 +167,36 @@ pub struct Caps {
 
 impl Caps {
     pub fn detect() -> Self {
-        let accepts = |extra: Value| {
+        // Accepted when validation has nothing to say about `key` itself (a sample
+        // certificate path may be missing on this machine; that is not the question).
+        let accepts = |key: &str, extra: Value| {
             let mut m = Map::new();
             m.insert("domain".into(), "chat.example.com".into());
             m.insert("db_password".into(), "probe-password-123".into());
             if let Value::Object(e) = extra {
                 m.extend(e);
             }
-            answers::from_json(&Value::Object(m).to_string(), None).is_ok()
+            match answers::from_json(&Value::Object(m).to_string(), None) {
+                Ok(_) => true,
+                Err(invalid) => invalid.0.iter().all(|e| e.field != key),
+            }
         };
         Self {
-            nginx: accepts(serde_json::json!({"proxy": "nginx"})),
-            letsencrypt: accepts(serde_json::json!({
-                "tls": "letsencrypt", "letsencrypt_email": "admin@example.com",
-                "letsencrypt_agree_tos": true
-            })),
-            existing_tls: accepts(serde_json::json!({
-                "tls": "existing", "tls_cert": "/etc/ssl/certs/ssl-cert-snakeoil.pem",
-                "tls_key": "/etc/ssl/private/ssl-cert-snakeoil.key"
-            })),
+            nginx: accepts("proxy", serde_json::json!({"proxy": "nginx"})),
+            letsencrypt: accepts(
+                "tls",
+                serde_json::json!({
+                    "tls": "letsencrypt", "letsencrypt_email": "admin@example.com",
+                    "letsencrypt_agree_tos": true
+                }),
+            ),
+            existing_tls: accepts(
+                "tls",
+                serde_json::json!({
+                    "tls": "existing", "tls_cert": "/etc/ssl/certs/ssl-cert-snakeoil.pem",
+                    "tls_key": "/etc/ssl/private/ssl-cert-snakeoil.key"
+                }),
+            ),
         }
     }
 
@@ -440,7 +451,10 @@ impl Draft {
             ],
             Field::Proxy => vec![
                 opt("apache", "Apache", "WebSockets passed through (default)"),
-                coming(opt("nginx", "nginx", ""), self.caps.nginx),
+                coming(
+                    opt("nginx", "nginx", "WebSockets passed through"),
+                    self.caps.nginx,
+                ),
             ],
             Field::Tls => vec![
                 opt("none", "None", "plain http on port 80"),
@@ -756,6 +770,10 @@ fn wizard_words(f: Option<Field>, mut e: FieldError) -> FieldError {
             e.fix = "start the wizard with --sha256 HEX (the tarball's published checksum), or pick a listed version".into();
         }
         "db_password" => e.fix = "use 8 to 128 printable characters, or choose Generate".into(),
+        "letsencrypt_agree_tos" => {
+            e.problem = "are not agreed to yet".into();
+            e.fix = "read https://letsencrypt.org/repository/ and choose I agree".into();
+        }
         "download_base_url" => {
             e.fix = format!(
                 "start the wizard with a valid --download-base-url ({})",

@@ -355,6 +355,34 @@ fn screen_release() {
 #[test]
 fn screen_proxy() {
     snap("proxy", &at(Step::Proxy));
+    // A build whose validation accepts nginx and TLS offers them, with their fields.
+    let mut a = at(Step::Proxy);
+    a.draft.caps = Caps {
+        nginx: true,
+        letsencrypt: true,
+        existing_tls: true,
+    };
+    a.update(key(KeyCode::Right)); // nginx
+    a.update(key(KeyCode::Enter));
+    a.update(key(KeyCode::Right)); // Let's Encrypt
+    a.update(key(KeyCode::Enter));
+    typed(&mut a, "admin@example.com");
+    a.update(key(KeyCode::Enter));
+    a.update(key(KeyCode::Enter));
+    assert_eq!(
+        a.screen,
+        Screen::Wizard(Step::Proxy),
+        "the terms are not agreed yet"
+    );
+    snap("proxy_letsencrypt", &a);
+    a.update(key(KeyCode::Right));
+    a.update(key(KeyCode::Enter));
+    assert_eq!(a.screen, Screen::Wizard(Step::Admin));
+    let json = a.draft.to_json();
+    assert_eq!(json["proxy"], "nginx");
+    assert_eq!(json["tls"], "letsencrypt");
+    assert_eq!(json["letsencrypt_email"], "admin@example.com");
+    assert_eq!(json["letsencrypt_agree_tos"], true);
 }
 
 #[test]

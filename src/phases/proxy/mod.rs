@@ -1,0 +1,192 @@
+//! The reverse proxy in front of Mattermost: Apache ([`apache`]) or nginx ([`nginx`]).
+//!
+//! One site file for the domain, written whole by the tool (so `status` and `repair`
+//! can compare it): port 80 proxies to Mattermost until a certificate is in place,
+//! then redirects to https while port 443 proxies. The upload limit follows
+//! Mattermost's `FileSettings.MaxFileSize`. The configuration is tested (`apache2ctl
+//! configtest` / `nginx -t`) before every reload; when the test fails the previous
+//! site file is put back and nothing is reloaded. Other sites are never touched.
+
+pub mod apache;
+pub mod nginx;
+
+use std::path::{Path, PathBuf};
+
+use super::database::{ensure_unit, unit_checks};
+use super::{Check, Ctx, Phase, PhaseError, PhaseId};
+use crate::answers::{Proxy as Kind, Tls};
+use crate::host::{Cmd, FileSpec, WriteOutcome};
+use crate::plan::templates::{self, Site};
+use crate::plan::{ACME_WEBROOT, UPLOAD_LIMIT, proxy_site_path, proxy_unit};
+
+const P: PhaseId = PhaseId::Proxy;
+
+pub struct Proxy;
+
+/// Mattermost's `FileSettings.MaxFileSize` from config.json, or its default.
+pub fn max_file_size(ctx: &Ctx) -> u64 {
+    ctx.host
+        .read(&ctx.plan.config_json)
+        .ok()
+        .flatten()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| v.get("FileSettings")?.get("MaxFileSize")?.as_u64())
+        .filter(|n| *n > 0)
+        .unwrap_or(UPLOAD_LIMIT)
+}
+
+/// The site file as it should be now: with TLS once the certificate is in place.
+pub fn site_spec(ctx: &Ctx) -> FileSpec {
+    let a = ctx.answers;
+    let site = Site {
+        domain: &a.domain,
+        upload_limit: max_file_size(ctx),
+        acme_webroot: (a.tls == Tls::Letsencrypt).then(|| Path::new(ACME_WEBROOT)),
+        tls: super::tls::cert_in_place(ctx),
+    };
+    FileSpec {
+        path: proxy_site_path(a.proxy),
+        content: templates::proxy_site(a.proxy, &site).into_bytes(),
+        mode: 0o644,
+        owner: None,
+    }
+}
+
+fn site_link(kind: Kind) -> PathBuf {
+    match kind {
+        Kind::Apache => apache::site_link(),
+        Kind::Nginx => nginx::site_link(),
+    }
+}
+
+fn linked(ctx: &Ctx) -> bool {
+    std::fs::symlink_metadata(ctx.host.path(&site_link(ctx.answers.proxy))).is_ok()
+}
+
+/// The proxy's configuration test: (passed, its output).
+pub fn configtest(ctx: &Ctx) -> Result<(bool, String), PhaseError> {
+    match ctx.answers.proxy {
+        Kind::Apache => apache::configtest(ctx),
+        Kind::Nginx => nginx::configtest(ctx),
+    }
+}
+
+fn configtest_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Apache => "apache2ctl configtest",
+        Kind::Nginx => "nginx -t",
+    }
+}
+
+/// Checks of the proxy's configuration (modules, site file, link, configtest, unit).
+pub fn checks(ctx: &Ctx, phase: PhaseId) -> Result<Vec<Check>, PhaseError> {
+    let kind = ctx.answers.proxy;
+    let mut checks = Vec::new();
+    if kind == Kind::Apache {
+        checks.extend(apache::module_checks(ctx, phase));
+    }
+    checks.push(ctx.managed_check(phase, &site_spec(ctx))?);
+    let on = linked(ctx);
+    checks.push(Check::when(
+        phase,
+        on,
+        format!("site {} enabled", site_link(kind).display()),
+        if on { "yes" } else { "no" },
+    ));
+    let (ok, out) = configtest(ctx)?;
+    checks.push(Check::when(phase, ok, configtest_name(kind), out).with_fix(
+        "the error names the file and line; if it is another site's file, fix that first",
+    ));
+    checks.extend(unit_checks(ctx, phase, proxy_unit(kind))?);
+    Ok(checks)
+}
+
+/// Brings the proxy to the site [`site_spec`] describes: modules, the site file, the
+/// link, the configuration test (restoring the previous state when it fails), then
+/// start or reload. Returns whether the proxy now serves a changed configuration.
+pub fn converge(ctx: &mut Ctx, phase: PhaseId) -> Result<bool, PhaseError> {
+    let kind = ctx.answers.proxy;
+    let mut reload = match kind {
+        Kind::Apache => apache::enable_modules(ctx, phase)?,
+        Kind::Nginx => false,
+    };
+    let spec = site_spec(ctx);
+    let record_before = ctx.own.files.get(&spec.path).cloned();
+    let outcome = ctx.write_managed(phase, &spec)?;
+    reload |= outcome.changed();
+    let newly_linked = !linked(ctx);
+    if newly_linked {
+        match kind {
+            Kind::Apache => apache::enable_site(ctx, phase)?,
+            Kind::Nginx => nginx::enable_site(ctx, phase)?,
+        }
+        reload = true;
+    }
+    let (ok, out) = configtest(ctx)?;
+    if !ok {
+        restore(ctx, &spec.path, &outcome, newly_linked);
+        match record_before {
+            Some(r) => {
+                ctx.own.files.insert(spec.path.clone(), r);
+            }
+            None => {
+                ctx.own.files.remove(&spec.path);
+            }
+        }
+        return Err(PhaseError::new(format!(
+            "{} failed; the previous configuration was restored and nothing was reloaded:\n{out}",
+            configtest_name(kind)
+        ))
+        .fix("the error names the file and line; if it is another site's file, fix that first"));
+    }
+    let unit = proxy_unit(kind);
+    let started = ensure_unit(ctx, phase, unit)?;
+    if reload && !started {
+        ctx.step(phase, format!("reloading {unit}"));
+        ctx.host.run(&Cmd::new("systemctl", &["reload", unit]))?;
+    }
+    Ok(reload || started)
+}
+
+/// Puts back what was there before a failed configuration test, so the proxy keeps
+/// serving the other sites (and ours as it was).
+fn restore(ctx: &Ctx, path: &Path, outcome: &WriteOutcome, newly_linked: bool) {
+    let host = ctx.host;
+    if newly_linked || matches!(outcome, WriteOutcome::Created) {
+        match ctx.answers.proxy {
+            Kind::Apache => apache::disable_site(ctx),
+            Kind::Nginx => nginx::disable_site(ctx),
+        }
+    }
+    match outcome {
+        WriteOutcome::Updated { backup } => {
+            if std::fs::copy(backup, host.path(path)).is_ok() {
+                host.note(&format!(
+                    "file {}: restored from {}",
+                    path.display(),
+                    backup.display()
+                ));
+            }
+        }
+        WriteOutcome::Created => {
+            let _ = std::fs::remove_file(host.path(path));
+            host.note(&format!("file {}: removed again", path.display()));
+        }
+        WriteOutcome::Unchanged | WriteOutcome::Metadata => {}
+    }
+}
+
+impl Phase for Proxy {
+    fn id(&self) -> PhaseId {
+        P
+    }
+
+    fn probe(&self, ctx: &Ctx) -> Result<Vec<Check>, PhaseError> {
+        checks(ctx, P)
+    }
+
+    fn apply(&self, ctx: &mut Ctx) -> Result<(), PhaseError> {
+        converge(ctx, P)?;
+        Ok(())
+    }
+}

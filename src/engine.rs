@@ -175,6 +175,23 @@ pub fn save_answers(host: &Host, a: &Answers) -> Result<(), PhaseError> {
     Ok(())
 }
 
+/// Moves the data when the saved answers name another data directory that still
+/// exists on disk (never deletes: see `lifecycle::reconfigure::move_data`).
+fn move_data_if_changed(host: &Host, answers: &Answers) -> Result<(), PhaseError> {
+    let Some(text) = host.read(Path::new(SAVED_ANSWERS))? else {
+        return Ok(());
+    };
+    let Ok(saved) = crate::answers::from_json(&String::from_utf8_lossy(&text), None) else {
+        return Ok(());
+    };
+    if saved.data_dir == answers.data_dir || !host.path(&saved.data_dir).exists() {
+        return Ok(());
+    }
+    let msg = crate::lifecycle::reconfigure::move_data(host, &saved.data_dir, &answers.data_dir)?;
+    (host.events())(Event::Step { phase: PhaseId::Mattermost, message: msg });
+    Ok(())
+}
+
 /// Does the release need fetching on this run (not already in place)?
 fn needs_tarball(ctx: &Ctx) -> bool {
     phases::mattermost::binary_version(ctx) != Some(ctx.plan.release.version)
@@ -287,6 +304,11 @@ pub fn converge(
                 return Err(fail(host, id, error, &done));
             }
             if id == PhaseId::Packages {
+                // A data directory that moved in the answers moves on disk first,
+                // with Mattermost stopped (wizard, reconfigure and install alike).
+                if let Err(error) = move_data_if_changed(host, answers) {
+                    return Err(fail(host, PhaseId::Mattermost, error, &done));
+                }
                 // Preflight passed: nothing is changed before this point. Save the
                 // answers first, so an interrupted run keeps its generated secret.
                 if let Err(error) = save_answers(host, answers) {

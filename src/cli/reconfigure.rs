@@ -57,19 +57,6 @@ pub fn run(args: &Args) -> Outcome {
         }
     };
     engine::register_secrets(&host, &saved);
-    if answers.data_dir != saved.data_dir {
-        match reconfigure::move_data(&host, &saved.data_dir, &answers.data_dir) {
-            Ok(msg) => println!("Data: {msg}"),
-            Err(e) => {
-                println!(
-                    "✗ data directory: {}\n  fix: {}",
-                    e.cause,
-                    e.fix.unwrap_or_default()
-                );
-                return Outcome::with_log(ExitCode::from(1), &host);
-            }
-        }
-    }
     let opts = RunOptions {
         command: "reconfigure".into(),
         local_edits: LocalEdits::Refuse,

@@ -30,7 +30,9 @@ pub(crate) fn tls_answers(extra: serde_json::Value) -> String {
 
 /// Installs Debian's pebble in the box and runs it on 127.0.0.1:14000 with a
 /// self-signed listener certificate, validating every challenge (the box cannot be
-/// reached from outside anyway). Writes [`BUNDLE`]: the listener certificate plus
+/// reached from outside anyway) and accepting every nonce (pebble rejects 5% by
+/// default, which Debian's certbot 2.1 on Python 3.11 reports as "AttributeError:
+/// can't set attribute", certbot issue 9539). Writes [`BUNDLE`]: the listener certificate plus
 /// the root pebble issues from.
 pub(crate) fn start_pebble(b: &FreshBox) {
     b.exec_ok(
@@ -44,7 +46,7 @@ cat > config.json <<J
  "certificate": "/etc/pebble/cert.pem", "privateKey": "/etc/pebble/key.pem",
  "httpPort": 80, "tlsPort": 443, "ocspResponderURL": "", "externalAccountBindingRequired": false}}
 J
-systemd-run --unit pebble -E PEBBLE_VA_ALWAYS_VALID=1 -E PEBBLE_VA_NOSLEEP=1 \
+systemd-run --unit pebble -E PEBBLE_VA_ALWAYS_VALID=1 -E PEBBLE_VA_NOSLEEP=1 -E PEBBLE_WFE_NONCEREJECT=0 \
   /usr/bin/pebble -config /etc/pebble/config.json
 for i in $(seq 50); do curl -sf --cacert cert.pem https://127.0.0.1:14000/dir >/dev/null && break; sleep 0.2; done
 curl -sf --cacert cert.pem https://127.0.0.1:15000/roots/0 > root.pem
@@ -134,7 +136,7 @@ fn fingerprint(b: &FreshBox, files: &str) -> String {
 /// any byte is sent; an accepted one makes the proxy wait for the body (timeout).
 pub(crate) fn refused_413(b: &FreshBox, scheme_args: &str, len: u64) -> bool {
     let code = b.exec_ok(&format!(
-        "curl -s -o /dev/null -w '%{{http_code}}' --max-time 2 -X POST -H 'Content-Length: {len}' \
+        "curl -s -o /dev/null -w '%{{http_code}}' --http1.1 --max-time 2 -X POST -H 'Content-Length: {len}' \
          {scheme_args} || true"
     ));
     code.trim() == "413"

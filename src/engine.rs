@@ -188,7 +188,10 @@ fn move_data_if_changed(host: &Host, answers: &Answers) -> Result<(), PhaseError
         return Ok(());
     }
     let msg = crate::lifecycle::reconfigure::move_data(host, &saved.data_dir, &answers.data_dir)?;
-    (host.events())(Event::Step { phase: PhaseId::Mattermost, message: msg });
+    (host.events())(Event::Step {
+        phase: PhaseId::Mattermost,
+        message: msg,
+    });
     Ok(())
 }
 

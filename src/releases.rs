@@ -121,7 +121,7 @@ pub fn table() -> &'static [Release] {
                 })
             })
             .collect();
-        rows.sort_by(|a, b| b.version.cmp(&a.version));
+        rows.sort_by_key(|r| std::cmp::Reverse(r.version));
         rows
     })
 }

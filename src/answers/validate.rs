@@ -127,6 +127,10 @@ pub fn password(p: &str) -> Result<(), String> {
 
 /// An absolute, normalised path that is not the root or a system directory.
 pub fn dir(path: &Path) -> Result<(), String> {
+    const SYSTEM: [&str; 14] = [
+        "/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/opt", "/proc", "/root", "/run",
+        "/sbin", "/sys", "/usr",
+    ];
     let s = path.to_string_lossy();
     if !path.is_absolute() {
         return Err(format!("\"{s}\" is not an absolute path"));
@@ -146,10 +150,6 @@ pub fn dir(path: &Path) -> Result<(), String> {
     if s.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err(format!("\"{s}\" contains whitespace or control characters"));
     }
-    const SYSTEM: [&str; 14] = [
-        "/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/opt", "/proc", "/root", "/run",
-        "/sbin", "/sys", "/usr",
-    ];
     if SYSTEM.contains(&s.as_ref()) || s == "/var" || s == "/tmp" {
         return Err(format!(
             "\"{s}\" is a system directory; choose a directory of its own"

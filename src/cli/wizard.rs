@@ -89,7 +89,10 @@ pub fn run(args: &Args) -> Outcome {
             Some(choice) => return run_choice(choice),
             None => {
                 println!("Nothing was changed.");
-                return Outcome { code: ExitCode::SUCCESS, log: None };
+                return Outcome {
+                    code: ExitCode::SUCCESS,
+                    log: None,
+                };
             }
         }
     }
@@ -133,26 +136,45 @@ enum MenuChoice {
 const MENU: [(&str, MenuChoice); 5] = [
     ("Status — check every phase, read-only", MenuChoice::Status),
     ("Repair — fix only what drifted", MenuChoice::Repair),
-    ("Reconfigure — the wizard, filled with the current answers", MenuChoice::Reconfigure),
-    ("Upgrade — a newer Mattermost, with a backup and automatic rollback", MenuChoice::Upgrade),
-    ("Uninstall — remove what was installed (data is kept)", MenuChoice::Uninstall),
+    (
+        "Reconfigure — the wizard, filled with the current answers",
+        MenuChoice::Reconfigure,
+    ),
+    (
+        "Upgrade — a newer Mattermost, with a backup and automatic rollback",
+        MenuChoice::Upgrade,
+    ),
+    (
+        "Uninstall — remove what was installed (data is kept)",
+        MenuChoice::Uninstall,
+    ),
 ];
 
 /// The menu for a box that already has an install; `None` when the operator leaves.
 fn menu() -> Option<MenuChoice> {
     let labels: Vec<&str> = MENU.iter().map(|(l, _)| *l).collect();
-    let picked = inquire::Select::new("Mattermost is installed here. What do you want to do?", labels)
-        .with_help_message("↑↓ to move, Enter to choose, Esc to leave")
-        .prompt_skippable()
-        .ok()
-        .flatten()?;
+    let picked = inquire::Select::new(
+        "Mattermost is installed here. What do you want to do?",
+        labels,
+    )
+    .with_help_message("↑↓ to move, Enter to choose, Esc to leave")
+    .prompt_skippable()
+    .ok()
+    .flatten()?;
     MENU.iter().find(|(l, _)| *l == picked).map(|(_, c)| *c)
 }
 
 fn run_choice(choice: MenuChoice) -> Outcome {
     match choice {
-        MenuChoice::Status => super::status::run(&super::status::Args { json: false, answers: None }),
-        MenuChoice::Repair => super::repair::run(&super::repair::Args { keep_local: false, restore: false, verbose: false }),
+        MenuChoice::Status => super::status::run(&super::status::Args {
+            json: false,
+            answers: None,
+        }),
+        MenuChoice::Repair => super::repair::run(&super::repair::Args {
+            keep_local: false,
+            restore: false,
+            verbose: false,
+        }),
         MenuChoice::Upgrade => {
             let version = inquire::Text::new("Upgrade to which version?")
                 .with_default("esr")
@@ -161,12 +183,26 @@ fn run_choice(choice: MenuChoice) -> Outcome {
                 .ok()
                 .flatten();
             match version {
-                Some(version) => super::upgrade::run(&super::upgrade::Args { version, sha256: None, verbose: false }),
-                None => Outcome { code: ExitCode::SUCCESS, log: None },
+                Some(version) => super::upgrade::run(&super::upgrade::Args {
+                    version,
+                    sha256: None,
+                    verbose: false,
+                }),
+                None => Outcome {
+                    code: ExitCode::SUCCESS,
+                    log: None,
+                },
             }
         }
-        MenuChoice::Uninstall => super::uninstall::run(&super::uninstall::Args { purge_data: false, confirm: None, yes: false }),
-        MenuChoice::Reconfigure => Outcome { code: ExitCode::SUCCESS, log: None },
+        MenuChoice::Uninstall => super::uninstall::run(&super::uninstall::Args {
+            purge_data: false,
+            confirm: None,
+            yes: false,
+        }),
+        MenuChoice::Reconfigure => Outcome {
+            code: ExitCode::SUCCESS,
+            log: None,
+        },
     }
 }
 

@@ -97,18 +97,18 @@ pub fn write(
 /// Copies `real` to `backup_root/<absolute path>`, keeping its mode, in a 0700 tree.
 pub fn backup(real: &Path, backup_root: &Path) -> std::io::Result<PathBuf> {
     let rel = real.strip_prefix("/").unwrap_or(real);
-    let mut dest = backup_root.join(rel);
+    let mut target = backup_root.join(rel);
     let mut n = 1;
-    while dest.exists() {
-        dest = backup_root.join(format!("{}.{n}", rel.display()));
+    while target.exists() {
+        target = backup_root.join(format!("{}.{n}", rel.display()));
         n += 1;
     }
-    if let Some(parent) = dest.parent() {
+    if let Some(parent) = target.parent() {
         fs::create_dir_all(parent)?;
         fs::set_permissions(backup_root, fs::Permissions::from_mode(0o700))?;
     }
-    fs::copy(real, &dest)?;
-    Ok(dest)
+    fs::copy(real, &target)?;
+    Ok(target)
 }
 
 fn apply_meta(path: &Path, spec: &FileSpec) -> std::io::Result<()> {

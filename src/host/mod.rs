@@ -144,13 +144,18 @@ impl Host {
     ) -> Result<Output, HostError> {
         let shown = cmd.display();
         let stdin_note = if cmd.stdin.is_some() { " <stdin>" } else { "" };
-        let env_note: String = cmd.env.iter().map(|(k, _)| format!(" {k}=…")).collect();
+        let env_note: String = cmd.env.iter().fold(String::new(), |mut acc, (k, _)| {
+            acc.push(' ');
+            acc.push_str(k);
+            acc.push_str("=…");
+            acc
+        });
         let line = format!("$ {shown}{stdin_note}{env_note}");
         if loud {
-            self.note(&line)
+            self.note(&line);
         } else {
-            self.note_quiet(&line)
-        };
+            self.note_quiet(&line);
+        }
         let streaming = on_line.is_some();
         let start = std::time::Instant::now();
         let out = self

@@ -50,11 +50,7 @@ pub fn move_data(host: &Host, from: &Path, to: &Path) -> Result<String, PhaseErr
             from.display()
         ));
     }
-    if dst.exists()
-        && std::fs::read_dir(&dst)
-            .map(|mut d| d.next().is_some())
-            .unwrap_or(true)
-    {
+    if dst.exists() && std::fs::read_dir(&dst).map_or(true, |mut d| d.next().is_some()) {
         return Err(
             PhaseError::new(format!("{} already exists and is not empty", to.display()))
                 .fix("choose an empty or new directory for data_dir, or move the data yourself"),

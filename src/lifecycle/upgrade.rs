@@ -151,9 +151,7 @@ fn dump_database(
         }
     };
     host.run(&cmd).map_err(|e| PhaseError::from(e).fix("the upgrade stopped before changing anything; fix the dump (disk space?) and run it again"))?;
-    let size = std::fs::metadata(host.path(&file))
-        .map(|m| m.len())
-        .unwrap_or(0);
+    let size = std::fs::metadata(host.path(&file)).map_or(0, |m| m.len());
     if size == 0 {
         return Err(
             PhaseError::new(format!("the database dump {} is empty", file.display()))

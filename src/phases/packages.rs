@@ -87,8 +87,7 @@ impl Phase for Packages {
         // An apt/dpkg run that was killed leaves dpkg "interrupted"; finish it first.
         let pending =
             std::fs::read_dir(ctx.host.path(std::path::Path::new("/var/lib/dpkg/updates")))
-                .map(|d| d.count() > 0)
-                .unwrap_or(false);
+                .is_ok_and(|mut d| d.next().is_some());
         if pending {
             ctx.step(P, "finishing an interrupted dpkg run (dpkg --configure -a)");
             ctx.host.run(

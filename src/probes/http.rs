@@ -82,7 +82,7 @@ fn parse(raw: &str) -> std::io::Result<Response> {
     let bad = || {
         std::io::Error::new(
             std::io::ErrorKind::InvalidData,
-            format!("not an HTTP response: {:.80}", raw),
+            format!("not an HTTP response: {raw:.80}"),
         )
     };
     let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((raw, ""));

@@ -131,7 +131,15 @@ fn wizard_installs_through_the_dashboard_on_a_fresh_box() {
 
     // Run again on the installed box: the menu, and its read-only status.
     let mut p = wizard(&b, 24, 80);
-    p.wait_for(&["Mattermost is installed here", "Repair", "Upgrade", "Uninstall"], 30);
+    p.wait_for(
+        &[
+            "Mattermost is installed here",
+            "Repair",
+            "Upgrade",
+            "Uninstall",
+        ],
+        30,
+    );
     p.send(ENTER);
     p.wait_for(&["All checks pass."], 60);
     assert_eq!(p.wait_exit(30), 0);

@@ -310,9 +310,7 @@ impl Phase for Mattermost {
         }
         for dir in owned_dirs(ctx) {
             let real = host.path(&dir);
-            let mode = std::fs::metadata(&real)
-                .map(|m| m.mode() & 0o7777)
-                .unwrap_or(0);
+            let mode = std::fs::metadata(&real).map_or(0, |m| m.mode() & 0o7777);
             if let Some(want) = fixed_mode(ctx, &dir, mode) {
                 std::fs::set_permissions(&real, std::os::unix::fs::PermissionsExt::from_mode(want))
                     .map_err(|e| PhaseError::new(format!("cannot chmod {}: {e}", dir.display())))?;

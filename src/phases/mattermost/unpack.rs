@@ -32,7 +32,7 @@ pub fn unpack(host: &Host, tarball: &Path, staging: &Path) -> Result<PathBuf, Ph
     }
     std::fs::create_dir_all(staging).map_err(|e| err("cannot create the staging directory", &e))?;
     let file = File::open(tarball).map_err(|e| err("cannot open", &e))?;
-    let total = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let total = file.metadata().map_or(0, |m| m.len());
     let reader = ProgressReader::new(file, total, host);
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(reader));
     archive.set_preserve_permissions(true);

@@ -26,6 +26,9 @@ pub fn uninstall(host: &Host, a: &Answers, purge: bool) -> Result<Report, PhaseE
     let mut r = Report::default();
     let unit = PathBuf::from(plan::UNIT_PATH);
 
+    // The retention job and its copy of this program.
+    r.removed.extend(crate::phases::housekeeping::remove(host, &own)?);
+
     // The service.
     let _ = host.probe(&Cmd::new(
         "systemctl",

@@ -48,8 +48,12 @@ pub fn run(args: &Args) -> Outcome {
             return Outcome::with_log(ExitCode::from(2), &host);
         }
         print!(
-            "Install Mattermost {} ({}) for {} with {} and Apache? `mattermost-setup plan` shows every change. [y/N] ",
-            plan.release.version, plan.release.edition, plan.site_url, plan.database.engine
+            "Install Mattermost {} ({}) for {} with {} and {}? `mattermost-setup plan` shows every change. [y/N] ",
+            plan.release.version,
+            plan.release.edition,
+            plan.site_url,
+            plan.database.engine,
+            answers.proxy.name()
         );
         let _ = std::io::stdout().flush();
         let mut line = String::new();
@@ -70,15 +74,17 @@ pub fn run(args: &Args) -> Outcome {
     match engine::install(&host, &answers, &plan) {
         Ok(reports) => {
             let changed = reports.iter().filter(|r| r.changed).count();
+            // http while a Let's Encrypt certificate is deferred.
+            let url = crate::phases::tls::public_url_now(&host, &answers, &plan);
             println!(
                 "\nMattermost is up at {} ({} phases verified, {changed} changed, {:.1}s).\n\
                  Answers (with the database password, mode 600): {}\n\
                  Next: open {} and create the first account; it becomes the system admin.",
-                plan.site_url,
+                url,
                 reports.len(),
                 started.elapsed().as_secs_f64(),
                 crate::answers::SAVED_ANSWERS,
-                plan.site_url
+                url
             );
             Outcome::with_log(ExitCode::SUCCESS, &host)
         }

@@ -46,7 +46,7 @@ fn nginx_keeps_other_sites_and_restores_its_file_when_nginx_t_fails() {
     b.exec_ok("for i in $(seq 50); do curl -s -H 'Host: other.example.org' http://127.0.0.1/ | grep -q 'the other site' && break; sleep 0.2; done");
     assert!(get(&b, "other.example.org", "/").contains("the other site"));
 
-    write_answers(&b, &tls_answers(serde_json::json!({"proxy": "nginx"})));
+    write_answers(&b, &tls_answers(&serde_json::json!({"proxy": "nginx"})));
     let (out, _) = install(&b);
     assert!(
         out.status.success(),

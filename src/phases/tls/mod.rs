@@ -121,6 +121,15 @@ pub fn public_url(ctx: &Ctx) -> String {
     }
 }
 
+/// [`public_url`] outside a run (the end message of `install`).
+pub fn public_url_now(
+    host: &crate::host::Host,
+    answers: &crate::answers::Answers,
+    plan: &plan::Plan,
+) -> String {
+    public_url(&Ctx::new(host, answers, plan))
+}
+
 fn field(which: Which) -> &'static str {
     match which {
         Which::Cert => "tls_cert",

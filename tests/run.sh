@@ -29,4 +29,4 @@ fi
 bash tests/freshbox/box.sh build >&2
 
 trap 'bash tests/freshbox/box.sh stop-all >/dev/null 2>&1 || true' EXIT
-cargo test --release --workspace --locked -- --test-threads="${TEST_THREADS:-4}" "$@"
+cargo test --release --workspace --locked --no-fail-fast -- --test-threads="${TEST_THREADS:-4}" "$@"

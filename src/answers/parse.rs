@@ -390,7 +390,11 @@ pub fn from_json(text: &str, saved: Option<&Answers>) -> Result<Answers, Invalid
                         r.err("admin_password", e, "use 8-72 printable characters");
                     } else if p.len() > 72 {
                         // Mattermost hashes with bcrypt, which refuses more than 72 bytes.
-                        r.err("admin_password", format!("is {} bytes long; Mattermost accepts at most 72", p.len()), "use 8-72 printable characters");
+                        r.err(
+                            "admin_password",
+                            format!("is {} bytes long; Mattermost accepts at most 72", p.len()),
+                            "use 8-72 printable characters",
+                        );
                     }
                     Secret::new(p)
                 }

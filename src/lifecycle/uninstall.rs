@@ -27,7 +27,8 @@ pub fn uninstall(host: &Host, a: &Answers, purge: bool) -> Result<Report, PhaseE
     let unit = PathBuf::from(plan::UNIT_PATH);
 
     // The retention job and its copy of this program.
-    r.removed.extend(crate::phases::housekeeping::remove(host, &own)?);
+    r.removed
+        .extend(crate::phases::housekeeping::remove(host, &own)?);
 
     // The service.
     let _ = host.probe(&Cmd::new(
@@ -44,24 +45,53 @@ pub fn uninstall(host: &Host, a: &Answers, purge: bool) -> Result<Report, PhaseE
         r.removed.push(format!("{} (backed up)", unit.display()));
     }
 
-    // The proxy site; modules stay enabled (other sites may rely on them).
-    let vhost = plan::apache_site_path();
+    // The proxy sites; modules stay enabled (other sites may rely on them).
     if own.did_create("apache_site", APACHE_SITE) {
         let _ = host.probe(&Cmd::new("a2dissite", &["-q", APACHE_SITE]));
         r.removed
             .push(format!("Apache site {APACHE_SITE} disabled"));
     }
-    if own.files.contains_key(&vhost) && host.path(&vhost).exists() {
-        host.backup(&vhost)?;
-        std::fs::remove_file(host.path(&vhost))
-            .map_err(|e| PhaseError::new(format!("cannot remove {}: {e}", vhost.display())))?;
-        r.removed.push(format!("{} (backed up)", vhost.display()));
+    let nginx_link = PathBuf::from(format!("/etc/nginx/sites-enabled/{}", plan::NGINX_SITE));
+    if own.did_create("nginx_site", plan::NGINX_SITE) && host.path(&nginx_link).is_symlink() {
+        std::fs::remove_file(host.path(&nginx_link))
+            .map_err(|e| PhaseError::new(format!("cannot remove {}: {e}", nginx_link.display())))?;
+        r.removed
+            .push(format!("nginx site {} disabled", plan::NGINX_SITE));
     }
+    // Every other whole file the tool wrote (vhosts, nginx site, certbot hook and
+    // drop-in, ...): backed up, then removed. Bookkeeping and answers are handled below.
+    for path in own.files.keys() {
+        let keep = path.starts_with(STATE_DIR) || path == Path::new(crate::answers::SAVED_ANSWERS);
+        if keep || !host.path(path).is_file() {
+            continue;
+        }
+        host.backup(path)?;
+        std::fs::remove_file(host.path(path))
+            .map_err(|e| PhaseError::new(format!("cannot remove {}: {e}", path.display())))?;
+        r.removed.push(format!("{} (backed up)", path.display()));
+    }
+    let _ = host.probe(&Cmd::new("systemctl", &["daemon-reload"]));
     if host
         .probe(&Cmd::new("apache2ctl", &["configtest"]))
         .is_ok_and(|o| o.success())
     {
         let _ = host.probe(&Cmd::new("systemctl", &["reload", "apache2.service"]));
+    }
+    if host
+        .probe(&Cmd::new("nginx", &["-t", "-q"]))
+        .is_ok_and(|o| o.success())
+    {
+        let _ = host.probe(&Cmd::new("systemctl", &["reload", "nginx.service"]));
+    }
+    if host
+        .path(Path::new("/etc/letsencrypt/live"))
+        .join(&a.domain)
+        .exists()
+    {
+        r.kept.push(format!(
+            "the certificate for {} in /etc/letsencrypt (a later install reuses it; `certbot delete --cert-name {}` removes it)",
+            a.domain, a.domain
+        ));
     }
     if let Some(mods) = own.created.get("apache_module") {
         r.kept.push(format!(

@@ -119,4 +119,30 @@ fn nginx_keeps_other_sites_and_restores_its_file_when_nginx_t_fails() {
     assert!(!refused_413(&b, &http, 104_857_601));
     assert!(refused_413(&b, &http, 209_715_201));
     assert_eq!(others(&b), before);
+
+    // Uninstall takes our site away and leaves the others (and the data) alone.
+    b.exec_ok("mkdir -p /opt/mattermost/data/t && echo precious > /opt/mattermost/data/t/f");
+    let out = b.exec("mattermost-setup uninstall --yes");
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        b.exec("test -e /etc/nginx/sites-enabled/mattermost")
+            .status
+            .code()
+            == Some(1)
+    );
+    assert!(
+        b.exec("test -e /etc/nginx/sites-available/mattermost")
+            .status
+            .code()
+            == Some(1)
+    );
+    assert_eq!(
+        b.exec_ok("nginx -t 2>&1 && echo fine")
+            .trim()
+            .lines()
+            .last(),
+        Some("fine")
+    );
+    assert_eq!(others(&b), before);
+    assert_eq!(b.exec_ok("cat /opt/mattermost/data/t/f").trim(), "precious");
 }

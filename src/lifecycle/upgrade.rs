@@ -260,14 +260,7 @@ fn upgrade_staging(install: &Path) -> PathBuf {
 }
 
 fn write_record(host: &Host, r: &UpgradeRecord) -> Result<(), PhaseError> {
-    let text = serde_json::to_string_pretty(r).unwrap_or_default();
-    host.write_file_quiet(&crate::host::FileSpec {
-        path: UPGRADE_RECORD.into(),
-        content: format!("{text}\n").into_bytes(),
-        mode: 0o600,
-        owner: None,
-    })?;
-    Ok(())
+    Ok(crate::state::save_json(host, UPGRADE_RECORD, r)?)
 }
 
 /// Finishes an upgrade that was interrupted (kill -9, power loss) during its switch

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use crate::host::{FileSpec, Host, HostError};
+use crate::host::{Host, HostError};
 use crate::phases::PhaseId;
 
 pub const PATH: &str = "/var/lib/mattermost-setup/journal.json";
@@ -104,14 +104,6 @@ impl Journal {
     }
 
     pub fn save(&self, host: &Host) -> Result<(), HostError> {
-        let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
-        text.push('\n');
-        host.write_file_quiet(&FileSpec {
-            path: PATH.into(),
-            content: text.into_bytes(),
-            mode: 0o600,
-            owner: None,
-        })?;
-        Ok(())
+        super::save_json(host, PATH, self)
     }
 }

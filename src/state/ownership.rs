@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::host::{FileSpec, Host, HostError};
+use crate::host::{Host, HostError};
 
 pub const PATH: &str = "/var/lib/mattermost-setup/ownership.json";
 
@@ -41,15 +41,7 @@ impl Ownership {
     }
 
     pub fn save(&self, host: &Host) -> Result<(), HostError> {
-        let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
-        text.push('\n');
-        host.write_file_quiet(&FileSpec {
-            path: PATH.into(),
-            content: text.into_bytes(),
-            mode: 0o600,
-            owner: None,
-        })?;
-        Ok(())
+        super::save_json(host, PATH, self)
     }
 
     /// Records that the tool created `name` of `kind` (unless it pre-existed).

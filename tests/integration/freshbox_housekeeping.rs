@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::freshbox_install::sample_cmdlines;
 use crate::freshbox_install::{
     DOMAIN, answers, check_installed, install, prepared_box, service_starts, text, write_answers,
 };
@@ -43,33 +44,6 @@ fn answers_with_extras(engine: &str, version: &str, edition: &str, retention: bo
         a["retention_days"] = 30.into();
     }
     a.to_string()
-}
-
-/// Samples every process command line on the machine until `stop`; returns the
-/// number of samples and the lines that contained a needle.
-fn sample_cmdlines(
-    stop: Arc<AtomicBool>,
-    needles: Vec<String>,
-) -> std::thread::JoinHandle<(usize, Vec<String>)> {
-    std::thread::spawn(move || {
-        let mut hits = Vec::new();
-        let mut samples = 0;
-        while !stop.load(Ordering::Relaxed) {
-            samples += 1;
-            if let Ok(dir) = std::fs::read_dir("/proc") {
-                for e in dir.flatten() {
-                    if let Ok(raw) = std::fs::read(e.path().join("cmdline")) {
-                        let line = String::from_utf8_lossy(&raw).replace('\0', " ");
-                        if needles.iter().any(|n| line.contains(n.as_str())) {
-                            hits.push(line);
-                        }
-                    }
-                }
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        (samples, hits)
-    })
 }
 
 /// POST /api/v4/users/login through Apache; the body goes through a file so the

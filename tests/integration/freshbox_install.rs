@@ -50,7 +50,7 @@ pub(crate) fn write_answers(b: &FreshBox, json: &str) {
 
 /// Samples every process command line on the machine (the box's processes are
 /// visible from the host) until `stop` is set; returns the offending lines.
-fn sample_cmdlines(
+pub(crate) fn sample_cmdlines(
     stop: Arc<AtomicBool>,
     needles: Vec<String>,
 ) -> std::thread::JoinHandle<(usize, Vec<String>)> {

@@ -317,6 +317,32 @@ fn uninstall_keeps_data_database_and_other_sites() {
     );
 }
 
+/// Runs `cmd` in the box, lets it pause right after it logs `point`, and kills it
+/// there with SIGKILL, like a power cut.
+fn kill_at(b: &FreshBox, cmd: &str, point: &str, secs: u64) {
+    let mut child = b.spawn(&format!(
+        "MATTERMOST_SETUP_PAUSE_AT='{point}' {cmd} > /root/killed.out 2>&1"
+    ));
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !b
+        .exec(&format!(
+            "grep -qF -- '{point}' /var/log/mattermost-setup/*.log"
+        ))
+        .status
+        .success()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "never reached {point:?}:\n{}",
+            b.exec_ok("cat /root/killed.out; tail -n 30 /var/log/mattermost-setup/*.log")
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    b.exec_ok("pkill -9 -x mattermost-setu; true");
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 /// Where the installer is killed: a line of its log right after which it stops.
 const INTERRUPTIONS: [&str; 13] = [
     "== phase packages: apply",
@@ -350,27 +376,12 @@ fn interrupted_install(point: &str, n: usize) {
     b.exec_ok(
         "mkdir -p /opt/mattermost/data/teams && echo precious > /opt/mattermost/data/teams/old.txt",
     );
-    let mut child = b.spawn(&format!(
-        "MATTERMOST_SETUP_PAUSE_AT='{point}' mattermost-setup install --answers /root/answers.json --yes > /root/first.out 2>&1"
-    ));
-    let deadline = Instant::now() + Duration::from_secs(240);
-    loop {
-        let hit = b.exec(&format!(
-            "grep -qF -- '{point}' /var/log/mattermost-setup/*.log"
-        ));
-        if hit.status.success() {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "never reached {point:?}:\n{}",
-            b.exec_ok("cat /root/first.out; tail -n 30 /var/log/mattermost-setup/*.log")
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    b.exec_ok("pkill -9 -x mattermost-setu; true");
-    let _ = child.kill();
-    let _ = child.wait();
+    kill_at(
+        &b,
+        "mattermost-setup install --answers /root/answers.json --yes",
+        point,
+        240,
+    );
     let (out, _) = install(&b);
     assert!(
         out.status.success(),
@@ -440,27 +451,7 @@ fn interrupted_upgrade(point: &str, n: usize) {
         "mattermost-setup upgrade --version {V11_NEXT} --sha256 {}",
         m.sha256(V11_NEXT, "enterprise")
     );
-    let mut child = b.spawn(&format!(
-        "MATTERMOST_SETUP_PAUSE_AT='{point}' {upgrade} > /root/upgrade.out 2>&1"
-    ));
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while !b
-        .exec(&format!(
-            "grep -qF -- '{point}' /var/log/mattermost-setup/*.log"
-        ))
-        .status
-        .success()
-    {
-        assert!(
-            Instant::now() < deadline,
-            "never reached {point:?}:\n{}",
-            b.exec_ok("cat /root/upgrade.out")
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    b.exec_ok("pkill -9 -x mattermost-setu; true");
-    let _ = child.kill();
-    let _ = child.wait();
+    kill_at(&b, &upgrade, point, 120);
     let (out, _) = install(&b);
     let t = text(&out);
     assert!(out.status.success(), "after a kill at {point:?}:\n{t}");

@@ -9,11 +9,11 @@ use crate::freshbox_install::{
 use crate::support::freshbox::{self, FreshBox};
 use crate::support::mirror::{self, V11, V11_BROKEN, V11_NEXT};
 
-fn installed_box(name: &str) -> FreshBox {
+/// Installs PostgreSQL + Apache + the 11.x stand-in on `b`.
+fn install_pg(b: &FreshBox) {
     let m = mirror::mirror();
-    let b = prepared_box(name);
     write_answers(
-        &b,
+        b,
         &answers(
             "postgresql",
             V11,
@@ -21,8 +21,13 @@ fn installed_box(name: &str) -> FreshBox {
             &m.sha256(V11, "enterprise"),
         ),
     );
-    let (out, _) = install(&b);
+    let (out, _) = install(b);
     assert!(out.status.success(), "install failed:\n{}", text(&out));
+}
+
+fn installed_box(name: &str) -> FreshBox {
+    let b = prepared_box(name);
+    install_pg(&b);
     b
 }
 
@@ -215,7 +220,6 @@ fn uninstall_keeps_data_database_and_other_sites() {
     if !freshbox::available_or_skip("uninstall_keeps_data_database_and_other_sites") {
         return;
     }
-    let m = mirror::mirror();
     let b = prepared_box("mmuninst");
     // Another site was on this Apache before Mattermost.
     b.exec_ok(
@@ -225,17 +229,7 @@ fn uninstall_keeps_data_database_and_other_sites() {
          && a2ensite -q other && systemctl reload apache2",
     );
     let other_before = b.exec_ok("sha256sum /etc/apache2/sites-available/other.conf");
-    write_answers(
-        &b,
-        &answers(
-            "postgresql",
-            V11,
-            "enterprise",
-            &m.sha256(V11, "enterprise"),
-        ),
-    );
-    let (out, _) = install(&b);
-    assert!(out.status.success(), "{}", text(&out));
+    install_pg(&b);
     b.exec_ok("mkdir -p /opt/mattermost/data/teams && echo precious > /opt/mattermost/data/teams/file.txt");
 
     let (code, out) = run(&b, "mattermost-setup uninstall");

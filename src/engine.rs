@@ -59,14 +59,7 @@ struct RunJournal<'j> {
 
 impl RunJournal<'_> {
     fn mark(&mut self, host: &Host, id: PhaseId, state: PhaseState) {
-        self.journal.phases.insert(
-            id.name().to_owned(),
-            crate::state::journal::PhaseEntry {
-                state,
-                inputs: self.inputs.clone(),
-                at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
-            },
-        );
+        self.journal.record(id, state, &self.inputs);
         if self.dirty || state != PhaseState::Verified {
             self.dirty = true;
             let _ = self.journal.save(host);

@@ -7,7 +7,6 @@ use std::process::ExitCode;
 use super::Outcome;
 use crate::engine;
 use crate::host::Host;
-use crate::plan::Plan;
 use crate::ui::plain;
 
 #[derive(Debug, clap::Args)]
@@ -35,12 +34,13 @@ pub fn run(args: &Args) -> Outcome {
         Ok(a) => a,
         Err(code) => return Outcome::with_log(code, &host),
     };
-    let plan = match Plan::new(&answers) {
+    let plan = match super::plan_for(
+        &format!("{}: version", args.answers.display()),
+        &answers,
+        &host,
+    ) {
         Ok(p) => p,
-        Err(e) => {
-            eprintln!("{}: version: {e}", args.answers.display());
-            return Outcome::with_log(ExitCode::from(2), &host);
-        }
+        Err(out) => return out,
     };
     if !args.yes {
         if !std::io::stdin().is_terminal() {

@@ -84,6 +84,40 @@ pub fn load_answers(path: &std::path::Path, host: &crate::host::Host) -> Result<
     })
 }
 
+/// Prints a usage problem and ends the command with exit code 2 (and the log path).
+pub fn refuse(host: &crate::host::Host, message: &str) -> Outcome {
+    host.note_quiet(message);
+    eprintln!("{message}");
+    Outcome::with_log(ExitCode::from(2), host)
+}
+
+/// The saved answers of this box's install, or the refusal of a `command` that needs
+/// one; `hint` says what to do instead.
+pub fn installed_answers(
+    command: &str,
+    hint: &str,
+    host: &crate::host::Host,
+) -> Result<Answers, Outcome> {
+    saved_answers().ok_or_else(|| {
+        refuse(
+            host,
+            &format!(
+                "{command}: no install found ({} is missing){hint}",
+                answers::SAVED_ANSWERS
+            ),
+        )
+    })
+}
+
+/// The plan for `answers`, or the refusal naming `who` (a command or a file).
+pub fn plan_for(
+    who: &str,
+    answers: &Answers,
+    host: &crate::host::Host,
+) -> Result<crate::plan::Plan, Outcome> {
+    crate::plan::Plan::new(answers).map_err(|e| refuse(host, &format!("{who}: {e}")))
+}
+
 impl Outcome {
     pub fn with_log(code: ExitCode, host: &crate::host::Host) -> Self {
         Self {

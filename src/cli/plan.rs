@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use super::Outcome;
 use crate::events;
 use crate::host::Host;
-use crate::plan::{self, Plan};
+use crate::plan;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -24,12 +24,13 @@ pub fn run(args: &Args) -> Outcome {
         Ok(a) => a,
         Err(code) => return Outcome::with_log(code, &host),
     };
-    let p = match Plan::new(&answers) {
+    let p = match super::plan_for(
+        &format!("{}: version", args.answers.display()),
+        &answers,
+        &host,
+    ) {
         Ok(p) => p,
-        Err(e) => {
-            eprintln!("{}: version: {e}", args.answers.display());
-            return Outcome::with_log(ExitCode::from(2), &host);
-        }
+        Err(out) => return out,
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&p).unwrap_or_default());

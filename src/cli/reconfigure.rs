@@ -9,7 +9,6 @@ use crate::engine::{self, RunOptions};
 use crate::host::Host;
 use crate::lifecycle::reconfigure;
 use crate::phases::LocalEdits;
-use crate::plan::Plan;
 use crate::ui::plain;
 
 #[derive(Debug, clap::Args)]
@@ -24,12 +23,13 @@ pub struct Args {
 
 pub fn run(args: &Args) -> Outcome {
     let host = Host::system(plain::sink(args.verbose));
-    let Some(saved) = super::saved_answers() else {
-        eprintln!(
-            "reconfigure: no install found ({} is missing); run `mattermost-setup install` first.",
-            crate::answers::SAVED_ANSWERS
-        );
-        return Outcome::with_log(ExitCode::from(2), &host);
+    let saved = match super::installed_answers(
+        "reconfigure",
+        "; run `mattermost-setup install` first.",
+        &host,
+    ) {
+        Ok(a) => a,
+        Err(out) => return out,
     };
     let changes = match std::fs::read_to_string(&args.answers) {
         Ok(t) => t,
@@ -49,12 +49,9 @@ pub fn run(args: &Args) -> Outcome {
         println!("Nothing changes: these answers are the ones installed.");
         return Outcome::with_log(ExitCode::SUCCESS, &host);
     }
-    let plan = match Plan::new(&answers) {
+    let plan = match super::plan_for("reconfigure", &answers, &host) {
         Ok(p) => p,
-        Err(e) => {
-            eprintln!("reconfigure: {e}");
-            return Outcome::with_log(ExitCode::from(2), &host);
-        }
+        Err(out) => return out,
     };
     engine::register_secrets(&host, &saved);
     let opts = RunOptions {

@@ -7,7 +7,6 @@ use super::Outcome;
 use crate::engine::{self, RunOptions};
 use crate::host::Host;
 use crate::phases::{Level, LocalEdits};
-use crate::plan::Plan;
 use crate::ui::plain;
 
 #[derive(Debug, clap::Args)]
@@ -25,19 +24,17 @@ pub struct Args {
 
 pub fn run(args: &Args) -> Outcome {
     let host = Host::system(plain::sink(args.verbose));
-    let Some(answers) = super::saved_answers() else {
-        eprintln!(
-            "repair: no install found ({} is missing); run `mattermost-setup install` first.",
-            crate::answers::SAVED_ANSWERS
-        );
-        return Outcome::with_log(ExitCode::from(2), &host);
+    let answers = match super::installed_answers(
+        "repair",
+        "; run `mattermost-setup install` first.",
+        &host,
+    ) {
+        Ok(a) => a,
+        Err(out) => return out,
     };
-    let plan = match Plan::new(&answers) {
+    let plan = match super::plan_for("repair", &answers, &host) {
         Ok(p) => p,
-        Err(e) => {
-            eprintln!("repair: {e}");
-            return Outcome::with_log(ExitCode::from(2), &host);
-        }
+        Err(out) => return out,
     };
     let checks = engine::status(&host, &answers, &plan);
     let drift: Vec<_> = checks

@@ -8,7 +8,6 @@ use crate::engine;
 use crate::events;
 use crate::host::Host;
 use crate::phases::Level;
-use crate::plan::Plan;
 use crate::ui::plain;
 
 #[derive(Debug, clap::Args)]
@@ -28,23 +27,18 @@ pub fn run(args: &Args) -> Outcome {
             Ok(a) => a,
             Err(code) => return Outcome::with_log(code, &host),
         },
-        None => match super::saved_answers() {
-            Some(a) => a,
-            None => {
-                eprintln!(
-                    "status: no install found ({} is missing or unreadable); run `mattermost-setup install` first, or pass --answers FILE.",
-                    crate::answers::SAVED_ANSWERS
-                );
-                return Outcome::with_log(ExitCode::from(2), &host);
-            }
+        None => match super::installed_answers(
+            "status",
+            " or unreadable; run `mattermost-setup install` first, or pass --answers FILE.",
+            &host,
+        ) {
+            Ok(a) => a,
+            Err(out) => return out,
         },
     };
-    let plan = match Plan::new(&answers) {
+    let plan = match super::plan_for("status", &answers, &host) {
         Ok(p) => p,
-        Err(e) => {
-            eprintln!("status: {e}");
-            return Outcome::with_log(ExitCode::from(2), &host);
-        }
+        Err(out) => return out,
     };
     let checks = engine::status(&host, &answers, &plan);
     let failed = checks.iter().filter(|c| c.level == Level::Fail).count();

@@ -31,12 +31,9 @@ fn ask(prompt: &str) -> String {
 
 pub fn run(args: &Args) -> Outcome {
     let host = Host::system(plain::sink(false));
-    let Some(answers) = super::saved_answers() else {
-        eprintln!(
-            "uninstall: no install found ({} is missing).",
-            crate::answers::SAVED_ANSWERS
-        );
-        return Outcome::with_log(ExitCode::from(2), &host);
+    let answers = match super::installed_answers("uninstall", ".", &host) {
+        Ok(a) => a,
+        Err(out) => return out,
     };
     let tty = std::io::stdin().is_terminal();
     if args.purge_data {

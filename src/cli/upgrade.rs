@@ -23,13 +23,12 @@ pub struct Args {
 
 pub fn run(args: &Args) -> Outcome {
     let host = Host::system(plain::sink(args.verbose));
-    let Some(saved) = super::saved_answers() else {
-        eprintln!(
-            "upgrade: no install found ({} is missing); run `mattermost-setup install` first.",
-            crate::answers::SAVED_ANSWERS
-        );
-        return Outcome::with_log(ExitCode::from(2), &host);
-    };
+    let saved =
+        match super::installed_answers("upgrade", "; run `mattermost-setup install` first.", &host)
+        {
+            Ok(a) => a,
+            Err(out) => return out,
+        };
     let mut changes = serde_json::json!({ "version": args.version });
     if let Some(s) = &args.sha256 {
         changes["sha256"] = serde_json::Value::from(s.clone());

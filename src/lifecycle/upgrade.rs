@@ -12,7 +12,7 @@ use crate::engine::Cancel;
 use crate::host::{Cmd, Host};
 use crate::phases::PhaseError;
 use crate::phases::mattermost::{RELEASE_RECORD, ReleaseRecord, fetch, unpack};
-use crate::plan::{Plan, SERVICE_USER, UPSTREAM};
+use crate::plan::{Plan, SERVICE_USER};
 use crate::probes::http;
 use crate::releases::Version;
 
@@ -198,8 +198,12 @@ fn move_preserved(
 }
 
 fn health(expected: Version) -> Result<String, String> {
-    let addr = UPSTREAM.parse().map_err(|_| "bad upstream".to_owned())?;
-    let r = http::get(addr, "localhost", "/api/v4/system/ping").map_err(|e| e.to_string())?;
+    let r = http::get(
+        crate::plan::UPSTREAM_ADDR,
+        "localhost",
+        "/api/v4/system/ping",
+    )
+    .map_err(|e| e.to_string())?;
     let version = r.header("X-Version-ID").unwrap_or("").to_owned();
     let version_ok =
         version == expected.to_string() || version.starts_with(&format!("{expected}."));

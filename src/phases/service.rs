@@ -2,7 +2,6 @@
 //! started (or restarted when the release or config changed), and the gate is
 //! Mattermost answering /api/v4/system/ping.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -34,15 +33,13 @@ fn unit_spec(ctx: &Ctx) -> FileSpec {
     }
 }
 
-fn upstream() -> SocketAddr {
-    UPSTREAM
-        .parse()
-        .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8065)))
-}
-
 /// Ping straight at Mattermost.
 pub fn ping_check(ctx: &Ctx, phase: PhaseId) -> Check {
-    match http::get(upstream(), &ctx.answers.domain, "/api/v4/system/ping") {
+    match http::get(
+        crate::plan::UPSTREAM_ADDR,
+        &ctx.answers.domain,
+        "/api/v4/system/ping",
+    ) {
         Ok(r) if r.status == 200 && r.body.contains("\"OK\"") => Check::ok(
             phase,
             format!("Mattermost answers on {UPSTREAM}"),

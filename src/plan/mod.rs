@@ -17,6 +17,11 @@ use crate::releases::{self, Version};
 
 /// Mattermost listens here; only the proxy talks to it.
 pub const UPSTREAM: &str = "127.0.0.1:8065";
+
+/// [`UPSTREAM`] as a socket address, for the probes (a unit test keeps them equal).
+pub const UPSTREAM_ADDR: std::net::SocketAddr = std::net::SocketAddr::V4(
+    std::net::SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, 8065),
+);
 pub const UNIT_PATH: &str = "/etc/systemd/system/mattermost.service";
 pub const SERVICE: &str = "mattermost";
 pub const SERVICE_USER: &str = "mattermost";
@@ -424,6 +429,11 @@ mod tests {
             None,
         )
         .unwrap()
+    }
+
+    #[test]
+    fn upstream_string_and_address_agree() {
+        assert_eq!(UPSTREAM_ADDR.to_string(), UPSTREAM);
     }
 
     #[test]

@@ -80,13 +80,8 @@ impl Journal {
         }
     }
 
-    pub fn mark(
-        &mut self,
-        host: &Host,
-        phase: PhaseId,
-        state: PhaseState,
-        inputs: &str,
-    ) -> Result<(), HostError> {
+    /// Records a phase's state in memory; the caller decides when to save.
+    pub fn record(&mut self, phase: PhaseId, state: PhaseState, inputs: &str) {
         self.phases.insert(
             phase.name().to_owned(),
             PhaseEntry {
@@ -95,7 +90,6 @@ impl Journal {
                 at: now(),
             },
         );
-        self.save(host)
     }
 
     pub fn finish(&mut self, host: &Host) -> Result<(), HostError> {

@@ -2,7 +2,6 @@
 //! with the handful of routes an installer checks.
 
 use std::fmt::Write as _;
-use std::hash::{BuildHasher, Hasher};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -140,21 +139,9 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
+/// Request ids look like every other Mattermost id.
 pub(crate) fn request_id() -> String {
-    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-    let mut out = String::with_capacity(26);
-    while out.len() < 26 {
-        let mut n = std::hash::RandomState::new().build_hasher().finish();
-        for _ in 0..10 {
-            if out.len() == 26 {
-                break;
-            }
-            let idx = usize::try_from(n % 36).unwrap_or(0);
-            out.push(char::from(ALPHABET[idx]));
-            n /= 36;
-        }
-    }
-    out
+    crate::store::new_id()
 }
 
 pub(crate) struct Response {

@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::freshbox_install::sample_cmdlines;
 use crate::freshbox_install::{
     DOMAIN, answers, check_installed, install, prepared_box, service_starts, text, write_answers,
 };
+use crate::freshbox_install::{assert_secret_absent, sample_cmdlines};
 use crate::support::freshbox::{self, FreshBox};
 use crate::support::mirror::{self, V10, V11};
 
@@ -185,15 +185,7 @@ fn check_admin_and_retention(b: &FreshBox, sql: &dyn Fn(&str) -> String) {
     );
 
     // No log anywhere holds the admin password.
-    let hits = b.exec_stdin(
-        "grep -rlF -f /dev/stdin /var/log/mattermost-setup /opt/mattermost/logs /var/log/apache2 || true",
-        ADMIN_PASSWORD.as_bytes(),
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&hits.stdout).trim(),
-        "",
-        "the admin password is in these logs"
-    );
+    assert_secret_absent(b, ADMIN_PASSWORD);
 }
 
 /// PostgreSQL: admin + team + retention, the password watched on every command line,

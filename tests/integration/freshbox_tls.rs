@@ -11,6 +11,18 @@ pub(crate) const ACME_DIR: &str = "https://127.0.0.1:14000/dir";
 pub(crate) const BUNDLE: &str = "/etc/pebble/bundle.pem";
 
 /// Answers for the stand-in release from the mirror, with `extra` keys on top.
+/// Answers for Let's Encrypt from the pebble in the box, behind `proxy`.
+fn letsencrypt_answers(proxy: &str) -> String {
+    tls_answers(&serde_json::json!({
+        "proxy": proxy,
+        "tls": "letsencrypt",
+        "letsencrypt_email": "ops@example.com",
+        "letsencrypt_agree_tos": true,
+        "acme_server": ACME_DIR,
+        "acme_ca_bundle": BUNDLE,
+    }))
+}
+
 pub(crate) fn tls_answers(extra: &serde_json::Value) -> String {
     let m = mirror::mirror();
     let mut v = serde_json::json!({
@@ -158,17 +170,7 @@ fn nginx_postgresql_letsencrypt_from_pebble() {
     let b = prepared_box("mmle");
     // Real http-01 validation: pebble fetches the challenge through the nginx site.
     start_pebble(&b, false);
-    write_answers(
-        &b,
-        &tls_answers(&serde_json::json!({
-            "proxy": "nginx",
-            "tls": "letsencrypt",
-            "letsencrypt_email": "ops@example.com",
-            "letsencrypt_agree_tos": true,
-            "acme_server": ACME_DIR,
-            "acme_ca_bundle": BUNDLE,
-        })),
-    );
+    write_answers(&b, &letsencrypt_answers("nginx"));
 
     // The name does not resolve yet: never a hard stop. The install finishes on http
     // and says that running it again obtains the certificate.
@@ -312,16 +314,7 @@ fn apache_letsencrypt_from_pebble() {
     let b = prepared_box("mmleap");
     start_pebble(&b, false);
     add_hosts_entry(&b);
-    write_answers(
-        &b,
-        &tls_answers(&serde_json::json!({
-            "tls": "letsencrypt",
-            "letsencrypt_email": "ops@example.com",
-            "letsencrypt_agree_tos": true,
-            "acme_server": ACME_DIR,
-            "acme_ca_bundle": BUNDLE,
-        })),
-    );
+    write_answers(&b, &letsencrypt_answers("apache"));
     let t = install_ok(&b);
     assert!(
         t.contains(&format!("Mattermost is up at https://{DOMAIN} ")),

@@ -234,24 +234,8 @@ impl Postgres {
                 "-f",
                 "-",
             ])
-            .env("PGPASSWORD", &self.superpw)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("psql");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(sql.as_bytes())
-            .expect("write sql");
-        let out = child.wait_with_output().expect("psql output");
-        assert!(
-            out.status.success(),
-            "psql failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+            .env("PGPASSWORD", &self.superpw);
+        run_with_stdin(&mut cmd, sql, "psql")
     }
 
     /// Creates a login role and a database it owns (the PostgreSQL 15+
@@ -401,28 +385,11 @@ impl MariaDb {
 
     /// Runs SQL as root over the Unix socket; returns stdout.
     pub fn root_sql(&self, sql: &str) -> String {
-        let mut child = Command::new(&self.client)
-            .arg("--no-defaults")
+        let mut cmd = Command::new(&self.client);
+        cmd.arg("--no-defaults")
             .arg(format!("--socket={}", self.socket.display()))
-            .args(["-uroot", "--batch", "--skip-column-names"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("mariadb client");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(sql.as_bytes())
-            .expect("write sql");
-        let out = child.wait_with_output().expect("output");
-        assert!(
-            out.status.success(),
-            "mariadb failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+            .args(["-uroot", "--batch", "--skip-column-names"]);
+        run_with_stdin(&mut cmd, sql, "mariadb")
     }
 
     /// Creates `user`@`%` and `user`@`localhost` with all privileges on `db`.
@@ -443,4 +410,27 @@ impl Drop for MariaDb {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Runs a database client with `input` on stdin; panics with its stderr on failure.
+fn run_with_stdin(cmd: &mut Command, input: &str, what: &str) -> String {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write sql");
+    let out = child.wait_with_output().expect("client output");
+    assert!(
+        out.status.success(),
+        "{what} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }

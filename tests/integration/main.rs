@@ -6,6 +6,7 @@ mod freshbox_install;
 mod freshbox_lifecycle;
 mod freshbox_nginx;
 mod freshbox_tls;
+mod fuzz;
 mod retention;
 mod support;
 mod wizard_freshbox;

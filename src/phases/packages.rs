@@ -89,11 +89,14 @@ impl Phase for Packages {
                 );
                 announced = true;
             }
+            // One line that the dashboard updates in place (no count: done is 0).
             (ctx.host.events())(Event::Progress {
                 phase: P,
-                label: format!("waiting for {comm} (pid {pid}) to release the dpkg lock"),
-                done: waited,
-                total: Some(LOCK_WAIT_S),
+                label: format!(
+                    "dpkg lock: held by {comm} (pid {pid}) for {waited} s; waiting up to {LOCK_WAIT_S} s"
+                ),
+                done: 0,
+                total: None,
             });
             std::thread::sleep(std::time::Duration::from_secs(1));
         }

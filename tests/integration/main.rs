@@ -9,6 +9,7 @@ mod freshbox_tls;
 mod fuzz;
 mod retention;
 mod support;
+mod wizard_dumb;
 mod wizard_freshbox;
 mod wizard_pty;
 mod wizard_screenshots;

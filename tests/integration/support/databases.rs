@@ -238,6 +238,20 @@ impl Postgres {
         run_with_stdin(&mut cmd, sql, "psql")
     }
 
+    /// Runs SQL as `user` with `password` over TCP with psql, which (like every
+    /// libpq client) applies SASLprep to the password; returns stdout.
+    pub fn login_sql(&self, user: &str, password: &str, db: &str, sql: &str) -> String {
+        let mut cmd = Command::new(&self.psql);
+        cmd.args(["-h", "127.0.0.1", "-p"])
+            .arg(self.port.to_string())
+            .args([
+                "-U", user, "-d", db, "-X", "-q", "-A", "-t", "-w", "-v", "ON_ERROR_STOP=1", "-f",
+                "-",
+            ])
+            .env("PGPASSWORD", password);
+        run_with_stdin(&mut cmd, sql, "psql")
+    }
+
     /// Creates a login role and a database it owns (the PostgreSQL 15+
     /// recipe from the Mattermost docs).
     pub fn create_user_and_db(&self, user: &str, password: &str, db: &str) {

@@ -78,10 +78,11 @@ fn unhex(h: &str) -> Option<String> {
     String::from_utf8(bytes?).ok()
 }
 
-/// The output of [`unwanted_accounts_sql`].
+/// The output of [`unwanted_accounts_sql`] (tab-separated, as `-B` prints it).
 pub fn parse_accounts(out: &str) -> Result<Vec<Account>, PhaseError> {
-    lines(out)
-        .iter()
+    // Not `lines()`: an anonymous account's user is an empty first column.
+    out.lines()
+        .filter(|l| !l.trim().is_empty())
         .map(|l| {
             let mut f = l.split('\t');
             let (u, h) = (f.next().unwrap_or(""), f.next().unwrap_or(""));
@@ -163,14 +164,6 @@ pub fn login(host: &Host, a: &Answers, sql: &str) -> Result<Output, PhaseError> 
     let out = host.probe(&login_cmd(a, sql, file.path()))?;
     drop(file);
     Ok(out)
-}
-
-fn lines(out: &str) -> Vec<String> {
-    out.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(str::to_owned)
-        .collect()
 }
 
 pub fn probe(ctx: &Ctx) -> Result<Vec<Check>, PhaseError> {
@@ -284,4 +277,43 @@ pub fn apply(ctx: &mut Ctx) -> Result<(), PhaseError> {
     .stdin(admin_sql(a, &unwanted, drop_test));
     host.run(&cmd)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answers(pw: &str) -> Answers {
+        let json = serde_json::json!({"domain": "chat.example.com", "db_engine": "mariadb",
+            "version": "10.11.23", "db_password": pw});
+        crate::answers::from_json(&json.to_string(), None).unwrap()
+    }
+
+    #[test]
+    fn accounts_come_back_byte_for_byte() {
+        // ''@'localhost' (an empty first column) and 'root'@'o'brien\h'.
+        let out = "\t6C6F63616C686F7374\n726F6F74\t6F27627269656E5C68\n";
+        let found = parse_accounts(out).unwrap();
+        assert_eq!(
+            found.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            ["''@'localhost'", "'root'@'o'brien\\h'"]
+        );
+        assert!(parse_accounts("zz\t00\n").is_err());
+    }
+
+    #[test]
+    fn the_script_pins_the_mode_its_literals_need() {
+        let sql = admin_sql(
+            &answers("a\\'b"),
+            &[Account {
+                user: "x'y".into(),
+                host: "%".into(),
+            }],
+            false,
+        );
+        assert!(sql.starts_with(SESSION), "{sql}");
+        assert!(sql.contains("DROP USER IF EXISTS 'x''y'@'%';"), "{sql}");
+        assert!(sql.contains("IDENTIFIED BY 'a\\''b';"), "{sql}");
+        assert!(sql.contains("Db = 'test\\_%'"), "{sql}");
+    }
 }

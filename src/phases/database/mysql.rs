@@ -137,6 +137,13 @@ pub fn admin_sql(a: &Answers, drop_accounts: &[Account], drop_test_db: bool) -> 
 /// the password from `options` (an option file, see [`credentials::mysql_options`];
 /// `--defaults-file` also keeps /etc/mysql and ~/.my.cnf out, which the driver
 /// never reads), the session in [`SESSION`] mode, then `sql`.
+///
+/// Both sides use the password's bytes as they are: the driver scrambles
+/// `[]byte(password)` (`scramblePassword` / `scrambleSHA256Password` in auth.go) on
+/// a utf8mb4 connection, the client the bytes of the option file, and the server
+/// hashed the bytes of the `IDENTIFIED BY` literal, whatever the client's
+/// character set. So unlike PostgreSQL every printable password works, and this
+/// check passes exactly when the driver's login does.
 pub fn login_cmd(a: &Answers, sql: &str, options: &Path) -> Cmd {
     Cmd::new(
         client(a),

@@ -192,3 +192,102 @@ pub fn apply(ctx: &mut Ctx) -> Result<(), PhaseError> {
     ctx.host.run(&cmd)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::answers::Secret;
+    use crate::host::{Output, RunLog, Runner};
+
+    /// Answers psql as a healthy server would; records each command with the
+    /// password file it named, read while the command ran.
+    struct Psql {
+        seen: Arc<Mutex<Vec<(Cmd, Vec<u8>, u32)>>>,
+    }
+
+    impl Runner for Psql {
+        fn run(&self, cmd: &Cmd, _: Option<&mut dyn FnMut(&str)>) -> std::io::Result<Output> {
+            let (file, mode) = cmd
+                .env
+                .iter()
+                .find(|(k, _)| k == "PGPASSFILE")
+                .map(|(_, p)| {
+                    let mode = std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+                    (std::fs::read(p).unwrap(), mode)
+                })
+                .unwrap_or_default();
+            self.seen.lock().unwrap().push((cmd.clone(), file, mode));
+            Ok(Output {
+                code: Some(0),
+                stdout: "mmuser|mmuser|UTF8|mmuser|150004\n".into(),
+                stderr: String::new(),
+            })
+        }
+    }
+
+    fn probe_with(password: &str) -> (Vec<Check>, Vec<(Cmd, Vec<u8>, u32)>) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("run")).unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let host = Host::new(
+            dir.path().to_owned(),
+            RunLog::create(&dir.path().join("log")),
+            crate::events::discard(),
+            Box::new(Psql { seen: seen.clone() }),
+        );
+        let mut a = crate::answers::from_json(r#"{"domain": "chat.example.com"}"#, None).unwrap();
+        // As saved by a version that did not refuse it.
+        a.db_password = Secret::new(password);
+        let plan = crate::plan::Plan::new(&a).unwrap();
+        let checks = probe(&Ctx::new(&host, &a, &plan)).unwrap();
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("run")).unwrap().count(),
+            0,
+            "the password file is gone"
+        );
+        let seen = seen.lock().unwrap().clone();
+        (checks, seen)
+    }
+
+    #[test]
+    fn the_login_check_reads_the_password_from_a_private_file() {
+        let pw = "p' \"q\\ $x `y @z /w :v %u #t s";
+        let (checks, seen) = probe_with(pw);
+        assert!(checks.iter().all(Check::passed), "{checks:?}");
+        let [(cmd, file, mode)] = seen.as_slice() else {
+            panic!("one psql: {seen:?}");
+        };
+        assert!(!cmd.args.iter().any(|a| a.contains(pw)));
+        assert!(!cmd.env.iter().any(|(_, v)| v.contains(pw)), "{:?}", cmd.env);
+        assert_eq!(*file, credentials::pgpass(pw));
+        assert_eq!(*mode, 0o600);
+    }
+
+    #[test]
+    fn a_saved_password_saslprep_changes_fails_the_login_check() {
+        // psql would log in with it (it normalises, as the server did); Mattermost's
+        // driver would not.
+        let (checks, _) = probe_with("pass\u{a0}word-123");
+        let [check] = checks.as_slice() else {
+            panic!("{checks:?}");
+        };
+        assert!(!check.passed());
+        assert!(check.detail.contains("U+00A0"), "{check:?}");
+        assert!(
+            check.fix.as_deref().unwrap_or("").contains("reconfigure"),
+            "{check:?}"
+        );
+    }
+
+    #[test]
+    fn the_admin_script_pins_standard_strings() {
+        let mut a = crate::answers::from_json(r#"{"domain": "chat.example.com"}"#, None).unwrap();
+        a.db_password = Secret::new("a\\'b");
+        let sql = admin_sql(&a);
+        assert!(sql.starts_with(SESSION), "{sql}");
+        assert!(sql.contains("PASSWORD 'a\\''b';"), "{sql}");
+    }
+}

@@ -184,9 +184,7 @@ fn db_password_checks(r: &mut Reader, engine: DbEngine, p: &str) {
         r.err(
             key,
             e,
-            format!(
-                "use 8-128 printable characters, or remove {key} to have a password generated"
-            ),
+            format!("use 8-128 printable characters, or remove {key} to have a password generated"),
         );
     } else if engine == DbEngine::Postgresql
         && let Err(e) = validate::pg_password(p)

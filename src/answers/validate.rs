@@ -391,7 +391,10 @@ mod tests {
         ] {
             let e = pg_password(bad).unwrap_err();
             assert!(e.contains(code) && e.contains("lib/pq"), "{bad:?}: {e}");
-            assert!(!e.contains(bad), "the message does not echo the password: {e}");
+            assert!(
+                !e.contains(bad),
+                "the message does not echo the password: {e}"
+            );
         }
         let generated = crate::answers::Secret::generate().unwrap();
         assert_eq!(pg_password(generated.expose()), Ok(()));

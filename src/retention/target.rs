@@ -80,8 +80,12 @@ impl Connection {
             Dialect::Postgres => credentials::pgpass(&self.password),
             Dialect::Mysql => credentials::mysql_options(&self.password),
         };
-        let file = PasswordFile::create(&parent, &contents)
-            .map_err(|source| RetentionError::PasswordFile { dir: parent, source })?;
+        let file = PasswordFile::create(&parent, &contents).map_err(|source| {
+            RetentionError::PasswordFile {
+                dir: parent,
+                source,
+            }
+        })?;
         let cmd = match self.dialect {
             Dialect::Postgres => {
                 let mut cmd = Cmd::new(
@@ -388,10 +392,16 @@ mod tests {
             !cmd.display().contains("mmuser"),
             "connection details stay off argv"
         );
-        assert!(!cmd.env.iter().any(|(_, v)| v.contains(NASTY)), "nor in the environment");
+        assert!(
+            !cmd.env.iter().any(|(_, v)| v.contains(NASTY)),
+            "nor in the environment"
+        );
         let passfile = cmd.env.iter().find(|(k, _)| k == "PGPASSFILE").unwrap();
         assert_eq!(Path::new(&passfile.1), file.path());
-        assert_eq!(std::fs::read(file.path()).unwrap(), credentials::pgpass(NASTY));
+        assert_eq!(
+            std::fs::read(file.path()).unwrap(),
+            credentials::pgpass(NASTY)
+        );
         drop(file);
         assert!(!Path::new(&passfile.1).exists(), "removed after the call");
         assert!(!format!("{c:?}").contains('%'), "Debug shows no password");

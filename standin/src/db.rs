@@ -8,7 +8,7 @@
 //! from a libpq password file (`PGPASSFILE`), the MariaDB client from an option
 //! file, both 0600 from the start and removed right after use.
 //!
-//! psql applies SASLprep to the password and the real server's driver does
+//! psql applies `SASLprep` to the password and the real server's driver does
 //! not, so the ping of a PostgreSQL DataSource first logs in the way lib/pq
 //! does ([`crate::pgwire`]).
 

@@ -3,9 +3,9 @@
 //! them.
 //!
 //! Why the stand-in needs it although it runs its SQL through `psql`: PostgreSQL
-//! stores the SCRAM secret of the password after SASLprep
+//! stores the SCRAM secret of the password after `SASLprep`
 //! (`pg_be_scram_build_secret`, src/backend/libpq/auth-scram.c), and libpq — so
-//! psql — applies SASLprep again before it logs in (`scram_init`,
+//! psql — applies `SASLprep` again before it logs in (`scram_init`,
 //! src/interfaces/libpq/fe-auth-scram.c). lib/pq does not: conn.go hands the raw
 //! password to its SCRAM client (`case proto.AuthReqSASL:` →
 //! `scram.NewClient(sha256.New, o["user"], o["password"])`), which salts those
@@ -61,8 +61,8 @@ fn connect(t: &PgTarget) -> Result<Box<dyn Stream>> {
     let limit = timeout(t);
     if t.host.starts_with('/') {
         let path = format!("{}/.s.PGSQL.{}", t.host, t.port);
-        let s = UnixStream::connect(&path)
-            .map_err(|e| Error::new(format!("dial unix {path}: {e}")))?;
+        let s =
+            UnixStream::connect(&path).map_err(|e| Error::new(format!("dial unix {path}: {e}")))?;
         s.set_read_timeout(limit.or(Some(DEFAULT_TIMEOUT)))
             .map_err(|e| Error::new(e.to_string()))?;
         return Ok(Box::new(s));
@@ -116,7 +116,7 @@ fn recv(s: &mut dyn Stream) -> Result<(u8, Vec<u8>)> {
     Ok((head[0], body))
 }
 
-/// An ErrorResponse as lib/pq prints it: `pq: <message>`.
+/// An `ErrorResponse` as lib/pq prints it: `pq: <message>`.
 fn server_error(body: &[u8]) -> Error {
     let mut message = String::from("unknown error");
     for field in body.split(|&b| b == 0) {
@@ -213,7 +213,8 @@ fn scram(s: &mut dyn Stream, user: &str, password: &[u8]) -> Result<()> {
             .find_map(|f| f.strip_prefix(prefix))
             .map(str::to_owned)
     };
-    let (Some(server_nonce), Some(salt), Some(iterations)) = (field("r="), field("s="), field("i="))
+    let (Some(server_nonce), Some(salt), Some(iterations)) =
+        (field("r="), field("s="), field("i="))
     else {
         return fail(format!(
             "pq: SCRAM-SHA-256 error: invalid server-first message {server_first:?}"
@@ -234,7 +235,11 @@ fn scram(s: &mut dyn Stream, user: &str, password: &[u8]) -> Result<()> {
     let client_key = hmac(&salted, &[b"Client Key"]);
     let stored_key = Sha256::digest(client_key);
     let signature = hmac(stored_key.as_slice(), &[auth_message.as_bytes()]);
-    let proof: Vec<u8> = client_key.iter().zip(signature).map(|(k, s)| k ^ s).collect();
+    let proof: Vec<u8> = client_key
+        .iter()
+        .zip(signature)
+        .map(|(k, s)| k ^ s)
+        .collect();
     let last = format!("{without_proof},p={}", base64_encode(&proof));
     send(s, Some(b'p'), last.as_bytes())?;
 
@@ -298,9 +303,7 @@ pub fn login(t: &PgTarget) -> Result<Login> {
             b'R' => match auth_code(&body)? {
                 (0, _) => {}
                 (10, mechanisms) => {
-                    let offered = mechanisms
-                        .split(|&b| b == 0)
-                        .any(|m| m == b"SCRAM-SHA-256");
+                    let offered = mechanisms.split(|&b| b == 0).any(|m| m == b"SCRAM-SHA-256");
                     if !offered {
                         return fail("pq: SCRAM-SHA-256 is not offered by the server");
                     }
@@ -325,11 +328,10 @@ mod tests {
     /// RFC 7677's SCRAM-SHA-256 example, computed the way this module does.
     #[test]
     fn rfc7677_example() {
-        let salt = base64_decode("W22ZaJ0SNY7soEsUEjb6gQ==").unwrap();
+        let salt = base64_decode("W22ZaJ0SNY7soEsUEjb6gQ==").expect("salt");
         let salted = salted_password(b"pencil", &salt, 4096);
         let bare = "n=user,r=rOprNGfwEbeRWgbNEkqO";
-        let server_first =
-            "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096";
+        let server_first = "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096";
         let without_proof = "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0";
         let auth = format!("{bare},{server_first},{without_proof}");
         let client_key = hmac(&salted, &[b"Client Key"]);

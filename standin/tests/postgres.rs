@@ -215,7 +215,7 @@ fn env_overrides_and_origin_check(pg: &Postgres, bins: &std::path::Path) {
     );
 }
 
-/// PostgreSQL stores the SCRAM secret of the password after SASLprep; psql
+/// PostgreSQL stores the SCRAM secret of the password after `SASLprep`; psql
 /// normalises the same way before it logs in, lib/pq (the real server's driver)
 /// sends the bytes as they are. A password with a no-break space logs in with psql
 /// and the real server cannot connect: the stand-in must fail the same way.

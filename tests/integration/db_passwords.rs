@@ -54,7 +54,12 @@ fn cases() -> Vec<Case> {
         mariadb,
     };
     vec![
-        c("ASCII specials", "p' \"q\\ $x `y @z /w :v %u #t s", Works, Works),
+        c(
+            "ASCII specials",
+            "p' \"q\\ $x `y @z /w :v %u #t s",
+            Works,
+            Works,
+        ),
         c(
             "a literal breaker",
             "x\\'; DROP USER root; -- \\",
@@ -93,7 +98,12 @@ fn cases() -> Vec<Case> {
             Works,
         ),
         c("emoji", "🔑🐘 emoji password", Works, Works),
-        c("precomposed letters", "Passwörter-café-Straße", Works, Works),
+        c(
+            "precomposed letters",
+            "Passwörter-café-Straße",
+            Works,
+            Works,
+        ),
         c("128 characters", &long, Works, Works),
         c(
             "129 characters",
@@ -347,7 +357,10 @@ fn mariadb_unwanted_accounts_go(maria: &MariaDb, mode: &str) {
 fn passwords_on_postgresql() {
     for (settings, mode) in [
         (&[][..], "as installed"),
-        (&["standard_conforming_strings=off"][..], "standard_conforming_strings=off"),
+        (
+            &["standard_conforming_strings=off"][..],
+            "standard_conforming_strings=off",
+        ),
     ] {
         let Some(pg) = Postgres::start_with(settings) else {
             return;

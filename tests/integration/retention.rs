@@ -411,10 +411,7 @@ fn scenario(db: &Db) {
             "mariadb"
         };
         assert!(t.contains(client), "strace saw the client: {t}");
-        assert!(
-            t.contains("PATH="),
-            "strace -v shows the environments: {t}"
-        );
+        assert!(t.contains("PATH="), "strace -v shows the environments: {t}");
         for f in PASSWORD_FRAGMENTS {
             assert!(
                 !t.contains(f),

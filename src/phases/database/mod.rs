@@ -5,7 +5,7 @@ pub mod credentials;
 pub mod mysql;
 pub mod postgres;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::{Check, Ctx, Phase, PhaseError, PhaseId};
 use crate::answers::{Answers, DbEngine};
@@ -42,7 +42,7 @@ fn password_file(host: &Host, contents: &[u8]) -> Result<credentials::PasswordFi
     let parent = if run.is_dir() {
         run
     } else {
-        PathBuf::from(std::env::temp_dir())
+        std::env::temp_dir()
     };
     credentials::PasswordFile::create(&parent, contents).map_err(|e| {
         PhaseError::new(format!(

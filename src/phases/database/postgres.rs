@@ -202,10 +202,12 @@ mod tests {
     use crate::answers::Secret;
     use crate::host::{Output, RunLog, Runner};
 
-    /// Answers psql as a healthy server would; records each command with the
-    /// password file it named, read while the command ran.
+    /// A command, the password file it named (read while it ran) and the file's mode.
+    type Seen = Vec<(Cmd, Vec<u8>, u32)>;
+
+    /// Answers psql as a healthy server would; records each command.
     struct Psql {
-        seen: Arc<Mutex<Vec<(Cmd, Vec<u8>, u32)>>>,
+        seen: Arc<Mutex<Seen>>,
     }
 
     impl Runner for Psql {
@@ -228,7 +230,7 @@ mod tests {
         }
     }
 
-    fn probe_with(password: &str) -> (Vec<Check>, Vec<(Cmd, Vec<u8>, u32)>) {
+    fn probe_with(password: &str) -> (Vec<Check>, Seen) {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("run")).unwrap();
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -261,7 +263,11 @@ mod tests {
             panic!("one psql: {seen:?}");
         };
         assert!(!cmd.args.iter().any(|a| a.contains(pw)));
-        assert!(!cmd.env.iter().any(|(_, v)| v.contains(pw)), "{:?}", cmd.env);
+        assert!(
+            !cmd.env.iter().any(|(_, v)| v.contains(pw)),
+            "{:?}",
+            cmd.env
+        );
         assert_eq!(*file, credentials::pgpass(pw));
         assert_eq!(*mode, 0o600);
     }

@@ -205,10 +205,11 @@ impl Postgres {
             .arg(format!(
                 "-k {} -p {port} -c listen_addresses=127.0.0.1 -c fsync=off{}",
                 socket_dir.display(),
-                settings
-                    .iter()
-                    .map(|s| format!(" -c {s}"))
-                    .collect::<String>()
+                settings.iter().fold(String::new(), |mut o, s| {
+                    o.push_str(" -c ");
+                    o.push_str(s);
+                    o
+                })
             ))
             .arg("start");
         run_checked(&mut start, "pg_ctl start");
@@ -249,13 +250,24 @@ impl Postgres {
     }
 
     /// Runs SQL as `user` with `password` over TCP with psql, which (like every
-    /// libpq client) applies SASLprep to the password; returns stdout.
+    /// libpq client) applies `SASLprep` to the password; returns stdout.
     pub fn login_sql(&self, user: &str, password: &str, db: &str, sql: &str) -> String {
         let mut cmd = Command::new(&self.psql);
         cmd.args(["-h", "127.0.0.1", "-p"])
             .arg(self.port.to_string())
             .args([
-                "-U", user, "-d", db, "-X", "-q", "-A", "-t", "-w", "-v", "ON_ERROR_STOP=1", "-f",
+                "-U",
+                user,
+                "-d",
+                db,
+                "-X",
+                "-q",
+                "-A",
+                "-t",
+                "-w",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-f",
                 "-",
             ])
             .env("PGPASSWORD", password);

@@ -34,12 +34,7 @@ pub struct InstallError {
 pub fn register_secrets(host: &Host, a: &Answers) {
     host.add_secret(a.db_password.expose());
     host.add_secret(&crate::dsn::escaped_password(a));
-    host.add_secret(&crate::phases::database::postgres::literal(
-        a.db_password.expose(),
-    ));
-    host.add_secret(&crate::phases::database::mysql::literal(
-        a.db_password.expose(),
-    ));
+    host.add_secret(&crate::phases::database::literal(a.db_password.expose()));
     if let Some(admin) = &a.admin {
         // Raw, and as it travels in the local-mode API's JSON bodies.
         let pw = admin.password.expose();

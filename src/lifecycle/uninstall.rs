@@ -22,7 +22,7 @@ pub struct Report {
 const PRESERVED: [&str; 4] = ["config", "logs", "plugins", "data"];
 
 pub fn uninstall(host: &Host, a: &Answers, purge: bool) -> Result<Report, PhaseError> {
-    let own = Ownership::load(host);
+    let own = Ownership::load_checked(host)?;
     let mut r = Report::default();
     let unit = PathBuf::from(plan::UNIT_PATH);
 

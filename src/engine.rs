@@ -433,3 +433,30 @@ pub fn status(host: &Host, answers: &Answers, plan: &Plan) -> Vec<Check> {
     all.extend(crate::lifecycle::upgrade::leftovers(host, &answers.install_dir));
     all
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_journal_that_cannot_be_written_stops_the_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = crate::state::test_host::host(dir.path());
+        // Something in the way of the journal: even root cannot write it.
+        std::fs::create_dir_all(host.path(Path::new(crate::state::journal::PATH))).unwrap();
+        let mut journal = Journal::begin("repair", host.log_path().to_owned());
+        let mut rj = RunJournal {
+            journal: &mut journal,
+            inputs: "x".into(),
+            dirty: false,
+        };
+        // Nothing changed yet: nothing to write.
+        rj.mark(&host, PhaseId::Preflight, PhaseState::Verified)
+            .unwrap();
+        let e = rj
+            .mark(&host, PhaseId::Service, PhaseState::Started)
+            .unwrap_err();
+        assert!(e.cause.contains(crate::state::journal::PATH), "{}", e.cause);
+        assert!(e.fix.unwrap().contains("must be writable"));
+    }
+}

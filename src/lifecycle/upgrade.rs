@@ -712,6 +712,7 @@ pub fn upgrade(host: &Host, answers: &Answers, cancel: &Cancel) -> Result<Outcom
     let staging = host.path(&staging_rel);
     host.note(&format!("[upgrade] unpacking {to} into {}", staging_rel.display()));
     let new_tree = unpack::unpack(host, &tarball, &staging)?;
+    host.note(&format!("[upgrade] {to} unpacked; switching"));
 
     // Switch: stop, move the operator's directories into the new tree, swap trees.
     // The record goes to disk first: a run killed from here on is rolled back by the
@@ -875,5 +876,48 @@ mod tests {
         let blocker =
             serde_json::json!({"TeamSettings": {"ExperimentalViewArchivedChannels": false}});
         assert!(requirements(&pg, v("10.11.23"), v("11.7.9"), Some(15), &blocker).is_err());
+    }
+
+    #[test]
+    fn leftovers_are_named_and_unexplained_staging_is_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = crate::state::test_host::host(dir.path());
+        let install = Path::new("/opt/mattermost");
+        for d in [
+            "opt/mattermost/bin",
+            "opt/mattermost-11.7.90.previous",
+            "opt/mattermost-11.9.90.failed-2026-11-29T010203Z",
+            "opt/.mattermost.mattermost-setup-upgrade/mattermost/bin",
+            "opt/other-app.previous",
+        ] {
+            std::fs::create_dir_all(dir.path().join(d)).unwrap();
+        }
+        let checks = leftovers(&host, install);
+        let names: Vec<&str> = checks.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "unfinished upgrade",
+                "kept /opt/mattermost-11.7.90.previous",
+                "kept /opt/mattermost-11.9.90.failed-2026-11-29T010203Z"
+            ]
+        );
+        assert_eq!(checks[0].level, crate::phases::Level::Fail);
+        assert_eq!(checks[1].level, crate::phases::Level::Warn);
+        // No upgrade record explains the staging tree: the next run removes it.
+        let msg = recover(&host, install).unwrap().unwrap();
+        assert!(msg.contains("removed /opt/.mattermost.mattermost-setup-upgrade"), "{msg}");
+        assert!(!dir.path().join("opt/.mattermost.mattermost-setup-upgrade").exists());
+        assert!(dir.path().join("opt/mattermost-11.7.90.previous").exists());
+        assert_eq!(recover(&host, install).unwrap(), None);
+    }
+
+    #[test]
+    fn old_records_read_as_switching() {
+        let old = r#"{"from": "11.7.90", "to": "11.8.90", "install": "/opt/mattermost",
+            "previous": "/opt/mattermost-11.7.90.previous", "new_tree": "/opt/mattermost", "data_inside": true}"#;
+        let r: UpgradeRecord = serde_json::from_str(old).unwrap();
+        assert_eq!(r.stage, Stage::Switching);
+        assert!(r.dump.is_none());
     }
 }

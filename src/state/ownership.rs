@@ -35,7 +35,7 @@ pub struct Ownership {
     /// Set when the record on disk could not be read: this value is then empty, and
     /// must never be saved over it.
     #[serde(skip)]
-    damaged: Option<String>,
+    damaged: Option<(String, Option<PathBuf>)>,
 }
 
 impl Ownership {
@@ -45,8 +45,10 @@ impl Ownership {
     pub fn load(host: &Host) -> Self {
         Self::load_checked(host).unwrap_or_else(|e| Self {
             damaged: Some(match e {
-                StateError::Damaged { reason, .. } => reason,
-                StateError::Write(e) => e.to_string(),
+                StateError::Damaged {
+                    reason, previous, ..
+                } => (reason, previous),
+                StateError::Write(e) => (e.to_string(), None),
             }),
             ..Self::default()
         })
@@ -73,11 +75,13 @@ impl Ownership {
 
     /// Why the record on disk is unusable, when it is.
     pub fn damage(&self) -> Option<StateError> {
-        self.damaged.as_ref().map(|reason| StateError::Damaged {
-            path: PATH.into(),
-            reason: reason.clone(),
-            previous: Some(PREVIOUS.into()),
-        })
+        self.damaged
+            .as_ref()
+            .map(|(reason, previous)| StateError::Damaged {
+                path: PATH.into(),
+                reason: reason.clone(),
+                previous: previous.clone(),
+            })
     }
 
     /// Writes the record (atomically, 0600). The version it replaces is kept as

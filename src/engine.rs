@@ -422,7 +422,10 @@ pub fn status(host: &Host, answers: &Answers, plan: &Plan) -> Vec<Check> {
     let ctx = Ctx::new(host, answers, plan);
     let mut all = Vec::new();
     if let Some(e) = ctx.own.damage() {
-        all.push(Check::fail(PhaseId::Preflight, "ownership record", e.to_string()).with_fix(e.way_out()));
+        all.push(
+            Check::fail(PhaseId::Preflight, "ownership record", e.to_string())
+                .with_fix(e.way_out()),
+        );
     }
     for phase in phases::all() {
         match phase.probe(&ctx) {
@@ -430,7 +433,10 @@ pub fn status(host: &Host, answers: &Answers, plan: &Plan) -> Vec<Check> {
             Err(e) => all.push(Check::fail(phase.id(), "probe", e.cause)),
         }
     }
-    all.extend(crate::lifecycle::upgrade::leftovers(host, &answers.install_dir));
+    all.extend(crate::lifecycle::upgrade::leftovers(
+        host,
+        &answers.install_dir,
+    ));
     all
 }
 

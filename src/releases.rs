@@ -128,25 +128,25 @@ pub fn table() -> &'static [Release] {
 
 fn parse_table(json: &str) -> Vec<Release> {
     let raw: Table = serde_json::from_str(json).unwrap_or(Table { releases: vec![] });
-        let mut rows: Vec<Release> = raw
-            .releases
-            .into_iter()
-            .filter(|r| r.arch == "amd64")
-            .filter_map(|r| {
-                Some(Release {
-                    version: r.version.parse().ok()?,
-                    edition: match r.edition.as_str() {
-                        "enterprise" => Edition::Enterprise,
-                        "team" => Edition::Team,
-                        _ => return None,
-                    },
-                    sha256: r.sha256,
-                    esr: r.esr,
-                })
+    let mut rows: Vec<Release> = raw
+        .releases
+        .into_iter()
+        .filter(|r| r.arch == "amd64")
+        .filter_map(|r| {
+            Some(Release {
+                version: r.version.parse().ok()?,
+                edition: match r.edition.as_str() {
+                    "enterprise" => Edition::Enterprise,
+                    "team" => Edition::Team,
+                    _ => return None,
+                },
+                sha256: r.sha256,
+                esr: r.esr,
             })
-            .collect();
-        rows.sort_by_key(|r| std::cmp::Reverse(r.version));
-        rows
+        })
+        .collect();
+    rows.sort_by_key(|r| std::cmp::Reverse(r.version));
+    rows
 }
 
 /// The file name of a release tarball, as published.

@@ -66,7 +66,9 @@ fn installed(host: &Host) -> Result<Answers, Stop> {
             .path(std::path::Path::new(crate::state::journal::PATH))
             .exists()
         || host
-            .path(std::path::Path::new(crate::lifecycle::upgrade::UPGRADE_RECORD))
+            .path(std::path::Path::new(
+                crate::lifecycle::upgrade::UPGRADE_RECORD,
+            ))
             .exists();
     if !anything {
         return Err(Stop {

@@ -30,7 +30,10 @@ pub fn prune(host: &Host, keep: &[String]) -> Vec<PathBuf> {
                 host.note(&format!("[upgrade] removed the cached {}", shown.display()));
                 removed.push(shown);
             }
-            Err(err) => host.note(&format!("[upgrade] cannot remove {}: {err}", shown.display())),
+            Err(err) => host.note(&format!(
+                "[upgrade] cannot remove {}: {err}",
+                shown.display()
+            )),
         }
     }
     removed

@@ -298,9 +298,8 @@ fn upgrade_staging(install: &Path) -> PathBuf {
 }
 
 fn write_record(host: &Host, r: &UpgradeRecord) -> Result<(), PhaseError> {
-    crate::state::save_json(host, UPGRADE_RECORD, r).map_err(|e| {
-        PhaseError::from(crate::state::StateError::Write(e))
-    })
+    crate::state::save_json(host, UPGRADE_RECORD, r)
+        .map_err(|e| PhaseError::from(crate::state::StateError::Write(e)))
 }
 
 fn read_record(host: &Host) -> Result<Option<UpgradeRecord>, PhaseError> {
@@ -317,13 +316,16 @@ fn remove_record(host: &Host) -> Result<(), PhaseError> {
     match std::fs::remove_file(host.path(Path::new(UPGRADE_RECORD))) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(PhaseError::new(format!("cannot remove {UPGRADE_RECORD}: {e}"))
-            .fix(crate::state::StateError::Write(crate::host::HostError::Io {
-                action: "cannot remove",
-                path: UPGRADE_RECORD.into(),
-                source: e,
-            })
-            .way_out())),
+        Err(e) => Err(
+            PhaseError::new(format!("cannot remove {UPGRADE_RECORD}: {e}")).fix(
+                crate::state::StateError::Write(crate::host::HostError::Io {
+                    action: "cannot remove",
+                    path: UPGRADE_RECORD.into(),
+                    source: e,
+                })
+                .way_out(),
+            ),
+        ),
     }
 }
 
@@ -364,7 +366,11 @@ fn restore_dump(host: &Host, r: &UpgradeRecord) -> Result<PathBuf, String> {
             ],
         ),
         DbEngine::Mariadb | DbEngine::Mysql => {
-            let client = if engine == DbEngine::Mysql { "mysql" } else { "mariadb" };
+            let client = if engine == DbEngine::Mysql {
+                "mysql"
+            } else {
+                "mariadb"
+            };
             Cmd::new(
                 "sh",
                 &[
@@ -431,7 +437,8 @@ fn roll_back(host: &Host, r: &UpgradeRecord, why: &str) -> Result<RolledBack, Ph
                 r.to,
                 stamp()
             ));
-            std::fs::rename(&inst, host.path(&aside)).map_err(io("cannot set aside", &r.install))?;
+            std::fs::rename(&inst, host.path(&aside))
+                .map_err(io("cannot set aside", &r.install))?;
             kept.push(aside);
         } else if new.exists() {
             move_preserved(&new, &prev, r.data_inside, false)?;
@@ -445,7 +452,13 @@ fn roll_back(host: &Host, r: &UpgradeRecord, why: &str) -> Result<RolledBack, Ph
     // nobody can be sure it holds nothing of the operator's).
     let staging = upgrade_staging(&r.install);
     if r.new_tree != r.install && host.path(&staging).exists() {
-        let aside = staging.with_extension(format!("interrupted-{}", stamp()));
+        let aside = staging.with_file_name(format!(
+            ".{}.mattermost-setup-upgrade.interrupted-{}",
+            r.install
+                .file_name()
+                .map_or_else(|| "mattermost".into(), |n| n.to_string_lossy().into_owned()),
+            stamp()
+        ));
         std::fs::rename(host.path(&staging), host.path(&aside))
             .map_err(io("cannot set aside", &staging))?;
         kept.push(aside);
@@ -486,9 +499,8 @@ fn committed_answers(host: &Host, r: &UpgradeRecord) -> Result<Option<Answers>, 
     let Some(text) = host.read(Path::new(crate::answers::SAVED_ANSWERS))? else {
         return Ok(None);
     };
-    let saved = crate::answers::from_json(&String::from_utf8_lossy(&text), None).map_err(|e| {
-        PhaseError::new(format!("{}: {e}", crate::answers::SAVED_ANSWERS))
-    })?;
+    let saved = crate::answers::from_json(&String::from_utf8_lossy(&text), None)
+        .map_err(|e| PhaseError::new(format!("{}: {e}", crate::answers::SAVED_ANSWERS)))?;
     let Some(version) = &r.answers_version else {
         return Ok(None);
     };
@@ -517,7 +529,10 @@ fn finish_commit(host: &Host, r: &UpgradeRecord) -> Result<(), PhaseError> {
         mode: 0o644,
         owner: None,
     })?;
-    host.note(&format!("[upgrade] commit 2/3: the release record says {}", r.to));
+    host.note(&format!(
+        "[upgrade] commit 2/3: the release record says {}",
+        r.to
+    ));
     if let Some(a) = committed_answers(host, r)? {
         crate::engine::save_answers(host, &a)?;
     }
@@ -617,7 +632,10 @@ pub fn leftovers(host: &Host, install: &Path) -> Vec<crate::phases::Check> {
             Check::fail(
                 p,
                 "unfinished upgrade",
-                format!("{} holds a release unpacked by an interrupted upgrade", staging.display()),
+                format!(
+                    "{} holds a release unpacked by an interrupted upgrade",
+                    staging.display()
+                ),
             )
             .with_fix("`mattermost-setup repair` removes it"),
         );
@@ -633,7 +651,9 @@ pub fn leftovers(host: &Host, install: &Path) -> Vec<crate::phases::Check> {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| {
             (n.starts_with(&format!("{name}-"))
-                && [".previous", ".failed", ".interrupted-"].iter().any(|k| n.contains(k)))
+                && [".previous", ".failed", ".interrupted-"]
+                    .iter()
+                    .any(|k| n.contains(k)))
                 || n.starts_with(&format!(".{name}.mattermost-setup-upgrade.interrupted-"))
         })
         .collect();
@@ -710,7 +730,10 @@ pub fn upgrade(host: &Host, answers: &Answers, cancel: &Cancel) -> Result<Outcom
 
     let staging_rel = upgrade_staging(&install);
     let staging = host.path(&staging_rel);
-    host.note(&format!("[upgrade] unpacking {to} into {}", staging_rel.display()));
+    host.note(&format!(
+        "[upgrade] unpacking {to} into {}",
+        staging_rel.display()
+    ));
     let new_tree = unpack::unpack(host, &tarball, &staging)?;
     host.note(&format!("[upgrade] {to} unpacked; switching"));
 
@@ -825,7 +848,12 @@ pub fn upgrade(host: &Host, answers: &Answers, cancel: &Cancel) -> Result<Outcom
             };
             let db = done.restored.map_or_else(
                 || format!("the database dump is {}", dump.display()),
-                |d| format!("the database was restored from {} (taken before the upgrade)", d.display()),
+                |d| {
+                    format!(
+                        "the database was restored from {} (taken before the upgrade)",
+                        d.display()
+                    )
+                },
             );
             Err(PhaseError::new(format!(
                 "Mattermost {to} failed its health check: {why}. Rolled back: {state}; {db}{}.",
@@ -906,8 +934,15 @@ mod tests {
         assert_eq!(checks[1].level, crate::phases::Level::Warn);
         // No upgrade record explains the staging tree: the next run removes it.
         let msg = recover(&host, install).unwrap().unwrap();
-        assert!(msg.contains("removed /opt/.mattermost.mattermost-setup-upgrade"), "{msg}");
-        assert!(!dir.path().join("opt/.mattermost.mattermost-setup-upgrade").exists());
+        assert!(
+            msg.contains("removed /opt/.mattermost.mattermost-setup-upgrade"),
+            "{msg}"
+        );
+        assert!(
+            !dir.path()
+                .join("opt/.mattermost.mattermost-setup-upgrade")
+                .exists()
+        );
         assert!(dir.path().join("opt/mattermost-11.7.90.previous").exists());
         assert_eq!(recover(&host, install).unwrap(), None);
     }

@@ -128,9 +128,7 @@ fn program_check(ctx: &Ctx) -> Result<Check, PhaseError> {
             }
         }
         FileState::Missing => Check::fail(P, name, "missing").with_fix(fix),
-        FileState::MetadataDiffers => {
-            Check::fail(P, name, "mode or owner changed").with_fix(fix)
-        }
+        FileState::MetadataDiffers => Check::fail(P, name, "mode or owner changed").with_fix(fix),
     })
 }
 

@@ -110,7 +110,10 @@ pub(crate) mod test_host {
                 cmd: &crate::host::Cmd,
                 _: Option<&mut dyn FnMut(&str)>,
             ) -> std::io::Result<crate::host::Output> {
-                Err(std::io::Error::other(format!("no commands here: {}", cmd.program)))
+                Err(std::io::Error::other(format!(
+                    "no commands here: {}",
+                    cmd.program
+                )))
             }
         }
         Host::new(

@@ -202,14 +202,21 @@ mod tests {
         o.save(&host).unwrap();
         // The save before is kept beside it.
         let prev = std::fs::read_to_string(host.path(Path::new(PREVIOUS))).unwrap();
-        assert!(prev.contains("mattermost.service") && !prev.contains("\"user\""), "{prev}");
+        assert!(
+            prev.contains("mattermost.service") && !prev.contains("\"user\""),
+            "{prev}"
+        );
 
         let real = host.path(Path::new(PATH));
         std::fs::write(&real, b"{\"files\": {\"/etc/x\": tru").unwrap();
         let e = Ownership::load_checked(&host).unwrap_err();
         let text = format!("{e}");
         assert!(text.contains(PATH) && text.contains("damaged"), "{text}");
-        assert!(e.way_out().contains(&format!("cp {PREVIOUS} {PATH}")), "{}", e.way_out());
+        assert!(
+            e.way_out().contains(&format!("cp {PREVIOUS} {PATH}")),
+            "{}",
+            e.way_out()
+        );
 
         // The forgiving load (status) gives an empty record that refuses to be saved.
         let mut loaded = Ownership::load(&host);
@@ -219,7 +226,10 @@ mod tests {
         assert!(e.to_string().contains(PATH), "{e}");
         let pe = crate::phases::PhaseError::from(e);
         assert!(pe.fix.unwrap().contains("by hand"));
-        assert_eq!(std::fs::read(&real).unwrap(), b"{\"files\": {\"/etc/x\": tru");
+        assert_eq!(
+            std::fs::read(&real).unwrap(),
+            b"{\"files\": {\"/etc/x\": tru"
+        );
     }
 
     #[test]

@@ -579,7 +579,9 @@ fn db_version(b: &FreshBox) -> String {
 
 /// Server starts recorded in the database (each start of the stand-in adds one).
 fn boots(b: &FreshBox) -> u32 {
-    sql(b, "select count(*) from standin_boots").parse().unwrap()
+    sql(b, "select count(*) from standin_boots")
+        .parse()
+        .unwrap()
 }
 
 /// What the tool keeps on the box: a run that changes nothing must not add to it.
@@ -606,8 +608,14 @@ fn resilient_across_builds_kills_and_bookkeeping() {
     let b = prepared_box("lresil");
     // The installing build's table: the ESR is the 11.7 stand-in.
     for (file, table) in [
-        ("table-a.json", releases_table(&[(V11, true), (V11_NEXT, false)])),
-        ("table-b.json", releases_table(&[(V11, true), (V11_NEXT, true)])),
+        (
+            "table-a.json",
+            releases_table(&[(V11, true), (V11_NEXT, false)]),
+        ),
+        (
+            "table-b.json",
+            releases_table(&[(V11, true), (V11_NEXT, true)]),
+        ),
     ] {
         let out = b.exec_stdin(
             &format!("cat > /root/{file} && chmod 600 /root/{file}"),
@@ -657,16 +665,28 @@ fn resilient_across_builds_kills_and_bookkeeping() {
     );
     let newer = "MATTERMOST_SETUP_RELEASES_TABLE=/root/table-b.json /root/newer/mattermost-setup";
     let (code, out) = run(&b, &format!("{newer} plan --answers /root/answers.json"));
-    assert!(code == 0 && out.contains(V11) && !out.contains(V11_NEXT), "{out}");
+    assert!(
+        code == 0 && out.contains(V11) && !out.contains(V11_NEXT),
+        "{out}"
+    );
     let (code, out) = run(&b, &format!("{newer} status"));
-    assert_eq!(code, 0, "a newer build sees a healthy box as broken:\n{out}");
+    assert_eq!(
+        code, 0,
+        "a newer build sees a healthy box as broken:\n{out}"
+    );
     assert!(out.contains("another build of mattermost-setup"), "{out}");
     let (code, out) = run(&b, &format!("{newer} repair"));
     assert!(code == 0 && out.contains("Nothing to repair"), "{out}");
-    let (code, out) = run(&b, &format!("{newer} install --answers /root/answers.json --yes"));
+    let (code, out) = run(
+        &b,
+        &format!("{newer} install --answers /root/answers.json --yes"),
+    );
     assert_eq!(code, 0, "{out}");
     check_installed(&b, "postgresql", V11);
-    assert!(b.exec_ok("cat /var/lib/mattermost-setup/release.json").contains(V11));
+    assert!(
+        b.exec_ok("cat /var/lib/mattermost-setup/release.json")
+            .contains(V11)
+    );
 
     let upgrade = |v: &str| {
         format!(
@@ -699,7 +719,10 @@ fn resilient_across_builds_kills_and_bookkeeping() {
     assert!(out.status.success() && t.contains("was rolled back"), "{t}");
     assert!(t.contains("restored from"), "{t}");
     assert_eq!(
-        sql(&b, "select count(*) from pg_tables where tablename = 'written_by_the_new_release'"),
+        sql(
+            &b,
+            "select count(*) from pg_tables where tablename = 'written_by_the_new_release'"
+        ),
         "0",
         "the dump was not restored"
     );
@@ -707,7 +730,10 @@ fn resilient_across_builds_kills_and_bookkeeping() {
     check_installed(&b, "postgresql", V11);
     let (code, out) = run(&b, "mattermost-setup status");
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("kept /opt/mattermost-11.8.90.interrupted-"), "{out}");
+    assert!(
+        out.contains("kept /opt/mattermost-11.8.90.interrupted-"),
+        "{out}"
+    );
 
     // A failed health gate after the migration: the dump is restored too. Restored,
     // the database holds one more start (the previous release's), not two.
@@ -731,14 +757,27 @@ fn resilient_across_builds_kills_and_bookkeeping() {
     }
     let (out, _) = install(&b);
     let t = text(&out);
-    assert!(out.status.success() && t.contains("commit was finished"), "{t}");
+    assert!(
+        out.status.success() && t.contains("commit was finished"),
+        "{t}"
+    );
     check_installed(&b, "postgresql", V11_NEXT);
     assert_eq!(db_version(&b), V11_NEXT);
-    assert!(b.exec_ok("cat /var/lib/mattermost-setup/release.json").contains(V11_NEXT));
-    assert!(!b.exec("test -e /var/lib/mattermost-setup/upgrade.json").status.success());
+    assert!(
+        b.exec_ok("cat /var/lib/mattermost-setup/release.json")
+            .contains(V11_NEXT)
+    );
+    assert!(
+        !b.exec("test -e /var/lib/mattermost-setup/upgrade.json")
+            .status
+            .success()
+    );
     let (code, out) = run(&b, "mattermost-setup status");
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("kept /opt/mattermost-11.9.90.failed-"), "{out}");
+    assert!(
+        out.contains("kept /opt/mattermost-11.9.90.failed-"),
+        "{out}"
+    );
     // The cache keeps the installed and the previous release only.
     let cache = b.exec_ok("ls /var/cache/mattermost-setup");
     assert!(
@@ -758,10 +797,16 @@ fn resilient_across_builds_kills_and_bookkeeping() {
     b.exec_ok("cp /var/lib/mattermost-setup/ownership.json /root/ownership.good && echo '{damaged' > /var/lib/mattermost-setup/ownership.json");
     let (code, out) = run(&b, "mattermost-setup repair");
     assert!(
-        code == 1 && out.contains("ownership.json is damaged") && out.contains("ownership.json.previous"),
+        code == 1
+            && out.contains("ownership.json is damaged")
+            && out.contains("ownership.json.previous"),
         "{out}"
     );
-    assert_eq!(b.exec_ok("cat /var/lib/mattermost-setup/ownership.json").trim(), "{damaged");
+    assert_eq!(
+        b.exec_ok("cat /var/lib/mattermost-setup/ownership.json")
+            .trim(),
+        "{damaged"
+    );
     let (code, out) = run(&b, "mattermost-setup status");
     assert!(code == 1 && out.contains("ownership.json"), "{out}");
     b.exec_ok("cp /root/ownership.good /var/lib/mattermost-setup/ownership.json");

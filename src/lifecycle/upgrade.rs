@@ -859,7 +859,7 @@ pub fn upgrade(host: &Host, answers: &Answers, cancel: &Cancel) -> Result<Outcom
                 "Mattermost {to} failed its health check: {why}. Rolled back: {state}; {db}{}.",
                 kept_list(&done.kept)
             ))
-            .fix(format!("read the logs/mattermost.log of the kept release and the log of this run; fix the cause, then run upgrade again")))
+            .fix("read the logs/mattermost.log of the kept release and the log of this run; fix the cause, then run upgrade again"))
         }
     }
 }

@@ -519,7 +519,7 @@ mod tests {
         let vhost = &plan.files[1].content;
         assert!(vhost.contains("ServerName chat.example.com"));
         assert!(vhost.contains("ws://127.0.0.1:8065%{REQUEST_URI}"));
-        assert!(vhost.contains("LimitRequestBody 104857600"));
+        assert!(vhost.contains("LimitRequestBody 105906176"), "MaxFileSize + 1 MiB");
     }
 
     #[test]

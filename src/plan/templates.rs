@@ -351,7 +351,7 @@ mod tests {
             );
             assert_eq!(
                 declared_body_limit(proxy, &text),
-                Some(104_857_600),
+                Some(104_857_600 + BODY_HEADROOM),
                 "{what}"
             );
         }
@@ -378,7 +378,7 @@ mod tests {
         ] {
             assert!(t.contains(timeout), "{timeout}");
         }
-        assert_eq!(t.matches("client_max_body_size 104857600;").count(), 2);
+        assert_eq!(t.matches("client_max_body_size 105906176;").count(), 2);
         assert!(t.contains(
             "upstream mattermost_setup_backend {\n    server 127.0.0.1:8065;\n    keepalive 32;\n}"
         ));
@@ -451,7 +451,18 @@ mod tests {
         let nginx = proxy_site(Proxy::Nginx, &s);
         assert_eq!(
             declared_body_limit(Proxy::Nginx, &nginx),
-            Some(5 * 1024 * 1024 * 1024)
+            Some(5 * 1024 * 1024 * 1024 + BODY_HEADROOM)
+        );
+        // Just below Apache's ceiling the headroom still fits; above it, no limit.
+        s.upload_limit = APACHE_BODY_MAX - BODY_HEADROOM;
+        assert_eq!(
+            declared_body_limit(Proxy::Apache, &proxy_site(Proxy::Apache, &s)),
+            Some(APACHE_BODY_MAX)
+        );
+        s.upload_limit += 1;
+        assert_eq!(
+            declared_body_limit(Proxy::Apache, &proxy_site(Proxy::Apache, &s)),
+            Some(0)
         );
         assert_eq!(
             declared_body_limit(
@@ -464,6 +475,69 @@ mod tests {
             declared_body_limit(Proxy::Nginx, "# client_max_body_size 1;\n"),
             None
         );
+    }
+
+    #[test]
+    fn both_proxies_set_x_real_ip_from_the_connection() {
+        for tls in [false, true] {
+            let a = proxy_site(Proxy::Apache, &site(false, tls));
+            assert_eq!(
+                a.matches("RequestHeader set X-Real-IP \"expr=%{REMOTE_ADDR}\"")
+                    .count(),
+                1,
+                "{a}"
+            );
+            let n = proxy_site(Proxy::Nginx, &site(false, tls));
+            assert_eq!(
+                n.matches("proxy_set_header X-Real-IP $remote_addr;").count(),
+                2,
+                "both locations: {n}"
+            );
+        }
+    }
+
+    #[test]
+    fn apache_modules_follow_the_site() {
+        let plain = apache_modules(&site(true, false));
+        assert!(!plain.contains(&"ssl"), "{plain:?}");
+        assert!(!plain.contains(&"http2"), "{plain:?}");
+        let tls = apache_modules(&site(true, true));
+        assert!(tls.contains(&"ssl"), "{tls:?}");
+        assert!(!tls.contains(&"http2"), "{tls:?}");
+        assert!(
+            !proxy_site(Proxy::Apache, &site(false, true)).contains("Protocols"),
+            "h2 would need mod_http2, which changes every site"
+        );
+    }
+
+    #[test]
+    fn fill_is_one_pass_and_values_are_quoted_per_format() {
+        assert_eq!(
+            fill("a {{x}} {{y}} {{z}}", &[("x", "{{y}}"), ("y", "Y")]),
+            "a {{y}} Y {{z}}"
+        );
+        let mut s = site(false, true);
+        s.tls = Some(SiteCert {
+            cert: "/etc/ssl/{{proxy}} a\"b\\.pem".into(),
+            key: "/etc/ssl/k\nSSLEngine off".into(),
+        });
+        let a = proxy_site(Proxy::Apache, &s);
+        assert!(
+            a.contains("SSLCertificateFile \"/etc/ssl/{{proxy}} a\\\"b\\\\.pem\""),
+            "{a}"
+        );
+        assert!(
+            !a.lines().any(|l| l.trim_start().starts_with("SSLEngine off")),
+            "{a}"
+        );
+        let n = proxy_site(Proxy::Nginx, &s);
+        assert!(
+            n.contains("ssl_certificate \"/etc/ssl/{{proxy}} a\\\"b\\\\.pem\";"),
+            "{n}"
+        );
+        assert_eq!(n.matches("ssl_certificate_key").count(), 1, "{n}");
+        let d = certbot_dropin(Path::new("/etc/ca.pem\nExecStartPre=/bin/sh"));
+        assert_eq!(d.lines().count(), 4, "{d}");
     }
 
     #[test]

@@ -117,13 +117,26 @@ fn uses(module: &str, first: &str, line: &str) -> bool {
                     || line.contains("wss://")
                     || line.contains("upgrade=websocket"))
         }
-        // Unknown to this table: assume it is used (keeping a module is safe).
         _ => true,
     }
 }
 
 /// Whether a configuration file's text uses `module` (comments ignored).
 pub fn config_uses(module: &str, text: &str) -> bool {
+    const KNOWN: [&str; 8] = [
+        "ssl",
+        "rewrite",
+        "headers",
+        "expires",
+        "http2",
+        "proxy",
+        "proxy_http",
+        "proxy_wstunnel",
+    ];
+    if !KNOWN.contains(&module) {
+        // Unknown to this table: assume it is used (keeping a module is safe).
+        return true;
+    }
     text.lines().any(|l| {
         let l = l.trim().to_ascii_lowercase();
         let first = l.split_whitespace().next().unwrap_or("");

@@ -171,7 +171,7 @@ fn file_grammar(
             r.err(
                 "install_dir",
                 e,
-                "choose a directory without '$', control characters or a trailing '\\'",
+                "choose a directory without '$', quotes, backslashes or control characters",
             );
         }
     }

@@ -443,7 +443,8 @@ mod tests {
         assert!(e.contains("\\n"), "the newline is shown escaped: {e}");
         assert!(env_file_path(&p("/etc/ca %s \"b\".pem")).is_ok());
         assert!(env_file_path(&p("/etc/ca.pem\nExecStartPre=/bin/sh")).is_err());
-        assert!(unit_dir(&p("/srv/mm%n;\"q\"")).is_ok());
+        assert!(unit_dir(&p("/srv/mm%n;q")).is_ok());
+        assert!(unit_dir(&p("/srv/mm\"q")).is_err());
         assert!(unit_dir(&p("/srv/mm$HOME")).is_err());
         assert!(unit_dir(&p("/srv/mm\\")).is_err());
     }

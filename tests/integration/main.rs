@@ -8,6 +8,7 @@ mod freshbox_nginx;
 mod freshbox_tls;
 mod retention;
 mod support;
+mod template_grammar;
 mod wizard_freshbox;
 mod wizard_pty;
 mod wizard_screenshots;

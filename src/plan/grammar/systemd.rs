@@ -39,6 +39,13 @@ pub fn check_program(s: &str) -> Result<(), Unfit> {
             "contains '$', which systemd would expand as a variable in the command line".into(),
         ));
     }
+    // systemd refuses such a program outright ("Executable name contains special
+    // characters", string_is_safe() in load-fragment.c).
+    if let Some(c) = s.chars().find(|c| matches!(c, '"' | '\'' | '\\')) {
+        return Err(Unfit(format!(
+            "contains {c:?}; systemd refuses a program path with quotes or backslashes"
+        )));
+    }
     Ok(())
 }
 
@@ -110,7 +117,10 @@ mod tests {
         assert_eq!(arg("/a$b%c\"d\\"), "\"/a$$b%%c\\\"d\\\\\"");
         assert!(check_program("/opt/$x/bin").unwrap_err().0.contains('$'));
         assert!(check_program("opt/x").is_err());
-        assert!(check_program("/opt/a;b\"c\\d%e").is_ok());
+        assert!(check_program("/opt/a;b%e f").is_ok());
+        assert!(check_program("/opt/a\"b").is_err());
+        assert!(check_program("/opt/a'b").is_err());
+        assert!(check_program("/opt/a\\b").is_err());
     }
 
     #[test]

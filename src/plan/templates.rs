@@ -24,6 +24,8 @@ const DEPLOY_HOOK: &str = include_str!("../../assets/templates/certbot-deploy-ho
 
 /// Apache's LimitRequestBody cannot go above 2 GiB - 1; beyond that it is 0 (no limit).
 pub const APACHE_BODY_MAX: u64 = 2_147_483_647;
+/// nginx reads client_max_body_size into an off_t: above this, "invalid value".
+pub const NGINX_BODY_MAX: u64 = i64::MAX as u64;
 /// What the proxy lets through beyond MaxFileSize: an upload is a multipart body
 /// (boundaries, part headers, the channel_id and client_ids fields, a few hundred
 /// bytes), and Mattermost checks the file's own size, not the request's
@@ -102,6 +104,7 @@ pub fn body_limit(proxy: Proxy, upload_limit: u64) -> u64 {
     let limit = upload_limit.saturating_add(BODY_HEADROOM);
     match proxy {
         Proxy::Apache if limit > APACHE_BODY_MAX => 0,
+        Proxy::Nginx if limit > NGINX_BODY_MAX => 0,
         _ => limit,
     }
 }
@@ -463,6 +466,12 @@ mod tests {
         assert_eq!(
             declared_body_limit(Proxy::Apache, &proxy_site(Proxy::Apache, &s)),
             Some(0)
+        );
+        s.upload_limit = u64::MAX;
+        assert_eq!(
+            declared_body_limit(Proxy::Nginx, &proxy_site(Proxy::Nginx, &s)),
+            Some(0),
+            "nginx cannot read a limit beyond an off_t"
         );
         assert_eq!(
             declared_body_limit(

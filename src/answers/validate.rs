@@ -215,7 +215,9 @@ pub fn acme_server(url: &str) -> Result<(), String> {
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || "-._~:/?#[]@!$&'()*+,;=%".contains(*c)))
     {
-        return bad(&format!("contains {c:?}, which a URL cannot carry unencoded"));
+        return bad(&format!(
+            "contains {c:?}, which a URL cannot carry unencoded"
+        ));
     }
     if url.contains('#') {
         return bad("has a #fragment, which an ACME directory URL has not");
@@ -271,7 +273,9 @@ pub fn acme_server(url: &str) -> Result<(), String> {
     }
     let loopback = ip.is_some_and(|ip| ip.is_loopback()) || host.eq_ignore_ascii_case("localhost");
     if scheme == "http" && !loopback {
-        return bad("is plain http to another machine; use https (http only for a CA on this machine)");
+        return bad(
+            "is plain http to another machine; use https (http only for a CA on this machine)",
+        );
     }
     Ok(())
 }

@@ -81,8 +81,9 @@ pub fn uninstall(host: &Host, a: &Answers, purge: bool) -> Result<Report, PhaseE
             ));
         }
         for (module, why) in m.kept {
-            r.kept
-                .push(format!("Apache module {module} enabled by the install ({why})"));
+            r.kept.push(format!(
+                "Apache module {module} enabled by the install ({why})"
+            ));
         }
     }
     if host

@@ -519,7 +519,10 @@ mod tests {
         let vhost = &plan.files[1].content;
         assert!(vhost.contains("ServerName chat.example.com"));
         assert!(vhost.contains("ws://127.0.0.1:8065%{REQUEST_URI}"));
-        assert!(vhost.contains("LimitRequestBody 105906176"), "MaxFileSize + 1 MiB");
+        assert!(
+            vhost.contains("LimitRequestBody 105906176"),
+            "MaxFileSize + 1 MiB"
+        );
     }
 
     #[test]

@@ -115,7 +115,13 @@ pub fn body_limit(proxy: Proxy, upload_limit: u64) -> u64 {
 /// without a TLS site makes Debian's Apache listen on :443 with plain HTTP, and
 /// Debian's mod_http2 turns on h2 for every site of the server.
 pub fn apache_modules(site: &Site) -> Vec<&'static str> {
-    let mut m = vec!["rewrite", "headers", "proxy", "proxy_http", "proxy_wstunnel"];
+    let mut m = vec![
+        "rewrite",
+        "headers",
+        "proxy",
+        "proxy_http",
+        "proxy_wstunnel",
+    ];
     if site.tls.is_some() {
         m.insert(0, "ssl");
     }
@@ -129,11 +135,7 @@ pub fn proxy_site(proxy: Proxy, site: &Site) -> String {
     }
 }
 
-fn common<'a>(
-    domain: &'a str,
-    limit: &'a str,
-    host: &'a str,
-) -> Vec<(&'static str, &'a str)> {
+fn common<'a>(domain: &'a str, limit: &'a str, host: &'a str) -> Vec<(&'static str, &'a str)> {
     vec![
         ("domain", domain),
         ("upstream", UPSTREAM),
@@ -498,7 +500,8 @@ mod tests {
             );
             let n = proxy_site(Proxy::Nginx, &site(false, tls));
             assert_eq!(
-                n.matches("proxy_set_header X-Real-IP $remote_addr;").count(),
+                n.matches("proxy_set_header X-Real-IP $remote_addr;")
+                    .count(),
                 2,
                 "both locations: {n}"
             );
@@ -536,7 +539,8 @@ mod tests {
             "{a}"
         );
         assert!(
-            !a.lines().any(|l| l.trim_start().starts_with("SSLEngine off")),
+            !a.lines()
+                .any(|l| l.trim_start().starts_with("SSLEngine off")),
             "{a}"
         );
         let n = proxy_site(Proxy::Nginx, &s);

@@ -63,7 +63,10 @@ pub fn planned(a: &Answers) -> Vec<PlannedFile> {
         ("program", super::PROGRAM),
         // In the comment (a line of its own, control characters defused) and, quoted
         // for systemd, in ExecStart=.
-        ("config", &grammar::without_control(&config.to_string_lossy())),
+        (
+            "config",
+            &grammar::without_control(&config.to_string_lossy()),
+        ),
         ("config_arg", &systemd::arg(&config.to_string_lossy())),
         ("log_arg", &systemd::arg(&log.to_string_lossy())),
         ("db_unit", db_unit(a.db_engine)),

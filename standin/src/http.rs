@@ -106,7 +106,7 @@ pub fn read_request(r: &mut impl BufRead) -> io::Result<Option<Request>> {
     Ok(Some(req))
 }
 
-/// The client's address as the real server derives it (GetIPAddress in
+/// The client's address as the real server derives it (`GetIPAddress` in
 /// mattermost/mattermost server/channels/utils/utils.go): the first header of
 /// `ServiceSettings.TrustedProxyIPHeader` that is present, its first
 /// comma-separated entry, trimmed, if that parses as an IP address; otherwise the
@@ -114,7 +114,10 @@ pub fn read_request(r: &mut impl BufRead) -> io::Result<Option<Request>> {
 /// client choose its address: the leftmost entry is whatever the client sent.
 pub fn client_ip(req: &Request, peer: Option<std::net::SocketAddr>, trusted: &[String]) -> String {
     for name in trusted {
-        let Some(value) = req.header(&name.to_ascii_lowercase()).filter(|v| !v.is_empty()) else {
+        let Some(value) = req
+            .header(&name.to_ascii_lowercase())
+            .filter(|v| !v.is_empty())
+        else {
             continue;
         };
         let first = value.split(',').next().unwrap_or("").trim();
@@ -426,7 +429,7 @@ where
 
 /// The real server logs an API error of status 4xx at debug level with the
 /// request's fields, the client address among them (`c.Logger` with `path`,
-/// `request_id`, `ip_addr`, `user_id`, `method`, then LogErrorByCode; in
+/// `request_id`, `ip_addr`, `user_id`, `method`, then `LogErrorByCode`; in
 /// server/channels/web/handlers.go and context.go).
 fn log_client_error(state: &AppState, req: &Request, resp: &Response) {
     let body: Value = serde_json::from_slice(&resp.body).unwrap_or(Value::Null);
@@ -537,7 +540,10 @@ mod tests {
         assert_eq!(client_ip(&req, peer, &[]), "127.0.0.1");
         // Not an IP address: the next header, then the connection.
         let junk = parse("GET / HTTP/1.1\r\nX-Forwarded-For: nonsense\r\n\r\n");
-        assert_eq!(client_ip(&junk, peer, &t(&["X-Forwarded-For"])), "127.0.0.1");
+        assert_eq!(
+            client_ip(&junk, peer, &t(&["X-Forwarded-For"])),
+            "127.0.0.1"
+        );
         let v6 = Some(std::net::SocketAddr::from(([0u16, 0, 0, 0, 0, 0, 0, 1], 1)));
         assert_eq!(client_ip(&junk, v6, &[]), "::1");
     }

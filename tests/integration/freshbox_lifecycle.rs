@@ -243,7 +243,11 @@ fn uninstall_keeps_data_database_and_other_sites() {
     assert_eq!(module("ssl"), "off");
     assert_eq!(module("http2"), "off");
     assert_eq!(module("headers"), "on");
-    assert_eq!(b.exec_ok("ss -Hltn 'sport = :443'").trim(), "", "nothing on :443");
+    assert_eq!(
+        b.exec_ok("ss -Hltn 'sport = :443'").trim(),
+        "",
+        "nothing on :443"
+    );
     let own = b.exec_ok("cat /var/lib/mattermost-setup/ownership.json");
     let own: serde_json::Value = serde_json::from_str(&own).unwrap();
     let created: Vec<&str> = own["created"]["apache_module"]
@@ -254,7 +258,13 @@ fn uninstall_keeps_data_database_and_other_sites() {
         .collect();
     assert_eq!(
         created,
-        ["headers", "proxy", "proxy_http", "proxy_wstunnel", "rewrite"],
+        [
+            "headers",
+            "proxy",
+            "proxy_http",
+            "proxy_wstunnel",
+            "rewrite"
+        ],
         "the record names the modules the install enabled"
     );
 
@@ -280,7 +290,11 @@ fn uninstall_keeps_data_database_and_other_sites() {
          -H 'X-Real-IP: 198.51.100.7' -H 'Content-Type: application/json' \
          -d '{{\"login_id\":\"forger\",\"password\":\"not-the-password\"}}' http://{ip}/api/v4/users/login"
     ));
-    assert_eq!(login.trim(), "401", "the stand-in answered through the proxy");
+    assert_eq!(
+        login.trim(),
+        "401",
+        "the stand-in answered through the proxy"
+    );
     let seen = b.exec_ok(
         "grep '/api/v4/users/login' /opt/mattermost/logs/mattermost.log | grep -o '\"ip_addr\":\"[^\"]*\"' | tail -1",
     );
@@ -366,7 +380,10 @@ fn uninstall_keeps_data_database_and_other_sites() {
     }
     assert_eq!(module("headers"), "on", "{out}");
     assert_eq!(module("alias"), "on");
-    assert!(out.contains("headers"), "the report names the kept module: {out}");
+    assert!(
+        out.contains("headers"),
+        "the report names the kept module: {out}"
+    );
     // The other site is untouched and still served, with its header.
     assert_eq!(
         b.exec_ok("sha256sum /etc/apache2/sites-available/other.conf"),

@@ -456,8 +456,15 @@ fn apache_with_an_existing_certificate_and_bad_ones_refused() {
     assert!(site.contains("LimitRequestBody 105906176"), "{site}");
     assert!(105_906_176 >= multipart_len(104_857_600));
     // TLS needs mod_ssl; nothing needs mod_http2 (Debian's turns on h2 for every site).
-    assert_eq!(b.exec_ok("a2query -q -m ssl && echo on || echo off").trim(), "on");
-    assert_eq!(b.exec_ok("a2query -q -m http2 && echo on || echo off").trim(), "off");
+    assert_eq!(
+        b.exec_ok("a2query -q -m ssl && echo on || echo off").trim(),
+        "on"
+    );
+    assert_eq!(
+        b.exec_ok("a2query -q -m http2 && echo on || echo off")
+            .trim(),
+        "off"
+    );
 
     let files = "/etc/apache2/sites-available/mattermost.conf /opt/mattermost/config/config.json";
     let before = fingerprint(&b, files);

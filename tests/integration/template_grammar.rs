@@ -62,10 +62,53 @@ impl Rng {
 /// Pieces of hostile path segments: each format's special characters, whole
 /// injected directives, template placeholders, control and non-ASCII characters.
 const HOSTILE: [&str; 48] = [
-    " ", "  ", "\"", "'", "\\", "\\\\", "$", "$$", "${X}", "${APACHE_LOG_DIR}", "$host", "%",
-    "%%", "%n", "%{REMOTE_ADDR}", ";", "#", "{", "}", "{{proxy}}", "{{domain}}", "`", "&",
-    "|", "<", ">", "*", "?", "[", "]", "(", ")", "=", ",", ":", "@", "!", "~", "é", "€", "😀",
-    "\u{2028}", "\n", "\r", "\t", "\0", "\u{7f}",
+    " ",
+    "  ",
+    "\"",
+    "'",
+    "\\",
+    "\\\\",
+    "$",
+    "$$",
+    "${X}",
+    "${APACHE_LOG_DIR}",
+    "$host",
+    "%",
+    "%%",
+    "%n",
+    "%{REMOTE_ADDR}",
+    ";",
+    "#",
+    "{",
+    "}",
+    "{{proxy}}",
+    "{{domain}}",
+    "`",
+    "&",
+    "|",
+    "<",
+    ">",
+    "*",
+    "?",
+    "[",
+    "]",
+    "(",
+    ")",
+    "=",
+    ",",
+    ":",
+    "@",
+    "!",
+    "~",
+    "é",
+    "€",
+    "😀",
+    "\u{2028}",
+    "\n",
+    "\r",
+    "\t",
+    "\0",
+    "\u{7f}",
     "\nExecStartPre=/bin/sh -c id\n",
 ];
 const INJECTIONS: [&str; 5] = [
@@ -237,7 +280,10 @@ fn checker_or_skip(program: &str) -> bool {
     let found = Command::new("sh")
         .arg("-c")
         .arg(format!("command -v {program}"))
-        .env("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+        .env(
+            "PATH",
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        )
         .output()
         .is_ok_and(|o| o.status.success());
     if found {
@@ -279,12 +325,7 @@ fn refused_by_key(keys: &[String], hostile: &[&str], what: &str) {
 }
 
 /// Runs a checker; on failure, names the case files its output mentions.
-fn run_checker(
-    mut cmd: Command,
-    what: &str,
-    cases: &BTreeMap<String, String>,
-    quiet_ok: bool,
-) {
+fn run_checker(mut cmd: Command, what: &str, cases: &BTreeMap<String, String>, quiet_ok: bool) {
     let start = std::time::Instant::now();
     let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
     eprintln!("{what}: {:?}", start.elapsed());
@@ -416,7 +457,11 @@ fn reference_site(proxy: Proxy, c: &SiteCase) -> String {
 
 /// Renders CASES sites for `proxy`; returns (accepted file name -> text, case
 /// descriptions), after the directive check of every case.
-fn sites(proxy: Proxy, dir: &Path, m: &Material) -> (Vec<(String, String)>, BTreeMap<String, String>) {
+fn sites(
+    proxy: Proxy,
+    dir: &Path,
+    m: &Material,
+) -> (Vec<(String, String)>, BTreeMap<String, String>) {
     let name = proxy.name();
     let mut rng = Rng(SEED ^ name.len() as u64);
     let (mut files, mut cases) = (Vec::new(), BTreeMap::new());
@@ -435,10 +480,19 @@ fn sites(proxy: Proxy, dir: &Path, m: &Material) -> (Vec<(String, String)>, BTre
             Ok(a) => {
                 let text = render_site(&a, proxy, &c);
                 let (got, want) = match proxy {
-                    Proxy::Apache => (apache_directives(&text), apache_directives(&reference_site(proxy, &c))),
-                    Proxy::Nginx => (nginx_directives(&text), nginx_directives(&reference_site(proxy, &c))),
+                    Proxy::Apache => (
+                        apache_directives(&text),
+                        apache_directives(&reference_site(proxy, &c)),
+                    ),
+                    Proxy::Nginx => (
+                        nginx_directives(&text),
+                        nginx_directives(&reference_site(proxy, &c)),
+                    ),
                 };
-                assert_eq!(got, want, "{what}: directives differ from the template's:\n{text}");
+                assert_eq!(
+                    got, want,
+                    "{what}: directives differ from the template's:\n{text}"
+                );
                 if c.tls {
                     put(&a.tls_cert.as_ref().unwrap().to_string_lossy(), &m.cert);
                     put(&a.tls_key.as_ref().unwrap().to_string_lossy(), &m.key);
@@ -453,7 +507,10 @@ fn sites(proxy: Proxy, dir: &Path, m: &Material) -> (Vec<(String, String)>, BTre
         "{name}: {CASES} cases, {refused} refused by validation naming the key, {} rendered",
         files.len()
     );
-    assert!(refused > CASES / 20 && files.len() > CASES / 4, "the generator explores both sides");
+    assert!(
+        refused > CASES / 20 && files.len() > CASES / 4,
+        "the generator explores both sides"
+    );
     (files, cases)
 }
 
@@ -513,7 +570,10 @@ fn nginx_sites_with_hostile_answers_pass_nginx_t_or_are_refused() {
     for (i, (file, text)) in files.iter().enumerate() {
         // One upstream block per site file: a distinct name per case (the name is
         // the template's constant, never an answer).
-        let text = text.replace("mattermost_setup_backend", &format!("mattermost_setup_backend_{i}"));
+        let text = text.replace(
+            "mattermost_setup_backend",
+            &format!("mattermost_setup_backend_{i}"),
+        );
         fs::write(sites.join(file), text).unwrap();
     }
     let conf = format!(
@@ -540,7 +600,9 @@ fn nginx_sites_with_hostile_answers_pass_nginx_t_or_are_refused() {
 /// Lines of a rendered unit that carry answers, for the line-level check.
 fn value_lines(unit: &str) -> impl Iterator<Item = &str> {
     unit.lines().filter(|l| {
-        l.starts_with("ExecStart=") || l.starts_with("WorkingDirectory=") || l.starts_with("Environment=")
+        l.starts_with("ExecStart=")
+            || l.starts_with("WorkingDirectory=")
+            || l.starts_with("Environment=")
     })
 }
 
@@ -586,7 +648,11 @@ impl UnitBatches {
             return;
         }
         let text = format!("[Service]\nType=oneshot\n{}\n", self.lines.join("\n"));
-        fs::write(self.dir.join(format!("lines-{:04}.service", self.batch)), text).unwrap();
+        fs::write(
+            self.dir.join(format!("lines-{:04}.service", self.batch)),
+            text,
+        )
+        .unwrap();
         self.lines.clear();
         self.batch += 1;
     }
@@ -646,8 +712,16 @@ fn systemd_units_with_hostile_answers_pass_verify_or_are_refused() {
                 fs::copy(&program, &exe).unwrap();
                 b.add_whole(&format!("mm-{i:05}.service"), &unit, &what);
                 b.add_lines(value_lines(&unit), &what);
-                for (k, f) in mattermost_setup::retention::units::planned(&a).iter().enumerate() {
-                    assert_eq!(systemd_directives(&f.content), ref_retention[k], "{what}:\n{}", f.content);
+                for (k, f) in mattermost_setup::retention::units::planned(&a)
+                    .iter()
+                    .enumerate()
+                {
+                    assert_eq!(
+                        systemd_directives(&f.content),
+                        ref_retention[k],
+                        "{what}:\n{}",
+                        f.content
+                    );
                     if f.path.extension().is_some_and(|e| e == "service") {
                         // The job's program is the tool's constant path; a stand-in here.
                         let text = f.content.replace(
@@ -709,7 +783,12 @@ fn systemd_units_with_hostile_answers_pass_verify_or_are_refused() {
         .collect();
     let mut cmd = sbin("systemd-analyze");
     cmd.arg("verify").arg("--man=no").args(&batches);
-    run_checker(cmd, "systemd-analyze verify (every case's lines)", &b.cases, true);
+    run_checker(
+        cmd,
+        "systemd-analyze verify (every case's lines)",
+        &b.cases,
+        true,
+    );
 }
 
 /// certbot's deploy hook takes the domain.
@@ -734,8 +813,13 @@ fn deploy_hooks_with_hostile_domains_pass_sh_n_or_are_refused() {
             Ok(a) => {
                 let hook = templates::deploy_hook(&a.domain, "nginx.service");
                 assert_eq!(
-                    hook.lines().filter(|l| !l.trim_start().starts_with('#')).count(),
-                    reference.lines().filter(|l| !l.trim_start().starts_with('#')).count(),
+                    hook.lines()
+                        .filter(|l| !l.trim_start().starts_with('#'))
+                        .count(),
+                    reference
+                        .lines()
+                        .filter(|l| !l.trim_start().starts_with('#'))
+                        .count(),
                     "{json}:\n{hook}"
                 );
                 assert!(hook.contains(&format!("*\" {} \"*)", a.domain)), "{hook}");
@@ -748,7 +832,11 @@ fn deploy_hooks_with_hostile_domains_pass_sh_n_or_are_refused() {
     let f = dir.path().join("hooks.sh");
     fs::write(&f, all).unwrap();
     let out = Command::new("sh").arg("-n").arg(&f).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]

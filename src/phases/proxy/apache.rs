@@ -264,7 +264,10 @@ mod tests {
         assert!(!config_uses("proxy_wstunnel", other));
         assert!(!config_uses("rewrite", other));
         assert!(config_uses("ssl", "  SSLEngine on\n"));
-        assert!(config_uses("proxy_wstunnel", "RewriteRule ^/ws ws://h/ [P]\n"));
+        assert!(config_uses(
+            "proxy_wstunnel",
+            "RewriteRule ^/ws ws://h/ [P]\n"
+        ));
         assert!(config_uses("http2", "Protocols h2 http/1.1\n"));
         assert!(!config_uses("http2", "Protocols http/1.1\n"));
         assert!(config_uses("mystery", ""), "unknown modules are kept");

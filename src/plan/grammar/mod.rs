@@ -23,8 +23,7 @@ pub struct Unfit(pub String);
 pub(crate) fn no_control(s: &str) -> Result<(), Unfit> {
     match s.chars().find(|c| c.is_control()) {
         Some(c) => Err(Unfit(format!(
-            "contains the control character {:?}, which no configuration line can carry",
-            c
+            "contains the control character {c:?}, which no configuration line can carry"
         ))),
         None => Ok(()),
     }

@@ -155,6 +155,57 @@ impl Reader<'_> {
     }
 }
 
+/// The answers that are written into files (systemd units, the proxy's site, the
+/// certbot drop-in) must fit those files' grammar: checked here, by the same rules
+/// the templates quote with ([`crate::plan::grammar`]), each problem named by its key.
+fn file_grammar(
+    r: &mut Reader,
+    proxy: Proxy,
+    install_dir: &std::path::Path,
+    proxy_files: [(&str, &Option<PathBuf>); 2],
+    acme_ca_bundle: Option<&std::path::Path>,
+    acme_server: Option<&str>,
+) {
+    if install_dir.is_absolute() {
+        if let Err(e) = validate::unit_dir(install_dir) {
+            r.err(
+                "install_dir",
+                e,
+                "choose a directory without '$', quotes, backslashes or control characters",
+            );
+        }
+    }
+    for (key, path) in proxy_files {
+        if let Some(p) = path.as_deref().filter(|p| p.is_absolute()) {
+            if let Err(e) = validate::proxy_file_path(p, proxy) {
+                r.err(
+                    key,
+                    e,
+                    "give the file's path without control characters (and without '$' for nginx, '${' for Apache); a symbolic link with a plain name works",
+                );
+            }
+        }
+    }
+    if let Some(p) = acme_ca_bundle.filter(|p| p.is_absolute()) {
+        if let Err(e) = validate::env_file_path(p) {
+            r.err(
+                "acme_ca_bundle",
+                e,
+                "give the CA bundle's path without control characters",
+            );
+        }
+    }
+    if let Some(u) = acme_server {
+        if let Err(e) = validate::acme_server(u) {
+            r.err(
+                "acme_server",
+                e,
+                "use the ACME directory URL, e.g. https://acme-staging-v02.api.letsencrypt.org/directory",
+            );
+        }
+    }
+}
+
 /// Levenshtein distance, for "did you mean".
 fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
@@ -340,11 +391,14 @@ pub fn from_json(text: &str, saved: Option<&Answers>) -> Result<Answers, Invalid
     let acme_ca_bundle = r.path("acme_ca_bundle");
     let tls_cert = r.path("tls_cert");
     let tls_key = r.path("tls_key");
-    if let Some(u) = &acme_server {
-        if !u.starts_with("https://") {
-            r.err("acme_server", format!("\"{u}\" is not an https URL"), "use the ACME directory URL, e.g. https://acme-staging-v02.api.letsencrypt.org/directory");
-        }
-    }
+    file_grammar(
+        &mut r,
+        proxy,
+        &install_dir,
+        [("tls_cert", &tls_cert), ("tls_key", &tls_key)],
+        acme_ca_bundle.as_deref(),
+        acme_server.as_deref(),
+    );
     match tls {
         Tls::Letsencrypt => {
             match &letsencrypt_email {

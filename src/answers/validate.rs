@@ -246,6 +246,128 @@ pub fn dir(path: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// `tls_cert` / `tls_key`: a path the proxy's site file can carry (see
+/// [`crate::plan::grammar`] for what each format cannot quote).
+pub fn proxy_file_path(path: &Path, proxy: super::Proxy) -> Result<(), String> {
+    use crate::plan::grammar::{apache, nginx};
+    let s = path.to_string_lossy();
+    let fits = match proxy {
+        super::Proxy::Apache => apache::check_path(&s),
+        super::Proxy::Nginx => nginx::check_path(&s),
+    };
+    fits.map_err(|e| format!("\"{}\" {e} ({} site file)", shown(&s), proxy.name()))
+}
+
+/// `acme_ca_bundle`: written into certbot's systemd drop-in (`Environment=`).
+pub fn env_file_path(path: &Path) -> Result<(), String> {
+    let s = path.to_string_lossy();
+    crate::plan::grammar::systemd::check_env_value(&s)
+        .and_then(|()| crate::plan::grammar::path_length(&s))
+        .map_err(|e| format!("\"{}\" {e} (systemd drop-in)", shown(&s)))
+}
+
+/// `install_dir`: the unit's `ExecStart=` (DIR/bin/mattermost) and
+/// `WorkingDirectory=`, and the retention job's arguments.
+pub fn unit_dir(path: &Path) -> Result<(), String> {
+    use crate::plan::grammar::systemd;
+    let s = path.to_string_lossy();
+    systemd::check_path_setting(&s)
+        .and_then(|()| systemd::check_program(&format!("{s}/bin/mattermost")))
+        .and_then(|()| systemd::check_arg(&s))
+        .map_err(|e| format!("\"{}\" {e} (systemd unit)", shown(&s)))
+}
+
+/// A value for a message: control characters shown escaped, long values cut.
+fn shown(s: &str) -> String {
+    let e: String = s.chars().flat_map(char::escape_debug).collect();
+    if e.chars().count() > 80 {
+        format!("{}...", e.chars().take(80).collect::<String>())
+    } else {
+        e
+    }
+}
+
+/// `acme_server`: the ACME directory URL certbot is given with `--server`. What a
+/// careful admin expects: `https://HOST[:PORT][/PATH]` with a DNS name or an IP
+/// address; plain `http://` only to this machine (a local test CA such as pebble),
+/// never across a network; no user:password@, no fragment, no spaces or control
+/// characters, only the characters a URL may carry (RFC 3986).
+pub fn acme_server(url: &str) -> Result<(), String> {
+    let bad = |why: &str| Err(format!("\"{}\" {why}", shown(url)));
+    let (scheme, rest) = match url.split_once("://") {
+        Some((s, r)) if s.eq_ignore_ascii_case("https") => ("https", r),
+        Some((s, r)) if s.eq_ignore_ascii_case("http") => ("http", r),
+        _ => return bad("is not an https:// URL"),
+    };
+    if let Some(c) = url
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "-._~:/?#[]@!$&'()*+,;=%".contains(*c)))
+    {
+        return bad(&format!(
+            "contains {c:?}, which a URL cannot carry unencoded"
+        ));
+    }
+    if url.contains('#') {
+        return bad("has a #fragment, which an ACME directory URL has not");
+    }
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let authority = &rest[..end];
+    if authority.contains('@') {
+        return bad("has user information (user@); ACME servers authenticate with the account key");
+    }
+    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+        match v6.split_once(']') {
+            Some((h, p)) if h.parse::<std::net::Ipv6Addr>().is_ok() => (h, p),
+            _ => return bad("has an invalid [IPv6] host"),
+        }
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, p)) => (h, p),
+            None => (authority, ""),
+        }
+    };
+    let port = if authority.starts_with('[') {
+        match port {
+            "" => "",
+            p => match p.strip_prefix(':') {
+                Some(p) => p,
+                None => return bad("has text after the [IPv6] host"),
+            },
+        }
+    } else if authority.contains(':') {
+        if port.is_empty() {
+            return bad("has an empty port");
+        }
+        port
+    } else {
+        ""
+    };
+    if !port.is_empty() && !port.parse::<u16>().is_ok_and(|p| p > 0) {
+        return bad(&format!("has an invalid port \"{port}\""));
+    }
+    if host.is_empty() {
+        return bad("has no host");
+    }
+    let ip = host.parse::<std::net::IpAddr>().ok();
+    let name_ok = host.split('.').all(|l| {
+        !l.is_empty()
+            && l.len() <= 63
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    });
+    if ip.is_none() && !name_ok {
+        return bad(&format!("has an invalid host name \"{host}\""));
+    }
+    let loopback = ip.is_some_and(|ip| ip.is_loopback()) || host.eq_ignore_ascii_case("localhost");
+    if scheme == "http" && !loopback {
+        return bad(
+            "is plain http to another machine; use https (http only for a CA on this machine)",
+        );
+    }
+    Ok(())
+}
+
 /// Good enough to catch typos; the mail server has the last word.
 pub fn email(s: &str) -> Result<(), String> {
     match s.split_once('@') {
@@ -398,6 +520,57 @@ mod tests {
         }
         let generated = crate::answers::Secret::generate().unwrap();
         assert_eq!(pg_password(generated.expose()), Ok(()));
+    }
+
+    #[test]
+    fn acme_servers_are_https_urls_with_a_host() {
+        for ok in [
+            "https://acme-v02.api.letsencrypt.org/directory",
+            "https://127.0.0.1:14000/dir",
+            "https://[::1]:14000/dir",
+            "https://pebble:14000/dir?x=1",
+            "http://localhost:4001/directory",
+            "http://127.0.0.1:4001/directory",
+        ] {
+            assert_eq!(acme_server(ok), Ok(()), "{ok}");
+        }
+        for (bad, why) in [
+            ("ftp://ca.example.com/dir", "https://"),
+            ("https://", "no host"),
+            ("https:///dir", "no host"),
+            ("https://ca.example.com:99999/dir", "port"),
+            ("https://ca.example.com:/dir", "empty port"),
+            ("https://user:pw@ca.example.com/dir", "user information"),
+            ("https://ca.example.com/dir#x", "fragment"),
+            ("https://ca.example.com/a b", "' '"),
+            ("https://ca.example.com/a\nb", "'\\n'"),
+            ("https://ca_1.example.com/dir", "host name"),
+            ("http://ca.example.com/dir", "plain http"),
+            ("https://[::1/dir", "IPv6"),
+        ] {
+            let e = acme_server(bad).unwrap_err();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn file_paths_fit_their_formats() {
+        use super::super::Proxy;
+        let p = |s: &str| std::path::PathBuf::from(s);
+        assert!(proxy_file_path(&p("/etc/ssl/my cert;\"x\\.pem"), Proxy::Apache).is_ok());
+        assert!(proxy_file_path(&p("/etc/ssl/my cert;\"x\\.pem"), Proxy::Nginx).is_ok());
+        let e = proxy_file_path(&p("/etc/$x.pem"), Proxy::Nginx).unwrap_err();
+        assert!(e.contains("nginx"), "{e}");
+        assert!(proxy_file_path(&p("/etc/$x.pem"), Proxy::Apache).is_ok());
+        assert!(proxy_file_path(&p("/etc/${X}.pem"), Proxy::Apache).is_err());
+        let e = proxy_file_path(&p("/a.pem\nSSLEngine off"), Proxy::Apache).unwrap_err();
+        assert!(e.contains("\\n"), "the newline is shown escaped: {e}");
+        assert!(env_file_path(&p("/etc/ca %s \"b\".pem")).is_ok());
+        assert!(env_file_path(&p("/etc/ca.pem\nExecStartPre=/bin/sh")).is_err());
+        assert!(unit_dir(&p("/srv/mm%n;q")).is_ok());
+        assert!(unit_dir(&p("/srv/mm\"q")).is_err());
+        assert!(unit_dir(&p("/srv/mm$HOME")).is_err());
+        assert!(unit_dir(&p("/srv/mm\\")).is_err());
     }
 
     #[test]

@@ -45,7 +45,8 @@ pub fn uninstall(host: &Host, a: &Answers, purge: bool) -> Result<Report, PhaseE
         r.removed.push(format!("{} (backed up)", unit.display()));
     }
 
-    // The proxy sites; modules stay enabled (other sites may rely on them).
+    // The proxy sites; then the Apache modules the install enabled, unless another
+    // site uses them (below).
     if own.did_create("apache_site", APACHE_SITE) {
         let _ = host.probe(&Cmd::new("a2dissite", &["-q", APACHE_SITE]));
         r.removed
@@ -71,6 +72,20 @@ pub fn uninstall(host: &Host, a: &Answers, purge: bool) -> Result<Report, PhaseE
         r.removed.push(format!("{} (backed up)", path.display()));
     }
     let _ = host.probe(&Cmd::new("systemctl", &["daemon-reload"]));
+    if let Some(mods) = own.created.get("apache_module") {
+        let m = crate::phases::proxy::apache::disable_unused(host, mods, &[])?;
+        if !m.disabled.is_empty() {
+            r.removed.push(format!(
+                "Apache modules enabled by the install: {} (disabled)",
+                m.disabled.join(" ")
+            ));
+        }
+        for (module, why) in m.kept {
+            r.kept.push(format!(
+                "Apache module {module} enabled by the install ({why})"
+            ));
+        }
+    }
     if host
         .probe(&Cmd::new("apache2ctl", &["configtest"]))
         .is_ok_and(|o| o.success())
@@ -91,12 +106,6 @@ pub fn uninstall(host: &Host, a: &Answers, purge: bool) -> Result<Report, PhaseE
         r.kept.push(format!(
             "the certificate for {} in /etc/letsencrypt (a later install reuses it; `certbot delete --cert-name {}` removes it)",
             a.domain, a.domain
-        ));
-    }
-    if let Some(mods) = own.created.get("apache_module") {
-        r.kept.push(format!(
-            "Apache modules enabled by the install: {} (a2dismod them if no other site needs them)",
-            mods.iter().cloned().collect::<Vec<_>>().join(" ")
         ));
     }
 

@@ -1,6 +1,7 @@
 //! Answers become a plan: a pure, serialisable description of what the box should
 //! look like. `plan` prints it, the phases converge to it, `status` checks it.
 
+pub mod grammar;
 mod render;
 pub mod templates;
 
@@ -36,18 +37,6 @@ pub const CERTBOT_DEPLOY_HOOK: &str = "/etc/letsencrypt/renewal-hooks/deploy/mat
 pub const CERTBOT_DROPIN: &str = "/etc/systemd/system/certbot.service.d/mattermost-setup.conf";
 /// Mattermost's default FileSettings.MaxFileSize.
 pub const UPLOAD_LIMIT: u64 = 104_857_600;
-/// Modules the hand-run guide enables.
-pub const APACHE_MODULES: [&str; 8] = [
-    "ssl",
-    "rewrite",
-    "expires",
-    "headers",
-    "http2",
-    "proxy",
-    "proxy_http",
-    "proxy_wstunnel",
-];
-
 /// Where the tarball comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -210,7 +199,7 @@ impl Plan {
             config_edits,
             files,
             apache_modules: if a.proxy == Proxy::Apache {
-                APACHE_MODULES.to_vec()
+                templates::apache_modules(&planned_site(a))
             } else {
                 Vec::new()
             },
@@ -334,7 +323,10 @@ fn config_edits(a: &Answers) -> Vec<ConfigEdit> {
         e(
             "ServiceSettings",
             "TrustedProxyIPHeader",
-            serde_json::json!(["X-Forwarded-For", "X-Real-Ip"]),
+            // Only the header both proxies set from the connection's address: the
+            // leftmost X-Forwarded-For (which Mattermost would take first) is
+            // whatever the client sent (server/channels/utils/utils.go GetIPAddress).
+            serde_json::json!(["X-Real-IP"]),
         ),
         e("SqlSettings", "DriverName", Value::from(dsn::driver(a))),
         ConfigEdit {
@@ -527,7 +519,10 @@ mod tests {
         let vhost = &plan.files[1].content;
         assert!(vhost.contains("ServerName chat.example.com"));
         assert!(vhost.contains("ws://127.0.0.1:8065%{REQUEST_URI}"));
-        assert!(vhost.contains("LimitRequestBody 104857600"));
+        assert!(
+            vhost.contains("LimitRequestBody 105906176"),
+            "MaxFileSize + 1 MiB"
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::answers::{Answers, Proxy};
 
+use super::grammar::{self, apache, nginx, systemd};
 use super::{UPSTREAM, db_unit};
 
 const UNIT: &str = include_str!("../../assets/templates/mattermost.service");
@@ -23,19 +24,55 @@ const DEPLOY_HOOK: &str = include_str!("../../assets/templates/certbot-deploy-ho
 
 /// Apache's LimitRequestBody cannot go above 2 GiB - 1; beyond that it is 0 (no limit).
 pub const APACHE_BODY_MAX: u64 = 2_147_483_647;
+/// nginx reads client_max_body_size into an off_t: above this, "invalid value".
+pub const NGINX_BODY_MAX: u64 = i64::MAX as u64;
+/// What the proxy lets through beyond MaxFileSize: an upload is a multipart body
+/// (boundaries, part headers, the channel_id and client_ids fields, a few hundred
+/// bytes), and Mattermost checks the file's own size, not the request's
+/// (server/channels/api4/file.go, UploadFileX). 1 MiB is ample and changes nothing
+/// else.
+pub const BODY_HEADROOM: u64 = 1024 * 1024;
 
-fn fill(template: &str, vars: &[(&str, &str)]) -> String {
-    vars.iter().fold(template.to_owned(), |t, (k, v)| {
-        t.replace(&format!("{{{{{k}}}}}"), v)
-    })
+/// Replaces each `{{name}}` of the template with its value, in one pass over the
+/// template: a value is never scanned again, so an answer that happens to contain
+/// `{{proxy}}` stays text. Unknown names are left as they are.
+pub fn fill(template: &str, vars: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        match after.find("}}").and_then(|end| {
+            let name = &after[..end];
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (end, *v))
+        }) {
+            Some((end, value)) => {
+                out.push_str(value);
+                rest = &after[end + 2..];
+            }
+            None => {
+                out.push_str("{{");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 pub fn unit(a: &Answers) -> String {
+    let program = a.install_path("bin/mattermost");
     fill(
         UNIT,
         &[
             ("db_unit", db_unit(a.db_engine)),
-            ("install_dir", &a.install_dir.to_string_lossy()),
+            ("program", &systemd::program(&program.to_string_lossy())),
+            (
+                "working_directory",
+                &systemd::path_setting(&a.install_dir.to_string_lossy()),
+            ),
         ],
     )
 }
@@ -61,12 +98,34 @@ pub struct Site<'a> {
     pub tls: Option<SiteCert>,
 }
 
-/// The upload limit as the proxy writes it (Apache's has a ceiling).
+/// The request body limit as the proxy writes it: MaxFileSize plus
+/// [`BODY_HEADROOM`] (Apache's has a ceiling; beyond it, no limit).
 pub fn body_limit(proxy: Proxy, upload_limit: u64) -> u64 {
+    let limit = upload_limit.saturating_add(BODY_HEADROOM);
     match proxy {
-        Proxy::Apache if upload_limit > APACHE_BODY_MAX => 0,
-        _ => upload_limit,
+        Proxy::Apache if limit > APACHE_BODY_MAX => 0,
+        Proxy::Nginx if limit > NGINX_BODY_MAX => 0,
+        _ => limit,
     }
+}
+
+/// The Apache modules a site needs: the proxy and its WebSocket tunnel, rewrite
+/// (the tunnel's and the redirect's rules) and headers (X-Forwarded-Proto,
+/// X-Real-IP, HSTS); mod_ssl only when the site serves TLS. Nothing else: mod_ssl
+/// without a TLS site makes Debian's Apache listen on :443 with plain HTTP, and
+/// Debian's mod_http2 turns on h2 for every site of the server.
+pub fn apache_modules(site: &Site) -> Vec<&'static str> {
+    let mut m = vec![
+        "rewrite",
+        "headers",
+        "proxy",
+        "proxy_http",
+        "proxy_wstunnel",
+    ];
+    if site.tls.is_some() {
+        m.insert(0, "ssl");
+    }
+    m
 }
 
 pub fn proxy_site(proxy: Proxy, site: &Site) -> String {
@@ -76,9 +135,9 @@ pub fn proxy_site(proxy: Proxy, site: &Site) -> String {
     }
 }
 
-fn common<'a>(site: &'a Site, limit: &'a str, host: &'a str) -> Vec<(&'static str, &'a str)> {
+fn common<'a>(domain: &'a str, limit: &'a str, host: &'a str) -> Vec<(&'static str, &'a str)> {
     vec![
-        ("domain", site.domain),
+        ("domain", domain),
         ("upstream", UPSTREAM),
         ("upstream_host", host),
         ("upload_limit", limit),
@@ -88,12 +147,20 @@ fn common<'a>(site: &'a Site, limit: &'a str, host: &'a str) -> Vec<(&'static st
 fn apache_site(site: &Site) -> String {
     let limit = body_limit(Proxy::Apache, site.upload_limit).to_string();
     let host = UPSTREAM.split(':').next().unwrap_or(UPSTREAM);
-    let webroot = site
+    let domain = grammar::host_name(site.domain);
+    let (alias, dir) = site
         .acme_webroot
-        .map(|p| p.to_string_lossy().into_owned())
+        .map(|p| {
+            let p = p.to_string_lossy();
+            (
+                apache::quote(&format!("{p}/.well-known/acme-challenge/")),
+                apache::quote(&format!("{p}/.well-known/acme-challenge")),
+            )
+        })
         .unwrap_or_default();
-    let mut vars = common(site, &limit, host);
-    vars.push(("acme_webroot", &webroot));
+    let mut vars = common(&domain, &limit, host);
+    vars.push(("acme_alias", &alias));
+    vars.push(("acme_dir", &dir));
     let acme = if site.acme_webroot.is_some() {
         fill(APACHE_ACME, &vars)
     } else {
@@ -116,13 +183,13 @@ fn apache_site(site: &Site) -> String {
             String::new(),
         ),
         Some(c) => {
-            let cert = c.cert.to_string_lossy();
-            let key = c.key.to_string_lossy();
+            let cert = apache::quote(&c.cert.to_string_lossy());
+            let key = apache::quote(&c.key.to_string_lossy());
             let p = proxy("https", false);
             let mut v = vars.clone();
             v.extend([
-                ("cert", cert.as_ref()),
-                ("key", key.as_ref()),
+                ("cert", cert.as_str()),
+                ("key", key.as_str()),
                 ("proxy", &p),
             ]);
             (
@@ -138,11 +205,12 @@ fn apache_site(site: &Site) -> String {
 
 fn nginx_site(site: &Site) -> String {
     let limit = body_limit(Proxy::Nginx, site.upload_limit).to_string();
+    let domain = grammar::host_name(site.domain);
     let webroot = site
         .acme_webroot
-        .map(|p| p.to_string_lossy().into_owned())
+        .map(|p| nginx::quote(&p.to_string_lossy()))
         .unwrap_or_default();
-    let mut vars = common(site, &limit, "");
+    let mut vars = common(&domain, &limit, "");
     vars.push(("acme_webroot", &webroot));
     let acme = if site.acme_webroot.is_some() {
         fill(NGINX_ACME, &vars)
@@ -153,12 +221,12 @@ fn nginx_site(site: &Site) -> String {
     let (http, https) = match &site.tls {
         None => (proxy, String::new()),
         Some(c) => {
-            let cert = c.cert.to_string_lossy();
-            let key = c.key.to_string_lossy();
+            let cert = nginx::quote(&c.cert.to_string_lossy());
+            let key = nginx::quote(&c.key.to_string_lossy());
             let mut v = vars.clone();
             v.extend([
-                ("cert", cert.as_ref()),
-                ("key", key.as_ref()),
+                ("cert", cert.as_str()),
+                ("key", key.as_str()),
                 ("proxy", &proxy),
             ]);
             (fill(NGINX_REDIRECT, &vars), fill(NGINX_TLS, &v))
@@ -177,7 +245,10 @@ fn nginx_site(site: &Site) -> String {
 pub fn deploy_hook(domain: &str, proxy_unit: &str) -> String {
     fill(
         DEPLOY_HOOK,
-        &[("domain", domain), ("proxy_unit", proxy_unit)],
+        &[
+            ("domain", &grammar::host_name(domain)),
+            ("proxy_unit", proxy_unit),
+        ],
     )
 }
 
@@ -188,8 +259,8 @@ pub fn certbot_dropin(bundle: &Path) -> String {
         "# Written by mattermost-setup: certbot's scheduled renewals trust the CA bundle\n\
          # given as acme_ca_bundle, as the install did.\n\
          [Service]\n\
-         Environment=REQUESTS_CA_BUNDLE={}\n",
-        bundle.display()
+         {}\n",
+        systemd::environment("REQUESTS_CA_BUNDLE", &bundle.to_string_lossy())
     )
 }
 
@@ -285,7 +356,7 @@ mod tests {
             );
             assert_eq!(
                 declared_body_limit(proxy, &text),
-                Some(104_857_600),
+                Some(104_857_600 + BODY_HEADROOM),
                 "{what}"
             );
         }
@@ -312,7 +383,7 @@ mod tests {
         ] {
             assert!(t.contains(timeout), "{timeout}");
         }
-        assert_eq!(t.matches("client_max_body_size 104857600;").count(), 2);
+        assert_eq!(t.matches("client_max_body_size 105906176;").count(), 2);
         assert!(t.contains(
             "upstream mattermost_setup_backend {\n    server 127.0.0.1:8065;\n    keepalive 32;\n}"
         ));
@@ -385,7 +456,24 @@ mod tests {
         let nginx = proxy_site(Proxy::Nginx, &s);
         assert_eq!(
             declared_body_limit(Proxy::Nginx, &nginx),
-            Some(5 * 1024 * 1024 * 1024)
+            Some(5 * 1024 * 1024 * 1024 + BODY_HEADROOM)
+        );
+        // Just below Apache's ceiling the headroom still fits; above it, no limit.
+        s.upload_limit = APACHE_BODY_MAX - BODY_HEADROOM;
+        assert_eq!(
+            declared_body_limit(Proxy::Apache, &proxy_site(Proxy::Apache, &s)),
+            Some(APACHE_BODY_MAX)
+        );
+        s.upload_limit += 1;
+        assert_eq!(
+            declared_body_limit(Proxy::Apache, &proxy_site(Proxy::Apache, &s)),
+            Some(0)
+        );
+        s.upload_limit = u64::MAX;
+        assert_eq!(
+            declared_body_limit(Proxy::Nginx, &proxy_site(Proxy::Nginx, &s)),
+            Some(0),
+            "nginx cannot read a limit beyond an off_t"
         );
         assert_eq!(
             declared_body_limit(
@@ -398,6 +486,71 @@ mod tests {
             declared_body_limit(Proxy::Nginx, "# client_max_body_size 1;\n"),
             None
         );
+    }
+
+    #[test]
+    fn both_proxies_set_x_real_ip_from_the_connection() {
+        for tls in [false, true] {
+            let a = proxy_site(Proxy::Apache, &site(false, tls));
+            assert_eq!(
+                a.matches("RequestHeader set X-Real-IP \"expr=%{REMOTE_ADDR}\"")
+                    .count(),
+                1,
+                "{a}"
+            );
+            let n = proxy_site(Proxy::Nginx, &site(false, tls));
+            assert_eq!(
+                n.matches("proxy_set_header X-Real-IP $remote_addr;")
+                    .count(),
+                2,
+                "both locations: {n}"
+            );
+        }
+    }
+
+    #[test]
+    fn apache_modules_follow_the_site() {
+        let plain = apache_modules(&site(true, false));
+        assert!(!plain.contains(&"ssl"), "{plain:?}");
+        assert!(!plain.contains(&"http2"), "{plain:?}");
+        let tls = apache_modules(&site(true, true));
+        assert!(tls.contains(&"ssl"), "{tls:?}");
+        assert!(!tls.contains(&"http2"), "{tls:?}");
+        assert!(
+            !proxy_site(Proxy::Apache, &site(false, true)).contains("Protocols"),
+            "h2 would need mod_http2, which changes every site"
+        );
+    }
+
+    #[test]
+    fn fill_is_one_pass_and_values_are_quoted_per_format() {
+        assert_eq!(
+            fill("a {{x}} {{y}} {{z}}", &[("x", "{{y}}"), ("y", "Y")]),
+            "a {{y}} Y {{z}}"
+        );
+        let mut s = site(false, true);
+        s.tls = Some(SiteCert {
+            cert: "/etc/ssl/{{proxy}} a\"b\\.pem".into(),
+            key: "/etc/ssl/k\nSSLEngine off".into(),
+        });
+        let a = proxy_site(Proxy::Apache, &s);
+        assert!(
+            a.contains("SSLCertificateFile \"/etc/ssl/{{proxy}} a\\\"b\\\\.pem\""),
+            "{a}"
+        );
+        assert!(
+            !a.lines()
+                .any(|l| l.trim_start().starts_with("SSLEngine off")),
+            "{a}"
+        );
+        let n = proxy_site(Proxy::Nginx, &s);
+        assert!(
+            n.contains("ssl_certificate \"/etc/ssl/{{proxy}} a\\\"b\\\\.pem\";"),
+            "{n}"
+        );
+        assert_eq!(n.matches("ssl_certificate_key").count(), 1, "{n}");
+        let d = certbot_dropin(Path::new("/etc/ca.pem\nExecStartPre=/bin/sh"));
+        assert_eq!(d.lines().count(), 4, "{d}");
     }
 
     #[test]

@@ -13,11 +13,8 @@ const TIMER: &str = include_str!("../../assets/templates/mattermost-retention.ti
 pub const SERVICE_PATH: &str = "/etc/systemd/system/mattermost-retention.service";
 pub const TIMER_PATH: &str = "/etc/systemd/system/mattermost-retention.timer";
 
-fn fill(template: &str, vars: &[(&str, &str)]) -> String {
-    vars.iter().fold(template.to_owned(), |t, (k, v)| {
-        t.replace(&format!("{{{{{k}}}}}"), v)
-    })
-}
+use crate::plan::grammar::{self, systemd};
+use crate::plan::templates::fill;
 
 /// Where the job appends what it deleted: next to Mattermost's own log, writable
 /// by the service user the job runs as.
@@ -64,8 +61,14 @@ pub fn planned(a: &Answers) -> Vec<PlannedFile> {
         ),
         ("user", SERVICE_USER),
         ("program", super::PROGRAM),
-        ("config", &config.to_string_lossy()),
-        ("log", &log.to_string_lossy()),
+        // In the comment (a line of its own, control characters defused) and, quoted
+        // for systemd, in ExecStart=.
+        (
+            "config",
+            &grammar::without_control(&config.to_string_lossy()),
+        ),
+        ("config_arg", &systemd::arg(&config.to_string_lossy())),
+        ("log_arg", &systemd::arg(&log.to_string_lossy())),
         ("db_unit", db_unit(a.db_engine)),
     ];
     vec![

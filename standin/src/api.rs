@@ -503,7 +503,10 @@ fn login(state: &AppState, req: &Request, reader: &mut impl Read) -> Result<Resp
     if let Ok(mut s) = state.sessions.lock() {
         s.insert(token.clone(), user.id.clone());
     }
-    state.log.info("User logged in", &[("user_id", &user.id)]);
+    state.log.info(
+        "User logged in",
+        &[("user_id", &user.id), ("ip_addr", &req.ip)],
+    );
     let mut r = Response::json(200, &user.to_json());
     r.headers.push(("Token", token.clone()));
     r.headers.push((

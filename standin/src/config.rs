@@ -38,6 +38,9 @@ pub struct Settings {
     pub site_url: String,
     pub listen_address: String,
     pub allow_cors_from: String,
+    /// `ServiceSettings.TrustedProxyIPHeader`: headers the client address is
+    /// taken from, in order (see `http::client_ip`).
+    pub trusted_proxy_ip_header: Vec<String>,
     pub enable_local_mode: bool,
     pub local_mode_socket_location: String,
     pub sql_driver_name: String,
@@ -60,6 +63,11 @@ fn known_defaults() -> Vec<(&'static str, &'static str, Value)> {
         ("ServiceSettings", "SiteURL", Value::from("")),
         ("ServiceSettings", "ListenAddress", Value::from(":8065")),
         ("ServiceSettings", "AllowCorsFrom", Value::from("")),
+        (
+            "ServiceSettings",
+            "TrustedProxyIPHeader",
+            Value::Array(Vec::new()),
+        ),
         ("ServiceSettings", "EnableLocalMode", Value::from(false)),
         (
             "ServiceSettings",
@@ -253,6 +261,31 @@ impl Reader<'_> {
     }
 }
 
+/// A `[]string` setting: a JSON array of strings; the environment override is
+/// space-separated, as the real server's env loader splits slices.
+fn string_list(r: &Reader, section: &str, key: &str) -> Result<Vec<String>> {
+    if let Some(v) = (r.env)(&Reader::env_name(section, key)) {
+        return Ok(v.split_whitespace().map(str::to_string).collect());
+    }
+    match r.raw(section, key)? {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| match v {
+                Value::String(s) => Ok(s.clone()),
+                other => fail(format!(
+                    "json: cannot unmarshal {} into Go struct field {section}.{key} of type string",
+                    json_kind(other)
+                )),
+            })
+            .collect(),
+        Some(other) => fail(format!(
+            "json: cannot unmarshal {} into Go struct field {section}.{key} of type []string",
+            json_kind(other)
+        )),
+    }
+}
+
 /// Extracts the settings from a parsed config, applying the environment
 /// overrides `env` provides.
 pub fn settings_from(
@@ -272,6 +305,7 @@ pub fn settings_from(
         site_url: s("ServiceSettings", "SiteURL")?,
         listen_address: s("ServiceSettings", "ListenAddress")?,
         allow_cors_from: s("ServiceSettings", "AllowCorsFrom")?,
+        trusted_proxy_ip_header: string_list(&r, "ServiceSettings", "TrustedProxyIPHeader")?,
         enable_local_mode: r.boolean("ServiceSettings", "EnableLocalMode", false)?,
         local_mode_socket_location: s("ServiceSettings", "LocalModeSocketLocation")?,
         sql_driver_name: s("SqlSettings", "DriverName")?,

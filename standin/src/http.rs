@@ -30,6 +30,9 @@ pub struct Request {
     pub query: String,
     /// Header names are lower-cased.
     pub headers: Vec<(String, String)>,
+    /// The client's address as the server derives it ([`client_ip`]); empty on
+    /// the local-mode socket.
+    pub ip: String,
 }
 
 impl Request {
@@ -103,11 +106,35 @@ pub fn read_request(r: &mut impl BufRead) -> io::Result<Option<Request>> {
     Ok(Some(req))
 }
 
+/// The client's address as the real server derives it (`GetIPAddress` in
+/// mattermost/mattermost server/channels/utils/utils.go): the first header of
+/// `ServiceSettings.TrustedProxyIPHeader` that is present, its first
+/// comma-separated entry, trimmed, if that parses as an IP address; otherwise the
+/// connection's own peer address. This is why trusting `X-Forwarded-For` lets a
+/// client choose its address: the leftmost entry is whatever the client sent.
+pub fn client_ip(req: &Request, peer: Option<std::net::SocketAddr>, trusted: &[String]) -> String {
+    for name in trusted {
+        let Some(value) = req
+            .header(&name.to_ascii_lowercase())
+            .filter(|v| !v.is_empty())
+        else {
+            continue;
+        };
+        let first = value.split(',').next().unwrap_or("").trim();
+        if !first.is_empty() && first.parse::<std::net::IpAddr>().is_ok() {
+            return first.to_string();
+        }
+    }
+    peer.map(|p| p.ip().to_string()).unwrap_or_default()
+}
+
 /// Everything request handlers need.
 pub struct AppState {
     pub log: Arc<Logger>,
     pub site_url: String,
     pub allow_cors_from: String,
+    /// `ServiceSettings.TrustedProxyIPHeader`.
+    pub trusted_proxy_ip_header: Vec<String>,
     /// `X-Version-ID` value: `<version>.<build number>.<config hash>.<licensed>`.
     pub version_id: String,
     pub db: Option<Database>,
@@ -289,6 +316,8 @@ fn is_websocket_path(path: &str) -> bool {
 pub trait Conn: Send + Sync + 'static {
     fn set_timeouts(&self, read: Option<Duration>) -> io::Result<()>;
     fn shutdown_write(&self);
+    /// The connection's peer address (`None` on a Unix socket).
+    fn peer(&self) -> Option<std::net::SocketAddr>;
 }
 
 impl Conn for TcpStream {
@@ -300,6 +329,10 @@ impl Conn for TcpStream {
     fn shutdown_write(&self) {
         let _ = self.shutdown(std::net::Shutdown::Write);
     }
+
+    fn peer(&self) -> Option<std::net::SocketAddr> {
+        self.peer_addr().ok()
+    }
 }
 
 impl Conn for std::os::unix::net::UnixStream {
@@ -310,6 +343,10 @@ impl Conn for std::os::unix::net::UnixStream {
 
     fn shutdown_write(&self) {
         let _ = self.shutdown(std::net::Shutdown::Write);
+    }
+
+    fn peer(&self) -> Option<std::net::SocketAddr> {
+        None
     }
 }
 
@@ -329,7 +366,7 @@ where
     stream.set_timeouts(Some(READ_TIMEOUT))?;
     let mut reader = BufReader::new(stream);
     let mut writer = stream;
-    let req = match read_request(&mut reader) {
+    let mut req = match read_request(&mut reader) {
         Ok(Some(r)) => r,
         Ok(None) => return Ok(()),
         Err(e) if e.kind() == io::ErrorKind::InvalidData => {
@@ -347,6 +384,7 @@ where
         let resp = crate::api::local(state, &req, &mut reader);
         return write_response(&mut writer, state, &resp, head_only);
     }
+    req.ip = client_ip(&req, stream.peer(), &state.trusted_proxy_ip_header);
     let resp = if req.path == "/api/v4/system/ping" {
         ping(state, &req)
     } else if let Some(resp) = crate::api::tcp(state, &req, &mut reader) {
@@ -382,8 +420,32 @@ where
     } else {
         Response::text(405, "")
     };
+    if (400..500).contains(&resp.status) && req.path.starts_with("/api/v4/") {
+        log_client_error(state, &req, &resp);
+    }
     // Drain nothing: the connection is closed after the response.
     write_response(&mut writer, state, &resp, head_only)
+}
+
+/// The real server logs an API error of status 4xx at debug level with the
+/// request's fields, the client address among them (`c.Logger` with `path`,
+/// `request_id`, `ip_addr`, `user_id`, `method`, then `LogErrorByCode`; in
+/// server/channels/web/handlers.go and context.go).
+fn log_client_error(state: &AppState, req: &Request, resp: &Response) {
+    let body: Value = serde_json::from_slice(&resp.body).unwrap_or(Value::Null);
+    let msg = body
+        .get("message")
+        .and_then(Value::as_str)
+        .unwrap_or(reason(resp.status));
+    state.log.debug(
+        msg,
+        &[
+            ("path", &req.path),
+            ("ip_addr", &req.ip),
+            ("method", &req.method),
+            ("http_code", &resp.status.to_string()),
+        ],
+    );
 }
 
 /// Closes a connection without a TCP reset: send FIN, then discard what the
@@ -460,6 +522,30 @@ mod tests {
     fn parse(raw: &str) -> Request {
         let mut r = io::Cursor::new(raw.as_bytes().to_vec());
         read_request(&mut r).expect("io").expect("request")
+    }
+
+    #[test]
+    fn client_ip_is_derived_like_get_ip_address() {
+        let peer = Some(std::net::SocketAddr::from(([127, 0, 0, 1], 40000)));
+        let req = parse(
+            "GET / HTTP/1.1\r\nX-Forwarded-For: 203.0.113.9, 10.0.2.100\r\nX-Real-IP: 10.0.2.100\r\n\r\n",
+        );
+        let t = |h: &[&str]| h.iter().map(|s| (*s).to_string()).collect::<Vec<_>>();
+        // The old TrustedProxyIPHeader: the client's own (forged) entry wins.
+        assert_eq!(
+            client_ip(&req, peer, &t(&["X-Forwarded-For", "X-Real-Ip"])),
+            "203.0.113.9"
+        );
+        assert_eq!(client_ip(&req, peer, &t(&["X-Real-IP"])), "10.0.2.100");
+        assert_eq!(client_ip(&req, peer, &[]), "127.0.0.1");
+        // Not an IP address: the next header, then the connection.
+        let junk = parse("GET / HTTP/1.1\r\nX-Forwarded-For: nonsense\r\n\r\n");
+        assert_eq!(
+            client_ip(&junk, peer, &t(&["X-Forwarded-For"])),
+            "127.0.0.1"
+        );
+        let v6 = Some(std::net::SocketAddr::from(([0u16, 0, 0, 0, 0, 0, 0, 1], 1)));
+        assert_eq!(client_ip(&junk, v6, &[]), "::1");
     }
 
     #[test]

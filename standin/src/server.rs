@@ -313,6 +313,7 @@ fn start(opts: &ServerOptions, log: &Arc<Logger>) -> Result<std::convert::Infall
         log: Arc::clone(log),
         site_url: settings.site_url.clone(),
         allow_cors_from: settings.allow_cors_from.clone(),
+        trusted_proxy_ip_header: settings.trusted_proxy_ip_header.clone(),
         version_id: version_id(&settings),
         db: Some(db),
         file_directory,

@@ -222,15 +222,101 @@ fn uninstall_keeps_data_database_and_other_sites() {
         return;
     }
     let b = prepared_box("mmuninst");
-    // Another site was on this Apache before Mattermost.
+    // Another site was on this Apache before Mattermost; it sets a header when
+    // mod_headers is there (which the install enables, and uninstall must keep).
     b.exec_ok(
         "DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends apache2 >/dev/null \
          && mkdir -p /var/www/other && echo 'other site' > /var/www/other/index.html \
-         && printf '<VirtualHost *:80>\\n  ServerName other.example.com\\n  DocumentRoot /var/www/other\\n</VirtualHost>\\n' > /etc/apache2/sites-available/other.conf \
+         && printf '<VirtualHost *:80>\\n  ServerName other.example.com\\n  DocumentRoot /var/www/other\\n  <IfModule mod_headers.c>\\n    Header set X-Other yes\\n  </IfModule>\\n</VirtualHost>\\n' > /etc/apache2/sites-available/other.conf \
          && a2ensite -q other && systemctl reload apache2",
     );
     let other_before = b.exec_ok("sha256sum /etc/apache2/sites-available/other.conf");
     install_pg(&b);
+    let module = |m: &str| {
+        b.exec_ok(&format!("a2query -q -m {m} && echo on || echo off"))
+            .trim()
+            .to_owned()
+    };
+
+    // tls none: no mod_ssl (Debian's Apache would answer plain HTTP on :443) and no
+    // mod_http2 (it turns on h2 for every site); nothing listens on :443.
+    assert_eq!(module("ssl"), "off");
+    assert_eq!(module("http2"), "off");
+    assert_eq!(module("headers"), "on");
+    assert_eq!(
+        b.exec_ok("ss -Hltn 'sport = :443'").trim(),
+        "",
+        "nothing on :443"
+    );
+    let own = b.exec_ok("cat /var/lib/mattermost-setup/ownership.json");
+    let own: serde_json::Value = serde_json::from_str(&own).unwrap();
+    let created: Vec<&str> = own["created"]["apache_module"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m.as_str())
+        .collect();
+    assert_eq!(
+        created,
+        [
+            "headers",
+            "proxy",
+            "proxy_http",
+            "proxy_wstunnel",
+            "rewrite"
+        ],
+        "the record names the modules the install enabled"
+    );
+
+    // A forged X-Forwarded-For does not fool Mattermost: it trusts only X-Real-IP,
+    // which Apache sets from the connection. The stand-in logs the client address
+    // of a failed login the way the real server derives it (at debug level).
+    b.exec_ok(
+        "sed -i 's/\"FileLevel\": \"[A-Z]*\"/\"FileLevel\": \"DEBUG\"/' /opt/mattermost/config/config.json \
+         && systemctl restart mattermost \
+         && for i in $(seq 100); do curl -sf http://127.0.0.1:8065/api/v4/system/ping >/dev/null && break; sleep 0.2; done",
+    );
+    let cfg: serde_json::Value =
+        serde_json::from_str(&b.exec_ok("cat /opt/mattermost/config/config.json")).unwrap();
+    assert_eq!(
+        cfg["ServiceSettings"]["TrustedProxyIPHeader"],
+        serde_json::json!(["X-Real-IP"])
+    );
+    let ip = b.exec_ok("ip -4 -o addr show eth0 | awk '{print $4}' | cut -d/ -f1");
+    let ip = ip.trim();
+    assert!(!ip.is_empty() && ip != "127.0.0.1", "{ip}");
+    let login = b.exec_ok(&format!(
+        "curl -s -o /dev/null -w '%{{http_code}}' -H 'Host: {DOMAIN}' -H 'X-Forwarded-For: 203.0.113.9' \
+         -H 'X-Real-IP: 198.51.100.7' -H 'Content-Type: application/json' \
+         -d '{{\"login_id\":\"forger\",\"password\":\"not-the-password\"}}' http://{ip}/api/v4/users/login"
+    ));
+    assert_eq!(
+        login.trim(),
+        "401",
+        "the stand-in answered through the proxy"
+    );
+    let seen = b.exec_ok(
+        "grep '/api/v4/users/login' /opt/mattermost/logs/mattermost.log | grep -o '\"ip_addr\":\"[^\"]*\"' | tail -1",
+    );
+    assert_eq!(
+        seen.trim(),
+        format!("\"ip_addr\":\"{ip}\""),
+        "Mattermost sees the connection's address, not the forged headers"
+    );
+
+    // A file of exactly MaxFileSize fits, in its multipart body: Apache's limit has
+    // headroom (Apache enforces it only while reading a body, so it is read here).
+    let site = b.exec_ok("cat /etc/apache2/sites-available/mattermost.conf");
+    let limit: u64 = site
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("LimitRequestBody "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        limit >= crate::freshbox_tls::multipart_len(104_857_600),
+        "{limit}"
+    );
     b.exec_ok("mkdir -p /opt/mattermost/data/teams && echo precious > /opt/mattermost/data/teams/file.txt");
 
     let (code, out) = run(&b, "mattermost-setup uninstall");
@@ -287,10 +373,25 @@ fn uninstall_keeps_data_database_and_other_sites() {
             .code()
             == Some(1)
     );
-    // The other site is untouched and still served.
+    // The modules the install enabled are disabled again, except mod_headers,
+    // which the other site uses; Debian's own modules are untouched.
+    for m in ["proxy", "proxy_http", "proxy_wstunnel", "rewrite"] {
+        assert_eq!(module(m), "off", "{m}\n{out}");
+    }
+    assert_eq!(module("headers"), "on", "{out}");
+    assert_eq!(module("alias"), "on");
+    assert!(
+        out.contains("headers"),
+        "the report names the kept module: {out}"
+    );
+    // The other site is untouched and still served, with its header.
     assert_eq!(
         b.exec_ok("sha256sum /etc/apache2/sites-available/other.conf"),
         other_before
+    );
+    assert!(
+        b.exec_ok("curl -s -D - -o /dev/null -H 'Host: other.example.com' http://127.0.0.1/")
+            .contains("X-Other: yes")
     );
     assert!(
         b.exec_ok("test -L /etc/apache2/sites-enabled/other.conf && echo on")

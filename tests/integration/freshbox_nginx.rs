@@ -3,7 +3,7 @@
 //! the previous site file back without reloading anything.
 
 use crate::freshbox_install::{DOMAIN, install, prepared_box, text, write_answers};
-use crate::freshbox_tls::{refused_413, tls_answers};
+use crate::freshbox_tls::{HEADROOM, multipart_len, refused_413, tls_answers};
 use crate::support::freshbox::{self, FreshBox};
 
 const OTHER: &str = r#"server {
@@ -81,8 +81,9 @@ fn nginx_keeps_other_sites_and_restores_its_file_when_nginx_t_fails() {
         "{ws}"
     );
     let http = format!("-H 'Host: {DOMAIN}' http://127.0.0.1/api/v4/files");
-    assert!(refused_413(&b, &http, 104_857_601));
-    assert!(!refused_413(&b, &http, 104_857_600));
+    // A file of exactly MaxFileSize, in its multipart body, goes through.
+    assert!(!refused_413(&b, &http, multipart_len(104_857_600)));
+    assert!(refused_413(&b, &http, 104_857_600 + HEADROOM + 1));
     let site = b.exec_ok("sha256sum /etc/nginx/sites-available/mattermost");
 
     // A change is due (MaxFileSize grew) while another file breaks nginx -t: the
@@ -114,10 +115,10 @@ fn nginx_keeps_other_sites_and_restores_its_file_when_nginx_t_fails() {
     assert!(out.status.success(), "{}", text(&out));
     assert!(
         b.exec_ok("cat /etc/nginx/sites-available/mattermost")
-            .contains("client_max_body_size 209715200;")
+            .contains("client_max_body_size 210763776;")
     );
-    assert!(!refused_413(&b, &http, 104_857_601));
-    assert!(refused_413(&b, &http, 209_715_201));
+    assert!(!refused_413(&b, &http, multipart_len(209_715_200)));
+    assert!(refused_413(&b, &http, 209_715_200 + HEADROOM + 1));
     assert_eq!(others(&b), before);
 
     // Uninstall takes our site away and leaves the others (and the data) alone.

@@ -150,6 +150,25 @@ fn fingerprint(b: &FreshBox, files: &str) -> String {
     ))
 }
 
+/// The proxy lets MaxFileSize plus this through (plan::templates::BODY_HEADROOM):
+/// an upload is a multipart body, larger than the file it carries.
+pub(crate) const HEADROOM: u64 = 1_048_576;
+
+/// The body length of an upload of a file of `size` bytes as Mattermost's web app
+/// sends it to /api/v4/files: channel_id, client_ids, then the file part.
+pub(crate) fn multipart_len(size: u64) -> u64 {
+    let b = "----WebKitFormBoundary7MA4YWxkTrZu0gW";
+    let id = "q7e1r6zmfbd3tfexrqb5x8n9wa";
+    let head = format!(
+        "--{b}\r\nContent-Disposition: form-data; name=\"channel_id\"\r\n\r\n{id}\r\n\
+         --{b}\r\nContent-Disposition: form-data; name=\"client_ids\"\r\n\r\n{id}\r\n\
+         --{b}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"quarterly report.pdf\"\r\n\
+         Content-Type: application/pdf\r\n\r\n"
+    );
+    let tail = format!("\r\n--{b}--\r\n");
+    (head.len() + tail.len()) as u64 + size
+}
+
 /// Whether a request announcing `len` body bytes is refused (413) by the proxy before
 /// any byte is sent; an accepted one makes the proxy wait for the body (timeout).
 pub(crate) fn refused_413(b: &FreshBox, scheme_args: &str, len: u64) -> bool {
@@ -237,8 +256,9 @@ fn nginx_postgresql_letsencrypt_from_pebble() {
     // Upload limit: Mattermost's default MaxFileSize, enforced by nginx over TLS.
     let tls =
         format!("--cacert {BUNDLE} --resolve {DOMAIN}:443:127.0.0.1 https://{DOMAIN}/api/v4/files");
-    assert!(refused_413(&b, &tls, 104_857_601));
-    assert!(!refused_413(&b, &tls, 104_857_600));
+    // A file of exactly MaxFileSize, in its multipart body, goes through.
+    assert!(!refused_413(&b, &tls, multipart_len(104_857_600)));
+    assert!(refused_413(&b, &tls, 104_857_600 + HEADROOM + 1));
 
     // Renewal works: certbot's own dry-run against pebble, and the timer is on.
     assert_eq!(
@@ -300,8 +320,8 @@ fn nginx_postgresql_letsencrypt_from_pebble() {
     );
     assert_eq!(config(&b)["FileSettings"]["MaxFileSize"], 209_715_200);
     install_ok(&b);
-    assert!(!refused_413(&b, &tls, 104_857_601));
-    assert!(refused_413(&b, &tls, 209_715_201));
+    assert!(!refused_413(&b, &tls, multipart_len(209_715_200)));
+    assert!(refused_413(&b, &tls, 209_715_200 + HEADROOM + 1));
 }
 
 /// (1b) Apache (the default proxy) + Let's Encrypt with real http-01 validation: the
@@ -432,7 +452,19 @@ fn apache_with_an_existing_certificate_and_bad_ones_refused() {
     // Apache's mod_proxy enforces LimitRequestBody only while it reads a body, and the
     // stand-in answers before reading any, so the limit is checked as declared here
     // (and by the installer's acceptance check, in status); nginx's is tested live.
-    assert!(site.contains("LimitRequestBody 104857600"), "{site}");
+    // MaxFileSize plus headroom: a file of exactly MaxFileSize in its multipart body fits.
+    assert!(site.contains("LimitRequestBody 105906176"), "{site}");
+    assert!(105_906_176 >= multipart_len(104_857_600));
+    // TLS needs mod_ssl; nothing needs mod_http2 (Debian's turns on h2 for every site).
+    assert_eq!(
+        b.exec_ok("a2query -q -m ssl && echo on || echo off").trim(),
+        "on"
+    );
+    assert_eq!(
+        b.exec_ok("a2query -q -m http2 && echo on || echo off")
+            .trim(),
+        "off"
+    );
 
     let files = "/etc/apache2/sites-available/mattermost.conf /opt/mattermost/config/config.json";
     let before = fingerprint(&b, files);

@@ -10,6 +10,7 @@ mod freshbox_tls;
 mod fuzz;
 mod retention;
 mod support;
+mod template_grammar;
 mod wizard_dumb;
 mod wizard_freshbox;
 mod wizard_pty;

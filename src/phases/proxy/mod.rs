@@ -35,15 +35,26 @@ pub fn max_file_size(ctx: &Ctx) -> u64 {
         .unwrap_or(UPLOAD_LIMIT)
 }
 
-/// The site file as it should be now: with TLS once the certificate is in place.
-pub fn site_spec(ctx: &Ctx) -> FileSpec {
+/// The site as it should be now: with TLS once the certificate is in place.
+fn current_site<'a>(ctx: &Ctx<'a>) -> Site<'a> {
     let a = ctx.answers;
-    let site = Site {
+    Site {
         domain: &a.domain,
         upload_limit: max_file_size(ctx),
         acme_webroot: (a.tls == Tls::Letsencrypt).then(|| Path::new(ACME_WEBROOT)),
         tls: super::tls::cert_in_place(ctx),
-    };
+    }
+}
+
+/// The Apache modules the site needs now (mod_ssl only once it serves TLS).
+pub fn needed_modules(ctx: &Ctx) -> Vec<&'static str> {
+    templates::apache_modules(&current_site(ctx))
+}
+
+/// The site file as it should be now: with TLS once the certificate is in place.
+pub fn site_spec(ctx: &Ctx) -> FileSpec {
+    let a = ctx.answers;
+    let site = current_site(ctx);
     FileSpec {
         path: proxy_site_path(a.proxy),
         content: templates::proxy_site(a.proxy, &site).into_bytes(),
@@ -83,7 +94,7 @@ pub fn checks(ctx: &Ctx, phase: PhaseId) -> Result<Vec<Check>, PhaseError> {
     let kind = ctx.answers.proxy;
     let mut checks = Vec::new();
     if kind == Kind::Apache {
-        checks.extend(apache::module_checks(ctx, phase));
+        checks.extend(apache::module_checks(ctx, phase, &needed_modules(ctx)));
     }
     checks.push(ctx.managed_check(phase, &site_spec(ctx))?);
     let on = linked(ctx);
@@ -107,7 +118,7 @@ pub fn checks(ctx: &Ctx, phase: PhaseId) -> Result<Vec<Check>, PhaseError> {
 pub fn converge(ctx: &mut Ctx, phase: PhaseId) -> Result<bool, PhaseError> {
     let kind = ctx.answers.proxy;
     let mut reload = match kind {
-        Kind::Apache => apache::enable_modules(ctx, phase)?,
+        Kind::Apache => apache::enable_modules(ctx, phase, &needed_modules(ctx))?,
         Kind::Nginx => false,
     };
     let spec = site_spec(ctx);
@@ -139,6 +150,11 @@ pub fn converge(ctx: &mut Ctx, phase: PhaseId) -> Result<bool, PhaseError> {
         ))
         .fix("the error names the file and line; if it is another site's file, fix that first"));
     }
+    if kind == Kind::Apache {
+        // Modules an earlier run enabled that the site no longer needs (mod_ssl
+        // while TLS is off, mod_http2 and mod_expires of older versions).
+        reload |= disable_unneeded(ctx, phase)?;
+    }
     let unit = proxy_unit(kind);
     let started = ensure_unit(ctx, phase, unit)?;
     if reload && !started {
@@ -146,6 +162,34 @@ pub fn converge(ctx: &mut Ctx, phase: PhaseId) -> Result<bool, PhaseError> {
         ctx.host.run(&Cmd::new("systemctl", &["reload", unit]))?;
     }
     Ok(reload || started)
+}
+
+fn disable_unneeded(ctx: &mut Ctx, phase: PhaseId) -> Result<bool, PhaseError> {
+    let needed = needed_modules(ctx);
+    let Some(created) = ctx.own.created.get("apache_module").cloned() else {
+        return Ok(false);
+    };
+    if created.iter().all(|m| needed.contains(&m.as_str())) {
+        return Ok(false);
+    }
+    let report = apache::disable_unused(ctx.host, &created, &needed)?;
+    if report.disabled.is_empty() {
+        return Ok(false);
+    }
+    ctx.step(
+        phase,
+        format!(
+            "disabled Apache modules the site no longer needs: {}",
+            report.disabled.join(" ")
+        ),
+    );
+    if let Some(set) = ctx.own.created.get_mut("apache_module") {
+        for m in &report.disabled {
+            set.remove(m);
+        }
+    }
+    ctx.own.save(ctx.host)?;
+    Ok(true)
 }
 
 /// Puts back what was there before a failed configuration test, so the proxy keeps

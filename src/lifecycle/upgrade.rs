@@ -121,7 +121,8 @@ fn dump_database(
             (
                 f.clone(),
                 Cmd::as_user("postgres", "pg_dump", &["-Fc", "-d", &a.db_name])
-                    .stdout_to(host.path(&f)),
+                    .stdout_to(host.path(&f))
+                    .timeout(crate::host::DATA_TIMEOUT),
             )
         }
         DbEngine::Mariadb | DbEngine::Mysql => {
@@ -146,7 +147,8 @@ fn dump_database(
                         &a.db_name,
                     ],
                 )
-                .stdout_to(host.path(&f)),
+                .stdout_to(host.path(&f))
+                .timeout(crate::host::DATA_TIMEOUT),
             )
         }
     };
@@ -216,6 +218,23 @@ fn health(expected: Version) -> Result<String, String> {
             r.body.trim()
         ))
     }
+}
+
+/// Starts Mattermost without blocking on systemd (a `Type=notify` start can block for
+/// an hour) and waits until the unit runs: a crash ends the wait at once.
+fn start_unit(host: &Host, cancel: &Cancel) -> Result<(), String> {
+    use crate::phases::service;
+    let before = service::queue(host, "start").map_err(|e| e.to_string())?;
+    service::wait_up(
+        Some(&before),
+        service::START_WAIT,
+        cancel,
+        &mut || service::unit_state(host),
+        &mut || Ok(String::new()),
+        &mut |line| host.note(&format!("[upgrade] {line}")),
+    )
+    .map(|_| ())
+    .map_err(|e| e.to_string())
 }
 
 /// Waits for a healthy ping. A server that does not listen yet gets the whole wait;
@@ -321,7 +340,8 @@ pub fn recover(host: &Host) -> Result<Option<String>, PhaseError> {
         ));
     }
     let _ = std::fs::remove_file(host.path(Path::new(UPGRADE_RECORD)));
-    host.run(&Cmd::new("systemctl", &["start", "mattermost.service"]))?;
+    // Queued, not waited for here: the service phase of this run waits for it.
+    crate::phases::service::queue(host, "start")?;
     Ok(Some(format!(
         "an interrupted upgrade from {} to {} was rolled back: {} runs again with all its data; run the upgrade again when ready",
         r.from, r.to, r.from
@@ -437,21 +457,21 @@ pub fn upgrade(host: &Host, answers: &Answers, cancel: &Cancel) -> Result<Outcom
         moved.join(", ")
     ));
     if let Some((uid, gid)) = host.lookup_user(SERVICE_USER) {
-        host.run(&Cmd::new(
-            "chown",
-            &[
-                "-R",
-                &format!("{uid}:{gid}"),
-                &real_install.to_string_lossy(),
-            ],
-        ))?;
+        host.run(
+            &Cmd::new(
+                "chown",
+                &[
+                    "-R",
+                    &format!("{uid}:{gid}"),
+                    &real_install.to_string_lossy(),
+                ],
+            )
+            .timeout(crate::host::DATA_TIMEOUT),
+        )?;
     }
 
     // Health gate.
-    let started = host.run(&Cmd::new("systemctl", &["start", "mattermost.service"]));
-    let gate = started
-        .map_err(|e| e.to_string())
-        .and_then(|_| wait_healthy(to, cancel));
+    let gate = start_unit(host, cancel).and_then(|()| wait_healthy(to, cancel));
     match gate {
         Ok(evidence) => {
             host.note(&format!("[upgrade] {to} is healthy: {evidence}"));
@@ -506,8 +526,7 @@ pub fn upgrade(host: &Host, answers: &Answers, cancel: &Cancel) -> Result<Outcom
                 .map_err(io("cannot restore", &previous))?;
             move_preserved(&real_failed, &real_install, data_inside, false)?;
             let _ = std::fs::remove_file(host.path(Path::new(UPGRADE_RECORD)));
-            host.run(&Cmd::new("systemctl", &["start", "mattermost.service"]))?;
-            let back = wait_healthy(from, cancel);
+            let back = start_unit(host, cancel).and_then(|()| wait_healthy(from, cancel));
             let state = match &back {
                 Ok(ev) => format!("Mattermost {from} is running again ({ev})"),
                 Err(e) => format!("Mattermost {from} was restored but does not answer yet ({e})"),

@@ -538,6 +538,8 @@ mod tests {
     struct FakeBox {
         seen: Mutex<Vec<String>>,
         show: Mutex<Vec<UnitState>>,
+        /// What `systemctl is-active` says.
+        active: &'static str,
     }
 
     impl Runner for Arc<FakeBox> {
@@ -559,7 +561,7 @@ mod tests {
             }
             Ok(
                 match (cmd.program.as_str(), cmd.args.first().map(String::as_str)) {
-                    ("systemctl", Some("is-active")) => out("inactive\n"),
+                    ("systemctl", Some("is-active")) => out(&format!("{}\n", self.active)),
                     ("systemctl", Some("is-enabled")) => out("disabled\n"),
                     ("systemctl", Some("show")) => {
                         let mut s = self.show.lock().unwrap();
@@ -587,19 +589,35 @@ mod tests {
         cancel_after: Option<Duration>,
     ) -> (Result<(), PhaseError>, Duration, Vec<String>) {
         let dir = tempfile::tempdir().unwrap();
+        let (r, took, seen, _) = on_box_with(dir.path(), "inactive", show, cancel_after, |_| {});
+        (r, took, seen)
+    }
+
+    /// Runs the phase's apply on a fake box rooted at `root`; `setup` may prepare the
+    /// context first. Returns also the phase's probe from before the apply.
+    fn on_box_with(
+        root: &std::path::Path,
+        active: &'static str,
+        show: Vec<UnitState>,
+        cancel_after: Option<Duration>,
+        setup: impl FnOnce(&mut Ctx),
+    ) -> (Result<(), PhaseError>, Duration, Vec<String>, Vec<Check>) {
         let fake = Arc::new(FakeBox {
             seen: Mutex::new(Vec::new()),
             show: Mutex::new(show),
+            active,
         });
         let host = Host::new(
-            dir.path().to_owned(),
-            RunLog::create(&dir.path().join("log")),
+            root.to_owned(),
+            RunLog::create(&root.join("log")),
             crate::events::discard(),
             Box::new(Arc::clone(&fake)),
         );
         let a = crate::answers::from_json(r#"{"domain": "chat.example.com"}"#, None).unwrap();
         let plan = crate::plan::Plan::new(&a).unwrap();
         let mut ctx = Ctx::new(&host, &a, &plan);
+        setup(&mut ctx);
+        let probe = Service.probe(&ctx).unwrap();
         if let Some(after) = cancel_after {
             let c = ctx.cancel.clone();
             std::thread::spawn(move || {
@@ -611,7 +629,61 @@ mod tests {
         let r = Service.apply(&mut ctx);
         let took = start.elapsed();
         let seen = fake.seen.lock().unwrap().clone();
-        (r, took, seen)
+        (r, took, seen, probe)
+    }
+
+    /// An install from before this change has the unit with `BindsTo=` its database,
+    /// as the tool wrote it: status names the drift with a diff, and repair writes the
+    /// new unit, reloads systemd and restarts Mattermost (without blocking on it).
+    #[test]
+    fn the_old_binding_unit_is_named_by_status_and_replaced_by_repair() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = "[Unit]\nDescription=Mattermost\nAfter=network.target postgresql.service\nBindsTo=postgresql.service\n";
+        let unit = dir.path().join(UNIT_PATH.trim_start_matches('/'));
+        std::fs::create_dir_all(unit.parent().unwrap()).unwrap();
+        std::fs::write(&unit, old).unwrap();
+        let running = vec![
+            st("active", "running", "old"),
+            st("active", "running", "new"),
+        ];
+        let (r, _, seen, probe) = on_box_with(
+            dir.path(),
+            "active",
+            running,
+            Some(Duration::from_millis(800)),
+            |ctx| {
+                ctx.own.files.insert(
+                    PathBuf::from(UNIT_PATH),
+                    crate::state::ownership::FileRecord {
+                        written: crate::state::sha256_hex(old.as_bytes()),
+                        kept_local: None,
+                    },
+                );
+            },
+        );
+        let drift = probe
+            .iter()
+            .find(|c| c.name == format!("file {UNIT_PATH}"))
+            .unwrap();
+        assert!(!drift.passed());
+        assert!(drift.detail.contains("older plan"), "{drift:?}");
+        let d = format!("{drift:?}");
+        assert!(
+            d.contains("-BindsTo=postgresql.service") && d.contains("+Wants=postgresql.service"),
+            "{d}"
+        );
+        // Stopped by the (simulated) operator while waiting for the ping.
+        assert!(r.unwrap_err().cause.contains("stopped by the operator"));
+        let now = std::fs::read_to_string(&unit).unwrap();
+        assert!(
+            now.contains("\nWants=postgresql.service\n") && !now.contains("\nBindsTo="),
+            "{now}"
+        );
+        let reload = seen.iter().position(|c| c == "systemctl daemon-reload");
+        let restart = seen
+            .iter()
+            .position(|c| c == "systemctl restart --no-block mattermost.service");
+        assert!(reload.is_some() && restart > reload, "{seen:?}");
     }
 
     #[test]

@@ -90,8 +90,7 @@ pub fn journal_tail(host: &Host) -> String {
     let shown = cmd.display();
     let journal = host
         .probe(&cmd)
-        .map(|o| o.stdout)
-        .unwrap_or_else(|e| e.to_string());
+        .map_or_else(|e| e.to_string(), |o| o.stdout);
     let journal = journal.trim();
     host.redact(&format!(
         "`{shown}` says:\n{}",

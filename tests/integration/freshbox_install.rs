@@ -238,7 +238,6 @@ fn up_within_a_minute(b: &FreshBox, what: &str, db_ok: bool) -> Duration {
             "curl -sS -i --max-time 5 -H 'Host: {DOMAIN}' 'http://127.0.0.1/api/v4/system/ping{q}' 2>&1 || true"
         ))
     };
-    let mut last;
     loop {
         let active = b.exec_ok("systemctl is-active mattermost || true");
         let plain = ping("");
@@ -254,16 +253,15 @@ fn up_within_a_minute(b: &FreshBox, what: &str, db_ok: bool) -> Duration {
         if ok {
             return start.elapsed();
         }
-        last = format!(
+        let last = format!(
             "mattermost {}\nping: {plain}\nping with status: {full}",
             active.trim()
         );
-        if start.elapsed() > Duration::from_secs(60) {
-            panic!(
-                "{what}: Mattermost not back within 60 s:\n{last}\n{}",
-                b.exec_ok("journalctl -u mattermost -n 20 --no-pager; systemctl status mattermost --no-pager || true")
-            );
-        }
+        assert!(
+            start.elapsed() <= Duration::from_secs(60),
+            "{what}: Mattermost not back within 60 s:\n{last}\n{}",
+            b.exec_ok("journalctl -u mattermost -n 20 --no-pager; systemctl status mattermost --no-pager || true")
+        );
         std::thread::sleep(Duration::from_millis(500));
     }
 }

@@ -270,7 +270,12 @@ fn up_within_a_minute(b: &FreshBox, what: &str, db_ok: bool) -> Duration {
 /// does for a security update) and killed with SIGKILL. Mattermost keeps running (the
 /// same process: the unit only Wants= its database) and answers through the proxy
 /// within 60 s, its database check passing again once the database is back.
-fn survives_database_outages(b: &FreshBox, db_unit: &str, server_pid: &str, back_after_kill: bool) {
+fn survives_database_outages(
+    b: &FreshBox,
+    db_unit: &str,
+    server_pid_cmd: &str,
+    back_after_kill: bool,
+) {
     let pid = mattermost_pid(b);
     assert_ne!(pid, "0");
     b.exec_ok(&format!("systemctl restart {db_unit}"));
@@ -282,7 +287,8 @@ fn survives_database_outages(b: &FreshBox, db_unit: &str, server_pid: &str, back
         "Mattermost was stopped or restarted with its database"
     );
 
-    b.exec_ok(&format!("kill -9 {server_pid}"));
+    // `server_pid_cmd` prints the database server's PID (it changed with the restart).
+    b.exec_ok(&format!("kill -9 $({server_pid_cmd})"));
     // The plain ping first (Mattermost itself), then the database once it is back.
     let took = up_within_a_minute(
         b,
@@ -431,8 +437,12 @@ fn postgresql_install_on_a_fresh_box() {
     assert_eq!(doc["ok"], true);
 
     // The database restarts and crashes under the running install.
-    let postmaster = b.exec_ok("head -1 /var/lib/postgresql/*/main/postmaster.pid");
-    survives_database_outages(&b, "postgresql", postmaster.trim(), false);
+    survives_database_outages(
+        &b,
+        "postgresql",
+        "head -1 /var/lib/postgresql/*/main/postmaster.pid",
+        false,
+    );
 }
 
 /// (b) MariaDB + Apache + a 10.11-style stand-in (Team edition): the hand-run guide's path.
@@ -500,6 +510,10 @@ fn mariadb_install_on_a_fresh_box() {
 
     // The database restarts and crashes under the running install; systemd restarts
     // a crashed MariaDB by itself (Restart=on-abnormal).
-    let mariadbd = b.exec_ok("systemctl show -p MainPID --value mariadb");
-    survives_database_outages(&b, "mariadb", mariadbd.trim(), true);
+    survives_database_outages(
+        &b,
+        "mariadb",
+        "systemctl show -p MainPID --value mariadb",
+        true,
+    );
 }

@@ -258,7 +258,7 @@ pub fn wait_up(
         if cancel.is_cancelled() {
             return Err(WaitError::Cancelled);
         }
-        let mut seen = "Mattermost runs; waiting for /api/v4/system/ping".to_owned();
+        let mut seen = "the unit runs".to_owned();
         if !running {
             let now = state().map_err(WaitError::Host)?;
             if let Some(before) = queued {
@@ -281,7 +281,7 @@ pub fn wait_up(
         }
         if seen != said || said_at.is_none_or(|t| t.elapsed() >= REPORT_EVERY) {
             report(format!(
-                "waiting for Mattermost: {seen}; {}s of {} (deadline {until}); Ctrl-C stops waiting",
+                "waiting for /api/v4/system/ping until {until} ({}s of {}): {seen}; Ctrl-C stops waiting",
                 start.elapsed().as_secs(),
                 humantime::format_duration(limit)
             ));
@@ -485,9 +485,11 @@ mod tests {
             "{lines:?}"
         );
         assert!(
-            lines
-                .iter()
-                .all(|l| l.contains("(deadline ") && l.contains("Ctrl-C")),
+            lines.iter().all(
+                |l| l.starts_with("waiting for /api/v4/system/ping until 20")
+                    && l.contains("s of 10s): ")
+                    && l.contains("Ctrl-C")
+            ),
             "{lines:?}"
         );
     }

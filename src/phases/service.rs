@@ -259,15 +259,22 @@ pub fn wait_up(
             return Err(WaitError::Cancelled);
         }
         let mut seen = "the unit runs".to_owned();
-        if !running {
-            let now = state().map_err(WaitError::Host)?;
-            if let Some(before) = queued {
-                match stage(before, &now) {
-                    Stage::Down(why) => return Err(WaitError::Down(why)),
-                    Stage::Active => running = true,
-                    Stage::Starting => seen = format!("the unit is {}", now.words()),
-                }
+        let now = state().map_err(WaitError::Host)?;
+        match queued {
+            Some(before) if !running => match stage(before, &now) {
+                Stage::Down(why) => return Err(WaitError::Down(why)),
+                Stage::Active => running = true,
+                Stage::Starting => seen = format!("the unit is {}", now.words()),
+            },
+            // Running already (or seen to run): a crash or a stop ends the wait.
+            _ if now.active != "active" => {
+                return Err(WaitError::Down(format!(
+                    "the unit is {} (result: {})",
+                    now.words(),
+                    now.result
+                )));
             }
+            _ => {}
         }
         let mut last = seen.clone();
         if running {
@@ -514,6 +521,26 @@ mod tests {
             "{e:?}"
         );
         assert!(start.elapsed() < Duration::from_secs(2));
+    }
+
+    #[test]
+    fn a_running_unit_that_crashes_while_its_ping_is_awaited_ends_the_wait() {
+        let e = wait_up(
+            None,
+            Duration::from_secs(60),
+            &Cancel::default(),
+            &mut replay(vec![
+                st("active", "running", "a"),
+                st("activating", "auto-restart", "a"),
+            ]),
+            &mut || Err("refused".into()),
+            &mut |_| {},
+        )
+        .unwrap_err();
+        assert!(
+            matches!(e, WaitError::Down(ref w) if w.contains("auto-restart")),
+            "{e:?}"
+        );
     }
 
     #[test]

@@ -9,7 +9,9 @@ pub mod log;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-pub use command::{Cmd, Output, Runner, SystemRunner};
+pub use command::{
+    Cmd, DATA_TIMEOUT, DEFAULT_TIMEOUT, Output, PACKAGE_TIMEOUT, Runner, SystemRunner,
+};
 pub use files::{FileSpec, FileState, WriteOutcome};
 pub use log::RunLog;
 
@@ -24,6 +26,12 @@ pub enum HostError {
     Spawn {
         program: String,
         source: std::io::Error,
+    },
+    /// The command ran past its [`Cmd::timeout`]; it was killed.
+    #[error("`{command}` did not finish within {} and was stopped", humantime::format_duration(*.timeout))]
+    TimedOut {
+        command: String,
+        timeout: std::time::Duration,
     },
     #[error("`{command}` failed with {status}: {stderr_tail}")]
     CommandFailed {
@@ -158,13 +166,23 @@ impl Host {
         }
         let streaming = on_line.is_some();
         let start = std::time::Instant::now();
-        let out = self
-            .runner
-            .run(cmd, on_line)
-            .map_err(|source| HostError::Spawn {
-                program: cmd.program.clone(),
-                source,
-            })?;
+        let out = match self.runner.run(cmd, on_line) {
+            Ok(out) => out,
+            Err(source) if source.kind() == std::io::ErrorKind::TimedOut => {
+                let e = HostError::TimedOut {
+                    command: self.log.redact(&shown),
+                    timeout: cmd.timeout,
+                };
+                self.note(&format!("  {e}"));
+                return Err(e);
+            }
+            Err(source) => {
+                return Err(HostError::Spawn {
+                    program: cmd.program.clone(),
+                    source,
+                });
+            }
+        };
         let status = out
             .code
             .map_or_else(|| "signal".to_owned(), |c| c.to_string());

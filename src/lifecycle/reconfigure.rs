@@ -78,7 +78,7 @@ pub fn move_data(host: &Host, from: &Path, to: &Path) -> Result<String, PhaseErr
                 src.to_string_lossy().into_owned(),
                 dst.to_string_lossy().into_owned(),
             );
-            host.run(&Cmd::new("cp", &["-a", "--", &s, &d]))?;
+            host.run(&Cmd::new("cp", &["-a", "--", &s, &d]).timeout(crate::host::DATA_TIMEOUT))?;
             let kept = format!("{s}.moved-to-{}", to.to_string_lossy().replace('/', "_"));
             std::fs::rename(&src, &kept)
                 .map_err(|e| PhaseError::new(format!("cannot rename {s}: {e}")))?;

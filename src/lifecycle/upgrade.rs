@@ -121,7 +121,8 @@ fn dump_database(
             (
                 f.clone(),
                 Cmd::as_user("postgres", "pg_dump", &["-Fc", "-d", &a.db_name])
-                    .stdout_to(host.path(&f)),
+                    .stdout_to(host.path(&f))
+                    .timeout(crate::host::DATA_TIMEOUT),
             )
         }
         DbEngine::Mariadb | DbEngine::Mysql => {
@@ -146,7 +147,8 @@ fn dump_database(
                         &a.db_name,
                     ],
                 )
-                .stdout_to(host.path(&f)),
+                .stdout_to(host.path(&f))
+                .timeout(crate::host::DATA_TIMEOUT),
             )
         }
     };
@@ -216,6 +218,23 @@ fn health(expected: Version) -> Result<String, String> {
             r.body.trim()
         ))
     }
+}
+
+/// Starts Mattermost without blocking on systemd (a `Type=notify` start can block for
+/// an hour) and waits until the unit runs: a crash ends the wait at once.
+fn start_unit(host: &Host, cancel: &Cancel) -> Result<(), String> {
+    use crate::phases::service;
+    let before = service::queue(host, "start").map_err(|e| e.to_string())?;
+    service::wait_up(
+        Some(&before),
+        service::START_WAIT,
+        cancel,
+        &mut || service::unit_state(host),
+        &mut || Ok(String::new()),
+        &mut |line| host.note(&format!("[upgrade] {line}")),
+    )
+    .map(|_| ())
+    .map_err(|e| e.to_string())
 }
 
 /// Waits for a healthy ping. A server that does not listen yet gets the whole wait;
@@ -489,7 +508,8 @@ fn roll_back(host: &Host, r: &UpgradeRecord, why: &str) -> Result<RolledBack, Ph
         None
     };
     remove_record(host)?;
-    host.run(&Cmd::new("systemctl", &["start", "mattermost.service"]))?;
+    // Queued, not waited for here: the service phase of this run waits for it.
+    crate::phases::service::queue(host, "start")?;
     Ok(RolledBack { kept, restored })
 }
 
@@ -578,7 +598,7 @@ pub fn recover(host: &Host, install: &Path) -> Result<Option<String>, PhaseError
             "[upgrade] an upgrade {} -> {} passed its health check but was interrupted in its commit; finishing it",
             r.from, r.to
         ));
-        host.run(&Cmd::new("systemctl", &["start", "mattermost.service"]))?;
+        crate::phases::service::queue(host, "start")?;
         finish_commit(host, &r)?;
         return Ok(Some(format!(
             "an interrupted upgrade from {} to {} had passed its health check; its commit was finished: {} runs",
@@ -795,14 +815,17 @@ pub fn upgrade(host: &Host, answers: &Answers, cancel: &Cancel) -> Result<Outcom
         moved.join(", ")
     ));
     if let Some((uid, gid)) = host.lookup_user(SERVICE_USER) {
-        host.run(&Cmd::new(
-            "chown",
-            &[
-                "-R",
-                &format!("{uid}:{gid}"),
-                &real_install.to_string_lossy(),
-            ],
-        ))?;
+        host.run(
+            &Cmd::new(
+                "chown",
+                &[
+                    "-R",
+                    &format!("{uid}:{gid}"),
+                    &real_install.to_string_lossy(),
+                ],
+            )
+            .timeout(crate::host::DATA_TIMEOUT),
+        )?;
     }
 
     // Health gate. From the start on, the new release may migrate the database: a
@@ -813,10 +836,7 @@ pub fn upgrade(host: &Host, answers: &Answers, cancel: &Cancel) -> Result<Outcom
     };
     write_record(host, &record)?;
     host.note(&format!("[upgrade] starting {to}"));
-    let started = host.run(&Cmd::new("systemctl", &["start", "mattermost.service"]));
-    let gate = started
-        .map_err(|e| e.to_string())
-        .and_then(|_| wait_healthy(to, cancel));
+    let gate = start_unit(host, cancel).and_then(|()| wait_healthy(to, cancel));
     match gate {
         Ok(evidence) => {
             host.note(&format!("[upgrade] {to} is healthy: {evidence}"));

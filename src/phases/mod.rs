@@ -181,6 +181,10 @@ impl From<HostError> for PhaseError {
             HostError::Spawn { program, .. } => {
                 Some(format!("install the package that provides `{program}`"))
             }
+            HostError::TimedOut { .. } => Some(
+                "the log shows what it printed before it hung; fix that, then run the same command again"
+                    .to_owned(),
+            ),
             HostError::Io { .. } | HostError::CommandFailed { .. } => None,
         };
         Self {

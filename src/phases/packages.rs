@@ -111,7 +111,8 @@ impl Phase for Packages {
                     "dpkg",
                     &["--configure", "-a", "--force-confdef", "--force-confold"],
                 )
-                .env("DEBIAN_FRONTEND", "noninteractive"),
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .timeout(crate::host::PACKAGE_TIMEOUT),
             )?;
         }
         let apt = |args: &[&str]| {
@@ -129,6 +130,7 @@ impl Phase for Packages {
             }
             c.env("DEBIAN_FRONTEND", "noninteractive")
                 .env("APT_LISTCHANGES_FRONTEND", "none")
+                .timeout(crate::host::PACKAGE_TIMEOUT)
         };
         let events = ctx.host.events().clone();
         let mut lines = 0u64;

@@ -513,7 +513,7 @@ mod tests {
             );
         }
         let unit = &plan.file(UNIT_PATH).unwrap().content;
-        assert!(unit.contains("BindsTo=postgresql.service"));
+        assert!(unit.contains("Wants=postgresql.service"));
         assert!(unit.contains("WantedBy=multi-user.target"));
         assert!(unit.contains("ExecStart=/opt/mattermost/bin/mattermost"));
         let vhost = &plan.files[1].content;

@@ -296,6 +296,76 @@ mod tests {
 
     const D: &str = "chat.example.com";
 
+    /// The database is wanted and ordered before Mattermost, never bound to it: a
+    /// database restart or crash must not stop Mattermost (see the template's comment).
+    #[test]
+    fn the_unit_wants_its_database_and_is_ordered_after_it_without_a_binding() {
+        use crate::answers::DbEngine;
+        for (engine, db) in [
+            (DbEngine::Postgresql, "postgresql.service"),
+            (DbEngine::Mariadb, "mariadb.service"),
+            (DbEngine::Mysql, "mysql.service"),
+        ] {
+            let mut a =
+                crate::answers::from_json(&format!(r#"{{"domain": "{D}"}}"#), None).unwrap();
+            a.db_engine = engine;
+            let u = unit(&a);
+            let lines: Vec<&str> = u.lines().filter(|l| !l.starts_with('#')).collect();
+            assert!(lines.contains(&format!("Wants={db}").as_str()), "{u}");
+            assert!(
+                lines.contains(&format!("After=network.target {db}").as_str()),
+                "{u}"
+            );
+            assert!(lines.contains(&"Restart=always"), "{u}");
+            for binding in ["BindsTo=", "Requires=", "PartOf=", "Requisite="] {
+                assert!(
+                    !lines.iter().any(|l| l.starts_with(binding)),
+                    "{binding}: {u}"
+                );
+            }
+        }
+    }
+
+    /// `systemd-analyze verify` accepts the unit with no warning at all (typos are only
+    /// warnings with exit 0, hence: no output).
+    #[test]
+    fn systemd_accepts_the_unit() {
+        let Ok(out) = std::process::Command::new("systemd-analyze")
+            .arg("--version")
+            .output()
+        else {
+            assert!(
+                std::env::var_os("FRESHBOX_REQUIRED").is_none(),
+                "systemd-analyze is missing (FRESHBOX_REQUIRED=1: no skipping)"
+            );
+            eprintln!("SKIPPED systemd_accepts_the_unit: systemd-analyze is not installed");
+            return;
+        };
+        assert!(out.status.success());
+        let dir = tempfile::tempdir().unwrap();
+        let install = dir.path().join("mattermost");
+        std::fs::create_dir_all(install.join("bin")).unwrap();
+        let bin = install.join("bin/mattermost");
+        std::fs::write(&bin, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&bin, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let mut a = crate::answers::from_json(&format!(r#"{{"domain": "{D}"}}"#), None).unwrap();
+        a.install_dir = install;
+        let path = dir.path().join("mattermost.service");
+        std::fs::write(&path, unit(&a)).unwrap();
+        let out = std::process::Command::new("systemd-analyze")
+            .arg("verify")
+            .arg(&path)
+            .output()
+            .unwrap();
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success() && said.trim().is_empty(), "{said}");
+    }
+
     fn site(acme: bool, tls: bool) -> Site<'static> {
         Site {
             domain: D,

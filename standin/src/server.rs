@@ -315,6 +315,16 @@ fn start(opts: &ServerOptions, log: &Arc<Logger>) -> Result<std::convert::Infall
         allow_cors_from: settings.allow_cors_from.clone(),
         trusted_proxy_ip_header: settings.trusted_proxy_ip_header.clone(),
         version_id: version_id(&settings),
+        // The database can go away and come back while the server runs (a restart
+        // for a security update, a crash that systemd repairs). The real server pings
+        // it only at start-up, then works through Go's database/sql pool, which drops
+        // broken connections and dials new ones: it keeps running, the queries made
+        // while the database is down fail (ping?get_server_status=true says
+        // database_status UNHEALTHY), and the next ones succeed
+        // (mattermost/mattermost server/channels/store/sqlstore/store.go,
+        // SetupConnection; the ping: server/channels/api4/system.go, getSystemPing). The
+        // stand-in does the same by construction: every query is a new client
+        // connection (db.rs), so nothing here is tied to one database process.
         db: Some(db),
         file_directory,
         unhealthy: build_info::fault_unhealthy(),

@@ -235,6 +235,97 @@ pub(crate) fn assert_secret_absent(b: &FreshBox, secret: &str) {
     );
 }
 
+/// Mattermost's main PID (0 when it does not run).
+fn mattermost_pid(b: &FreshBox) -> String {
+    b.exec_ok("systemctl show -p MainPID --value mattermost")
+        .trim()
+        .to_owned()
+}
+
+/// Polls for up to 60 s until Mattermost is active and answers ping through the proxy
+/// (`status: OK`); with `db_ok`, also until its own database check passes
+/// (`get_server_status=true`: a write and a delete). Panics with what was seen last
+/// and the journal.
+fn up_within_a_minute(b: &FreshBox, what: &str, db_ok: bool) -> Duration {
+    let start = Instant::now();
+    let ping = |q: &str| {
+        b.exec_ok(&format!(
+            "curl -sS -i --max-time 5 -H 'Host: {DOMAIN}' 'http://127.0.0.1/api/v4/system/ping{q}' 2>&1 || true"
+        ))
+    };
+    loop {
+        let active = b.exec_ok("systemctl is-active mattermost || true");
+        let plain = ping("");
+        let full = if db_ok {
+            ping("?get_server_status=true")
+        } else {
+            String::new()
+        };
+        let ok = active.trim() == "active"
+            && plain.starts_with("HTTP/1.1 200")
+            && plain.contains("\"status\":\"OK\"")
+            && (!db_ok || full.contains("\"database_status\":\"OK\""));
+        if ok {
+            return start.elapsed();
+        }
+        let last = format!(
+            "mattermost {}\nping: {plain}\nping with status: {full}",
+            active.trim()
+        );
+        assert!(
+            start.elapsed() <= Duration::from_secs(60),
+            "{what}: Mattermost not back within 60 s:\n{last}\n{}",
+            b.exec_ok("journalctl -u mattermost -n 20 --no-pager; systemctl status mattermost --no-pager || true")
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// The database goes away under a running install: restarted (what unattended-upgrades
+/// does for a security update) and killed with SIGKILL. Mattermost keeps running (the
+/// same process: the unit only Wants= its database) and answers through the proxy
+/// within 60 s, its database check passing again once the database is back.
+fn survives_database_outages(
+    b: &FreshBox,
+    db_unit: &str,
+    server_pid_cmd: &str,
+    back_after_kill: bool,
+) {
+    let pid = mattermost_pid(b);
+    assert_ne!(pid, "0");
+    b.exec_ok(&format!("systemctl restart {db_unit}"));
+    let took = up_within_a_minute(b, &format!("systemctl restart {db_unit}"), true);
+    eprintln!("after `systemctl restart {db_unit}`: back in {took:?}");
+    assert_eq!(
+        mattermost_pid(b),
+        pid,
+        "Mattermost was stopped or restarted with its database"
+    );
+
+    // `server_pid_cmd` prints the database server's PID (it changed with the restart).
+    b.exec_ok(&format!("kill -9 $({server_pid_cmd})"));
+    // The plain ping first (Mattermost itself), then the database once it is back.
+    let took = up_within_a_minute(
+        b,
+        &format!("kill -9 of the {db_unit} server"),
+        back_after_kill,
+    );
+    eprintln!("after kill -9 of the {db_unit} server: Mattermost answers in {took:?}");
+    assert_eq!(b.exec_ok("systemctl is-active mattermost").trim(), "active");
+    assert_eq!(
+        mattermost_pid(b),
+        pid,
+        "Mattermost was stopped or restarted with its database"
+    );
+    if !back_after_kill {
+        // Debian's postgresql@.service has no Restart=: the operator (or the next
+        // `systemctl restart postgresql`) brings the cluster back; Mattermost reconnects.
+        b.exec_ok(&format!("systemctl restart {db_unit}"));
+        up_within_a_minute(b, &format!("{db_unit} restarted after the crash"), true);
+        assert_eq!(mattermost_pid(b), pid);
+    }
+}
+
 /// (a) PostgreSQL + Apache + an 11.x-style stand-in, plus a refused tarball first.
 #[test]
 fn postgresql_install_on_a_fresh_box() {
@@ -367,6 +458,14 @@ fn postgresql_install_on_a_fresh_box() {
     assert!(status.status.success(), "{}", text(&status));
     let doc: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
     assert_eq!(doc["ok"], true);
+
+    // The database restarts and crashes under the running install.
+    survives_database_outages(
+        &b,
+        "postgresql",
+        "head -1 /var/lib/postgresql/*/main/postmaster.pid",
+        false,
+    );
 }
 
 /// (b) MariaDB + Apache + a 10.11-style stand-in (Team edition): the hand-run guide's path.
@@ -431,4 +530,13 @@ fn mariadb_install_on_a_fresh_box() {
     check_installed(&b, "mariadb", V10);
     let status = b.exec("mattermost-setup status");
     assert!(status.status.success(), "{}", text(&status));
+
+    // The database restarts and crashes under the running install; systemd restarts
+    // a crashed MariaDB by itself (Restart=on-abnormal).
+    survives_database_outages(
+        &b,
+        "mariadb",
+        "systemctl show -p MainPID --value mariadb",
+        true,
+    );
 }

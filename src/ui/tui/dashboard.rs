@@ -272,17 +272,19 @@ fn failure_card(frame: &mut Frame, area: Rect, app: &App, f: &RunFailure, theme:
         }
     };
     label(&mut lines, "cause", &f.cause, Style::new());
+    let mut fix_lines = Vec::new();
     match &f.fix {
-        Some(fix) => label(&mut lines, "fix", fix, theme.bold()),
+        Some(fix) => label(&mut fix_lines, "fix", fix, theme.bold()),
         None => label(
-            &mut lines,
+            &mut fix_lines,
             "fix",
             "not known: the log has every command and its output",
             Style::new(),
         ),
     }
+    let mut tail = Vec::new();
     label(
-        &mut lines,
+        &mut tail,
         "log",
         &app.log_path.display().to_string(),
         Style::new(),
@@ -293,8 +295,25 @@ fn failure_card(frame: &mut Frame, area: Rect, app: &App, f: &RunFailure, theme:
         "r: retry; what is done and verified is skipped."
     };
     for l in wrap(retry, w) {
-        lines.push(Line::styled(l, theme.dim()));
+        tail.push(Line::styled(l, theme.dim()));
     }
+    // A long fix (the journal's last lines) keeps its first line and its newest lines,
+    // so the log path and the retry hint stay on the card.
+    let over =
+        (lines.len() + fix_lines.len() + tail.len()).saturating_sub(usize::from(inner.height));
+    if over > 0 && fix_lines.len() > 2 {
+        let cut = (over + 1).min(fix_lines.len() - 2);
+        fix_lines.drain(1..=cut);
+        fix_lines.insert(
+            1,
+            Line::styled(
+                format!("{}… {cut} more lines in the log", " ".repeat(7)),
+                theme.dim(),
+            ),
+        );
+    }
+    lines.extend(fix_lines);
+    lines.extend(tail);
     frame.render_widget(Paragraph::new(lines), inner);
 }
 

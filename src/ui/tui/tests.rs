@@ -245,6 +245,30 @@ fn failed() -> App {
     a
 }
 
+/// A service failure whose fix carries the unit's last 20 journal lines.
+#[test]
+fn a_long_journal_keeps_the_log_path_and_the_newest_lines_on_the_card() {
+    let mut a = mid_run();
+    let journal: Vec<String> = (1..=20)
+        .map(|i| format!("Nov 29 03:00:{i:02} box mattermost[42]: journal line {i:02}"))
+        .collect();
+    let f = RunFailure {
+        phase: PhaseId::Service,
+        cause: "Mattermost did not start: Mattermost exited (result: exit-code)".into(),
+        fix: Some(format!(
+            "a wrong database password is the usual cause; `journalctl -u mattermost.service -n 20 --no-pager` says:\n{}",
+            journal.join("\n")
+        )),
+    };
+    a.update(Msg::Finished(Err(f)));
+    let t = render(&a, 80, 24, Theme::default_color());
+    let text = t.backend().to_string();
+    assert!(text.contains("journal line 20"), "{text}");
+    assert!(text.contains("more lines in the log"), "{text}");
+    assert!(text.contains("r: retry"), "{text}");
+    assert!(text.contains("log "), "{text}");
+}
+
 fn finished() -> App {
     let mut a = mid_run();
     // Every phase after preflight, whatever phases this build has.

@@ -281,6 +281,22 @@ impl RunState {
                     }),
                 }
             }
+            Event::Retry {
+                phase,
+                what,
+                attempt,
+                attempts,
+                delay,
+                ..
+            } => {
+                // The cause reaches the log view through the log line beside it.
+                if let Some(r) = self.row(phase) {
+                    r.step = Some(format!(
+                        "↻ {what} interrupted; attempt {attempt} of {attempts} in {:.0}s",
+                        delay.as_secs_f64().ceil()
+                    ));
+                }
+            }
             Event::Warning { message } => {
                 self.push_log(format!("! warning: {message}"));
                 self.warnings.push(message);

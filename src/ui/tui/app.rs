@@ -284,18 +284,20 @@ impl RunState {
             Event::Retry {
                 phase,
                 what,
+                cause,
                 attempt,
                 attempts,
                 delay,
-                ..
             } => {
-                // The cause reaches the log view through the log line beside it.
+                // Shown under the bars in "Current work"; the log gets the host's line.
+                let line = format!(
+                    "{what} interrupted ({cause}); attempt {attempt} of {attempts} in {:.0}s",
+                    delay.as_secs_f64().ceil()
+                );
                 if let Some(r) = self.row(phase) {
-                    r.step = Some(format!(
-                        "↻ {what} interrupted; attempt {attempt} of {attempts} in {:.0}s",
-                        delay.as_secs_f64().ceil()
-                    ));
+                    r.step = Some(line.clone());
                 }
+                self.warnings.push(line);
             }
             Event::Warning { message } => {
                 self.push_log(format!("! warning: {message}"));

@@ -23,6 +23,8 @@ enum Fault {
     IgnoreRange,
     /// Ignores `Range`, sends a quarter of the file and closes.
     IgnoreRangeCutAtQuarter,
+    /// Answers with this status and no body.
+    Status(u16),
 }
 
 struct Mirror {
@@ -89,6 +91,14 @@ fn serve(
         .and_then(|n| n.parse::<usize>().ok())
         .filter(|_| !ignore);
     let len = body.len();
+    if let Fault::Status(code) = fault {
+        let mut conn = conn;
+        let _ = conn.write_all(
+            format!("HTTP/1.1 {code} Trouble\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        );
+        return;
+    }
     let (head, slice) = match from {
         Some(n) if n >= len => (
             format!(
@@ -118,7 +128,7 @@ fn serve(
     let sent = match fault {
         Fault::StallAtHalf(_) | Fault::CutAtHalf => &slice[..slice.len() / 2],
         Fault::IgnoreRangeCutAtQuarter => &slice[..slice.len() / 4],
-        Fault::None | Fault::IgnoreRange => slice,
+        Fault::None | Fault::IgnoreRange | Fault::Status(_) => slice,
     };
     let _ = conn.write_all(sent).and_then(|()| conn.flush());
     if let Fault::StallAtHalf(d) = fault {
@@ -440,6 +450,43 @@ fn after_the_last_retry_the_error_names_url_bytes_and_the_way_out() {
             .len(),
         quarter as u64
     );
+}
+
+#[test]
+fn a_busy_server_is_retried_and_a_missing_file_is_not() {
+    let body = tarball();
+    let m = mirror(body.clone(), |i| {
+        if i == 0 {
+            Fault::Status(503)
+        } else {
+            Fault::None
+        }
+    });
+    let f = Fixture::new();
+    let path = fetch_with(
+        &f.host,
+        &release(Source::Url(m.url.clone()), sha(&body)),
+        &Cancel::default(),
+        &quick(),
+    )
+    .unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), *body);
+    assert_eq!(
+        f.retries(),
+        vec!["2: the server answered HTTP 503".to_owned()]
+    );
+
+    let m = mirror(body.clone(), |_| Fault::Status(404));
+    let f = Fixture::new();
+    let err = fetch_with(
+        &f.host,
+        &release(Source::Url(m.url.clone()), sha(&body)),
+        &Cancel::default(),
+        &quick(),
+    )
+    .unwrap_err();
+    assert_eq!(m.ranges.lock().unwrap().len(), 1, "a 404 is not retried");
+    assert!(err.to_string().contains("HTTP 404"), "{err}");
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! The tarball download through the real binary on a fresh box, from a mirror that
 //! misbehaves on purpose (a small Python server, run in the box's network namespace):
+//! 0. it does not have the version (404): the run stops before apt installs anything;
 //! 1. every connection is cut at 40 %: the retries show, the failure is said while apt
 //!    still runs, the run stops right after apt — no database — and says what apt
 //!    installed and the way out;
@@ -32,6 +33,10 @@ class H(http.server.BaseHTTPRequestHandler):
         pass
 
     def do_GET(self):
+        with open(modefile) as f:
+            mode = f.read().strip()
+        rng = self.headers.get("Range")
+        log(f"GET {self.path} range={rng} mode={mode}")
         try:
             with open(os.path.join(root, self.path.lstrip("/")), "rb") as f:
                 data = f.read()
@@ -41,10 +46,6 @@ class H(http.server.BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
             self.end_headers()
             return
-        with open(modefile) as f:
-            mode = f.read().strip()
-        rng = self.headers.get("Range")
-        log(f"GET {self.path} range={rng} mode={mode}")
         m = re.fullmatch(r"bytes=(\d+)-", rng or "")
         start = int(m.group(1)) if m and mode != "cut" else 0
         body = data[start:]
@@ -150,6 +151,31 @@ fn download_from_a_misbehaving_mirror() {
     let b = FreshBox::start("fdl");
     b.put(&mirror::installer(), "/usr/local/bin/mattermost-setup");
     let bad = BadMirror::start(&b);
+    let install = "MATTERMOST_SETUP_READ_TIMEOUT=2 mattermost-setup install --answers /root/answers.json --yes";
+
+    // 0. A version the mirror does not have: the 404 arrives during `apt-get update`,
+    //    and apt installs nothing after it.
+    write_answers(
+        &b,
+        &answers("postgresql", "11.7.91", "enterprise", &"0".repeat(64)),
+    );
+    let out = b.exec(install);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(t.contains("HTTP 404"), "{t}");
+    assert!(t.contains("No package was installed"), "{t}");
+    assert!(
+        !b.exec("dpkg -s postgresql apache2 >/dev/null 2>&1")
+            .status
+            .success(),
+        "apt installed packages after the download had failed"
+    );
+    assert_eq!(
+        bad.requests().matches("GET ").count(),
+        1,
+        "a 404 is not retried"
+    );
+
     write_answers(
         &b,
         &answers(
@@ -159,7 +185,6 @@ fn download_from_a_misbehaving_mirror() {
             &m.sha256(V11, "enterprise"),
         ),
     );
-    let install = "MATTERMOST_SETUP_READ_TIMEOUT=2 mattermost-setup install --answers /root/answers.json --yes";
 
     // 1. Every connection cut: 5 attempts, then a stop before anything but apt.
     bad.mode("cut");

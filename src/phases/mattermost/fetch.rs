@@ -276,6 +276,18 @@ fn copy_local(
         .file_name()
         .map_or_else(|| "mattermost.tar.gz".into(), |n| n.to_string_lossy());
     let final_path = cache_path(host, &name)?;
+    if real == final_path {
+        // Already in the root-owned cache: checked where it is, never removed.
+        let actual = hash_file(&real, host, cancel, "checking the local tarball")?;
+        if actual != expected {
+            return Err(FetchError::ChecksumMismatch {
+                source_name: path.display().to_string(),
+                expected: expected.to_owned(),
+                actual,
+            });
+        }
+        return Ok(real);
+    }
     if reuse_cached(host, &final_path, expected, cancel)? {
         return Ok(final_path);
     }

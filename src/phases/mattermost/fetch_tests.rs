@@ -590,6 +590,31 @@ fn local_tarball_is_unpacked_from_a_copy_that_cannot_be_swapped() {
     .unwrap_err();
     assert!(matches!(err, FetchError::ChecksumMismatch { .. }), "{err}");
     assert!(!f.cache("mm.tar.gz").exists() && !f.cache("mm.tar.gz.part").exists());
+
+    // One placed in the cache by the operator is checked there and never removed.
+    let f = Fixture::new();
+    let placed = f.cache("mm.tar.gz");
+    std::fs::create_dir_all(placed.parent().unwrap()).unwrap();
+    std::fs::write(&placed, b"wrong").unwrap();
+    let cached = Source::File(PathBuf::from(CACHE_DIR).join("mm.tar.gz"));
+    let err = fetch_with(
+        &f.host,
+        &release(cached.clone(), sha(&body)),
+        &Cancel::default(),
+        &quick(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, FetchError::ChecksumMismatch { .. }), "{err}");
+    assert_eq!(std::fs::read(&placed).unwrap(), b"wrong");
+    std::fs::write(&placed, &*body).unwrap();
+    let path = fetch_with(
+        &f.host,
+        &release(cached, sha(&body)),
+        &Cancel::default(),
+        &quick(),
+    )
+    .unwrap();
+    assert_eq!(path, placed);
 }
 
 #[test]

@@ -132,7 +132,9 @@ impl Drop for BadMirror {
 }
 
 fn part_size(b: &FreshBox) -> Option<u64> {
-    b.exec_ok("stat -c %s /var/cache/mattermost-setup/*.part 2>/dev/null || true")
+    b.exec_ok(&format!(
+        "stat -c %s /var/cache/mattermost-setup/mattermost-{V11}-linux-amd64.tar.gz.part 2>/dev/null || true"
+    ))
         .trim()
         .parse()
         .ok()
@@ -174,6 +176,12 @@ fn download_from_a_misbehaving_mirror() {
         bad.requests().matches("GET ").count(),
         1,
         "a 404 is not retried"
+    );
+    assert_eq!(
+        b.exec_ok("ls -A /var/cache/mattermost-setup 2>/dev/null | wc -l")
+            .trim(),
+        "0",
+        "nothing left in the cache"
     );
 
     write_answers(

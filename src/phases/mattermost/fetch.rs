@@ -734,17 +734,62 @@ fn download(
         ));
     }
     host.note(&format!("[mattermost] downloading {url}"));
+    let result = fetch_into(host, &client, url, &mut part, cancel, tuning);
+    if result.is_err() && part.have == 0 {
+        // Nothing received: no empty .part is left behind.
+        let _ = std::fs::remove_file(&part_path);
+    }
+    result?;
+    let actual = hex(&part.hasher.finalize());
+    if actual != expected {
+        drop(part.file);
+        let _ = std::fs::remove_file(&part_path);
+        return Err(FetchError::ChecksumMismatch {
+            source_name: url.to_owned(),
+            expected: expected.to_owned(),
+            actual,
+        });
+    }
+    part.file
+        .sync_all()
+        .map_err(io_err("cannot sync", &part_path))?;
+    drop(part.file);
+    commit(&part_path, &final_path)?;
+    Ok(final_path)
+}
+
+/// Attempts until the whole file is in `part`, retrying with backoff.
+fn fetch_into(
+    host: &Host,
+    client: &reqwest::blocking::Client,
+    url: &str,
+    part: &mut Part,
+    cancel: &Cancel,
+    tuning: &Tuning,
+) -> Result<(), FetchError> {
+    let name = url.rsplit('/').next().unwrap_or(url);
+    let fail = |reason: String| FetchError::Download {
+        url: url.to_owned(),
+        reason,
+    };
     let mut tried = 1;
     loop {
-        match attempt(host, &client, url, &mut part, cancel, tuning) {
+        match attempt(host, client, url, part, cancel, tuning) {
             Attempt::Complete => break,
             Attempt::Fatal(e) => return Err(e),
             Attempt::Retry(cause) => {
                 if tried >= tuning.attempts {
+                    let kept = if part.have > 0 {
+                        format!(
+                            " {} are kept in {} and the next run resumes from there",
+                            part.received(),
+                            part.path.display()
+                        )
+                    } else {
+                        String::new()
+                    };
                     return Err(fail(format!(
-                        "{cause}; gave up after {tried} attempts. {} are kept in {} and the next run resumes from there",
-                        part.received(),
-                        part_path.display()
+                        "{cause}; gave up after {tried} attempts.{kept}"
                     )));
                 }
                 let delay = tuning.delay(tried);
@@ -776,22 +821,7 @@ fn download(
             }
         }
     }
-    let actual = hex(&part.hasher.finalize());
-    if actual != expected {
-        drop(part.file);
-        let _ = std::fs::remove_file(&part_path);
-        return Err(FetchError::ChecksumMismatch {
-            source_name: url.to_owned(),
-            expected: expected.to_owned(),
-            actual,
-        });
-    }
-    part.file
-        .sync_all()
-        .map_err(io_err("cannot sync", &part_path))?;
-    drop(part.file);
-    commit(&part_path, &final_path)?;
-    Ok(final_path)
+    Ok(())
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {

@@ -487,6 +487,10 @@ fn a_busy_server_is_retried_and_a_missing_file_is_not() {
     .unwrap_err();
     assert_eq!(m.ranges.lock().unwrap().len(), 1, "a 404 is not retried");
     assert!(err.to_string().contains("HTTP 404"), "{err}");
+    assert!(
+        !f.cache("mattermost-test.tar.gz.part").exists(),
+        "no empty .part is left behind"
+    );
 }
 
 #[test]

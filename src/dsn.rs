@@ -15,7 +15,10 @@ const USERINFO: &AsciiSet = &NON_ALPHANUMERIC
 /// what a socket login is.
 pub const MYSQL_SOCKET: &str = "/run/mysqld/mysqld.sock";
 
-/// The password as it appears in the DSN (for log redaction too).
+/// The password as it appears in the DSN (for log redaction too). It is the
+/// password as the operator gave it, never normalised: lib/pq percent-decodes it
+/// and logs in with those bytes, so a PostgreSQL password that SASLprep would
+/// change is refused when the answers are read (`answers::validate::pg_password`).
 pub fn escaped_password(a: &Answers) -> String {
     match a.db_engine {
         DbEngine::Postgresql => utf8_percent_encode(a.db_password.expose(), USERINFO).to_string(),

@@ -35,12 +35,7 @@ pub struct InstallError {
 pub fn register_secrets(host: &Host, a: &Answers) {
     host.add_secret(a.db_password.expose());
     host.add_secret(&crate::dsn::escaped_password(a));
-    host.add_secret(&crate::phases::database::postgres::literal(
-        a.db_password.expose(),
-    ));
-    host.add_secret(&crate::phases::database::mysql::literal(
-        a.db_password.expose(),
-    ));
+    host.add_secret(&crate::phases::database::literal(a.db_password.expose()));
     if let Some(admin) = &a.admin {
         // Raw, and as it travels in the local-mode API's JSON bodies.
         let pw = admin.password.expose();
@@ -59,13 +54,21 @@ struct RunJournal<'j> {
 }
 
 impl RunJournal<'_> {
-    fn mark(&mut self, host: &Host, id: PhaseId, state: PhaseState) {
+    /// Records a phase's state; on disk once the run has changed something. A journal
+    /// that cannot be written stops the run: an interrupted run must be recognisable.
+    fn mark(&mut self, host: &Host, id: PhaseId, state: PhaseState) -> Result<(), PhaseError> {
         self.journal.record(id, state, &self.inputs);
         if self.dirty || state != PhaseState::Verified {
             self.dirty = true;
-            let _ = self.journal.save(host);
+            self.journal.save(host).map_err(bookkeeping)?;
         }
+        Ok(())
     }
+}
+
+/// A failed write of the tool's own records, as the run's error.
+fn bookkeeping(e: crate::host::HostError) -> PhaseError {
+    crate::state::StateError::Write(e).into()
 }
 
 fn run_phase(
@@ -87,7 +90,7 @@ fn run_phase(
         if id == PhaseId::Preflight {
             return Err(blocking(&todo));
         }
-        journal.mark(ctx.host, id, PhaseState::Started);
+        journal.mark(ctx.host, id, PhaseState::Started)?;
         ctx.host.note(&format!(
             "== phase {id}: apply ({} to converge)",
             todo.len()
@@ -260,10 +263,17 @@ pub fn converge(
     let cancel = &opts.cancel;
     let inputs = inputs_hash(plan);
     let mut resuming = false;
-    match crate::lifecycle::upgrade::recover(host) {
+    let replanned;
+    let mut plan = plan;
+    match crate::lifecycle::upgrade::recover(host, &answers.install_dir) {
         Ok(Some(message)) => {
             (host.events())(Event::Warning { message });
             resuming = true;
+            // A finished upgrade moved the installed release: plan against it.
+            if let Ok(p) = Plan::new(&crate::state::installed::pinned(host, answers)) {
+                replanned = p;
+                plan = &replanned;
+            }
         }
         Ok(None) => {}
         Err(error) => return Err(fail(host, PhaseId::Mattermost, error, &[])),
@@ -296,6 +306,11 @@ pub fn converge(
         let mut ctx = Ctx::new(host, answers, plan);
         ctx.cancel = cancel.clone();
         ctx.local_edits = opts.local_edits;
+        // A damaged ownership record stops the run before anything changes: saving
+        // over it would erase what the tool created.
+        if let Some(e) = ctx.own.damage() {
+            return Err(fail(host, PhaseId::Preflight, e.into(), &done));
+        }
         for phase in all {
             let id = phase.id();
             if cancel.is_cancelled() {
@@ -347,9 +362,20 @@ pub fn converge(
                 let error = download_failed(error, &apt_installs, &done);
                 return Err(fail(host, PhaseId::Mattermost, error, &done));
             }
-            let result = run_phase(&mut ctx, phase, &mut rj);
+            let mut result = run_phase(&mut ctx, phase, &mut rj);
             if id != PhaseId::Preflight {
-                let _ = ctx.own.save(host);
+                if let Err(e) = ctx.own.save(host) {
+                    // The phase's own error first: it is what happened; the lost
+                    // bookkeeping is said too.
+                    let lost = PhaseError::from(e);
+                    result = Err(match result {
+                        Ok(_) => lost,
+                        Err(first) => PhaseError {
+                            cause: format!("{}\nalso: {}", first.cause, lost.cause),
+                            fix: first.fix.or(lost.fix),
+                        },
+                    });
+                }
             }
             match result {
                 Ok(report) => {
@@ -357,19 +383,24 @@ pub fn converge(
                         "== phase {id}: verified in {:.2}s",
                         report.elapsed.as_secs_f64()
                     ));
-                    rj.mark(host, id, PhaseState::Verified);
+                    if let Err(error) = rj.mark(host, id, PhaseState::Verified) {
+                        return Err(fail(host, id, error, &done));
+                    }
                     done.push(report);
                 }
                 Err(error) => {
                     if id != PhaseId::Preflight {
-                        rj.mark(host, id, PhaseState::Failed);
+                        // Best effort: the run already fails with `error`.
+                        let _ = rj.mark(host, id, PhaseState::Failed);
                     }
                     return Err(fail(host, id, error, &done));
                 }
             }
         }
         if rj.dirty {
-            let _ = rj.journal.finish(host);
+            if let Err(e) = rj.journal.finish(host) {
+                return Err(fail(host, PhaseId::Acceptance, bookkeeping(e), &done));
+            }
         }
         Ok(())
     })?;
@@ -444,12 +475,22 @@ pub fn status(host: &Host, answers: &Answers, plan: &Plan) -> Vec<Check> {
     register_secrets(host, answers);
     let ctx = Ctx::new(host, answers, plan);
     let mut all = Vec::new();
+    if let Some(e) = ctx.own.damage() {
+        all.push(
+            Check::fail(PhaseId::Preflight, "ownership record", e.to_string())
+                .with_fix(e.way_out()),
+        );
+    }
     for phase in phases::all() {
         match phase.probe(&ctx) {
             Ok(checks) => all.extend(checks),
             Err(e) => all.push(Check::fail(phase.id(), "probe", e.cause)),
         }
     }
+    all.extend(crate::lifecycle::upgrade::leftovers(
+        host,
+        &answers.install_dir,
+    ));
     all
 }
 
@@ -499,5 +540,27 @@ mod tests {
             &[packages_report(false)],
         );
         assert!(e.cause.ends_with("This run installed nothing: no packages, no database, no Mattermost files, no service."), "{}", e.cause);
+    }
+
+    #[test]
+    fn a_journal_that_cannot_be_written_stops_the_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = crate::state::test_host::host(dir.path());
+        // Something in the way of the journal: even root cannot write it.
+        std::fs::create_dir_all(host.path(Path::new(crate::state::journal::PATH))).unwrap();
+        let mut journal = Journal::begin("repair", host.log_path().to_owned());
+        let mut rj = RunJournal {
+            journal: &mut journal,
+            inputs: "x".into(),
+            dirty: false,
+        };
+        // Nothing changed yet: nothing to write.
+        rj.mark(&host, PhaseId::Preflight, PhaseState::Verified)
+            .unwrap();
+        let e = rj
+            .mark(&host, PhaseId::Service, PhaseState::Started)
+            .unwrap_err();
+        assert!(e.cause.contains(crate::state::journal::PATH), "{}", e.cause);
+        assert!(e.fix.unwrap().contains("must be writable"));
     }
 }

@@ -15,7 +15,7 @@ fi
 need=()
 for pair in debootstrap:debootstrap systemd-nspawn:systemd-container slirp4netns:slirp4netns \
             ip:iproute2 curl:curl python3:python3 pg_ctl:postgresql mariadbd:mariadb-server \
-            mariadb:mariadb-client setpriv:util-linux; do
+            mariadb:mariadb-client setpriv:util-linux strace:strace; do
   cmd=${pair%%:*} pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/lib/postgresql/15/bin/$cmd" ] || need+=("$pkg")
 done

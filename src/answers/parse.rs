@@ -173,6 +173,33 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
+/// The checks of a given database password, reported under the key it came from.
+fn db_password_checks(r: &mut Reader, engine: DbEngine, p: &str) {
+    let key = if r.map.contains_key("db_password_file") {
+        "db_password_file"
+    } else {
+        "db_password"
+    };
+    if let Err(e) = validate::password(p) {
+        r.err(
+            key,
+            e,
+            format!("use 8-128 printable characters, or remove {key} to have a password generated"),
+        );
+    } else if engine == DbEngine::Postgresql
+        && let Err(e) = validate::pg_password(p)
+    {
+        r.err(
+            key,
+            e,
+            format!(
+                "use a password without that character (ASCII letters, digits and \
+                 punctuation always work), or remove {key} to have one generated"
+            ),
+        );
+    }
+}
+
 /// Parses and validates an answers document. `saved` is the answers of the previous
 /// install on this box: its password is reused when the document has none.
 pub fn from_json(text: &str, saved: Option<&Answers>) -> Result<Answers, Invalid> {
@@ -253,13 +280,7 @@ pub fn from_json(text: &str, saved: Option<&Answers>) -> Result<Answers, Invalid
 
     let db_password = match r.secret("db_password") {
         Some(p) => {
-            if let Err(e) = validate::password(&p) {
-                r.err(
-                    "db_password",
-                    e,
-                    "use 8-128 printable characters, or remove the key to have one generated",
-                );
-            }
+            db_password_checks(&mut r, engine, &p);
             Secret::new(p)
         }
         None => match saved {
@@ -703,6 +724,42 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(fields(&err), ["admin_username", "retention_days"]);
+    }
+
+    #[test]
+    fn postgres_passwords_saslprep_would_change_are_refused_under_their_key() {
+        let nbsp = "pass\u{a0}word-123";
+        let err = from_json(
+            &serde_json::json!({"domain": "chat.example.com", "db_password": nbsp}).to_string(),
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(fields(&err), ["db_password"]);
+        let text = err.to_string();
+        assert!(text.contains("U+00A0") && text.contains("lib/pq"), "{text}");
+        assert!(text.contains("remove db_password"), "{text}");
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pw");
+        std::fs::write(&file, "\u{fb01}rewall-pass\n").unwrap();
+        let err = from_json(
+            &serde_json::json!({"domain": "chat.example.com", "db_password_file": file})
+                .to_string(),
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(fields(&err), ["db_password_file"]);
+        assert!(err.to_string().contains("U+FB01"), "{err}");
+
+        // MariaDB/MySQL store and compare the bytes as sent: the same password works.
+        let a = from_json(
+            &serde_json::json!({"domain": "chat.example.com", "db_password": nbsp,
+                "db_engine": "mariadb", "version": "10.11.23"})
+            .to_string(),
+            None,
+        )
+        .unwrap();
+        assert_eq!(a.db_password.expose(), nbsp);
     }
 
     #[test]

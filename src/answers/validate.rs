@@ -125,6 +125,94 @@ pub fn password(p: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// RFC 3454 table C.1.2, non-ASCII spaces: SASLprep maps each to U+0020. Ranges as
+/// PostgreSQL's `src/common/saslprep.c` lists them (`non_ascii_space_ranges`).
+const SASL_SPACES: [(char, char); 6] = [
+    ('\u{00A0}', '\u{00A0}'),
+    ('\u{1680}', '\u{1680}'),
+    ('\u{2000}', '\u{200B}'),
+    ('\u{202F}', '\u{202F}'),
+    ('\u{205F}', '\u{205F}'),
+    ('\u{3000}', '\u{3000}'),
+];
+
+/// RFC 3454 table B.1, "commonly mapped to nothing": SASLprep removes them
+/// (`commonly_mapped_to_nothing_ranges` in the same file).
+const SASL_REMOVED: [(char, char); 8] = [
+    ('\u{00AD}', '\u{00AD}'),
+    ('\u{034F}', '\u{034F}'),
+    ('\u{1806}', '\u{1806}'),
+    ('\u{180B}', '\u{180D}'),
+    ('\u{200B}', '\u{200D}'),
+    ('\u{2060}', '\u{2060}'),
+    ('\u{FE00}', '\u{FE0F}'),
+    ('\u{FEFF}', '\u{FEFF}'),
+];
+
+fn in_ranges(c: char, ranges: &[(char, char)]) -> bool {
+    ranges.iter().any(|&(lo, hi)| (lo..=hi).contains(&c))
+}
+
+/// A PostgreSQL password Mattermost can log in with: one that SASLprep leaves as
+/// it is.
+///
+/// The server stores a SCRAM secret of the password after SASLprep (map non-ASCII
+/// spaces to a space, remove "mapped to nothing" characters, Unicode NFKC), and
+/// psql/libpq apply the same before they log in
+/// (`pg_be_scram_build_secret` in src/backend/libpq/auth-scram.c, `scram_init` in
+/// src/interfaces/libpq/fe-auth-scram.c). Mattermost's driver, lib/pq, sends the
+/// password's bytes as they are (`scram.NewClient(sha256.New, o["user"],
+/// o["password"])` in conn.go; `hmac.New(c.newHash, []byte(c.pass))` in
+/// scram/scram.go). So a password SASLprep changes logs in with psql, and the
+/// installer's check would pass, but Mattermost could never connect.
+///
+/// Refused rather than normalised: a normalised password would differ from the
+/// one the operator wrote down, and every client that does not normalise (lib/pq,
+/// most drivers) would need the rewritten form.
+///
+/// Stricter than PostgreSQL in one corner: `pg_saslprep` gives up on a password
+/// with a prohibited or unassigned character (any emoji, for one), and then both
+/// sides use the raw bytes; a password that also has a character above is refused
+/// here although it would work. ASCII passwords (generated ones too) never change.
+/// NFKC is checked with ICU's tables, which are newer than PostgreSQL's: Unicode's
+/// normalisation stability policy means a password stable under them is stable
+/// under PostgreSQL's.
+pub fn pg_password(p: &str) -> Result<(), String> {
+    if p.is_ascii() {
+        return Ok(());
+    }
+    let why = "PostgreSQL stores the password in SASLprep form, and Mattermost's \
+               driver (lib/pq) sends it as typed, so Mattermost could not log in";
+    if let Some(c) = p.chars().find(|&c| in_ranges(c, &SASL_SPACES)) {
+        return Err(format!(
+            "contains U+{:04X}, a non-ASCII space that PostgreSQL turns into a plain space: {why}",
+            u32::from(c)
+        ));
+    }
+    if let Some(c) = p.chars().find(|&c| in_ranges(c, &SASL_REMOVED)) {
+        return Err(format!(
+            "contains U+{:04X}, an invisible character that PostgreSQL removes: {why}",
+            u32::from(c)
+        ));
+    }
+    let nfkc = icu_normalizer::ComposingNormalizerBorrowed::new_nfkc();
+    if nfkc.is_normalized(p) {
+        return Ok(());
+    }
+    // The first character at which the password stops being in NFKC form: a
+    // compatibility character (ﬁ, full-width letters) or a combining mark that
+    // composes with the letter before it.
+    let at = p
+        .char_indices()
+        .find(|&(i, c)| !nfkc.is_normalized(&p[..i + c.len_utf8()]))
+        .map_or('?', |(_, c)| c);
+    Err(format!(
+        "contains U+{:04X}, which Unicode NFKC normalisation rewrites (as in ﬁ → fi, \
+         full-width Ａ → A, e + a combining accent → é): {why}",
+        u32::from(at)
+    ))
+}
+
 /// An absolute, normalised path that is not the root or a system directory.
 pub fn dir(path: &Path) -> Result<(), String> {
     const SYSTEM: [&str; 14] = [
@@ -278,6 +366,38 @@ mod tests {
         assert!(password("' \" \\ $ ` @ / : % # x").is_ok());
         assert!(password("short").is_err());
         assert!(password("has\nnewline").is_err());
+    }
+
+    #[test]
+    fn pg_passwords_that_saslprep_changes_are_refused() {
+        // Unchanged by SASLprep: ASCII, precomposed letters, emoji.
+        for ok in [
+            "' \" \\ $ ` @ / : % # x",
+            "café-secret-1",
+            "🔑🐘 secret-words",
+            "Straße-Пароль-密码",
+        ] {
+            assert_eq!(pg_password(ok), Ok(()), "{ok:?}");
+        }
+        for (bad, code) in [
+            ("pass\u{a0}word-123", "U+00A0"),
+            ("\u{2003}em-space-pw", "U+2003"),
+            ("pass\u{ad}word-123", "U+00AD"),
+            ("zero\u{200d}width-joiner", "U+200D"),
+            ("\u{fb01}rewall-pass", "U+FB01"),
+            ("\u{ff21}BCdefgh-1", "U+FF21"),
+            ("cafe\u{301}-secret", "U+0301"),
+            ("x\u{2126}-ohm-sign", "U+2126"),
+        ] {
+            let e = pg_password(bad).unwrap_err();
+            assert!(e.contains(code) && e.contains("lib/pq"), "{bad:?}: {e}");
+            assert!(
+                !e.contains(bad),
+                "the message does not echo the password: {e}"
+            );
+        }
+        let generated = crate::answers::Secret::generate().unwrap();
+        assert_eq!(pg_password(generated.expose()), Ok(()));
     }
 
     #[test]

@@ -33,7 +33,9 @@ pub enum Command {
     Install(install::Args),
     /// Print what an install would do: packages, files with diffs, services, database. Changes nothing.
     Plan(plan::Args),
-    /// Read-only checks of every phase against the saved answers; exit code 1 on any failure.
+    /// Read-only checks of every phase against the saved answers. Exit code: 0 every
+    /// check passes, 1 a check fails, 2 a usage or answers problem, 3 not installed
+    /// (no install, or uninstalled). `--json` always prints one JSON document.
     Status(status::Args),
     /// Converge only what drifted from the saved answers (hand-edited files: keep or restore).
     Repair(repair::Args),
@@ -84,6 +86,17 @@ pub fn load_answers(path: &std::path::Path, host: &crate::host::Host) -> Result<
     })
 }
 
+/// The host of a read-only command: its log is `<log dir>/<command>.log`, replaced
+/// by each run (see [`crate::host::RunLog::last_run`]).
+pub fn read_only_host(command: &str, events: crate::events::EventSink) -> crate::host::Host {
+    crate::host::Host::new(
+        PathBuf::from("/"),
+        crate::host::RunLog::last_run(std::path::Path::new(crate::host::log::LOG_DIR), command),
+        events,
+        Box::new(crate::host::SystemRunner),
+    )
+}
+
 /// Prints a usage problem and ends the command with exit code 2 (and the log path).
 pub fn refuse(host: &crate::host::Host, message: &str) -> Outcome {
     host.note_quiet(message);
@@ -109,13 +122,16 @@ pub fn installed_answers(
     })
 }
 
-/// The plan for `answers`, or the refusal naming `who` (a command or a file).
+/// The plan for `answers` on this box, or the refusal naming `who` (a command or a
+/// file). A moving version ("esr", "latest") is the release installed here: only
+/// `upgrade` moves it (see [`crate::state::installed`]).
 pub fn plan_for(
     who: &str,
     answers: &Answers,
     host: &crate::host::Host,
 ) -> Result<crate::plan::Plan, Outcome> {
-    crate::plan::Plan::new(answers).map_err(|e| refuse(host, &format!("{who}: {e}")))
+    crate::plan::Plan::new(&crate::state::installed::pinned(host, answers))
+        .map_err(|e| refuse(host, &format!("{who}: {e}")))
 }
 
 impl Outcome {

@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use super::Outcome;
 use crate::events;
-use crate::host::Host;
 use crate::plan;
 
 #[derive(Debug, clap::Args)]
@@ -19,7 +18,7 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> Outcome {
-    let host = Host::system(events::discard());
+    let host = super::read_only_host("plan", events::discard());
     let answers = match super::load_answers(&args.answers, &host) {
         Ok(a) => a,
         Err(code) => return Outcome::with_log(code, &host),

@@ -1,14 +1,22 @@
 //! `mattermost-setup status [--json]`
+//!
+//! Exit codes: 0 every check passes, 1 a check fails, 2 a usage or answers problem,
+//! [`NOT_INSTALLED`] when there is no install (never installed, or uninstalled).
+//! With `--json`, stdout is always one JSON document, whatever happened.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::Outcome;
+use crate::answers::{self, Answers};
 use crate::engine;
 use crate::events;
 use crate::host::Host;
 use crate::phases::Level;
 use crate::ui::plain;
+
+/// Exit code of `status` when Mattermost is not installed on this box.
+pub const NOT_INSTALLED: u8 = 3;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -20,30 +28,106 @@ pub struct Args {
     pub answers: Option<PathBuf>,
 }
 
+/// Why `status` has nothing to check: the exit code and the message.
+struct Stop {
+    code: u8,
+    message: String,
+}
+
+/// The saved answers of an install that is (at least partly) on this box.
+fn installed(host: &Host) -> Result<Answers, Stop> {
+    let path = answers::SAVED_ANSWERS;
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Stop {
+                code: NOT_INSTALLED,
+                message: format!(
+                    "not installed: no install found ({path} is missing); `mattermost-setup install` installs, or pass --answers FILE"
+                ),
+            });
+        }
+        Err(e) => {
+            return Err(Stop {
+                code: 2,
+                message: format!("status: cannot read {path}: {e}"),
+            });
+        }
+    };
+    let a = answers::from_json(&text, None).map_err(|e| Stop {
+        code: 2,
+        message: format!("status: {path}: {e}"),
+    })?;
+    // Uninstall keeps the answers (they hold the database password) with the data;
+    // the release, its record and the journal go.
+    let anything = crate::state::installed::record(host).is_some()
+        || host.path(&a.install_path("bin/mattermost")).exists()
+        || host
+            .path(std::path::Path::new(crate::state::journal::PATH))
+            .exists()
+        || host
+            .path(std::path::Path::new(
+                crate::lifecycle::upgrade::UPGRADE_RECORD,
+            ))
+            .exists();
+    if !anything {
+        return Err(Stop {
+            code: NOT_INSTALLED,
+            message: format!(
+                "not installed: Mattermost is not in {} (uninstalled); the answers are kept in {path} for a later `mattermost-setup install`",
+                a.install_dir.display()
+            ),
+        });
+    }
+    Ok(a)
+}
+
+fn stop(args: &Args, host: &Host, s: &Stop) -> Outcome {
+    host.note_quiet(&s.message);
+    if args.json {
+        let doc = serde_json::json!({
+            "installed": if s.code == NOT_INSTALLED { serde_json::Value::Bool(false) } else { serde_json::Value::Null },
+            "ok": false,
+            "failed": 0,
+            "checks": [],
+            "message": s.message,
+            "log": host.log_path(),
+        });
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    } else if s.code == NOT_INSTALLED {
+        println!("{}", s.message);
+    } else {
+        eprintln!("{}", s.message);
+    }
+    Outcome::with_log(ExitCode::from(s.code), host)
+}
+
 pub fn run(args: &Args) -> Outcome {
-    let host = Host::system(events::discard());
+    let host = super::read_only_host("status", events::discard());
     let answers = match &args.answers {
-        Some(path) => match super::load_answers(path, &host) {
+        Some(path) => match answers::load(path, super::saved_answers().as_ref()) {
             Ok(a) => a,
-            Err(code) => return Outcome::with_log(code, &host),
+            Err(invalid) => {
+                let message = format!("{}: {invalid}", path.display());
+                return stop(args, &host, &Stop { code: 2, message });
+            }
         },
-        None => match super::installed_answers(
-            "status",
-            " or unreadable; run `mattermost-setup install` first, or pass --answers FILE.",
-            &host,
-        ) {
+        None => match installed(&host) {
             Ok(a) => a,
-            Err(out) => return out,
+            Err(s) => return stop(args, &host, &s),
         },
     };
-    let plan = match super::plan_for("status", &answers, &host) {
+    let plan = match crate::plan::Plan::new(&crate::state::installed::pinned(&host, &answers)) {
         Ok(p) => p,
-        Err(out) => return out,
+        Err(e) => {
+            let message = format!("status: {e}");
+            return stop(args, &host, &Stop { code: 2, message });
+        }
     };
     let checks = engine::status(&host, &answers, &plan);
     let failed = checks.iter().filter(|c| c.level == Level::Fail).count();
     if args.json {
-        let doc = serde_json::json!({ "ok": failed == 0, "failed": failed, "checks": checks, "log": host.log_path() });
+        let doc = serde_json::json!({ "installed": true, "ok": failed == 0, "failed": failed, "checks": checks, "log": host.log_path() });
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else {
         print!("{}", plain::status_table(&checks));

@@ -25,13 +25,26 @@ impl RunLog {
         let stamp = humantime::format_rfc3339_seconds(SystemTime::now())
             .to_string()
             .replace(':', "");
-        let name = format!("{stamp}-{}.log", std::process::id());
+        Self::open(dir, &format!("{stamp}-{}.log", std::process::id()), false)
+    }
+
+    /// The log of a read-only command (`status`, `plan`): one file per command,
+    /// `<dir>/<command>.log`, replaced by each run, so a monitoring `status` every
+    /// minute keeps one file instead of piling up thousands. Runs that may change
+    /// the box use [`RunLog::create`] and keep their own log.
+    pub fn last_run(dir: &Path, command: &str) -> Self {
+        Self::open(dir, &format!("{command}.log"), true)
+    }
+
+    fn open(dir: &Path, name: &str, replace: bool) -> Self {
         let open = |dir: &Path| -> std::io::Result<(PathBuf, File)> {
             std::fs::create_dir_all(dir)?;
-            let path = dir.join(&name);
+            let path = dir.join(name);
             let f = OpenOptions::new()
                 .create(true)
-                .append(true)
+                .append(!replace)
+                .write(true)
+                .truncate(replace)
                 .mode(0o600)
                 .open(&path)?;
             Ok((path, f))
@@ -101,6 +114,22 @@ impl RunLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_read_only_command_keeps_one_log() {
+        let dir = tempfile::tempdir().unwrap();
+        for run in 0..5 {
+            let log = RunLog::last_run(dir.path(), "status");
+            log.line(&format!("run {run}"));
+        }
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["status.log"]);
+        let text = std::fs::read_to_string(dir.path().join("status.log")).unwrap();
+        assert!(text.contains("run 4") && !text.contains("run 3"), "{text}");
+    }
 
     #[test]
     fn secrets_never_reach_the_file() {

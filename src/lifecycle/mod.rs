@@ -1,6 +1,7 @@
 //! Life after the first install: reconfigure, upgrade and uninstall. Repair is the
 //! engine's converge with a policy for hand-edited files (see `engine::converge`).
 
+pub mod cache;
 pub mod reconfigure;
 pub mod uninstall;
 pub mod upgrade;

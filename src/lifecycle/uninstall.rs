@@ -22,7 +22,7 @@ pub struct Report {
 const PRESERVED: [&str; 4] = ["config", "logs", "plugins", "data"];
 
 pub fn uninstall(host: &Host, a: &Answers, purge: bool) -> Result<Report, PhaseError> {
-    let own = Ownership::load(host);
+    let own = Ownership::load_checked(host)?;
     let mut r = Report::default();
     let unit = PathBuf::from(plan::UNIT_PATH);
 
@@ -168,6 +168,7 @@ pub fn uninstall(host: &Host, a: &Answers, purge: bool) -> Result<Report, PhaseE
     if purge {
         let _ = std::fs::remove_file(host.path(Path::new(crate::answers::SAVED_ANSWERS)));
         let _ = std::fs::remove_file(host.path(Path::new(crate::state::ownership::PATH)));
+        let _ = std::fs::remove_file(host.path(Path::new(crate::state::ownership::PREVIOUS)));
         r.removed.push(format!(
             "{} and the ownership record",
             crate::answers::SAVED_ANSWERS

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::answers::{Answers, DbEngine, VersionSpec};
+use crate::answers::{Answers, DbEngine};
 use crate::engine::Cancel;
 use crate::host::{Cmd, Host};
 use crate::phases::PhaseError;
@@ -245,7 +245,22 @@ fn wait_healthy(expected: Version, cancel: &Cancel) -> Result<String, String> {
 /// Where an upgrade in progress is recorded.
 pub const UPGRADE_RECORD: &str = "/var/lib/mattermost-setup/upgrade.json";
 
-/// What a switch in progress needs to be undone.
+/// How far an upgrade got; the next run finishes it from there.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    /// Trees are being moved; the new release never ran: roll back the trees.
+    #[default]
+    Switching,
+    /// The new release was started and may have migrated the database: roll back
+    /// the trees and restore the dump.
+    Started,
+    /// The new release passed its health check: the upgrade is done, only its
+    /// bookkeeping (release record, answers) may be unfinished: finish it.
+    Committed,
+}
+
+/// What a switch in progress needs to be undone or finished.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct UpgradeRecord {
     pub from: String,
@@ -254,6 +269,25 @@ pub struct UpgradeRecord {
     pub previous: PathBuf,
     pub new_tree: PathBuf,
     pub data_inside: bool,
+    #[serde(default)]
+    pub stage: Stage,
+    /// The dump taken before anything changed.
+    #[serde(default)]
+    pub dump: Option<PathBuf>,
+    #[serde(default)]
+    pub db_engine: Option<DbEngine>,
+    #[serde(default)]
+    pub db_name: Option<String>,
+    /// The new release, for the release record written at the commit.
+    #[serde(default)]
+    pub edition: String,
+    #[serde(default)]
+    pub sha256: String,
+    /// The answers' `version` and `sha256` once the upgrade is committed.
+    #[serde(default)]
+    pub answers_version: Option<String>,
+    #[serde(default)]
+    pub answers_sha256: Option<String>,
 }
 
 fn upgrade_staging(install: &Path) -> PathBuf {
@@ -264,79 +298,389 @@ fn upgrade_staging(install: &Path) -> PathBuf {
 }
 
 fn write_record(host: &Host, r: &UpgradeRecord) -> Result<(), PhaseError> {
-    Ok(crate::state::save_json(host, UPGRADE_RECORD, r)?)
+    crate::state::save_json(host, UPGRADE_RECORD, r)
+        .map_err(|e| PhaseError::from(crate::state::StateError::Write(e)))
 }
 
-/// Finishes an upgrade that was interrupted (kill -9, power loss) during its switch
-/// by rolling it back: every preserved directory returns to the previous release,
-/// which runs again. Returns what was done, or `None` when no upgrade was pending.
-pub fn recover(host: &Host) -> Result<Option<String>, PhaseError> {
+fn read_record(host: &Host) -> Result<Option<UpgradeRecord>, PhaseError> {
     let Some(bytes) = host.read(Path::new(UPGRADE_RECORD))? else {
         return Ok(None);
     };
-    let r: UpgradeRecord = serde_json::from_slice(&bytes).map_err(|e| {
+    serde_json::from_slice(&bytes).map(Some).map_err(|e| {
         PhaseError::new(format!("{UPGRADE_RECORD} is damaged: {e}"))
             .fix("inspect it and the directories it names by hand")
-    })?;
-    host.note(&format!(
-        "[upgrade] an upgrade {} -> {} was interrupted; rolling it back",
-        r.from, r.to
-    ));
-    let _ = host.probe(&Cmd::new("systemctl", &["stop", "mattermost.service"]));
+    })
+}
+
+fn remove_record(host: &Host) -> Result<(), PhaseError> {
+    match std::fs::remove_file(host.path(Path::new(UPGRADE_RECORD))) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(
+            PhaseError::new(format!("cannot remove {UPGRADE_RECORD}: {e}")).fix(
+                crate::state::StateError::Write(crate::host::HostError::Io {
+                    action: "cannot remove",
+                    path: UPGRADE_RECORD.into(),
+                    source: e,
+                })
+                .way_out(),
+            ),
+        ),
+    }
+}
+
+/// Stops Mattermost; nothing is moved while it might still run.
+fn stop_service(host: &Host) -> Result<(), PhaseError> {
+    host.run(&Cmd::new("systemctl", &["stop", "mattermost.service"]))
+        .map(|_| ())
+        .map_err(|e| {
+            PhaseError::from(e).fix(
+                "nothing was moved while Mattermost might still run: stop it by hand \
+                 (`systemctl stop mattermost`), then run the same command again",
+            )
+        })
+}
+
+/// Puts the database back as the dump has it, with Mattermost stopped: the new
+/// release may have migrated it, and the previous one must not run on that.
+fn restore_dump(host: &Host, r: &UpgradeRecord) -> Result<PathBuf, String> {
+    let (Some(dump), Some(engine), Some(db)) = (&r.dump, r.db_engine, &r.db_name) else {
+        return Err(format!(
+            "{UPGRADE_RECORD} does not name the dump (written by an older mattermost-setup)"
+        ));
+    };
+    if !host.path(dump).is_file() {
+        return Err(format!("the dump {} is missing", dump.display()));
+    }
+    let real = host.path(dump).to_string_lossy().into_owned();
+    // The dump is root's (0600 in a 0700 directory): the shell running as root opens
+    // it and hands it to the client on stdin.
+    let cmd = match engine {
+        DbEngine::Postgresql => Cmd::new(
+            "sh",
+            &[
+                "-c",
+                "exec runuser -u postgres -- pg_restore --clean --if-exists --create --exit-on-error -d postgres < \"$1\"",
+                "sh",
+                &real,
+            ],
+        ),
+        DbEngine::Mariadb | DbEngine::Mysql => {
+            let client = if engine == DbEngine::Mysql {
+                "mysql"
+            } else {
+                "mariadb"
+            };
+            Cmd::new(
+                "sh",
+                &[
+                    "-c",
+                    "set -e; c=\"$1 --protocol=socket -S $2 -u root\"; \
+                     $c -e \"DROP DATABASE IF EXISTS \\`$3\\`; CREATE DATABASE \\`$3\\` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci\"; \
+                     $c \"$3\" < \"$4\"",
+                    "sh",
+                    client,
+                    crate::dsn::MYSQL_SOCKET,
+                    db,
+                    &real,
+                ],
+            )
+        }
+    };
+    host.run(&cmd).map_err(|e| e.to_string())?;
+    Ok(dump.clone())
+}
+
+/// What a rollback did.
+struct RolledBack {
+    /// The new release's tree (and any unfinished staging), kept for inspection.
+    kept: Vec<PathBuf>,
+    /// The dump the database was restored from, when the new release had run.
+    restored: Option<PathBuf>,
+}
+
+fn kept_list(kept: &[PathBuf]) -> String {
+    if kept.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; kept for inspection (delete when done): {}",
+            kept.iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    }
+}
+
+/// Undoes an upgrade in `r.stage`: Mattermost stopped (or nothing is moved), every
+/// preserved directory back in the previous release, the new tree set aside as
+/// `<install>-<to>.<why>-<stamp>`, the database restored from the dump when the new
+/// release had started, the record removed, the previous release started.
+fn roll_back(host: &Host, r: &UpgradeRecord, why: &str) -> Result<RolledBack, PhaseError> {
+    stop_service(host)?;
     let (inst, prev, new) = (
         host.path(&r.install),
         host.path(&r.previous),
         host.path(&r.new_tree),
     );
+    let mut kept = Vec::new();
     if prev.exists() {
         if inst.exists() {
             // The new release was switched in: give its preserved directories back.
             move_preserved(&inst, &prev, r.data_inside, false)?;
-            let failed = inst.with_file_name(format!(
-                "{}-{}.interrupted-{}",
+            let aside = r.install.with_file_name(format!(
+                "{}-{}.{why}-{}",
                 r.install
                     .file_name()
                     .map_or_else(|| "mattermost".into(), |n| n.to_string_lossy().into_owned()),
                 r.to,
                 stamp()
             ));
-            std::fs::rename(&inst, &failed).map_err(io("cannot set aside", &r.install))?;
+            std::fs::rename(&inst, host.path(&aside))
+                .map_err(io("cannot set aside", &r.install))?;
+            kept.push(aside);
         } else if new.exists() {
             move_preserved(&new, &prev, r.data_inside, false)?;
         }
         std::fs::rename(&prev, &inst).map_err(io("cannot restore", &r.previous))?;
     } else if new.exists() {
-        // Killed before the trees were swapped: the old release is still in place.
+        // Stopped before the trees were swapped: the old release is still in place.
         move_preserved(&new, &inst, r.data_inside, false)?;
     }
     // Whatever is left of the new tree is kept aside (never deleted: after a crash
     // nobody can be sure it holds nothing of the operator's).
-    let staging = host.path(&upgrade_staging(&r.install));
-    if r.new_tree != r.install && staging.exists() {
-        let aside = staging.with_extension(format!("interrupted-{}", stamp()));
-        let _ = std::fs::rename(&staging, &aside);
-        host.note(&format!(
-            "[upgrade] the unfinished new release is kept in {} for inspection",
-            aside.display()
+    let staging = upgrade_staging(&r.install);
+    if r.new_tree != r.install && host.path(&staging).exists() {
+        let aside = staging.with_file_name(format!(
+            ".{}.mattermost-setup-upgrade.interrupted-{}",
+            r.install
+                .file_name()
+                .map_or_else(|| "mattermost".into(), |n| n.to_string_lossy().into_owned()),
+            stamp()
         ));
+        std::fs::rename(host.path(&staging), host.path(&aside))
+            .map_err(io("cannot set aside", &staging))?;
+        kept.push(aside);
     }
-    let _ = std::fs::remove_file(host.path(Path::new(UPGRADE_RECORD)));
+    let restored = if r.stage == Stage::Started {
+        match restore_dump(host, r) {
+            Ok(d) => {
+                host.note(&format!("[upgrade] database restored from {}", d.display()));
+                Some(d)
+            }
+            Err(reason) => {
+                remove_record(host)?;
+                return Err(PhaseError::new(format!(
+                    "the upgrade {} -> {} was rolled back, but {} had started and may have migrated the database, \
+                     and the dump could not be restored: {reason}. Mattermost {} is left stopped so it does not run on \
+                     a database it does not know{}",
+                    r.from, r.to, r.to, r.from, kept_list(&kept)
+                ))
+                .fix(format!(
+                    "restore the dump by hand (PostgreSQL: `pg_restore --clean --if-exists --create -d postgres DUMP` as postgres; \
+                     MariaDB/MySQL: recreate the database and load DUMP), then `systemctl start mattermost`; \
+                     the dump is {}",
+                    r.dump.as_ref().map_or_else(|| "in /var/backups/mattermost-setup".to_owned(), |d| d.display().to_string())
+                )));
+            }
+        }
+    } else {
+        None
+    };
+    remove_record(host)?;
     host.run(&Cmd::new("systemctl", &["start", "mattermost.service"]))?;
+    Ok(RolledBack { kept, restored })
+}
+
+/// The answers once the upgrade is committed: the version as the upgrade was asked
+/// for ("esr" stays "esr": the release record says what is installed).
+fn committed_answers(host: &Host, r: &UpgradeRecord) -> Result<Option<Answers>, PhaseError> {
+    let Some(text) = host.read(Path::new(crate::answers::SAVED_ANSWERS))? else {
+        return Ok(None);
+    };
+    let saved = crate::answers::from_json(&String::from_utf8_lossy(&text), None)
+        .map_err(|e| PhaseError::new(format!("{}: {e}", crate::answers::SAVED_ANSWERS)))?;
+    let Some(version) = &r.answers_version else {
+        return Ok(None);
+    };
+    let changes = serde_json::json!({ "version": version, "sha256": r.answers_sha256 });
+    let next = super::reconfigure::merge(&saved, &changes.to_string())
+        .map_err(|e| PhaseError::new(format!("upgrade: {e}")))?;
+    Ok((next != saved).then_some(next))
+}
+
+/// The commit's bookkeeping, after the commit point (the record says `committed`).
+/// Every step can be redone: a run killed anywhere in here is finished by the next.
+fn finish_commit(host: &Host, r: &UpgradeRecord) -> Result<(), PhaseError> {
+    let rec = ReleaseRecord {
+        version: r.to.clone(),
+        edition: r.edition.clone(),
+        sha256: r.sha256.clone(),
+        install_dir: r.install.clone(),
+    };
+    host.write_file(&crate::host::FileSpec {
+        path: RELEASE_RECORD.into(),
+        content: format!(
+            "{}\n",
+            serde_json::to_string_pretty(&rec).unwrap_or_default()
+        )
+        .into_bytes(),
+        mode: 0o644,
+        owner: None,
+    })?;
+    host.note(&format!(
+        "[upgrade] commit 2/3: the release record says {}",
+        r.to
+    ));
+    if let Some(a) = committed_answers(host, r)? {
+        crate::engine::save_answers(host, &a)?;
+    }
+    host.note("[upgrade] commit 3/3: answers saved");
+    remove_record(host)?;
+    let edition = if r.edition == "team" {
+        crate::answers::Edition::Team
+    } else {
+        crate::answers::Edition::Enterprise
+    };
+    let keep: Vec<String> = [&r.to, &r.from]
+        .iter()
+        .filter_map(|v| v.parse::<Version>().ok())
+        .map(|v| crate::releases::tarball_name(v, edition))
+        .collect();
+    super::cache::prune(host, &keep);
+    Ok(())
+}
+
+/// Finishes an upgrade that was interrupted (kill -9, power loss): one that passed
+/// its health check is completed; any other is rolled back — every preserved
+/// directory returns to the previous release, the database is restored from the dump
+/// when the new release had run, and the previous release runs again. Without an
+/// upgrade in progress, removes the unpacked release an upgrade killed during its
+/// unpack left beside `install` (nothing of the operator's was in it yet: the record
+/// is written before anything moves). Returns what was done.
+pub fn recover(host: &Host, install: &Path) -> Result<Option<String>, PhaseError> {
+    let Some(r) = read_record(host)? else {
+        let staging = upgrade_staging(install);
+        if host.path(&staging).exists() {
+            std::fs::remove_dir_all(host.path(&staging)).map_err(io("cannot remove", &staging))?;
+            let msg = format!(
+                "removed {}: the unpacked release of an upgrade interrupted before its switch (nothing of yours was in it)",
+                staging.display()
+            );
+            host.note(&format!("[upgrade] {msg}"));
+            return Ok(Some(msg));
+        }
+        return Ok(None);
+    };
+    if r.stage == Stage::Committed {
+        host.note(&format!(
+            "[upgrade] an upgrade {} -> {} passed its health check but was interrupted in its commit; finishing it",
+            r.from, r.to
+        ));
+        host.run(&Cmd::new("systemctl", &["start", "mattermost.service"]))?;
+        finish_commit(host, &r)?;
+        return Ok(Some(format!(
+            "an interrupted upgrade from {} to {} had passed its health check; its commit was finished: {} runs",
+            r.from, r.to, r.to
+        )));
+    }
+    host.note(&format!(
+        "[upgrade] an upgrade {} -> {} was interrupted; rolling it back",
+        r.from, r.to
+    ));
+    let done = roll_back(host, &r, "interrupted")?;
+    let db = done.restored.map_or_else(String::new, |d| {
+        format!(
+            " (the database was restored from {}: {} had started)",
+            d.display(),
+            r.to
+        )
+    });
     Ok(Some(format!(
-        "an interrupted upgrade from {} to {} was rolled back: {} runs again with all its data; run the upgrade again when ready",
-        r.from, r.to, r.from
+        "an interrupted upgrade from {} to {} was rolled back: {} runs again with all its data{db}{}; run the upgrade again when ready",
+        r.from,
+        r.to,
+        r.from,
+        kept_list(&done.kept)
     )))
+}
+
+/// What an earlier upgrade left beside the install directory, for `status`: an
+/// upgrade in progress or interrupted, an unpacked release no record explains (the
+/// next install or repair removes it), and kept trees (named, never deleted).
+pub fn leftovers(host: &Host, install: &Path) -> Vec<crate::phases::Check> {
+    use crate::phases::{Check, PhaseId};
+    let p = PhaseId::Mattermost;
+    let mut checks = Vec::new();
+    let record = read_record(host);
+    match &record {
+        Ok(Some(r)) => checks.push(
+            Check::fail(
+                p,
+                "upgrade in progress",
+                format!("{} -> {} stopped at stage {:?} (or is running now)", r.from, r.to, r.stage),
+            )
+            .with_fix("when no upgrade runs, `mattermost-setup repair` finishes it (completes a committed one, rolls back any other)"),
+        ),
+        Err(e) => checks.push(Check::fail(p, "upgrade in progress", e.cause.clone())),
+        Ok(None) => {}
+    }
+    let staging = upgrade_staging(install);
+    if matches!(record, Ok(None)) && host.path(&staging).exists() {
+        checks.push(
+            Check::fail(
+                p,
+                "unfinished upgrade",
+                format!(
+                    "{} holds a release unpacked by an interrupted upgrade",
+                    staging.display()
+                ),
+            )
+            .with_fix("`mattermost-setup repair` removes it"),
+        );
+    }
+    let name = install
+        .file_name()
+        .map_or_else(|| "mattermost".into(), |n| n.to_string_lossy().into_owned());
+    let parent = install.parent().unwrap_or(Path::new("/"));
+    let mut kept: Vec<String> = std::fs::read_dir(host.path(parent))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| {
+            (n.starts_with(&format!("{name}-"))
+                && [".previous", ".failed", ".interrupted-"]
+                    .iter()
+                    .any(|k| n.contains(k)))
+                || n.starts_with(&format!(".{name}.mattermost-setup-upgrade.interrupted-"))
+        })
+        .collect();
+    kept.sort();
+    for n in kept {
+        let what = if n.contains(".previous") {
+            "the release before an upgrade"
+        } else {
+            "a release set aside by a failed or interrupted upgrade"
+        };
+        checks.push(
+            Check::warn(p, format!("kept {}", parent.join(&n).display()), what)
+                .with_fix("delete it once you are satisfied with the running release"),
+        );
+    }
+    checks
 }
 
 /// The upgrade itself. `answers` are the saved answers with `version` set to the target.
 pub fn upgrade(host: &Host, answers: &Answers, cancel: &Cancel) -> Result<Outcome, PhaseError> {
     crate::engine::register_secrets(host, answers);
-    if let Some(msg) = recover(host)? {
+    let install = answers.install_dir.clone();
+    if let Some(msg) = recover(host, &install)? {
         (host.events())(crate::events::Event::Warning { message: msg });
     }
     let plan = Plan::new(answers).map_err(PhaseError::new)?;
     let to = plan.release.version;
-    let install = answers.install_dir.clone();
     let ctx = crate::phases::Ctx::new(host, answers, &plan);
     let from = crate::phases::mattermost::binary_version(&ctx).ok_or_else(|| {
         PhaseError::new(format!("no Mattermost found in {}", install.display()))
@@ -386,7 +730,12 @@ pub fn upgrade(host: &Host, answers: &Answers, cancel: &Cancel) -> Result<Outcom
 
     let staging_rel = upgrade_staging(&install);
     let staging = host.path(&staging_rel);
+    host.note(&format!(
+        "[upgrade] unpacking {to} into {}",
+        staging_rel.display()
+    ));
     let new_tree = unpack::unpack(host, &tarball, &staging)?;
+    host.note(&format!("[upgrade] {to} unpacked; switching"));
 
     // Switch: stop, move the operator's directories into the new tree, swap trees.
     // The record goes to disk first: a run killed from here on is rolled back by the
@@ -406,9 +755,20 @@ pub fn upgrade(host: &Host, answers: &Answers, cancel: &Cancel) -> Result<Outcom
         previous: previous.clone(),
         new_tree: staging_rel.join("mattermost"),
         data_inside,
+        stage: Stage::Switching,
+        dump: Some(dump.clone()),
+        db_engine: Some(answers.db_engine),
+        db_name: Some(answers.db_name.clone()),
+        edition: plan.release.edition.to_owned(),
+        sha256: plan.release.sha256.clone(),
+        answers_version: Some(answers.version.to_string()),
+        answers_sha256: answers.sha256.clone(),
     };
     write_record(host, &record)?;
-    host.run(&Cmd::new("systemctl", &["stop", "mattermost.service"]))?;
+    if let Err(e) = stop_service(host) {
+        remove_record(host)?;
+        return Err(e);
+    }
     host.note(
         "[upgrade] moving config, logs, plugins, client/plugins and data into the new release",
     );
@@ -423,13 +783,11 @@ pub fn upgrade(host: &Host, answers: &Answers, cancel: &Cancel) -> Result<Outcom
     std::fs::rename(&new_tree, &real_install)
         .map_err(io("cannot move the new release to", &install))?;
     let _ = std::fs::remove_dir_all(&staging);
-    write_record(
-        host,
-        &UpgradeRecord {
-            new_tree: install.clone(),
-            ..record
-        },
-    )?;
+    let record = UpgradeRecord {
+        new_tree: install.clone(),
+        ..record
+    };
+    write_record(host, &record)?;
     host.note(&format!(
         "[upgrade] switched: {} is {to}, {} keeps {from}; moved {}",
         install.display(),
@@ -447,7 +805,14 @@ pub fn upgrade(host: &Host, answers: &Answers, cancel: &Cancel) -> Result<Outcom
         ))?;
     }
 
-    // Health gate.
+    // Health gate. From the start on, the new release may migrate the database: a
+    // rollback from here restores the dump.
+    let record = UpgradeRecord {
+        stage: Stage::Started,
+        ..record
+    };
+    write_record(host, &record)?;
+    host.note(&format!("[upgrade] starting {to}"));
     let started = host.run(&Cmd::new("systemctl", &["start", "mattermost.service"]));
     let gate = started
         .map_err(|e| e.to_string())
@@ -455,26 +820,15 @@ pub fn upgrade(host: &Host, answers: &Answers, cancel: &Cancel) -> Result<Outcom
     match gate {
         Ok(evidence) => {
             host.note(&format!("[upgrade] {to} is healthy: {evidence}"));
-            let rec = ReleaseRecord {
-                version: to.to_string(),
-                edition: plan.release.edition.to_owned(),
-                sha256: plan.release.sha256.clone(),
-                install_dir: install.clone(),
+            // The commit point: one atomic write. Before it, the next run rolls the
+            // upgrade back (dump restored); after it, the next run finishes it.
+            let record = UpgradeRecord {
+                stage: Stage::Committed,
+                ..record
             };
-            host.write_file(&crate::host::FileSpec {
-                path: RELEASE_RECORD.into(),
-                content: format!(
-                    "{}\n",
-                    serde_json::to_string_pretty(&rec).unwrap_or_default()
-                )
-                .into_bytes(),
-                mode: 0o644,
-                owner: None,
-            })?;
-            let mut saved = answers.clone();
-            saved.version = VersionSpec::Exact(to);
-            crate::engine::save_answers(host, &saved)?;
-            let _ = std::fs::remove_file(host.path(Path::new(UPGRADE_RECORD)));
+            write_record(host, &record)?;
+            host.note("[upgrade] commit 1/3: the upgrade is recorded as done");
+            finish_commit(host, &record)?;
             Ok(Outcome {
                 from,
                 to,
@@ -486,38 +840,26 @@ pub fn upgrade(host: &Host, answers: &Answers, cancel: &Cancel) -> Result<Outcom
             host.note(&format!(
                 "[upgrade] {to} failed its health check ({why}); rolling back to {from}"
             ));
-            let _ = host.probe(&Cmd::new("systemctl", &["stop", "mattermost.service"]));
-            let failed = install.with_file_name(format!(
-                "{}-{to}.failed",
-                install
-                    .file_name()
-                    .map_or_else(|| "mattermost".into(), |n| n.to_string_lossy().into_owned())
-            ));
-            let real_failed = host.path(&failed);
-            if real_failed.exists() {
-                let _ = std::fs::rename(
-                    &real_failed,
-                    real_failed.with_extension(format!("failed-{}", stamp())),
-                );
-            }
-            std::fs::rename(&real_install, &real_failed)
-                .map_err(io("cannot set aside", &install))?;
-            std::fs::rename(&real_previous, &real_install)
-                .map_err(io("cannot restore", &previous))?;
-            move_preserved(&real_failed, &real_install, data_inside, false)?;
-            let _ = std::fs::remove_file(host.path(Path::new(UPGRADE_RECORD)));
-            host.run(&Cmd::new("systemctl", &["start", "mattermost.service"]))?;
+            let done = roll_back(host, &record, "failed")?;
             let back = wait_healthy(from, cancel);
             let state = match &back {
                 Ok(ev) => format!("Mattermost {from} is running again ({ev})"),
                 Err(e) => format!("Mattermost {from} was restored but does not answer yet ({e})"),
             };
+            let db = done.restored.map_or_else(
+                || format!("the database dump is {}", dump.display()),
+                |d| {
+                    format!(
+                        "the database was restored from {} (taken before the upgrade)",
+                        d.display()
+                    )
+                },
+            );
             Err(PhaseError::new(format!(
-                "Mattermost {to} failed its health check: {why}. Rolled back: {state}. The failed release is kept in {} for inspection; the database dump is {}.",
-                failed.display(),
-                dump.display()
+                "Mattermost {to} failed its health check: {why}. Rolled back: {state}; {db}{}.",
+                kept_list(&done.kept)
             ))
-            .fix(format!("read {}/logs/mattermost.log and the log of this run; fix the cause, then run upgrade again", install.display())))
+            .fix("read the logs/mattermost.log of the kept release and the log of this run; fix the cause, then run upgrade again"))
         }
     }
 }
@@ -562,5 +904,55 @@ mod tests {
         let blocker =
             serde_json::json!({"TeamSettings": {"ExperimentalViewArchivedChannels": false}});
         assert!(requirements(&pg, v("10.11.23"), v("11.7.9"), Some(15), &blocker).is_err());
+    }
+
+    #[test]
+    fn leftovers_are_named_and_unexplained_staging_is_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = crate::state::test_host::host(dir.path());
+        let install = Path::new("/opt/mattermost");
+        for d in [
+            "opt/mattermost/bin",
+            "opt/mattermost-11.7.90.previous",
+            "opt/mattermost-11.9.90.failed-2026-11-29T010203Z",
+            "opt/.mattermost.mattermost-setup-upgrade/mattermost/bin",
+            "opt/other-app.previous",
+        ] {
+            std::fs::create_dir_all(dir.path().join(d)).unwrap();
+        }
+        let checks = leftovers(&host, install);
+        let names: Vec<&str> = checks.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "unfinished upgrade",
+                "kept /opt/mattermost-11.7.90.previous",
+                "kept /opt/mattermost-11.9.90.failed-2026-11-29T010203Z"
+            ]
+        );
+        assert_eq!(checks[0].level, crate::phases::Level::Fail);
+        assert_eq!(checks[1].level, crate::phases::Level::Warn);
+        // No upgrade record explains the staging tree: the next run removes it.
+        let msg = recover(&host, install).unwrap().unwrap();
+        assert!(
+            msg.contains("removed /opt/.mattermost.mattermost-setup-upgrade"),
+            "{msg}"
+        );
+        assert!(
+            !dir.path()
+                .join("opt/.mattermost.mattermost-setup-upgrade")
+                .exists()
+        );
+        assert!(dir.path().join("opt/mattermost-11.7.90.previous").exists());
+        assert_eq!(recover(&host, install).unwrap(), None);
+    }
+
+    #[test]
+    fn old_records_read_as_switching() {
+        let old = r#"{"from": "11.7.90", "to": "11.8.90", "install": "/opt/mattermost",
+            "previous": "/opt/mattermost-11.7.90.previous", "new_tree": "/opt/mattermost", "data_inside": true}"#;
+        let r: UpgradeRecord = serde_json::from_str(old).unwrap();
+        assert_eq!(r.stage, Stage::Switching);
+        assert!(r.dump.is_none());
     }
 }

@@ -134,22 +134,19 @@ impl Phase for Acceptance {
             let client = http::tls_client(Arc::clone(&trust.roots))
                 .map_err(|e| PhaseError::new(e.to_string()))?;
             let name = format!("{site}{PING} through the proxy");
-            match http::get_tls(https443, domain, PING, &client) {
-                Ok((r, hs)) => {
-                    checks.push(ping_check(name, Ok(r)));
+            checks.push(match http::get_tls(https443, domain, PING, &client) {
+                Ok(r) => ping_check(name, Ok(r)),
+                Err(e) => Check::fail(P, name, e.to_string())
+                    .with_fix("an invalid certificate is named above (UnknownIssuer: the chain or the CA; NotValidForName: the domain)"),
+            });
+            // The chain is read from the WebSocket's own verified handshake.
+            match http::websocket_tls(https443, domain, WS, &site, &client) {
+                Ok((u, hs)) => {
                     checks.push(served_cert_check(&hs.chain, domain, &trust));
+                    checks.push(ws_check("WebSocket (wss) through the proxy", Ok(u)));
                 }
-                Err(e) => {
-                    checks.push(
-                        Check::fail(P, name, e.to_string())
-                            .with_fix("an invalid certificate is named above (UnknownIssuer: the chain or the CA; NotValidForName: the domain)"),
-                    );
-                }
+                Err(e) => checks.push(ws_check("WebSocket (wss) through the proxy", Err(e))),
             }
-            checks.push(ws_check(
-                "WebSocket (wss) through the proxy",
-                http::websocket_tls(https443, domain, WS, &site, &client),
-            ));
             let name = format!("http://{domain}/ redirects to https");
             checks.push(match http::get(http80, domain, PING) {
                 Ok(r)

@@ -21,9 +21,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use super::database::literal;
 use super::service::ping_check;
 use super::{Check, Ctx, Phase, PhaseError, PhaseId};
-use crate::answers::{Answers, DbEngine};
+use crate::answers::Answers;
 use crate::host::{Cmd, FileSpec};
 use crate::plan::{self, SERVICE_USER, UPSTREAM};
 use local_api::LocalApi;
@@ -67,10 +68,6 @@ struct Found {
     member: Option<bool>,
 }
 
-fn literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
-
 /// One query for both engines (table names in their `MySQL` spelling; Postgres folds).
 fn found_sql(username: &str, team: Option<&str>) -> String {
     let u = literal(username);
@@ -110,11 +107,7 @@ fn found(ctx: &Ctx) -> Result<Found, PhaseError> {
         return Ok(Found::default());
     };
     let sql = found_sql(&admin.username, a.team_name.as_deref());
-    let cmd = match a.db_engine {
-        DbEngine::Postgresql => super::database::postgres::login_cmd(a, &sql),
-        DbEngine::Mariadb | DbEngine::Mysql => super::database::mysql::login_cmd(a, &sql),
-    };
-    let out = ctx.host.probe(&cmd)?;
+    let out = super::database::login(ctx.host, a, &sql)?;
     if !out.success() {
         return Err(PhaseError::new(format!(
             "cannot read the accounts from the database: {}",

@@ -103,6 +103,35 @@ fn dry_run(ctx: &Ctx, days: u32) -> Check {
     }
 }
 
+/// The copy of the installer the timer runs. A copy of another build that is exactly
+/// what the tool wrote (a newer installer checking an older install, or the other way
+/// round) works: a warning, not a failure, so `status` from any build stays green.
+/// Only a copy nobody can vouch for (changed by hand, unknown) fails.
+fn program_check(ctx: &Ctx) -> Result<Check, PhaseError> {
+    let spec = program_spec()?;
+    let state = ctx.host.file_state(&spec)?;
+    let name = format!("retention program {PROGRAM}");
+    let fix = "install or repair copies this installer there";
+    Ok(match state {
+        FileState::Same => Check::ok(P, name, "this installer's build"),
+        FileState::ContentDiffers => {
+            let current = ctx.host.read(&spec.path)?.unwrap_or_default();
+            match ctx.own.file_origin(&spec.path, &current) {
+                FileOrigin::AsWritten => Check::warn(
+                    P,
+                    name,
+                    "another build of mattermost-setup, as it was copied there; the timer runs that one",
+                )
+                .with_fix("`mattermost-setup install` from this build replaces it when it has work to do"),
+                _ => Check::fail(P, name, "changed since mattermost-setup copied it there")
+                    .with_fix(fix),
+            }
+        }
+        FileState::Missing => Check::fail(P, name, "missing").with_fix(fix),
+        FileState::MetadataDiffers => Check::fail(P, name, "mode or owner changed").with_fix(fix),
+    })
+}
+
 /// Turns the timer off and removes the units (and the program copy) this tool
 /// wrote. Also what an uninstall calls. Returns what it removed.
 pub fn remove(host: &Host, own: &Ownership) -> Result<Vec<String>, PhaseError> {
@@ -165,22 +194,7 @@ impl Phase for Housekeeping {
                 )),
             ]);
         };
-        let spec = program_spec()?;
-        let state = ctx.host.file_state(&spec)?;
-        let mut checks = vec![
-            Check::when(
-                P,
-                state == FileState::Same,
-                format!("retention program {PROGRAM}"),
-                match state {
-                    FileState::Same => "this installer's build",
-                    FileState::Missing => "missing",
-                    FileState::ContentDiffers => "another build than this installer",
-                    FileState::MetadataDiffers => "mode or owner changed",
-                },
-            )
-            .with_fix("install or repair copies this installer there"),
-        ];
+        let mut checks = vec![program_check(ctx)?];
         for spec in unit_specs(ctx) {
             checks.push(ctx.managed_check(P, &spec)?);
         }

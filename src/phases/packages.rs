@@ -6,8 +6,8 @@ use crate::events::Event;
 use crate::host::Cmd;
 
 const P: PhaseId = PhaseId::Packages;
-/// How long apt waits for another package manager (unattended-upgrades) to finish.
-const LOCK_TIMEOUT_S: &str = "600";
+/// How long apt, and the wait before it, give another package run to release the lock.
+const LOCK_WAIT_S: u64 = 600;
 
 pub struct Packages;
 
@@ -67,22 +67,38 @@ impl Phase for Packages {
         if missing.is_empty() {
             return Ok(());
         }
-        // An apt that outlived a killed installer still holds the lock: wait for it.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(600);
-        while let Some((pid, comm)) =
-            crate::probes::system::dpkg_lock_holder(&ctx.host.path(std::path::Path::new("/")))
-        {
-            if std::time::Instant::now() > deadline || ctx.cancel.is_cancelled() {
+        // An apt that outlived a killed installer (or unattended-upgrades) holds the
+        // lock: wait for it on one updating line, cancellable within a second.
+        let started = std::time::Instant::now();
+        let root = ctx.host.path(std::path::Path::new("/"));
+        let mut announced = false;
+        while let Some((pid, comm)) = crate::probes::system::dpkg_lock_holder(&root) {
+            let waited = started.elapsed().as_secs();
+            if waited >= LOCK_WAIT_S || ctx.cancel.is_cancelled() {
                 return Err(PhaseError::new(format!(
-                    "the dpkg lock is still held by {comm} (pid {pid})"
+                    "the dpkg lock is still held by {comm} (pid {pid}) after {waited} s"
                 ))
                 .fix("wait for that package run to finish (or stop it), then run again"));
             }
-            ctx.step(
-                P,
-                format!("waiting for {comm} (pid {pid}) to release the dpkg lock"),
-            );
-            std::thread::sleep(std::time::Duration::from_secs(2));
+            if !announced {
+                ctx.step(
+                    P,
+                    format!(
+                        "{comm} (pid {pid}) holds the dpkg lock: waiting up to {LOCK_WAIT_S} s"
+                    ),
+                );
+                announced = true;
+            }
+            // One line that the dashboard updates in place (no count: done is 0).
+            (ctx.host.events())(Event::Progress {
+                phase: P,
+                label: format!(
+                    "dpkg lock: held by {comm} (pid {pid}) for {waited} s; waiting up to {LOCK_WAIT_S} s"
+                ),
+                done: 0,
+                total: None,
+            });
+            std::thread::sleep(std::time::Duration::from_secs(1));
         }
         // An apt/dpkg run that was killed leaves dpkg "interrupted"; finish it first.
         let pending =
@@ -105,7 +121,7 @@ impl Phase for Packages {
                     "-q",
                     "-y",
                     "-o",
-                    &format!("DPkg::Lock::Timeout={LOCK_TIMEOUT_S}"),
+                    &format!("DPkg::Lock::Timeout={LOCK_WAIT_S}"),
                 ],
             );
             for a in args {

@@ -1,6 +1,9 @@
-//! Minimal HTTP/1.1 and WebSocket-handshake probes over a plain TCP socket or TLS
-//! (rustls), so a check can send any Host header (and SNI) to 127.0.0.1 — the proxy's
-//! view of the domain — without relying on DNS or hairpin NAT.
+//! HTTP probes. Requests go through reqwest (one client per probe, the domain resolved
+//! to a loopback address with `resolve()`, so a check can send the public Host header
+//! and SNI to 127.0.0.1 — the proxy's view of the domain — without DNS or hairpin
+//! NAT). The WebSocket opening handshake keeps a raw socket: a `101 Switching
+//! Protocols` answer hands the connection over, which an HTTP client cannot report;
+//! only its head is read, and parsed with `httparse`.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -13,6 +16,11 @@ use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 /// RFC 6455's sample key and the accept value a correct server derives from it.
 const WS_KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
 const WS_ACCEPT: &str = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
+/// Every probe's connect, read and whole-request deadline.
+const TIMEOUT: Duration = Duration::from_secs(5);
+/// A probe reads at most this much of a body or a response head.
+const MAX_BODY: u64 = 1 << 20;
+const USER_AGENT: &str = concat!("mattermost-setup/", env!("CARGO_PKG_VERSION"));
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
@@ -30,27 +38,142 @@ impl Response {
     }
 }
 
-fn connect(addr: SocketAddr) -> std::io::Result<TcpStream> {
-    let timeout = Duration::from_secs(5);
-    let s = TcpStream::connect_timeout(&addr, timeout)?;
-    s.set_read_timeout(Some(timeout))?;
-    s.set_write_timeout(Some(timeout))?;
-    Ok(s)
+/// An error and its causes on one line ("error sending request: ...: Connection
+/// refused"), so the operator sees why, not only that, a request failed.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let next = c.to_string();
+        if !s.ends_with(&next) {
+            s.push_str(": ");
+            s.push_str(&next);
+        }
+        cur = c.source();
+    }
+    s
 }
 
-fn exchange(addr: SocketAddr, request: &str, read_body: bool) -> std::io::Result<Response> {
-    let mut s = connect(addr)?;
-    exchange_on(&mut s, request, read_body)
+fn io_error(e: &reqwest::Error) -> std::io::Error {
+    let kind = if e.is_timeout() {
+        std::io::ErrorKind::TimedOut
+    } else if e.is_connect() {
+        std::io::ErrorKind::ConnectionRefused
+    } else {
+        std::io::ErrorKind::Other
+    };
+    std::io::Error::new(kind, error_chain(e))
 }
 
-/// Writes the request and reads the head; for a body, reads until the server closes
-/// (we send `Connection: close`). A TLS peer that closes without close_notify ends
-/// the body too: the HTTP framing, not the TLS layer, is what this probe checks.
-fn exchange_on(
-    s: &mut impl ReadWrite,
-    request: &str,
-    read_body: bool,
+/// `GET scheme://host:port/path` with `host` resolved to `addr`; redirects are not
+/// followed (a probe reports them).
+fn request(
+    addr: SocketAddr,
+    host: &str,
+    path: &str,
+    tls: Option<&Arc<ClientConfig>>,
 ) -> std::io::Result<Response> {
+    let b = reqwest::blocking::Client::builder()
+        .user_agent(USER_AGENT)
+        .no_proxy()
+        .http1_only()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(TIMEOUT)
+        .timeout(TIMEOUT)
+        .resolve(host, addr);
+    // The ring configuration is always passed: reqwest builds a TLS backend even for
+    // plain http, and no process-wide crypto provider is assumed.
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let cfg = match tls {
+        Some(cfg) => ClientConfig::clone(cfg),
+        None => ClientConfig::clone(&*tls_client(Arc::new(RootCertStore::empty()))?),
+    };
+    let client = b
+        .tls_backend_preconfigured(cfg)
+        .build()
+        .map_err(|e| io_error(&e))?;
+    let url = format!("{scheme}://{host}:{}{path}", addr.port());
+    // The Host header without the port, as a browser sends it for the public URL.
+    let resp = client
+        .get(&url)
+        .header(reqwest::header::HOST, host)
+        .send()
+        .map_err(|e| io_error(&e))?;
+    let status = resp.status().as_u16();
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let mut body = Vec::new();
+    resp.take(MAX_BODY).read_to_end(&mut body)?;
+    Ok(Response {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
+}
+
+/// `GET path` with `Host: host`, sent to `addr`; body read to the end (up to 1 MiB).
+pub fn get(addr: SocketAddr, host: &str, path: &str) -> std::io::Result<Response> {
+    request(addr, host, path, None)
+}
+
+/// [`get`] over TLS: the server's certificate must verify for `host` (also the SNI)
+/// against the configuration's roots.
+pub fn get_tls(
+    addr: SocketAddr,
+    host: &str,
+    path: &str,
+    cfg: &Arc<ClientConfig>,
+) -> std::io::Result<Response> {
+    request(addr, host, path, Some(cfg))
+}
+
+/// Parses a response head (status line and headers, up to the blank line). Anything
+/// that is not one is an `InvalidData` error, never a panic.
+pub fn parse_head(raw: &[u8]) -> std::io::Result<Response> {
+    let bad = |why: &str| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "not an HTTP response ({why}): {:.80}",
+                String::from_utf8_lossy(raw)
+            ),
+        )
+    };
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let mut r = httparse::Response::new(&mut headers);
+    match r.parse(raw) {
+        Ok(httparse::Status::Complete(_)) => {}
+        Ok(httparse::Status::Partial) => return Err(bad("incomplete head")),
+        Err(e) => return Err(bad(&e.to_string())),
+    }
+    let status = r.code.ok_or_else(|| bad("no status"))?;
+    Ok(Response {
+        status,
+        headers: r
+            .headers
+            .iter()
+            .map(|h| {
+                (
+                    h.name.to_owned(),
+                    String::from_utf8_lossy(h.value).trim().to_owned(),
+                )
+            })
+            .collect(),
+        body: String::new(),
+    })
+}
+
+/// Sends `request` and reads the response head only (the connection then belongs to
+/// the WebSocket, which the probe closes).
+fn head_exchange(s: &mut (impl Read + Write), request: &str) -> std::io::Result<Response> {
     s.write_all(request.as_bytes())?;
     s.flush()?;
     let mut buf = Vec::new();
@@ -61,83 +184,19 @@ fn exchange_on(
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !buf.is_empty() => 0,
             Err(e) => return Err(e),
         };
-        if n == 0 {
-            break;
-        }
         buf.extend_from_slice(&chunk[..n]);
-        if !read_body && buf.windows(4).any(|w| w == b"\r\n\r\n") {
-            break;
-        }
-        if buf.len() > 1 << 20 {
+        if n == 0 || buf.windows(4).any(|w| w == b"\r\n\r\n") || buf.len() as u64 > MAX_BODY {
             break;
         }
     }
-    parse(&String::from_utf8_lossy(&buf))
+    parse_head(&buf)
 }
 
-trait ReadWrite: Read + Write {}
-impl<T: Read + Write> ReadWrite for T {}
-
-fn parse(raw: &str) -> std::io::Result<Response> {
-    let bad = || {
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("not an HTTP response: {raw:.80}"),
-        )
-    };
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((raw, ""));
-    let mut lines = head.lines();
-    let status_line = lines.next().ok_or_else(bad)?;
-    let status = status_line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(bad)?;
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-        .collect();
-    Ok(Response {
-        status,
-        headers,
-        body: body.to_owned(),
-    })
-}
-
-fn get_request(host: &str, path: &str) -> String {
-    format!(
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: mattermost-setup\r\nAccept: */*\r\nConnection: close\r\n\r\n"
-    )
-}
-
-fn finish_body(mut r: Response) -> Response {
-    if r.header("Transfer-Encoding")
-        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
-    {
-        r.body = dechunk(&r.body);
-    }
-    r
-}
-
-/// `GET path` with `Host: host`, body read to the end.
-pub fn get(addr: SocketAddr, host: &str, path: &str) -> std::io::Result<Response> {
-    Ok(finish_body(exchange(addr, &get_request(host, path), true)?))
-}
-
-fn dechunk(body: &str) -> String {
-    let mut out = String::new();
-    let mut rest = body;
-    while let Some((size, after)) = rest.split_once("\r\n") {
-        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
-            break;
-        };
-        if n == 0 || after.len() < n {
-            break;
-        }
-        out.push_str(&after[..n]);
-        rest = after[n..].trim_start_matches("\r\n");
-    }
-    out
+fn connect(addr: SocketAddr) -> std::io::Result<TcpStream> {
+    let s = TcpStream::connect_timeout(&addr, TIMEOUT)?;
+    s.set_read_timeout(Some(TIMEOUT))?;
+    s.set_write_timeout(Some(TIMEOUT))?;
+    Ok(s)
 }
 
 /// The outcome of a WebSocket opening handshake.
@@ -156,15 +215,15 @@ pub fn websocket(
     path: &str,
     origin: &str,
 ) -> std::io::Result<Upgrade> {
-    let req = websocket_request(host, path, origin);
-    let r = exchange(addr, &req, false)?;
+    let r = head_exchange(&mut connect(addr)?, &websocket_request(host, path, origin))?;
     Ok(upgrade_of(&r))
 }
 
 fn websocket_request(host: &str, path: &str, origin: &str) -> String {
     format!(
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: {WS_KEY}\r\nSec-WebSocket-Version: 13\r\nOrigin: {origin}\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: {USER_AGENT}\r\nUpgrade: websocket\r\n\
+         Connection: Upgrade\r\nSec-WebSocket-Key: {WS_KEY}\r\nSec-WebSocket-Version: 13\r\n\
+         Origin: {origin}\r\n\r\n"
     )
 }
 
@@ -226,31 +285,19 @@ fn handshake_of(tls: &StreamOwned<ClientConnection, TcpStream>) -> Handshake {
     }
 }
 
-/// [`get`] over TLS: the server's certificate must verify for `host` (also the SNI)
-/// against the configuration's roots.
-pub fn get_tls(
-    addr: SocketAddr,
-    host: &str,
-    path: &str,
-    cfg: &Arc<ClientConfig>,
-) -> std::io::Result<(Response, Handshake)> {
-    let mut tls = connect_tls(addr, host, cfg)?;
-    let hs = handshake_of(&tls);
-    let r = exchange_on(&mut tls, &get_request(host, path), true)?;
-    Ok((finish_body(r), hs))
-}
-
-/// [`websocket`] over TLS (wss://).
+/// [`websocket`] over TLS (wss://), with the verified handshake: the chain the
+/// server presented for `host` (also the SNI).
 pub fn websocket_tls(
     addr: SocketAddr,
     host: &str,
     path: &str,
     origin: &str,
     cfg: &Arc<ClientConfig>,
-) -> std::io::Result<Upgrade> {
+) -> std::io::Result<(Upgrade, Handshake)> {
     let mut tls = connect_tls(addr, host, cfg)?;
-    let r = exchange_on(&mut tls, &websocket_request(host, path, origin), false)?;
-    Ok(upgrade_of(&r))
+    let hs = handshake_of(&tls);
+    let r = head_exchange(&mut tls, &websocket_request(host, path, origin))?;
+    Ok((upgrade_of(&r), hs))
 }
 
 #[cfg(test)]
@@ -258,14 +305,14 @@ mod tests {
     use super::*;
     use std::net::TcpListener;
 
-    fn serve_once(reply: &'static str) -> SocketAddr {
+    fn serve_once(reply: impl AsRef<[u8]> + Send + 'static) -> SocketAddr {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = l.local_addr().unwrap();
         std::thread::spawn(move || {
             let (mut s, _) = l.accept().unwrap();
             let mut buf = [0u8; 2048];
             let _ = s.read(&mut buf).unwrap();
-            s.write_all(reply.as_bytes()).unwrap();
+            s.write_all(reply.as_ref()).unwrap();
         });
         addr
     }
@@ -349,7 +396,7 @@ mod tests {
             &["chat.example.com"],
             "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
         );
-        let (r, hs) = get_tls(
+        let r = get_tls(
             addr,
             "chat.example.com",
             "/api/v4/system/ping",
@@ -357,8 +404,6 @@ mod tests {
         )
         .unwrap();
         assert_eq!((r.status, r.body.as_str()), (200, "ok"));
-        assert_eq!(hs.chain.len(), 1);
-        assert!(hs.protocol.starts_with("TLSv1_"), "{}", hs.protocol);
     }
 
     #[test]
@@ -385,7 +430,7 @@ mod tests {
             &["chat.example.com"],
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n",
         );
-        let u = websocket_tls(
+        let (u, hs) = websocket_tls(
             addr,
             "chat.example.com",
             "/api/v4/websocket",
@@ -399,6 +444,67 @@ mod tests {
                 status: 101,
                 accept_ok: true
             }
+        );
+        assert_eq!(hs.chain.len(), 1);
+        assert!(hs.protocol.starts_with("TLSv1_"), "{}", hs.protocol);
+    }
+
+    /// The old hand-written de-chunker sliced a lossily decoded string by byte
+    /// counts and panicked on a multi-byte character split across chunks.
+    #[test]
+    fn a_multibyte_character_split_across_chunks_is_read_whole() {
+        let addr = serve_once(
+            &b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n\xc3\r\n2\r\n\xa9!\r\n0\r\n\r\n"[..],
+        );
+        let r = get(addr, "chat.example.com", "/").unwrap();
+        assert_eq!((r.status, r.body.as_str()), (200, "\u{e9}!"));
+    }
+
+    #[test]
+    fn a_redirect_is_reported_not_followed_and_the_host_header_has_no_port() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let seen = std::thread::spawn(move || {
+            let (mut s, _) = l.accept().unwrap();
+            let mut buf = [0u8; 2048];
+            let n = s.read(&mut buf).unwrap();
+            s.write_all(b"HTTP/1.1 301 Moved\r\nLocation: https://chat.example.com/x\r\nContent-Length: 0\r\n\r\n")
+                .unwrap();
+            String::from_utf8_lossy(&buf[..n]).into_owned()
+        });
+        let r = get(addr, "chat.example.com", "/x").unwrap();
+        assert_eq!(r.status, 301);
+        assert_eq!(r.header("location"), Some("https://chat.example.com/x"));
+        let request = seen.join().unwrap().to_ascii_lowercase();
+        assert!(
+            request.contains("\r\nhost: chat.example.com\r\n"),
+            "{request}"
+        );
+    }
+
+    #[test]
+    fn a_refused_connection_names_the_cause() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        drop(l);
+        let err = get(addr, "chat.example.com", "/").unwrap_err();
+        assert!(err.to_string().to_lowercase().contains("refused"), "{err}");
+    }
+
+    #[test]
+    fn parse_head_rejects_what_is_not_a_response() {
+        for raw in [
+            &b""[..],
+            b"hello",
+            b"HTTP/1.1 abc\r\n\r\n",
+            b"\xff\xfe\r\n\r\n",
+        ] {
+            assert!(parse_head(raw).is_err(), "{raw:?}");
+        }
+        let r = parse_head(b"HTTP/1.1 101 Switching\r\nSec-WebSocket-Accept: x\r\n\r\n").unwrap();
+        assert_eq!(
+            (r.status, r.header("sec-websocket-accept")),
+            (101, Some("x"))
         );
     }
 }

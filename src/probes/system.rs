@@ -1,6 +1,7 @@
 //! OS release, memory, free disk.
 
 use std::collections::HashMap;
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 /// /etc/os-release as key → value.
@@ -36,21 +37,40 @@ pub fn free_bytes(path: &Path) -> Option<(std::path::PathBuf, u64)> {
     }
 }
 
-/// Who holds dpkg's frontend lock (another apt, unattended-upgrades), from
-/// /proc/locks: `(pid, command)`.
+/// The locks apt and dpkg take, in the order apt takes them.
+const DPKG_LOCKS: [&str; 2] = ["var/lib/dpkg/lock-frontend", "var/lib/dpkg/lock"];
+
+/// Who holds dpkg's lock (another apt, unattended-upgrades, a dpkg run), from
+/// /proc/locks: `(pid, command)`. Only the lock apt and dpkg themselves take counts:
+/// a POSIX (`fcntl(F_SETLK)`) write lock on the same file — same device and inode.
+/// A `flock` or a read lock on the file, which apt ignores, is not a holder.
 pub fn dpkg_lock_holder(root: &Path) -> Option<(u32, String)> {
-    let meta = std::fs::metadata(root.join("var/lib/dpkg/lock-frontend")).ok()?;
-    let inode = std::os::unix::fs::MetadataExt::ino(&meta);
     let locks = std::fs::read_to_string(root.join("proc/locks")).ok()?;
-    // "1: POSIX  ADVISORY  WRITE 1234 fd:01:5678 0 EOF"
-    let pid = locks.lines().find_map(|l| {
+    DPKG_LOCKS.iter().find_map(|file| {
+        let meta = std::fs::metadata(root.join(file)).ok()?;
+        let pid = posix_write_lock_holder(&locks, meta.dev(), meta.ino())?;
+        let comm =
+            std::fs::read_to_string(root.join(format!("proc/{pid}/comm"))).unwrap_or_default();
+        Some((pid, comm.trim().to_owned()))
+    })
+}
+
+/// The pid holding a POSIX write lock on (`dev`, `ino`) in a /proc/locks text:
+/// `1: POSIX  ADVISORY  WRITE 1234 fe:01:5678 0 EOF` (fs/locks.c prints the
+/// device as hex major:minor); blocked waiters (`1: -> POSIX ...`) are skipped.
+fn posix_write_lock_holder(locks: &str, dev: u64, ino: u64) -> Option<u32> {
+    let want = format!(
+        "{:02x}:{:02x}:{ino}",
+        rustix::fs::major(dev),
+        rustix::fs::minor(dev)
+    );
+    locks.lines().find_map(|l| {
         let f: Vec<&str> = l.split_whitespace().collect();
-        let dev_inode = f.get(5)?;
-        (dev_inode.rsplit(':').next()?.parse::<u64>().ok()? == inode)
-            .then(|| f.get(4)?.parse::<u32>().ok())?
-    })?;
-    let comm = std::fs::read_to_string(root.join(format!("proc/{pid}/comm"))).unwrap_or_default();
-    Some((pid, comm.trim().to_owned()))
+        match f.as_slice() {
+            [_, "POSIX", _, "WRITE", pid, id, ..] if *id == want => pid.parse().ok(),
+            _ => None,
+        }
+    })
 }
 
 /// "1.5 GiB"
@@ -85,6 +105,60 @@ mod tests {
             mem_total("MemTotal:        2048000 kB\nMemFree: 1 kB\n"),
             Some(2_097_152_000)
         );
+    }
+
+    #[test]
+    fn only_a_posix_write_lock_on_the_same_device_and_inode_holds_dpkg() {
+        let dev = rustix::fs::makedev(0xfe, 1);
+        let locks = "1: FLOCK  ADVISORY  WRITE 11 fe:01:77 0 EOF\n\
+                     2: POSIX  ADVISORY  READ  12 fe:01:77 0 EOF\n\
+                     3: POSIX  ADVISORY  WRITE 13 fe:02:77 0 EOF\n\
+                     3: -> POSIX  ADVISORY  WRITE 14 fe:01:77 0 EOF\n";
+        assert_eq!(posix_write_lock_holder(locks, dev, 77), None);
+        let held = format!("{locks}4: POSIX  ADVISORY  WRITE 15 fe:01:77 0 EOF\n");
+        assert_eq!(posix_write_lock_holder(&held, dev, 77), Some(15));
+        assert_eq!(posix_write_lock_holder(&held, dev, 78), None);
+    }
+
+    /// Real locks on a real file, read back through the real /proc/locks: a flock
+    /// (what apt ignores) is not a holder; an fcntl write lock (what apt takes) is.
+    #[test]
+    fn real_locks_from_proc_locks() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(root.path().join("var/lib/dpkg")).unwrap();
+        let lock = root.path().join("var/lib/dpkg/lock-frontend");
+        std::fs::write(&lock, b"").unwrap();
+        std::os::unix::fs::symlink("/proc", root.path().join("proc")).unwrap();
+        let hold = |how: &str| {
+            let mut child = std::process::Command::new("python3")
+                .args([
+                    "-c",
+                    &format!(
+                        "import fcntl,sys,time\nf=open(sys.argv[1],'w')\nfcntl.{how}(f,fcntl.LOCK_EX)\nprint('held',flush=True)\ntime.sleep(30)"
+                    ),
+                ])
+                .arg(&lock)
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            let mut line = String::new();
+            std::io::BufRead::read_line(
+                &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+                &mut line,
+            )
+            .unwrap();
+            assert_eq!(line.trim(), "held");
+            child
+        };
+        let mut flock = hold("flock");
+        assert_eq!(dpkg_lock_holder(root.path()), None);
+        flock.kill().unwrap();
+        flock.wait().unwrap();
+        let mut posix = hold("lockf");
+        let holder = dpkg_lock_holder(root.path());
+        posix.kill().unwrap();
+        posix.wait().unwrap();
+        assert_eq!(holder, Some((posix.id(), "python3".to_owned())));
     }
 
     #[test]

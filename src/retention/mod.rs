@@ -46,6 +46,11 @@ pub enum RetentionError {
         database: String,
         stderr_tail: String,
     },
+    #[error("cannot write the password file for the database client in {}: {source}", dir.display())]
+    PasswordFile {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{0}")]
     Protocol(String),
 }
@@ -62,6 +67,9 @@ impl RetentionError {
             }
             Self::Sql { .. } => {
                 "check that the database is running and that config.json's DataSource still logs in; nothing was deleted by the failed transaction"
+            }
+            Self::PasswordFile { .. } => {
+                "make the temporary directory ($TMPDIR, or /tmp) writable for the user the job runs as"
             }
             Self::Protocol(_) => "run again with --dry-run to see what the database returns",
         }
@@ -185,8 +193,11 @@ fn exec(
     };
     let mut last_err = None;
     for program in programs {
-        let cmd: Cmd = c.client(program).stdin(sql.as_bytes().to_vec());
-        match runner.run(&cmd, None) {
+        let (cmd, password_file) = c.client(program)?;
+        let cmd: Cmd = cmd.stdin(sql.as_bytes().to_vec());
+        let ran = runner.run(&cmd, None);
+        drop(password_file);
+        match ran {
             Ok(out) if out.success() => {
                 let sep = if c.dialect == Dialect::Postgres {
                     '|'

@@ -1,9 +1,10 @@
 //! Where the retention job works: the database and the file store named in
 //! Mattermost's own config.json, so it follows whatever the server uses.
 //!
-//! The `DataSource` becomes a client command whose connection details and password
-//! travel in environment variables (`PGPASSWORD`, `MYSQL_PWD`): nothing about the
-//! connection, let alone the password, is on a command line.
+//! The `DataSource` becomes a client command whose connection details travel in
+//! environment variables (psql) or options, and whose password is in a password
+//! file made for the call (`PGPASSFILE`, `--defaults-file`): the password is in no
+//! command line and no environment (`/proc/PID/environ`).
 
 use std::path::{Path, PathBuf};
 
@@ -12,6 +13,7 @@ use serde_json::Value;
 
 use super::RetentionError;
 use crate::host::Cmd;
+use crate::phases::database::credentials::{self, PasswordFile};
 
 /// The SQL dialect of the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,14 +69,38 @@ impl Connection {
         &self.password
     }
 
-    /// The client reading SQL on stdin, connection in the environment. For `MySQL`
-    /// `program` is `mariadb` or `mysql` (whichever the box has).
-    pub fn client(&self, program: &str) -> Cmd {
-        match self.dialect {
+    /// The client reading SQL on stdin, connection in the environment or options,
+    /// and the password file it reads: keep it until the client has exited (it is
+    /// removed when dropped). The file goes in the temp directory (private to the
+    /// timer's service: `PrivateTmp=`), in a directory of its own with mode 0700.
+    /// For `MySQL` `program` is `mariadb` or `mysql` (whichever the box has).
+    pub fn client(&self, program: &str) -> Result<(Cmd, PasswordFile), RetentionError> {
+        let parent = std::env::temp_dir();
+        let contents = match self.dialect {
+            Dialect::Postgres => credentials::pgpass(&self.password),
+            Dialect::Mysql => credentials::mysql_options(&self.password),
+        };
+        let file = PasswordFile::create(&parent, &contents).map_err(|source| {
+            RetentionError::PasswordFile {
+                dir: parent,
+                source,
+            }
+        })?;
+        let cmd = match self.dialect {
             Dialect::Postgres => {
                 let mut cmd = Cmd::new(
                     "psql",
-                    &["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-f", "-"],
+                    &[
+                        "-X",
+                        "-w",
+                        "-q",
+                        "-A",
+                        "-t",
+                        "-v",
+                        "ON_ERROR_STOP=1",
+                        "-f",
+                        "-",
+                    ],
                 )
                 .env("PGHOST", &self.host)
                 .env("PGPORT", &self.port)
@@ -82,25 +108,29 @@ impl Connection {
                 .env("PGDATABASE", &self.database)
                 .env("PGSSLMODE", &self.sslmode)
                 .env("PGAPPNAME", "mattermost-retention")
-                .env("PGPASSWORD", &self.password);
+                .env("PGPASSFILE", file.path().to_string_lossy());
                 if let Some(t) = &self.connect_timeout {
                     cmd = cmd.env("PGCONNECT_TIMEOUT", t);
                 }
                 cmd
             }
             Dialect::Mysql => {
-                let mut args: Vec<String> = if self.unix_socket {
-                    vec![
+                // --defaults-file first (the client insists); it also keeps
+                // /etc/mysql and ~/.my.cnf out, which the Go driver never reads.
+                let mut args: Vec<String> =
+                    vec![format!("--defaults-file={}", file.path().display())];
+                if self.unix_socket {
+                    args.extend([
                         "--protocol=socket".into(),
                         format!("--socket={}", self.host),
-                    ]
+                    ]);
                 } else {
-                    vec![
+                    args.extend([
                         "--protocol=tcp".into(),
                         format!("--host={}", self.host),
                         format!("--port={}", self.port),
-                    ]
-                };
+                    ]);
+                }
                 args.extend([
                     format!("--user={}", self.user),
                     format!("--database={}", self.database),
@@ -113,9 +143,10 @@ impl Connection {
                 }
                 let mut cmd = Cmd::new(program, &[]);
                 cmd.args = args;
-                cmd.env("MYSQL_PWD", &self.password)
+                cmd
             }
-        }
+        };
+        Ok((cmd, file))
     }
 }
 
@@ -356,12 +387,23 @@ mod tests {
         assert_eq!(c.database, "mattermost");
         assert_eq!(c.sslmode, "disable");
         assert_eq!(c.connect_timeout.as_deref(), Some("10"));
-        let cmd = c.client("psql");
+        let (cmd, file) = c.client("psql").unwrap();
         assert!(
             !cmd.display().contains("mmuser"),
             "connection details stay off argv"
         );
-        assert!(cmd.env.iter().any(|(k, v)| k == "PGPASSWORD" && v == NASTY));
+        assert!(
+            !cmd.env.iter().any(|(_, v)| v.contains(NASTY)),
+            "nor in the environment"
+        );
+        let passfile = cmd.env.iter().find(|(k, _)| k == "PGPASSFILE").unwrap();
+        assert_eq!(Path::new(&passfile.1), file.path());
+        assert_eq!(
+            std::fs::read(file.path()).unwrap(),
+            credentials::pgpass(NASTY)
+        );
+        drop(file);
+        assert!(!Path::new(&passfile.1).exists(), "removed after the call");
         assert!(!format!("{c:?}").contains('%'), "Debug shows no password");
     }
 
@@ -394,13 +436,22 @@ mod tests {
         assert!(c.unix_socket);
         assert_eq!(c.host, "/run/mysqld/mysqld.sock");
         assert_eq!(c.database, "mattermost");
-        let cmd = c.client("mariadb");
+        let (cmd, file) = c.client("mariadb").unwrap();
         assert!(
             cmd.args
                 .contains(&"--socket=/run/mysqld/mysqld.sock".to_owned())
         );
         assert!(!cmd.display().contains(NASTY));
-        assert!(cmd.env.iter().any(|(k, v)| k == "MYSQL_PWD" && v == NASTY));
+        assert!(cmd.env.is_empty(), "{:?}", cmd.env);
+        assert_eq!(
+            cmd.args[0],
+            format!("--defaults-file={}", file.path().display()),
+            "the client reads --defaults-file only as its first option"
+        );
+        assert_eq!(
+            std::fs::read(file.path()).unwrap(),
+            credentials::mysql_options(NASTY)
+        );
 
         let c = parse_mysql("u:p@tcp(db.example:3307)/mm?timeout=5s").unwrap();
         assert_eq!((c.host.as_str(), c.port.as_str()), ("db.example", "3307"));

@@ -1,16 +1,74 @@
 //! What the tool remembers on the box, under /var/lib/mattermost-setup: a journal of
-//! phase results (so an interrupted run is recognised and finished) and an ownership
+//! phase results (so an interrupted run is recognised and finished), an ownership
 //! record of everything it created (so uninstall removes only that, and a managed
-//! file edited by hand can be told apart from one the plan changed).
+//! file edited by hand can be told apart from one the plan changed), and the release
+//! installed here (a fact of the box: only `upgrade` moves it).
+//!
+//! Bookkeeping is never optional: a failed write fails the run, and a damaged record
+//! stops the run instead of being replaced by an empty one.
 
+pub mod installed;
 pub mod journal;
 pub mod ownership;
+
+use std::path::PathBuf;
 
 pub use journal::Journal;
 pub use ownership::Ownership;
 
+use crate::host::HostError;
+
 /// The tool's state directory.
 pub const STATE_DIR: &str = "/var/lib/mattermost-setup";
+
+/// Why the tool's own records cannot be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error(
+        "the record {} is damaged ({reason}); it was left as it is and nothing was changed",
+        path.display()
+    )]
+    Damaged {
+        path: PathBuf,
+        reason: String,
+        /// The version the run before replaced, when there is one.
+        previous: Option<PathBuf>,
+    },
+    #[error("{0}")]
+    Write(#[from] HostError),
+}
+
+impl StateError {
+    /// What the operator can do about it.
+    pub fn way_out(&self) -> String {
+        match self {
+            Self::Damaged { path, previous, .. } => {
+                let p = path.display();
+                let restore = previous.as_ref().map_or_else(String::new, |prev| {
+                    format!(
+                        "restore the copy the run before kept (`cp {} {p}`), ",
+                        prev.display()
+                    )
+                });
+                format!(
+                    "{restore}or repair the JSON in {p} by hand; moving it aside makes the tool forget \
+                     what it created (uninstall would then keep those things)"
+                )
+            }
+            Self::Write(_) => format!(
+                "the tool's records under {STATE_DIR} must be writable: check free space, \
+                 read-only mounts and what stands at that path, then run the same command again"
+            ),
+        }
+    }
+}
+
+impl From<StateError> for crate::phases::PhaseError {
+    fn from(e: StateError) -> Self {
+        let fix = e.way_out();
+        Self::new(e.to_string()).fix(fix)
+    }
+}
 
 /// SHA-256 of bytes, lower-case hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -23,8 +81,12 @@ pub fn save_json(
     host: &crate::host::Host,
     path: &str,
     value: &impl serde::Serialize,
-) -> Result<(), crate::host::HostError> {
-    let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
+) -> Result<(), HostError> {
+    let mut text = serde_json::to_string_pretty(value).map_err(|e| HostError::Io {
+        action: "cannot encode",
+        path: path.into(),
+        source: std::io::Error::other(e),
+    })?;
     text.push('\n');
     host.write_file_quiet(&crate::host::FileSpec {
         path: path.into(),
@@ -33,4 +95,32 @@ pub fn save_json(
         owner: None,
     })?;
     Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod test_host {
+    use crate::host::{Host, RunLog};
+
+    /// A host rooted in a temp dir whose commands all fail (none may run).
+    pub fn host(root: &std::path::Path) -> Host {
+        struct NoCommands;
+        impl crate::host::Runner for NoCommands {
+            fn run(
+                &self,
+                cmd: &crate::host::Cmd,
+                _: Option<&mut dyn FnMut(&str)>,
+            ) -> std::io::Result<crate::host::Output> {
+                Err(std::io::Error::other(format!(
+                    "no commands here: {}",
+                    cmd.program
+                )))
+            }
+        }
+        Host::new(
+            root.to_owned(),
+            RunLog::create(&root.join("log")),
+            crate::events::discard(),
+            Box::new(NoCommands),
+        )
+    }
 }

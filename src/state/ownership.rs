@@ -6,9 +6,12 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::host::{Host, HostError};
+use super::StateError;
+use crate::host::Host;
 
 pub const PATH: &str = "/var/lib/mattermost-setup/ownership.json";
+/// The record as it was before the last save that changed it.
+pub const PREVIOUS: &str = "/var/lib/mattermost-setup/ownership.json.previous";
 
 /// A whole file the tool wrote.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,19 +32,89 @@ pub struct Ownership {
     pub created: BTreeMap<String, BTreeSet<String>>,
     /// Things that were there before the tool touched the box, by the same kinds.
     pub preexisting: BTreeMap<String, BTreeSet<String>>,
+    /// Set when the record on disk could not be read: this value is then empty, and
+    /// must never be saved over it.
+    #[serde(skip)]
+    damaged: Option<(String, Option<PathBuf>)>,
 }
 
 impl Ownership {
+    /// The record, or an empty one when there is none yet. A damaged record gives
+    /// an empty value that refuses to be saved (see [`Ownership::damage`]), so
+    /// read-only callers (status) still work and nothing overwrites it.
     pub fn load(host: &Host) -> Self {
-        host.read(Path::new(PATH))
-            .ok()
-            .flatten()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default()
+        Self::load_checked(host).unwrap_or_else(|e| Self {
+            damaged: Some(match e {
+                StateError::Damaged {
+                    reason, previous, ..
+                } => (reason, previous),
+                StateError::Write(e) => (e.to_string(), None),
+            }),
+            ..Self::default()
+        })
     }
 
-    pub fn save(&self, host: &Host) -> Result<(), HostError> {
-        super::save_json(host, PATH, self)
+    /// The record, or why it cannot be used (its path, the previous copy, the way out).
+    pub fn load_checked(host: &Host) -> Result<Self, StateError> {
+        let damaged = |reason: String| StateError::Damaged {
+            path: PATH.into(),
+            reason,
+            previous: host
+                .path(Path::new(PREVIOUS))
+                .is_file()
+                .then(|| PREVIOUS.into()),
+        };
+        match host.read(Path::new(PATH)) {
+            Ok(None) => Ok(Self::default()),
+            Ok(Some(bytes)) => {
+                serde_json::from_slice(&bytes).map_err(|e| damaged(format!("not valid JSON: {e}")))
+            }
+            Err(e) => Err(damaged(e.to_string())),
+        }
+    }
+
+    /// Why the record on disk is unusable, when it is.
+    pub fn damage(&self) -> Option<StateError> {
+        self.damaged
+            .as_ref()
+            .map(|(reason, previous)| StateError::Damaged {
+                path: PATH.into(),
+                reason: reason.clone(),
+                previous: previous.clone(),
+            })
+    }
+
+    /// Writes the record (atomically, 0600). The version it replaces is kept as
+    /// [`PREVIOUS`]. A value loaded from a damaged record is never saved.
+    pub fn save(&self, host: &Host) -> Result<(), StateError> {
+        if let Some(e) = self.damage() {
+            return Err(e);
+        }
+        let mut text = serde_json::to_string_pretty(self).map_err(|e| StateError::Damaged {
+            path: PATH.into(),
+            reason: format!("cannot be encoded: {e}"),
+            previous: None,
+        })?;
+        text.push('\n');
+        let current = host.read(Path::new(PATH))?;
+        if current.as_deref() == Some(text.as_bytes()) {
+            return Ok(());
+        }
+        if let Some(old) = current {
+            host.write_file_quiet(&crate::host::FileSpec {
+                path: PREVIOUS.into(),
+                content: old,
+                mode: 0o600,
+                owner: None,
+            })?;
+        }
+        host.write_file_quiet(&crate::host::FileSpec {
+            path: PATH.into(),
+            content: text.into_bytes(),
+            mode: 0o600,
+            owner: None,
+        })?;
+        Ok(())
     }
 
     /// Records that the tool created `name` of `kind` (unless it pre-existed).
@@ -116,6 +189,60 @@ mod tests {
         assert_eq!(o.file_origin(p, b"b"), FileOrigin::EditedByHand);
         o.files.get_mut(p).unwrap().kept_local = Some(crate::state::sha256_hex(b"b"));
         assert_eq!(o.file_origin(p, b"b"), FileOrigin::KeptLocal);
+    }
+
+    #[test]
+    fn a_damaged_record_is_reported_and_never_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = crate::state::test_host::host(dir.path());
+        let mut o = Ownership::default();
+        o.created("unit", "mattermost.service");
+        o.save(&host).unwrap();
+        o.created("user", "mattermost");
+        o.save(&host).unwrap();
+        // The save before is kept beside it.
+        let prev = std::fs::read_to_string(host.path(Path::new(PREVIOUS))).unwrap();
+        assert!(
+            prev.contains("mattermost.service") && !prev.contains("\"user\""),
+            "{prev}"
+        );
+
+        let real = host.path(Path::new(PATH));
+        std::fs::write(&real, b"{\"files\": {\"/etc/x\": tru").unwrap();
+        let e = Ownership::load_checked(&host).unwrap_err();
+        let text = format!("{e}");
+        assert!(text.contains(PATH) && text.contains("damaged"), "{text}");
+        assert!(
+            e.way_out().contains(&format!("cp {PREVIOUS} {PATH}")),
+            "{}",
+            e.way_out()
+        );
+
+        // The forgiving load (status) gives an empty record that refuses to be saved.
+        let mut loaded = Ownership::load(&host);
+        assert!(loaded.damage().is_some());
+        loaded.created("unit", "other.service");
+        let e = loaded.save(&host).unwrap_err();
+        assert!(e.to_string().contains(PATH), "{e}");
+        let pe = crate::phases::PhaseError::from(e);
+        assert!(pe.fix.unwrap().contains("by hand"));
+        assert_eq!(
+            std::fs::read(&real).unwrap(),
+            b"{\"files\": {\"/etc/x\": tru"
+        );
+    }
+
+    #[test]
+    fn a_failed_save_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = crate::state::test_host::host(dir.path());
+        // Something in the way of the record (a directory): even root cannot write.
+        std::fs::create_dir_all(host.path(Path::new(PATH))).unwrap();
+        let mut o = Ownership::default();
+        o.created("unit", "mattermost.service");
+        let e = o.save(&host).unwrap_err();
+        assert!(matches!(e, StateError::Write(_)), "{e:?}");
+        assert!(e.to_string().contains(PATH), "{e}");
     }
 
     #[test]

@@ -13,11 +13,48 @@ use crate::phases::{Check, Level, PhaseId};
 #[derive(Default)]
 struct Bars {
     bars: HashMap<(PhaseId, String), ProgressBar>,
+    /// Without bars: the last quarter printed per piece of work.
+    quarters: HashMap<(PhaseId, String), u64>,
+}
+
+/// Whether progress may be drawn as bars (which redraw with `\r` and escape
+/// sequences): only on a terminal that understands them.
+fn bars_allowed() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal()
+        && !matches!(std::env::var("TERM").as_deref(), Err(_) | Ok("" | "dumb"))
+}
+
+/// "  downloading: 50% (200.0 MiB of 400.0 MiB)" at 0, 25, 50, 75 and 100 %: text
+/// only, for dumb terminals, logs and transcripts.
+fn quarter_line(
+    b: &mut Bars,
+    phase: PhaseId,
+    label: &str,
+    done: u64,
+    total: u64,
+) -> Option<String> {
+    let q = (done.min(total) * 4).checked_div(total).unwrap_or(4);
+    let last = b
+        .quarters
+        .entry((phase, label.to_owned()))
+        .or_insert(u64::MAX);
+    if *last == q {
+        return None;
+    }
+    *last = q;
+    Some(format!(
+        "  {label}: {}% ({} of {})",
+        q * 25,
+        crate::probes::system::human_bytes(done),
+        crate::probes::system::human_bytes(total)
+    ))
 }
 
 /// An event sink that prints to stdout. `verbose` also echoes every log line.
 pub fn sink(verbose: bool) -> EventSink {
     let bars = Arc::new(Mutex::new(Bars::default()));
+    let draw_bars = bars_allowed();
     Arc::new(move |e: Event| {
         let mut out = std::io::stdout().lock();
         match e {
@@ -104,6 +141,14 @@ pub fn sink(verbose: bool) -> EventSink {
             } => {
                 // Byte counts get a bar; line counters (apt) are not worth one.
                 let Some(total) = total else { return };
+                if !draw_bars {
+                    if let Ok(mut b) = bars.lock() {
+                        if let Some(line) = quarter_line(&mut b, phase, &label, done, total) {
+                            let _ = writeln!(out, "{line}");
+                        }
+                    }
+                    return;
+                }
                 if let Ok(mut b) = bars.lock() {
                     let bar = b.bars.entry((phase, label.clone())).or_insert_with(|| {
                         let bar = ProgressBar::new(total);
@@ -170,4 +215,28 @@ pub fn status_table(checks: &[Check]) -> String {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_bars_progress_is_a_text_line_per_quarter() {
+        let mut b = Bars::default();
+        let lines: Vec<String> = [0, 10, 30, 60, 70, 99, 100, 100]
+            .iter()
+            .filter_map(|&d| quarter_line(&mut b, PhaseId::Mattermost, "downloading", d, 100))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "  downloading: 0% (0 B of 100 B)",
+                "  downloading: 25% (30 B of 100 B)",
+                "  downloading: 50% (60 B of 100 B)",
+                "  downloading: 75% (99 B of 100 B)",
+                "  downloading: 100% (100 B of 100 B)",
+            ]
+        );
+    }
 }

@@ -19,49 +19,178 @@ use crate::probes::{dns, system};
 use crate::ui::plain;
 use crate::ui::tui::draft::{Caps, Draft, Field, Kind, Prefill, Step, strength};
 
-type Asked<T> = Result<T, InquireError>;
+/// Why a question got no answer.
+#[derive(Debug, thiserror::Error)]
+enum Stop {
+    #[error("{0}")]
+    Prompt(#[from] InquireError),
+    #[error("end of input before every question had an answer")]
+    Eof,
+    #[error("cannot read the answer: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+type Asked<T> = Result<T, Stop>;
+
+/// How the plain wizard asks. `Editor`: inquire's line editor (cursor movement,
+/// colour), for `--plain` on a capable terminal. `Lines`: bare text, one answer per
+/// line read from stdin, and not one escape sequence written — for `TERM=dumb`,
+/// serial consoles, `script` transcripts and piped input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Style {
+    Editor,
+    Lines,
+}
+
+impl Style {
+    fn detect() -> Self {
+        use std::io::IsTerminal;
+        let dumb = matches!(std::env::var("TERM").as_deref(), Err(_) | Ok("" | "dumb"));
+        if dumb || !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
+            Style::Lines
+        } else {
+            Style::Editor
+        }
+    }
+}
 
 /// A validator for one field: the draft with this value, checked by `from_json`.
+fn check(d: &Draft, f: Field, s: &str) -> Option<String> {
+    let mut c = d.clone();
+    c.set_text(f, s);
+    c.edited(f);
+    c.errors_in(&[f])
+        .first()
+        .map(|(_, e)| format!("{} {} (fix: {})", e.field, e.problem, e.fix))
+}
+
 fn validator(
     d: &Draft,
     f: Field,
 ) -> impl Fn(&str) -> Result<Validation, inquire::CustomUserError> + Clone + 'static {
     let d = d.clone();
     move |s: &str| {
-        let mut c = d.clone();
-        c.set_text(f, s);
-        c.edited(f);
-        Ok(match c.errors_in(&[f]).first() {
-            Some((_, e)) => {
-                Validation::Invalid(format!("{} {} (fix: {})", e.field, e.problem, e.fix).into())
-            }
+        Ok(match check(&d, f, s) {
+            Some(e) => Validation::Invalid(e.into()),
             None => Validation::Valid,
         })
     }
 }
 
-fn ask_text(d: &mut Draft, f: Field) -> Asked<()> {
+mod lines {
+    //! Bare-text prompts: a line out, a line in.
+    use std::io::{BufRead, Write};
+
+    use super::{Asked, Stop};
+
+    pub fn read(prompt: &str) -> Asked<String> {
+        let mut out = std::io::stdout().lock();
+        write!(out, "{prompt}")?;
+        out.flush()?;
+        let mut line = String::new();
+        if std::io::stdin().lock().read_line(&mut line)? == 0 {
+            return Err(Stop::Eof);
+        }
+        Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+    }
+
+    /// Reads a line with the terminal's echo off (termios, not an escape sequence),
+    /// restored on every path out.
+    pub fn read_hidden(prompt: &str) -> Asked<String> {
+        use rustix::termios::{LocalModes, OptionalActions, tcgetattr, tcsetattr};
+        let stdin = std::io::stdin();
+        let saved = tcgetattr(&stdin).ok();
+        if let Some(t) = &saved {
+            let mut quiet = t.clone();
+            quiet.local_modes -= LocalModes::ECHO;
+            let _ = tcsetattr(&stdin, OptionalActions::Now, &quiet);
+        }
+        let r = read(prompt);
+        if let Some(t) = &saved {
+            let _ = tcsetattr(&stdin, OptionalActions::Now, t);
+            println!();
+        }
+        r
+    }
+
+    /// A numbered menu; Enter keeps `start`. Returns the index chosen.
+    pub fn choose(label: &str, options: &[String], start: usize, help: &str) -> Asked<usize> {
+        println!("{label}");
+        for (i, o) in options.iter().enumerate() {
+            let mark = if i == start { '*' } else { ' ' };
+            println!("{mark} {}) {o}", i + 1);
+        }
+        if !help.is_empty() {
+            println!("  ({help})");
+        }
+        loop {
+            let a = read(&format!("Choose 1-{} [{}]: ", options.len(), start + 1))?;
+            if a.trim().is_empty() {
+                return Ok(start);
+            }
+            match a.trim().parse::<usize>() {
+                Ok(n) if (1..=options.len()).contains(&n) => return Ok(n - 1),
+                _ => println!("  ✗ type a number from 1 to {}", options.len()),
+            }
+        }
+    }
+}
+
+fn ask_text(d: &mut Draft, f: Field, style: Style) -> Asked<()> {
     let label = format!("{}:", f.label());
     let current = d.text(f).to_owned();
-    let v = Text::new(&label)
-        .with_initial_value(&current)
-        .with_help_message(f.help())
-        .with_validator(validator(d, f))
-        .prompt()?;
+    let v = match style {
+        Style::Editor => Text::new(&label)
+            .with_initial_value(&current)
+            .with_help_message(f.help())
+            .with_validator(validator(d, f))
+            .prompt()?,
+        Style::Lines => {
+            println!("  ({})", f.help());
+            loop {
+                let a = lines::read(&format!("{label} [{current}] "))?;
+                let a = if a.trim().is_empty() {
+                    current.clone()
+                } else {
+                    a
+                };
+                match check(d, f, a.trim()) {
+                    Some(e) => println!("  ✗ {e}"),
+                    None => break a,
+                }
+            }
+        }
+    };
     d.set_text(f, v.trim());
     d.edited(f);
     Ok(())
 }
 
-fn ask_secret(d: &mut Draft, f: Field, again: Field) -> Asked<()> {
+fn ask_secret(d: &mut Draft, f: Field, again: Field, style: Style) -> Asked<()> {
     let label = format!("{}:", f.label());
-    let v = Password::new(&label)
-        .with_display_mode(PasswordDisplayMode::Masked)
-        .with_custom_confirmation_message("Again:")
-        .with_custom_confirmation_error_message("The two entries differ; type it again.")
-        .with_help_message(f.help())
-        .with_validator(validator(d, f))
-        .prompt()?;
+    let v = match style {
+        Style::Editor => Password::new(&label)
+            .with_display_mode(PasswordDisplayMode::Masked)
+            .with_custom_confirmation_message("Again:")
+            .with_custom_confirmation_error_message("The two entries differ; type it again.")
+            .with_help_message(f.help())
+            .with_validator(validator(d, f))
+            .prompt()?,
+        Style::Lines => {
+            println!("  ({}; not shown while typed)", f.help());
+            loop {
+                let a = lines::read_hidden(&format!("{label} "))?;
+                if let Some(e) = check(d, f, &a) {
+                    println!("  ✗ {e}");
+                    continue;
+                }
+                if lines::read_hidden("Again: ")? == a {
+                    break a;
+                }
+                println!("  ✗ the two entries differ; type it again.");
+            }
+        }
+    };
     d.set_text(f, &v);
     d.set_text(again, &v);
     let (words, bits) = strength(&v);
@@ -69,7 +198,7 @@ fn ask_secret(d: &mut Draft, f: Field, again: Field) -> Asked<()> {
     Ok(())
 }
 
-fn ask_choice(d: &mut Draft, f: Field) -> Asked<()> {
+fn ask_choice(d: &mut Draft, f: Field, style: Style) -> Asked<()> {
     let opts = d.options(f);
     for o in opts.iter().filter(|o| !o.enabled) {
         println!("  ({}: {})", o.label, o.note);
@@ -88,14 +217,30 @@ fn ask_choice(d: &mut Draft, f: Field) -> Asked<()> {
     let values: Vec<&str> = opts.iter().filter(|o| o.enabled).map(|o| o.value).collect();
     let start = values.iter().position(|v| *v == d.value(f)).unwrap_or(0);
     let label = format!("{}:", f.label());
-    let chosen = Select::new(&label, offered.clone())
-        .with_starting_cursor(start)
-        .with_help_message(f.help())
-        .prompt()?;
-    if let Some(i) = offered.iter().position(|o| *o == chosen) {
+    if let Some(i) = select(&label, &offered, start, f.help(), style)? {
         d.select(f, values[i]);
     }
     Ok(())
+}
+
+/// One of `options`, by index; `None` if the answer matched none (cannot happen).
+fn select(
+    label: &str,
+    options: &[String],
+    start: usize,
+    help: &str,
+    style: Style,
+) -> Asked<Option<usize>> {
+    match style {
+        Style::Editor => {
+            let chosen = Select::new(label, options.to_vec())
+                .with_starting_cursor(start)
+                .with_help_message(help)
+                .prompt()?;
+            Ok(options.iter().position(|o| *o == chosen))
+        }
+        Style::Lines => lines::choose(label, options, start, help).map(Some),
+    }
 }
 
 fn print_dns(r: &dns::DnsReport) {
@@ -133,22 +278,22 @@ fn print_dns(r: &dns::DnsReport) {
     }
 }
 
-fn ask_step(d: &mut Draft, step: Step, host: &Host) -> Asked<()> {
+fn ask_step(d: &mut Draft, step: Step, host: &Host, style: Style) -> Asked<()> {
     println!("\n== {} ==", step.title());
     let mut i = 0;
     loop {
         let fields = d.fields(step);
         let Some(&f) = fields.get(i) else { break };
         match f.kind() {
-            Kind::Text => ask_text(d, f)?,
-            Kind::Choice => ask_choice(d, f)?,
+            Kind::Text => ask_text(d, f, style)?,
+            Kind::Choice => ask_choice(d, f, style)?,
             Kind::Secret => {
                 let again = if f == Field::DbPassword {
                     Field::DbPasswordAgain
                 } else {
                     Field::AdminPasswordAgain
                 };
-                ask_secret(d, f, again)?;
+                ask_secret(d, f, again, style)?;
                 i += 1; // the confirmation was asked with it
             }
         }
@@ -238,6 +383,7 @@ fn nothing_changed(log: Option<std::path::PathBuf>) -> Outcome {
 /// The plain wizard, from preflight to the installed server.
 #[allow(clippy::too_many_lines)]
 pub fn run(prefill: Prefill) -> Outcome {
+    let style = Style::detect();
     let host = Host::system(plain::sink(false));
     host.note_quiet(&format!(
         "mattermost-setup {} plain wizard",
@@ -277,7 +423,7 @@ pub fn run(prefill: Prefill) -> Outcome {
         .collect();
     loop {
         for step in std::mem::take(&mut steps) {
-            if let Err(e) = ask_step(&mut d, step, &host) {
+            if let Err(e) = ask_step(&mut d, step, &host, style) {
                 eprintln!("{e}");
                 return nothing_changed(None);
             }
@@ -297,25 +443,40 @@ pub fn run(prefill: Prefill) -> Outcome {
             }
         };
         print!("{}", review(&answers, &host));
-        let choices = vec![
+        let choices = [
             "Install now",
             "Save the answers (for an unattended replay)",
             "Change the answers",
             "Quit",
-        ];
-        let choice = match Select::new("Next:", choices.clone()).prompt() {
+        ]
+        .map(str::to_owned);
+        let choice = match select("Next:", &choices, 0, "", style) {
             Ok(c) => c,
             Err(e) => {
                 eprintln!("{e}");
                 return nothing_changed(None);
             }
         };
-        match choices.iter().position(|c| *c == choice) {
+        match choice {
             Some(0) => return install(&host, &answers),
             Some(1) => {
-                let path = Text::new("Save to:")
-                    .with_initial_value(super::tui::app::DEFAULT_SAVE_PATH)
-                    .prompt();
+                let path = match style {
+                    Style::Editor => Text::new("Save to:")
+                        .with_initial_value(super::tui::app::DEFAULT_SAVE_PATH)
+                        .prompt()
+                        .map_err(Stop::from),
+                    Style::Lines => lines::read(&format!(
+                        "Save to: [{}] ",
+                        super::tui::app::DEFAULT_SAVE_PATH
+                    ))
+                    .map(|p| {
+                        if p.trim().is_empty() {
+                            super::tui::app::DEFAULT_SAVE_PATH.to_owned()
+                        } else {
+                            p
+                        }
+                    }),
+                };
                 match path
                     .map(|p| answers::save_for_replay(&answers, std::path::Path::new(p.trim())))
                 {

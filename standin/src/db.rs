@@ -4,14 +4,18 @@
 //! PostgreSQL) or `mariadb`/`mysql` (for MySQL/MariaDB) with the connection
 //! parameters parsed from `SqlSettings.DataSource` exactly as the real
 //! server's drivers parse them (see [`crate::dsn`]). The password never
-//! appears on a command line: `psql` gets it in `PGPASSWORD`, the MariaDB
-//! client in a 0600 option file that is removed right after use.
+//! appears on a command line or in a client's environment: `psql` reads it
+//! from a libpq password file (`PGPASSFILE`), the MariaDB client from an option
+//! file, both 0600 from the start and removed right after use.
+//!
+//! psql applies `SASLprep` to the password and the real server's driver does
+//! not, so the ping of a PostgreSQL DataSource first logs in the way lib/pq
+//! does ([`crate::pgwire`]).
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::fs::OpenOptions;
 use std::io::{Read, Write};
-use std::os::unix::ffi::OsStringExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -71,12 +75,15 @@ impl Database {
         matches!(self.target, Target::Postgres(_))
     }
 
-    /// A SQL string literal for this server (standard strings on
-    /// PostgreSQL; backslash escapes on MySQL/MariaDB).
+    /// A SQL string literal for this server that means the same in every
+    /// session mode the DataSource may set (`standard_conforming_strings`,
+    /// `sql_mode` with or without `NO_BACKSLASH_ESCAPES` or `ANSI_QUOTES`): an
+    /// escape string on PostgreSQL, hex with a character set introducer on
+    /// MySQL/MariaDB. (The real server binds parameters instead.)
     pub fn literal(&self, s: &str) -> String {
         match self.target {
-            Target::Postgres(_) => format!("'{}'", s.replace('\'', "''")),
-            Target::Mysql(_) => format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'")),
+            Target::Postgres(_) => format!("E'{}'", s.replace('\\', "\\\\").replace('\'', "''")),
+            Target::Mysql(_) => format!("_utf8mb4 X'{}'", crate::util::hex(s.as_bytes())),
         }
     }
 
@@ -102,7 +109,10 @@ impl Database {
     /// Proves the login works; returns the server version string.
     pub fn ping(&self) -> Result<String> {
         let sql = match &self.target {
-            Target::Postgres(_) => "SHOW server_version_num;",
+            Target::Postgres(t) => {
+                crate::pgwire::login(t)?;
+                "SHOW server_version_num;"
+            }
             Target::Mysql(_) => "SELECT VERSION();",
         };
         Ok(self.query(sql)?.trim().to_string())
@@ -371,9 +381,14 @@ fn run_psql(t: &PgTarget, sql: &str) -> Result<String> {
         }
     }
     cmd.args(["-f", "-"]);
-    if let Some(pw) = &t.password {
-        cmd.env("PGPASSWORD", OsString::from_vec(pw.clone()));
-    }
+    let passfile = match &t.password {
+        Some(pw) => {
+            let f = private_file("pgpass", &pgpass_line(pw)?)?;
+            cmd.env("PGPASSFILE", &f.path);
+            Some(f)
+        }
+        None => None,
+    };
     cmd.env(
         "PGSSLMODE",
         if t.sslmode.is_empty() {
@@ -399,12 +414,62 @@ fn run_psql(t: &PgTarget, sql: &str) -> Result<String> {
     if !options.is_empty() {
         cmd.env("PGOPTIONS", options.join(" "));
     }
-    run_client(&mut cmd, sql, "psql")
+    let result = run_client(&mut cmd, sql, "psql");
+    drop(passfile);
+    result
 }
 
-/// A 0600 MySQL option file, deleted when dropped.
+/// One line of a libpq password file matching every server: `\` and `:` are
+/// escaped (`passwordFromFile` in libpq's fe-connect.c); a line break cannot be
+/// written at all.
+fn pgpass_line(pw: &[u8]) -> Result<Vec<u8>> {
+    if pw.iter().any(|&b| b == b'\n' || b == b'\r') {
+        return fail(
+            "the Mattermost stand-in cannot hand a password with a line break to psql \
+             (libpq password files are line based)",
+        );
+    }
+    let mut line = b"*:*:*:*:".to_vec();
+    for &b in pw {
+        if b == b'\\' || b == b':' {
+            line.push(b'\\');
+        }
+        line.push(b);
+    }
+    line.push(b'\n');
+    Ok(line)
+}
+
+/// A 0600 password or option file, deleted when dropped.
 struct OptionFile {
     path: PathBuf,
+}
+
+/// Creates a file no other user can read at any instant (`O_EXCL`, mode 0600
+/// from the start) in the temp directory.
+fn private_file(kind: &str, body: &[u8]) -> Result<OptionFile> {
+    let dir = std::env::temp_dir();
+    let n = OPTION_FILE_COUNTER.fetch_add(1, Ordering::Relaxed);
+    let path = dir.join(format!(
+        "mattermost-standin-{}-{}-{n}.{kind}",
+        std::process::id(),
+        crate::util::now_millis()
+    ));
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|e| {
+            Error::new(format!(
+                "failed to create a temporary {kind} file in {}: {e}",
+                dir.display()
+            ))
+        })?;
+    let guard = OptionFile { path };
+    f.write_all(body)
+        .map_err(|e| Error::new(format!("failed to write the {kind} file: {e}")))?;
+    Ok(guard)
 }
 
 impl Drop for OptionFile {
@@ -504,28 +569,7 @@ fn write_option_file(t: &MyTarget, flavor: ClientFlavor) -> Result<OptionFile> {
         body.extend_from_slice(b"get-server-public-key\n");
     }
 
-    let dir = std::env::temp_dir();
-    let n = OPTION_FILE_COUNTER.fetch_add(1, Ordering::Relaxed);
-    let path = dir.join(format!(
-        "mattermost-standin-{}-{}-{n}.cnf",
-        std::process::id(),
-        crate::util::now_millis()
-    ));
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&path)
-        .map_err(|e| {
-            Error::new(format!(
-                "failed to create a temporary MySQL option file in {}: {e}",
-                dir.display()
-            ))
-        })?;
-    let guard = OptionFile { path };
-    f.write_all(&body)
-        .map_err(|e| Error::new(format!("failed to write MySQL option file: {e}")))?;
-    Ok(guard)
+    private_file("cnf", &body)
 }
 
 fn run_mysql(t: &MyTarget, sql: &str) -> Result<String> {
@@ -564,6 +608,24 @@ mod tests {
     #[test]
     fn option_quoting() {
         assert_eq!(option_quote(br#"a"b\c#d e"#), br#""a\"b\\c#d e""#.to_vec());
+    }
+
+    #[test]
+    fn pgpass_lines_escape_and_refuse_line_breaks() {
+        assert_eq!(
+            pgpass_line(b"a:b\\c \xc2\xa0").expect("line"),
+            b"*:*:*:*:a\\:b\\\\c \xc2\xa0\n".to_vec()
+        );
+        assert!(pgpass_line(b"a\nb").is_err());
+    }
+
+    #[test]
+    fn literals_do_not_depend_on_the_session_mode() {
+        let pg = Database::new("postgres", "postgres://u:p@localhost/db").expect("pg");
+        assert_eq!(pg.literal(r"it's a \ b"), r"E'it''s a \\ b'");
+        let my = Database::new("mysql", "u:p@/db").expect("mysql");
+        assert_eq!(my.literal(r"a'\"), "_utf8mb4 X'61275c'");
+        assert_eq!(my.literal(""), "_utf8mb4 X''");
     }
 
     #[test]

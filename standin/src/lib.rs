@@ -17,6 +17,7 @@ pub mod http;
 pub mod log;
 pub mod notify;
 pub mod paths;
+pub mod pgwire;
 pub mod server;
 pub mod store;
 pub mod util;

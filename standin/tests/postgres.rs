@@ -39,6 +39,7 @@ fn postgres_contract() {
     unix_socket_dsn_and_abstract_notify_socket(&pg, &bins);
     env_overrides_and_origin_check(&pg, &bins);
     wrong_password_fails_without_leaking_it(&pg, &bins);
+    saslprep_password_fails_as_with_lib_pq(&pg, &bins);
     missing_privileges_fail(&pg, &bins);
     unwritable_data_directory_fails(&pg, &bins);
     unhealthy_fault_still_reports_ready(&pg);
@@ -212,6 +213,52 @@ fn env_overrides_and_origin_check(pg: &Postgres, bins: &std::path::Path) {
         !cfg.to_string().contains("mattermost?sslmode"),
         "env DSN not persisted"
     );
+}
+
+/// PostgreSQL stores the SCRAM secret of the password after `SASLprep`; psql
+/// normalises the same way before it logs in, lib/pq (the real server's driver)
+/// sends the bytes as they are. A password with a no-break space logs in with psql
+/// and the real server cannot connect: the stand-in must fail the same way.
+fn saslprep_password_fails_as_with_lib_pq(pg: &Postgres, bins: &std::path::Path) {
+    let nbsp = "no\u{a0}break-space-pw";
+    pg.create_user_and_db("mmnbsp", nbsp, "mmnbsp");
+    // psql logs in with it (it normalises, as the server did)...
+    pg.login_sql("mmnbsp", nbsp, "mmnbsp", "SELECT 1;");
+    // ...the stand-in, connecting as lib/pq does, cannot.
+    let install = Install::new(
+        bins,
+        &base_config(
+            "postgres",
+            &tcp_dsn(pg, "mmnbsp", nbsp, "mmnbsp"),
+            free_port(),
+        ),
+    );
+    let done = run_to_exit(install.command(), EXIT_TIMEOUT);
+    assert_ne!(done.status.code(), Some(0), "{}", done.all_output());
+    let log = install.read_log();
+    assert!(
+        log.contains("pq: password authentication failed for user"),
+        "{log}"
+    );
+    assert_no_secret(&log, nbsp, "the log file");
+    // The same password in its SASLprep form (a plain space) is what the server
+    // stored: the stand-in logs in with that.
+    let port = free_port();
+    let install = Install::new(
+        bins,
+        &base_config(
+            "postgres",
+            &tcp_dsn(pg, "mmnbsp", "no break-space-pw", "mmnbsp"),
+            port,
+        ),
+    );
+    let notify = NotifySocket::bind_path();
+    let mut cmd = install.command();
+    cmd.env("NOTIFY_SOCKET", &notify.address);
+    let mut server = Running::spawn(cmd);
+    server.wait_ready(&notify, READY_TIMEOUT);
+    check_ping_ok(port, VERSION);
+    drop(server);
 }
 
 fn wrong_password_fails_without_leaking_it(pg: &Postgres, bins: &std::path::Path) {

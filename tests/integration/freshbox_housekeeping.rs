@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use crate::freshbox_install::{
     DOMAIN, answers, check_installed, install, prepared_box, service_starts, text, write_answers,
 };
-use crate::freshbox_install::{assert_secret_absent, sample_cmdlines};
+use crate::freshbox_install::{assert_secret_absent, sample_processes};
 use crate::support::freshbox::{self, FreshBox};
 use crate::support::mirror::{self, V10, V11};
 
@@ -202,7 +202,7 @@ fn admin_team_and_retention_on_a_fresh_box() {
     );
     b.exec_ok("DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends strace >/dev/null");
     let stop = Arc::new(AtomicBool::new(false));
-    let sampler = sample_cmdlines(
+    let sampler = sample_processes(
         stop.clone(),
         ADMIN_FRAGMENTS.iter().map(|s| (*s).to_owned()).collect(),
     );

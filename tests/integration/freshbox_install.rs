@@ -48,9 +48,13 @@ pub(crate) fn write_answers(b: &FreshBox, json: &str) {
     assert!(out.status.success());
 }
 
-/// Samples every process command line on the machine (the box's processes are
-/// visible from the host) until `stop` is set; returns the offending lines.
-pub(crate) fn sample_cmdlines(
+/// Samples every process's command line and environment on the machine (the box's
+/// processes are visible from the host) until `stop` is set; returns what was
+/// found where: `cmdline of PID (comm): ...` or `environ of PID (comm): NAME`.
+/// An environment is as readable as a command line to anyone who can read
+/// /proc/PID/environ (the process's user, root): libpq's documentation advises
+/// against PGPASSWORD for that reason.
+pub(crate) fn sample_processes(
     stop: Arc<AtomicBool>,
     needles: Vec<String>,
 ) -> std::thread::JoinHandle<(usize, Vec<String>)> {
@@ -61,10 +65,21 @@ pub(crate) fn sample_cmdlines(
             samples += 1;
             if let Ok(dir) = std::fs::read_dir("/proc") {
                 for e in dir.flatten() {
+                    let comm = std::fs::read_to_string(e.path().join("comm")).unwrap_or_default();
+                    let who = format!("{} ({})", e.file_name().to_string_lossy(), comm.trim());
                     if let Ok(raw) = std::fs::read(e.path().join("cmdline")) {
                         let line = String::from_utf8_lossy(&raw).replace('\0', " ");
                         if needles.iter().any(|n| line.contains(n.as_str())) {
-                            hits.push(line);
+                            hits.push(format!("cmdline of {who}: {line}"));
+                        }
+                    }
+                    if let Ok(raw) = std::fs::read(e.path().join("environ")) {
+                        for var in raw.split(|&b| b == 0) {
+                            let var = String::from_utf8_lossy(var);
+                            if needles.iter().any(|n| var.contains(n.as_str())) {
+                                let name = var.split('=').next().unwrap_or_default();
+                                hits.push(format!("environ of {who}: {name}"));
+                            }
                         }
                     }
                 }
@@ -264,18 +279,19 @@ fn postgresql_install_on_a_fresh_box() {
             &m.sha256(V11, "enterprise"),
         ),
     );
-    // Two watchers: a sampler of every /proc/*/cmdline on the machine (catches the
-    // server's own children too), and strace of every execve the installer makes
-    // (complete for the installer's commands, however short-lived).
+    // Two watchers: a sampler of every /proc/*/cmdline and /proc/*/environ on the
+    // machine (catches the server's own children too), and strace of every execve
+    // the installer makes, arguments and environment (-v), complete for the
+    // installer's commands however short-lived.
     b.exec_ok("DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends strace >/dev/null");
     let stop = Arc::new(AtomicBool::new(false));
-    let sampler = sample_cmdlines(
+    let sampler = sample_processes(
         stop.clone(),
         PASSWORD_FRAGMENTS.iter().map(|s| (*s).to_owned()).collect(),
     );
     let start = Instant::now();
     let out = b.exec(
-        "strace -f -qq -e trace=execve -e signal=none -s 65535 -o /root/execve.trace \
+        "strace -f -qq -v -e trace=execve -e signal=none -s 65535 -o /root/execve.trace \
          mattermost-setup install --answers /root/answers.json --yes",
     );
     let took = start.elapsed();
@@ -288,17 +304,24 @@ fn postgresql_install_on_a_fresh_box() {
         b.exec_ok("tail -n 80 /var/log/mattermost-setup/*.log")
     );
     assert!(samples >= 10, "the sampler ran only {samples} times");
-    assert!(hits.is_empty(), "password on a command line: {hits:?}");
+    assert!(
+        hits.is_empty(),
+        "password on a command line or in an environment: {hits:?}"
+    );
     let trace = b.exec_ok("cat /root/execve.trace");
     assert!(
         trace.matches("execve(").count() > 20,
         "strace saw the installer's commands: {trace}"
     );
     assert!(trace.contains("psql"), "{trace}");
+    assert!(
+        trace.contains("PGPASSFILE=/run/.mattermost-setup-"),
+        "strace -v shows the environments: {trace}"
+    );
     for f in PASSWORD_FRAGMENTS {
         assert!(
             !trace.contains(f),
-            "password fragment {f:?} in an argv:\n{trace}"
+            "password fragment {f:?} in an argv or environment:\n{trace}"
         );
     }
     eprintln!("postgresql install took {took:?}");

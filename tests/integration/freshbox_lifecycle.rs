@@ -547,3 +547,282 @@ fn reconfigure_moves_data_renames_the_domain_and_changes_the_password() {
     // And nothing was left of the secret in the logs.
     assert_secret_absent(&b, "a new secret 'with' quotes");
 }
+
+/// A releases table file for the hidden `MATTERMOST_SETUP_RELEASES_TABLE` override:
+/// `(version, esr)` rows of the stand-in tarballs, enterprise, with their checksums.
+fn releases_table(rows: &[(&str, bool)]) -> String {
+    let m = mirror::mirror();
+    let rows: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|(v, esr)| {
+            serde_json::json!({"version": v, "edition": "enterprise", "arch": "amd64",
+                               "sha256": m.sha256(v, "enterprise"), "esr": esr})
+        })
+        .collect();
+    serde_json::json!({ "releases": rows }).to_string()
+}
+
+/// One value from the Mattermost database.
+fn sql(b: &FreshBox, query: &str) -> String {
+    b.exec_ok(&format!(
+        "runuser -u postgres -- psql -d mattermost -Atc \"{query}\""
+    ))
+    .trim()
+    .to_owned()
+}
+
+/// The version the database was last migrated by (the stand-in records it as
+/// Mattermost does in its Systems table).
+fn db_version(b: &FreshBox) -> String {
+    sql(b, "select value from standin_systems where name='Version'")
+}
+
+/// Server starts recorded in the database (each start of the stand-in adds one).
+fn boots(b: &FreshBox) -> u32 {
+    sql(b, "select count(*) from standin_boots")
+        .parse()
+        .unwrap()
+}
+
+/// What the tool keeps on the box: a run that changes nothing must not add to it.
+fn tool_files(b: &FreshBox) -> String {
+    b.exec_ok(
+        "find /var/log/mattermost-setup /var/lib/mattermost-setup /etc/mattermost-setup \
+         /var/cache/mattermost-setup /var/backups/mattermost-setup /usr/local/lib/mattermost-setup \
+         /tmp /root -xdev 2>/dev/null | sort; ls -a /opt",
+    )
+}
+
+/// Issue 9 (resilient), on one box: a newer build with a newer ESR sees a healthy box;
+/// status leaves nothing behind; a kill after an upgrade's unpack leaves no staging;
+/// kills in the health gate and at every commit step converge (a started release
+/// rolled back with the dump restored, a committed one finished); a failed health
+/// gate restores the dump; lost bookkeeping fails the run; a damaged ownership record
+/// is reported, never replaced; after uninstall, status says "not installed".
+#[test]
+fn resilient_across_builds_kills_and_bookkeeping() {
+    if !freshbox::available_or_skip("resilient_across_builds_kills_and_bookkeeping") {
+        return;
+    }
+    let m = mirror::mirror();
+    let b = prepared_box("lresil");
+    // The installing build's table: the ESR is the 11.7 stand-in.
+    for (file, table) in [
+        (
+            "table-a.json",
+            releases_table(&[(V11, true), (V11_NEXT, false)]),
+        ),
+        (
+            "table-b.json",
+            releases_table(&[(V11, true), (V11_NEXT, true)]),
+        ),
+    ] {
+        let out = b.exec_stdin(
+            &format!("cat > /root/{file} && chmod 600 /root/{file}"),
+            table.as_bytes(),
+        );
+        assert!(out.status.success());
+    }
+    let mut a: serde_json::Value = serde_json::from_str(&answers(
+        "postgresql",
+        V11,
+        "enterprise",
+        &m.sha256(V11, "enterprise"),
+    ))
+    .unwrap();
+    a["version"] = "esr".into();
+    a.as_object_mut().unwrap().remove("sha256");
+    a["retention_days"] = 30.into();
+    write_answers(&b, &a.to_string());
+    let (code, out) = run(
+        &b,
+        "MATTERMOST_SETUP_RELEASES_TABLE=/root/table-a.json mattermost-setup install --answers /root/answers.json --yes",
+    );
+    assert_eq!(code, 0, "{out}");
+    check_installed(&b, "postgresql", V11);
+    assert!(
+        b.exec_ok("cat /etc/mattermost-setup/answers.json")
+            .contains("\"version\": \"esr\""),
+        "the operator's \"esr\" was rewritten"
+    );
+
+    // 100 status runs (and a few --json) on a healthy box leave the tool's files as
+    // they were: one status.log, replaced by each run.
+    let (code, out) = run(&b, "mattermost-setup status");
+    assert_eq!(code, 0, "{out}");
+    let before = tool_files(&b);
+    b.exec_ok(
+        "for i in $(seq 100); do mattermost-setup status >/dev/null 2>&1 || exit 1; done; \
+         for i in 1 2 3; do mattermost-setup status --json >/dev/null 2>&1 || exit 1; done",
+    );
+    assert_eq!(tool_files(&b), before, "status runs left files behind");
+
+    // Another build (other bytes, other path) whose table has a newer ESR: the box
+    // is healthy for it too, and nothing moves.
+    b.exec_ok(
+        "mkdir -p /root/newer && cp /usr/local/bin/mattermost-setup /root/newer/ \
+         && echo another-build >> /root/newer/mattermost-setup",
+    );
+    let newer = "MATTERMOST_SETUP_RELEASES_TABLE=/root/table-b.json /root/newer/mattermost-setup";
+    let (code, out) = run(&b, &format!("{newer} plan --answers /root/answers.json"));
+    assert!(
+        code == 0 && out.contains(V11) && !out.contains(V11_NEXT),
+        "{out}"
+    );
+    let (code, out) = run(&b, &format!("{newer} status"));
+    assert_eq!(
+        code, 0,
+        "a newer build sees a healthy box as broken:\n{out}"
+    );
+    assert!(out.contains("another build of mattermost-setup"), "{out}");
+    let (code, out) = run(&b, &format!("{newer} repair"));
+    assert!(code == 0 && out.contains("Nothing to repair"), "{out}");
+    let (code, out) = run(
+        &b,
+        &format!("{newer} install --answers /root/answers.json --yes"),
+    );
+    assert_eq!(code, 0, "{out}");
+    check_installed(&b, "postgresql", V11);
+    assert!(
+        b.exec_ok("cat /var/lib/mattermost-setup/release.json")
+            .contains(V11)
+    );
+
+    let upgrade = |v: &str| {
+        format!(
+            "mattermost-setup upgrade --version {v} --sha256 {}",
+            m.sha256(v, "enterprise")
+        )
+    };
+    let staging = "/opt/.mattermost.mattermost-setup-upgrade";
+    // Killed once the new release is unpacked, before its switch: the next run
+    // removes the unpacked tree; status names it meanwhile.
+    kill_at(&b, &upgrade(V11_NEXT), "[upgrade] 11.8.90 unpacked", 120);
+    assert!(b.exec(&format!("test -d {staging}")).status.success());
+    let (code, out) = run(&b, "mattermost-setup status");
+    assert!(code == 1 && out.contains(staging), "{out}");
+    let (code, out) = run(&b, "mattermost-setup repair");
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        !b.exec(&format!("test -e {staging}")).status.success(),
+        "staging left behind"
+    );
+
+    // Killed after the new release passed its health check, before the commit: it
+    // had migrated the database; the next run rolls back and restores the dump.
+    kill_at(&b, &upgrade(V11_NEXT), "[upgrade] 11.8.90 is healthy", 120);
+    assert_eq!(db_version(&b), V11_NEXT, "the new release did not migrate");
+    // What the new release's migration might have added.
+    sql(&b, "create table written_by_the_new_release (x int)");
+    let (out, _) = install(&b);
+    let t = text(&out);
+    assert!(out.status.success() && t.contains("was rolled back"), "{t}");
+    assert!(t.contains("restored from"), "{t}");
+    assert_eq!(
+        sql(
+            &b,
+            "select count(*) from pg_tables where tablename = 'written_by_the_new_release'"
+        ),
+        "0",
+        "the dump was not restored"
+    );
+    assert_eq!(db_version(&b), V11);
+    check_installed(&b, "postgresql", V11);
+    let (code, out) = run(&b, "mattermost-setup status");
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("kept /opt/mattermost-11.8.90.interrupted-"),
+        "{out}"
+    );
+
+    // A failed health gate after the migration: the dump is restored too. Restored,
+    // the database holds one more start (the previous release's), not two.
+    let boots_before = boots(&b);
+    let (code, out) = run(&b, &upgrade(V11_BROKEN));
+    assert!(code == 1 && out.contains("restored from"), "{out}");
+    assert_eq!(boots(&b), boots_before + 1, "the dump was not restored");
+    assert_eq!(db_version(&b), V11);
+    check_installed(&b, "postgresql", V11);
+
+    // Killed at each step of the commit (the upgrade, then each run finishing it):
+    // every next run converges on the upgraded release.
+    kill_at(&b, &upgrade(V11_NEXT), "[upgrade] commit 1/3", 120);
+    for point in ["[upgrade] commit 2/3", "[upgrade] commit 3/3"] {
+        kill_at(
+            &b,
+            "mattermost-setup install --answers /root/answers.json --yes",
+            point,
+            120,
+        );
+    }
+    let (out, _) = install(&b);
+    let t = text(&out);
+    assert!(
+        out.status.success() && t.contains("commit was finished"),
+        "{t}"
+    );
+    check_installed(&b, "postgresql", V11_NEXT);
+    assert_eq!(db_version(&b), V11_NEXT);
+    assert!(
+        b.exec_ok("cat /var/lib/mattermost-setup/release.json")
+            .contains(V11_NEXT)
+    );
+    assert!(
+        !b.exec("test -e /var/lib/mattermost-setup/upgrade.json")
+            .status
+            .success()
+    );
+    let (code, out) = run(&b, "mattermost-setup status");
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("kept /opt/mattermost-11.9.90.failed-"),
+        "{out}"
+    );
+    // The cache keeps the installed and the previous release only.
+    let cache = b.exec_ok("ls /var/cache/mattermost-setup");
+    assert!(
+        cache.contains(V11) && cache.contains(V11_NEXT) && !cache.contains(V11_BROKEN),
+        "{cache}"
+    );
+
+    // Bookkeeping that cannot be written fails the run, with the path.
+    b.exec_ok(
+        "systemctl stop mattermost && rm -f /var/lib/mattermost-setup/journal.json \
+         && mkdir /var/lib/mattermost-setup/journal.json",
+    );
+    let (code, out) = run(&b, "mattermost-setup repair");
+    assert!(code == 1 && out.contains("journal.json"), "{out}");
+    b.exec_ok("rmdir /var/lib/mattermost-setup/journal.json");
+    // A damaged ownership record is reported and left as it is.
+    b.exec_ok("cp /var/lib/mattermost-setup/ownership.json /root/ownership.good && echo '{damaged' > /var/lib/mattermost-setup/ownership.json");
+    let (code, out) = run(&b, "mattermost-setup repair");
+    assert!(
+        code == 1
+            && out.contains("ownership.json is damaged")
+            && out.contains("ownership.json.previous"),
+        "{out}"
+    );
+    assert_eq!(
+        b.exec_ok("cat /var/lib/mattermost-setup/ownership.json")
+            .trim(),
+        "{damaged"
+    );
+    let (code, out) = run(&b, "mattermost-setup status");
+    assert!(code == 1 && out.contains("ownership.json"), "{out}");
+    b.exec_ok("cp /root/ownership.good /var/lib/mattermost-setup/ownership.json");
+    let (code, out) = run(&b, "mattermost-setup repair");
+    assert_eq!(code, 0, "{out}");
+
+    // Uninstalled: status says so, with its own exit code, and --json stays JSON.
+    let (code, out) = run(&b, "mattermost-setup uninstall --yes");
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = run(&b, "mattermost-setup status");
+    assert!(code == 3 && out.contains("not installed"), "{out}");
+    let json = b.exec("mattermost-setup status --json");
+    assert_eq!(json.status.code(), Some(3));
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout)
+        .unwrap_or_else(|e| panic!("status --json is not JSON ({e}): {}", text(&json)));
+    assert_eq!(doc["installed"], false);
+    let help = b.exec_ok("mattermost-setup status --help");
+    assert!(help.contains("3 not installed"), "{help}");
+}

@@ -1,14 +1,17 @@
 //! Integration tests: one binary, modules per area.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod db_passwords;
 mod freshbox_download;
 mod freshbox_housekeeping;
 mod freshbox_install;
 mod freshbox_lifecycle;
 mod freshbox_nginx;
 mod freshbox_tls;
+mod fuzz;
 mod retention;
 mod support;
+mod wizard_dumb;
 mod wizard_freshbox;
 mod wizard_pty;
 mod wizard_screenshots;

@@ -298,7 +298,8 @@ fn scenario(db: &Db) {
         "{out}"
     );
 
-    // The real run, in transactions of 3 posts, watched by strace when available.
+    // The real run, in transactions of 3 posts, watched by strace when available:
+    // every execve with its arguments and environment (-v).
     let log = dir.path().join("retention.log");
     let strace = find_program(&["strace"], &[]);
     let trace = dir.path().join("execve.trace");
@@ -308,6 +309,7 @@ fn scenario(db: &Db) {
             c.args([
                 "-f",
                 "-qq",
+                "-v",
                 "-e",
                 "trace=execve",
                 "-e",
@@ -409,11 +411,19 @@ fn scenario(db: &Db) {
             "mariadb"
         };
         assert!(t.contains(client), "strace saw the client: {t}");
+        assert!(t.contains("PATH="), "strace -v shows the environments: {t}");
         for f in PASSWORD_FRAGMENTS {
-            assert!(!t.contains(f), "password fragment {f:?} in an argv:\n{t}");
+            assert!(
+                !t.contains(f),
+                "password fragment {f:?} in an argv or environment:\n{t}"
+            );
         }
     } else {
-        eprintln!("(strace not installed: the argv check is skipped)");
+        assert!(
+            !crate::support::databases::require_db(),
+            "MMS_REQUIRE_DB=1 but strace is not installed (tests/run.sh installs it)"
+        );
+        eprintln!("\n*** SKIPPING the argv/environment check: strace is not installed ***\n");
     }
 
     // A second run finds nothing more to delete.

@@ -110,6 +110,16 @@ impl Pty {
         lock(&self.parser).screen().contents()
     }
 
+    /// The program's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.process_id().expect("the child has a pid")
+    }
+
+    /// Every byte the program wrote so far.
+    pub fn raw(&self) -> Vec<u8> {
+        lock(&self.raw).clone()
+    }
+
     /// Runs `f` with the emulated screen.
     pub fn with_screen<T>(&self, f: impl FnOnce(&vt100::Screen) -> T) -> T {
         f(lock(&self.parser).screen())

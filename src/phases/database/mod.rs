@@ -1,17 +1,57 @@
 //! The database: PostgreSQL (default) or MariaDB/MySQL (Mattermost <= 10.11).
 //! Verified by logging in as the application user, as Mattermost will.
 
+pub mod credentials;
 pub mod mysql;
 pub mod postgres;
 
+use std::path::Path;
+
 use super::{Check, Ctx, Phase, PhaseError, PhaseId};
-use crate::answers::DbEngine;
-use crate::host::Cmd;
+use crate::answers::{Answers, DbEngine};
+use crate::host::{Cmd, Host, Output};
 use crate::plan;
 
 const P: PhaseId = PhaseId::Database;
 
 pub struct Database;
+
+/// A SQL string literal in the standard's form: quotes doubled, every other
+/// character (backslash included) as it is. Both engines read it so only in the
+/// session modes [`postgres::SESSION`] and [`mysql::SESSION`] set, whatever the
+/// server's configuration says: every script that carries a literal starts with
+/// one of them.
+pub fn literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// Runs `sql` as the application user, the way Mattermost logs in; the password
+/// travels in a password file made for the call (see [`credentials`]).
+pub fn login(host: &Host, a: &Answers, sql: &str) -> Result<Output, PhaseError> {
+    match a.db_engine {
+        DbEngine::Postgresql => postgres::login(host, a, sql),
+        DbEngine::Mariadb | DbEngine::Mysql => mysql::login(host, a, sql),
+    }
+}
+
+/// Writes a password file for one client call under `/run` (a root-only tmpfs on
+/// the box: the password never reaches a disk), or the temp directory where the
+/// box has no `/run` (tests with another root).
+fn password_file(host: &Host, contents: &[u8]) -> Result<credentials::PasswordFile, PhaseError> {
+    let run = host.path(Path::new("/run"));
+    let parent = if run.is_dir() {
+        run
+    } else {
+        std::env::temp_dir()
+    };
+    credentials::PasswordFile::create(&parent, contents).map_err(|e| {
+        PhaseError::new(format!(
+            "cannot write the database password file for the client in {}: {e}",
+            parent.display()
+        ))
+        .fix("check that the directory exists and is writable by root")
+    })
+}
 
 /// `systemctl is-active` / `is-enabled` of a unit, as checks.
 pub fn unit_checks(ctx: &Ctx, phase: PhaseId, unit: &str) -> Result<Vec<Check>, PhaseError> {

@@ -1,17 +1,23 @@
 //! MariaDB / MySQL 8 (Mattermost <= 10.11 only): what mysql_secure_installation does,
 //! a utf8mb4 database, and the application user @'localhost' only. SQL that both
-//! servers accept; the password goes on stdin (root) or in MYSQL_PWD (login check).
+//! servers accept; the password goes on stdin (root) or in an option file made for
+//! the call (login check): never in an argv or an environment.
 
-use super::P;
+use std::path::Path;
+
+use super::{P, credentials, literal};
 use crate::answers::{Answers, DbEngine};
 use crate::dsn::MYSQL_SOCKET;
-use crate::host::Cmd;
+use crate::host::{Cmd, Host, Output};
 use crate::phases::{Check, Ctx, PhaseError};
 
-/// A string literal for MySQL/MariaDB with backslash escapes on (the default mode).
-pub fn literal(s: &str) -> String {
-    format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
-}
+/// Pins what [`literal`] assumes for the session, whatever the server's `sql_mode`:
+/// with `NO_BACKSLASH_ESCAPES` a backslash is an ordinary character and only a
+/// doubled quote escapes. Without it (the default) `\'` would end nothing and `\\`
+/// would be one backslash, so the same literal would mean something else on an
+/// operator's server that sets the mode, and the other way round. A hex literal
+/// would not depend on the mode, but `IDENTIFIED BY` takes only a quoted string.
+pub const SESSION: &str = "SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), 'NO_BACKSLASH_ESCAPES');\n";
 
 fn client(a: &Answers) -> &'static str {
     if a.db_engine == DbEngine::Mysql {
@@ -39,15 +45,55 @@ pub fn root_cmd(a: &Answers, sql: &str) -> Cmd {
     )
 }
 
+/// An account as `mysql.user` holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub user: String,
+    pub host: String,
+}
+
+impl std::fmt::Display for Account {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "'{}'@'{}'", self.user, self.host)
+    }
+}
+
 /// Accounts that must not exist: anonymous users, root from elsewhere, and the app
-/// user from anywhere but localhost. Prints `'user'@'host'` lines.
+/// user from anywhere but localhost. Prints `HEX(user) HEX(host)` lines: names
+/// come back byte for byte, whatever they contain (see [`parse_accounts`]).
 pub fn unwanted_accounts_sql(a: &Answers) -> String {
     format!(
-        "SELECT CONCAT(QUOTE(User), '@', QUOTE(Host)) FROM mysql.user WHERE User = '' \
+        "SELECT HEX(User), HEX(Host) FROM mysql.user WHERE User = '' \
          OR (User = 'root' AND Host NOT IN ('localhost', '127.0.0.1', '::1')) \
          OR (User = '{}' AND Host <> 'localhost') ORDER BY User, Host",
         a.db_user
     )
+}
+
+fn unhex(h: &str) -> Option<String> {
+    let bytes: Option<Vec<u8>> = (0..h.len())
+        .step_by(2)
+        .map(|i| h.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok()))
+        .collect();
+    String::from_utf8(bytes?).ok()
+}
+
+/// The output of [`unwanted_accounts_sql`] (tab-separated, as `-B` prints it).
+pub fn parse_accounts(out: &str) -> Result<Vec<Account>, PhaseError> {
+    // Not `lines()`: an anonymous account's user is an empty first column.
+    out.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let mut f = l.split('\t');
+            let (u, h) = (f.next().unwrap_or(""), f.next().unwrap_or(""));
+            match (unhex(u), unhex(h)) {
+                (Some(user), Some(host)) => Ok(Account { user, host }),
+                _ => Err(PhaseError::new(format!(
+                    "unexpected account line from the server: {l}"
+                ))),
+            }
+        })
+        .collect()
 }
 
 pub const TEST_DB_SQL: &str =
@@ -61,17 +107,22 @@ pub fn charset_sql(a: &Answers) -> String {
 }
 
 /// Idempotent SQL run as root. `drop_accounts` comes from [`unwanted_accounts_sql`].
-pub fn admin_sql(a: &Answers, drop_accounts: &[String], drop_test_db: bool) -> String {
+pub fn admin_sql(a: &Answers, drop_accounts: &[Account], drop_test_db: bool) -> String {
     let (db, user) = (&a.db_name, &a.db_user);
     let pw = literal(a.db_password.expose());
-    let mut sql = String::new();
+    let mut sql = SESSION.to_owned();
     for account in drop_accounts {
-        sql.push_str(&format!("DROP USER IF EXISTS {account};\n"));
+        sql.push_str(&format!(
+            "DROP USER IF EXISTS {}@{};\n",
+            literal(&account.user),
+            literal(&account.host)
+        ));
     }
     if drop_test_db {
         sql.push_str("DROP DATABASE IF EXISTS test;\n");
     }
-    sql.push_str("DELETE FROM mysql.db WHERE Db = 'test' OR Db = 'test\\\\_%';\n");
+    // The grant patterns mysql_secure_installation removes: `test` and `test\_%`.
+    sql.push_str("DELETE FROM mysql.db WHERE Db = 'test' OR Db = 'test\\_%';\n");
     sql.push_str(&format!(
         "CREATE DATABASE IF NOT EXISTS `{db}` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci;\n\
          CREATE USER IF NOT EXISTS '{user}'@'localhost' IDENTIFIED BY {pw};\n\
@@ -82,14 +133,26 @@ pub fn admin_sql(a: &Answers, drop_accounts: &[String], drop_test_db: bool) -> S
     sql
 }
 
-/// The client as the application user over the socket, password in MYSQL_PWD.
-pub fn login_cmd(a: &Answers, sql: &str) -> Cmd {
+/// The client as the application user over the socket, like go-sql-driver/mysql:
+/// the password from `options` (an option file, see [`credentials::mysql_options`];
+/// `--defaults-file` also keeps /etc/mysql and ~/.my.cnf out, which the driver
+/// never reads), the session in [`SESSION`] mode, then `sql`.
+///
+/// Both sides use the password's bytes as they are: the driver scrambles
+/// `[]byte(password)` (`scramblePassword` / `scrambleSHA256Password` in auth.go) on
+/// a utf8mb4 connection, the client the bytes of the option file, and the server
+/// hashed the bytes of the `IDENTIFIED BY` literal, whatever the client's
+/// character set. So unlike PostgreSQL every printable password works, and this
+/// check passes exactly when the driver's login does.
+pub fn login_cmd(a: &Answers, sql: &str, options: &Path) -> Cmd {
     Cmd::new(
         client(a),
         &[
+            &format!("--defaults-file={}", options.display()),
             "--protocol=socket",
             "-S",
             MYSQL_SOCKET,
+            "--default-character-set=utf8mb4",
             "-u",
             &a.db_user,
             "-D",
@@ -97,18 +160,17 @@ pub fn login_cmd(a: &Answers, sql: &str) -> Cmd {
             "-N",
             "-B",
             "-e",
-            sql,
+            &format!("{SESSION}{sql}"),
         ],
     )
-    .env("MYSQL_PWD", a.db_password.expose())
 }
 
-fn lines(out: &str) -> Vec<String> {
-    out.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(str::to_owned)
-        .collect()
+/// Runs `sql` as the application user (see [`login_cmd`]).
+pub fn login(host: &Host, a: &Answers, sql: &str) -> Result<Output, PhaseError> {
+    let file = super::password_file(host, &credentials::mysql_options(a.db_password.expose()))?;
+    let out = host.probe(&login_cmd(a, sql, file.path()))?;
+    drop(file);
+    Ok(out)
 }
 
 pub fn probe(ctx: &Ctx) -> Result<Vec<Check>, PhaseError> {
@@ -116,7 +178,7 @@ pub fn probe(ctx: &Ctx) -> Result<Vec<Check>, PhaseError> {
     let host = ctx.host;
     let mut checks = Vec::new();
     let unwanted = host.run(&root_cmd(a, &unwanted_accounts_sql(a)))?;
-    let unwanted = lines(&unwanted.stdout);
+    let unwanted = parse_accounts(&unwanted.stdout)?;
     checks.push(
         Check::when(
             P,
@@ -125,7 +187,11 @@ pub fn probe(ctx: &Ctx) -> Result<Vec<Check>, PhaseError> {
             if unwanted.is_empty() {
                 "none".to_owned()
             } else {
-                unwanted.join(", ")
+                unwanted
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             },
         )
         .with_fix("repair drops them"),
@@ -145,7 +211,7 @@ pub fn probe(ctx: &Ctx) -> Result<Vec<Check>, PhaseError> {
         format!("database {} character set", a.db_name),
         if cs.is_empty() { "missing" } else { cs },
     ));
-    let login = host.probe(&login_cmd(a, "SELECT CURRENT_USER()"))?;
+    let login = login(host, a, "SELECT CURRENT_USER()")?;
     let who = login.stdout.trim();
     let expected = format!("{}@localhost", a.db_user);
     checks.push(if login.success() {
@@ -184,7 +250,7 @@ pub fn apply(ctx: &mut Ctx) -> Result<(), PhaseError> {
             ctx.claim(kind, name)?;
         }
     }
-    let unwanted = lines(&host.run(&root_cmd(a, &unwanted_accounts_sql(a)))?.stdout);
+    let unwanted = parse_accounts(&host.run(&root_cmd(a, &unwanted_accounts_sql(a)))?.stdout)?;
     // The test database goes only while it is empty: never user data.
     let test_tables = host.run(&root_cmd(
         a,
@@ -206,9 +272,55 @@ pub fn apply(ctx: &mut Ctx) -> Result<(), PhaseError> {
     );
     let cmd = Cmd::new(
         client(a),
-        &["--protocol=socket", "-S", MYSQL_SOCKET, "-u", "root"],
+        &[
+            "--protocol=socket",
+            "-S",
+            MYSQL_SOCKET,
+            "--default-character-set=utf8mb4",
+            "-u",
+            "root",
+        ],
     )
     .stdin(admin_sql(a, &unwanted, drop_test));
     host.run(&cmd)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answers(pw: &str) -> Answers {
+        let json = serde_json::json!({"domain": "chat.example.com", "db_engine": "mariadb",
+            "version": "10.11.23", "db_password": pw});
+        crate::answers::from_json(&json.to_string(), None).unwrap()
+    }
+
+    #[test]
+    fn accounts_come_back_byte_for_byte() {
+        // ''@'localhost' (an empty first column) and 'root'@'o'brien\h'.
+        let out = "\t6C6F63616C686F7374\n726F6F74\t6F27627269656E5C68\n";
+        let found = parse_accounts(out).unwrap();
+        assert_eq!(
+            found.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            ["''@'localhost'", "'root'@'o'brien\\h'"]
+        );
+        assert!(parse_accounts("zz\t00\n").is_err());
+    }
+
+    #[test]
+    fn the_script_pins_the_mode_its_literals_need() {
+        let sql = admin_sql(
+            &answers("a\\'b-long-enough"),
+            &[Account {
+                user: "x'y".into(),
+                host: "%".into(),
+            }],
+            false,
+        );
+        assert!(sql.starts_with(SESSION), "{sql}");
+        assert!(sql.contains("DROP USER IF EXISTS 'x''y'@'%';"), "{sql}");
+        assert!(sql.contains("IDENTIFIED BY 'a\\''b-long-enough';"), "{sql}");
+        assert!(sql.contains("Db = 'test\\_%'"), "{sql}");
+    }
 }

@@ -1,15 +1,19 @@
 //! PostgreSQL: a login role, a UTF8 database it owns, and (PG 15+) schema public it
-//! owns. All SQL goes to psql on stdin: the password never reaches argv.
+//! owns. All SQL goes to psql on stdin, and the login check reads the password from
+//! a password file made for the call: the password reaches neither an argv nor an
+//! environment.
 
-use super::P;
-use crate::answers::Answers;
-use crate::host::Cmd;
+use std::path::Path;
+
+use super::{P, credentials, literal};
+use crate::answers::{Answers, validate};
+use crate::host::{Cmd, Host, Output};
 use crate::phases::{Check, Ctx, PhaseError};
 
-/// A SQL string literal (standard_conforming_strings is on since PostgreSQL 9.1).
-pub fn literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
+/// Pins what [`literal`] assumes (quotes doubled, backslashes plain) for the
+/// session, whatever the server's configuration says: an operator may run with
+/// `standard_conforming_strings = off`, where `\` escapes in `'...'`.
+pub const SESSION: &str = "SET standard_conforming_strings = on;\n";
 
 /// Idempotent SQL run as the postgres superuser. Names are validated identifiers
 /// (`[a-z_][a-z0-9_]*`), so they need no quoting.
@@ -17,7 +21,8 @@ pub fn admin_sql(a: &Answers) -> String {
     let (db, user) = (&a.db_name, &a.db_user);
     let pw = literal(a.db_password.expose());
     format!(
-        "SELECT 'CREATE ROLE {user} LOGIN' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{user}')\\gexec\n\
+        "{SESSION}\
+         SELECT 'CREATE ROLE {user} LOGIN' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{user}')\\gexec\n\
          ALTER ROLE {user} WITH LOGIN PASSWORD {pw};\n\
          SELECT 'CREATE DATABASE {db} OWNER {user} ENCODING ''UTF8'' TEMPLATE template0 LC_COLLATE ''C.UTF-8'' LC_CTYPE ''C.UTF-8''' \
          WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = '{db}')\\gexec\n\
@@ -36,12 +41,15 @@ pub const LOGIN_SQL: &str = "SELECT current_user, pg_catalog.pg_get_userbyid(d.d
     FROM pg_catalog.pg_database d WHERE d.datname = current_database()";
 
 /// psql as the application user over TCP, the way Mattermost connects; the password
-/// travels in PGPASSWORD.
-pub fn login_cmd(a: &Answers, sql: &str) -> Cmd {
+/// is in `passfile` (a libpq password file, see [`credentials::pgpass`]). `-w`: never
+/// prompt. The session runs in [`SESSION`] mode, so `sql` may carry [`literal`]s.
+pub fn login_cmd(a: &Answers, sql: &str, passfile: &Path) -> Cmd {
     Cmd::new(
         "psql",
         &[
             "-X",
+            "-w",
+            "-q",
             "-A",
             "-t",
             "-h",
@@ -53,16 +61,42 @@ pub fn login_cmd(a: &Answers, sql: &str) -> Cmd {
             "-d",
             &a.db_name,
             "-c",
-            sql,
+            &format!("{SESSION}{sql}"),
         ],
     )
-    .env("PGPASSWORD", a.db_password.expose())
+    .env("PGPASSFILE", passfile.to_string_lossy())
     .env("PGCONNECT_TIMEOUT", "5")
+}
+
+/// Runs `sql` as the application user (see [`login_cmd`]).
+pub fn login(host: &Host, a: &Answers, sql: &str) -> Result<Output, PhaseError> {
+    let file = super::password_file(host, &credentials::pgpass(a.db_password.expose()))?;
+    let out = host.probe(&login_cmd(a, sql, file.path()))?;
+    drop(file);
+    Ok(out)
 }
 
 pub fn probe(ctx: &Ctx) -> Result<Vec<Check>, PhaseError> {
     let a = ctx.answers;
-    let out = ctx.host.probe(&login_cmd(a, LOGIN_SQL))?;
+    // psql applies SASLprep to the password, as the server did when it stored it;
+    // Mattermost's driver (lib/pq) does not. A password SASLprep changes logs in
+    // with psql and never with Mattermost: the check says so instead of passing.
+    // New answers are refused up front (answers::validate::pg_password); this is
+    // for a password saved by an older version.
+    if let Err(why) = validate::pg_password(a.db_password.expose()) {
+        return Ok(vec![
+            Check::fail(
+                P,
+                format!("login as {}", a.db_user),
+                format!("Mattermost cannot log in: the saved db_password {why}"),
+            )
+            .with_fix(
+                "set a new password: mattermost-setup reconfigure --answers FILE with \
+                 {\"db_password\": \"...\"} (ASCII letters, digits and punctuation always work)",
+            ),
+        ]);
+    }
+    let out = login(ctx.host, a, LOGIN_SQL)?;
     if !out.success() {
         let why = ctx.host.redact(out.stderr.trim());
         return Ok(vec![
@@ -157,4 +191,109 @@ pub fn apply(ctx: &mut Ctx) -> Result<(), PhaseError> {
     .stdin(admin_sql(a));
     ctx.host.run(&cmd)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::answers::Secret;
+    use crate::host::{Output, RunLog, Runner};
+
+    /// A command, the password file it named (read while it ran) and the file's mode.
+    type Seen = Vec<(Cmd, Vec<u8>, u32)>;
+
+    /// Answers psql as a healthy server would; records each command.
+    struct Psql {
+        seen: Arc<Mutex<Seen>>,
+    }
+
+    impl Runner for Psql {
+        fn run(&self, cmd: &Cmd, _: Option<&mut dyn FnMut(&str)>) -> std::io::Result<Output> {
+            let (file, mode) = cmd
+                .env
+                .iter()
+                .find(|(k, _)| k == "PGPASSFILE")
+                .map(|(_, p)| {
+                    let mode = std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+                    (std::fs::read(p).unwrap(), mode)
+                })
+                .unwrap_or_default();
+            self.seen.lock().unwrap().push((cmd.clone(), file, mode));
+            Ok(Output {
+                code: Some(0),
+                stdout: "mmuser|mmuser|UTF8|mmuser|150004\n".into(),
+                stderr: String::new(),
+            })
+        }
+    }
+
+    fn probe_with(password: &str) -> (Vec<Check>, Seen) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("run")).unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let host = Host::new(
+            dir.path().to_owned(),
+            RunLog::create(&dir.path().join("log")),
+            crate::events::discard(),
+            Box::new(Psql { seen: seen.clone() }),
+        );
+        let mut a = crate::answers::from_json(r#"{"domain": "chat.example.com"}"#, None).unwrap();
+        // As saved by a version that did not refuse it.
+        a.db_password = Secret::new(password);
+        let plan = crate::plan::Plan::new(&a).unwrap();
+        let checks = probe(&Ctx::new(&host, &a, &plan)).unwrap();
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("run")).unwrap().count(),
+            0,
+            "the password file is gone"
+        );
+        let seen = seen.lock().unwrap().clone();
+        (checks, seen)
+    }
+
+    #[test]
+    fn the_login_check_reads_the_password_from_a_private_file() {
+        let pw = "p' \"q\\ $x `y @z /w :v %u #t s";
+        let (checks, seen) = probe_with(pw);
+        assert!(checks.iter().all(Check::passed), "{checks:?}");
+        let [(cmd, file, mode)] = seen.as_slice() else {
+            panic!("one psql: {seen:?}");
+        };
+        assert!(!cmd.args.iter().any(|a| a.contains(pw)));
+        assert!(
+            !cmd.env.iter().any(|(_, v)| v.contains(pw)),
+            "{:?}",
+            cmd.env
+        );
+        assert_eq!(*file, credentials::pgpass(pw));
+        assert_eq!(*mode, 0o600);
+    }
+
+    #[test]
+    fn a_saved_password_saslprep_changes_fails_the_login_check() {
+        // psql would log in with it (it normalises, as the server did); Mattermost's
+        // driver would not.
+        let (checks, _) = probe_with("pass\u{a0}word-123");
+        let [check] = checks.as_slice() else {
+            panic!("{checks:?}");
+        };
+        assert!(!check.passed());
+        assert!(check.detail.contains("U+00A0"), "{check:?}");
+        assert!(
+            check.fix.as_deref().unwrap_or("").contains("reconfigure"),
+            "{check:?}"
+        );
+    }
+
+    #[test]
+    fn the_admin_script_pins_standard_strings() {
+        let mut a = crate::answers::from_json(r#"{"domain": "chat.example.com"}"#, None).unwrap();
+        a.db_password = Secret::new("a\\'b");
+        let sql = admin_sql(&a);
+        assert!(sql.starts_with(SESSION), "{sql}");
+        assert!(sql.contains("PASSWORD 'a\\''b';"), "{sql}");
+    }
 }

@@ -39,6 +39,9 @@ pub enum Msg {
     Engine(Event),
     /// The install thread finished.
     Finished(Result<RunSummary, RunFailure>),
+    /// SIGTERM or SIGHUP (a shutdown, a closed ssh session): stop like a confirmed
+    /// Ctrl-C — at the next safe point if an install runs — then leave.
+    Terminate,
 }
 
 /// Side effects for the runtime.
@@ -333,6 +336,8 @@ pub struct App {
     /// The answers saved for replay, if the operator did.
     pub saved: Option<SavedFiles>,
     pub quit: bool,
+    /// A signal asked to leave: quit as soon as the running install has stopped.
+    pub quit_after_run: bool,
 }
 
 /// Where answers are saved for replay unless the operator types another path.
@@ -358,6 +363,7 @@ impl App {
             log_path,
             saved: None,
             quit: false,
+            quit_after_run: false,
         }
     }
 
@@ -448,8 +454,20 @@ impl App {
                 if matches!(self.modal, Some(Modal::ConfirmStop)) {
                     self.modal = None;
                 }
+                if self.quit_after_run {
+                    return self.quit();
+                }
                 Vec::new()
             }
+            Msg::Terminate => match &mut self.run {
+                Some(r) if r.running() => {
+                    r.stopping = true;
+                    self.modal = None;
+                    self.quit_after_run = true;
+                    vec![Cmd::Cancel]
+                }
+                _ => self.quit(),
+            },
         }
     }
 

@@ -142,7 +142,11 @@ fn progress_lines(p: &Progress, w: usize, theme: Theme) -> Vec<Line<'static>> {
         None => {
             out.push(Line::from(vec![
                 Span::styled(format!("{}: ", p.phase), theme.bold()),
-                Span::raw(format!("{kind}: {} lines", p.done)),
+                Span::raw(if p.done == 0 {
+                    kind
+                } else {
+                    format!("{kind}: {} lines", p.done)
+                }),
             ]));
             if let Some(d) = detail {
                 out.push(Line::styled(

@@ -769,7 +769,14 @@ fn wizard_words(f: Option<Field>, mut e: FieldError) -> FieldError {
         "sha256" => {
             e.fix = "start the wizard with --sha256 HEX (the tarball's published checksum), or pick a listed version".into();
         }
-        "db_password" => e.fix = "use 8 to 128 printable characters, or choose Generate".into(),
+        // The answers' fix says "remove db_password to have one generated"; the
+        // wizard's way to that is the Generate choice.
+        "db_password" => {
+            e.fix = match e.fix.split_once(", or remove") {
+                Some((what, _)) => format!("{what}, or choose Generate"),
+                None => e.fix,
+            };
+        }
         "letsencrypt_agree_tos" => {
             e.problem = "are not agreed to yet".into();
             e.fix = "read https://letsencrypt.org/repository/ and choose I agree".into();

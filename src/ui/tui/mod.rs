@@ -138,10 +138,28 @@ pub fn run(prefill: Prefill) -> std::io::Result<Report> {
     let draft = Draft::new(generated, Caps::detect(), prefill);
     let mut app = App::new(draft, host.log_path().to_owned());
     let theme = Theme::from_env();
+    // SIGTERM/SIGHUP become a message: the screen is restored and the install stops
+    // at a safe point instead of the process dying with the terminal in raw mode.
+    let mut signals = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+    ])?;
+    let signal_handle = signals.handle();
+    {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for _ in signals.forever() {
+                if tx.send(Msg::Terminate).is_err() {
+                    break;
+                }
+            }
+        });
+    }
     let mut terminal = match ratatui::try_init() {
         Ok(t) => t,
         Err(e) => {
             ratatui::restore();
+            signal_handle.close();
             return Err(e);
         }
     };
@@ -232,6 +250,7 @@ pub fn run(prefill: Prefill) -> std::io::Result<Report> {
         outcome
     });
     ratatui::restore();
+    signal_handle.close();
     result?;
     let exit = match app.run.map(|r| r.outcome) {
         Some(Outcome::Done(s)) => Exit::Installed(s),

@@ -599,3 +599,23 @@ fn the_log_scrolls_and_follows() {
     a.update(key(KeyCode::End));
     assert!(tail(&a).contains("line 39"));
 }
+
+#[test]
+fn sigterm_stops_a_running_install_at_a_safe_point_then_quits() {
+    // Before any install: leave at once (the runtime restores the terminal).
+    let mut r = review();
+    assert_eq!(r.update(Msg::Terminate), vec![Cmd::Quit]);
+    assert!(r.quit);
+    // During one: cancel, keep the screen until the engine has stopped, then quit.
+    let mut a = mid_run();
+    assert_eq!(a.update(Msg::Terminate), vec![Cmd::Cancel]);
+    assert!(!a.quit);
+    assert!(a.run.as_ref().unwrap().stopping);
+    let cmds = a.update(Msg::Finished(Err(RunFailure {
+        phase: PhaseId::Packages,
+        cause: "stopped by the operator".into(),
+        fix: None,
+    })));
+    assert_eq!(cmds, vec![Cmd::Quit]);
+    assert!(a.quit);
+}

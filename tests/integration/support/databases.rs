@@ -143,6 +143,12 @@ pub struct Postgres {
 impl Postgres {
     /// `None` (after a loud skip message) if PostgreSQL is not installed.
     pub fn start() -> Option<Self> {
+        Self::start_with(&[])
+    }
+
+    /// Like [`Self::start`], with server settings (`name=value`), e.g.
+    /// `standard_conforming_strings=off` as an operator may have it.
+    pub fn start_with(settings: &[&str]) -> Option<Self> {
         let (Some(initdb), Some(pg_ctl), Some(psql)) = (
             find_program(&["initdb"], &[]),
             find_program(&["pg_ctl"], &[]),
@@ -197,8 +203,13 @@ impl Postgres {
             .arg(data.join("postgres.log"))
             .args(["-w", "-t", "60", "-o"])
             .arg(format!(
-                "-k {} -p {port} -c listen_addresses=127.0.0.1 -c fsync=off",
-                socket_dir.display()
+                "-k {} -p {port} -c listen_addresses=127.0.0.1 -c fsync=off{}",
+                socket_dir.display(),
+                settings.iter().fold(String::new(), |mut o, s| {
+                    o.push_str(" -c ");
+                    o.push_str(s);
+                    o
+                })
             ))
             .arg("start");
         run_checked(&mut start, "pg_ctl start");
@@ -235,6 +246,31 @@ impl Postgres {
                 "-",
             ])
             .env("PGPASSWORD", &self.superpw);
+        run_with_stdin(&mut cmd, sql, "psql")
+    }
+
+    /// Runs SQL as `user` with `password` over TCP with psql, which (like every
+    /// libpq client) applies `SASLprep` to the password; returns stdout.
+    pub fn login_sql(&self, user: &str, password: &str, db: &str, sql: &str) -> String {
+        let mut cmd = Command::new(&self.psql);
+        cmd.args(["-h", "127.0.0.1", "-p"])
+            .arg(self.port.to_string())
+            .args([
+                "-U",
+                user,
+                "-d",
+                db,
+                "-X",
+                "-q",
+                "-A",
+                "-t",
+                "-w",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-f",
+                "-",
+            ])
+            .env("PGPASSWORD", password);
         run_with_stdin(&mut cmd, sql, "psql")
     }
 
@@ -299,6 +335,12 @@ pub struct MariaDb {
 impl MariaDb {
     /// `None` (after a loud skip message) if MariaDB is not installed.
     pub fn start() -> Option<Self> {
+        Self::start_with(&[])
+    }
+
+    /// Like [`Self::start`], with more server options, e.g.
+    /// `--sql-mode=NO_BACKSLASH_ESCAPES` as an operator may have it.
+    pub fn start_with(options: &[&str]) -> Option<Self> {
         let (Some(install_db), Some(server), Some(client)) = (
             find_program(&["mariadb-install-db", "mysql_install_db"], &["/usr/bin"]),
             find_program(&["mariadbd", "mysqld"], &["/usr/sbin"]),
@@ -353,6 +395,7 @@ impl MariaDb {
                 "--innodb-buffer-pool-size=16M",
                 "--skip-name-resolve",
             ])
+            .args(options)
             .stdout(log)
             .stderr(log2)
             .spawn()

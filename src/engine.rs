@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use crate::answers::{Answers, SAVED_ANSWERS};
 use crate::events::Event;
 use crate::host::{FileSpec, Host};
+use crate::phases::mattermost::fetch::FetchError;
 use crate::phases::{self, Check, Ctx, Level, LocalEdits, Phase, PhaseError, PhaseId};
 use crate::plan::{Plan, Source};
 use crate::state::Journal;
@@ -298,6 +299,9 @@ pub fn converge(
     };
     let all = phases::all();
     let mut done: Vec<PhaseReport> = Vec::new();
+    // Whether the tarball still has to be fetched, and what apt installs meanwhile.
+    let mut download_due = false;
+    let mut apt_installs: Vec<&str> = Vec::new();
     std::thread::scope(|scope| {
         let mut ctx = Ctx::new(host, answers, plan);
         ctx.cancel = cancel.clone();
@@ -325,23 +329,37 @@ pub fn converge(
                 if let Err(error) = save_answers(host, answers) {
                     return Err(fail(host, id, error, &done));
                 }
-                // The download only needs the network, not the packages: start it now.
+                download_due = needs_tarball(&ctx);
+                if download_due {
+                    apt_installs = phases::packages::missing(&ctx).unwrap_or_default();
+                }
+            }
+            // The download only needs the network, not the packages: it starts
+            // alongside apt, or right after it when HTTPS had to wait for
+            // ca-certificates.
+            if download_due && matches!(id, PhaseId::Packages | PhaseId::Database) {
                 let https =
                     matches!(&plan.release.source, Source::Url(u) if u.starts_with("https://"));
                 let ca_ready = host
                     .path(Path::new("/etc/ssl/certs/ca-certificates.crt"))
                     .exists();
-                if needs_tarball(&ctx) && (!https || ca_ready) {
+                if !https || ca_ready {
+                    download_due = false;
                     let release = &plan.release;
                     host.note("[mattermost] starting the tarball download alongside apt");
-                    ctx.tarball =
-                        Some(scope.spawn(move || {
-                            phases::mattermost::fetch::fetch(host, release, cancel)
-                        }));
+                    ctx.tarball = Some(scope.spawn(move || fetch_and_tell(host, release, cancel)));
                 }
             }
-            // A download that already failed stops the run before more changes.
-            if let Err(error) = ctx.collect_fetch(false) {
+            // Nothing after apt starts before the download is settled: a failed
+            // download stops the run with only apt's work done.
+            let wait = !matches!(id, PhaseId::Preflight | PhaseId::Packages);
+            if wait && ctx.tarball.as_ref().is_some_and(|h| !h.is_finished()) {
+                host.note(&format!(
+                    "[mattermost] waiting for the tarball download before phase {id}"
+                ));
+            }
+            if let Err(error) = ctx.collect_fetch(wait) {
+                let error = download_failed(error, &apt_installs, &done);
                 return Err(fail(host, PhaseId::Mattermost, error, &done));
             }
             let mut result = run_phase(&mut ctx, phase, &mut rj);
@@ -387,6 +405,47 @@ pub fn converge(
         Ok(())
     })?;
     Ok(done)
+}
+
+/// The background download: a failure is told at once (as a warning), while the
+/// work already running (apt) finishes; the engine stops before the next phase.
+fn fetch_and_tell(
+    host: &Host,
+    release: &crate::plan::ReleasePlan,
+    cancel: &Cancel,
+) -> Result<std::path::PathBuf, FetchError> {
+    let result = phases::mattermost::fetch::fetch(host, release, cancel);
+    if let Err(e) = &result {
+        if !matches!(e, FetchError::Cancelled { .. }) {
+            let message = format!(
+                "the Mattermost download failed: {e}. What is running now finishes; nothing else starts"
+            );
+            host.note(&format!("[mattermost] {message}"));
+            (host.events())(Event::Warning { message });
+        }
+    }
+    result
+}
+
+/// A failed download, with what this run changed before it: only apt's packages
+/// can have been installed, as no later phase starts before the download settles.
+fn download_failed(error: PhaseError, apt_installed: &[&str], done: &[PhaseReport]) -> PhaseError {
+    let apt_ran = done
+        .iter()
+        .any(|r| r.phase == PhaseId::Packages && r.changed);
+    let account = if apt_ran && !apt_installed.is_empty() {
+        format!(
+            "Before it failed, this run installed these packages with apt (they stay, and the next run uses them): {}. Nothing else was started: no database, no Mattermost files, no service.",
+            apt_installed.join(" ")
+        )
+    } else {
+        "This run installed nothing: no packages, no database, no Mattermost files, no service."
+            .to_owned()
+    };
+    PhaseError {
+        cause: format!("{}\n{account}", error.cause),
+        fix: error.fix,
+    }
 }
 
 fn fail(host: &Host, phase: PhaseId, error: PhaseError, done: &[PhaseReport]) -> InstallError {
@@ -438,6 +497,50 @@ pub fn status(host: &Host, answers: &Answers, plan: &Plan) -> Vec<Check> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn packages_report(changed: bool) -> PhaseReport {
+        PhaseReport {
+            phase: PhaseId::Packages,
+            changed,
+            elapsed: Duration::ZERO,
+            checks: vec![],
+        }
+    }
+
+    #[test]
+    fn a_failed_download_says_what_apt_installed_and_that_nothing_else_started() {
+        let e = PhaseError::new(
+            "download of http://m/x.tar.gz failed: the connection closed after 5 of 10 bytes",
+        )
+        .fix("set download_base_url or tarball");
+        let e = download_failed(e, &["postgresql", "apache2"], &[packages_report(true)]);
+        assert!(
+            e.cause.starts_with(
+                "download of http://m/x.tar.gz failed: the connection closed after 5 of 10 bytes\n"
+            ),
+            "{}",
+            e.cause
+        );
+        assert!(e.cause.contains("installed these packages with apt (they stay, and the next run uses them): postgresql apache2."), "{}", e.cause);
+        assert!(
+            e.cause.contains("Nothing else was started: no database"),
+            "{}",
+            e.cause
+        );
+        assert!(
+            !e.fix
+                .as_deref()
+                .unwrap_or("")
+                .contains("nothing was installed")
+        );
+
+        let e = download_failed(
+            PhaseError::new("x"),
+            &["postgresql"],
+            &[packages_report(false)],
+        );
+        assert!(e.cause.ends_with("This run installed nothing: no packages, no database, no Mattermost files, no service."), "{}", e.cause);
+    }
 
     #[test]
     fn a_journal_that_cannot_be_written_stops_the_run() {

@@ -31,6 +31,15 @@ pub enum Event {
         done: u64,
         total: Option<u64>,
     },
+    /// Network work failed and is tried again after `delay` (`attempt` of `attempts`).
+    Retry {
+        phase: PhaseId,
+        what: String,
+        cause: String,
+        attempt: u32,
+        attempts: u32,
+        delay: Duration,
+    },
     /// Something the operator should read, that does not stop the run.
     Warning { message: String },
     /// A line that went to the log file (already redacted).

@@ -146,6 +146,18 @@ impl Phase for Packages {
         ctx.step(P, "refreshing the package lists (apt-get update)");
         ctx.host
             .run_streaming(&apt(&["update"]), &mut |l| progress("apt-get update", l))?;
+        // The tarball download runs alongside; one that has already failed (a 404, a
+        // refused connection) stops the run here, before any package is installed.
+        if ctx
+            .tarball
+            .as_ref()
+            .is_some_and(std::thread::ScopedJoinHandle::is_finished)
+        {
+            ctx.collect_fetch(false).map_err(|e| PhaseError {
+                cause: format!("{}\nNo package was installed (apt-get update only refreshed the package lists), and nothing else was started.", e.cause),
+                fix: e.fix,
+            })?;
+        }
         for p in &missing {
             ctx.claim("package", p)?;
         }

@@ -105,6 +105,34 @@ pub fn sink(verbose: bool) -> EventSink {
             Event::Warning { message } => {
                 let _ = writeln!(out, "! warning: {message}");
             }
+            Event::Retry {
+                phase,
+                what,
+                cause,
+                attempt,
+                attempts,
+                delay,
+            } => {
+                let line = format!(
+                    "  ↻ {phase}: {what} interrupted: {cause}; attempt {attempt} of {attempts} in {:.0}s",
+                    delay.as_secs_f64().ceil()
+                );
+                // Above a live bar, not through it.
+                let bar = bars.lock().ok().and_then(|b| {
+                    b.bars
+                        .iter()
+                        .find(|((p, _), _)| *p == phase)
+                        .map(|(_, bar)| bar.clone())
+                });
+                match bar {
+                    Some(bar) => bar.suspend(|| {
+                        let _ = writeln!(out, "{line}");
+                    }),
+                    None => {
+                        let _ = writeln!(out, "{line}");
+                    }
+                }
+            }
             Event::Progress {
                 phase,
                 label,

@@ -284,6 +284,24 @@ impl RunState {
                     }),
                 }
             }
+            Event::Retry {
+                phase,
+                what,
+                cause,
+                attempt,
+                attempts,
+                delay,
+            } => {
+                // Shown under the bars in "Current work"; the log gets the host's line.
+                let line = format!(
+                    "{what} interrupted ({cause}); attempt {attempt} of {attempts} in {:.0}s",
+                    delay.as_secs_f64().ceil()
+                );
+                if let Some(r) = self.row(phase) {
+                    r.step = Some(line.clone());
+                }
+                self.warnings.push(line);
+            }
             Event::Warning { message } => {
                 self.push_log(format!("! warning: {message}"));
                 self.warnings.push(message);

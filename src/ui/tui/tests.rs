@@ -585,6 +585,28 @@ fn nothing_is_installed_before_install_and_a_failure_can_be_retried() {
 }
 
 #[test]
+fn a_download_retry_shows_under_the_bars() {
+    let mut a = mid_run();
+    a.update(Msg::Engine(Event::Retry {
+        phase: PhaseId::Mattermost,
+        what: "download of mattermost.tar.gz".into(),
+        cause: "no data for 30s".into(),
+        attempt: 2,
+        attempts: 5,
+        delay: Duration::from_secs(2),
+    }));
+    let screen = render(&a, 120, 40, Theme::default_color())
+        .backend()
+        .to_string();
+    assert!(
+        screen.contains(
+            "download of mattermost.tar.gz interrupted (no data for 30s); attempt 2 of 5 in 2s"
+        ),
+        "{screen}"
+    );
+}
+
+#[test]
 fn the_log_scrolls_and_follows() {
     let mut a = mid_run();
     let tail = |a: &App| {

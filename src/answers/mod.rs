@@ -150,6 +150,12 @@ pub struct Answers {
     pub db_password: Secret,
     pub install_dir: PathBuf,
     pub data_dir: PathBuf,
+    /// Take over an existing Mattermost installation in `install_dir` / `data_dir`
+    /// that this tool did not create (its files then belong to the service user).
+    /// Without it, a directory that is neither absent, empty nor the tool's own is
+    /// refused before anything changes.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub adopt_existing: bool,
     pub edition: Edition,
     pub version: VersionSpec,
     pub proxy: Proxy,

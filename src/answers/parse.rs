@@ -8,7 +8,7 @@ use super::validate::{self, FieldError, Invalid};
 use super::{Answers, DbEngine, Edition, Proxy, Secret, Tls, VersionSpec};
 use crate::releases::{self, Version};
 
-const KEYS: [&str; 28] = [
+const KEYS: [&str; 29] = [
     "domain",
     "db_engine",
     "db_name",
@@ -30,6 +30,7 @@ const KEYS: [&str; 28] = [
     "retention_keep_pinned",
     "install_dir",
     "data_dir",
+    "adopt_existing",
     "edition",
     "version",
     "proxy",
@@ -276,6 +277,14 @@ pub fn from_json(text: &str, saved: Option<&Answers>) -> Result<Answers, Invalid
 
     let install_dir = r.dir("install_dir", PathBuf::from("/opt/mattermost"));
     let data_dir = r.dir("data_dir", install_dir.join("data"));
+    if let Err(e) = validate::dirs_apart(&install_dir, &data_dir) {
+        r.err(
+            "data_dir",
+            e,
+            "leave data_dir out (it defaults to <install_dir>/data) or give a directory of its own",
+        );
+    }
+    let adopt_existing = r.boolean("adopt_existing", false);
 
     let edition = r.choice(
         "edition",
@@ -431,7 +440,7 @@ pub fn from_json(text: &str, saved: Option<&Answers>) -> Result<Answers, Invalid
             r.err(
                 "team_name",
                 e,
-                "use 2-64 of a-z, 0-9 and '-', starting with a letter",
+                "use 2-64 of a-z, 0-9 and '-', starting and ending with a letter or digit, not starting with a word Mattermost reserves (e.g. \"staff\")",
             );
         }
         if admin.is_none() {
@@ -543,6 +552,7 @@ pub fn from_json(text: &str, saved: Option<&Answers>) -> Result<Answers, Invalid
         db_password,
         install_dir,
         data_dir,
+        adopt_existing,
         edition,
         version,
         proxy,

@@ -553,7 +553,7 @@ fn ensure_team(
     }
     ctx.claim(TEAM_KIND, team)?;
     ctx.step(P, format!("creating the team {team}"));
-    let body = json!({"name": team, "display_name": team, "type": "O", "email": email});
+    let body = team_body(team, email);
     let r = call(
         ctx,
         api,
@@ -563,6 +563,20 @@ fn ensure_team(
         Some(&body),
     )?;
     Ok(r.str("id").to_owned())
+}
+
+/// The request body of an open team. Current Mattermost keeps `type` and
+/// `allow_open_invite` in step when a team is saved (`Team.PreSave` →
+/// `syncTypeAndAllowOpenInvite` in server/public/model/team.go): `type: "O"` alone,
+/// with `allow_open_invite` false by default, becomes an invite-only team.
+fn team_body(team: &str, email: &str) -> Value {
+    json!({
+        "name": team,
+        "display_name": team,
+        "type": "O",
+        "allow_open_invite": true,
+        "email": email,
+    })
 }
 
 /// The evidence that the account works: a login over TCP, as the web app does it.
@@ -710,6 +724,13 @@ mod tests {
         };
         let (_, todo) = judge(&left, false, true);
         assert!(todo.add_member && !todo.create_user && !todo.create_team);
+    }
+
+    #[test]
+    fn an_open_team_is_asked_for_as_open() {
+        let body = team_body("staff", "boss@example.com");
+        assert_eq!(body["type"], "O");
+        assert_eq!(body["allow_open_invite"], true, "{body}");
     }
 
     #[test]

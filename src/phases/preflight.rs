@@ -60,6 +60,16 @@ impl Phase for Preflight {
             },
         );
 
+        // Directories the tool did not create are never taken over (chowned), unless
+        // they are empty or an adopted Mattermost installation.
+        for v in super::mattermost::dirs::judge(host, &ctx.own, ctx.answers) {
+            let name = format!("{} {}", v.key, v.path.display());
+            checks.push(match &v.take {
+                Ok(_) => Check::ok(P, name, v.detail()),
+                Err((problem, fix)) => Check::fail(P, name, problem.clone()).with_fix(fix.clone()),
+            });
+        }
+
         for (what, dir) in [
             ("install directory", &ctx.answers.install_dir),
             ("data directory", &ctx.answers.data_dir),

@@ -29,6 +29,12 @@ pub struct Ownership {
     pub created: BTreeMap<String, BTreeSet<String>>,
     /// Things that were there before the tool touched the box, by the same kinds.
     pub preexisting: BTreeMap<String, BTreeSet<String>>,
+    /// Directories that existed before the tool and that it was allowed to take over
+    /// (empty when it found them, or a Mattermost layout the operator adopted with
+    /// `adopt_existing`): their owner and mode are the tool's to set from then on.
+    /// Directories it created are in `created["directory"]`.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub taken_over: BTreeSet<String>,
 }
 
 impl Ownership {
@@ -62,6 +68,17 @@ impl Ownership {
                 .or_default()
                 .insert(name.to_owned());
         }
+    }
+
+    /// Records that the pre-existing directory `dir` is now managed by the tool.
+    pub fn take_over(&mut self, dir: &str) {
+        self.taken_over.insert(dir.to_owned());
+    }
+
+    /// Whether the tool may set the owner and mode of `dir` (and what is inside it):
+    /// it created the directory, or took it over.
+    pub fn manages_dir(&self, dir: &str) -> bool {
+        self.did_create("directory", dir) || self.taken_over.contains(dir)
     }
 
     pub fn did_create(&self, kind: &str, name: &str) -> bool {

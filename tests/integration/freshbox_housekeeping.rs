@@ -89,6 +89,9 @@ fn check_admin_and_retention(b: &FreshBox, sql: &dyn Fn(&str) -> String) {
          WHERE t.Name = 'staff' AND u.Username = 'boss' AND m.DeleteAt = 0;",
     );
     assert_eq!(member.trim(), "1");
+    // An open team (allow_open_invite sent: Mattermost would make it invite-only).
+    let open = sql("SELECT Type FROM Teams WHERE Name = 'staff' AND AllowOpenInvite;");
+    assert_eq!(open.trim(), "O", "the team is not open");
 
     // Local mode is off again, its socket gone, the default location back.
     let cfg = config(b);

@@ -305,6 +305,8 @@ pub fn converge(
                 if let Err(error) = move_data_if_changed(host, answers) {
                     return Err(fail(host, PhaseId::Mattermost, error, &done));
                 }
+                // The move records its new directory as the tool's.
+                ctx.own = crate::state::Ownership::load(host);
                 // Preflight passed: nothing is changed before this point. Save the
                 // answers first, so an interrupted run keeps its generated secret.
                 if let Err(error) = save_answers(host, answers) {

@@ -243,7 +243,8 @@ const DIR_FLAGS: OFlags = OFlags::RDONLY
     .union(OFlags::CLOEXEC);
 
 /// Opens the directory `path` one component at a time from `/`, never following a
-/// symbolic link; with `create`, missing components are made (mode 0750, root).
+/// symbolic link; with `create`, missing components are made (mode 0755 less the umask, root;
+/// the caller sets the last one's mode).
 pub fn open_dir(path: &Path, create: bool) -> std::io::Result<OwnedFd> {
     let mut fd = rustix::fs::open("/", DIR_FLAGS, Mode::empty()).map_err(io)?;
     for c in path.components() {
@@ -259,7 +260,7 @@ pub fn open_dir(path: &Path, create: bool) -> std::io::Result<OwnedFd> {
         fd = match rustix::fs::openat(&fd, name, DIR_FLAGS, Mode::empty()) {
             Ok(next) => next,
             Err(Errno::NOENT) if create => {
-                match rustix::fs::mkdirat(&fd, name, Mode::from_raw_mode(0o750)) {
+                match rustix::fs::mkdirat(&fd, name, Mode::from_raw_mode(0o755)) {
                     Ok(()) | Err(Errno::EXIST) => {}
                     Err(e) => return Err(io(e)),
                 }

@@ -177,6 +177,17 @@ fn edit_distance(a: &str, b: &str) -> usize {
 /// Parses and validates an answers document. `saved` is the answers of the previous
 /// install on this box: its password is reused when the document has none.
 pub fn from_json(text: &str, saved: Option<&Answers>) -> Result<Answers, Invalid> {
+    parse(text, saved, false)
+}
+
+/// Parses the tool's own saved answers (`/etc/mattermost-setup/answers.json`), where
+/// an admin account without a password is one that exists already (its password was
+/// dropped once the account was there).
+pub fn from_saved_json(text: &str) -> Result<Answers, Invalid> {
+    parse(text, None, true)
+}
+
+fn parse(text: &str, saved: Option<&Answers>, saved_file: bool) -> Result<Answers, Invalid> {
     let value: Value = serde_json::from_str(text).map_err(|e| {
         Invalid::single(
             "answers",
@@ -405,17 +416,20 @@ pub fn from_json(text: &str, saved: Option<&Answers>) -> Result<Answers, Invalid
                             "use 8-72 printable characters",
                         );
                     }
-                    Secret::new(p)
+                    Some(Secret::new(p))
                 }
                 None => match saved.and_then(|s| s.admin.as_ref()) {
-                    Some(a) => a.password.clone(),
-                    None => {
+                    // The same account as the earlier install: its password (or none,
+                    // once the account exists).
+                    Some(a) if a.username == username => a.password.clone(),
+                    None if saved_file => None,
+                    _ => {
                         r.err(
                             "admin_password",
                             "is missing (admin_username is set)",
                             "add admin_password or admin_password_file",
                         );
-                        Secret::new("")
+                        None
                     }
                 },
             };
@@ -701,7 +715,7 @@ mod tests {
         let a = from_json(&json.to_string(), None).unwrap();
         assert_eq!(a.db_password.expose(), "from a file 123");
         assert_eq!(
-            a.admin.as_ref().unwrap().password.expose(),
+            a.admin.as_ref().unwrap().password.as_ref().unwrap().expose(),
             "from a file 123"
         );
         assert_eq!(a.retention_days, Some(365));

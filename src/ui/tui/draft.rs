@@ -332,8 +332,9 @@ impl Draft {
             self.select(Field::Admin, "yes");
             self.set_text(Field::AdminUsername, &ad.username);
             self.set_text(Field::AdminEmail, &ad.email);
-            self.set_text(Field::AdminPassword, ad.password.expose());
-            self.set_text(Field::AdminPasswordAgain, ad.password.expose());
+            let pw = ad.password.as_ref().map_or("", Secret::expose);
+            self.set_text(Field::AdminPassword, pw);
+            self.set_text(Field::AdminPasswordAgain, pw);
         }
     }
 
@@ -626,7 +627,10 @@ impl Draft {
         if admin {
             s("admin_username", self.text(Field::AdminUsername).trim());
             s("admin_email", self.text(Field::AdminEmail).trim());
-            s("admin_password", self.text(Field::AdminPassword));
+            // Empty for an account that exists (its password was dropped): kept so.
+            if !self.text(Field::AdminPassword).is_empty() {
+                s("admin_password", self.text(Field::AdminPassword));
+            }
         }
         if let Some(u) = &self.prefill.download_base_url {
             s("download_base_url", u);
@@ -654,6 +658,7 @@ impl Draft {
                     "download_base_url",
                     "tarball",
                     "sha256",
+                    "adopt_existing",
                 ] {
                     if let Some(v) = old.get(key) {
                         if !m.contains_key(key) && !v.is_null() {

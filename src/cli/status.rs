@@ -1,13 +1,13 @@
 //! `mattermost-setup status [--json]`
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use super::Outcome;
 use crate::engine;
 use crate::events;
-use crate::host::Host;
-use crate::phases::Level;
+use crate::host::{BACKUP_DIR, Host, files};
+use crate::phases::{Check, Level, PhaseId};
 use crate::ui::plain;
 
 #[derive(Debug, clap::Args)]
@@ -40,7 +40,8 @@ pub fn run(args: &Args) -> Outcome {
         Ok(p) => p,
         Err(out) => return out,
     };
-    let checks = engine::status(&host, &answers, &plan);
+    let mut checks = engine::status(&host, &answers, &plan);
+    checks.push(secret_backups_check(&host.path(Path::new(BACKUP_DIR))));
     let failed = checks.iter().filter(|c| c.level == Level::Fail).count();
     if args.json {
         let doc = serde_json::json!({ "ok": failed == 0, "failed": failed, "checks": checks, "log": host.log_path() });
@@ -62,4 +63,53 @@ pub fn run(args: &Args) -> Outcome {
         ExitCode::from(1)
     };
     Outcome::with_log(code, &host)
+}
+
+/// The backups that hold a secret (old answers, old config.json with its database
+/// password): listed, so the operator knows where copies of secrets are. Only the
+/// last few runs keep them, mode 600; a looser mode fails.
+fn secret_backups_check(base: &Path) -> Check {
+    let name = "backups holding secrets";
+    let found = files::secret_backups(base);
+    if found.is_empty() {
+        return Check::ok(PhaseId::Housekeeping, name, "none");
+    }
+    let list: Vec<String> = found
+        .iter()
+        .map(|(p, mode)| format!("{} ({mode:o})", p.display()))
+        .collect();
+    let detail = format!(
+        "{} file(s), from the last {} runs at most: {}",
+        found.len(),
+        files::SECRET_BACKUP_RUNS,
+        list.join(", ")
+    );
+    if found.iter().any(|(_, mode)| mode & 0o077 != 0) {
+        Check::fail(PhaseId::Housekeeping, name, detail)
+            .with_fix("chmod 600 them: they hold passwords")
+    } else {
+        Check::ok(PhaseId::Housekeeping, name, detail)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn backups_with_secrets_are_listed_and_a_loose_mode_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(secret_backups_check(dir.path()).detail, "none");
+        let f = dir
+            .path()
+            .join("2026-01-02T000000Z/etc/mattermost-setup/answers.json");
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        std::fs::write(&f, "secret").unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let c = secret_backups_check(dir.path());
+        assert!(c.passed() && c.detail.contains(&format!("{} (600)", f.display())), "{c:?}");
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(!secret_backups_check(dir.path()).passed());
+    }
 }

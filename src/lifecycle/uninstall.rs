@@ -109,6 +109,8 @@ pub fn uninstall(host: &Host, a: &Answers, purge: bool) -> Result<Report, PhaseE
         } else {
             remove_program_files(host, install, &mut r)?;
         }
+    } else if purge && own.manages_dir(&install_key) && host.path(install).exists() {
+        empty_tree(host, install, &mut r)?;
     } else {
         r.kept.push(format!(
             "{} (it existed before mattermost-setup)",
@@ -119,6 +121,8 @@ pub fn uninstall(host: &Host, a: &Answers, purge: bool) -> Result<Report, PhaseE
     if !a.data_dir.starts_with(install) || !purge {
         if purge && own.did_create("directory", &data_key) {
             remove_tree(host, &a.data_dir, &mut r)?;
+        } else if purge && own.manages_dir(&data_key) && host.path(&a.data_dir).exists() {
+            empty_tree(host, &a.data_dir, &mut r)?;
         } else if host.path(&a.data_dir).exists() {
             r.kept
                 .push(format!("data directory {}", a.data_dir.display()));
@@ -317,6 +321,25 @@ fn remove_tree(host: &Host, dir: &Path, r: &mut Report) -> Result<(), PhaseError
     Ok(())
 }
 
+/// A directory that existed before the tool and that it took over (empty, or an
+/// adopted Mattermost): with the data purged, what is inside goes; the directory
+/// itself stays (it may be a mount point).
+fn empty_tree(host: &Host, dir: &Path, r: &mut Report) -> Result<(), PhaseError> {
+    let real = host.path(dir);
+    let entries = std::fs::read_dir(&real)
+        .map_err(|e| PhaseError::new(format!("cannot list {}: {e}", dir.display())))?;
+    for e in entries.flatten() {
+        remove_path(&e.path())?;
+    }
+    host.note(&format!("[uninstall] emptied {}", dir.display()));
+    r.removed.push(format!("everything in {} (with its data)", dir.display()));
+    r.kept.push(format!(
+        "the empty directory {} (it existed before mattermost-setup)",
+        dir.display()
+    ));
+    Ok(())
+}
+
 fn purge_database(
     host: &Host,
     a: &Answers,
@@ -487,6 +510,25 @@ mod tests {
         let kept = r.kept.join("\n");
         assert!(!kept.contains("backups") && !kept.contains("cache") && !kept.contains(".previous"), "{kept}");
         assert!(kept.contains("/var/log/mattermost-setup"), "{kept}");
+    }
+
+    #[test]
+    fn an_adopted_directory_is_emptied_by_purge_but_stays() {
+        let (t, host, a) = installed();
+        let mut own = Ownership::default();
+        own.found("directory", "/opt/mattermost");
+        own.take_over("/opt/mattermost");
+        own.save(&host).unwrap();
+        let r = uninstall(&host, &a, true).unwrap();
+        let inst = t.path().join("opt/mattermost");
+        assert!(inst.is_dir());
+        assert_eq!(std::fs::read_dir(&inst).unwrap().count(), 0);
+        assert!(r.kept.join("\n").contains("the empty directory /opt/mattermost"));
+        // Without the record, it is not the tool's to empty.
+        let (t, host, a) = installed();
+        Ownership::default().save(&host).unwrap();
+        uninstall(&host, &a, true).unwrap();
+        assert!(t.path().join("opt/mattermost/data/teams").exists());
     }
 
     #[test]

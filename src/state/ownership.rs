@@ -46,6 +46,14 @@ impl Ownership {
             .unwrap_or_default()
     }
 
+    /// The record of a box whose `/` is `root`, read without a `Host` (the wizard).
+    pub fn load_at(root: &Path) -> Self {
+        std::fs::read(root.join(PATH.trim_start_matches('/')))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
     pub fn save(&self, host: &Host) -> Result<(), HostError> {
         super::save_json(host, PATH, self)
     }

@@ -44,6 +44,9 @@ pub struct Verdict {
     pub path: PathBuf,
     /// How it is taken, or why not: `(problem, fix)`.
     pub take: Result<Take, (String, String)>,
+    /// It holds a Mattermost installation (or file storage) the tool did not
+    /// create: `adopt_existing` decides.
+    pub adoptable: bool,
 }
 
 impl Verdict {
@@ -100,17 +103,17 @@ fn data_evidence(real: &Path) -> Vec<String> {
 }
 
 /// The release record's install directory, when an earlier run installed there.
-fn recorded_install_dir(host: &Host) -> Option<PathBuf> {
-    let bytes = host.read(Path::new(super::RELEASE_RECORD)).ok()??;
+fn recorded_install_dir(root: &Path) -> Option<PathBuf> {
+    let bytes = std::fs::read(root.join(super::RELEASE_RECORD.trim_start_matches('/'))).ok()?;
     serde_json::from_slice::<super::ReleaseRecord>(&bytes)
         .ok()
         .map(|r| r.install_dir)
 }
 
 fn judge_one(
-    host: &Host,
+    root: &Path,
     own: &Ownership,
-    a: &Answers,
+    adopt: bool,
     which: &'static str,
     dir: &Path,
 ) -> Verdict {
@@ -118,9 +121,10 @@ fn judge_one(
         key: which,
         path: dir.to_owned(),
         take,
+        adoptable: false,
     };
     let refuse = |problem: String, fix: String| verdict(Err((problem, fix)));
-    let real = host.path(dir);
+    let real = root.join(dir.strip_prefix("/").unwrap_or(dir));
     let meta = match std::fs::symlink_metadata(&real) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return verdict(Ok(Take::Create)),
         Err(e) => {
@@ -149,7 +153,7 @@ fn judge_one(
             "recorded as created (or taken over) by mattermost-setup".into(),
         )));
     }
-    if which == "install_dir" && recorded_install_dir(host).as_deref() == Some(dir) {
+    if which == "install_dir" && recorded_install_dir(root).as_deref() == Some(dir) {
         return verdict(Ok(Take::Ours(
             "mattermost-setup installed Mattermost here (release record)".into(),
         )));
@@ -183,12 +187,12 @@ fn judge_one(
             "Mattermost file storage"
         };
         let shown = format!("{what} ({})", evidence.join(", "));
-        if a.adopt_existing {
-            return verdict(Ok(Take::Adopt(format!(
+        let mut v = if adopt {
+            verdict(Ok(Take::Adopt(format!(
                 "holds {shown}: adopted (adopt_existing), its files go to the mattermost user"
-            ))));
-        }
-        return refuse(
+            ))))
+        } else {
+            refuse(
             format!(
                 "{} already holds {shown} that mattermost-setup did not create",
                 dir.display()
@@ -196,7 +200,10 @@ fn judge_one(
             format!(
                 "to take it over — its files then belong to the mattermost user — add \"adopt_existing\": true to the answers (the wizard asks); or choose another {which}"
             ),
-        );
+            )
+        };
+        v.adoptable = true;
+        return v;
     }
     let listed = format!("{}{}", names.join(", "), if more { ", ..." } else { "" });
     refuse(
@@ -217,18 +224,36 @@ fn judge_one(
 
 /// The verdicts on `install_dir` and `data_dir`, in that order. Read-only.
 pub fn judge(host: &Host, own: &Ownership, a: &Answers) -> Vec<Verdict> {
-    let install = judge_one(host, own, a, "install_dir", &a.install_dir);
-    let data = if a.data_dir.starts_with(&a.install_dir) {
+    judge_at(
+        &host.path(Path::new("/")),
+        own,
+        &a.install_dir,
+        &a.data_dir,
+        a.adopt_existing,
+    )
+}
+
+/// [`judge`] for a box whose `/` is `root` (the wizard asks before any `Host`).
+pub fn judge_at(
+    root: &Path,
+    own: &Ownership,
+    install_dir: &Path,
+    data_dir: &Path,
+    adopt: bool,
+) -> Vec<Verdict> {
+    let install = judge_one(root, own, adopt, "install_dir", install_dir);
+    let data = if data_dir.starts_with(install_dir) {
         Verdict {
             key: "data_dir",
-            path: a.data_dir.clone(),
+            path: data_dir.to_owned(),
             take: Ok(match &install.take {
                 Ok(Take::Create | Take::Empty) => Take::Create,
-                _ => Take::Ours(format!("inside install_dir {}", a.install_dir.display())),
+                _ => Take::Ours(format!("inside install_dir {}", install_dir.display())),
             }),
+            adoptable: false,
         }
     } else {
-        judge_one(host, own, a, "data_dir", &a.data_dir)
+        judge_one(root, own, adopt, "data_dir", data_dir)
     };
     vec![install, data]
 }

@@ -38,6 +38,8 @@ pub enum Field {
     AdminEmail,
     AdminPassword,
     AdminPasswordAgain,
+    /// Take over a Mattermost installation found in the chosen directories.
+    AdoptExisting,
 }
 
 /// How a field is edited.
@@ -67,7 +69,7 @@ impl Field {
         use Field::*;
         match self {
             DbEngine | DbPasswordMode | Edition | Version | Proxy | Tls | LetsencryptAgree
-            | Admin => Kind::Choice,
+            | Admin | AdoptExisting => Kind::Choice,
             DbPassword | DbPasswordAgain | AdminPassword | AdminPasswordAgain => Kind::Secret,
             _ => Kind::Text,
         }
@@ -99,6 +101,7 @@ impl Field {
             AdminEmail => "E-mail",
             AdminPassword => "Password",
             AdminPasswordAgain => "Again",
+            AdoptExisting => "Existing Mattermost",
         }
     }
 
@@ -151,6 +154,9 @@ impl Field {
             AdminEmail => "The admin's e-mail address.",
             AdminPassword => "8 to 128 printable characters.",
             AdminPasswordAgain => "Type the same password again.",
+            AdoptExisting => {
+                "Found in the directories above (evidence below). Taking it over gives its files to the mattermost user."
+            }
         }
     }
 }
@@ -233,6 +239,9 @@ pub struct Draft {
     pub prefill: Prefill,
     /// The data directory follows the install directory until it is edited.
     pub data_dir_edited: bool,
+    /// The chosen directories hold a Mattermost installation the tool did not
+    /// create: the storage step asks whether to take it over.
+    pub adoptable: bool,
 }
 
 fn opt(value: &'static str, label: impl Into<String>, note: impl Into<String>) -> Opt {
@@ -261,6 +270,7 @@ impl Draft {
             caps,
             prefill,
             data_dir_edited: false,
+            adoptable: false,
         };
         let t = |d: &mut Self, f: Field, v: &str| {
             d.text.insert(f, Input::new(v));
@@ -304,6 +314,9 @@ impl Draft {
         self.set_text(Field::InstallDir, &a.install_dir.to_string_lossy());
         self.set_text(Field::DataDir, &a.data_dir.to_string_lossy());
         self.data_dir_edited = a.data_dir != a.install_dir.join("data");
+        if a.adopt_existing {
+            self.select(Field::AdoptExisting, "yes");
+        }
         self.select(Field::Edition, a.edition.name());
         match &a.version {
             answers::VersionSpec::Esr => self.select(Field::Version, "esr"),
@@ -484,6 +497,10 @@ impl Draft {
                 opt("no", "Not now", "first browser sign-up becomes admin"),
                 opt("yes", "Create one", "username, e-mail and password"),
             ],
+            Field::AdoptExisting => vec![
+                opt("no", "Leave it", "choose other directories"),
+                opt("yes", "Take it over", "its files go to the mattermost user"),
+            ],
             _ => Vec::new(),
         }
     }
@@ -548,7 +565,13 @@ impl Draft {
                 }
                 v
             }
-            Step::Storage => vec![InstallDir, DataDir],
+            Step::Storage => {
+                let mut v = vec![InstallDir, DataDir];
+                if self.adoptable || self.value(AdoptExisting) == "yes" {
+                    v.push(AdoptExisting);
+                }
+                v
+            }
             Step::Release => {
                 let mut v = vec![Edition, Version];
                 if self.value(Version) == "pinned" {
@@ -646,6 +669,9 @@ impl Draft {
                 "letsencrypt_agree_tos".into(),
                 Value::Bool(self.value(Field::LetsencryptAgree) == "yes"),
             );
+        }
+        if self.value(Field::AdoptExisting) == "yes" {
+            m.insert("adopt_existing".into(), Value::Bool(true));
         }
         // Settings the wizard does not ask about are kept from the earlier install.
         if let Some(saved) = &self.prefill.saved {
@@ -756,6 +782,7 @@ impl Draft {
             "admin_username" => AdminUsername,
             "admin_email" => AdminEmail,
             "admin_password" => AdminPassword,
+            "adopt_existing" => AdoptExisting,
             _ => return None,
         })
     }

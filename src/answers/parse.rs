@@ -715,7 +715,13 @@ mod tests {
         let a = from_json(&json.to_string(), None).unwrap();
         assert_eq!(a.db_password.expose(), "from a file 123");
         assert_eq!(
-            a.admin.as_ref().unwrap().password.as_ref().unwrap().expose(),
+            a.admin
+                .as_ref()
+                .unwrap()
+                .password
+                .as_ref()
+                .unwrap()
+                .expose(),
             "from a file 123"
         );
         assert_eq!(a.retention_days, Some(365));

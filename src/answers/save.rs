@@ -90,11 +90,7 @@ pub fn save_for_replay(a: &Answers, path: &Path) -> std::io::Result<SavedFiles> 
     )?;
     let mut secrets = vec![db_file.clone()];
     if let Some(pw) = a.admin.as_ref().and_then(|ad| ad.password.as_ref()) {
-        write(
-            &admin_file,
-            format!("{}\n", pw.expose()).as_bytes(),
-            0o600,
-        )?;
+        write(&admin_file, format!("{}\n", pw.expose()).as_bytes(), 0o600)?;
         secrets.push(admin_file.clone());
     }
     write(
@@ -148,7 +144,10 @@ mod tests {
         .unwrap();
         let kept = without_admin_password(&a);
         let text = kept.to_json_with_secrets();
-        assert!(!text.contains("admin secret") && !text.contains("admin_password"), "{text}");
+        assert!(
+            !text.contains("admin secret") && !text.contains("admin_password"),
+            "{text}"
+        );
         // The saved file reads back; an operator's file without the password does not
         // (unless the saved answers say the account exists).
         let saved = crate::answers::from_saved_json(&text).unwrap();

@@ -164,12 +164,38 @@ pub fn dir(path: &Path) -> Result<(), String> {
 /// runtime state, and every directory of the tool's own state (and their parents).
 pub fn reserved_dir(path: &Path) -> Result<(), String> {
     const SHARED: [&str; 33] = [
-        "/srv", "/mnt", "/media", "/lost+found", "/usr/local", "/usr/local/bin",
-        "/usr/local/sbin", "/usr/local/lib", "/usr/local/share", "/usr/local/etc",
-        "/usr/local/include", "/usr/local/src", "/usr/local/games", "/usr/local/man",
-        "/usr/bin", "/usr/sbin", "/usr/lib", "/usr/lib64", "/usr/libexec", "/usr/share",
-        "/usr/include", "/usr/src", "/usr/games", "/var/lib", "/var/log", "/var/cache",
-        "/var/backups", "/var/spool", "/var/mail", "/var/tmp", "/var/www", "/var/opt",
+        "/srv",
+        "/mnt",
+        "/media",
+        "/lost+found",
+        "/usr/local",
+        "/usr/local/bin",
+        "/usr/local/sbin",
+        "/usr/local/lib",
+        "/usr/local/share",
+        "/usr/local/etc",
+        "/usr/local/include",
+        "/usr/local/src",
+        "/usr/local/games",
+        "/usr/local/man",
+        "/usr/bin",
+        "/usr/sbin",
+        "/usr/lib",
+        "/usr/lib64",
+        "/usr/libexec",
+        "/usr/share",
+        "/usr/include",
+        "/usr/src",
+        "/usr/games",
+        "/var/lib",
+        "/var/log",
+        "/var/cache",
+        "/var/backups",
+        "/var/spool",
+        "/var/mail",
+        "/var/tmp",
+        "/var/www",
+        "/var/opt",
         "/var/local",
     ];
     /// Whole trees that are never a place for Mattermost.
@@ -452,15 +478,46 @@ mod tests {
 
     #[test]
     fn team_names_follow_the_servers_rules() {
-        for ok in ["staff", "my-team2", "ab", "9lives", "a-b-c", "ab__cd", "team1__x", "x".repeat(64).as_str()] {
+        for ok in [
+            "staff",
+            "my-team2",
+            "ab",
+            "9lives",
+            "a-b-c",
+            "ab__cd",
+            "team1__x",
+            "x".repeat(64).as_str(),
+        ] {
             assert_eq!(team_name(ok), Ok(()), "{ok}");
         }
         // Reserved words are prefixes: the server answers 400 to all of these.
-        for bad in ["helpdesk", "postmaster", "api", "admins", "Plugins2", "boardsroom", "playbooks-x", "mfa1"] {
+        for bad in [
+            "helpdesk",
+            "postmaster",
+            "api",
+            "admins",
+            "Plugins2",
+            "boardsroom",
+            "playbooks-x",
+            "mfa1",
+        ] {
             let e = team_name(bad).unwrap_err();
             assert!(e.contains("reserves"), "{bad}: {e}");
         }
-        for bad in ["team-", "-team", "a", "Team", "te am", "a_b", "a__b-c", "a___b", "__ab", "ab__", "tëam", "x".repeat(65).as_str()] {
+        for bad in [
+            "team-",
+            "-team",
+            "a",
+            "Team",
+            "te am",
+            "a_b",
+            "a__b-c",
+            "a___b",
+            "__ab",
+            "ab__",
+            "tëam",
+            "x".repeat(65).as_str(),
+        ] {
             assert!(team_name(bad).is_err(), "{bad}");
         }
     }

@@ -108,7 +108,10 @@ mod tests {
         std::fs::write(&f, "secret").unwrap();
         std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
         let c = secret_backups_check(dir.path());
-        assert!(c.passed() && c.detail.contains(&format!("{} (600)", f.display())), "{c:?}");
+        assert!(
+            c.passed() && c.detail.contains(&format!("{} (600)", f.display())),
+            "{c:?}"
+        );
         std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
         assert!(!secret_backups_check(dir.path()).passed());
     }

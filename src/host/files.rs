@@ -143,7 +143,11 @@ fn runs(base: &Path) -> Vec<PathBuf> {
 
 /// Backup files holding secrets under `dir` (symbolic links not followed).
 fn secret_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for e in fs::read_dir(dir).into_iter().flatten().filter_map(Result::ok) {
+    for e in fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+    {
         match e.file_type() {
             Ok(t) if t.is_dir() => secret_files(&e.path(), out),
             Ok(t) if t.is_file() && holds_secret(&e.file_name()) => out.push(e.path()),
@@ -185,7 +189,11 @@ pub fn prune_secret_backups(base: &Path, keep: usize) -> std::io::Result<Vec<Pat
 }
 
 fn remove_empty_dirs(dir: &Path) {
-    for e in fs::read_dir(dir).into_iter().flatten().filter_map(Result::ok) {
+    for e in fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+    {
         if e.file_type().is_ok_and(|t| t.is_dir()) {
             remove_empty_dirs(&e.path());
         }
@@ -334,19 +342,38 @@ mod tests {
         let kept = secret_backups(&base);
         let runs: std::collections::BTreeSet<String> = kept
             .iter()
-            .map(|(p, _)| p.strip_prefix(&base).unwrap().components().next().unwrap().as_os_str().to_string_lossy().into_owned())
+            .map(|(p, _)| {
+                p.strip_prefix(&base)
+                    .unwrap()
+                    .components()
+                    .next()
+                    .unwrap()
+                    .as_os_str()
+                    .to_string_lossy()
+                    .into_owned()
+            })
             .collect();
         assert_eq!(
             runs.into_iter().collect::<Vec<_>>(),
-            ["2026-01-04T000000Z", "2026-01-05T000000Z", "2026-01-06T000000Z"]
+            [
+                "2026-01-04T000000Z",
+                "2026-01-05T000000Z",
+                "2026-01-06T000000Z"
+            ]
         );
         assert_eq!(kept.len(), 6, "{kept:?}");
         assert!(kept.iter().all(|(_, m)| *m == 0o600));
         // Other backups and the upgrade's dump stay; nothing else is touched.
-        assert!(base.join("2026-01-02T000000Z").join(vhost.strip_prefix("/").unwrap()).exists());
+        assert!(
+            base.join("2026-01-02T000000Z")
+                .join(vhost.strip_prefix("/").unwrap())
+                .exists()
+        );
         assert!(upgrade.join("mattermost-10.11.1.pgdump").exists());
         assert!(!upgrade.join("config").exists());
-        assert!(holds_secret("config.json.2".as_ref()) && !holds_secret("config.json.bak".as_ref()));
+        assert!(
+            holds_secret("config.json.2".as_ref()) && !holds_secret("config.json.bak".as_ref())
+        );
     }
 
     #[test]

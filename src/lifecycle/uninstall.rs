@@ -332,7 +332,8 @@ fn empty_tree(host: &Host, dir: &Path, r: &mut Report) -> Result<(), PhaseError>
         remove_path(&e.path())?;
     }
     host.note(&format!("[uninstall] emptied {}", dir.display()));
-    r.removed.push(format!("everything in {} (with its data)", dir.display()));
+    r.removed
+        .push(format!("everything in {} (with its data)", dir.display()));
     r.kept.push(format!(
         "the empty directory {} (it existed before mattermost-setup)",
         dir.display()
@@ -463,9 +464,18 @@ mod tests {
         }
         for (f, text) in [
             ("opt/mattermost/config/config.json", "{}"),
-            ("var/backups/mattermost-setup/upgrade-10.11.1-to-11.0.0-2026-01-01T000000Z/mattermost-10.11.1.pgdump", "dump"),
-            ("var/backups/mattermost-setup/2026-01-01T000000Z/etc/mattermost-setup/answers.json", "old secret"),
-            ("var/cache/mattermost-setup/mattermost-11.0.0-linux-amd64.tar.gz", "tgz"),
+            (
+                "var/backups/mattermost-setup/upgrade-10.11.1-to-11.0.0-2026-01-01T000000Z/mattermost-10.11.1.pgdump",
+                "dump",
+            ),
+            (
+                "var/backups/mattermost-setup/2026-01-01T000000Z/etc/mattermost-setup/answers.json",
+                "old secret",
+            ),
+            (
+                "var/cache/mattermost-setup/mattermost-11.0.0-linux-amd64.tar.gz",
+                "tgz",
+            ),
             ("etc/mattermost-setup/answers.json", "{}"),
         ] {
             std::fs::write(root.join(f), text).unwrap();
@@ -508,7 +518,10 @@ mod tests {
         // What stays is exactly: the database (pre-existing here: not created by
         // the tool), and the run logs.
         let kept = r.kept.join("\n");
-        assert!(!kept.contains("backups") && !kept.contains("cache") && !kept.contains(".previous"), "{kept}");
+        assert!(
+            !kept.contains("backups") && !kept.contains("cache") && !kept.contains(".previous"),
+            "{kept}"
+        );
         assert!(kept.contains("/var/log/mattermost-setup"), "{kept}");
     }
 
@@ -523,7 +536,11 @@ mod tests {
         let inst = t.path().join("opt/mattermost");
         assert!(inst.is_dir());
         assert_eq!(std::fs::read_dir(&inst).unwrap().count(), 0);
-        assert!(r.kept.join("\n").contains("the empty directory /opt/mattermost"));
+        assert!(
+            r.kept
+                .join("\n")
+                .contains("the empty directory /opt/mattermost")
+        );
         // Without the record, it is not the tool's to empty.
         let (t, host, a) = installed();
         Ownership::default().save(&host).unwrap();

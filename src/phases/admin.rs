@@ -818,11 +818,18 @@ mod tests {
             let back = crate::answers::from_saved_json(&text).unwrap();
             assert_eq!(back.admin.as_ref().unwrap().username, "boss");
             assert_eq!(back.admin.as_ref().unwrap().password.is_none(), dropped);
-            assert_eq!(back.db_password, a.db_password, "the database password stays");
+            assert_eq!(
+                back.db_password, a.db_password,
+                "the database password stays"
+            );
             if dropped {
                 // No backup holds it, and a re-run with the same answers file does
                 // not write it back.
-                assert!(!host.path(std::path::Path::new(crate::host::BACKUP_DIR)).exists());
+                assert!(
+                    !host
+                        .path(std::path::Path::new(crate::host::BACKUP_DIR))
+                        .exists()
+                );
                 crate::engine::save_answers(&host, &a).unwrap();
                 let again = std::fs::read_to_string(host.path(&saved)).unwrap();
                 assert_eq!(again, text);

@@ -237,10 +237,21 @@ mod tests {
             r#"{"domain": "chat.example.com", "data_dir": "/srv/files"}"#,
         );
         assert_eq!(checks.len(), 2, "{checks:?}");
-        assert!(checks.iter().all(|c| c.level == crate::phases::Level::Fail), "{checks:?}");
-        assert!(checks[0].name == "install_dir /opt/mattermost", "{checks:?}");
+        assert!(
+            checks.iter().all(|c| c.level == crate::phases::Level::Fail),
+            "{checks:?}"
+        );
+        assert!(
+            checks[0].name == "install_dir /opt/mattermost",
+            "{checks:?}"
+        );
         assert!(checks[0].fix.as_deref().unwrap().contains("adopt_existing"));
-        assert!(checks[1].detail.contains("/srv/files is not empty (reports)"), "{checks:?}");
+        assert!(
+            checks[1]
+                .detail
+                .contains("/srv/files is not empty (reports)"),
+            "{checks:?}"
+        );
         assert!(checks[1].fix.as_deref().unwrap().contains("data_dir"));
         // Absent directories pass.
         let checks = dir_checks(

@@ -611,10 +611,19 @@ mod tests {
         for ok in ["staff", "my-team2", "ab", "ab__cd", "9lives"] {
             assert!(valid_team_name(ok) && !reserved_team_name(ok), "{ok}");
         }
-        for bad in ["a", "-team", "team-", "Team", "te am", "a_b", "a__b-c", "__ab"] {
+        for bad in [
+            "a", "-team", "team-", "Team", "te am", "a_b", "a__b-c", "__ab",
+        ] {
             assert!(!valid_team_name(bad), "{bad}");
         }
-        for reserved in ["api", "signup", "helpdesk", "postmaster", "Admins", "boardroom"] {
+        for reserved in [
+            "api",
+            "signup",
+            "helpdesk",
+            "postmaster",
+            "Admins",
+            "boardroom",
+        ] {
             assert!(reserved_team_name(reserved), "{reserved}");
         }
     }

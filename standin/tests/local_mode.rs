@@ -201,7 +201,8 @@ fn contract(driver: &str, dsn: &str, sql: &dyn Fn(&str) -> String) {
     assert_eq!(r.json()["email_verified"], true);
 
     // Teams and membership.
-    let team = json!({"name": "staff", "display_name": "Staff", "type": "O", "allow_open_invite": true});
+    let team =
+        json!({"name": "staff", "display_name": "Staff", "type": "O", "allow_open_invite": true});
     let r = local_json(&socket, "POST", "/api/v4/teams", Some(&team));
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(r.json()["type"], "O", "{}", r.body);
@@ -231,7 +232,9 @@ fn contract(driver: &str, dsn: &str, sql: &dyn Fn(&str) -> String) {
             &socket,
             "POST",
             "/api/v4/teams",
-            Some(&json!({"name": name, "display_name": "X", "type": "O", "allow_open_invite": true})),
+            Some(
+                &json!({"name": name, "display_name": "X", "type": "O", "allow_open_invite": true}),
+            ),
         );
         assert_error(&r, 400, id);
     }

@@ -580,10 +580,20 @@ fn hostile_directories_are_refused_adopt_works_purge_leaves_nothing() {
     let untouched = |b: &FreshBox| {
         assert_eq!(stat(b), before, "the operator's directories changed");
         assert_ne!(b.exec("getent passwd mattermost").status.code(), Some(0));
-        for p in ["/etc/mattermost-setup", "/var/lib/mattermost-setup/ownership.json"] {
-            assert_eq!(b.exec(&format!("test -e {p}")).status.code(), Some(1), "{p}");
+        for p in [
+            "/etc/mattermost-setup",
+            "/var/lib/mattermost-setup/ownership.json",
+        ] {
+            assert_eq!(
+                b.exec(&format!("test -e {p}")).status.code(),
+                Some(1),
+                "{p}"
+            );
         }
-        assert_ne!(b.exec("dpkg -s postgresql >/dev/null 2>&1").status.code(), Some(0));
+        assert_ne!(
+            b.exec("dpkg -s postgresql >/dev/null 2>&1").status.code(),
+            Some(0)
+        );
     };
 
     // Shared system directories: refused by the answers check.
@@ -593,8 +603,14 @@ fn hostile_directories_are_refused_adopt_works_purge_leaves_nothing() {
     let (out, _) = install(&b);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(2), "{t}");
-    assert!(t.contains("install_dir: \"/usr/local\" is a shared system directory"), "{t}");
-    assert!(t.contains("data_dir: \"/srv\" is a shared system directory"), "{t}");
+    assert!(
+        t.contains("install_dir: \"/usr/local\" is a shared system directory"),
+        "{t}"
+    );
+    assert!(
+        t.contains("data_dir: \"/srv\" is a shared system directory"),
+        "{t}"
+    );
     untouched(&b);
 
     // A home directory and a directory with the operator's files: refused by preflight.
@@ -606,7 +622,10 @@ fn hostile_directories_are_refused_adopt_works_purge_leaves_nothing() {
     assert!(!out.status.success(), "{t}");
     assert!(t.contains("/home/alice is not empty"), "{t}");
     assert!(t.contains("/srv/reports is not empty (q3.txt)"), "{t}");
-    assert!(t.contains("choose a new or empty directory for install_dir"), "{t}");
+    assert!(
+        t.contains("choose a new or empty directory for install_dir"),
+        "{t}"
+    );
     untouched(&b);
 
     // A Mattermost installed by hand, with links planted in it: refused, then adopted.
@@ -627,7 +646,10 @@ fn hostile_directories_are_refused_adopt_works_purge_leaves_nothing() {
         t.contains("/opt/mattermost already holds a Mattermost installation (bin/mattermost"),
         "{t}"
     );
-    assert!(t.contains("/srv/mmdata already holds Mattermost file storage (20240101)"), "{t}");
+    assert!(
+        t.contains("/srv/mmdata already holds Mattermost file storage (20240101)"),
+        "{t}"
+    );
     assert!(t.contains("\"adopt_existing\": true"), "{t}");
     untouched(&b);
     a["adopt_existing"] = true.into();
@@ -638,11 +660,28 @@ fn hostile_directories_are_refused_adopt_works_purge_leaves_nothing() {
         "curl -sS -i -H 'Host: {DOMAIN}' http://127.0.0.1/api/v4/system/ping"
     ));
     assert!(ping.starts_with("HTTP/1.1 200"), "{ping}");
-    for d in ["/opt/mattermost", "/opt/mattermost/bin/mattermost", "/srv/mmdata", "/srv/mmdata/20240101/a.png"] {
-        assert_eq!(b.exec_ok(&format!("stat -c %U {d}")).trim(), "mattermost", "{d}");
+    for d in [
+        "/opt/mattermost",
+        "/opt/mattermost/bin/mattermost",
+        "/srv/mmdata",
+        "/srv/mmdata/20240101/a.png",
+    ] {
+        assert_eq!(
+            b.exec_ok(&format!("stat -c %U {d}")).trim(),
+            "mattermost",
+            "{d}"
+        );
     }
-    assert_eq!(stat(&b), before, "a link was followed out of the adopted trees");
-    assert_eq!(b.exec_ok("stat -c %U /srv/mmdata/hard").trim(), "root", "hard link left alone");
+    assert_eq!(
+        stat(&b),
+        before,
+        "a link was followed out of the adopted trees"
+    );
+    assert_eq!(
+        b.exec_ok("stat -c %U /srv/mmdata/hard").trim(),
+        "root",
+        "hard link left alone"
+    );
     let (code, out) = run(&b, "mattermost-setup status");
     assert_eq!(code, 0, "{out}");
     // A re-run on the adopted install needs no flag any more: it is recorded.
@@ -665,7 +704,11 @@ fn hostile_directories_are_refused_adopt_works_purge_leaves_nothing() {
         "/var/lib/mattermost-setup",
         "/etc/systemd/system/mattermost.service",
     ] {
-        assert_eq!(b.exec(&format!("test -e {p}")).status.code(), Some(1), "{p} is left:\n{out}");
+        assert_eq!(
+            b.exec(&format!("test -e {p}")).status.code(),
+            Some(1),
+            "{p} is left:\n{out}"
+        );
     }
     for d in ["/opt/mattermost", "/srv/mmdata"] {
         assert_eq!(b.exec_ok(&format!("ls -A {d} | wc -l")).trim(), "0", "{d}");
@@ -679,9 +722,15 @@ fn hostile_directories_are_refused_adopt_works_purge_leaves_nothing() {
     let kept = out.split("Kept:").nth(1).unwrap_or_default();
     for line in kept.lines().filter(|l| l.trim_start().starts_with("- ")) {
         assert!(
-            ["the empty directory /opt/mattermost", "the empty directory /srv/mmdata", "packages installed", "Apache modules", "/var/log/mattermost-setup"]
-                .iter()
-                .any(|k| line.contains(k)),
+            [
+                "the empty directory /opt/mattermost",
+                "the empty directory /srv/mmdata",
+                "packages installed",
+                "Apache modules",
+                "/var/log/mattermost-setup"
+            ]
+            .iter()
+            .any(|k| line.contains(k)),
             "unexpected kept line {line:?}:\n{out}"
         );
     }

@@ -130,13 +130,17 @@ fn judge_one(
         Err(e) => {
             return refuse(
                 format!("{} cannot be inspected: {e}", dir.display()),
-                format!("fix the permissions of {}, or choose another {which}", dir.display()),
+                format!(
+                    "fix the permissions of {}, or choose another {which}",
+                    dir.display()
+                ),
             );
         }
         Ok(m) => m,
     };
     if meta.file_type().is_symlink() {
-        let target = std::fs::read_link(&real).map_or_else(|_| "?".into(), |t| t.display().to_string());
+        let target =
+            std::fs::read_link(&real).map_or_else(|_| "?".into(), |t| t.display().to_string());
         return refuse(
             format!("{} is a symbolic link (to {target})", dir.display()),
             format!("set {which} to the real directory, not a link to it"),
@@ -193,13 +197,13 @@ fn judge_one(
             ))))
         } else {
             refuse(
-            format!(
-                "{} already holds {shown} that mattermost-setup did not create",
-                dir.display()
-            ),
-            format!(
-                "to take it over — its files then belong to the mattermost user — add \"adopt_existing\": true to the answers (the wizard asks); or choose another {which}"
-            ),
+                format!(
+                    "{} already holds {shown} that mattermost-setup did not create",
+                    dir.display()
+                ),
+                format!(
+                    "to take it over — its files then belong to the mattermost user — add \"adopt_existing\": true to the answers (the wizard asks); or choose another {which}"
+                ),
             )
         };
         v.adoptable = true;
@@ -362,9 +366,7 @@ fn chown_dir(
             Err(Errno::NOENT) => continue,
             Err(e) => return Err(io(e)),
         };
-        let child = path.join(std::ffi::OsStr::new(
-            &*name.to_string_lossy(),
-        ));
+        let child = path.join(std::ffi::OsStr::new(&*name.to_string_lossy()));
         if FileType::from_raw_mode(st.st_mode) == FileType::Directory {
             match rustix::fs::openat(fd, &name, DIR_FLAGS, Mode::empty()) {
                 Ok(sub) => chown_dir(&sub, &child, uid, gid, out)?,
@@ -405,11 +407,8 @@ mod tests {
     }
 
     fn answers(extra: &str) -> Answers {
-        crate::answers::from_json(
-            &format!(r#"{{"domain": "chat.example.com"{extra}}}"#),
-            None,
-        )
-        .unwrap()
+        crate::answers::from_json(&format!(r#"{{"domain": "chat.example.com"{extra}}}"#), None)
+            .unwrap()
     }
 
     fn refused(v: &Verdict) -> String {
@@ -533,7 +532,11 @@ mod tests {
             assert_eq!(owner(&tree.join(p)), (4321, 4322), "{p}");
         }
         assert_eq!(owner(&outside), (0, 0), "a linked directory was followed");
-        assert_eq!(owner(&outside.join("secret")), (0, 0), "a link target was changed");
+        assert_eq!(
+            owner(&outside.join("secret")),
+            (0, 0),
+            "a link target was changed"
+        );
         assert_eq!(out.skipped_links, [tree.join("hard")]);
         assert_eq!(out.fixed, 6);
         // Nothing left to do the second time.

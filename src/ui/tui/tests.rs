@@ -585,7 +585,11 @@ fn the_log_scrolls_and_follows() {
 fn an_existing_mattermost_is_shown_and_adopting_it_is_asked() {
     use crate::phases::mattermost::dirs::Verdict;
     let mut a = at(Step::Storage);
-    assert_eq!(a.draft.fields(Step::Storage).len(), 2, "no question without evidence");
+    assert_eq!(
+        a.draft.fields(Step::Storage).len(),
+        2,
+        "no question without evidence"
+    );
     let verdict = |take, adoptable| Verdict {
         key: "install_dir",
         path: "/opt/mattermost".into(),
@@ -605,10 +609,19 @@ fn an_existing_mattermost_is_shown_and_adopting_it_is_asked() {
             true,
         )],
     }));
-    assert!(a.draft.fields(Step::Storage).contains(&Field::AdoptExisting));
-    let screen = render(&a, 120, 40, Theme::default_color()).backend().to_string();
+    assert!(
+        a.draft
+            .fields(Step::Storage)
+            .contains(&Field::AdoptExisting)
+    );
+    let screen = render(&a, 120, 40, Theme::default_color())
+        .backend()
+        .to_string();
     assert!(screen.contains("Existing Mattermost"), "{screen}");
-    assert!(screen.contains("bin/mattermost, config/config.json"), "{screen}");
+    assert!(
+        screen.contains("bin/mattermost, config/config.json"),
+        "{screen}"
+    );
     assert!(screen.contains("Take it over"), "{screen}");
     assert_eq!(a.draft.to_json().get("adopt_existing"), None);
     a.draft.select(Field::AdoptExisting, "yes");
@@ -623,11 +636,23 @@ fn an_existing_mattermost_is_shown_and_adopting_it_is_asked() {
         free: Some(38 * 1024 * 1024 * 1024),
         exists: true,
         dirs: vec![verdict(
-            Err(("/opt/mattermost is not empty (notes.txt)".into(), "choose a new or empty directory".into())),
+            Err((
+                "/opt/mattermost is not empty (notes.txt)".into(),
+                "choose a new or empty directory".into(),
+            )),
             false,
         )],
     }));
-    assert!(!a.draft.fields(Step::Storage).contains(&Field::AdoptExisting));
-    let screen = render(&a, 120, 40, Theme::default_color()).backend().to_string();
-    assert!(screen.contains("is not empty (notes.txt)") && screen.contains("choose a new or empty"), "{screen}");
+    assert!(
+        !a.draft
+            .fields(Step::Storage)
+            .contains(&Field::AdoptExisting)
+    );
+    let screen = render(&a, 120, 40, Theme::default_color())
+        .backend()
+        .to_string();
+    assert!(
+        screen.contains("is not empty (notes.txt)") && screen.contains("choose a new or empty"),
+        "{screen}"
+    );
 }

@@ -567,7 +567,7 @@ fn hostile_directories_are_refused_adopt_works_purge_leaves_nothing() {
         "useradd -m alice && echo hi > /home/alice/notes.txt && chown alice: /home/alice/notes.txt \
          && mkdir -p /srv/reports && echo q3 > /srv/reports/q3.txt && chmod 700 /srv/reports",
     );
-    let operator = "/usr/local /usr/local/bin /srv /srv/reports /srv/reports/q3.txt /home/alice /home/alice/notes.txt /etc/ssh /etc/hostname";
+    let operator = "/usr/local /usr/local/bin /srv /srv/reports /srv/reports/q3.txt /home/alice /home/alice/notes.txt /etc/apt /etc/hostname";
     let stat = |b: &FreshBox| b.exec_ok(&format!("stat -c '%n %U %G %a' {operator}"));
     let before = stat(&b);
     let mut a: serde_json::Value = serde_json::from_str(&answers(
@@ -631,7 +631,7 @@ fn hostile_directories_are_refused_adopt_works_purge_leaves_nothing() {
     // A Mattermost installed by hand, with links planted in it: refused, then adopted.
     b.exec_ok(&format!(
         "curl -sSf http://127.0.0.1:{port}/{V11}/mattermost-{V11}-linux-amd64.tar.gz | tar -xz -C /opt \
-         && ln -s /etc/ssh /opt/mattermost/logs/evil \
+         && ln -s /etc/apt /opt/mattermost/logs/evil \
          && mkdir -p /srv/mmdata/20240101 && echo png > /srv/mmdata/20240101/a.png \
          && ln /etc/hostname /srv/mmdata/hard",
         port = crate::freshbox_install::MIRROR_PORT

@@ -41,7 +41,7 @@ pub fn run(args: &Args) -> Outcome {
         Err(out) => return out,
     };
     let mut checks = engine::status(&host, &answers, &plan);
-    checks.push(secret_backups_check(&host.path(Path::new(BACKUP_DIR))));
+    checks.extend(secret_backups_checks(&host.path(Path::new(BACKUP_DIR))));
     let failed = checks.iter().filter(|c| c.level == Level::Fail).count();
     if args.json {
         let doc = serde_json::json!({ "ok": failed == 0, "failed": failed, "checks": checks, "log": host.log_path() });
@@ -66,30 +66,33 @@ pub fn run(args: &Args) -> Outcome {
 }
 
 /// The backups that hold a secret (old answers, old config.json with its database
-/// password): listed, so the operator knows where copies of secrets are. Only the
-/// last few runs keep them, mode 600; a looser mode fails.
-fn secret_backups_check(base: &Path) -> Check {
-    let name = "backups holding secrets";
+/// password), one line each, so the operator knows where copies of secrets are. Only
+/// the last few runs keep them, mode 600; a looser mode fails.
+fn secret_backups_checks(base: &Path) -> Vec<Check> {
     let found = files::secret_backups(base);
     if found.is_empty() {
-        return Check::ok(PhaseId::Housekeeping, name, "none");
+        return vec![Check::ok(
+            PhaseId::Housekeeping,
+            "backups holding secrets",
+            "none",
+        )];
     }
-    let list: Vec<String> = found
+    found
         .iter()
-        .map(|(p, mode)| format!("{} ({mode:o})", p.display()))
-        .collect();
-    let detail = format!(
-        "{} file(s), from the last {} runs at most: {}",
-        found.len(),
-        files::SECRET_BACKUP_RUNS,
-        list.join(", ")
-    );
-    if found.iter().any(|(_, mode)| mode & 0o077 != 0) {
-        Check::fail(PhaseId::Housekeeping, name, detail)
-            .with_fix("chmod 600 them: they hold passwords")
-    } else {
-        Check::ok(PhaseId::Housekeeping, name, detail)
-    }
+        .map(|(p, mode)| {
+            let name = format!(
+                "backup holding secrets (last {} runs only)",
+                files::SECRET_BACKUP_RUNS
+            );
+            let detail = format!("{} (mode {mode:o})", p.display());
+            if mode & 0o077 == 0 {
+                Check::ok(PhaseId::Housekeeping, name, detail)
+            } else {
+                Check::fail(PhaseId::Housekeeping, name, detail)
+                    .with_fix("chmod 600 it: it holds passwords")
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -100,19 +103,19 @@ mod tests {
     #[test]
     fn backups_with_secrets_are_listed_and_a_loose_mode_fails() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(secret_backups_check(dir.path()).detail, "none");
+        assert_eq!(secret_backups_checks(dir.path())[0].detail, "none");
         let f = dir
             .path()
             .join("2026-01-02T000000Z/etc/mattermost-setup/answers.json");
         std::fs::create_dir_all(f.parent().unwrap()).unwrap();
         std::fs::write(&f, "secret").unwrap();
         std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
-        let c = secret_backups_check(dir.path());
+        let c = &secret_backups_checks(dir.path())[0];
         assert!(
-            c.passed() && c.detail.contains(&format!("{} (600)", f.display())),
+            c.passed() && c.detail == format!("{} (mode 600)", f.display()),
             "{c:?}"
         );
         std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
-        assert!(!secret_backups_check(dir.path()).passed());
+        assert!(!secret_backups_checks(dir.path())[0].passed());
     }
 }

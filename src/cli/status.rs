@@ -85,7 +85,8 @@ fn secret_backups_checks(base: &Path) -> Vec<Check> {
                 files::SECRET_BACKUP_RUNS
             );
             let detail = format!("{} (mode {mode:o})", p.display());
-            if mode & 0o077 == 0 {
+            // No bit for group or others: the low six bits are all zero.
+            if mode.trailing_zeros() >= 6 {
                 Check::ok(PhaseId::Housekeeping, name, detail)
             } else {
                 Check::fail(PhaseId::Housekeeping, name, detail)

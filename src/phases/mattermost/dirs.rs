@@ -420,62 +420,68 @@ mod tests {
 
     #[test]
     fn absent_empty_and_recorded_directories_are_taken_others_refused() {
-        let t = tempfile::tempdir().unwrap();
-        let h = host(t.path());
+        let tmp = tempfile::tempdir().unwrap();
+        let box_ = host(tmp.path());
         let mut own = Ownership::default();
         // Fresh box: both absent.
         let a = answers(r#", "install_dir": "/usr/local/mm", "data_dir": "/data/mm""#);
-        let v = judge(&h, &own, &a);
-        assert_eq!(v[0].take, Ok(Take::Create));
-        assert_eq!(v[1].take, Ok(Take::Create));
+        let verdicts = judge(&box_, &own, &a);
+        assert_eq!(verdicts[0].take, Ok(Take::Create));
+        assert_eq!(verdicts[1].take, Ok(Take::Create));
         // Empty: taken.
-        std::fs::create_dir_all(t.path().join("usr/local/mm")).unwrap();
-        assert_eq!(judge(&h, &own, &a)[0].take, Ok(Take::Empty));
+        std::fs::create_dir_all(tmp.path().join("usr/local/mm")).unwrap();
+        assert_eq!(judge(&box_, &own, &a)[0].take, Ok(Take::Empty));
         // An operator's files: refused, naming the path and the fix.
-        std::fs::create_dir_all(t.path().join("data/mm/backups")).unwrap();
-        std::fs::write(t.path().join("data/mm/notes.txt"), "mine").unwrap();
-        let r = refused(&judge(&h, &own, &a)[1]);
+        std::fs::create_dir_all(tmp.path().join("data/mm/backups")).unwrap();
+        std::fs::write(tmp.path().join("data/mm/notes.txt"), "mine").unwrap();
+        let why = refused(&judge(&box_, &own, &a)[1]);
         assert!(
-            r.contains("/data/mm is not empty (backups, notes.txt)") && r.contains("data_dir"),
-            "{r}"
+            why.contains("/data/mm is not empty (backups, notes.txt)") && why.contains("data_dir"),
+            "{why}"
         );
         // Recorded as ours: taken again (a re-run of the tool's own install).
         own.take_over("/data/mm");
-        assert!(matches!(judge(&h, &own, &a)[1].take, Ok(Take::Ours(_))));
+        assert!(matches!(judge(&box_, &own, &a)[1].take, Ok(Take::Ours(_))));
         // A symbolic link is refused.
-        std::os::unix::fs::symlink("/etc", t.path().join("data/link")).unwrap();
+        std::os::unix::fs::symlink("/etc", tmp.path().join("data/link")).unwrap();
         let a = answers(r#", "install_dir": "/opt/mm", "data_dir": "/data/link""#);
-        assert!(refused(&judge(&h, &own, &a)[1]).contains("symbolic link"));
+        assert!(refused(&judge(&box_, &own, &a)[1]).contains("symbolic link"));
     }
 
     #[test]
     fn an_existing_mattermost_is_refused_unless_adopted() {
-        let t = tempfile::tempdir().unwrap();
-        let h = host(t.path());
+        let tmp = tempfile::tempdir().unwrap();
+        let box_ = host(tmp.path());
         let own = Ownership::default();
-        std::fs::create_dir_all(t.path().join("opt/mattermost/bin")).unwrap();
-        std::fs::create_dir_all(t.path().join("opt/mattermost/config")).unwrap();
-        std::fs::write(t.path().join("opt/mattermost/bin/mattermost"), "").unwrap();
-        std::fs::write(t.path().join("opt/mattermost/config/config.json"), "{}").unwrap();
-        std::fs::create_dir_all(t.path().join("srv/mmdata/20240101")).unwrap();
+        std::fs::create_dir_all(tmp.path().join("opt/mattermost/bin")).unwrap();
+        std::fs::create_dir_all(tmp.path().join("opt/mattermost/config")).unwrap();
+        std::fs::write(tmp.path().join("opt/mattermost/bin/mattermost"), "").unwrap();
+        std::fs::write(tmp.path().join("opt/mattermost/config/config.json"), "{}").unwrap();
+        std::fs::create_dir_all(tmp.path().join("srv/mmdata/20240101")).unwrap();
         let a = answers(r#", "data_dir": "/srv/mmdata""#);
-        let v = judge(&h, &own, &a);
-        let r = refused(&v[0]);
+        let verdicts = judge(&box_, &own, &a);
+        let why = refused(&verdicts[0]);
         assert!(
-            r.contains("a Mattermost installation (bin/mattermost, config/config.json)")
-                && r.contains("\"adopt_existing\": true"),
-            "{r}"
+            why.contains("a Mattermost installation (bin/mattermost, config/config.json)")
+                && why.contains("\"adopt_existing\": true"),
+            "{why}"
         );
-        assert!(refused(&v[1]).contains("Mattermost file storage (20240101)"));
+        assert!(refused(&verdicts[1]).contains("Mattermost file storage (20240101)"));
         let a = answers(r#", "data_dir": "/srv/mmdata", "adopt_existing": true"#);
-        let v = judge(&h, &own, &a);
-        assert!(matches!(v[0].take, Ok(Take::Adopt(_))), "{v:?}");
-        assert!(matches!(v[1].take, Ok(Take::Adopt(_))), "{v:?}");
+        let verdicts = judge(&box_, &own, &a);
+        assert!(
+            matches!(verdicts[0].take, Ok(Take::Adopt(_))),
+            "{verdicts:?}"
+        );
+        assert!(
+            matches!(verdicts[1].take, Ok(Take::Adopt(_))),
+            "{verdicts:?}"
+        );
         // adopt_existing never takes a directory that is not Mattermost's.
-        std::fs::write(t.path().join("opt/mattermost/bin/mattermost"), "").unwrap();
-        std::fs::create_dir_all(t.path().join("home/alice/.ssh")).unwrap();
+        std::fs::write(tmp.path().join("opt/mattermost/bin/mattermost"), "").unwrap();
+        std::fs::create_dir_all(tmp.path().join("home/alice/.ssh")).unwrap();
         let a = answers(r#", "install_dir": "/home/alice", "adopt_existing": true"#);
-        assert!(refused(&judge(&h, &own, &a)[0]).contains("not empty (.ssh)"));
+        assert!(refused(&judge(&box_, &own, &a)[0]).contains("not empty (.ssh)"));
     }
 
     #[test]

@@ -622,7 +622,7 @@ mod tests {
             "helpdesk",
             "postmaster",
             "Admins",
-            "boardroom",
+            "boardsroom",
         ] {
             assert!(reserved_team_name(reserved), "{reserved}");
         }

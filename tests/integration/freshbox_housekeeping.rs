@@ -297,7 +297,12 @@ fn admin_team_and_retention_on_a_fresh_box() {
         status.contains("admin account boss") && status.contains("mattermost-retention.timer"),
         "{status}"
     );
-    assert!(status.contains("backups holding secrets"), "{status}");
+    // The backups of config.json (with the database password) are listed, mode 600.
+    assert!(
+        status.contains("backup holding secrets")
+            && status.contains("/opt/mattermost/config/config.json (mode 600)"),
+        "{status}"
+    );
     assert_admin_password_not_kept(&b);
 
     // Retention switched off: the timer and its units go, the admin stays.

@@ -36,9 +36,9 @@ pub fn register_secrets(host: &Host, a: &Answers) {
     host.add_secret(a.db_password.expose());
     host.add_secret(&crate::dsn::escaped_password(a));
     host.add_secret(&crate::phases::database::literal(a.db_password.expose()));
-    if let Some(admin) = &a.admin {
+    if let Some(pw) = a.admin.as_ref().and_then(|ad| ad.password.as_ref()) {
         // Raw, and as it travels in the local-mode API's JSON bodies.
-        let pw = admin.password.expose();
+        let pw = pw.expose();
         host.add_secret(pw);
         let json = serde_json::Value::String(pw.to_owned()).to_string();
         host.add_secret(json.trim_matches('"'));
@@ -161,8 +161,13 @@ fn log_checks(host: &Host, checks: &[Check]) {
     }
 }
 
-/// Saves the answers (secrets included) 0600 root, so re-runs reuse the password.
+/// Saves the answers (secrets included) 0600 root, so re-runs reuse the password;
+/// an admin password already dropped (the account exists) stays dropped.
 pub fn save_answers(host: &Host, a: &Answers) -> Result<(), PhaseError> {
+    let previous = host
+        .read(Path::new(SAVED_ANSWERS))?
+        .and_then(|t| crate::answers::from_saved_json(&String::from_utf8_lossy(&t)).ok());
+    let a = crate::answers::to_keep(a, previous.as_ref());
     host.write_file(&FileSpec {
         path: Path::new(SAVED_ANSWERS).to_owned(),
         content: a.to_json_with_secrets().into_bytes(),
@@ -178,7 +183,7 @@ fn move_data_if_changed(host: &Host, answers: &Answers) -> Result<(), PhaseError
     let Some(text) = host.read(Path::new(SAVED_ANSWERS))? else {
         return Ok(());
     };
-    let Ok(saved) = crate::answers::from_json(&String::from_utf8_lossy(&text), None) else {
+    let Ok(saved) = crate::answers::from_saved_json(&String::from_utf8_lossy(&text)) else {
         return Ok(());
     };
     if saved.data_dir == answers.data_dir || !host.path(&saved.data_dir).exists() {
@@ -324,6 +329,8 @@ pub fn converge(
                 if let Err(error) = move_data_if_changed(host, answers) {
                     return Err(fail(host, PhaseId::Mattermost, error, &done));
                 }
+                // The move records its new directory as the tool's.
+                ctx.own = crate::state::Ownership::load(host);
                 // Preflight passed: nothing is changed before this point. Save the
                 // answers first, so an interrupted run keeps its generated secret.
                 if let Err(error) = save_answers(host, answers) {
@@ -387,6 +394,11 @@ pub fn converge(
                         return Err(fail(host, id, error, &done));
                     }
                     done.push(report);
+                    if id == PhaseId::Admin {
+                        if let Err(error) = phases::admin::forget_password(&ctx) {
+                            return Err(fail(host, id, error, &done));
+                        }
+                    }
                 }
                 Err(error) => {
                     if id != PhaseId::Preflight {

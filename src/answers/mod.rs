@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-pub use parse::from_json;
-pub use save::{SavedFiles, replay_json, save_for_replay};
+pub use parse::{from_json, from_saved_json};
+pub use save::{SavedFiles, replay_json, save_for_replay, to_keep, without_admin_password};
 pub use secret::Secret;
 
 /// Where the tool keeps the answers of the last install on this box.
@@ -135,7 +135,9 @@ impl Tls {
 pub struct Admin {
     pub username: String,
     pub email: String,
-    pub password: Secret,
+    /// `None` once the account exists: the saved answers drop the password then
+    /// (it is never needed again — a re-run never re-creates or changes the account).
+    pub password: Option<Secret>,
 }
 
 /// Everything the install needs. Field names are the keys of the answers file.
@@ -150,6 +152,12 @@ pub struct Answers {
     pub db_password: Secret,
     pub install_dir: PathBuf,
     pub data_dir: PathBuf,
+    /// Take over an existing Mattermost installation in `install_dir` / `data_dir`
+    /// that this tool did not create (its files then belong to the service user).
+    /// Without it, a directory that is neither absent, empty nor the tool's own is
+    /// refused before anything changes.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub adopt_existing: bool,
     pub edition: Edition,
     pub version: VersionSpec,
     pub proxy: Proxy,
@@ -213,7 +221,9 @@ impl Answers {
                 obj.remove("admin");
                 obj.insert("admin_username".into(), admin.username.clone().into());
                 obj.insert("admin_email".into(), admin.email.clone().into());
-                obj.insert("admin_password".into(), admin.password.expose().into());
+                if let Some(pw) = &admin.password {
+                    obj.insert("admin_password".into(), pw.expose().into());
+                }
             }
         }
         let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();

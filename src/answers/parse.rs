@@ -8,7 +8,7 @@ use super::validate::{self, FieldError, Invalid};
 use super::{Answers, DbEngine, Edition, Proxy, Secret, Tls, VersionSpec};
 use crate::releases::{self, Version};
 
-const KEYS: [&str; 28] = [
+const KEYS: [&str; 29] = [
     "domain",
     "db_engine",
     "db_name",
@@ -30,6 +30,7 @@ const KEYS: [&str; 28] = [
     "retention_keep_pinned",
     "install_dir",
     "data_dir",
+    "adopt_existing",
     "edition",
     "version",
     "proxy",
@@ -254,6 +255,17 @@ fn db_password_checks(r: &mut Reader, engine: DbEngine, p: &str) {
 /// Parses and validates an answers document. `saved` is the answers of the previous
 /// install on this box: its password is reused when the document has none.
 pub fn from_json(text: &str, saved: Option<&Answers>) -> Result<Answers, Invalid> {
+    parse(text, saved, false)
+}
+
+/// Parses the tool's own saved answers (`/etc/mattermost-setup/answers.json`), where
+/// an admin account without a password is one that exists already (its password was
+/// dropped once the account was there).
+pub fn from_saved_json(text: &str) -> Result<Answers, Invalid> {
+    parse(text, None, true)
+}
+
+fn parse(text: &str, saved: Option<&Answers>, saved_file: bool) -> Result<Answers, Invalid> {
     let value: Value = serde_json::from_str(text).map_err(|e| {
         Invalid::single(
             "answers",
@@ -348,6 +360,14 @@ pub fn from_json(text: &str, saved: Option<&Answers>) -> Result<Answers, Invalid
 
     let install_dir = r.dir("install_dir", PathBuf::from("/opt/mattermost"));
     let data_dir = r.dir("data_dir", install_dir.join("data"));
+    if let Err(e) = validate::dirs_apart(&install_dir, &data_dir) {
+        r.err(
+            "data_dir",
+            e,
+            "leave data_dir out (it defaults to <install_dir>/data) or give a directory of its own",
+        );
+    }
+    let adopt_existing = r.boolean("adopt_existing", false);
 
     let edition = r.choice(
         "edition",
@@ -471,17 +491,20 @@ pub fn from_json(text: &str, saved: Option<&Answers>) -> Result<Answers, Invalid
                             "use 8-72 printable characters",
                         );
                     }
-                    Secret::new(p)
+                    Some(Secret::new(p))
                 }
                 None => match saved.and_then(|s| s.admin.as_ref()) {
-                    Some(a) => a.password.clone(),
-                    None => {
+                    // The same account as the earlier install: its password (or none,
+                    // once the account exists).
+                    Some(a) if a.username == username => a.password.clone(),
+                    None if saved_file => None,
+                    _ => {
                         r.err(
                             "admin_password",
                             "is missing (admin_username is set)",
                             "add admin_password or admin_password_file",
                         );
-                        Secret::new("")
+                        None
                     }
                 },
             };
@@ -506,7 +529,7 @@ pub fn from_json(text: &str, saved: Option<&Answers>) -> Result<Answers, Invalid
             r.err(
                 "team_name",
                 e,
-                "use 2-64 of a-z, 0-9 and '-', starting with a letter",
+                "use 2-64 of a-z, 0-9 and '-', starting and ending with a letter or digit, not starting with a word Mattermost reserves (e.g. \"staff\")",
             );
         }
         if admin.is_none() {
@@ -618,6 +641,7 @@ pub fn from_json(text: &str, saved: Option<&Answers>) -> Result<Answers, Invalid
         db_password,
         install_dir,
         data_dir,
+        adopt_existing,
         edition,
         version,
         proxy,
@@ -766,7 +790,13 @@ mod tests {
         let a = from_json(&json.to_string(), None).unwrap();
         assert_eq!(a.db_password.expose(), "from a file 123");
         assert_eq!(
-            a.admin.as_ref().unwrap().password.expose(),
+            a.admin
+                .as_ref()
+                .unwrap()
+                .password
+                .as_ref()
+                .unwrap()
+                .expose(),
             "from a file 123"
         );
         assert_eq!(a.retention_days, Some(365));

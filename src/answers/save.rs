@@ -43,6 +43,30 @@ pub fn replay_json(a: &Answers, db_password_file: &Path, admin_password_file: &P
     s
 }
 
+/// `a` without the admin password (the account exists).
+pub fn without_admin_password(a: &Answers) -> Answers {
+    let mut kept = a.clone();
+    if let Some(admin) = &mut kept.admin {
+        admin.password = None;
+    }
+    kept
+}
+
+/// What the tool keeps in its saved answers for `a`: everything, secrets included,
+/// except an admin password the saved answers (`previous`) already dropped for the
+/// same account — the account exists, so the password is not kept again.
+pub fn to_keep(a: &Answers, previous: Option<&Answers>) -> Answers {
+    let dropped = match (&a.admin, previous.and_then(|p| p.admin.as_ref())) {
+        (Some(now), Some(before)) => now.username == before.username && before.password.is_none(),
+        _ => false,
+    };
+    if dropped {
+        without_admin_password(a)
+    } else {
+        a.clone()
+    }
+}
+
 /// Writes `path` (made absolute against the current directory) and the secret files
 /// beside it: `NAME.db-password` and, with an admin, `NAME.admin-password`.
 pub fn save_for_replay(a: &Answers, path: &Path) -> std::io::Result<SavedFiles> {
@@ -65,12 +89,8 @@ pub fn save_for_replay(a: &Answers, path: &Path) -> std::io::Result<SavedFiles> 
         0o600,
     )?;
     let mut secrets = vec![db_file.clone()];
-    if let Some(admin) = &a.admin {
-        write(
-            &admin_file,
-            format!("{}\n", admin.password.expose()).as_bytes(),
-            0o600,
-        )?;
+    if let Some(pw) = a.admin.as_ref().and_then(|ad| ad.password.as_ref()) {
+        write(&admin_file, format!("{}\n", pw.expose()).as_bytes(), 0o600)?;
         secrets.push(admin_file.clone());
     }
     write(
@@ -113,6 +133,44 @@ fn write(path: &Path, content: &[u8], mode: u32) -> std::io::Result<()> {
 mod tests {
     use super::*;
     use crate::answers::from_json;
+
+    #[test]
+    fn a_dropped_admin_password_stays_dropped() {
+        let a = from_json(
+            r#"{"domain": "chat.example.com", "admin_username": "boss",
+                "admin_email": "boss@example.com", "admin_password": "admin secret 1"}"#,
+            None,
+        )
+        .unwrap();
+        let kept = without_admin_password(&a);
+        let text = kept.to_json_with_secrets();
+        assert!(
+            !text.contains("admin secret") && !text.contains("admin_password"),
+            "{text}"
+        );
+        // The saved file reads back; an operator's file without the password does not
+        // (unless the saved answers say the account exists).
+        let saved = crate::answers::from_saved_json(&text).unwrap();
+        assert_eq!(saved, kept);
+        assert!(from_json(&text, None).is_err());
+        assert_eq!(from_json(&text, Some(&saved)).unwrap(), kept);
+        // The same answers again (with the password): it is not kept again.
+        assert_eq!(to_keep(&a, Some(&saved)), kept);
+        assert_eq!(to_keep(&a, None), a);
+        // Another account: its password is kept until it exists.
+        let other = from_json(
+            r#"{"domain": "chat.example.com", "admin_username": "chief",
+                "admin_email": "chief@example.com", "admin_password": "admin secret 2"}"#,
+            None,
+        )
+        .unwrap();
+        assert_eq!(to_keep(&other, Some(&saved)), other);
+        assert!(from_json(
+            r#"{"domain": "chat.example.com", "admin_username": "chief", "admin_email": "chief@example.com"}"#,
+            Some(&saved)
+        )
+        .is_err());
+    }
 
     #[test]
     fn saved_answers_replay_to_the_same_answers_with_secrets_apart() {

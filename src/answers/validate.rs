@@ -243,6 +243,98 @@ pub fn dir(path: &Path) -> Result<(), String> {
             "\"{s}\" is a system directory; choose a directory of its own"
         ));
     }
+    reserved_dir(path)
+}
+
+/// Directories the operating system or this tool keeps, which the service account
+/// must never own, even when they happen to be empty: the standard hierarchy's
+/// shared directories (some on root's PATH), the trees of configuration, kernel and
+/// runtime state, and every directory of the tool's own state (and their parents).
+pub fn reserved_dir(path: &Path) -> Result<(), String> {
+    const SHARED: [&str; 33] = [
+        "/srv",
+        "/mnt",
+        "/media",
+        "/lost+found",
+        "/usr/local",
+        "/usr/local/bin",
+        "/usr/local/sbin",
+        "/usr/local/lib",
+        "/usr/local/share",
+        "/usr/local/etc",
+        "/usr/local/include",
+        "/usr/local/src",
+        "/usr/local/games",
+        "/usr/local/man",
+        "/usr/bin",
+        "/usr/sbin",
+        "/usr/lib",
+        "/usr/lib64",
+        "/usr/libexec",
+        "/usr/share",
+        "/usr/include",
+        "/usr/src",
+        "/usr/games",
+        "/var/lib",
+        "/var/log",
+        "/var/cache",
+        "/var/backups",
+        "/var/spool",
+        "/var/mail",
+        "/var/tmp",
+        "/var/www",
+        "/var/opt",
+        "/var/local",
+    ];
+    /// Whole trees that are never a place for Mattermost.
+    const TREES: [&str; 7] = ["/etc", "/proc", "/sys", "/dev", "/run", "/boot", "/usr/lib"];
+    /// The tool's own state; neither they, anything in them nor a parent will do.
+    const OURS: [&str; 6] = [
+        "/etc/mattermost-setup",
+        "/var/lib/mattermost-setup",
+        "/var/log/mattermost-setup",
+        "/var/backups/mattermost-setup",
+        "/var/cache/mattermost-setup",
+        "/usr/local/lib/mattermost-setup",
+    ];
+    let s = path.to_string_lossy();
+    if SHARED.contains(&s.as_ref()) {
+        return Err(format!(
+            "\"{s}\" is a shared system directory (other software keeps files there); choose a directory of its own below it, such as {s}/mattermost"
+        ));
+    }
+    if let Some(t) = TREES.iter().find(|t| path.starts_with(t)) {
+        return Err(format!(
+            "\"{s}\" is inside {t}, which belongs to the operating system"
+        ));
+    }
+    if let Some(o) = OURS
+        .iter()
+        .find(|o| path.starts_with(o) || Path::new(o).starts_with(path))
+    {
+        return Err(format!(
+            "\"{s}\" overlaps {o}, where mattermost-setup keeps its own state"
+        ));
+    }
+    Ok(())
+}
+
+/// The data directory may sit inside the install directory (the default), but not
+/// be the install directory itself nor hold it.
+pub fn dirs_apart(install_dir: &Path, data_dir: &Path) -> Result<(), String> {
+    if data_dir == install_dir {
+        return Err(format!(
+            "\"{}\" is also install_dir; the data needs a directory of its own",
+            data_dir.display()
+        ));
+    }
+    if install_dir.starts_with(data_dir) {
+        return Err(format!(
+            "\"{}\" contains install_dir {}",
+            data_dir.display(),
+            install_dir.display()
+        ));
+    }
     Ok(())
 }
 
@@ -393,17 +485,83 @@ pub fn username(s: &str) -> Result<(), String> {
     }
 }
 
-/// Mattermost team URL names: 2-64 characters, a-z 0-9 -, starting with a letter.
-pub fn team_name(s: &str) -> Result<(), String> {
-    let ok = (2..=64).contains(&s.len())
-        && s.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("\"{s}\" is not a valid team name"))
+/// Mattermost's reserved team names: a team name may not START with any of them
+/// (`reservedName` in server/public/model/utils.go, matched by `IsReservedTeamName`
+/// in server/public/model/team.go with `strings.Index(s, value) == 0`).
+pub const RESERVED_TEAM_PREFIXES: [&str; 17] = [
+    "admin",
+    "api",
+    "channel",
+    "claim",
+    "error",
+    "files",
+    "help",
+    "landing",
+    "login",
+    "mfa",
+    "oauth",
+    "plug",
+    "plugins",
+    "post",
+    "signup",
+    "boards",
+    "playbooks",
+];
+/// `TeamNameMinLength` / `TeamNameMaxLength` in server/public/model/team.go.
+pub const TEAM_NAME_LEN: std::ops::RangeInclusive<usize> = 2..=64;
+
+/// `validAlphaNum` in server/public/model/utils.go:
+/// `^[a-z0-9]+([a-z\-0-9]+|(__)?)[a-z0-9]+$` — lower-case letters, digits and '-',
+/// starting and ending with a letter or digit; or two such runs joined by one "__".
+fn mattermost_alpha_num(s: &str) -> bool {
+    let alnum = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    let b = s.as_bytes();
+    let (Some(&first), Some(&last)) = (b.first(), b.last()) else {
+        return false;
+    };
+    if b.len() < 2 || !alnum(first) || !alnum(last) {
+        return false;
     }
+    if b.iter().all(|&c| alnum(c) || c == b'-') {
+        return true;
+    }
+    s.split_once("__").is_some_and(|(l, r)| {
+        !l.is_empty() && !r.is_empty() && l.bytes().all(alnum) && r.bytes().all(alnum)
+    })
+}
+
+/// Mattermost's team URL name rules, exactly as the server applies them when a team
+/// is created (`Team.IsValid` in server/public/model/team.go: at most 64 bytes, not
+/// starting with a reserved word (case-insensitive), `IsValidTeamName`: 2 or more
+/// characters matching `validAlphaNum`). Names are not lower-cased by the server.
+pub fn team_name(s: &str) -> Result<(), String> {
+    if !TEAM_NAME_LEN.contains(&s.len()) {
+        return Err(format!(
+            "\"{s}\" is {} characters long; Mattermost needs 2 to 64",
+            s.len()
+        ));
+    }
+    let lower = s.to_ascii_lowercase();
+    if let Some(word) = RESERVED_TEAM_PREFIXES
+        .iter()
+        .find(|w| lower.starts_with(**w))
+    {
+        return Err(format!(
+            "\"{s}\" starts with \"{word}\", which Mattermost reserves (no team name may start with {})",
+            RESERVED_TEAM_PREFIXES.join(", ")
+        ));
+    }
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        return Err(format!(
+            "\"{s}\" has upper-case letters; Mattermost team names are lower-case"
+        ));
+    }
+    if !mattermost_alpha_num(s) {
+        return Err(format!(
+            "\"{s}\" is not a valid team name: only a-z, 0-9 and '-', starting and ending with a letter or digit"
+        ));
+    }
+    Ok(())
 }
 
 /// A lower-case hex SHA-256.
@@ -484,6 +642,44 @@ mod tests {
     }
 
     #[test]
+    fn shared_and_state_directories_are_refused_even_when_empty() {
+        for ok in [
+            "/opt/mattermost",
+            "/srv/mattermost",
+            "/usr/local/mattermost",
+            "/var/lib/mattermost",
+            "/home/chat/mattermost",
+            "/data",
+        ] {
+            assert_eq!(dir(Path::new(ok)), Ok(()), "{ok}");
+        }
+        for (bad, why) in [
+            ("/usr/local", "shared"),
+            ("/usr/local/bin", "shared"),
+            ("/srv", "shared"),
+            ("/var/lib", "shared"),
+            ("/var/www", "shared"),
+            ("/etc/mattermost", "operating system"),
+            ("/run/mattermost", "operating system"),
+            ("/usr/lib/mattermost", "operating system"),
+            ("/var/lib/mattermost-setup", "own state"),
+            ("/var/lib/mattermost-setup/data", "own state"),
+            ("/usr/local/lib", "shared"),
+            ("/var/backups/mattermost-setup/x", "own state"),
+        ] {
+            let e = dir(Path::new(bad)).unwrap_err();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+        for bad in ["/", "/usr", "/etc", "/var", "/home"] {
+            assert!(dir(Path::new(bad)).is_err(), "{bad}");
+        }
+        assert!(dirs_apart(Path::new("/opt/mm"), Path::new("/opt/mm/data")).is_ok());
+        assert!(dirs_apart(Path::new("/opt/mm"), Path::new("/srv/mm")).is_ok());
+        assert!(dirs_apart(Path::new("/opt/mm"), Path::new("/opt/mm")).is_err());
+        assert!(dirs_apart(Path::new("/opt/mm/app"), Path::new("/opt/mm")).is_err());
+    }
+
+    #[test]
     fn passwords_allow_every_printable_character() {
         assert!(password("' \" \\ $ ` @ / : % # x").is_ok());
         assert!(password("short").is_err());
@@ -550,6 +746,52 @@ mod tests {
         ] {
             let e = acme_server(bad).unwrap_err();
             assert!(e.contains(why), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn team_names_follow_the_servers_rules() {
+        for ok in [
+            "staff",
+            "my-team2",
+            "ab",
+            "9lives",
+            "a-b-c",
+            "ab__cd",
+            "team1__x",
+            "x".repeat(64).as_str(),
+        ] {
+            assert_eq!(team_name(ok), Ok(()), "{ok}");
+        }
+        // Reserved words are prefixes: the server answers 400 to all of these.
+        for bad in [
+            "helpdesk",
+            "postmaster",
+            "api",
+            "admins",
+            "Plugins2",
+            "boardsroom",
+            "playbooks-x",
+            "mfa1",
+        ] {
+            let e = team_name(bad).unwrap_err();
+            assert!(e.contains("reserves"), "{bad}: {e}");
+        }
+        for bad in [
+            "team-",
+            "-team",
+            "a",
+            "Team",
+            "te am",
+            "a_b",
+            "a__b-c",
+            "a___b",
+            "__ab",
+            "ab__",
+            "tëam",
+            "x".repeat(65).as_str(),
+        ] {
+            assert!(team_name(bad).is_err(), "{bad}");
         }
     }
 

@@ -72,7 +72,7 @@ pub fn run(cli: Cli) -> Outcome {
 /// The answers of the last install on this box, if any.
 pub fn saved_answers() -> Option<Answers> {
     let text = std::fs::read_to_string(answers::SAVED_ANSWERS).ok()?;
-    answers::from_json(&text, None).ok()
+    answers::from_saved_json(&text).ok()
 }
 
 /// Reads and validates an answers file, printing (and logging) every problem on failure.

@@ -10,7 +10,8 @@ use crate::ui::plain;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Also delete the data directory, config, logs, plugins, the database and its user.
+    /// Also delete the data directory, config, logs, plugins, the database and its user,
+    /// and every backup, database dump, downloaded tarball and old release tree.
     #[arg(long)]
     pub purge_data: bool,
     /// With --purge-data: the domain, typed out, to confirm the data removal.
@@ -40,7 +41,7 @@ pub fn run(args: &Args) -> Outcome {
         let typed = match &args.confirm {
             Some(c) => c.clone(),
             None if tty => ask(&format!(
-                "This deletes ALL messages, files and the database of {}. Type the domain to confirm: ",
+                "This deletes ALL messages, files and the database of {}, with every backup and database dump. Type the domain to confirm: ",
                 answers.domain
             )),
             None => String::new(),

@@ -94,8 +94,131 @@ pub fn write(
     }
 }
 
-/// Copies `real` to `backup_root/<absolute path>`, keeping its mode, in a 0700 tree.
+/// How many runs' backups of files holding secrets are kept.
+pub const SECRET_BACKUP_RUNS: usize = 3;
+
+/// Whether a backup copy may hold a secret: the saved answers (database password)
+/// and Mattermost's config.json (its DataSource), also as `NAME.N` copies.
+pub fn holds_secret(name: &std::ffi::OsStr) -> bool {
+    let name = name.to_string_lossy();
+    ["answers.json", "config.json"].iter().any(|s| {
+        name.strip_prefix(s).is_some_and(|rest| {
+            rest.is_empty()
+                || rest
+                    .strip_prefix('.')
+                    .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        })
+    })
+}
+
+/// The run stamp of a backup directory (`2026-11-29T025104Z`, or an upgrade's
+/// `upgrade-A-to-B-<stamp>`), which orders the runs; `None` for other entries.
+fn run_stamp(name: &str) -> Option<&str> {
+    let stamp = name.get(name.len().checked_sub(18)?..)?;
+    let b = stamp.as_bytes();
+    let shape = b.iter().enumerate().all(|(i, c)| match i {
+        4 | 7 => *c == b'-',
+        10 => *c == b'T',
+        17 => *c == b'Z',
+        _ => c.is_ascii_digit(),
+    });
+    (shape && (name.len() == 18 || name.starts_with("upgrade-"))).then_some(stamp)
+}
+
+/// The run directories under `base`, newest first.
+fn runs(base: &Path) -> Vec<PathBuf> {
+    let mut runs: Vec<(String, PathBuf)> = fs::read_dir(base)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            run_stamp(&name).map(|s| (s.to_owned(), e.path()))
+        })
+        .collect();
+    runs.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| b.1.cmp(&a.1)));
+    runs.into_iter().map(|(_, p)| p).collect()
+}
+
+/// Backup files holding secrets under `dir` (symbolic links not followed).
+fn secret_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+    {
+        match e.file_type() {
+            Ok(t) if t.is_dir() => secret_files(&e.path(), out),
+            Ok(t) if t.is_file() && holds_secret(&e.file_name()) => out.push(e.path()),
+            _ => {}
+        }
+    }
+}
+
+/// Every backup that holds a secret under `base` (the backups directory), newest
+/// run first, with its mode.
+pub fn secret_backups(base: &Path) -> Vec<(PathBuf, u32)> {
+    let mut all = Vec::new();
+    for run in runs(base) {
+        let mut files = Vec::new();
+        secret_files(&run, &mut files);
+        files.sort();
+        all.extend(files.into_iter().map(|f| {
+            let mode = fs::symlink_metadata(&f).map_or(0, |m| m.mode() & 0o7777);
+            (f, mode)
+        }));
+    }
+    all
+}
+
+/// Deletes the backups holding secrets of all but the newest `keep` runs under
+/// `base` (other backups stay), then directories left empty. Returns what went.
+pub fn prune_secret_backups(base: &Path, keep: usize) -> std::io::Result<Vec<PathBuf>> {
+    let mut removed = Vec::new();
+    for run in runs(base).into_iter().skip(keep) {
+        let mut files = Vec::new();
+        secret_files(&run, &mut files);
+        for f in files {
+            fs::remove_file(&f)?;
+            removed.push(f);
+        }
+        remove_empty_dirs(&run);
+    }
+    Ok(removed)
+}
+
+fn remove_empty_dirs(dir: &Path) {
+    for e in fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+    {
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            remove_empty_dirs(&e.path());
+        }
+    }
+    let _ = fs::remove_dir(dir);
+}
+
+/// Copies `real` to `backup_root/<absolute path>`, keeping its mode, in a 0700 tree
+/// (a copy holding a secret is 0600). The first backup of a run prunes the secrets
+/// of older runs: only the last [`SECRET_BACKUP_RUNS`] keep them.
 pub fn backup(real: &Path, backup_root: &Path) -> std::io::Result<PathBuf> {
+    let new_run = !backup_root.exists();
+    let target = backup_copy(real, backup_root)?;
+    if holds_secret(target.file_name().unwrap_or_default()) {
+        fs::set_permissions(&target, fs::Permissions::from_mode(0o600))?;
+    }
+    if new_run {
+        if let Some(base) = backup_root.parent() {
+            prune_secret_backups(base, SECRET_BACKUP_RUNS)?;
+        }
+    }
+    Ok(target)
+}
+
+fn backup_copy(real: &Path, backup_root: &Path) -> std::io::Result<PathBuf> {
     let rel = real.strip_prefix("/").unwrap_or(real);
     let mut target = backup_root.join(rel);
     let mut n = 1;
@@ -191,6 +314,66 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, ["app.conf"]);
+    }
+
+    #[test]
+    fn secrets_are_backed_up_for_the_last_runs_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().join("backups");
+        let answers = dir.path().join("etc/mattermost-setup/answers.json");
+        let vhost = dir.path().join("etc/apache2/sites-available/mm.conf");
+        fs::create_dir_all(answers.parent().unwrap()).unwrap();
+        fs::create_dir_all(vhost.parent().unwrap()).unwrap();
+        fs::write(&vhost, "vhost").unwrap();
+        // An upgrade's directory counts as a run too.
+        let upgrade = base.join("upgrade-10.11.1-to-11.0.0-2026-01-01T000000Z");
+        fs::create_dir_all(upgrade.join("config")).unwrap();
+        fs::write(upgrade.join("config/config.json"), "old secret").unwrap();
+        fs::write(upgrade.join("mattermost-10.11.1.pgdump"), "dump").unwrap();
+        for day in 2..=6 {
+            fs::write(&answers, format!("secret {day}")).unwrap();
+            fs::set_permissions(&answers, fs::Permissions::from_mode(0o644)).unwrap();
+            let run = base.join(format!("2026-01-0{day}T000000Z"));
+            let b = backup(&answers, &run).unwrap();
+            assert_eq!(fs::metadata(&b).unwrap().mode() & 0o777, 0o600);
+            backup(&answers, &run).unwrap(); // a second copy in the same run: answers.json.1
+            backup(&vhost, &run).unwrap();
+        }
+        let kept = secret_backups(&base);
+        let runs: std::collections::BTreeSet<String> = kept
+            .iter()
+            .map(|(p, _)| {
+                p.strip_prefix(&base)
+                    .unwrap()
+                    .components()
+                    .next()
+                    .unwrap()
+                    .as_os_str()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        assert_eq!(
+            runs.into_iter().collect::<Vec<_>>(),
+            [
+                "2026-01-04T000000Z",
+                "2026-01-05T000000Z",
+                "2026-01-06T000000Z"
+            ]
+        );
+        assert_eq!(kept.len(), 6, "{kept:?}");
+        assert!(kept.iter().all(|(_, m)| *m == 0o600));
+        // Other backups and the upgrade's dump stay; nothing else is touched.
+        assert!(
+            base.join("2026-01-02T000000Z")
+                .join(vhost.strip_prefix("/").unwrap())
+                .exists()
+        );
+        assert!(upgrade.join("mattermost-10.11.1.pgdump").exists());
+        assert!(!upgrade.join("config").exists());
+        assert!(
+            holds_secret("config.json.2".as_ref()) && !holds_secret("config.json.bak".as_ref())
+        );
     }
 
     #[test]

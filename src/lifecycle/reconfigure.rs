@@ -56,6 +56,17 @@ pub fn move_data(host: &Host, from: &Path, to: &Path) -> Result<String, PhaseErr
                 .fix("choose an empty or new directory for data_dir, or move the data yourself"),
         );
     }
+    // The new directory is the tool's, recorded before the move: the mattermost
+    // phase sets its owner and mode (it takes only directories it manages).
+    let mut own = crate::state::Ownership::load(host);
+    let key = to.to_string_lossy();
+    if dst.exists() {
+        own.found("directory", &key);
+        own.take_over(&key);
+    } else {
+        own.created("directory", &key);
+    }
+    own.save(host)?;
     host.run(&Cmd::new("systemctl", &["stop", "mattermost.service"]))?;
     if let Some(parent) = dst.parent() {
         std::fs::create_dir_all(parent)

@@ -118,6 +118,8 @@ pub fn uninstall(host: &Host, a: &Answers, purge: bool) -> Result<Report, PhaseE
         } else {
             remove_program_files(host, install, &mut r)?;
         }
+    } else if purge && own.manages_dir(&install_key) && host.path(install).exists() {
+        empty_tree(host, install, &mut r)?;
     } else {
         r.kept.push(format!(
             "{} (it existed before mattermost-setup)",
@@ -128,6 +130,8 @@ pub fn uninstall(host: &Host, a: &Answers, purge: bool) -> Result<Report, PhaseE
     if !a.data_dir.starts_with(install) || !purge {
         if purge && own.did_create("directory", &data_key) {
             remove_tree(host, &a.data_dir, &mut r)?;
+        } else if purge && own.manages_dir(&data_key) && host.path(&a.data_dir).exists() {
+            empty_tree(host, &a.data_dir, &mut r)?;
         } else if host.path(&a.data_dir).exists() {
             r.kept
                 .push(format!("data directory {}", a.data_dir.display()));
@@ -182,13 +186,93 @@ pub fn uninstall(host: &Host, a: &Answers, purge: bool) -> Result<Report, PhaseE
             "{} and the ownership record",
             crate::answers::SAVED_ANSWERS
         ));
+        for dir in [STATE_DIR, ANSWERS_DIR] {
+            // Only when nothing else is left in them.
+            let _ = std::fs::remove_dir(host.path(Path::new(dir)));
+        }
     } else {
         r.kept.push(format!(
             "{} (the database password; a later install reuses it)",
             crate::answers::SAVED_ANSWERS
         ));
+        r.kept.push(format!(
+            "{} (what mattermost-setup created, for a later install or uninstall)",
+            crate::state::ownership::PATH
+        ));
+    }
+
+    // What upgrades, downloads and changes left behind: backups (some with old
+    // passwords), database dumps, the tarball cache, previous and failed release
+    // trees. Purged with the data; otherwise listed.
+    for (path, what) in leftovers(host, install) {
+        if purge {
+            remove_path(&host.path(&path))?;
+            host.note(&format!("[uninstall] removed {}", path.display()));
+            r.removed.push(format!("{} ({what})", path.display()));
+        } else {
+            r.kept.push(format!("{} ({what})", path.display()));
+        }
+    }
+    if host.path(Path::new(crate::host::log::LOG_DIR)).exists() {
+        r.kept.push(format!(
+            "{} (the run logs, passwords redacted; this run's log is there too)",
+            crate::host::log::LOG_DIR
+        ));
     }
     Ok(r)
+}
+
+/// Where the saved answers live.
+const ANSWERS_DIR: &str = "/etc/mattermost-setup";
+
+/// What the tool left beside the install: `(path, what it is)` for each that exists.
+fn leftovers(host: &Host, install: &Path) -> Vec<(PathBuf, &'static str)> {
+    let mut out = Vec::new();
+    for (dir, what) in [
+        (
+            crate::host::BACKUP_DIR,
+            "backups of changed files, some with old passwords, and the upgrades' database dumps",
+        ),
+        (
+            crate::phases::mattermost::fetch::CACHE_DIR,
+            "downloaded Mattermost tarballs",
+        ),
+    ] {
+        if host.path(Path::new(dir)).exists() {
+            out.push((PathBuf::from(dir), what));
+        }
+    }
+    let (Some(parent), Some(name)) = (install.parent(), install.file_name()) else {
+        return out;
+    };
+    let name = name.to_string_lossy();
+    let mut siblings: Vec<(PathBuf, &'static str)> = std::fs::read_dir(host.path(parent))
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            let what = if let Some(rest) = n.strip_prefix(&format!("{name}-")) {
+                if rest.contains(".previous") {
+                    "the release before an upgrade"
+                } else if rest.contains(".failed") {
+                    "a release that failed its upgrade, kept for inspection"
+                } else {
+                    return None;
+                }
+            } else if n == format!(".{name}.mattermost-setup-staging")
+                || n == format!(".{name}.mattermost-setup-upgrade")
+            {
+                "an unfinished unpack"
+            } else {
+                return None;
+            };
+            Some((parent.join(&n), what))
+        })
+        .collect();
+    siblings.sort();
+    out.extend(siblings);
+    out
 }
 
 /// Removes the program files of the install directory, keeping the preserved
@@ -244,6 +328,26 @@ fn remove_tree(host: &Host, dir: &Path, r: &mut Report) -> Result<(), PhaseError
     remove_path(&host.path(dir))?;
     host.note(&format!("[uninstall] removed {}", dir.display()));
     r.removed.push(format!("{} (with its data)", dir.display()));
+    Ok(())
+}
+
+/// A directory that existed before the tool and that it took over (empty, or an
+/// adopted Mattermost): with the data purged, what is inside goes; the directory
+/// itself stays (it may be a mount point).
+fn empty_tree(host: &Host, dir: &Path, r: &mut Report) -> Result<(), PhaseError> {
+    let real = host.path(dir);
+    let entries = std::fs::read_dir(&real)
+        .map_err(|e| PhaseError::new(format!("cannot list {}: {e}", dir.display())))?;
+    for e in entries.flatten() {
+        remove_path(&e.path())?;
+    }
+    host.note(&format!("[uninstall] emptied {}", dir.display()));
+    r.removed
+        .push(format!("everything in {} (with its data)", dir.display()));
+    r.kept.push(format!(
+        "the empty directory {} (it existed before mattermost-setup)",
+        dir.display()
+    ));
     Ok(())
 }
 
@@ -320,4 +424,157 @@ fn purge_database(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every command succeeds with no output.
+    struct Ok0;
+    impl crate::host::Runner for Ok0 {
+        fn run(
+            &self,
+            _: &Cmd,
+            _: Option<&mut dyn FnMut(&str)>,
+        ) -> std::io::Result<crate::host::Output> {
+            Ok(crate::host::Output {
+                code: Some(0),
+                ..crate::host::Output::default()
+            })
+        }
+    }
+
+    /// A box after an install and an upgrade (one failed), under a temp root.
+    fn installed() -> (tempfile::TempDir, Host, Answers) {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path();
+        let host = Host::new(
+            root.to_owned(),
+            crate::host::RunLog::create(&root.join("var/log/mattermost-setup")),
+            crate::events::discard(),
+            Box::new(Ok0),
+        );
+        let a = crate::answers::from_json(r#"{"domain": "chat.example.com"}"#, None).unwrap();
+        for d in [
+            "opt/mattermost/bin",
+            "opt/mattermost/data/teams",
+            "opt/mattermost/config",
+            "opt/mattermost-10.11.1.previous/bin",
+            "opt/mattermost-11.0.0.failed/bin",
+            "opt/mattermost-10.11.1.previous.previous-2026-01-01T000000Z",
+            "opt/.mattermost.mattermost-setup-staging/mattermost",
+            "opt/other-app",
+            "var/backups/mattermost-setup/upgrade-10.11.1-to-11.0.0-2026-01-01T000000Z/config",
+            "var/backups/mattermost-setup/2026-01-01T000000Z/etc/mattermost-setup",
+            "var/cache/mattermost-setup",
+            "etc/mattermost-setup",
+        ] {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
+        for (f, text) in [
+            ("opt/mattermost/config/config.json", "{}"),
+            (
+                "var/backups/mattermost-setup/upgrade-10.11.1-to-11.0.0-2026-01-01T000000Z/mattermost-10.11.1.pgdump",
+                "dump",
+            ),
+            (
+                "var/backups/mattermost-setup/2026-01-01T000000Z/etc/mattermost-setup/answers.json",
+                "old secret",
+            ),
+            (
+                "var/cache/mattermost-setup/mattermost-11.0.0-linux-amd64.tar.gz",
+                "tgz",
+            ),
+            ("etc/mattermost-setup/answers.json", "{}"),
+        ] {
+            std::fs::write(root.join(f), text).unwrap();
+        }
+        let mut own = Ownership::default();
+        own.created("directory", "/opt/mattermost");
+        own.created("directory", "/opt/mattermost/data");
+        own.save(&host).unwrap();
+        (t, host, a)
+    }
+
+    #[test]
+    fn purge_removes_backups_dumps_cache_and_old_trees_and_says_what_stays() {
+        let (t, host, a) = installed();
+        let r = uninstall(&host, &a, true).unwrap();
+        let root = t.path();
+        for gone in [
+            "opt/mattermost",
+            "opt/mattermost-10.11.1.previous",
+            "opt/mattermost-11.0.0.failed",
+            "opt/mattermost-10.11.1.previous.previous-2026-01-01T000000Z",
+            "opt/.mattermost.mattermost-setup-staging",
+            "var/backups/mattermost-setup",
+            "var/cache/mattermost-setup",
+            "etc/mattermost-setup",
+            "var/lib/mattermost-setup",
+        ] {
+            assert!(!root.join(gone).exists(), "{gone} is still there");
+        }
+        assert!(root.join("opt/other-app").exists(), "not ours");
+        let removed = r.removed.join("\n");
+        for listed in [
+            "/var/backups/mattermost-setup (",
+            "/var/cache/mattermost-setup (",
+            "/opt/mattermost-10.11.1.previous (",
+            "/opt/mattermost-11.0.0.failed (",
+        ] {
+            assert!(removed.contains(listed), "{listed} not in {removed}");
+        }
+        // What stays is exactly: the database (pre-existing here: not created by
+        // the tool), and the run logs.
+        let kept = r.kept.join("\n");
+        assert!(
+            !kept.contains("backups") && !kept.contains("cache") && !kept.contains(".previous"),
+            "{kept}"
+        );
+        assert!(kept.contains("/var/log/mattermost-setup"), "{kept}");
+    }
+
+    #[test]
+    fn an_adopted_directory_is_emptied_by_purge_but_stays() {
+        let (t, host, a) = installed();
+        let mut own = Ownership::default();
+        own.found("directory", "/opt/mattermost");
+        own.take_over("/opt/mattermost");
+        own.save(&host).unwrap();
+        let r = uninstall(&host, &a, true).unwrap();
+        let inst = t.path().join("opt/mattermost");
+        assert!(inst.is_dir());
+        assert_eq!(std::fs::read_dir(&inst).unwrap().count(), 0);
+        assert!(
+            r.kept
+                .join("\n")
+                .contains("the empty directory /opt/mattermost")
+        );
+        // Without the record, it is not the tool's to empty.
+        let (t, host, a) = installed();
+        Ownership::default().save(&host).unwrap();
+        uninstall(&host, &a, true).unwrap();
+        assert!(t.path().join("opt/mattermost/data/teams").exists());
+    }
+
+    #[test]
+    fn without_purge_every_leftover_is_listed_as_kept() {
+        let (t, host, a) = installed();
+        let r = uninstall(&host, &a, false).unwrap();
+        let kept = r.kept.join("\n");
+        for listed in [
+            "/var/backups/mattermost-setup (",
+            "/var/cache/mattermost-setup (",
+            "/opt/mattermost-10.11.1.previous (",
+            "/opt/mattermost-11.0.0.failed (",
+            "/opt/.mattermost.mattermost-setup-staging (",
+            "/etc/mattermost-setup/answers.json",
+            "/var/lib/mattermost-setup/ownership.json",
+        ] {
+            assert!(kept.contains(listed), "{listed} not in {kept}");
+        }
+        assert!(t.path().join("var/backups/mattermost-setup").exists());
+        assert!(t.path().join("opt/mattermost/data/teams").exists());
+    }
 }

@@ -815,17 +815,13 @@ pub fn upgrade(host: &Host, answers: &Answers, cancel: &Cancel) -> Result<Outcom
         moved.join(", ")
     ));
     if let Some((uid, gid)) = host.lookup_user(SERVICE_USER) {
-        host.run(
-            &Cmd::new(
-                "chown",
-                &[
-                    "-R",
-                    &format!("{uid}:{gid}"),
-                    &real_install.to_string_lossy(),
-                ],
-            )
-            .timeout(crate::host::DATA_TIMEOUT),
-        )?;
+        // Never through a symbolic link the service account may have planted.
+        let done = crate::phases::mattermost::dirs::chown_tree(&real_install, uid, gid)
+            .map_err(io("cannot set the owner of", &install))?;
+        host.note(&format!(
+            "[upgrade] ownership set to mattermost on {} entries",
+            done.fixed
+        ));
     }
 
     // Health gate. From the start on, the new release may migrate the database: a

@@ -169,6 +169,14 @@ fn checks_and_todo(ctx: &Ctx, f: &Found) -> (Vec<Check>, Todo) {
     let ours = ctx.own.did_create(USER_KIND, &admin.username);
     let name = format!("admin account {}", admin.username);
     let user_active = match &f.user {
+        None if admin.password.is_none() => {
+            checks.push(Check::warn(
+                P,
+                name,
+                "missing, and not created again: an earlier run created it and its password is no longer kept",
+            ).with_fix("to create it again, give admin_password (or admin_password_file) in the answers"));
+            false
+        }
         None => {
             todo.create_user = true;
             checks.push(Check::fail(P, name, "missing").with_fix("install creates it"));
@@ -303,6 +311,43 @@ impl Phase for Admin {
             (Ok(()), Ok(())) => Ok(()),
         }
     }
+}
+
+/// Once the admin account exists, its password leaves the saved answers
+/// (`/etc/mattermost-setup/answers.json`): it is never needed again, as a re-run never
+/// re-creates or changes the account. Rewritten without a backup, so no copy of the
+/// password is kept either. Returns whether the file changed.
+pub fn forget_password(ctx: &Ctx) -> Result<bool, PhaseError> {
+    let path = Path::new(crate::answers::SAVED_ANSWERS);
+    let Some(admin) = &ctx.answers.admin else {
+        return Ok(false);
+    };
+    let Some(text) = ctx.host.read(path)? else {
+        return Ok(false);
+    };
+    let Ok(saved) = crate::answers::from_saved_json(&String::from_utf8_lossy(&text)) else {
+        return Ok(false);
+    };
+    let holds = saved
+        .admin
+        .as_ref()
+        .is_some_and(|s| s.username == admin.username && s.password.is_some());
+    if !holds || found(ctx)?.user.is_none() {
+        return Ok(false);
+    }
+    let kept = crate::answers::without_admin_password(&saved);
+    ctx.host.write_file_quiet(&FileSpec {
+        path: path.to_owned(),
+        content: kept.to_json_with_secrets().into_bytes(),
+        mode: 0o600,
+        owner: Some((0, 0)),
+    })?;
+    ctx.host.note(&format!(
+        "[admin] the account {} exists: its password is no longer kept in {}",
+        admin.username,
+        path.display()
+    ));
+    Ok(true)
 }
 
 /// `/run/mattermost`, owned by the service user (it creates the socket there).
@@ -459,8 +504,8 @@ fn bootstrap(ctx: &mut Ctx, todo: Todo) -> Result<(), PhaseError> {
             )?;
         }
     }
-    if created {
-        login(ctx, &admin.username, admin.password.expose())?;
+    if let (true, Some(pw)) = (created, &admin.password) {
+        login(ctx, &admin.username, pw.expose())?;
     }
     Ok(())
 }
@@ -482,6 +527,13 @@ fn ensure_user(ctx: &mut Ctx, api: &LocalApi, todo: Todo) -> Result<(String, boo
     let (user_id, roles) = if let Some(r) = user {
         (r.str("id").to_owned(), r.str("roles").to_owned())
     } else {
+        let Some(password) = &admin.password else {
+            return Err(PhaseError::new(format!(
+                "the account {} is missing and no password is kept for it",
+                admin.username
+            ))
+            .fix("give admin_password (or admin_password_file) in the answers"));
+        };
         ctx.claim(USER_KIND, &admin.username)?;
         ctx.step(
             P,
@@ -493,7 +545,7 @@ fn ensure_user(ctx: &mut Ctx, api: &LocalApi, todo: Todo) -> Result<(String, boo
         let body = json!({
             "username": admin.username,
             "email": admin.email,
-            "password": admin.password.expose(),
+            "password": password.expose(),
             "email_verified": true,
         });
         let what = format!("creating the account {}", admin.username);
@@ -546,7 +598,7 @@ fn ensure_team(
     }
     ctx.claim(TEAM_KIND, team)?;
     ctx.step(P, format!("creating the team {team}"));
-    let body = json!({"name": team, "display_name": team, "type": "O", "email": email});
+    let body = team_body(team, email);
     let r = call(
         ctx,
         api,
@@ -556,6 +608,20 @@ fn ensure_team(
         Some(&body),
     )?;
     Ok(r.str("id").to_owned())
+}
+
+/// The request body of an open team. Current Mattermost keeps `type` and
+/// `allow_open_invite` in step when a team is saved (`Team.PreSave` →
+/// `syncTypeAndAllowOpenInvite` in server/public/model/team.go): `type: "O"` alone,
+/// with `allow_open_invite` false by default, becomes an invite-only team.
+fn team_body(team: &str, email: &str) -> Value {
+    json!({
+        "name": team,
+        "display_name": team,
+        "type": "O",
+        "allow_open_invite": true,
+        "email": email,
+    })
 }
 
 /// The evidence that the account works: a login over TCP, as the web app does it.
@@ -703,6 +769,92 @@ mod tests {
         };
         let (_, todo) = judge(&left, false, true);
         assert!(todo.add_member && !todo.create_user && !todo.create_team);
+    }
+
+    /// A database that answers every query with `row`.
+    struct Db(&'static str);
+    impl crate::host::Runner for Db {
+        fn run(
+            &self,
+            _: &crate::host::Cmd,
+            _: Option<&mut dyn FnMut(&str)>,
+        ) -> std::io::Result<crate::host::Output> {
+            Ok(crate::host::Output {
+                code: Some(0),
+                stdout: format!("{}\n", self.0),
+                ..crate::host::Output::default()
+            })
+        }
+    }
+
+    #[test]
+    fn the_admin_password_leaves_the_saved_answers_once_the_account_exists() {
+        let a = answers(true);
+        let saved = std::path::PathBuf::from(crate::answers::SAVED_ANSWERS);
+        for (row, dropped) in [
+            ("|-1|-1|-1", false),
+            ("system_admin system_user|0|0|0", true),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let host = crate::host::Host::new(
+                dir.path().to_owned(),
+                crate::host::RunLog::create(&dir.path().join("log")),
+                crate::events::discard(),
+                Box::new(Db(row)),
+            );
+            crate::engine::save_answers(&host, &a).unwrap();
+            let plan = crate::plan::Plan::new(&a).unwrap();
+            let ctx = Ctx::new(&host, &a, &plan);
+            assert_eq!(forget_password(&ctx).unwrap(), dropped, "{row}");
+            let text = std::fs::read_to_string(host.path(&saved)).unwrap();
+            assert_eq!(text.contains("correct horse battery"), !dropped, "{text}");
+            let back = crate::answers::from_saved_json(&text).unwrap();
+            assert_eq!(back.admin.as_ref().unwrap().username, "boss");
+            assert_eq!(back.admin.as_ref().unwrap().password.is_none(), dropped);
+            assert_eq!(
+                back.db_password, a.db_password,
+                "the database password stays"
+            );
+            if dropped {
+                // No backup holds it, and a re-run with the same answers file does
+                // not write it back.
+                assert!(
+                    !host
+                        .path(std::path::Path::new(crate::host::BACKUP_DIR))
+                        .exists()
+                );
+                crate::engine::save_answers(&host, &a).unwrap();
+                let again = std::fs::read_to_string(host.path(&saved)).unwrap();
+                assert_eq!(again, text);
+                assert!(!forget_password(&ctx).unwrap());
+            }
+        }
+    }
+
+    #[test]
+    fn an_account_whose_password_was_dropped_is_never_created_again() {
+        let mut a = answers(true);
+        a.admin.as_mut().unwrap().password = None;
+        let dir = tempfile::tempdir().unwrap();
+        let host = crate::host::Host::new(
+            dir.path().to_owned(),
+            crate::host::RunLog::create(&dir.path().join("log")),
+            crate::events::discard(),
+            Box::new(crate::host::SystemRunner),
+        );
+        let plan = crate::plan::Plan::new(&a).unwrap();
+        let ctx = Ctx::new(&host, &a, &plan);
+        let (checks, todo) = checks_and_todo(&ctx, &Found::default());
+        assert!(!todo.create_user && !todo.add_member, "{todo:?}");
+        assert_eq!(checks[0].level, crate::phases::Level::Warn, "{checks:?}");
+        assert!(checks[0].fix.as_deref().unwrap().contains("admin_password"));
+    }
+
+    #[test]
+    fn an_open_team_is_asked_for_as_open() {
+        let body = team_body("staff", "boss@example.com");
+        assert_eq!(body["type"], "O");
+        assert_eq!(body["allow_open_invite"], true, "{body}");
     }
 
     #[test]

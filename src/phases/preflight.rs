@@ -60,6 +60,16 @@ impl Phase for Preflight {
             },
         );
 
+        // Directories the tool did not create are never taken over (chowned), unless
+        // they are empty or an adopted Mattermost installation.
+        for v in super::mattermost::dirs::judge(host, &ctx.own, ctx.answers) {
+            let name = format!("{} {}", v.key, v.path.display());
+            checks.push(match &v.take {
+                Ok(_) => Check::ok(P, name, v.detail()),
+                Err((problem, fix)) => Check::fail(P, name, problem.clone()).with_fix(fix.clone()),
+            });
+        }
+
         for (what, dir) in [
             ("install directory", &ctx.answers.install_dir),
             ("data directory", &ctx.answers.data_dir),
@@ -190,5 +200,64 @@ fn dpkg_lock_check(ctx: &Ctx) -> Check {
             name,
             format!("held by {comm} (pid {pid}); apt will wait for it up to 10 minutes"),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Preflight's directory checks on a box laid out under a temp dir.
+    fn dir_checks(root: &Path, answers: &str) -> Vec<Check> {
+        let host = crate::host::Host::new(
+            root.to_owned(),
+            crate::host::RunLog::create(&root.join("log")),
+            crate::events::discard(),
+            Box::new(crate::host::SystemRunner),
+        );
+        let a = crate::answers::from_json(answers, None).unwrap();
+        let plan = crate::plan::Plan::new(&a).unwrap();
+        let ctx = Ctx::new(&host, &a, &plan);
+        Preflight
+            .probe(&ctx)
+            .unwrap()
+            .into_iter()
+            .filter(|c| c.name.starts_with("install_dir ") || c.name.starts_with("data_dir "))
+            .collect()
+    }
+
+    #[test]
+    fn directories_of_the_operator_are_refused_before_anything_changes() {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(t.path().join("srv/files/reports")).unwrap();
+        std::fs::create_dir_all(t.path().join("opt/mattermost/bin")).unwrap();
+        std::fs::write(t.path().join("opt/mattermost/bin/mattermost"), "").unwrap();
+        let checks = dir_checks(
+            t.path(),
+            r#"{"domain": "chat.example.com", "data_dir": "/srv/files"}"#,
+        );
+        assert_eq!(checks.len(), 2, "{checks:?}");
+        assert!(
+            checks.iter().all(|c| c.level == crate::phases::Level::Fail),
+            "{checks:?}"
+        );
+        assert!(
+            checks[0].name == "install_dir /opt/mattermost",
+            "{checks:?}"
+        );
+        assert!(checks[0].fix.as_deref().unwrap().contains("adopt_existing"));
+        assert!(
+            checks[1]
+                .detail
+                .contains("/srv/files is not empty (reports)"),
+            "{checks:?}"
+        );
+        assert!(checks[1].fix.as_deref().unwrap().contains("data_dir"));
+        // Absent directories pass.
+        let checks = dir_checks(
+            t.path(),
+            r#"{"domain": "chat.example.com", "install_dir": "/opt/chat", "data_dir": "/srv/files/mm"}"#,
+        );
+        assert!(checks.iter().all(Check::passed), "{checks:?}");
     }
 }

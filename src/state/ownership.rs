@@ -36,6 +36,12 @@ pub struct Ownership {
     /// must never be saved over it.
     #[serde(skip)]
     damaged: Option<(String, Option<PathBuf>)>,
+    /// Directories that existed before the tool and that it was allowed to take over
+    /// (empty when it found them, or a Mattermost layout the operator adopted with
+    /// `adopt_existing`): their owner and mode are the tool's to set from then on.
+    /// Directories it created are in `created["directory"]`.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub taken_over: BTreeSet<String>,
 }
 
 impl Ownership {
@@ -117,6 +123,14 @@ impl Ownership {
         Ok(())
     }
 
+    /// The record of a box whose `/` is `root`, read without a `Host` (the wizard).
+    pub fn load_at(root: &Path) -> Self {
+        std::fs::read(root.join(PATH.trim_start_matches('/')))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
     /// Records that the tool created `name` of `kind` (unless it pre-existed).
     pub fn created(&mut self, kind: &str, name: &str) {
         if !self.preexisting.get(kind).is_some_and(|s| s.contains(name)) {
@@ -135,6 +149,17 @@ impl Ownership {
                 .or_default()
                 .insert(name.to_owned());
         }
+    }
+
+    /// Records that the pre-existing directory `dir` is now managed by the tool.
+    pub fn take_over(&mut self, dir: &str) {
+        self.taken_over.insert(dir.to_owned());
+    }
+
+    /// Whether the tool may set the owner and mode of `dir` (and what is inside it):
+    /// it created the directory, or took it over.
+    pub fn manages_dir(&self, dir: &str) -> bool {
+        self.did_create("directory", dir) || self.taken_over.contains(dir)
     }
 
     pub fn did_create(&self, kind: &str, name: &str) -> bool {

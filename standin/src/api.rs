@@ -29,10 +29,11 @@ const PASSWORD_MIN: usize = 8;
 /// bcrypt only uses the first 72 bytes; the real server refuses longer ones.
 const PASSWORD_MAX: usize = 72;
 const RESTRICTED_USERNAMES: [&str; 4] = ["all", "channel", "matterbot", "system"];
+/// `reservedName` in server/public/model/utils.go: no team name may START with one
+/// of these (`IsReservedTeamName` in server/public/model/team.go).
 const RESERVED_TEAM_NAMES: [&str; 17] = [
     "admin",
     "api",
-    "boards",
     "channel",
     "claim",
     "error",
@@ -44,9 +45,10 @@ const RESERVED_TEAM_NAMES: [&str; 17] = [
     "oauth",
     "plug",
     "plugins",
-    "playbooks",
     "post",
     "signup",
+    "boards",
+    "playbooks",
 ];
 
 /// The real server's error body.
@@ -137,15 +139,38 @@ pub fn valid_email(s: &str) -> bool {
             .any(|c| c.is_whitespace() || c.is_control() || "<>()[],;:\"\\".contains(c))
 }
 
-/// Mattermost's `IsValidTeamName`.
+/// `IsReservedTeamName` (server/public/model/team.go): lower-cased, then a prefix
+/// match against `reservedName`.
+pub fn reserved_team_name(s: &str) -> bool {
+    let lower = s.to_lowercase();
+    RESERVED_TEAM_NAMES.iter().any(|w| lower.starts_with(w))
+}
+
+/// `IsValidTeamName` (server/public/model/team.go): `isValidAlphaNum` — the regex
+/// `^[a-z0-9]+([a-z\-0-9]+|(__)?)[a-z0-9]+$` of server/public/model/utils.go —
+/// and at least `TeamNameMinLength` (2) bytes. The 64-byte limit is `Team.IsValid`'s.
 pub fn valid_team_name(s: &str) -> bool {
-    let bytes = s.as_bytes();
-    (2..=64).contains(&s.len())
-        && bytes.first().is_some_and(u8::is_ascii_alphanumeric)
-        && bytes.last().is_some_and(u8::is_ascii_alphanumeric)
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
-        && !RESERVED_TEAM_NAMES.contains(&s)
+    let alnum = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    let b = s.as_bytes();
+    let (Some(&first), Some(&last)) = (b.first(), b.last()) else {
+        return false;
+    };
+    if b.len() < 2 || !alnum(first) || !alnum(last) {
+        return false;
+    }
+    b.iter().all(|&c| alnum(c) || c == b'-')
+        || s.split_once("__").is_some_and(|(l, r)| {
+            !l.is_empty() && !r.is_empty() && l.bytes().all(alnum) && r.bytes().all(alnum)
+        })
+}
+
+/// `syncTypeAndAllowOpenInvite` (server/public/model/team.go), run by `Team.PreSave`:
+/// an invite-only type wins; otherwise `allow_open_invite` decides the type. So
+/// `type: "O"` without `allow_open_invite: true` is saved as an invite-only team,
+/// and any other type string ends up "O" or "I".
+pub fn sync_team_type(team_type: &str, allow_open_invite: bool) -> (String, bool) {
+    let open = allow_open_invite && team_type != "I";
+    (if open { "O" } else { "I" }.to_owned(), open)
 }
 
 fn create_user(
@@ -305,13 +330,12 @@ fn create_team(
     let display_name = field(&v, "display_name").to_owned();
     let team_type = field(&v, "type").to_owned();
     let email = field(&v, "email").to_lowercase();
-    if !valid_team_name(&name) {
-        return Err(app_error(
-            400,
-            "model.team.is_valid.url.app_error",
-            "Team URL must start and end with a letter or number, have 2-64 characters of a-z, 0-9, '-' and '_', and not be a reserved name.",
-        ));
-    }
+    let allow_open_invite = v
+        .get("allow_open_invite")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    // PreSave first, then IsValid, in the order of server/public/model/team.go.
+    let (team_type, _) = sync_team_type(&team_type, allow_open_invite);
     if display_name.is_empty() || display_name.chars().count() > 64 {
         return Err(app_error(
             400,
@@ -319,11 +343,25 @@ fn create_team(
             "Invalid name.",
         ));
     }
-    if team_type != "O" && team_type != "I" {
+    if name.len() > 64 {
         return Err(app_error(
             400,
-            "model.team.is_valid.type.app_error",
-            "Invalid type.",
+            "model.team.is_valid.url.app_error",
+            "Invalid URL Identifier",
+        ));
+    }
+    if reserved_team_name(&name) {
+        return Err(app_error(
+            400,
+            "model.team.is_valid.reserved.app_error",
+            "This URL is unavailable. Please try another.",
+        ));
+    }
+    if !valid_team_name(&name) {
+        return Err(app_error(
+            400,
+            "model.team.is_valid.characters.app_error",
+            "Name must be 2 or more lowercase alphanumeric characters",
         ));
     }
     if !email.is_empty() && !valid_email(&email) {
@@ -573,10 +611,32 @@ mod tests {
 
     #[test]
     fn team_name_rules() {
-        assert!(valid_team_name("staff"));
-        assert!(valid_team_name("my-team2"));
-        for bad in ["a", "-team", "team-", "Team", "api", "signup", "te am"] {
+        for ok in ["staff", "my-team2", "ab", "ab__cd", "9lives"] {
+            assert!(valid_team_name(ok) && !reserved_team_name(ok), "{ok}");
+        }
+        for bad in [
+            "a", "-team", "team-", "Team", "te am", "a_b", "a__b-c", "__ab",
+        ] {
             assert!(!valid_team_name(bad), "{bad}");
         }
+        for reserved in [
+            "api",
+            "signup",
+            "helpdesk",
+            "postmaster",
+            "Admins",
+            "boardsroom",
+        ] {
+            assert!(reserved_team_name(reserved), "{reserved}");
+        }
+    }
+
+    #[test]
+    fn open_needs_allow_open_invite() {
+        assert_eq!(sync_team_type("O", true), ("O".to_owned(), true));
+        assert_eq!(sync_team_type("O", false), ("I".to_owned(), false));
+        assert_eq!(sync_team_type("I", true), ("I".to_owned(), false));
+        assert_eq!(sync_team_type("X", true), ("O".to_owned(), true));
+        assert_eq!(sync_team_type("", false), ("I".to_owned(), false));
     }
 }

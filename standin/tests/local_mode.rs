@@ -201,26 +201,52 @@ fn contract(driver: &str, dsn: &str, sql: &dyn Fn(&str) -> String) {
     assert_eq!(r.json()["email_verified"], true);
 
     // Teams and membership.
-    let team = json!({"name": "staff", "display_name": "Staff", "type": "O"});
+    let team =
+        json!({"name": "staff", "display_name": "Staff", "type": "O", "allow_open_invite": true});
     let r = local_json(&socket, "POST", "/api/v4/teams", Some(&team));
     assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.json()["type"], "O", "{}", r.body);
+    assert_eq!(r.json()["allow_open_invite"], true, "{}", r.body);
     let team_id = r.json()["id"].as_str().expect("team id").to_owned();
+    // Type "O" without allow_open_invite: saved invite-only, as Team.PreSave does.
+    let r = local_json(
+        &socket,
+        "POST",
+        "/api/v4/teams",
+        Some(&json!({"name": "closed", "display_name": "Closed", "type": "O"})),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.json()["type"], "I", "{}", r.body);
+    assert_eq!(r.json()["allow_open_invite"], false, "{}", r.body);
+    let open = sql("SELECT Type, AllowOpenInvite FROM Teams WHERE Name = 'closed';");
+    assert!(open.starts_with('I'), "{open}");
+    // Reserved words are prefixes; a name ends with a letter or digit.
+    for (name, id) in [
+        ("api", "model.team.is_valid.reserved.app_error"),
+        ("helpdesk", "model.team.is_valid.reserved.app_error"),
+        ("postmaster", "model.team.is_valid.reserved.app_error"),
+        ("team-", "model.team.is_valid.characters.app_error"),
+        ("Staff2", "model.team.is_valid.characters.app_error"),
+    ] {
+        let r = local_json(
+            &socket,
+            "POST",
+            "/api/v4/teams",
+            Some(
+                &json!({"name": name, "display_name": "X", "type": "O", "allow_open_invite": true}),
+            ),
+        );
+        assert_error(&r, 400, id);
+    }
     let r = local_json(&socket, "POST", "/api/v4/teams", Some(&team));
     assert_error(&r, 400, "store.sql_team.save_team.existing.app_error");
     let r = local_json(
         &socket,
         "POST",
         "/api/v4/teams",
-        Some(&json!({"name": "api", "display_name": "API", "type": "O"})),
+        Some(&json!({"name": "x".repeat(65), "display_name": "Long", "type": "O"})),
     );
     assert_error(&r, 400, "model.team.is_valid.url.app_error");
-    let r = local_json(
-        &socket,
-        "POST",
-        "/api/v4/teams",
-        Some(&json!({"name": "other", "display_name": "Other", "type": "X"})),
-    );
-    assert_error(&r, 400, "model.team.is_valid.type.app_error");
     let r = local_json(&socket, "GET", "/api/v4/teams/name/staff", None);
     assert_eq!(r.json()["id"], team_id.as_str());
     let r = local_json(&socket, "GET", "/api/v4/teams/name/nope", None);

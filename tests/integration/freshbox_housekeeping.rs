@@ -89,6 +89,9 @@ fn check_admin_and_retention(b: &FreshBox, sql: &dyn Fn(&str) -> String) {
          WHERE t.Name = 'staff' AND u.Username = 'boss' AND m.DeleteAt = 0;",
     );
     assert_eq!(member.trim(), "1");
+    // An open team (allow_open_invite sent: Mattermost would make it invite-only).
+    let open = sql("SELECT Type FROM Teams WHERE Name = 'staff' AND AllowOpenInvite;");
+    assert_eq!(open.trim(), "O", "the team is not open");
 
     // Local mode is off again, its socket gone, the default location back.
     let cfg = config(b);
@@ -186,6 +189,26 @@ fn check_admin_and_retention(b: &FreshBox, sql: &dyn Fn(&str) -> String) {
 
     // No log anywhere holds the admin password.
     assert_secret_absent(b, ADMIN_PASSWORD);
+    assert_admin_password_not_kept(b);
+}
+
+/// Issue 8: once the account exists, the admin password is in no file the tool
+/// keeps — the saved answers, their backups, its state (a piece that reads the same
+/// raw and JSON-escaped is looked for).
+fn assert_admin_password_not_kept(b: &FreshBox) {
+    let hits = b.exec_stdin(
+        "grep -rlF -f /dev/stdin /etc/mattermost-setup /var/backups/mattermost-setup /var/lib/mattermost-setup 2>/dev/null || true",
+        ADMIN_FRAGMENTS[0].as_bytes(),
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&hits.stdout).trim(),
+        "",
+        "the admin password is kept in these files"
+    );
+    assert!(
+        b.exec_ok("cat /etc/mattermost-setup/answers.json")
+            .contains("\"admin_username\": \"boss\"")
+    );
 }
 
 /// PostgreSQL: admin + team + retention, the password watched on every command line,
@@ -274,6 +297,13 @@ fn admin_team_and_retention_on_a_fresh_box() {
         status.contains("admin account boss") && status.contains("mattermost-retention.timer"),
         "{status}"
     );
+    // The backups of config.json (with the database password) are listed, mode 600.
+    assert!(
+        status.contains("backup holding secrets")
+            && status.contains("/opt/mattermost/config/config.json (mode 600)"),
+        "{status}"
+    );
+    assert_admin_password_not_kept(&b);
 
     // Retention switched off: the timer and its units go, the admin stays.
     write_answers(

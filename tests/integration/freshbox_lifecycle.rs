@@ -927,3 +927,192 @@ fn resilient_across_builds_kills_and_bookkeeping() {
     let help = b.exec_ok("mattermost-setup status --help");
     assert!(help.contains("3 not installed"), "{help}");
 }
+
+/// Issue 8: directories the tool did not create. `/usr/local` and `/srv` are refused
+/// by the answers check, a home directory and a directory of the operator's files by
+/// preflight — with nothing changed on the box. A Mattermost installed by hand is
+/// refused until adopted, then taken over without following the links planted in
+/// it; purging leaves no backups, dumps, downloads or state behind, and the empty
+/// adopted directories.
+#[test]
+fn hostile_directories_are_refused_adopt_works_purge_leaves_nothing() {
+    if !freshbox::available_or_skip(
+        "hostile_directories_are_refused_adopt_works_purge_leaves_nothing",
+    ) {
+        return;
+    }
+    let m = mirror::mirror();
+    let b = prepared_box("dhostile");
+    b.exec_ok(
+        "useradd -m alice && echo hi > /home/alice/notes.txt && chown alice: /home/alice/notes.txt \
+         && mkdir -p /srv/reports && echo q3 > /srv/reports/q3.txt && chmod 700 /srv/reports",
+    );
+    let operator = "/usr/local /usr/local/bin /srv /srv/reports /srv/reports/q3.txt /home/alice /home/alice/notes.txt /etc/apt /etc/hostname";
+    let stat = |b: &FreshBox| b.exec_ok(&format!("stat -c '%n %U %G %a' {operator}"));
+    let before = stat(&b);
+    let mut a: serde_json::Value = serde_json::from_str(&answers(
+        "postgresql",
+        V11,
+        "enterprise",
+        &m.sha256(V11, "enterprise"),
+    ))
+    .unwrap();
+    let untouched = |b: &FreshBox| {
+        assert_eq!(stat(b), before, "the operator's directories changed");
+        assert_ne!(b.exec("getent passwd mattermost").status.code(), Some(0));
+        for p in [
+            "/etc/mattermost-setup",
+            "/var/lib/mattermost-setup/ownership.json",
+        ] {
+            assert_eq!(
+                b.exec(&format!("test -e {p}")).status.code(),
+                Some(1),
+                "{p}"
+            );
+        }
+        assert_ne!(
+            b.exec("dpkg -s postgresql >/dev/null 2>&1").status.code(),
+            Some(0)
+        );
+    };
+
+    // Shared system directories: refused by the answers check.
+    a["install_dir"] = "/usr/local".into();
+    a["data_dir"] = "/srv".into();
+    write_answers(&b, &a.to_string());
+    let (out, _) = install(&b);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{t}");
+    assert!(
+        t.contains("install_dir: \"/usr/local\" is a shared system directory"),
+        "{t}"
+    );
+    assert!(
+        t.contains("data_dir: \"/srv\" is a shared system directory"),
+        "{t}"
+    );
+    untouched(&b);
+
+    // A home directory and a directory with the operator's files: refused by preflight.
+    a["install_dir"] = "/home/alice".into();
+    a["data_dir"] = "/srv/reports".into();
+    write_answers(&b, &a.to_string());
+    let (out, _) = install(&b);
+    let t = text(&out);
+    assert!(!out.status.success(), "{t}");
+    assert!(t.contains("/home/alice is not empty"), "{t}");
+    assert!(t.contains("/srv/reports is not empty (q3.txt)"), "{t}");
+    assert!(
+        t.contains("choose a new or empty directory for install_dir"),
+        "{t}"
+    );
+    untouched(&b);
+
+    // A Mattermost installed by hand, with links planted in it: refused, then adopted.
+    b.exec_ok(&format!(
+        "curl -sSf http://127.0.0.1:{port}/{V11}/mattermost-{V11}-linux-amd64.tar.gz | tar -xz -C /opt \
+         && ln -s /etc/apt /opt/mattermost/logs/evil \
+         && mkdir -p /srv/mmdata/20240101 && echo png > /srv/mmdata/20240101/a.png \
+         && ln /etc/hostname /srv/mmdata/hard",
+        port = crate::freshbox_install::MIRROR_PORT
+    ));
+    a["install_dir"] = "/opt/mattermost".into();
+    a["data_dir"] = "/srv/mmdata".into();
+    write_answers(&b, &a.to_string());
+    let (out, _) = install(&b);
+    let t = text(&out);
+    assert!(!out.status.success(), "{t}");
+    assert!(
+        t.contains("/opt/mattermost already holds a Mattermost installation (bin/mattermost"),
+        "{t}"
+    );
+    assert!(
+        t.contains("/srv/mmdata already holds Mattermost file storage (20240101)"),
+        "{t}"
+    );
+    assert!(t.contains("\"adopt_existing\": true"), "{t}");
+    untouched(&b);
+    a["adopt_existing"] = true.into();
+    write_answers(&b, &a.to_string());
+    let (out, _) = install(&b);
+    assert!(out.status.success(), "adopt failed:\n{}", text(&out));
+    let ping = b.exec_ok(&format!(
+        "curl -sS -i -H 'Host: {DOMAIN}' http://127.0.0.1/api/v4/system/ping"
+    ));
+    assert!(ping.starts_with("HTTP/1.1 200"), "{ping}");
+    for d in [
+        "/opt/mattermost",
+        "/opt/mattermost/bin/mattermost",
+        "/srv/mmdata",
+        "/srv/mmdata/20240101/a.png",
+    ] {
+        assert_eq!(
+            b.exec_ok(&format!("stat -c %U {d}")).trim(),
+            "mattermost",
+            "{d}"
+        );
+    }
+    assert_eq!(
+        stat(&b),
+        before,
+        "a link was followed out of the adopted trees"
+    );
+    assert_eq!(
+        b.exec_ok("stat -c %U /srv/mmdata/hard").trim(),
+        "root",
+        "hard link left alone"
+    );
+    let (code, out) = run(&b, "mattermost-setup status");
+    assert_eq!(code, 0, "{out}");
+    // A re-run on the adopted install needs no flag any more: it is recorded.
+    a["adopt_existing"] = false.into();
+    write_answers(&b, &a.to_string());
+    let (out, _) = install(&b);
+    assert!(out.status.success(), "re-run failed:\n{}", text(&out));
+
+    // Purge: the data, the database, backups, dumps, downloads and state go; the
+    // adopted directories stay, empty; the operator's files stay as they were.
+    let (code, out) = run(
+        &b,
+        &format!("mattermost-setup uninstall --purge-data --confirm {DOMAIN}"),
+    );
+    assert_eq!(code, 0, "{out}");
+    for p in [
+        "/var/backups/mattermost-setup",
+        "/var/cache/mattermost-setup",
+        "/etc/mattermost-setup",
+        "/var/lib/mattermost-setup",
+        "/etc/systemd/system/mattermost.service",
+    ] {
+        assert_eq!(
+            b.exec(&format!("test -e {p}")).status.code(),
+            Some(1),
+            "{p} is left:\n{out}"
+        );
+    }
+    for d in ["/opt/mattermost", "/srv/mmdata"] {
+        assert_eq!(b.exec_ok(&format!("ls -A {d} | wc -l")).trim(), "0", "{d}");
+    }
+    assert_eq!(
+        b.exec_ok("runuser -u postgres -- psql -Atc \"select count(*) from pg_database where datname='mattermost'\"").trim(),
+        "0"
+    );
+    assert_eq!(stat(&b), before);
+    assert_eq!(b.exec_ok("cat /srv/reports/q3.txt").trim(), "q3");
+    let kept = out.split("Kept:").nth(1).unwrap_or_default();
+    for line in kept.lines().filter(|l| l.trim_start().starts_with("- ")) {
+        assert!(
+            [
+                "the empty directory /opt/mattermost",
+                "the empty directory /srv/mmdata",
+                "packages installed",
+                "Apache modules",
+                "/var/log/mattermost-setup"
+            ]
+            .iter()
+            .any(|k| line.contains(k)),
+            "unexpected kept line {line:?}:\n{out}"
+        );
+    }
+    assert!(kept.contains("/var/log/mattermost-setup"), "{out}");
+}

@@ -2,6 +2,7 @@
 //! directory and move into place, the system user, directories and ownership, and
 //! config.json edited as JSON with every other key kept in order.
 
+pub mod dirs;
 pub mod fetch;
 pub mod unpack;
 
@@ -139,7 +140,7 @@ impl Phase for Mattermost {
             user.map_or_else(|| "missing".to_owned(), |(u, g)| format!("uid {u} gid {g}")),
         ));
         for dir in owned_dirs(ctx) {
-            let meta = std::fs::metadata(host.path(&dir));
+            let meta = std::fs::symlink_metadata(host.path(&dir));
             let (ok, detail) = match (&meta, user) {
                 (Ok(m), Some((uid, gid))) if m.is_dir() => (
                     (m.uid(), m.gid()) == (uid, gid)
@@ -222,17 +223,24 @@ impl Phase for Mattermost {
         let host = ctx.host;
         let a = ctx.answers;
         let (in_place, _) = release_in_place(ctx);
-        let install_dir_key = a.install_dir.to_string_lossy().into_owned();
-        if host.path(&a.install_dir).exists() {
-            ctx.own.found("directory", &install_dir_key);
-        } else {
-            ctx.claim("directory", &install_dir_key)?;
-        }
-        let data_dir_key = a.data_dir.to_string_lossy().into_owned();
-        if host.path(&a.data_dir).exists() {
-            ctx.own.found("directory", &data_dir_key);
-        } else {
-            ctx.claim("directory", &data_dir_key)?;
+        // Only directories that are absent, empty, already ours or adopted are
+        // taken (preflight refused the rest before anything changed; judged again
+        // here, as nothing may be chowned that was not taken).
+        for v in dirs::judge(host, &ctx.own, a) {
+            let key = v.path.to_string_lossy().into_owned();
+            match &v.take {
+                Err((problem, fix)) => {
+                    return Err(PhaseError::new(problem.clone()).fix(fix.clone()));
+                }
+                Ok(dirs::Take::Create) => ctx.claim("directory", &key)?,
+                Ok(dirs::Take::Empty | dirs::Take::Adopt(_)) => {
+                    ctx.own.found("directory", &key);
+                    ctx.own.take_over(&key);
+                    ctx.own.save(host)?;
+                    host.note(&format!("[mattermost] taking over {key}: {}", v.detail()));
+                }
+                Ok(dirs::Take::Ours(_)) => {}
+            }
         }
         if !in_place {
             if let Some(existing) = binary_version(ctx) {
@@ -295,29 +303,26 @@ impl Phase for Mattermost {
             .ok_or_else(|| PhaseError::new("the mattermost user is missing right after useradd"))?;
 
         for dir in owned_dirs(ctx) {
-            let real = host.path(&dir);
-            if !real.is_dir() {
-                std::fs::create_dir_all(&real).map_err(|e| {
-                    PhaseError::new(format!("cannot create {}: {e}", dir.display()))
-                })?;
-                std::fs::set_permissions(
-                    &real,
-                    std::os::unix::fs::PermissionsExt::from_mode(0o750),
-                )
-                .map_err(|e| PhaseError::new(format!("cannot chmod {}: {e}", dir.display())))?;
+            let existed = std::fs::symlink_metadata(host.path(&dir)).is_ok();
+            let fd = dirs::open_dir(&host.path(&dir), true).map_err(|e| {
+                PhaseError::new(format!("cannot create or open {}: {e}", dir.display()))
+            })?;
+            let mode = dirs::mode_of(&fd).unwrap_or(0);
+            let want = if existed {
+                fixed_mode(ctx, &dir, mode)
+            } else {
                 host.note(&format!("[mattermost] created {}", dir.display()));
-            }
-        }
-        for dir in owned_dirs(ctx) {
-            let real = host.path(&dir);
-            let mode = std::fs::metadata(&real).map_or(0, |m| m.mode() & 0o7777);
-            if let Some(want) = fixed_mode(ctx, &dir, mode) {
-                std::fs::set_permissions(&real, std::os::unix::fs::PermissionsExt::from_mode(want))
+                Some(0o750).filter(|w| *w != mode)
+            };
+            if let Some(want) = want {
+                dirs::set_mode(&fd, want)
                     .map_err(|e| PhaseError::new(format!("cannot chmod {}: {e}", dir.display())))?;
-                host.note(&format!(
-                    "[mattermost] mode of {} set to {want:o} (was {mode:o})",
-                    dir.display()
-                ));
+                if existed {
+                    host.note(&format!(
+                        "[mattermost] mode of {} set to {want:o} (was {mode:o})",
+                        dir.display()
+                    ));
+                }
             }
         }
         let mut fixed = 0usize;
@@ -326,9 +331,18 @@ impl Phase for Mattermost {
             roots.push(a.data_dir.clone());
         }
         for root in roots {
-            fixed += chown_tree(&host.path(&root), uid, gid).map_err(|e| {
+            let done = dirs::chown_tree(&host.path(&root), uid, gid).map_err(|e| {
                 PhaseError::new(format!("cannot set the owner of {}: {e}", root.display()))
             })?;
+            fixed += done.fixed;
+            for p in done.skipped_links {
+                (host.events())(crate::events::Event::Warning {
+                    message: format!(
+                        "{} has several hard links; its owner was left as it is",
+                        p.display()
+                    ),
+                });
+            }
         }
         if fixed > 0 {
             host.note(&format!(
@@ -370,23 +384,4 @@ fn fixed_mode(ctx: &Ctx, dir: &Path, mode: u32) -> Option<u32> {
     }
     let want = (mode | 0o700) & !0o022;
     (want != mode).then_some(want)
-}
-
-/// Gives every entry under `root` to `uid:gid`, touching only those that differ.
-fn chown_tree(root: &Path, uid: u32, gid: u32) -> std::io::Result<usize> {
-    let mut fixed = 0;
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(p) = stack.pop() {
-        let m = std::fs::symlink_metadata(&p)?;
-        if (m.uid(), m.gid()) != (uid, gid) {
-            std::os::unix::fs::lchown(&p, Some(uid), Some(gid))?;
-            fixed += 1;
-        }
-        if m.is_dir() {
-            for e in std::fs::read_dir(&p)? {
-                stack.push(e?.path());
-            }
-        }
-    }
-    Ok(fixed)
 }

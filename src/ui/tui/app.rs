@@ -48,7 +48,12 @@ pub enum Msg {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cmd {
     CheckDns(String),
-    MeasureDisk(PathBuf),
+    /// Free space of the data directory, and the verdicts on both directories.
+    MeasureDisk {
+        install: PathBuf,
+        data: PathBuf,
+        adopt: bool,
+    },
     RenderPlan(Box<Answers>),
     Save {
         answers: Box<Answers>,
@@ -68,6 +73,9 @@ pub struct DiskInfo {
     pub measured_at: PathBuf,
     pub free: Option<u64>,
     pub exists: bool,
+    /// Whether the tool may take the install and data directories, with the
+    /// evidence (preflight refuses the same ones).
+    pub dirs: Vec<crate::phases::mattermost::dirs::Verdict>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -408,6 +416,7 @@ impl App {
             }
             Msg::Disk(d) => {
                 if d.path.as_os_str() == self.draft.text(Field::DataDir) {
+                    self.draft.adoptable = d.dirs.iter().any(|v| v.adoptable);
                     self.disk = Some(d);
                 }
                 Vec::new()
@@ -599,7 +608,11 @@ impl App {
 
     fn disk_cmd(&self) -> Option<Cmd> {
         let p = PathBuf::from(self.draft.text(Field::DataDir));
-        p.is_absolute().then_some(Cmd::MeasureDisk(p))
+        p.is_absolute().then(|| Cmd::MeasureDisk {
+            install: PathBuf::from(self.draft.text(Field::InstallDir)),
+            data: p,
+            adopt: self.draft.value(Field::AdoptExisting) == "yes",
+        })
     }
 
     fn form_key(&mut self, step: Step, k: KeyEvent) -> Vec<Cmd> {
@@ -684,7 +697,7 @@ impl App {
                 self.dns = None;
                 cmds.extend(self.dns_cmd());
             }
-            Field::InstallDir | Field::DataDir => {
+            Field::InstallDir | Field::DataDir | Field::AdoptExisting => {
                 self.disk = None;
                 cmds.extend(self.disk_cmd());
             }

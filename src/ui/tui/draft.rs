@@ -38,6 +38,8 @@ pub enum Field {
     AdminEmail,
     AdminPassword,
     AdminPasswordAgain,
+    /// Take over a Mattermost installation found in the chosen directories.
+    AdoptExisting,
 }
 
 /// How a field is edited.
@@ -67,7 +69,7 @@ impl Field {
         use Field::*;
         match self {
             DbEngine | DbPasswordMode | Edition | Version | Proxy | Tls | LetsencryptAgree
-            | Admin => Kind::Choice,
+            | Admin | AdoptExisting => Kind::Choice,
             DbPassword | DbPasswordAgain | AdminPassword | AdminPasswordAgain => Kind::Secret,
             _ => Kind::Text,
         }
@@ -99,6 +101,7 @@ impl Field {
             AdminEmail => "E-mail",
             AdminPassword => "Password",
             AdminPasswordAgain => "Again",
+            AdoptExisting => "Existing Mattermost",
         }
     }
 
@@ -151,6 +154,9 @@ impl Field {
             AdminEmail => "The admin's e-mail address.",
             AdminPassword => "8 to 128 printable characters.",
             AdminPasswordAgain => "Type the same password again.",
+            AdoptExisting => {
+                "Found in the directories above (evidence below). Taking it over gives its files to the mattermost user."
+            }
         }
     }
 }
@@ -233,6 +239,9 @@ pub struct Draft {
     pub prefill: Prefill,
     /// The data directory follows the install directory until it is edited.
     pub data_dir_edited: bool,
+    /// The chosen directories hold a Mattermost installation the tool did not
+    /// create: the storage step asks whether to take it over.
+    pub adoptable: bool,
 }
 
 fn opt(value: &'static str, label: impl Into<String>, note: impl Into<String>) -> Opt {
@@ -261,6 +270,7 @@ impl Draft {
             caps,
             prefill,
             data_dir_edited: false,
+            adoptable: false,
         };
         let t = |d: &mut Self, f: Field, v: &str| {
             d.text.insert(f, Input::new(v));
@@ -304,6 +314,9 @@ impl Draft {
         self.set_text(Field::InstallDir, &a.install_dir.to_string_lossy());
         self.set_text(Field::DataDir, &a.data_dir.to_string_lossy());
         self.data_dir_edited = a.data_dir != a.install_dir.join("data");
+        if a.adopt_existing {
+            self.select(Field::AdoptExisting, "yes");
+        }
         self.select(Field::Edition, a.edition.name());
         match &a.version {
             answers::VersionSpec::Esr => self.select(Field::Version, "esr"),
@@ -332,8 +345,9 @@ impl Draft {
             self.select(Field::Admin, "yes");
             self.set_text(Field::AdminUsername, &ad.username);
             self.set_text(Field::AdminEmail, &ad.email);
-            self.set_text(Field::AdminPassword, ad.password.expose());
-            self.set_text(Field::AdminPasswordAgain, ad.password.expose());
+            let pw = ad.password.as_ref().map_or("", Secret::expose);
+            self.set_text(Field::AdminPassword, pw);
+            self.set_text(Field::AdminPasswordAgain, pw);
         }
     }
 
@@ -483,6 +497,10 @@ impl Draft {
                 opt("no", "Not now", "first browser sign-up becomes admin"),
                 opt("yes", "Create one", "username, e-mail and password"),
             ],
+            Field::AdoptExisting => vec![
+                opt("no", "Leave it", "choose other directories"),
+                opt("yes", "Take it over", "its files go to the mattermost user"),
+            ],
             _ => Vec::new(),
         }
     }
@@ -547,7 +565,13 @@ impl Draft {
                 }
                 v
             }
-            Step::Storage => vec![InstallDir, DataDir],
+            Step::Storage => {
+                let mut v = vec![InstallDir, DataDir];
+                if self.adoptable || self.value(AdoptExisting) == "yes" {
+                    v.push(AdoptExisting);
+                }
+                v
+            }
             Step::Release => {
                 let mut v = vec![Edition, Version];
                 if self.value(Version) == "pinned" {
@@ -626,7 +650,10 @@ impl Draft {
         if admin {
             s("admin_username", self.text(Field::AdminUsername).trim());
             s("admin_email", self.text(Field::AdminEmail).trim());
-            s("admin_password", self.text(Field::AdminPassword));
+            // Empty for an account that exists (its password was dropped): kept so.
+            if !self.text(Field::AdminPassword).is_empty() {
+                s("admin_password", self.text(Field::AdminPassword));
+            }
         }
         if let Some(u) = &self.prefill.download_base_url {
             s("download_base_url", u);
@@ -643,6 +670,9 @@ impl Draft {
                 Value::Bool(self.value(Field::LetsencryptAgree) == "yes"),
             );
         }
+        if self.value(Field::AdoptExisting) == "yes" {
+            m.insert("adopt_existing".into(), Value::Bool(true));
+        }
         // Settings the wizard does not ask about are kept from the earlier install.
         if let Some(saved) = &self.prefill.saved {
             if let Ok(Value::Object(old)) = serde_json::from_str(&saved.to_json_with_secrets()) {
@@ -654,6 +684,7 @@ impl Draft {
                     "download_base_url",
                     "tarball",
                     "sha256",
+                    "adopt_existing",
                 ] {
                     if let Some(v) = old.get(key) {
                         if !m.contains_key(key) && !v.is_null() {
@@ -751,6 +782,7 @@ impl Draft {
             "admin_username" => AdminUsername,
             "admin_email" => AdminEmail,
             "admin_password" => AdminPassword,
+            "adopt_existing" => AdoptExisting,
             _ => return None,
         })
     }

@@ -89,10 +89,19 @@ pub fn preflight(host: &Host, draft: &Draft) -> Vec<Check> {
         .unwrap_or_else(|e| vec![Check::fail(PhaseId::Preflight, "probe", e.cause)])
 }
 
-/// Free space for a data directory (or its nearest existing parent).
-pub fn measure(path: PathBuf) -> DiskInfo {
+/// Free space for a data directory (or its nearest existing parent), and whether
+/// the tool may take the two directories (read-only; preflight decides the same).
+pub fn measure(install: &std::path::Path, path: PathBuf, adopt: bool) -> DiskInfo {
     let found = system::free_bytes(&path);
+    let root = std::path::Path::new("/");
     DiskInfo {
+        dirs: crate::phases::mattermost::dirs::judge_at(
+            root,
+            &crate::state::Ownership::load_at(root),
+            install,
+            &path,
+            adopt,
+        ),
         exists: path.is_dir(),
         measured_at: found
             .as_ref()
@@ -199,8 +208,12 @@ pub fn run(prefill: Prefill) -> std::io::Result<Report> {
                                 }
                             });
                         }
-                        Cmd::MeasureDisk(p) => {
-                            let _ = tx.send(Msg::Disk(measure(p)));
+                        Cmd::MeasureDisk {
+                            install,
+                            data,
+                            adopt,
+                        } => {
+                            let _ = tx.send(Msg::Disk(measure(&install, data, adopt)));
                         }
                         Cmd::RenderPlan(a) => {
                             let text = Plan::new(&a).map_or_else(

@@ -431,7 +431,36 @@ fn step_info(app: &App, step: Step, w: usize, theme: Theme) -> Vec<Line<'static>
                         disk.path.display()
                     )
                 };
-                para(&mut out, &exists, Style::new(), 0);
+                if disk.dirs.is_empty() {
+                    para(&mut out, &exists, Style::new(), 0);
+                }
+                // Whether the tool may take each directory, with the evidence.
+                for v in &disk.dirs {
+                    let (sym, style) = if v.take.is_ok() {
+                        (theme.sym_ok(), theme.ok())
+                    } else {
+                        (theme.sym_fail(), theme.fail())
+                    };
+                    para(
+                        &mut out,
+                        &format!("{sym} {}: {}", v.path.display(), v.detail()),
+                        style,
+                        0,
+                    );
+                    if let Err((_, fix)) = &v.take {
+                        if !v.adoptable {
+                            para(&mut out, &format!("  {fix}"), Style::new(), 0);
+                        }
+                    }
+                }
+                if d.adoptable {
+                    para(
+                        &mut out,
+                        "A Mattermost that mattermost-setup did not install is there. \"Take it over\" keeps its files and config and gives them to the mattermost user; \"Leave it\" means choosing other directories.",
+                        theme.warn(),
+                        0,
+                    );
+                }
             }
         },
         Step::Release => {

@@ -83,6 +83,7 @@ fn at(step: Step) -> App {
                 measured_at: "/opt".into(),
                 free: Some(38 * 1024 * 1024 * 1024),
                 exists: false,
+                dirs: Vec::new(),
             }));
         }
     }
@@ -642,4 +643,82 @@ fn sigterm_stops_a_running_install_at_a_safe_point_then_quits() {
     })));
     assert_eq!(cmds, vec![Cmd::Quit]);
     assert!(a.quit);
+}
+
+/// Issue 8: directories holding a Mattermost the tool did not install: the storage
+/// step shows the evidence and asks; the answer is the `adopt_existing` key.
+#[test]
+fn an_existing_mattermost_is_shown_and_adopting_it_is_asked() {
+    use crate::phases::mattermost::dirs::Verdict;
+    let mut a = at(Step::Storage);
+    assert_eq!(
+        a.draft.fields(Step::Storage).len(),
+        2,
+        "no question without evidence"
+    );
+    let verdict = |take, adoptable| Verdict {
+        key: "install_dir",
+        path: "/opt/mattermost".into(),
+        take,
+        adoptable,
+    };
+    a.update(Msg::Disk(DiskInfo {
+        path: "/opt/mattermost/data".into(),
+        measured_at: "/opt".into(),
+        free: Some(38 * 1024 * 1024 * 1024),
+        exists: true,
+        dirs: vec![verdict(
+            Err((
+                "/opt/mattermost already holds a Mattermost installation (bin/mattermost, config/config.json) that mattermost-setup did not create".into(),
+                "add adopt_existing".into(),
+            )),
+            true,
+        )],
+    }));
+    assert!(
+        a.draft
+            .fields(Step::Storage)
+            .contains(&Field::AdoptExisting)
+    );
+    let screen = render(&a, 120, 40, Theme::default_color())
+        .backend()
+        .to_string();
+    assert!(screen.contains("Existing Mattermost"), "{screen}");
+    assert!(
+        screen.contains("bin/mattermost, config/config.json"),
+        "{screen}"
+    );
+    assert!(screen.contains("Take it over"), "{screen}");
+    assert_eq!(a.draft.to_json().get("adopt_existing"), None);
+    a.draft.select(Field::AdoptExisting, "yes");
+    assert_eq!(a.draft.to_json()["adopt_existing"], true);
+    let answers = a.draft.validate().unwrap();
+    assert!(answers.adopt_existing);
+    // A directory of other files: refused with the fix, nothing to adopt.
+    let mut a = at(Step::Storage);
+    a.update(Msg::Disk(DiskInfo {
+        path: "/opt/mattermost/data".into(),
+        measured_at: "/opt".into(),
+        free: Some(38 * 1024 * 1024 * 1024),
+        exists: true,
+        dirs: vec![verdict(
+            Err((
+                "/opt/mattermost is not empty (notes.txt)".into(),
+                "choose a new or empty directory".into(),
+            )),
+            false,
+        )],
+    }));
+    assert!(
+        !a.draft
+            .fields(Step::Storage)
+            .contains(&Field::AdoptExisting)
+    );
+    let screen = render(&a, 120, 40, Theme::default_color())
+        .backend()
+        .to_string();
+    assert!(
+        screen.contains("is not empty (notes.txt)") && screen.contains("choose a new or empty"),
+        "{screen}"
+    );
 }

@@ -50,17 +50,16 @@ fn drift_is_named_by_status_and_fixed_by_repair() {
         return;
     }
     let b = installed_box("mmdrift");
-    // A healthy re-run is read-only and quick.
-    let start = Instant::now();
+    // A healthy re-run is read-only: every phase is found in place (how quick it is
+    // is measured by benches/rerun.sh, not asserted here).
     let (code, out) = run(
         &b,
         "mattermost-setup install --answers /root/answers.json --yes",
     );
-    let took = start.elapsed();
     assert_eq!(code, 0, "{out}");
     assert!(
-        took < Duration::from_secs(2),
-        "healthy re-run took {took:?}"
+        out.contains("already in place, verified") && !out.contains("done and verified"),
+        "a healthy re-run changed something:\n{out}"
     );
 
     b.exec_ok(

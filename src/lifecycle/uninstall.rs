@@ -31,12 +31,32 @@ pub fn uninstall(host: &Host, a: &Answers, purge: bool) -> Result<Report, PhaseE
         .extend(crate::phases::housekeeping::remove(host, &own)?);
 
     // The service.
-    let _ = host.probe(&Cmd::new(
+    // Said as it happened: a unit that would not stop is not reported as stopped.
+    let out = host.probe(&Cmd::new(
         "systemctl",
         &["disable", "--now", "mattermost.service"],
-    ));
-    r.removed
-        .push("mattermost.service stopped and disabled".into());
+    ))?;
+    let active = host
+        .probe(&Cmd::new(
+            "systemctl",
+            &["is-active", "--quiet", "mattermost.service"],
+        ))?
+        .success();
+    if active {
+        return Err(PhaseError::new(format!(
+            "mattermost.service did not stop (systemctl disable --now: {}); the service, its unit and the sites were left in place",
+            format!("{}{}", out.stdout, out.stderr).trim()
+        ))
+        .fix("stop it by hand (`systemctl stop mattermost`; `journalctl -u mattermost` says why it does not), then run uninstall again"));
+    }
+    r.removed.push(if out.success() {
+        "mattermost.service stopped and disabled".into()
+    } else {
+        format!(
+            "mattermost.service stopped (disable reported: {})",
+            format!("{}{}", out.stdout, out.stderr).trim()
+        )
+    });
     if own.files.contains_key(&unit) && host.path(&unit).exists() {
         host.backup(&unit)?;
         std::fs::remove_file(host.path(&unit))
@@ -430,19 +450,72 @@ fn purge_database(
 mod tests {
     use super::*;
 
-    /// Every command succeeds with no output.
+    /// Every command succeeds with no output; the service stops when told to
+    /// (`systemctl is-active` answers 3, inactive).
     struct Ok0;
     impl crate::host::Runner for Ok0 {
         fn run(
             &self,
-            _: &Cmd,
+            cmd: &Cmd,
             _: Option<&mut dyn FnMut(&str)>,
         ) -> std::io::Result<crate::host::Output> {
+            let is_active = cmd.program == "systemctl" && cmd.args.iter().any(|a| a == "is-active");
             Ok(crate::host::Output {
-                code: Some(0),
+                code: Some(if is_active { 3 } else { 0 }),
                 ..crate::host::Output::default()
             })
         }
+    }
+
+    /// A service that does not stop: `disable --now` fails, `is-active` says active.
+    struct Stubborn;
+    impl crate::host::Runner for Stubborn {
+        fn run(
+            &self,
+            cmd: &Cmd,
+            _: Option<&mut dyn FnMut(&str)>,
+        ) -> std::io::Result<crate::host::Output> {
+            let has = |w: &str| cmd.args.iter().any(|a| a == w);
+            let code = i32::from(cmd.program == "systemctl" && has("--now"));
+            Ok(crate::host::Output {
+                code: Some(code),
+                stderr: if code == 1 {
+                    "Job for mattermost.service canceled.".into()
+                } else {
+                    String::new()
+                },
+                ..crate::host::Output::default()
+            })
+        }
+    }
+
+    /// Issue 9: the report says what happened. A service that would not stop is an
+    /// error naming it, with the unit and the sites left in place.
+    #[test]
+    fn a_service_that_does_not_stop_is_reported_not_claimed_stopped() {
+        let (t, _, a) = installed();
+        let root = t.path();
+        let host = Host::new(
+            root.to_owned(),
+            crate::host::RunLog::create(&root.join("var/log/mattermost-setup")),
+            crate::events::discard(),
+            Box::new(Stubborn),
+        );
+        let e = uninstall(&host, &a, false).unwrap_err();
+        assert!(
+            e.cause.contains("did not stop") && e.cause.contains("canceled"),
+            "{e:?}"
+        );
+        assert!(root.join("opt/mattermost/bin").exists());
+        let (_t, host, a) = installed();
+        let r = uninstall(&host, &a, false).unwrap();
+        assert!(
+            r.removed
+                .iter()
+                .any(|l| l == "mattermost.service stopped and disabled"),
+            "{:?}",
+            r.removed
+        );
     }
 
     /// A box after an install and an upgrade (one failed), under a temp root.

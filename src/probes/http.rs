@@ -65,37 +65,45 @@ fn io_error(e: &reqwest::Error) -> std::io::Error {
     std::io::Error::new(kind, error_chain(e))
 }
 
-/// `GET scheme://host:port/path` with `host` resolved to `addr`; redirects are not
-/// followed (a probe reports them).
-fn request(
-    addr: SocketAddr,
-    host: &str,
-    path: &str,
+/// The one way this program builds an HTTP client for talking to this box:
+/// HTTP/1.1, no proxy, redirects reported not followed, `timeout` for connecting and
+/// for each read, TLS (when the URL is https) with `tls` or an empty trust store.
+pub fn client_builder(
+    timeout: Duration,
     tls: Option<&Arc<ClientConfig>>,
-) -> std::io::Result<Response> {
-    let b = reqwest::blocking::Client::builder()
-        .user_agent(USER_AGENT)
-        .no_proxy()
-        .http1_only()
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(TIMEOUT)
-        .timeout(TIMEOUT)
-        .resolve(host, addr);
+) -> std::io::Result<reqwest::blocking::ClientBuilder> {
     // The ring configuration is always passed: reqwest builds a TLS backend even for
     // plain http, and no process-wide crypto provider is assumed.
-    let scheme = if tls.is_some() { "https" } else { "http" };
     let cfg = match tls {
         Some(cfg) => ClientConfig::clone(cfg),
         None => ClientConfig::clone(&*tls_client(Arc::new(RootCertStore::empty()))?),
     };
-    let client = b
-        .tls_backend_preconfigured(cfg)
-        .build()
-        .map_err(|e| io_error(&e))?;
-    let url = format!("{scheme}://{host}:{}{path}", addr.port());
-    // The Host header without the port, as a browser sends it for the public URL.
-    let resp = client
-        .get(&url)
+    Ok(reqwest::blocking::Client::builder()
+        .user_agent(USER_AGENT)
+        .no_proxy()
+        .http1_only()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(timeout)
+        .timeout(timeout)
+        .tls_backend_preconfigured(cfg))
+}
+
+/// Builds a client from `b`, with the error as an `io::Error`.
+pub fn build(b: reqwest::blocking::ClientBuilder) -> std::io::Result<reqwest::blocking::Client> {
+    b.build().map_err(|e| io_error(&e))
+}
+
+/// A response with its body as bytes.
+pub struct RawResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// Sends `req` with the Host header `host` (without a port, as a browser sends it
+/// for the public URL); status, headers and up to 1 MiB of body.
+pub fn send(req: reqwest::blocking::RequestBuilder, host: &str) -> std::io::Result<RawResponse> {
+    let resp = req
         .header(reqwest::header::HOST, host)
         .send()
         .map_err(|e| io_error(&e))?;
@@ -112,10 +120,29 @@ fn request(
         .collect();
     let mut body = Vec::new();
     resp.take(MAX_BODY).read_to_end(&mut body)?;
-    Ok(Response {
+    Ok(RawResponse {
         status,
         headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
+        body,
+    })
+}
+
+/// `GET scheme://host:port/path` with `host` resolved to `addr`; redirects are not
+/// followed (a probe reports them).
+fn request(
+    addr: SocketAddr,
+    host: &str,
+    path: &str,
+    tls: Option<&Arc<ClientConfig>>,
+) -> std::io::Result<Response> {
+    let client = build(client_builder(TIMEOUT, tls)?.resolve(host, addr))?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let url = format!("{scheme}://{host}:{}{path}", addr.port());
+    let r = send(client.get(&url), host)?;
+    Ok(Response {
+        status: r.status,
+        headers: r.headers,
+        body: String::from_utf8_lossy(&r.body).into_owned(),
     })
 }
 

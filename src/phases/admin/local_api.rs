@@ -1,15 +1,16 @@
-//! A minimal HTTP/1.1 JSON client for Mattermost's REST API, over the local-mode
-//! Unix socket (no authentication: the socket is 0600, owned by the service user)
-//! or over TCP (for the login check). Request bodies — which carry the admin
+//! JSON requests to Mattermost's REST API through the program's one HTTP client
+//! (reqwest, see `probes::http`), over the local-mode Unix socket (no
+//! authentication: the socket is 0600, owned by the service user) or over TCP (for
+//! the login check). Request bodies — which carry the admin
 //! password — go only into the socket; nothing here logs them.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::os::unix::net::UnixStream;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::Value;
+
+use crate::probes::http;
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -47,80 +48,32 @@ impl Response {
     }
 }
 
-fn dechunk(body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut rest = body;
-    while let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") {
-        let size = std::str::from_utf8(&rest[..eol])
-            .ok()
-            .and_then(|s| usize::from_str_radix(s.split(';').next().unwrap_or("").trim(), 16).ok());
-        let Some(n) = size.filter(|n| *n > 0) else {
-            break;
-        };
-        let start = eol + 2;
-        if rest.len() < start + n {
-            break;
-        }
-        out.extend_from_slice(&rest[start..start + n]);
-        rest = rest.get(start + n + 2..).unwrap_or_default();
-    }
-    out
-}
-
-fn parse(raw: &[u8]) -> std::io::Result<Response> {
-    let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, "not an HTTP response");
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(bad)?;
-    let head = String::from_utf8_lossy(&raw[..split]);
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(bad)?;
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-        .collect();
-    let mut body = raw[split + 4..].to_vec();
-    if headers.iter().any(|(k, v)| {
-        k.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
-    }) {
-        body = dechunk(&body);
-    }
-    Ok(Response {
-        status,
-        headers,
-        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
-    })
-}
-
-fn exchange<S: Read + Write>(
-    mut s: S,
+/// Sends one JSON request with `client`; the body (which may carry the admin
+/// password) goes only into the connection.
+fn exchange(
+    client: &reqwest::blocking::Client,
+    url: &str,
     host: &str,
     method: &str,
-    path: &str,
     body: Option<&Value>,
 ) -> std::io::Result<Response> {
-    let payload = body.map(Value::to_string).unwrap_or_default();
-    let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: mattermost-setup\r\nAccept: application/json\r\n\
-         X-Requested-With: XMLHttpRequest\r\nConnection: close\r\nContent-Length: {}\r\n",
-        payload.len()
-    );
-    if body.is_some() {
-        req.push_str("Content-Type: application/json\r\n");
+    let method = reqwest::Method::from_bytes(method.as_bytes())
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    let mut req = client
+        .request(method, url)
+        .header(reqwest::header::ACCEPT, "application/json")
+        .header("X-Requested-With", "XMLHttpRequest");
+    if let Some(b) = body {
+        req = req
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(b.to_string());
     }
-    req.push_str("\r\n");
-    let mut bytes = req.into_bytes();
-    bytes.extend_from_slice(payload.as_bytes());
-    s.write_all(&bytes)?;
-    s.flush()?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw)?;
-    parse(&raw)
+    let r = http::send(req, host)?;
+    Ok(Response {
+        status: r.status,
+        headers: r.headers,
+        body: serde_json::from_slice(&r.body).unwrap_or(Value::Null),
+    })
 }
 
 /// Mattermost's local-mode API on its Unix socket.
@@ -142,10 +95,15 @@ impl LocalApi {
         path: &str,
         body: Option<&Value>,
     ) -> std::io::Result<Response> {
-        let s = UnixStream::connect(&self.socket)?;
-        s.set_read_timeout(Some(TIMEOUT))?;
-        s.set_write_timeout(Some(TIMEOUT))?;
-        exchange(s, "localhost", method, path, body)
+        let client =
+            http::build(http::client_builder(TIMEOUT, None)?.unix_socket(self.socket.clone()))?;
+        exchange(
+            &client,
+            &format!("http://localhost{path}"),
+            "localhost",
+            method,
+            body,
+        )
     }
 }
 
@@ -157,15 +115,15 @@ pub fn tcp_request(
     path: &str,
     body: Option<&Value>,
 ) -> std::io::Result<Response> {
-    let s = TcpStream::connect_timeout(&addr, TIMEOUT)?;
-    s.set_read_timeout(Some(TIMEOUT))?;
-    s.set_write_timeout(Some(TIMEOUT))?;
-    exchange(s, host, method, path, body)
+    let client = http::build(http::client_builder(TIMEOUT, None)?.resolve(host, addr))?;
+    let url = format!("http://{host}:{}{path}", addr.port());
+    exchange(&client, &url, host, method, body)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{Read, Write};
     use std::os::unix::net::UnixListener;
 
     #[test]
@@ -175,9 +133,18 @@ mod tests {
         let l = UnixListener::bind(&sock).unwrap();
         let server = std::thread::spawn(move || {
             let (mut c, _) = l.accept().unwrap();
-            let mut buf = vec![0u8; 4096];
-            let n = c.read(&mut buf).unwrap();
-            let req = String::from_utf8_lossy(&buf[..n]).into_owned();
+            // The head and the 18-byte body may come in separate writes.
+            let (mut got, mut buf) = (Vec::new(), [0u8; 4096]);
+            while got
+                .windows(4)
+                .position(|w| w == b"\r\n\r\n")
+                .is_none_or(|i| got.len() < i + 4 + 18)
+            {
+                let n = c.read(&mut buf).unwrap();
+                assert!(n > 0, "the client closed early");
+                got.extend_from_slice(&buf[..n]);
+            }
+            let req = String::from_utf8_lossy(&got).into_owned();
             c.write_all(
                 b"HTTP/1.1 400 Bad Request\r\nTransfer-Encoding: chunked\r\n\r\n\
                   19\r\n{\"id\":\"x.y\",\"message\":\"No\r\n2\r\n\"}\r\n0\r\n\r\n",
@@ -194,7 +161,11 @@ mod tests {
             .unwrap();
         let req = server.join().unwrap();
         assert!(req.starts_with("POST /api/v4/users HTTP/1.1\r\n"), "{req}");
-        assert!(req.contains("Content-Length: 18\r\n"), "{req}");
+        assert!(
+            req.to_ascii_lowercase()
+                .contains("\r\ncontent-length: 18\r\n"),
+            "{req}"
+        );
         assert!(req.ends_with("{\"password\":\"p w\"}"), "{req}");
         assert_eq!(r.status, 400);
         assert!(!r.ok());

@@ -73,8 +73,12 @@ pub fn enable_site(ctx: &mut Ctx, phase: PhaseId) -> Result<(), PhaseError> {
     Ok(())
 }
 
-pub fn disable_site(ctx: &Ctx) {
-    let _ = ctx.host.run(&Cmd::new("a2dissite", &["-q", APACHE_SITE]));
+/// Disables the site; why not, when it could not be.
+pub fn disable_site(ctx: &Ctx) -> Result<(), String> {
+    ctx.host
+        .run(&Cmd::new("a2dissite", &["-q", APACHE_SITE]))
+        .map(|_| ())
+        .map_err(|e| format!("a2dissite {APACHE_SITE} failed: {e}"))
 }
 
 pub fn configtest(ctx: &Ctx) -> Result<(bool, String), PhaseError> {

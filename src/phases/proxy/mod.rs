@@ -135,7 +135,7 @@ pub fn converge(ctx: &mut Ctx, phase: PhaseId) -> Result<bool, PhaseError> {
     }
     let (ok, out) = configtest(ctx)?;
     if !ok {
-        restore(ctx, &spec.path, &outcome, newly_linked);
+        let not_restored = restore(ctx, &spec.path, &outcome, newly_linked);
         match record_before {
             Some(r) => {
                 ctx.own.files.insert(spec.path.clone(), r);
@@ -144,11 +144,7 @@ pub fn converge(ctx: &mut Ctx, phase: PhaseId) -> Result<bool, PhaseError> {
                 ctx.own.files.remove(&spec.path);
             }
         }
-        return Err(PhaseError::new(format!(
-            "{} failed; the previous configuration was restored and nothing was reloaded:\n{out}",
-            configtest_name(kind)
-        ))
-        .fix("the error names the file and line; if it is another site's file, fix that first"));
+        return Err(configtest_failure(kind, &out, &not_restored));
     }
     if kind == Kind::Apache {
         // Modules an earlier run enabled that the site no longer needs (mod_ssl
@@ -194,29 +190,57 @@ fn disable_unneeded(ctx: &mut Ctx, phase: PhaseId) -> Result<bool, PhaseError> {
 
 /// Puts back what was there before a failed configuration test, so the proxy keeps
 /// serving the other sites (and ours as it was).
-fn restore(ctx: &Ctx, path: &Path, outcome: &WriteOutcome, newly_linked: bool) {
+/// Puts the site back as it was before this run wrote it; what could not be put
+/// back, in words (empty when everything was).
+fn restore(ctx: &Ctx, path: &Path, outcome: &WriteOutcome, newly_linked: bool) -> Vec<String> {
     let host = ctx.host;
+    let mut failed = Vec::new();
     if newly_linked || matches!(outcome, WriteOutcome::Created) {
-        match ctx.answers.proxy {
+        let disabled = match ctx.answers.proxy {
             Kind::Apache => apache::disable_site(ctx),
             Kind::Nginx => nginx::disable_site(ctx),
-        }
+        };
+        failed.extend(disabled.err());
     }
     match outcome {
-        WriteOutcome::Updated { backup } => {
-            if std::fs::copy(backup, host.path(path)).is_ok() {
-                host.note(&format!(
-                    "file {}: restored from {}",
-                    path.display(),
-                    backup.display()
-                ));
-            }
-        }
-        WriteOutcome::Created => {
-            let _ = std::fs::remove_file(host.path(path));
-            host.note(&format!("file {}: removed again", path.display()));
-        }
+        WriteOutcome::Updated { backup } => match std::fs::copy(backup, host.path(path)) {
+            Ok(_) => host.note(&format!(
+                "file {}: restored from {}",
+                path.display(),
+                backup.display()
+            )),
+            Err(e) => failed.push(format!(
+                "cannot restore {} from {}: {e}",
+                path.display(),
+                backup.display()
+            )),
+        },
+        WriteOutcome::Created => match std::fs::remove_file(host.path(path)) {
+            Ok(()) => host.note(&format!("file {}: removed again", path.display())),
+            Err(e) => failed.push(format!("cannot remove {} again: {e}", path.display())),
+        },
         WriteOutcome::Unchanged | WriteOutcome::Metadata => {}
+    }
+    failed
+}
+
+/// The configtest failure, saying truthfully what became of the change.
+fn configtest_failure(kind: Kind, out: &str, not_restored: &[String]) -> PhaseError {
+    let name = configtest_name(kind);
+    if not_restored.is_empty() {
+        PhaseError::new(format!(
+            "{name} failed; the previous configuration was restored and nothing was reloaded:\n{out}"
+        ))
+        .fix("the error names the file and line; if it is another site's file, fix that first")
+    } else {
+        PhaseError::new(format!(
+            "{name} failed and the previous configuration could NOT be fully restored ({}); nothing was reloaded:\n{out}",
+            not_restored.join("; ")
+        ))
+        .fix(format!(
+            "put the file back by hand (the backup is named above), check with {name}, then run again; \
+             the proxy still runs its old configuration until it is reloaded"
+        ))
     }
 }
 
@@ -232,5 +256,53 @@ impl Phase for Proxy {
     fn apply(&self, ctx: &mut Ctx) -> Result<(), PhaseError> {
         converge(ctx, P)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::Host;
+
+    /// Issue 9: a failed configtest says "restored" only when the restore worked.
+    #[test]
+    fn a_restore_that_fails_is_reported_not_claimed() {
+        let t = tempfile::tempdir().unwrap();
+        let host = Host::new(
+            t.path().to_owned(),
+            crate::host::RunLog::create(&t.path().join("log")),
+            crate::events::discard(),
+            Box::new(crate::host::SystemRunner),
+        );
+        let a = crate::answers::from_json(r#"{"domain": "chat.example.com"}"#, None).unwrap();
+        let plan = crate::plan::Plan::new(&a).unwrap();
+        let ctx = Ctx::new(&host, &a, &plan);
+        let site = Path::new("/etc/apache2/sites-available/mattermost.conf");
+        std::fs::create_dir_all(t.path().join("etc/apache2/sites-available")).unwrap();
+        std::fs::write(host.path(site), "new, broken").unwrap();
+        let backup = t.path().join("backup-of-the-site");
+        std::fs::write(&backup, "the operator's old site").unwrap();
+        let good = WriteOutcome::Updated {
+            backup: backup.clone(),
+        };
+        assert!(restore(&ctx, site, &good, false).is_empty());
+        assert_eq!(
+            std::fs::read_to_string(host.path(site)).unwrap(),
+            "the operator's old site"
+        );
+        let e = configtest_failure(Kind::Apache, "AH00526: Syntax error", &[]);
+        assert!(e.cause.contains("was restored"), "{e:?}");
+
+        let lost = WriteOutcome::Updated {
+            backup: t.path().join("no-such-backup"),
+        };
+        let failed = restore(&ctx, site, &lost, false);
+        assert_eq!(failed.len(), 1, "{failed:?}");
+        let e = configtest_failure(Kind::Apache, "AH00526: Syntax error", &failed);
+        assert!(
+            e.cause.contains("could NOT be fully restored") && e.cause.contains("no-such-backup"),
+            "{e:?}"
+        );
+        assert!(!e.cause.contains("was restored"), "{e:?}");
     }
 }

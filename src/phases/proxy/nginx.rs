@@ -33,10 +33,16 @@ pub fn enable_site(ctx: &mut Ctx, phase: PhaseId) -> Result<(), PhaseError> {
     Ok(())
 }
 
-pub fn disable_site(ctx: &Ctx) {
+/// Removes the site's link; why not, when it could not be.
+pub fn disable_site(ctx: &Ctx) -> Result<(), String> {
     let link = site_link();
-    if std::fs::remove_file(ctx.host.path(&link)).is_ok() {
-        ctx.host.note(&format!("link {} removed", link.display()));
+    match std::fs::remove_file(ctx.host.path(&link)) {
+        Ok(()) => {
+            ctx.host.note(&format!("link {} removed", link.display()));
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(format!("cannot remove {}: {e}", link.display())),
     }
 }
 

@@ -54,7 +54,7 @@ fn installed(host: &Host) -> Result<Answers, Stop> {
             });
         }
     };
-    let a = answers::from_json(&text, None).map_err(|e| Stop {
+    let a = answers::from_saved_json(&text).map_err(|e| Stop {
         code: 2,
         message: format!("status: {path}: {e}"),
     })?;

@@ -519,7 +519,7 @@ fn committed_answers(host: &Host, r: &UpgradeRecord) -> Result<Option<Answers>, 
     let Some(text) = host.read(Path::new(crate::answers::SAVED_ANSWERS))? else {
         return Ok(None);
     };
-    let saved = crate::answers::from_json(&String::from_utf8_lossy(&text), None)
+    let saved = crate::answers::from_saved_json(&String::from_utf8_lossy(&text))
         .map_err(|e| PhaseError::new(format!("{}: {e}", crate::answers::SAVED_ANSWERS)))?;
     let Some(version) = &r.answers_version else {
         return Ok(None);

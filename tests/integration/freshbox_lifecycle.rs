@@ -458,15 +458,16 @@ const INTERRUPTIONS: [&str; 13] = [
 fn interrupted_install(point: &str, n: usize) {
     let m = mirror::mirror();
     let b = prepared_box(&format!("mmkill{n}"));
-    write_answers(
-        &b,
-        &answers(
-            "postgresql",
-            V11,
-            "enterprise",
-            &m.sha256(V11, "enterprise"),
-        ),
-    );
+    let mut a: serde_json::Value = serde_json::from_str(&answers(
+        "postgresql",
+        V11,
+        "enterprise",
+        &m.sha256(V11, "enterprise"),
+    ))
+    .unwrap();
+    // The operator says the restored data below is to be taken over.
+    a["adopt_existing"] = true.into();
+    write_answers(&b, &a.to_string());
     // Data that must survive: a restored backup waiting in the data directory.
     b.exec_ok(
         "mkdir -p /opt/mattermost/data/teams && echo precious > /opt/mattermost/data/teams/old.txt",

@@ -110,12 +110,15 @@ fn recorded_install_dir(root: &Path) -> Option<PathBuf> {
         .map(|r| r.install_dir)
 }
 
+/// `data_inside`: for `install_dir`, the data directory's path below it, when the
+/// data directory is inside the install directory.
 fn judge_one(
     root: &Path,
     own: &Ownership,
     adopt: bool,
     which: &'static str,
     dir: &Path,
+    data_inside: Option<&Path>,
 ) -> Verdict {
     let verdict = |take| Verdict {
         key: which,
@@ -184,13 +187,29 @@ fn judge_one(
     } else {
         !evidence.is_empty()
     };
-    if is_mattermost {
-        let what = if which == "install_dir" {
-            "a Mattermost installation"
-        } else {
-            "Mattermost file storage"
+    // An install directory that holds nothing but its data directory, restored
+    // from a backup ahead of the install (Mattermost's files in it): adoptable too.
+    let restored_data = data_inside
+        .filter(|rel| {
+            !is_mattermost
+                && rel.components().next().is_some_and(|first| {
+                    names.len() == 1 && !more && first.as_os_str() == names[0].as_str()
+                })
+        })
+        .map(|rel| data_evidence(&real.join(rel)))
+        .filter(|e| !e.is_empty());
+    if is_mattermost || restored_data.is_some() {
+        let shown = match &restored_data {
+            Some(found) => format!(
+                "only Mattermost file storage restored ahead of the install ({}: {})",
+                names[0],
+                found.join(", ")
+            ),
+            None if which == "install_dir" => {
+                format!("a Mattermost installation ({})", evidence.join(", "))
+            }
+            None => format!("Mattermost file storage ({})", evidence.join(", ")),
         };
-        let shown = format!("{what} ({})", evidence.join(", "));
         let mut v = if adopt {
             verdict(Ok(Take::Adopt(format!(
                 "holds {shown}: adopted (adopt_existing), its files go to the mattermost user"
@@ -245,7 +264,8 @@ pub fn judge_at(
     data_dir: &Path,
     adopt: bool,
 ) -> Vec<Verdict> {
-    let install = judge_one(root, own, adopt, "install_dir", install_dir);
+    let inside = data_dir.strip_prefix(install_dir).ok();
+    let install = judge_one(root, own, adopt, "install_dir", install_dir, inside);
     let data = if data_dir.starts_with(install_dir) {
         Verdict {
             key: "data_dir",
@@ -257,7 +277,7 @@ pub fn judge_at(
             adoptable: false,
         }
     } else {
-        judge_one(root, own, adopt, "data_dir", data_dir)
+        judge_one(root, own, adopt, "data_dir", data_dir, None)
     };
     vec![install, data]
 }
@@ -446,6 +466,28 @@ mod tests {
         std::os::unix::fs::symlink("/etc", tmp.path().join("data/link")).unwrap();
         let a = answers(r#", "install_dir": "/opt/mm", "data_dir": "/data/link""#);
         assert!(refused(&judge(&box_, &own, &a)[1]).contains("symbolic link"));
+    }
+
+    /// A backup's data directory restored into the default place before the install:
+    /// the install directory holds nothing but it. Adoptable, like an install.
+    #[test]
+    fn a_data_directory_restored_ahead_of_the_install_is_adoptable() {
+        let tmp = tempfile::tempdir().unwrap();
+        let box_ = host(tmp.path());
+        let own = Ownership::default();
+        std::fs::create_dir_all(tmp.path().join("opt/mattermost/data/teams")).unwrap();
+        let why = refused(&judge(&box_, &own, &answers(""))[0]);
+        assert!(
+            why.contains("restored ahead of the install (data: teams)")
+                && why.contains("adopt_existing"),
+            "{why}"
+        );
+        let v = judge(&box_, &own, &answers(r#", "adopt_existing": true"#));
+        assert!(matches!(v[0].take, Ok(Take::Adopt(_))), "{v:?}");
+        // Anything else beside it: the operator's, refused even with adopt_existing.
+        std::fs::write(tmp.path().join("opt/mattermost/notes.txt"), "mine").unwrap();
+        let v = judge(&box_, &own, &answers(r#", "adopt_existing": true"#));
+        assert!(refused(&v[0]).contains("is not empty"), "{v:?}");
     }
 
     #[test]

@@ -45,6 +45,7 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
     let mut cur = e.source();
     while let Some(c) = cur {
         let next = c.to_string();
+        // io::Error wrappers repeat their inner error's text.
         if !s.ends_with(&next) {
             s.push_str(": ");
             s.push_str(&next);

@@ -455,7 +455,7 @@ fn worker(client: &reqwest::blocking::Client, url: &str, from: u64, tx: &SyncSen
         Ok(r) => r,
         Err(e) => {
             let _ = tx.send(Msg::Failed {
-                cause: error_chain(&e),
+                cause: crate::probes::http::error_chain(&e),
                 timed_out: e.is_timeout(),
             });
             return;
@@ -488,7 +488,7 @@ fn worker(client: &reqwest::blocking::Client, url: &str, from: u64, tx: &SyncSen
                         .and_then(|i| i.downcast_ref::<reqwest::Error>())
                         .is_some_and(reqwest::Error::is_timeout);
                 Msg::Failed {
-                    cause: error_chain(&e),
+                    cause: crate::probes::http::error_chain(&e),
                     timed_out,
                 }
             }
@@ -714,7 +714,7 @@ fn download(
         .map_err(|e| {
             fail(format!(
                 "cannot set up HTTPS (is ca-certificates installed?): {}",
-                error_chain(&e)
+                crate::probes::http::error_chain(&e)
             ))
         })?;
     let part_path = final_path.with_file_name(format!("{name}.part"));
@@ -822,21 +822,6 @@ fn fetch_into(
         }
     }
     Ok(())
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        let next = c.to_string();
-        // io::Error wrappers repeat their inner error's text.
-        if !s.ends_with(&next) {
-            s.push_str(": ");
-            s.push_str(&next);
-        }
-        cur = c.source();
-    }
-    s
 }
 
 #[cfg(test)]

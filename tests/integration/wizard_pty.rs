@@ -387,7 +387,7 @@ fn walk_typing(p: &Pty) {
     p.send(DOWN);
     p.send(CTRL_U);
     p.type_text("/srv/mattermost-data");
-    p.wait_for(&["/srv/mattermost-data does not exist yet"], 10);
+    p.wait_for(&["/srv/mattermost-data: absent: mattermost-setup creates it"], 10);
     p.send(ENTER);
     p.wait_for(&["Release · step 4 of 7"], 10);
     p.send(RIGHT); // Team
@@ -521,7 +521,7 @@ fn wizard_redraws_on_resize_and_asks_for_a_bigger_terminal() {
     p.resize(30, 100);
     p.wait_for(
         &["Preflight: is this server ready?", "mattermost-setup │"],
-        10,
+        30,
     );
     p.send(CTRL_C);
     p.wait_for(&["Quit?", "Nothing on this server has been changed"], 10);

@@ -387,7 +387,10 @@ fn walk_typing(p: &Pty) {
     p.send(DOWN);
     p.send(CTRL_U);
     p.type_text("/srv/mattermost-data");
-    p.wait_for(&["/srv/mattermost-data: absent: mattermost-setup creates it"], 10);
+    p.wait_for(
+        &["/srv/mattermost-data: absent: mattermost-setup creates it"],
+        10,
+    );
     p.send(ENTER);
     p.wait_for(&["Release · step 4 of 7"], 10);
     p.send(RIGHT); // Team

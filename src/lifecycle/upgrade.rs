@@ -508,8 +508,10 @@ fn roll_back(host: &Host, r: &UpgradeRecord, why: &str) -> Result<RolledBack, Ph
         None
     };
     remove_record(host)?;
-    // Queued, not waited for here: the service phase of this run waits for it.
-    crate::phases::service::queue(host, "start")?;
+    // Started and waited for here (bounded by the command's timeout): a start job
+    // still pending when the service phase records the unit's run would be merged
+    // with its restart, and that phase would wait for a run that never comes.
+    host.run(&Cmd::new("systemctl", &["start", "mattermost.service"]))?;
     Ok(RolledBack { kept, restored })
 }
 
@@ -598,7 +600,7 @@ pub fn recover(host: &Host, install: &Path) -> Result<Option<String>, PhaseError
             "[upgrade] an upgrade {} -> {} passed its health check but was interrupted in its commit; finishing it",
             r.from, r.to
         ));
-        crate::phases::service::queue(host, "start")?;
+        host.run(&Cmd::new("systemctl", &["start", "mattermost.service"]))?;
         finish_commit(host, &r)?;
         return Ok(Some(format!(
             "an interrupted upgrade from {} to {} had passed its health check; its commit was finished: {} runs",

@@ -83,8 +83,18 @@ fn run_phase(
     let found = phase.probe(ctx)?;
     log_checks(ctx.host, &found);
     let todo: Vec<&Check> = found.iter().filter(|c| c.level == Level::Fail).collect();
+    let mut looked_again = false;
     let changed = if todo.is_empty() {
         ctx.host.note(&format!("== phase {id}: up to date"));
+        false
+    } else if phase.only_reads() {
+        // Nothing to apply: the gate looks again (a proxy reloaded a moment ago may
+        // still be switching workers), and passing then is not a change.
+        ctx.host.note(&format!(
+            "== phase {id}: {} check(s) failed at first; looking again",
+            todo.len()
+        ));
+        looked_again = true;
         false
     } else {
         if id == PhaseId::Preflight {
@@ -98,8 +108,12 @@ fn run_phase(
         phase.apply(ctx)?;
         true
     };
-    let checks = if changed { phase.verify(ctx)? } else { found };
-    if changed {
+    let checks = if changed || looked_again {
+        phase.verify(ctx)?
+    } else {
+        found
+    };
+    if changed || looked_again {
         ctx.host.note(&format!("== phase {id}: verify"));
         log_checks(ctx.host, &checks);
     }
@@ -509,6 +523,74 @@ pub fn status(host: &Host, answers: &Answers, plan: &Plan) -> Vec<Check> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A gate whose first look fails (a proxy still switching workers) and whose
+    /// second passes; applying it would be a bug.
+    struct FlakyGate {
+        looks: AtomicUsize,
+        reads_only: bool,
+    }
+
+    impl Phase for FlakyGate {
+        fn id(&self) -> PhaseId {
+            PhaseId::Acceptance
+        }
+        fn probe(&self, _: &Ctx) -> Result<Vec<Check>, PhaseError> {
+            let n = self.looks.fetch_add(1, Ordering::SeqCst);
+            Ok(vec![Check::when(
+                PhaseId::Acceptance,
+                n > 0,
+                "ping through the proxy",
+                if n > 0 { "200" } else { "502" },
+            )])
+        }
+        fn apply(&self, _: &mut Ctx) -> Result<(), PhaseError> {
+            assert!(!self.reads_only, "a gate that only reads was applied");
+            Ok(())
+        }
+        fn only_reads(&self) -> bool {
+            self.reads_only
+        }
+    }
+
+    fn run_gate(reads_only: bool) -> (PhaseReport, bool, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let host = crate::state::test_host::host(dir.path());
+        let a = crate::answers::from_json(r#"{"domain": "chat.example.com"}"#, None).unwrap();
+        let plan = Plan::new(&a).unwrap();
+        let mut ctx = Ctx::new(&host, &a, &plan);
+        let mut journal = Journal::begin("install", dir.path().join("log"));
+        let mut rj = RunJournal {
+            journal: &mut journal,
+            inputs: String::new(),
+            dirty: false,
+        };
+        let gate = FlakyGate {
+            looks: AtomicUsize::new(0),
+            reads_only,
+        };
+        let report = run_phase(&mut ctx, &gate, &mut rj).unwrap();
+        let dirty = rj.dirty;
+        let log = std::fs::read_to_string(host.log_path()).unwrap();
+        (report, dirty, log)
+    }
+
+    #[test]
+    fn a_gate_that_passes_on_a_second_look_is_no_change() {
+        let (report, dirty, log) = run_gate(true);
+        assert!(!report.changed, "{report:?}");
+        assert!(report.checks.iter().all(Check::passed), "{report:?}");
+        assert!(!dirty, "a second look must not start the run journal");
+        assert!(log.contains("failed at first; looking again"), "{log}");
+    }
+
+    #[test]
+    fn a_phase_that_applies_is_a_change() {
+        let (report, dirty, _) = run_gate(false);
+        assert!(report.changed);
+        assert!(dirty);
+    }
 
     fn packages_report(changed: bool) -> PhaseReport {
         PhaseReport {

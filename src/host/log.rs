@@ -11,6 +11,55 @@ use std::time::SystemTime;
 /// Where run logs go on a real box.
 pub const LOG_DIR: &str = "/var/log/mattermost-setup";
 
+/// How many run logs (`<stamp>-<pid>.log`) are kept: a daily `repair` from a timer
+/// keeps three weeks of them, and the directory stops growing.
+pub const KEEP_RUN_LOGS: usize = 20;
+
+/// Deletes the oldest run logs beyond `keep`. Only names the tool itself gives run
+/// logs are considered (`2026-11-29T054857Z-1234.log`); other files stay.
+fn prune(dir: &Path, keep: usize) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut logs: Vec<String> = entries
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| is_run_log(n))
+        .collect();
+    if logs.len() <= keep {
+        return;
+    }
+    // The stamp leads the name and sorts as time does.
+    logs.sort();
+    for old in &logs[..logs.len() - keep] {
+        let _ = std::fs::remove_file(dir.join(old));
+    }
+}
+
+fn is_run_log(name: &str) -> bool {
+    let Some(stem) = name.strip_suffix(".log") else {
+        return false;
+    };
+    let Some((stamp, pid)) = stem.split_once('-').and_then(|(y, rest)| {
+        // 2026-11-29T054857Z-1234: the pid follows the stamp's last '-'.
+        let (date_time, pid) = rest.rsplit_once('-')?;
+        Some((format!("{y}-{date_time}"), pid))
+    }) else {
+        return false;
+    };
+    let b = stamp.as_bytes();
+    stamp.len() == 18
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+        && b[17] == b'Z'
+        && stamp
+            .bytes()
+            .enumerate()
+            .all(|(i, c)| matches!(i, 4 | 7 | 10 | 17) || c.is_ascii_digit())
+        && !pid.is_empty()
+        && pid.bytes().all(|c| c.is_ascii_digit())
+}
+
 pub struct RunLog {
     path: PathBuf,
     file: Mutex<Option<File>>,
@@ -25,7 +74,11 @@ impl RunLog {
         let stamp = humantime::format_rfc3339_seconds(SystemTime::now())
             .to_string()
             .replace(':', "");
-        Self::open(dir, &format!("{stamp}-{}.log", std::process::id()), false)
+        let log = Self::open(dir, &format!("{stamp}-{}.log", std::process::id()), false);
+        if let Some(dir) = log.path.parent() {
+            prune(dir, KEEP_RUN_LOGS);
+        }
+        log
     }
 
     /// The log of a read-only command (`status`, `plan`): one file per command,
@@ -129,6 +182,51 @@ mod tests {
         assert_eq!(names, ["status.log"]);
         let text = std::fs::read_to_string(dir.path().join("status.log")).unwrap();
         assert!(text.contains("run 4") && !text.contains("run 3"), "{text}");
+    }
+
+    #[test]
+    fn run_logs_are_pruned_to_the_newest_and_nothing_else_goes() {
+        let dir = tempfile::tempdir().unwrap();
+        let old: Vec<String> = (0..KEEP_RUN_LOGS + 5)
+            .map(|i| format!("2020-01-01T0000{i:02}Z-{}.log", 100 + i))
+            .collect();
+        for n in &old {
+            std::fs::write(dir.path().join(n), "x").unwrap();
+        }
+        for other in [
+            "status.log",
+            "notes.txt",
+            "2020-01-01T000000Z-x.log",
+            "backup.log",
+        ] {
+            std::fs::write(dir.path().join(other), "kept").unwrap();
+        }
+        let log = RunLog::create(dir.path());
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        let runs: Vec<&String> = names.iter().filter(|n| is_run_log(n)).collect();
+        assert_eq!(runs.len(), KEEP_RUN_LOGS, "{names:?}");
+        // This run's own log is kept, and the oldest went first.
+        let mine = log.path().file_name().unwrap().to_str().unwrap().to_owned();
+        assert!(names.contains(&mine), "{names:?}");
+        assert!(
+            !names.contains(&old[0]) && names.contains(&old[old.len() - 1]),
+            "{names:?}"
+        );
+        for other in [
+            "status.log",
+            "notes.txt",
+            "2020-01-01T000000Z-x.log",
+            "backup.log",
+        ] {
+            assert!(
+                names.iter().any(|n| n == other),
+                "{other} was deleted: {names:?}"
+            );
+        }
     }
 
     #[test]

@@ -104,6 +104,56 @@ fn io(what: &str, p: &Path) -> impl FnOnce(std::io::Error) -> PhaseError {
     move |e| PhaseError::new(format!("{msg}: {e}"))
 }
 
+/// The MariaDB/MySQL dump of `db` as root over the server's socket, on stdout: one
+/// consistent snapshot (`--single-transaction`) while Mattermost may still write.
+pub fn mysql_dump_cmd(engine: DbEngine, socket: &str, db: &str) -> Cmd {
+    let client = if engine == DbEngine::Mysql {
+        "mysqldump"
+    } else {
+        "mariadb-dump"
+    };
+    Cmd::new(
+        client,
+        &[
+            "--protocol=socket",
+            "-S",
+            socket,
+            "-u",
+            "root",
+            "--single-transaction",
+            "--routines",
+            db,
+        ],
+    )
+}
+
+/// Puts `db` back as the dump file has it: dropped, created again (utf8mb4, as the
+/// install makes it) and loaded, as root over the server's socket. The dump is opened
+/// first, so an unreadable one stops the restore before anything is dropped. The
+/// names travel as positional parameters, never spliced into the script.
+pub fn mysql_restore_cmd(engine: DbEngine, socket: &str, db: &str, dump: &str) -> Cmd {
+    let client = if engine == DbEngine::Mysql {
+        "mysql"
+    } else {
+        "mariadb"
+    };
+    Cmd::new(
+        "sh",
+        &[
+            "-c",
+            "set -e; exec 3< \"$4\"; c=\"$1 --protocol=socket -S $2 -u root\"; \
+             $c -e \"DROP DATABASE IF EXISTS \\`$3\\`; CREATE DATABASE \\`$3\\` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci\"; \
+             $c \"$3\" <&3",
+            "sh",
+            client,
+            socket,
+            db,
+            dump,
+        ],
+    )
+    .timeout(crate::host::DATA_TIMEOUT)
+}
+
 /// Dumps the database to `dir` (0700) as root-owned 0600 files.
 fn dump_database(
     host: &Host,
@@ -127,28 +177,11 @@ fn dump_database(
         }
         DbEngine::Mariadb | DbEngine::Mysql => {
             let f = dir.join(format!("{}-{from}.sql", a.db_name));
-            let client = if a.db_engine == DbEngine::Mysql {
-                "mysqldump"
-            } else {
-                "mariadb-dump"
-            };
             (
                 f.clone(),
-                Cmd::new(
-                    client,
-                    &[
-                        "--protocol=socket",
-                        "-S",
-                        crate::dsn::MYSQL_SOCKET,
-                        "-u",
-                        "root",
-                        "--single-transaction",
-                        "--routines",
-                        &a.db_name,
-                    ],
-                )
-                .stdout_to(host.path(&f))
-                .timeout(crate::host::DATA_TIMEOUT),
+                mysql_dump_cmd(a.db_engine, crate::dsn::MYSQL_SOCKET, &a.db_name)
+                    .stdout_to(host.path(&f))
+                    .timeout(crate::host::DATA_TIMEOUT),
             )
         }
     };
@@ -383,27 +416,10 @@ fn restore_dump(host: &Host, r: &UpgradeRecord) -> Result<PathBuf, String> {
                 "sh",
                 &real,
             ],
-        ),
+        )
+        .timeout(crate::host::DATA_TIMEOUT),
         DbEngine::Mariadb | DbEngine::Mysql => {
-            let client = if engine == DbEngine::Mysql {
-                "mysql"
-            } else {
-                "mariadb"
-            };
-            Cmd::new(
-                "sh",
-                &[
-                    "-c",
-                    "set -e; c=\"$1 --protocol=socket -S $2 -u root\"; \
-                     $c -e \"DROP DATABASE IF EXISTS \\`$3\\`; CREATE DATABASE \\`$3\\` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci\"; \
-                     $c \"$3\" < \"$4\"",
-                    "sh",
-                    client,
-                    crate::dsn::MYSQL_SOCKET,
-                    db,
-                    &real,
-                ],
-            )
+            mysql_restore_cmd(engine, crate::dsn::MYSQL_SOCKET, db, &real)
         }
     };
     host.run(&cmd).map_err(|e| e.to_string())?;

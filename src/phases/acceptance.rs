@@ -223,6 +223,10 @@ impl Phase for Acceptance {
         Ok(())
     }
 
+    fn only_reads(&self) -> bool {
+        true
+    }
+
     /// Right after a reload the proxy may still be switching workers: give the whole
     /// chain a few seconds before calling it broken.
     fn verify(&self, ctx: &Ctx) -> Result<Vec<Check>, PhaseError> {

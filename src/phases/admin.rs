@@ -17,7 +17,7 @@ mod local_api;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -25,7 +25,7 @@ use super::database::literal;
 use super::service::ping_check;
 use super::{Check, Ctx, Phase, PhaseError, PhaseId};
 use crate::answers::Answers;
-use crate::host::{Cmd, FileSpec};
+use crate::host::FileSpec;
 use crate::plan::{self, SERVICE_USER, UPSTREAM};
 use local_api::LocalApi;
 
@@ -35,7 +35,6 @@ const P: PhaseId = PhaseId::Admin;
 pub const LOCAL_SOCKET: &str = "/run/mattermost/mattermost_local.socket";
 /// Mattermost's default, put back when the socket setting was left over.
 const DEFAULT_SOCKET: &str = "/var/tmp/mattermost_local.socket";
-const UNIT: &str = "mattermost.service";
 const READY_WAIT: Duration = Duration::from_secs(300);
 const USER_KIND: &str = "mattermost_user";
 const TEAM_KIND: &str = "mattermost_team";
@@ -397,40 +396,30 @@ fn set_local_mode(ctx: &Ctx, on: bool, socket: &str) -> Result<(), PhaseError> {
 
 /// Restarts Mattermost and waits for ping (and, with local mode, for the socket).
 fn restart_and_wait(ctx: &Ctx, socket: bool) -> Result<(), PhaseError> {
-    ctx.host.run(&Cmd::new("systemctl", &["restart", UNIT]))?;
-    let deadline = Instant::now() + READY_WAIT;
     let api = LocalApi::new(&ctx.host.path(Path::new(LOCAL_SOCKET)));
-    loop {
+    let mut ready = || {
         let ping = ping_check(ctx, P);
-        let ready = ping.passed()
-            && (!socket
-                || api
-                    .request("GET", "/api/v4/system/ping", None)
-                    .is_ok_and(|r| r.ok()));
-        if ready {
-            return Ok(());
+        if !ping.passed() {
+            return Err(ping.detail);
         }
-        if ctx.cancel.is_cancelled() {
-            return Err(
-                PhaseError::new("stopped by the operator while Mattermost restarted")
-                    .fix("run the same command again: it continues from here"),
-            );
+        if !socket {
+            return Ok(ping.detail);
         }
-        if Instant::now() > deadline {
-            return Err(PhaseError::new(format!(
-                "Mattermost did not come back{} within {}s after a restart: {}",
-                if socket {
-                    " with its local-mode socket"
-                } else {
-                    ""
-                },
-                READY_WAIT.as_secs(),
-                ping.detail
-            ))
-            .fix("journalctl -u mattermost says why"));
+        match api.request("GET", "/api/v4/system/ping", None) {
+            Ok(r) if r.ok() => Ok(format!("{}; the local-mode socket answers", ping.detail)),
+            Ok(r) => Err(format!(
+                "the local-mode socket {LOCAL_SOCKET} answers {}",
+                r.status
+            )),
+            Err(e) => Err(format!("the local-mode socket {LOCAL_SOCKET}: {e}")),
         }
-        std::thread::sleep(Duration::from_millis(250));
-    }
+    };
+    let why = if socket {
+        "with its local-mode socket"
+    } else {
+        "with local mode off again"
+    };
+    super::service::restart_and_wait(ctx, P, why, READY_WAIT, Some(&mut ready))
 }
 
 fn api_err(what: &str, e: &std::io::Error) -> PhaseError {

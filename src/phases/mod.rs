@@ -396,6 +396,11 @@ pub trait Phase: Sync {
     fn verify(&self, ctx: &Ctx) -> Result<Vec<Check>, PhaseError> {
         self.probe(ctx)
     }
+    /// A gate that only reads (acceptance): a failed probe is not work to apply but a
+    /// reason to look again, through `verify`; passing on a second look is no change.
+    fn only_reads(&self) -> bool {
+        false
+    }
 }
 
 /// The phases of an install, in order.

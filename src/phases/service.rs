@@ -307,6 +307,48 @@ pub fn queue(host: &Host, verb: &str) -> Result<UnitState, HostError> {
     Ok(before)
 }
 
+/// Restarts a running Mattermost (queued, not blocking) and waits, under `limit`, for the
+/// new run to pass `ready` (by default the ping); cancellable like the service phase's
+/// own wait, with the journal's last lines when it does not come back. A unit that is
+/// not running is left alone (the service phase starts it).
+pub fn restart_and_wait(
+    ctx: &Ctx,
+    phase: PhaseId,
+    why: &str,
+    limit: Duration,
+    ready: Option<&mut dyn FnMut() -> Result<String, String>>,
+) -> Result<(), PhaseError> {
+    let host = ctx.host;
+    if unit_state(host)?.active != "active" {
+        return Ok(());
+    }
+    ctx.step(phase, format!("restarting mattermost {why}"));
+    let queued = queue(host, "restart")?;
+    let mut ping = || {
+        let c = ping_check(ctx, phase);
+        if c.passed() {
+            Ok(c.detail)
+        } else {
+            Err(c.detail)
+        }
+    };
+    let ready: &mut dyn FnMut() -> Result<String, String> = match ready {
+        Some(r) => r,
+        None => &mut ping,
+    };
+    let evidence = wait_up(
+        Some(&queued),
+        limit,
+        &ctx.cancel,
+        &mut || unit_state(host),
+        ready,
+        &mut |line| ctx.step(phase, line),
+    )
+    .map_err(|e| e.into_phase_error(host))?;
+    host.note(&format!("[{}] {evidence}", phase.name()));
+    Ok(())
+}
+
 impl Phase for Service {
     fn id(&self) -> PhaseId {
         P

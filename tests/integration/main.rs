@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod db_passwords;
+mod db_restore;
 mod freshbox_download;
 mod freshbox_housekeeping;
 mod freshbox_install;

@@ -98,13 +98,26 @@ impl Phase for Database {
             DbEngine::Postgresql => postgres::probe(ctx)?,
             DbEngine::Mariadb | DbEngine::Mysql => mysql::probe(ctx)?,
         });
+        // MariaDB's own unit restarts it after a crash (Restart=on-abort); Debian's
+        // PostgreSQL unit does not, so the tool adds that for the cluster it uses.
+        if ctx.answers.db_engine == DbEngine::Postgresql {
+            checks.extend(postgres::restart_check(ctx)?);
+        }
         Ok(checks)
     }
 
     fn apply(&self, ctx: &mut Ctx) -> Result<(), PhaseError> {
-        ensure_unit(ctx, P, plan::db_unit(ctx.answers.db_engine))?;
+        let started = ensure_unit(ctx, P, plan::db_unit(ctx.answers.db_engine))?;
         match ctx.answers.db_engine {
-            DbEngine::Postgresql => postgres::apply(ctx),
+            DbEngine::Postgresql => {
+                // The role and database again only when they are not as planned (a
+                // run that only adds the crash-restart drop-in leaves them alone).
+                let in_place = !started && postgres::probe(ctx)?.iter().all(Check::passed);
+                if !in_place {
+                    postgres::apply(ctx)?;
+                }
+                postgres::ensure_restart(ctx)
+            }
             DbEngine::Mariadb | DbEngine::Mysql => mysql::apply(ctx),
         }
     }

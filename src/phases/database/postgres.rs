@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::{P, credentials, literal};
 use crate::answers::{Answers, validate};
-use crate::host::{Cmd, Host, Output};
+use crate::host::{Cmd, FileSpec, Host, Output};
 use crate::phases::{Check, Ctx, PhaseError};
 
 /// Pins what [`literal`] assumes (quotes doubled, backslashes plain) for the
@@ -150,6 +150,83 @@ pub fn probe(ctx: &Ctx) -> Result<Vec<Check>, PhaseError> {
     ])
 }
 
+/// The systemd unit of the cluster Mattermost connects to (the one on port 5432),
+/// from `pg_lsclusters` (Debian's postgresql-common); `None` before PostgreSQL is
+/// installed or when no cluster listens there.
+pub fn cluster_unit(host: &Host) -> Option<String> {
+    let out = host
+        .probe(&Cmd::new("pg_lsclusters", &["--no-header"]))
+        .ok()
+        .filter(Output::success)?;
+    cluster_on_5432(&out.stdout)
+}
+
+/// `Ver Cluster Port Status Owner Data-directory Log-file` lines: the unit of the
+/// cluster on port 5432.
+fn cluster_on_5432(listing: &str) -> Option<String> {
+    listing.lines().find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        let (ver, name, port) = (f.first()?, f.get(1)?, f.get(2)?);
+        let plain = |s: &str| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+        };
+        (*port == "5432" && plain(ver) && plain(name))
+            .then(|| format!("postgresql@{ver}-{name}.service"))
+    })
+}
+
+/// A drop-in that restarts the cluster after a crash (`kill -9` of the postmaster,
+/// an OOM kill): Debian's `postgresql@.service` has no `Restart=`, so a crashed
+/// cluster stays down until someone starts it. `on-failure`, not `on-abnormal`:
+/// after the postmaster dies systemd runs the unit's ExecStop, which fails ("Cluster
+/// is not running") and turns the result into exit-code (seen on Debian 12's
+/// systemd 252). A stop through systemctl (or pg_ctlcluster, which redirects to it)
+/// stays stopped; a cluster that cannot start is tried 5 times in 10 minutes, not in
+/// a loop. Scoped to the cluster Mattermost uses; the operator's other clusters are
+/// left as they are.
+pub fn restart_dropin(unit: &str) -> FileSpec {
+    FileSpec {
+        path: format!("/etc/systemd/system/{unit}.d/mattermost-setup-restart.conf").into(),
+        content: format!(
+            "# Written by mattermost-setup: restart {unit} after a crash, so that\n\
+             # Mattermost's database comes back by itself. Removed by `mattermost-setup uninstall`.\n\
+             [Unit]\n\
+             StartLimitIntervalSec=10min\n\
+             StartLimitBurst=5\n\
+             \n\
+             [Service]\n\
+             Restart=on-failure\n\
+             RestartSec=5s\n"
+        )
+        .into_bytes(),
+        mode: 0o644,
+        owner: None,
+    }
+}
+
+/// The crash-restart drop-in, as a check (no check before a cluster exists).
+pub fn restart_check(ctx: &Ctx) -> Result<Vec<Check>, PhaseError> {
+    match cluster_unit(ctx.host) {
+        Some(unit) => Ok(vec![ctx.managed_check(P, &restart_dropin(&unit))?]),
+        None => Ok(vec![]),
+    }
+}
+
+/// Writes the crash-restart drop-in when it differs, and reloads systemd then.
+pub fn ensure_restart(ctx: &mut Ctx) -> Result<(), PhaseError> {
+    let Some(unit) = cluster_unit(ctx.host) else {
+        return Ok(());
+    };
+    let spec = restart_dropin(&unit);
+    if ctx.write_managed(P, &spec)?.changed() {
+        ctx.step(P, format!("{unit} now restarts after a crash"));
+        ctx.host.run(&Cmd::new("systemctl", &["daemon-reload"]))?;
+    }
+    Ok(())
+}
+
 /// Whether the role and the database exist, asked as the superuser.
 fn existing(ctx: &Ctx) -> Result<(bool, bool), PhaseError> {
     let a = ctx.answers;
@@ -191,6 +268,51 @@ pub fn apply(ctx: &mut Ctx) -> Result<(), PhaseError> {
     .stdin(admin_sql(a));
     ctx.host.run(&cmd)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod cluster_tests {
+    use super::*;
+
+    #[test]
+    fn the_cluster_on_5432_is_found_and_odd_names_are_not_spliced() {
+        let listing = "13 old  5433 down   postgres /var/lib/postgresql/13/old /var/log/postgresql/postgresql-13-old.log\n\
+                       15 main 5432 online postgres /var/lib/postgresql/15/main /var/log/postgresql/postgresql-15-main.log\n";
+        assert_eq!(
+            cluster_on_5432(listing).as_deref(),
+            Some("postgresql@15-main.service")
+        );
+        assert_eq!(
+            cluster_on_5432("15 main 5433 online postgres /x /y\n"),
+            None
+        );
+        assert_eq!(
+            cluster_on_5432("15 ma/in 5432 online postgres /x /y\n"),
+            None
+        );
+        assert_eq!(cluster_on_5432(""), None);
+    }
+
+    #[test]
+    fn the_dropin_restarts_only_after_a_crash() {
+        let spec = restart_dropin("postgresql@15-main.service");
+        assert_eq!(
+            spec.path,
+            Path::new(
+                "/etc/systemd/system/postgresql@15-main.service.d/mattermost-setup-restart.conf"
+            )
+        );
+        let text = String::from_utf8(spec.content).unwrap();
+        assert!(
+            text.contains("\n[Service]\nRestart=on-failure\nRestartSec=5s\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\n[Unit]\nStartLimitIntervalSec=10min\nStartLimitBurst=5\n"),
+            "{text}"
+        );
+        assert_eq!(spec.mode, 0o644);
+    }
 }
 
 #[cfg(test)]

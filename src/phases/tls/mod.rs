@@ -20,14 +20,14 @@ pub mod cert;
 mod letsencrypt;
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{Check, Ctx, Level, Phase, PhaseError, PhaseId};
 use crate::answers::Tls as Mode;
-use crate::host::{Cmd, FileSpec};
+use crate::host::FileSpec;
 use crate::plan::templates::SiteCert;
 use crate::plan::{self, SERVICE_USER};
 use crate::probes::dns;
@@ -282,37 +282,7 @@ fn set_site_url(ctx: &mut Ctx) -> Result<(), PhaseError> {
 }
 
 fn restart_mattermost(ctx: &Ctx) -> Result<(), PhaseError> {
-    let active = ctx
-        .host
-        .probe(&Cmd::new("systemctl", &["is-active", "mattermost.service"]))?;
-    if active.stdout.trim() != "active" {
-        return Ok(());
-    }
-    ctx.step(P, "restarting mattermost for the new SiteURL");
-    ctx.host
-        .run(&Cmd::new("systemctl", &["restart", "mattermost.service"]))?;
-    let deadline = Instant::now() + PING_WAIT;
-    loop {
-        let c = super::service::ping_check(ctx, P);
-        if c.passed() {
-            return Ok(());
-        }
-        if ctx.cancel.is_cancelled() {
-            return Err(
-                PhaseError::new("stopped by the operator while waiting for Mattermost")
-                    .fix("run the same command again: it continues from here"),
-            );
-        }
-        if Instant::now() > deadline {
-            return Err(PhaseError::new(format!(
-                "Mattermost did not answer ping within {}s after the restart: {}",
-                PING_WAIT.as_secs(),
-                c.detail
-            ))
-            .fix("journalctl -u mattermost says why"));
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
+    super::service::restart_and_wait(ctx, P, "for the new SiteURL", PING_WAIT, None)
 }
 
 impl Tls {

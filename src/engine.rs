@@ -192,8 +192,23 @@ pub fn save_answers(host: &Host, a: &Answers) -> Result<(), PhaseError> {
 }
 
 /// Moves the data when the saved answers name another data directory that still
-/// exists on disk (never deletes: see `lifecycle::reconfigure::move_data`).
+/// exists on disk, or continues a move an earlier run left unfinished (never
+/// deletes: see `lifecycle::datamove`). Answers that stay on the old directory leave
+/// an unfinished move waiting (`status` names it); Mattermost serves the old copy.
 fn move_data_if_changed(host: &Host, answers: &Answers) -> Result<(), PhaseError> {
+    use crate::lifecycle::datamove;
+    let step = |message: String| {
+        (host.events())(Event::Step {
+            phase: PhaseId::Mattermost,
+            message,
+        });
+    };
+    if let Some(r) = datamove::unfinished(host)? {
+        if r.to == answers.data_dir {
+            step(datamove::move_data(host, &r.from, &r.to)?);
+        }
+        return Ok(());
+    }
     let Some(text) = host.read(Path::new(SAVED_ANSWERS))? else {
         return Ok(());
     };
@@ -203,11 +218,11 @@ fn move_data_if_changed(host: &Host, answers: &Answers) -> Result<(), PhaseError
     if saved.data_dir == answers.data_dir || !host.path(&saved.data_dir).exists() {
         return Ok(());
     }
-    let msg = crate::lifecycle::reconfigure::move_data(host, &saved.data_dir, &answers.data_dir)?;
-    (host.events())(Event::Step {
-        phase: PhaseId::Mattermost,
-        message: msg,
-    });
+    step(datamove::move_data(
+        host,
+        &saved.data_dir,
+        &answers.data_dir,
+    )?);
     Ok(())
 }
 
@@ -517,6 +532,7 @@ pub fn status(host: &Host, answers: &Answers, plan: &Plan) -> Vec<Check> {
         host,
         &answers.install_dir,
     ));
+    all.extend(crate::lifecycle::datamove::checks(host));
     all
 }
 

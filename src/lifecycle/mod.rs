@@ -2,6 +2,7 @@
 //! engine's converge with a policy for hand-edited files (see `engine::converge`).
 
 pub mod cache;
+pub mod datamove;
 pub mod reconfigure;
 pub mod uninstall;
 pub mod upgrade;

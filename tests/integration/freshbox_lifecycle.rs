@@ -607,6 +607,68 @@ fn reconfigure_moves_data_renames_the_domain_and_changes_the_password() {
         .unwrap()
     };
     let boots_before = boots(&b);
+
+    // Moving house to another disk (issue 14): /srv is a second filesystem (a tmpfs
+    // mounted by the test), holding 20 000 files (MMS_MOVE_MB, 200 MB by default;
+    // the benchmark scale is 2 GB) beside the file above.
+    let mb: u32 = std::env::var("MMS_MOVE_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200);
+    b.exec_ok(&format!(
+        "mkdir -p /srv /mnt/small && mount -t tmpfs -o size={}m tmpfs /srv && mount -t tmpfs -o size=16m tmpfs /mnt/small \
+         && mkdir -p /opt/mattermost/data/teams/bulk && head -c {mb}M /dev/urandom > /root/bulk \
+         && split -b {}k -a 5 -d /root/bulk /opt/mattermost/data/teams/bulk/f && rm /root/bulk \
+         && chown -R mattermost:mattermost /opt/mattermost/data",
+        mb * 3 + 64,
+        mb * 1024 / 20_000
+    ));
+    let data_before = b.exec_ok(
+        "cd /opt/mattermost/data && find . -type f -print0 | sort -z | xargs -0r sha256sum",
+    );
+    // Not enough room on the target: refused before anything stops.
+    let pid = b.exec_ok("systemctl show -p MainPID --value mattermost");
+    let out = b.exec_stdin(
+        "cat > /root/small.json",
+        br#"{"data_dir": "/mnt/small/data"}"#,
+    );
+    assert!(out.status.success());
+    let (code, out) = run(
+        &b,
+        "mattermost-setup reconfigure --answers /root/small.json",
+    );
+    assert!(
+        code != 0 && out.contains("free") && out.contains("nothing was changed"),
+        "{out}"
+    );
+    assert_eq!(
+        b.exec_ok("systemctl show -p MainPID --value mattermost"),
+        pid
+    );
+    assert_eq!(b.exec_ok("ls -A /mnt/small").trim(), "");
+    // The move, killed twice during the copy and once while it verifies: each next
+    // run continues; meanwhile status names the unfinished move.
+    let to_srv = serde_json::json!({"data_dir": "/srv/mattermost/data"});
+    let out = b.exec_stdin("cat > /root/move.json", to_srv.to_string().as_bytes());
+    assert!(out.status.success());
+    for point in [
+        "[reconfigure] copying: ",
+        "[reconfigure] copying: ",
+        "verifying every file by SHA-256",
+    ] {
+        kill_at(
+            &b,
+            "mattermost-setup reconfigure --answers /root/move.json",
+            point,
+            300,
+        );
+        // The next kill point must be read from the next run's log alone.
+        b.exec_ok(
+            "mkdir -p /root/killed-logs && mv /var/log/mattermost-setup/*.log /root/killed-logs/",
+        );
+        let (code, out) = run(&b, "mattermost-setup status");
+        assert!(code == 1 && out.contains("data directory move"), "{out}");
+    }
     let changes = serde_json::json!({
         "domain": "talk.example.com",
         "data_dir": "/srv/mattermost/data",
@@ -629,10 +691,25 @@ fn reconfigure_moves_data_renames_the_domain_and_changes_the_password() {
         serde_json::from_str(&b.exec_ok("cat /opt/mattermost/config/config.json")).unwrap();
     assert_eq!(cfg["ServiceSettings"]["SiteURL"], "http://talk.example.com");
     assert_eq!(cfg["FileSettings"]["Directory"], "/srv/mattermost/data/");
-    // The data moved, whole.
+    // The data moved, whole: every file byte-identical; the old copy kept and named.
     assert_eq!(
         b.exec_ok("cat /srv/mattermost/data/teams/f.txt").trim(),
         "precious"
+    );
+    assert_eq!(
+        b.exec_ok(
+            "cd /srv/mattermost/data && find . -type f -print0 | sort -z | xargs -0r sha256sum"
+        ),
+        data_before
+    );
+    assert!(
+        out.contains("kept /opt/mattermost/data.moved-to-srv_mattermost_data"),
+        "{out}"
+    );
+    assert!(
+        b.exec("test -f /opt/mattermost/data.moved-to-srv_mattermost_data/teams/f.txt")
+            .status
+            .success()
     );
     assert_eq!(
         b.exec_ok("stat -c '%U %a' /srv/mattermost/data").trim(),

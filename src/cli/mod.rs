@@ -1,5 +1,6 @@
 //! Command-line interface: one module per subcommand, dispatched from a clap enum.
 
+pub mod backup;
 pub mod install;
 pub mod plan;
 pub mod reconfigure;
@@ -47,6 +48,9 @@ pub enum Command {
     Uninstall(uninstall::Args),
     /// Delete messages older than N days with their reactions, files and threads (run daily by a timer).
     Retention(retention::Args),
+    /// One archive with a consistent database dump, the data, plugins, config.json and
+    /// the answers, taken while Mattermost keeps serving; `--verify FILE` checks one.
+    Backup(backup::Args),
 }
 
 /// What a command ended with: the exit code, and whether to point at the log.
@@ -65,6 +69,7 @@ pub fn run(cli: Cli) -> Outcome {
         Some(Command::Upgrade(a)) => upgrade::run(&a),
         Some(Command::Uninstall(a)) => uninstall::run(&a),
         Some(Command::Retention(a)) => retention::run(&a),
+        Some(Command::Backup(a)) => backup::run(&a),
         None => wizard::run(&cli.wizard),
     }
 }

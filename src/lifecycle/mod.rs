@@ -1,6 +1,7 @@
 //! Life after the first install: reconfigure, upgrade and uninstall. Repair is the
 //! engine's converge with a policy for hand-edited files (see `engine::converge`).
 
+pub mod backup;
 pub mod cache;
 pub mod datamove;
 pub mod reconfigure;

@@ -155,7 +155,7 @@ pub fn mysql_restore_cmd(engine: DbEngine, socket: &str, db: &str, dump: &str) -
 }
 
 /// Dumps the database to `dir` (0700) as root-owned 0600 files.
-fn dump_database(
+pub(crate) fn dump_database(
     host: &Host,
     a: &Answers,
     dir: &Path,

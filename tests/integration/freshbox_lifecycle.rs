@@ -722,6 +722,63 @@ fn reconfigure_moves_data_renames_the_domain_and_changes_the_password() {
     );
     let login = b.exec("PGPASSWORD=\"a new secret 'with' quotes\" psql -h localhost -U mmuser -d mattermost -Atc 'select 1'");
     assert!(login.status.success(), "{}", text(&login));
+
+    // A backup of the moved install (issue 14): one 0600 archive that verifies
+    // against its manifest; a changed byte is named; --keep prunes older archives.
+    let (code, out) = run(&b, "mattermost-setup backup --to /root/backups --keep 2");
+    assert!(code == 0 && out.contains("0600"), "{out}");
+    let archive = b
+        .exec_ok("ls /root/backups/mattermost-backup-*.tar")
+        .trim()
+        .to_owned();
+    assert_eq!(b.exec_ok(&format!("stat -c %a {archive}")).trim(), "600");
+    let (code, out) = run(&b, &format!("mattermost-setup backup --verify {archive}"));
+    assert!(
+        code == 0 && out.contains("each matches the manifest"),
+        "{out}"
+    );
+    let members = b.exec_ok(&format!("tar tf {archive}"));
+    for want in [
+        "mattermost-backup/data/teams/f.txt",
+        "mattermost-backup/database/mattermost-11.7.90.pgdump",
+        "mattermost-backup/config.json",
+        "mattermost-backup/answers.json",
+        "mattermost-backup/manifest.json",
+    ] {
+        assert!(
+            members.lines().any(|l| l == want),
+            "{want} not in the archive"
+        );
+    }
+    assert!(
+        members
+            .lines()
+            .filter(|l| l.starts_with("mattermost-backup/data/teams/bulk/"))
+            .count()
+            >= 20_000,
+        "the bulk files are not all in the archive"
+    );
+    b.exec_ok(&format!(
+        "cp {archive} /root/damaged.tar && off=$(grep -abo precious /root/damaged.tar | head -1 | cut -d: -f1) \
+         && printf 'P' | dd of=/root/damaged.tar bs=1 seek=$off conv=notrunc status=none"
+    ));
+    let (code, out) = run(&b, "mattermost-setup backup --verify /root/damaged.tar");
+    assert!(
+        code == 1 && out.contains("data/teams/f.txt (differs)"),
+        "{out}"
+    );
+    for _ in 0..2 {
+        std::thread::sleep(Duration::from_millis(1100));
+        let (code, out) = run(&b, "mattermost-setup backup --to /root/backups --keep 2");
+        assert_eq!(code, 0, "{out}");
+    }
+    let left = b.exec_ok("ls /root/backups");
+    assert_eq!(left.lines().count(), 2, "{left}");
+    assert!(
+        !left.contains(archive.trim_start_matches("/root/backups/")),
+        "{left}"
+    );
+
     // And nothing was left of the secret in the logs.
     assert_secret_absent(&b, "a new secret 'with' quotes");
 }

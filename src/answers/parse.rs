@@ -732,13 +732,22 @@ mod tests {
     }
 
     #[test]
-    fn unlisted_versions_need_an_explicit_checksum() {
-        let err = from_json(
+    fn unlisted_versions_are_checked_by_signature_or_an_explicit_checksum() {
+        // Downloaded: Mattermost's GPG signature verifies it (no sha256 needed).
+        let signed = from_json(
             r#"{"domain": "chat.example.com", "version": "11.7.90"}"#,
+            None,
+        )
+        .unwrap();
+        assert_eq!(signed.sha256, None);
+        // A local tarball has no signature to download: its sha256 is needed.
+        let err = from_json(
+            r#"{"domain": "chat.example.com", "version": "11.7.90", "tarball": "/root/mm.tar.gz"}"#,
             None,
         )
         .unwrap_err();
         assert_eq!(fields(&err), ["sha256"]);
+        assert!(err.to_string().contains("remove tarball"), "{err}");
         let ok = from_json(
             &format!(
                 r#"{{"domain": "chat.example.com", "version": "11.7.90", "sha256": "{}"}}"#,

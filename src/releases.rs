@@ -208,7 +208,11 @@ pub fn published_sha256(version: Version, edition: Edition) -> Option<&'static s
 }
 
 /// [`published_sha256`] for the tarball of `arch`.
-pub fn published_sha256_for(version: Version, edition: Edition, arch: &str) -> Option<&'static str> {
+pub fn published_sha256_for(
+    version: Version,
+    edition: Edition,
+    arch: &str,
+) -> Option<&'static str> {
     if arch != "amd64" {
         return None;
     }
@@ -260,7 +264,7 @@ impl SigningKey {
         let var = |k| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
         let mut key = Self::default();
         if let Some(url) = var(KEY_URL_ENV) {
-            key.key_url = url.trim().to_owned();
+            url.trim().clone_into(&mut key.key_url);
         }
         if let Some(fpr) = var(FINGERPRINT_ENV) {
             let fpr: String = fpr
@@ -371,7 +375,12 @@ mod tests {
         let table_sha = "8ae404ed0c0fbab2b01c00c031b9d0f3e17c51007e3bb3401bebaf3e60da0c3e";
         let given = "ab".repeat(32);
         let key = || SigningKey::default();
-        let sha = |s: &str, from| Some(Integrity::Sha256 { sha256: s.to_owned(), from });
+        let sha = |s: &str, from| {
+            Some(Integrity::Sha256 {
+                sha256: s.to_owned(),
+                from,
+            })
+        };
         // 1. The table, for what it lists, whatever else is given.
         for answer in [None, Some(given.as_str())] {
             for local in [false, true] {
@@ -388,7 +397,14 @@ mod tests {
             sha(&given, "answers (sha256)")
         );
         assert_eq!(
-            integrity(listed, Edition::Enterprise, "arm64", Some(&given), false, key),
+            integrity(
+                listed,
+                Edition::Enterprise,
+                "arm64",
+                Some(&given),
+                false,
+                key
+            ),
             sha(&given, "answers (sha256)")
         );
         // 3. The signature, with Mattermost's pinned key.
@@ -403,7 +419,10 @@ mod tests {
                 }))
             );
             // A local file has no signature to download: the operator gives sha256.
-            assert_eq!(integrity(v, Edition::Enterprise, arch, None, true, key), None);
+            assert_eq!(
+                integrity(v, Edition::Enterprise, arch, None, true, key),
+                None
+            );
         }
         assert_eq!(
             tarball_name_for(newer, Edition::Team, "arm64"),

@@ -40,8 +40,13 @@ impl Phase for Preflight {
 
         let arch = std::env::consts::ARCH;
         checks.push(
-            Check::when(P, matches!(arch, "x86_64" | "aarch64"), "architecture", arch)
-                .with_fix("Mattermost publishes tarballs for x86_64 (amd64) and aarch64 (arm64) only"),
+            Check::when(
+                P,
+                matches!(arch, "x86_64" | "aarch64"),
+                "architecture",
+                arch,
+            )
+            .with_fix("Mattermost publishes tarballs for x86_64 (amd64) and aarch64 (arm64) only"),
         );
 
         let meminfo = host.read(Path::new("/proc/meminfo"))?.unwrap_or_default();

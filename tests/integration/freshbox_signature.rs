@@ -94,7 +94,11 @@ fn unlisted_release_is_verified_by_its_gpg_signature() {
         .arg(&tarball)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for who in ["release", "intruder"] {
         std::fs::copy(
             keys.path().join(who).join("public.asc"),
@@ -148,7 +152,10 @@ fn unlisted_release_is_verified_by_its_gpg_signature() {
         t.contains("the pinned signing-key fingerprint is overridden"),
         "the override is loud: {t}"
     );
-    assert!(t.contains("No package was installed"), "stopped before apt installed anything: {t}");
+    assert!(
+        t.contains("No package was installed"),
+        "stopped before apt installed anything: {t}"
+    );
     assert_nothing_installed(&b, &t);
 
     // b) The tarball on the mirror is not the one that was signed.
@@ -178,9 +185,7 @@ fn unlisted_release_is_verified_by_its_gpg_signature() {
     );
     let log = b.exec_ok("cat $(ls -t /var/log/mattermost-setup/*.log | head -1)");
     assert!(
-        log.contains(&format!(
-            "has the pinned fingerprint {good}"
-        )),
+        log.contains(&format!("has the pinned fingerprint {good}")),
         "{log}"
     );
     assert!(

@@ -57,7 +57,8 @@ fn wanted_record(ctx: &Ctx) -> ReleaseRecord {
 /// that signature verified, and the version, edition and directory decide.
 fn same_release(r: &ReleaseRecord, want: &ReleaseRecord) -> bool {
     if want.sha256.is_empty() {
-        (&r.version, &r.edition, &r.install_dir) == (&want.version, &want.edition, &want.install_dir)
+        (&r.version, &r.edition, &r.install_dir)
+            == (&want.version, &want.edition, &want.install_dir)
     } else {
         r == want
     }

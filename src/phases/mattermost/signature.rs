@@ -74,7 +74,7 @@ fn base64_decode(text: &str) -> Option<Vec<u8>> {
         bits += 6;
         if bits >= 8 {
             bits -= 8;
-            out.push((acc >> bits) as u8);
+            out.push((acc >> bits).to_be_bytes()[3]);
             acc &= (1 << bits) - 1;
         }
     }
@@ -181,7 +181,12 @@ fn packets(data: &[u8]) -> Result<Vec<Packet<'_>>, KeyError> {
         if b & 0x80 == 0 {
             return Err(bad("a packet header lacks bit 7"));
         }
-        let byte = |k: usize| data.get(k).copied().map(usize::from).ok_or_else(|| bad("truncated header"));
+        let byte = |k: usize| {
+            data.get(k)
+                .copied()
+                .map(usize::from)
+                .ok_or_else(|| bad("truncated header"))
+        };
         let (tag, len, header) = if b & 0x40 != 0 {
             // New format: tag in bits 5-0, then a one-, two- or five-octet length.
             let o1 = byte(i + 1)?;
@@ -190,7 +195,10 @@ fn packets(data: &[u8]) -> Result<Vec<Packet<'_>>, KeyError> {
                 192..=223 => (b & 0x3f, ((o1 - 192) << 8) + byte(i + 2)? + 192, 3),
                 255 => (
                     b & 0x3f,
-                    (byte(i + 2)? << 24) | (byte(i + 3)? << 16) | (byte(i + 4)? << 8) | byte(i + 5)?,
+                    (byte(i + 2)? << 24)
+                        | (byte(i + 3)? << 16)
+                        | (byte(i + 4)? << 8)
+                        | byte(i + 5)?,
                     6,
                 ),
                 _ => return Err(bad("a partial body length in a key")),
@@ -203,7 +211,10 @@ fn packets(data: &[u8]) -> Result<Vec<Packet<'_>>, KeyError> {
                 1 => (tag, (byte(i + 1)? << 8) | byte(i + 2)?, 3),
                 2 => (
                     tag,
-                    (byte(i + 1)? << 24) | (byte(i + 2)? << 16) | (byte(i + 3)? << 8) | byte(i + 4)?,
+                    (byte(i + 1)? << 24)
+                        | (byte(i + 2)? << 16)
+                        | (byte(i + 3)? << 8)
+                        | byte(i + 4)?,
                     5,
                 ),
                 _ => return Err(bad("an indeterminate length in a key")),
@@ -239,10 +250,15 @@ fn upper_hex(bytes: &[u8]) -> String {
 pub fn v4_fingerprint(body: &[u8]) -> Result<String, KeyError> {
     match body.first() {
         Some(4) => {}
-        Some(v) => return Err(KeyError(format!("a version {v} key (only version 4 keys are supported)"))),
+        Some(v) => {
+            return Err(KeyError(format!(
+                "a version {v} key (only version 4 keys are supported)"
+            )));
+        }
         None => return Err(KeyError("an empty public-key packet".into())),
     }
-    let len = u16::try_from(body.len()).map_err(|_| KeyError("a public-key packet over 64 KiB".into()))?;
+    let len = u16::try_from(body.len())
+        .map_err(|_| KeyError("a public-key packet over 64 KiB".into()))?;
     let mut ctx = ring::digest::Context::new(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY);
     ctx.update(&[0x99]);
     ctx.update(&len.to_be_bytes());
@@ -273,7 +289,9 @@ pub fn public_keys(file: &[u8]) -> Result<Vec<PublicKey>, KeyError> {
             TRUST => {}
             tag => {
                 let key = keys.last_mut().ok_or_else(|| {
-                    KeyError(format!("it starts with a packet of type {tag}, not a public key"))
+                    KeyError(format!(
+                        "it starts with a packet of type {tag}, not a public key"
+                    ))
                 })?;
                 if tag == PUBLIC_SUBKEY {
                     key.subkeys.push(v4_fingerprint(p.body)?);
@@ -518,7 +536,10 @@ fn get_small(url: &str, tuning: &Tuning, cancel: &Cancel) -> Result<Vec<u8>, Str
             Err(e) => last = crate::probes::http::error_chain(&e),
         }
     }
-    Err(format!("{last} (gave up after {} attempts)", tuning.attempts.clamp(1, 3)))
+    Err(format!(
+        "{last} (gave up after {} attempts)",
+        tuning.attempts.clamp(1, 3)
+    ))
 }
 
 /// A file an override names is trusted like the releases-table override: a regular
@@ -582,9 +603,8 @@ fn keyring(
         });
     };
     let path = dir.join("mattermost-release-key.gpg");
-    std::fs::write(&path, &pinned.packets).map_err(|e| {
-        SignatureError::Gpgv(format!("cannot write {}: {e}", path.display()))
-    })?;
+    std::fs::write(&path, &pinned.packets)
+        .map_err(|e| SignatureError::Gpgv(format!("cannot write {}: {e}", path.display())))?;
     host.note(&format!(
         "[mattermost] the key from {from} has the pinned fingerprint {}{}",
         pinned.fingerprint,
@@ -617,7 +637,9 @@ fn gpgv(
         .arg(s(sig))
         .arg(s(file))
         .timeout(GPGV_TIMEOUT);
-    let out = host.probe(&cmd).map_err(|e| SignatureError::Gpgv(e.to_string()))?;
+    let out = host
+        .probe(&cmd)
+        .map_err(|e| SignatureError::Gpgv(e.to_string()))?;
     let tarball = file.display().to_string();
     match judge(&out.stdout, pinned) {
         Verdict::Good { signer, hash } if out.success() => Ok(if signer == pinned {
@@ -628,11 +650,7 @@ fn gpgv(
         Verdict::Good { .. } => Err(SignatureError::NotVerified {
             tarball,
             pinned: pinned.to_owned(),
-            reason: format!(
-                "gpgv exited with {:?}: {}",
-                out.code,
-                out.stderr.trim()
-            ),
+            reason: format!("gpgv exited with {:?}: {}", out.code, out.stderr.trim()),
         }),
         Verdict::Bad => Err(SignatureError::BadSignature {
             tarball,

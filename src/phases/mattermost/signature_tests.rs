@@ -1,10 +1,12 @@
 //! The fingerprint computation against a fixed key and against real gpg; gpgv's
 //! status lines as gpgv 2.2 writes them; and the whole signature check with real
 //! gpg-made keys and gpgv, against a small HTTP server on 127.0.0.1.
+#![allow(clippy::cast_possible_truncation)]
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write as _};
 use std::net::TcpListener;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
@@ -84,7 +86,10 @@ fn damaged_or_foreign_key_files_are_refused() {
     let e = public_keys(damaged.as_bytes()).unwrap_err();
     assert!(e.to_string().contains("checksum"), "{e}");
     for (file, why) in [
-        (&b"<html>Not found</html>"[..], "no \"BEGIN PGP PUBLIC KEY BLOCK\""),
+        (
+            &b"<html>Not found</html>"[..],
+            "no \"BEGIN PGP PUBLIC KEY BLOCK\"",
+        ),
         (&[0x99, 0x00, 0x10, 0x04][..], "runs past the end"),
         (&[0x95, 0x00, 0x01, 0x04][..], "secret key"),
         (&[0xb4, 0x01, 0x41][..], "starts with a packet of type 13"),
@@ -204,10 +209,7 @@ fn gpgv_status_lines_are_judged_against_the_pinned_key() {
         v => panic!("{v:?}"),
     }
     // VALIDSIG without GOODSIG (an expired key says EXPKEYSIG instead): refused.
-    let expired = GOOD_BY_SUBKEY.replace(
-        "GOODSIG 84C902D7F33B7921",
-        "EXPKEYSIG 84C902D7F33B7921",
-    );
+    let expired = GOOD_BY_SUBKEY.replace("GOODSIG 84C902D7F33B7921", "EXPKEYSIG 84C902D7F33B7921");
     match judge(&expired, FIXTURE_FPR) {
         Verdict::Unusable(why) => assert!(why.contains("expired"), "{why}"),
         v => panic!("{v:?}"),
@@ -223,8 +225,11 @@ fn gpgv_status_lines_are_judged_against_the_pinned_key() {
     let goodsig_only: String = GOOD_BY_SUBKEY
         .lines()
         .filter(|l| !l.contains("VALIDSIG"))
-        .map(|l| format!("{l}\n"))
-        .collect();
+        .fold(String::new(), |mut s, l| {
+            s.push_str(l);
+            s.push('\n');
+            s
+        });
     for status in [
         goodsig_only.as_str(),
         "[GNUPG:] NODATA 1\n[GNUPG:] NODATA 2\n",
@@ -272,7 +277,11 @@ fn new_key(dir: &Path, name: &str, algo: &str) -> String {
         .arg(algo)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
@@ -285,7 +294,11 @@ fn sign(dir: &Path, name: &str, file: &Path, sig: &Path) {
         .arg(sig)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Primary and subkey fingerprints as gpg itself computes them.
@@ -298,7 +311,11 @@ fn gpg_fingerprints(key_file: &Path) -> Vec<(String, String)> {
         .arg(key_file)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     let mut kind = String::new();
     let mut found = Vec::new();
@@ -344,7 +361,9 @@ fn fingerprints_agree_with_gpg_for_keys_gpg_makes() {
         }
         assert_eq!(flat, theirs, "{}", file.display());
         assert_eq!(
-            ours.iter().map(|k| k.fingerprint.clone()).collect::<Vec<_>>(),
+            ours.iter()
+                .map(|k| k.fingerprint.clone())
+                .collect::<Vec<_>>(),
             primaries
         );
     }
@@ -359,7 +378,9 @@ fn fingerprints_agree_with_gpg_for_keys_gpg_makes() {
             .collect();
         assert!(theirs.len() > 1);
         assert_eq!(
-            ours.iter().map(|k| k.fingerprint.clone()).collect::<Vec<_>>(),
+            ours.iter()
+                .map(|k| k.fingerprint.clone())
+                .collect::<Vec<_>>(),
             theirs
         );
     }
@@ -399,7 +420,10 @@ impl Server {
                         "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
                         b.len()
                     ),
-                    None => "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".into(),
+                    None => {
+                        "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                            .into()
+                    }
                 };
                 let _ = conn.write_all(head.as_bytes());
                 let _ = conn.write_all(body.as_deref().unwrap_or_default());
@@ -463,7 +487,9 @@ fn tarballs_are_verified_by_gpgv_with_the_pinned_key_only() {
     let keys = tempfile::tempdir().unwrap();
     let good = new_key(keys.path(), "release", "ed25519");
     let other = new_key(keys.path(), "intruder", "ed25519");
-    let tarball: Vec<u8> = (0..300_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let tarball: Vec<u8> = (0..300_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     let file = keys.path().join("mattermost-11.99.1-linux-amd64.tar.gz");
     std::fs::write(&file, &tarball).unwrap();
     let sig = keys.path().join("good.sig");
@@ -477,8 +503,14 @@ fn tarballs_are_verified_by_gpgv_with_the_pinned_key_only() {
     let sig_path = format!("{tar_path}.sig");
     server.put(tar_path, tarball.clone());
     server.put(&sig_path, std::fs::read(&sig).unwrap());
-    server.put("/release.asc", std::fs::read(keys.path().join("release/public.asc")).unwrap());
-    server.put("/intruder.gpg", std::fs::read(keys.path().join("intruder/public.gpg")).unwrap());
+    server.put(
+        "/release.asc",
+        std::fs::read(keys.path().join("release/public.asc")).unwrap(),
+    );
+    server.put(
+        "/intruder.gpg",
+        std::fs::read(keys.path().join("intruder/public.gpg")).unwrap(),
+    );
     // The key file holds the intruder's key first, then the release key: only the
     // pinned one goes into gpgv's keyring.
     let mut both = std::fs::read(keys.path().join("intruder/public.gpg")).unwrap();
@@ -499,12 +531,22 @@ fn tarballs_are_verified_by_gpgv_with_the_pinned_key_only() {
             .map(|d| d.flatten().map(|e| e.file_name()).collect::<Vec<_>>())
             .unwrap_or_default()
     };
-    let run = |k: SigningKey| fetch_with(&host, &signed_release(&url, k), &Cancel::default(), &quick());
+    let run = |k: SigningKey| {
+        fetch_with(
+            &host,
+            &signed_release(&url, k),
+            &Cancel::default(),
+            &quick(),
+        )
+    };
 
     // c) A key with another fingerprint: refused before the tarball is downloaded.
     let e = run(key("/intruder.gpg")).unwrap_err().to_string();
     assert!(e.contains(&format!("its fingerprint is {other}")), "{e}");
-    assert!(e.contains(&format!("the pinned fingerprint is {good}")), "{e}");
+    assert!(
+        e.contains(&format!("the pinned fingerprint is {good}")),
+        "{e}"
+    );
     assert_eq!(server.requested(), ["/intruder.gpg"]);
     assert_eq!(cache_is_empty(), Vec::<std::ffi::OsString>::new());
 
@@ -512,7 +554,10 @@ fn tarballs_are_verified_by_gpgv_with_the_pinned_key_only() {
     server.files.lock().unwrap().remove(&sig_path);
     let e = run(key("/release.asc")).unwrap_err();
     let text = e.to_string();
-    assert!(text.contains(&format!("the signature download failed from {url}.sig")), "{text}");
+    assert!(
+        text.contains(&format!("the signature download failed from {url}.sig")),
+        "{text}"
+    );
     assert!(text.contains("HTTP 404"), "{text}");
     let fix = PhaseError::from(e).fix.unwrap();
     assert!(fix.contains("sha256"), "the way out: {fix}");
@@ -521,7 +566,10 @@ fn tarballs_are_verified_by_gpgv_with_the_pinned_key_only() {
     // b) A signature by another key (the intruder signed the same file).
     server.put(&sig_path, std::fs::read(&intruder_sig).unwrap());
     let e = run(key("/release.asc")).unwrap_err().to_string();
-    assert!(e.contains("gpgv found no valid signature by the pinned key"), "{e}");
+    assert!(
+        e.contains("gpgv found no valid signature by the pinned key"),
+        "{e}"
+    );
     assert!(e.contains("not the pinned key"), "{e}");
     assert_eq!(cache_is_empty(), Vec::<std::ffi::OsString>::new());
 
@@ -533,7 +581,10 @@ fn tarballs_are_verified_by_gpgv_with_the_pinned_key_only() {
     server.requested();
     let e = run(key("/release.asc")).unwrap_err().to_string();
     assert!(e.contains("gpgv says BAD signature"), "{e}");
-    assert_eq!(server.requested(), ["/release.asc", sig_path.as_str(), tar_path]);
+    assert_eq!(
+        server.requested(),
+        ["/release.asc", sig_path.as_str(), tar_path]
+    );
     assert_eq!(cache_is_empty(), Vec::<std::ffi::OsString>::new());
 
     // a) All right, the key taken out of a file holding two: verified and cached.
@@ -543,7 +594,9 @@ fn tarballs_are_verified_by_gpgv_with_the_pinned_key_only() {
     assert_eq!(path, cache.join("mattermost-11.99.1-linux-amd64.tar.gz"));
     assert_eq!(
         cache_is_empty(),
-        [std::ffi::OsString::from("mattermost-11.99.1-linux-amd64.tar.gz")],
+        [std::ffi::OsString::from(
+            "mattermost-11.99.1-linux-amd64.tar.gz"
+        )],
         "only the verified tarball is left: no .part, no gpgv directory"
     );
     let log = std::fs::read_to_string(host.log_path()).unwrap();
@@ -552,12 +605,17 @@ fn tarballs_are_verified_by_gpgv_with_the_pinned_key_only() {
         "{log}"
     );
     assert!(
-        log.contains(&format!("verified by gpgv: good signature {url}.sig by Mattermost's subkey")),
+        log.contains(&format!(
+            "verified by gpgv: good signature {url}.sig by Mattermost's subkey"
+        )),
         "{log}"
     );
     assert!(log.contains(&format!("of key {good} (SHA-")), "{log}");
     // The overridden fingerprint is said on every run, in the log and as a warning.
-    assert!(log.contains("WARNING: the pinned signing-key fingerprint is overridden"), "{log}");
+    assert!(
+        log.contains("WARNING: the pinned signing-key fingerprint is overridden"),
+        "{log}"
+    );
     assert!(events.lock().unwrap().iter().any(|e| matches!(
         e,
         Event::Warning { message } if message.contains(&good) && message.contains(crate::releases::SIGNING_FINGERPRINT)
@@ -575,7 +633,10 @@ fn tarballs_are_verified_by_gpgv_with_the_pinned_key_only() {
     std::fs::write(&path, b"swapped").unwrap();
     assert_eq!(run(key("/release.asc")).unwrap(), path);
     assert_eq!(std::fs::read(&path).unwrap(), tarball);
-    assert_eq!(server.requested(), ["/release.asc", sig_path.as_str(), tar_path]);
+    assert_eq!(
+        server.requested(),
+        ["/release.asc", sig_path.as_str(), tar_path]
+    );
 }
 
 /// The keyring override: a local key file instead of the download, trusted only
@@ -585,7 +646,6 @@ fn a_local_keyring_override_is_read_only_when_trusted() {
     if !have_gpg("a_local_keyring_override_is_read_only_when_trusted") {
         return;
     }
-    use std::os::unix::fs::PermissionsExt;
     let keys = tempfile::tempdir().unwrap();
     let good = new_key(keys.path(), "release", "ed25519");
     let file = keys.path().join("t.tar.gz");
@@ -606,12 +666,26 @@ fn a_local_keyring_override_is_read_only_when_trusted() {
     };
     let url = format!("{}/1.2.3/t.tar.gz", server.base);
     std::fs::set_permissions(&ring, std::fs::Permissions::from_mode(0o666)).unwrap();
-    let e = fetch_with(&host, &signed_release(&url, key.clone()), &Cancel::default(), &quick())
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains(&ring.display().to_string()) && e.contains("refused"), "{e}");
+    let e = fetch_with(
+        &host,
+        &signed_release(&url, key.clone()),
+        &Cancel::default(),
+        &quick(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains(&ring.display().to_string()) && e.contains("refused"),
+        "{e}"
+    );
     std::fs::set_permissions(&ring, std::fs::Permissions::from_mode(0o644)).unwrap();
-    fetch_with(&host, &signed_release(&url, key), &Cancel::default(), &quick()).unwrap();
+    fetch_with(
+        &host,
+        &signed_release(&url, key),
+        &Cancel::default(),
+        &quick(),
+    )
+    .unwrap();
     let asked = server.requested();
     assert!(!asked.iter().any(|p| p == "/never-asked"), "{asked:?}");
 }

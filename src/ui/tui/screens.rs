@@ -483,10 +483,9 @@ fn step_info(app: &App, step: Step, w: usize, theme: Theme) -> Vec<Line<'static>
                         para(&mut out, &format!("from {from}"), theme.dim(), 2);
                         let check = match &p.release.signature {
                             None => format!("SHA-256 from the {}", p.release.sha256_from),
-                            Some(k) => format!(
-                                "checked by its GPG signature, key {}",
-                                k.fingerprint
-                            ),
+                            Some(k) => {
+                                format!("checked by its GPG signature, key {}", k.fingerprint)
+                            }
                         };
                         para(&mut out, &check, theme.dim(), 2);
                     }

@@ -439,6 +439,33 @@ mod tests {
     }
 
     #[test]
+    fn an_unlisted_release_is_planned_with_its_signature_check() {
+        let json = |extra: &str| {
+            format!(
+                r#"{{"domain": "chat.example.com", "db_password": "correct horse battery", "version": "11.99.0"{extra}}}"#
+            )
+        };
+        let signed = Plan::new(&from_json(&json(""), None).unwrap()).unwrap();
+        assert_eq!(signed.release.sha256, "");
+        let key = signed.release.signature.as_ref().unwrap();
+        assert_eq!(key.fingerprint, releases::SIGNING_FINGERPRINT);
+        let dir = tempfile::tempdir().unwrap();
+        let text = render_text(&signed, &crate::state::test_host::host(dir.path()));
+        assert!(
+            text.contains("verified by gpgv with its .sig and Mattermost's key A1B31D46F0F3A10B02CF2D44F8F2C31744774B28 (from https://deb.packages.mattermost.com/pubkey.gpg)"),
+            "{text}"
+        );
+        // The sha256 answer is the explicit override.
+        let pinned = Plan::new(
+            &from_json(&json(&format!(r#", "sha256": "{}""#, "c".repeat(64))), None).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(pinned.release.signature, None);
+        assert_eq!(pinned.release.sha256, "c".repeat(64));
+        assert_eq!(pinned.release.sha256_from, "answers (sha256)");
+    }
+
+    #[test]
     fn upstream_string_and_address_agree() {
         assert_eq!(UPSTREAM_ADDR.to_string(), UPSTREAM);
     }

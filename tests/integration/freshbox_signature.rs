@@ -157,6 +157,7 @@ fn unlisted_release_is_verified_by_its_gpg_signature() {
         "stopped before apt installed anything: {t}"
     );
     assert_nothing_installed(&b, &t);
+    eprintln!("refused as it should be:\n{t}");
 
     // b) The tarball on the mirror is not the one that was signed.
     let mut bytes = std::fs::read(&original).unwrap();
@@ -173,6 +174,7 @@ fn unlisted_release_is_verified_by_its_gpg_signature() {
     );
     assert!(t.contains("sha256"), "names the override: {t}");
     assert_nothing_installed(&b, &t);
+    eprintln!("refused as it should be:\n{t}");
 
     // a) The signed tarball: installed, with no sha256 anywhere in the answers.
     std::fs::copy(&original, &tarball).unwrap();

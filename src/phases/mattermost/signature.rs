@@ -432,7 +432,9 @@ pub enum SignatureError {
         found: String,
         pinned: String,
     },
-    #[error("gpgv says BAD signature: {tarball} is not the file Mattermost signed ({sig})")]
+    #[error(
+        "gpgv says BAD signature: the download of {tarball} is not the file Mattermost signed ({sig})"
+    )]
     BadSignature { tarball: String, sig: String },
     #[error("gpgv found no valid signature by the pinned key {pinned} on {tarball}: {reason}")]
     NotVerified {
@@ -617,15 +619,26 @@ fn keyring(
     Ok(path)
 }
 
-/// Runs gpgv on `file` and judges its status lines.
-fn gpgv(
-    host: &Host,
-    dir: &Path,
-    keyring: &Path,
-    sig: &Path,
-    file: &Path,
-    pinned: &str,
-) -> Result<String, SignatureError> {
+/// What gpgv checks: the files, and the URLs that name them in messages.
+struct Check<'a> {
+    dir: &'a Path,
+    keyring: &'a Path,
+    sig: &'a Path,
+    sig_url: &'a str,
+    url: &'a str,
+    pinned: &'a str,
+}
+
+/// Runs gpgv on `file` (the download of `check.url`) and judges its status lines.
+fn gpgv(host: &Host, check: &Check<'_>, file: &Path) -> Result<String, SignatureError> {
+    let Check {
+        dir,
+        keyring,
+        sig,
+        sig_url,
+        url,
+        pinned,
+    } = *check;
     let s = |p: &Path| p.to_string_lossy().into_owned();
     let cmd = Cmd::new("gpgv", &[])
         .arg("--homedir")
@@ -640,7 +653,7 @@ fn gpgv(
     let out = host
         .probe(&cmd)
         .map_err(|e| SignatureError::Gpgv(e.to_string()))?;
-    let tarball = file.display().to_string();
+    let tarball = url.to_owned();
     match judge(&out.stdout, pinned) {
         Verdict::Good { signer, hash } if out.success() => Ok(if signer == pinned {
             format!("key {pinned} ({hash})")
@@ -654,7 +667,7 @@ fn gpgv(
         }),
         Verdict::Bad => Err(SignatureError::BadSignature {
             tarball,
-            sig: sig.display().to_string(),
+            sig: sig_url.to_owned(),
         }),
         Verdict::OtherKey(k) => Err(SignatureError::NotVerified {
             tarball,
@@ -737,9 +750,15 @@ pub fn fetch_signed(
         path: sig.clone(),
         source,
     })?;
-    let verify = |file: &Path| -> Result<String, FetchError> {
-        gpgv(host, tmp.path(), &ring, &sig, file, &key.fingerprint).map_err(|e| failed(&e))
+    let check = Check {
+        dir: tmp.path(),
+        keyring: &ring,
+        sig: &sig,
+        sig_url: &sig_url,
+        url,
+        pinned: &key.fingerprint,
     };
+    let verify = |file: &Path| gpgv(host, &check, file).map_err(|e| failed(&e));
     let (path, by) = fetch::download_verified_by(host, url, cancel, tuning, &verify)?;
     host.note(&format!(
         "[mattermost] {} verified by gpgv: good signature {sig_url} by Mattermost's {by}",

@@ -567,7 +567,9 @@ fn tarballs_are_verified_by_gpgv_with_the_pinned_key_only() {
     server.put(&sig_path, std::fs::read(&intruder_sig).unwrap());
     let e = run(key("/release.asc")).unwrap_err().to_string();
     assert!(
-        e.contains("gpgv found no valid signature by the pinned key"),
+        e.contains(&format!(
+            "gpgv found no valid signature by the pinned key {good} on {url}"
+        )),
         "{e}"
     );
     assert!(e.contains("not the pinned key"), "{e}");
@@ -580,7 +582,12 @@ fn tarballs_are_verified_by_gpgv_with_the_pinned_key_only() {
     server.put(tar_path, tampered);
     server.requested();
     let e = run(key("/release.asc")).unwrap_err().to_string();
-    assert!(e.contains("gpgv says BAD signature"), "{e}");
+    assert!(
+        e.contains(&format!(
+            "gpgv says BAD signature: the download of {url} is not the file Mattermost signed ({url}.sig)"
+        )),
+        "{e}"
+    );
     assert_eq!(
         server.requested(),
         ["/release.asc", sig_path.as_str(), tar_path]

@@ -195,7 +195,9 @@ pub struct Answers {
     /// Air-gapped boxes: a tarball already on this machine.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tarball: Option<PathBuf>,
-    /// Required for a version that is not in the bundled releases table.
+    /// The tarball's SHA-256 for a release the bundled table does not list (or an
+    /// arm64 tarball): overrides the check by Mattermost's GPG signature; required
+    /// with `tarball`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
 }

@@ -606,10 +606,16 @@ fn parse(text: &str, saved: Option<&Answers>, saved_file: bool) -> Result<Answer
                 );
             }
             match (releases::published_sha256(*v, edition), &sha256) {
-                (None, None) => r.err(
+                // A download with no known SHA-256 is verified by Mattermost's GPG
+                // signature (phases/mattermost/signature.rs); a local file cannot be.
+                (None, None) if tarball.is_some() => r.err(
                     "sha256",
-                    format!("is missing: {v} ({}) is not in the bundled releases table", edition.name()),
-                    "add \"sha256\" with the published checksum of that tarball, or pick a listed version",
+                    format!(
+                        "is missing: the bundled releases table has no SHA-256 of {v} ({}, {})",
+                        edition.name(),
+                        releases::host_arch()
+                    ),
+                    "add \"sha256\" with the published checksum of that tarball, or remove tarball: a download is verified by Mattermost's GPG signature",
                 ),
                 (Some(published), Some(given)) if published != given => r.err(
                     "sha256",
@@ -726,13 +732,22 @@ mod tests {
     }
 
     #[test]
-    fn unlisted_versions_need_an_explicit_checksum() {
-        let err = from_json(
+    fn unlisted_versions_are_checked_by_signature_or_an_explicit_checksum() {
+        // Downloaded: Mattermost's GPG signature verifies it (no sha256 needed).
+        let signed = from_json(
             r#"{"domain": "chat.example.com", "version": "11.7.90"}"#,
+            None,
+        )
+        .unwrap();
+        assert_eq!(signed.sha256, None);
+        // A local tarball has no signature to download: its sha256 is needed.
+        let err = from_json(
+            r#"{"domain": "chat.example.com", "version": "11.7.90", "tarball": "/root/mm.tar.gz"}"#,
             None,
         )
         .unwrap_err();
         assert_eq!(fields(&err), ["sha256"]);
+        assert!(err.to_string().contains("remove tarball"), "{err}");
         let ok = from_json(
             &format!(
                 r#"{{"domain": "chat.example.com", "version": "11.7.90", "sha256": "{}"}}"#,

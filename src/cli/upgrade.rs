@@ -13,7 +13,8 @@ pub struct Args {
     /// Target: "esr" (default), "latest" or an exact version X.Y.Z.
     #[arg(long, default_value = "esr")]
     pub version: String,
-    /// SHA-256 of the target tarball, for a version the bundled table does not list.
+    /// SHA-256 of the target tarball, for a version the bundled table does not list
+    /// (instead of the check by Mattermost's GPG signature).
     #[arg(long)]
     pub sha256: Option<String>,
     /// Echo every log line.

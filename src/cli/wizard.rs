@@ -23,7 +23,8 @@ pub struct Args {
     /// Air-gapped servers: install this tarball, already on the server.
     #[arg(long, value_name = "FILE", conflicts_with = "download_base_url")]
     pub tarball: Option<PathBuf>,
-    /// The SHA-256 of a release that is not in the bundled table.
+    /// The SHA-256 of a release that is not in the bundled table (instead of the
+    /// check by Mattermost's GPG signature).
     #[arg(long, value_name = "HEX")]
     pub sha256: Option<String>,
     /// Pre-select this exact Mattermost version (X.Y.Z).

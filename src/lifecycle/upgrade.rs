@@ -798,7 +798,8 @@ pub fn upgrade(host: &Host, answers: &Answers, cancel: &Cancel) -> Result<Outcom
         db_engine: Some(answers.db_engine),
         db_name: Some(answers.db_name.clone()),
         edition: plan.release.edition.to_owned(),
-        sha256: plan.release.sha256.clone(),
+        sha256: crate::phases::mattermost::signature::recorded_sha256(&plan.release, &tarball)
+            .map_err(|e| PhaseError::new(format!("cannot read {}: {e}", tarball.display())))?,
         answers_version: Some(answers.version.to_string()),
         answers_sha256: answers.sha256.clone(),
     };

@@ -40,8 +40,13 @@ impl Phase for Preflight {
 
         let arch = std::env::consts::ARCH;
         checks.push(
-            Check::when(P, arch == "x86_64" || ctx.answers.sha256.is_some(), "architecture", arch)
-                .with_fix("checksums are published for amd64 only: on arm64 pin a version and give its sha256"),
+            Check::when(
+                P,
+                matches!(arch, "x86_64" | "aarch64"),
+                "architecture",
+                arch,
+            )
+            .with_fix("Mattermost publishes tarballs for x86_64 (amd64) and aarch64 (arm64) only"),
         );
 
         let meminfo = host.read(Path::new("/proc/meminfo"))?.unwrap_or_default();

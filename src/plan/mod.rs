@@ -50,9 +50,14 @@ pub struct ReleasePlan {
     pub version: Version,
     pub edition: &'static str,
     pub source: Source,
+    /// Empty when `signature` verifies the tarball instead.
     pub sha256: String,
     /// Whether the checksum comes from the bundled table or from the answers.
     pub sha256_from: &'static str,
+    /// No SHA-256 is known (a release newer than the table, an arm64 tarball): the
+    /// tarball must carry Mattermost's GPG signature by this key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature: Option<releases::SigningKey>,
 }
 
 /// A file the install writes, whole.
@@ -114,16 +119,25 @@ fn redacted_value<S: serde::Serializer>(v: &Value, s: S) -> Result<S::Ok, S::Err
 impl Plan {
     pub fn new(a: &Answers) -> Result<Self, String> {
         let version = releases::resolve(&a.version, a.edition, a.db_engine)?;
-        let (sha256, sha256_from) =
-            match (releases::published_sha256(version, a.edition), &a.sha256) {
-                (Some(s), _) => (s.to_owned(), "bundled releases table"),
-                (None, Some(s)) => (s.clone(), "answers (sha256)"),
-                (None, None) => {
-                    return Err(format!(
-                        "no SHA-256 is known for {version}; set sha256 in the answers"
-                    ));
-                }
-            };
+        let (sha256, sha256_from, signature) = match releases::integrity(
+            version,
+            a.edition,
+            releases::host_arch(),
+            a.sha256.as_deref(),
+            a.tarball.is_some(),
+            releases::SigningKey::from_env,
+        ) {
+            Some(releases::Integrity::Sha256 { sha256, from }) => (sha256, from, None),
+            Some(releases::Integrity::Signature(key)) => {
+                (String::new(), "GPG signature", Some(key))
+            }
+            None => {
+                return Err(format!(
+                    "no SHA-256 is known for {version} ({}); set sha256 in the answers",
+                    releases::host_arch()
+                ));
+            }
+        };
         let source = match (&a.tarball, &a.download_base_url) {
             (Some(path), _) => Source::File(path.clone()),
             (None, Some(base)) => Source::Url(releases::tarball_url(base, version, a.edition)),
@@ -177,6 +191,7 @@ impl Plan {
                 source,
                 sha256,
                 sha256_from,
+                signature,
             },
             packages,
             database: DatabasePlan {
@@ -421,6 +436,33 @@ mod tests {
             None,
         )
         .unwrap()
+    }
+
+    #[test]
+    fn an_unlisted_release_is_planned_with_its_signature_check() {
+        let json = |extra: &str| {
+            format!(
+                r#"{{"domain": "chat.example.com", "db_password": "correct horse battery", "version": "11.99.0"{extra}}}"#
+            )
+        };
+        let signed = Plan::new(&from_json(&json(""), None).unwrap()).unwrap();
+        assert_eq!(signed.release.sha256, "");
+        let key = signed.release.signature.as_ref().unwrap();
+        assert_eq!(key.fingerprint, releases::SIGNING_FINGERPRINT);
+        let dir = tempfile::tempdir().unwrap();
+        let text = render_text(&signed, &crate::state::test_host::host(dir.path()));
+        assert!(
+            text.contains("verified by gpgv with its .sig and Mattermost's key A1B31D46F0F3A10B02CF2D44F8F2C31744774B28 (from https://deb.packages.mattermost.com/pubkey.gpg)"),
+            "{text}"
+        );
+        // The sha256 answer is the explicit override.
+        let pinned = Plan::new(
+            &from_json(&json(&format!(r#", "sha256": "{}""#, "c".repeat(64))), None).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(pinned.release.signature, None);
+        assert_eq!(pinned.release.sha256, "c".repeat(64));
+        assert_eq!(pinned.release.sha256_from, "answers (sha256)");
     }
 
     #[test]

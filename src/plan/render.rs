@@ -20,11 +20,25 @@ pub fn render_text(plan: &Plan, host: &Host) -> String {
         Source::Url(u) => format!("download {u}"),
         Source::File(p) => format!("local tarball {}", p.display()),
     };
-    let _ = writeln!(
-        o,
-        "  {from}\n  SHA-256 {} (from the {})",
-        r.sha256, r.sha256_from
-    );
+    match &r.signature {
+        None => {
+            let _ = writeln!(
+                o,
+                "  {from}\n  SHA-256 {} (from the {})",
+                r.sha256, r.sha256_from
+            );
+        }
+        Some(key) => {
+            let _ = writeln!(
+                o,
+                "  {from}\n  no published SHA-256: verified by gpgv with its .sig and Mattermost's key {} (from {})",
+                key.fingerprint,
+                key.keyring
+                    .as_ref()
+                    .map_or_else(|| key.key_url.clone(), |k| k.display().to_string())
+            );
+        }
+    }
 
     let _ = writeln!(o, "\nPackages (apt-get install, only those missing):");
     let _ = writeln!(o, "  {}", plan.packages.join(" "));

@@ -8,6 +8,7 @@ mod freshbox_housekeeping;
 mod freshbox_install;
 mod freshbox_lifecycle;
 mod freshbox_nginx;
+mod freshbox_signature;
 mod freshbox_tls;
 mod fuzz;
 mod retention;

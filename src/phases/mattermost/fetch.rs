@@ -52,6 +52,9 @@ pub enum FetchError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// The GPG signature check of a release with no known SHA-256 (signature.rs).
+    #[error("{message}")]
+    Signature { message: String, fix: &'static str },
 }
 
 impl From<FetchError> for PhaseError {
@@ -67,6 +70,7 @@ impl From<FetchError> for PhaseError {
             FetchError::Io { .. } => {
                 "check free space and permissions of /var/cache/mattermost-setup"
             }
+            FetchError::Signature { fix, .. } => fix,
         };
         PhaseError::new(e.to_string()).fix(fix)
     }
@@ -202,6 +206,9 @@ pub fn fetch_with(
     tuning: &Tuning,
 ) -> Result<PathBuf, FetchError> {
     let started = Instant::now();
+    if let Some(key) = &release.signature {
+        return super::signature::fetch_signed(host, release, key, cancel, tuning);
+    }
     let expected = &release.sha256;
     let path = match &release.source {
         Source::File(path) => copy_local(host, path, expected, cancel)?,
@@ -756,6 +763,77 @@ fn download(
     drop(part.file);
     commit(&part_path, &final_path)?;
     Ok(final_path)
+}
+
+/// [`download`] for a release with no known SHA-256: `verify` (the GPG signature
+/// check) judges the complete file before it becomes the cached file, and its
+/// answer (which key verified it) is returned with the path. A cached file or a
+/// complete `.part` from an earlier run is verified again; one that fails is
+/// removed (cached file) or resumed (`.part`); a fresh download that fails is deleted.
+pub(super) fn download_verified_by(
+    host: &Host,
+    url: &str,
+    cancel: &Cancel,
+    tuning: &Tuning,
+    verify: &dyn Fn(&Path) -> Result<String, FetchError>,
+) -> Result<(PathBuf, String), FetchError> {
+    let name = url
+        .rsplit('/')
+        .next()
+        .filter(|n| !n.is_empty())
+        .unwrap_or("mattermost.tar.gz");
+    let final_path = cache_path(host, name)?;
+    if final_path.exists() {
+        if let Ok(by) = verify(&final_path) {
+            return Ok((final_path, by));
+        }
+        std::fs::remove_file(&final_path).map_err(io_err("cannot remove", &final_path))?;
+    }
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::blocking::Client::builder()
+        .user_agent(concat!("mattermost-setup/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(tuning.connect_timeout)
+        .timeout(tuning.read_timeout)
+        .build()
+        .map_err(|e| FetchError::Download {
+            url: url.to_owned(),
+            reason: format!(
+                "cannot set up HTTPS (is ca-certificates installed?): {}",
+                crate::probes::http::error_chain(&e)
+            ),
+        })?;
+    let part_path = final_path.with_file_name(format!("{name}.part"));
+    let mut part = Part::open(part_path.clone(), host, cancel, url)?;
+    if part.have > 0 {
+        if let Ok(by) = verify(&part_path) {
+            commit(&part_path, &final_path)?;
+            return Ok((final_path, by));
+        }
+        host.note(&format!(
+            "[mattermost] {} bytes of {url} are already here; asking the server for the rest",
+            part.have
+        ));
+    }
+    host.note(&format!("[mattermost] downloading {url}"));
+    let result = fetch_into(host, &client, url, &mut part, cancel, tuning);
+    if result.is_err() && part.have == 0 {
+        let _ = std::fs::remove_file(&part_path);
+    }
+    result?;
+    part.file
+        .sync_all()
+        .map_err(io_err("cannot sync", &part_path))?;
+    drop(part.file);
+    match verify(&part_path) {
+        Ok(by) => {
+            commit(&part_path, &final_path)?;
+            Ok((final_path, by))
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&part_path);
+            Err(e)
+        }
+    }
 }
 
 /// Attempts until the whole file is in `part`, retrying with backoff.

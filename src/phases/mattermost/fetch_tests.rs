@@ -206,6 +206,7 @@ fn release(source: Source, sha256: String) -> ReleasePlan {
         source,
         sha256,
         sha256_from: "test",
+        signature: None,
     }
 }
 

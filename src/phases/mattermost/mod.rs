@@ -4,6 +4,7 @@
 
 pub mod dirs;
 pub mod fetch;
+pub mod signature;
 pub mod unpack;
 
 use std::os::unix::fs::MetadataExt;
@@ -51,6 +52,18 @@ fn wanted_record(ctx: &Ctx) -> ReleaseRecord {
     }
 }
 
+/// Whether the record is of the wanted release. With no SHA-256 in the plan (the
+/// release is verified by its GPG signature), the record's hash is of the tarball
+/// that signature verified, and the version, edition and directory decide.
+fn same_release(r: &ReleaseRecord, want: &ReleaseRecord) -> bool {
+    if want.sha256.is_empty() {
+        (&r.version, &r.edition, &r.install_dir)
+            == (&want.version, &want.edition, &want.install_dir)
+    } else {
+        r == want
+    }
+}
+
 /// `bin/mattermost version` of what is in the install directory.
 pub fn binary_version(ctx: &Ctx) -> Option<Version> {
     let bin = ctx.answers.install_path("bin/mattermost");
@@ -74,7 +87,7 @@ pub fn binary_version(ctx: &Ctx) -> Option<Version> {
 fn release_in_place(ctx: &Ctx) -> (bool, String) {
     let want = ctx.plan.release.version;
     match (record(ctx), binary_version(ctx)) {
-        (Some(r), Some(v)) if r == wanted_record(ctx) && v == want => {
+        (Some(r), Some(v)) if same_release(&r, &wanted_record(ctx)) && v == want => {
             (true, format!("{v} ({})", r.edition))
         }
         (_, Some(v)) => (
@@ -223,6 +236,8 @@ impl Phase for Mattermost {
         let host = ctx.host;
         let a = ctx.answers;
         let (in_place, _) = release_in_place(ctx);
+        // The SHA-256 of a tarball verified by signature, for the record.
+        let mut verified_sha256 = record(ctx).map(|r| r.sha256).filter(|_| in_place);
         // Only directories that are absent, empty, already ours or adopted are
         // taken (preflight refused the rest before anything changed; judged again
         // here, as nothing may be chowned that was not taken).
@@ -260,6 +275,11 @@ impl Phase for Mattermost {
                 Some(path) => path,
                 None => fetch::fetch(host, &ctx.plan.release, &ctx.cancel)?,
             };
+            verified_sha256 = Some(
+                signature::recorded_sha256(&ctx.plan.release, &tarball).map_err(|e| {
+                    PhaseError::new(format!("cannot read {}: {e}", tarball.display()))
+                })?,
+            );
             ctx.step(P, format!("unpacking {}", tarball.display()));
             let staging = host.path(&unpack::staging_dir(&a.install_dir));
             let top = unpack::unpack(host, &tarball, &staging)?;
@@ -364,7 +384,11 @@ impl Phase for Mattermost {
             ctx.restart_mattermost = true;
         }
 
-        let rec = serde_json::to_string_pretty(&wanted_record(ctx)).unwrap_or_default();
+        let mut rec = wanted_record(ctx);
+        if rec.sha256.is_empty() {
+            rec.sha256 = verified_sha256.unwrap_or_default();
+        }
+        let rec = serde_json::to_string_pretty(&rec).unwrap_or_default();
         host.write_file(&FileSpec {
             path: PathBuf::from(RELEASE_RECORD),
             content: format!("{rec}\n").into_bytes(),

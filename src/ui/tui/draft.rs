@@ -415,7 +415,7 @@ impl Draft {
                     opt(
                         "pinned",
                         "Exact version",
-                        "from the table, or any with --sha256",
+                        "from the table, or checked by its GPG signature",
                     ),
                 ]
             }

@@ -168,7 +168,7 @@ fn intro(step: Step) -> &'static str {
             "Where the Mattermost release is unpacked, and where uploaded files are kept."
         }
         Step::Release => {
-            "Which Mattermost to install. The download is checked against its published SHA-256 before anything is unpacked."
+            "Which Mattermost to install. The download is checked against its published SHA-256, or Mattermost's GPG signature, before anything is unpacked."
         }
         Step::Proxy => {
             "What answers on port 80 and passes requests and WebSockets to Mattermost on 127.0.0.1:8065."
@@ -481,12 +481,13 @@ fn step_info(app: &App, step: Step, w: usize, theme: Theme) -> Vec<Line<'static>
                             crate::plan::Source::File(f) => f.display().to_string(),
                         };
                         para(&mut out, &format!("from {from}"), theme.dim(), 2);
-                        para(
-                            &mut out,
-                            &format!("SHA-256 from the {}", p.release.sha256_from),
-                            theme.dim(),
-                            2,
-                        );
+                        let check = match &p.release.signature {
+                            None => format!("SHA-256 from the {}", p.release.sha256_from),
+                            Some(k) => {
+                                format!("checked by its GPG signature, key {}", k.fingerprint)
+                            }
+                        };
+                        para(&mut out, &check, theme.dim(), 2);
                     }
                     Err(e) => para(&mut out, &e, theme.warn(), 0),
                 }

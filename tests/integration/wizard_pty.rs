@@ -452,7 +452,7 @@ fn wizard_walks_every_step_and_saves_what_was_typed() {
     walk_typing(&p);
     let review = p.screen();
     for want in [
-        "chat.example.test → http://chat.example.test",
+        "chat.example.test → https://chat.example.test",
         "postgresql, database chatdb, user chatuser, password ********",
         "data /srv/mattermost-data",
         "team 11.10.0 (latest)",

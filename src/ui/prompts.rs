@@ -312,12 +312,16 @@ fn ask_step(d: &mut Draft, step: Step, host: &Host, style: Style) -> Asked<()> {
             print_dns(&r);
             // Let's Encrypt now when the name points here, later otherwise.
             d.dns_checked(&r);
-        }
-        Step::Proxy if d.value(Field::Tls) == "later" => {
-            println!(
-                "  The install runs on http now. Once {} points at this server, `sudo mattermost-setup repair` obtains the certificate and switches the site to https.",
-                d.text(Field::Domain)
-            );
+            match d.value(Field::Tls) {
+                "letsencrypt" => println!(
+                    "  TLS: Let's Encrypt is pre-selected; the certificate is obtained during the install."
+                ),
+                "later" => println!(
+                    "  TLS: Let's Encrypt later is pre-selected: the install runs on http now. Once {} points at this server, `sudo mattermost-setup repair` obtains the certificate and switches the site to https.",
+                    d.text(Field::Domain)
+                ),
+                _ => {}
+            }
         }
         Step::Storage => {
             let path = std::path::PathBuf::from(d.text(Field::DataDir));

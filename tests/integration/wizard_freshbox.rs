@@ -245,6 +245,8 @@ fn wizard_ctrl_c_stops_safely_and_a_rerun_completes() {
     assert!(review.contains("TLS letsencrypt later"), "{review}");
     p.send(ENTER);
     p.wait_row(&["packages", "running"], 120);
+    // During apt-get install (apt-get update before it is a safe point itself).
+    p.wait_for(&["apt-get install:"], 300);
     p.send(CTRL_C);
     p.wait_for(&["Stop the install?"], 10);
     p.send("y");

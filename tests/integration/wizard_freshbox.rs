@@ -155,7 +155,10 @@ fn wizard_installs_through_the_dashboard_on_a_fresh_box() {
     let mut keys = walk_defaults(&p, Some(DOMAIN), Some(EMAIL));
     let review = p.screen();
     assert!(review.contains("apache, TLS letsencrypt"), "{review}");
-    assert!(!review.contains("later"), "the domain points here:\n{review}");
+    assert!(
+        !review.contains("later"),
+        "the domain points here:\n{review}"
+    );
     assert!(
         b.exec("test -e /etc/mattermost-setup/answers.json || test -e /opt/mattermost")
             .status
@@ -188,9 +191,7 @@ fn wizard_installs_through_the_dashboard_on_a_fresh_box() {
     k.key("q");
     keys = k.n;
     assert_eq!(p.wait_exit(30), 0);
-    eprintln!(
-        "keypresses for a default TLS install (besides the domain and the e-mail): {keys}"
-    );
+    eprintln!("keypresses for a default TLS install (besides the domain and the e-mail): {keys}");
     assert!(
         keys <= MAX_KEYS,
         "{keys} keypresses for a default TLS install; at most {MAX_KEYS}"

@@ -496,19 +496,11 @@ impl Draft {
                 // The same answers as "letsencrypt": the TLS phase asks the CA only
                 // once the name points here, and `repair` (or install) asks again.
                 coming(
-                    opt(
-                        "later",
-                        "Let's Encrypt later",
-                        "http until DNS points here",
-                    ),
+                    opt("later", "Let's Encrypt later", "http until DNS points here"),
                     self.caps.letsencrypt,
                 ),
                 coming(
-                    opt(
-                        "existing",
-                        "Existing certificate",
-                        "yours, with its key",
-                    ),
+                    opt("existing", "Existing certificate", "yours, with its key"),
                     self.caps.existing_tls,
                 ),
             ],

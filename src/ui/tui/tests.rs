@@ -751,12 +751,12 @@ fn tls_app(dns: Result<Vec<std::net::IpAddr>, String>) -> App {
     a
 }
 
-fn points_here() -> Result<Vec<std::net::IpAddr>, String> {
-    Ok(vec!["203.0.113.7".parse().unwrap()])
+fn points_here() -> Vec<std::net::IpAddr> {
+    vec!["203.0.113.7".parse().unwrap()]
 }
 
-fn points_elsewhere() -> Result<Vec<std::net::IpAddr>, String> {
-    Ok(vec!["198.51.100.20".parse().unwrap()])
+fn points_elsewhere() -> Vec<std::net::IpAddr> {
+    vec!["198.51.100.20".parse().unwrap()]
 }
 
 /// Issue 11: TLS on by default. The DNS check pre-selects Let's Encrypt now when the
@@ -765,18 +765,22 @@ fn points_elsewhere() -> Result<Vec<std::net::IpAddr>, String> {
 /// operator made, or a saved `none`, is never changed by the DNS check.
 #[test]
 fn the_dns_check_preselects_lets_encrypt_now_or_later() {
-    let a = tls_app(points_here());
+    let a = tls_app(Ok(points_here()));
     assert_eq!(a.draft.value(Field::Tls), "letsencrypt");
-    let a = tls_app(points_elsewhere());
+    let a = tls_app(Ok(points_elsewhere()));
     assert_eq!(a.draft.value(Field::Tls), "later");
     let a = tls_app(Err("no such host".into()));
     assert_eq!(a.draft.value(Field::Tls), "later");
-    assert_eq!(a.draft.to_json()["tls"], "letsencrypt", "later is letsencrypt");
+    assert_eq!(
+        a.draft.to_json()["tls"],
+        "letsencrypt",
+        "later is letsencrypt"
+    );
     // The DNS answer changes with the domain: the pre-selection follows it...
-    let mut a = tls_app(points_elsewhere());
+    let mut a = tls_app(Ok(points_elsewhere()));
     a.draft.dns_checked(&dns::compare(
         "chat.example.com",
-        points_here(),
+        Ok(points_here()),
         vec![("203.0.113.7".parse().unwrap(), Scope::Public)],
     ));
     assert_eq!(a.draft.value(Field::Tls), "letsencrypt");
@@ -785,14 +789,16 @@ fn the_dns_check_preselects_lets_encrypt_now_or_later() {
     assert_eq!(a.draft.value(Field::Tls), "none");
     a.draft.dns_checked(&dns::compare(
         "chat.example.com",
-        points_here(),
+        Ok(points_here()),
         vec![("203.0.113.7".parse().unwrap(), Scope::Public)],
     ));
     assert_eq!(a.draft.value(Field::Tls), "none");
     // Saved answers without TLS stay without it.
-    let saved =
-        crate::answers::from_json(r#"{"domain":"chat.example.com","db_password":"the old one!"}"#, None)
-            .unwrap();
+    let saved = crate::answers::from_json(
+        r#"{"domain":"chat.example.com","db_password":"the old one!"}"#,
+        None,
+    )
+    .unwrap();
     let mut d = Draft::new(
         Secret::new("x-generated-1234"),
         Caps {
@@ -807,7 +813,7 @@ fn the_dns_check_preselects_lets_encrypt_now_or_later() {
     );
     d.dns_checked(&dns::compare(
         "chat.example.com",
-        points_here(),
+        Ok(points_here()),
         vec![("203.0.113.7".parse().unwrap(), Scope::Public)],
     ));
     assert_eq!(d.value(Field::Tls), "none");
@@ -815,7 +821,7 @@ fn the_dns_check_preselects_lets_encrypt_now_or_later() {
     let mut m = app();
     m.update(Msg::Dns(dns::compare(
         "",
-        points_here(),
+        Ok(points_here()),
         vec![("203.0.113.7".parse().unwrap(), Scope::Public)],
     )));
     assert_eq!(m.draft.value(Field::Tls), "none");
@@ -828,7 +834,7 @@ fn the_dns_check_preselects_lets_encrypt_now_or_later() {
 /// review; Enter to leave the end screen. The PTY test counts the same on a fresh box.
 #[test]
 fn a_default_tls_install_takes_eleven_keys_besides_the_domain_and_the_email() {
-    let mut a = tls_app(points_here());
+    let mut a = tls_app(Ok(points_here()));
     let mut keys = 1; // Enter on preflight (in tls_app)
     let mut press = |a: &mut App, code: KeyCode| {
         keys += 1;
@@ -865,7 +871,10 @@ fn a_default_tls_install_takes_eleven_keys_besides_the_domain_and_the_email() {
         panic!("{cmds:?}")
     };
     assert_eq!(answers.tls, crate::answers::Tls::Letsencrypt);
-    assert_eq!(answers.letsencrypt_email.as_deref(), Some("ops@example.com"));
+    assert_eq!(
+        answers.letsencrypt_email.as_deref(),
+        Some("ops@example.com")
+    );
     assert!(answers.letsencrypt_agree_tos);
     a.update(Msg::Finished(Ok(RunSummary {
         url: "https://chat.example.com".into(),
@@ -883,7 +892,7 @@ fn a_default_tls_install_takes_eleven_keys_besides_the_domain_and_the_email() {
 /// the end screen say so too.
 #[test]
 fn tls_later_is_explained_on_the_proxy_review_and_end_screens() {
-    let mut a = tls_app(points_elsewhere());
+    let mut a = tls_app(Ok(points_elsewhere()));
     for _ in 0..4 {
         a.update(key(KeyCode::Enter));
         if a.screen == Screen::Wizard(Step::Storage) {

@@ -30,6 +30,13 @@ pub struct Args {
     /// Pre-select this exact Mattermost version (X.Y.Z).
     #[arg(long, value_name = "X.Y.Z")]
     pub mattermost_version: Option<String>,
+    /// Let's Encrypt from another ACME directory (answers key `acme_server`): Let's
+    /// Encrypt's staging server, a private CA.
+    #[arg(long, value_name = "URL")]
+    pub acme_server: Option<String>,
+    /// The PEM bundle certbot trusts for --acme-server (answers key `acme_ca_bundle`).
+    #[arg(long, value_name = "FILE")]
+    pub acme_ca_bundle: Option<PathBuf>,
 }
 
 pub const UNATTENDED_HINT: &str = "\
@@ -73,6 +80,8 @@ fn prefill(args: &Args) -> Prefill {
         tarball: args.tarball.clone(),
         sha256: args.sha256.clone().map(|s| s.to_ascii_lowercase()),
         version: args.mattermost_version.clone(),
+        acme_server: args.acme_server.clone(),
+        acme_ca_bundle: args.acme_ca_bundle.clone(),
     }
 }
 
@@ -238,6 +247,9 @@ fn finish(r: &tui::Report) -> Outcome {
                 crate::answers::SAVED_ANSWERS,
                 s.url
             );
+            if let Some(t) = &s.tls_pending {
+                println!("{t}");
+            }
             (0, Some(r.log.clone()))
         }
         Exit::Failed(f) => {

@@ -218,7 +218,7 @@ fn ask_choice(d: &mut Draft, f: Field, style: Style) -> Asked<()> {
     let start = values.iter().position(|v| *v == d.value(f)).unwrap_or(0);
     let label = format!("{}:", f.label());
     if let Some(i) = select(&label, &offered, start, f.help(), style)? {
-        d.select(f, values[i]);
+        d.pick(f, values[i]);
     }
     Ok(())
 }
@@ -307,7 +307,22 @@ fn ask_step(d: &mut Draft, step: Step, host: &Host, style: Style) -> Asked<()> {
         }
     }
     match step {
-        Step::Domain => print_dns(&dns::check(host, d.text(Field::Domain))),
+        Step::Domain => {
+            let r = dns::check(host, d.text(Field::Domain));
+            print_dns(&r);
+            // Let's Encrypt now when the name points here, later otherwise.
+            d.dns_checked(&r);
+            match d.value(Field::Tls) {
+                "letsencrypt" => println!(
+                    "  TLS: Let's Encrypt is pre-selected; the certificate is obtained during the install."
+                ),
+                "later" => println!(
+                    "  TLS: Let's Encrypt later is pre-selected: the install runs on http now. Once {} points at this server, `sudo mattermost-setup repair` obtains the certificate and switches the site to https.",
+                    d.text(Field::Domain)
+                ),
+                _ => {}
+            }
+        }
         Step::Storage => {
             let path = std::path::PathBuf::from(d.text(Field::DataDir));
             if let Some((at, free)) = system::free_bytes(&path) {
@@ -531,15 +546,19 @@ fn install(host: &Host, a: &Answers) -> Outcome {
     match engine::install(host, a, &plan) {
         Ok(reports) => {
             let changed = reports.iter().filter(|r| r.changed).count();
+            let url = crate::phases::tls::public_url_now(host, a, &plan);
             println!(
                 "\nMattermost is up at {} ({} phases verified, {changed} changed, {:.1}s).\n\
                  Answers (with the database password, mode 600): {SAVED_ANSWERS}\n\
                  Next: open {} and create the first account; it becomes the system admin.",
-                plan.site_url,
+                url,
                 reports.len(),
                 started.elapsed().as_secs_f64(),
-                plan.site_url
+                url
             );
+            if let Some(t) = crate::ui::tui::tls_pending(host, a, &plan) {
+                println!("{t}");
+            }
             Outcome::with_log(ExitCode::SUCCESS, host)
         }
         Err(e) => {

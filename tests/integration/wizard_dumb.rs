@@ -48,6 +48,11 @@ fn a_dumb_terminal_transcript_of_the_whole_wizard_has_no_escape_byte() {
         let prompt = chunk.rsplit('\n').next().unwrap_or("").to_owned();
         let reply = if prompt.starts_with("Domain") {
             "chat.example.com".to_owned()
+        } else if prompt.starts_with("Let's Encrypt e-mail") {
+            "ops@example.com".to_owned()
+        } else if prompt.starts_with("Choose") && chunk.contains("Terms of service:") {
+            // TLS on by default: agree to the CA's terms (option 2, "I agree").
+            "2".to_owned()
         } else if prompt.starts_with("Save to:") {
             saved.display().to_string()
         } else if prompt.contains("assword") || prompt.starts_with("Again:") {

@@ -22,6 +22,7 @@ use mattermost_setup::ui::tui::draft::Caps;
 pub const ENTER: &str = "\r";
 pub const DOWN: &str = "\x1b[B";
 pub const RIGHT: &str = "\x1b[C";
+pub const UP: &str = "\x1b[A";
 pub const CTRL_C: &str = "\x03";
 pub const CTRL_U: &str = "\x15";
 
@@ -394,7 +395,7 @@ fn walk_typing(p: &Pty) {
     p.send(ENTER);
     p.wait_for(&["Release · step 4 of 7"], 10);
     p.send(RIGHT); // Team
-    p.send(ENTER);
+    p.send(DOWN);
     p.send(RIGHT); // Latest
     p.wait_for(&["(•) Team", "(•) Latest"], 10);
     p.send(ENTER);
@@ -404,8 +405,17 @@ fn walk_typing(p: &Pty) {
     if !Caps::detect().nginx {
         p.wait_for(&["nginx — coming in a later version"], 10);
     }
-    p.send(RIGHT);
+    // TLS on by default: chat.example.test does not resolve, so Let's Encrypt
+    // "later" is pre-selected and the focus starts on its e-mail.
+    p.wait_for(&["(•) Let's Encrypt later"], 10);
+    p.type_text("ops@example.com");
     p.send(ENTER);
+    p.send(" ");
+    p.wait_for(&["(•) I agree"], 10);
+    for _ in 0..3 {
+        p.send(UP);
+    }
+    p.send(RIGHT);
     p.send(ENTER);
     p.wait_for(&["Admin · step 6 of 7"], 10);
     p.send(RIGHT);
@@ -442,14 +452,14 @@ fn wizard_walks_every_step_and_saves_what_was_typed() {
     walk_typing(&p);
     let review = p.screen();
     for want in [
-        "chat.example.test → http://chat.example.test",
+        "chat.example.test → https://chat.example.test",
         "postgresql, database chatdb, user chatuser, password ********",
         "data /srv/mattermost-data",
         "team 11.10.0 (latest)",
         if Caps::detect().nginx {
-            "nginx, TLS none"
+            "nginx, TLS letsencrypt later"
         } else {
-            "apache, TLS none"
+            "apache, TLS letsencrypt later"
         },
         "boss <boss@example.test>, password ********",
     ] {
@@ -487,8 +497,9 @@ fn wizard_walks_every_step_and_saves_what_was_typed() {
         "edition": "team",
         "version": "latest",
         "proxy": if Caps::detect().nginx { "nginx" } else { "apache" },
-        "tls": "none",
-        "letsencrypt_agree_tos": false,
+        "tls": "letsencrypt",
+        "letsencrypt_email": "ops@example.com",
+        "letsencrypt_agree_tos": true,
         "admin_username": "boss",
         "admin_email": "boss@example.test",
         "admin_password_file": admin_file,

@@ -45,6 +45,7 @@ fn wizard_screenshots() {
         p.send(DOWN);
     }
     p.send(RIGHT);
+    // Enter goes to the first field that still needs an answer.
     p.send(ENTER);
     p.type_text("correct horse battery");
     p.send(ENTER);
@@ -55,15 +56,16 @@ fn wizard_screenshots() {
     p.wait_for(&["Storage · step 3 of 7", "free space"], 10);
     shot(&p, "04-storage");
     p.send(ENTER);
-    p.send(ENTER);
     p.wait_for(&["Release · step 4 of 7"], 10);
     shot(&p, "05-release");
-    for _ in 0..3 {
-        p.send(ENTER);
-    }
-    p.wait_for(&["Proxy · step 5 of 7"], 10);
-    shot(&p, "06-proxy");
     p.send(ENTER);
+    p.wait_for(&["Proxy · step 5 of 7"], 10);
+    // TLS on by default: the focus starts on the Let's Encrypt e-mail.
+    p.type_text("ops@example.com");
+    p.send(ENTER);
+    p.send(" ");
+    p.wait_for(&["(•) I agree"], 10);
+    shot(&p, "06-proxy");
     p.send(ENTER);
     p.wait_for(&["Admin · step 6 of 7"], 10);
     p.send(ENTER);

@@ -80,7 +80,10 @@ pub struct DiskInfo {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunSummary {
+    /// Where Mattermost answers now: https once the certificate is in place.
     pub url: String,
+    /// Let's Encrypt was deferred (the domain does not point here yet): what to do.
+    pub tls_pending: Option<String>,
     pub phases: usize,
     pub changed: usize,
     pub elapsed: Duration,
@@ -410,6 +413,7 @@ impl App {
             }
             Msg::Dns(r) => {
                 if r.domain == self.draft.text(Field::Domain).trim().to_ascii_lowercase() {
+                    self.draft.dns_checked(&r);
                     self.dns = Some(r);
                 }
                 Vec::new()
@@ -577,10 +581,17 @@ impl App {
         }
     }
 
-    /// Enters a wizard step with the focus on its first field.
+    /// Enters a wizard step with the focus on the first field that still needs an
+    /// answer (the e-mail for Let's Encrypt), or on its first field.
     fn go(&mut self, step: Step) -> Vec<Cmd> {
         self.screen = Screen::Wizard(step);
-        self.focus = 0;
+        let fields = self.draft.fields(step);
+        self.focus = self
+            .draft
+            .errors_in(&fields)
+            .first()
+            .and_then(|(f, _)| fields.iter().position(|g| g == f))
+            .unwrap_or(0);
         self.review_scroll = 0;
         let mut cmds = Vec::new();
         match step {
@@ -650,15 +661,17 @@ impl App {
                 self.focus = self.focus.saturating_sub(1);
                 return Vec::new();
             }
+            // Enter continues from any field: defaults that are right need one key per
+            // screen. While a field of the screen still needs an answer, Enter goes
+            // there instead (its problem shows once Enter is pressed on it), so typing
+            // a value and Enter walks through the fields that need one.
             KeyCode::Enter => {
                 self.touched.insert(field);
-                if self.focus + 1 < fields.len() {
-                    self.focus += 1;
+                let errors = self.draft.errors_in(&fields);
+                if errors.iter().any(|(f, _)| *f == field) {
                     return Vec::new();
                 }
-                let errors = self.draft.errors_in(&fields);
                 if let Some((first, _)) = errors.first() {
-                    self.touched.extend(fields.iter().copied());
                     self.focus = fields.iter().position(|f| f == first).unwrap_or(0);
                     return Vec::new();
                 }

@@ -392,6 +392,9 @@ fn end_screen(
     if run.answers.tls == Tls::None {
         next.push("Plain http: add TLS before people log in.".into());
     }
+    if let Some(t) = &s.tls_pending {
+        next.push(t.clone());
+    }
     next.push("`mattermost-setup status` checks it all; run it again to repair.".into());
     for n in next {
         for (i, l) in wrap(&n, w.saturating_sub(2)).into_iter().enumerate() {

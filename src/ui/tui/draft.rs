@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 
 use super::input::Input;
 use crate::answers::{self, Answers, Secret, validate::FieldError};
+use crate::probes::dns::DnsReport;
 use crate::releases;
 
 /// Every value the wizard asks for. Each maps to one key of the answers file.
@@ -142,7 +143,9 @@ impl Field {
             Proxy => {
                 "The web server in front of Mattermost (port 80), with WebSockets passed through."
             }
-            Tls => "Plain http works for a first test; put TLS in front before real use.",
+            Tls => {
+                "Let's Encrypt needs the domain to point here. Later: http now; `mattermost-setup repair` gets the certificate once DNS is right."
+            }
             LetsencryptEmail => "Let's Encrypt writes here about expiring certificates.",
             LetsencryptAgree => "Read https://letsencrypt.org/repository/ before agreeing.",
             TlsCert => "Absolute path of the certificate chain (PEM).",
@@ -226,6 +229,10 @@ pub struct Prefill {
     pub sha256: Option<String>,
     /// An exact version to pre-select.
     pub version: Option<String>,
+    /// `--acme-server`: another ACME directory (Let's Encrypt staging, a private CA).
+    pub acme_server: Option<String>,
+    /// `--acme-ca-bundle`: the PEM bundle certbot trusts for that server.
+    pub acme_ca_bundle: Option<PathBuf>,
 }
 
 /// The wizard's values.
@@ -242,6 +249,8 @@ pub struct Draft {
     /// The chosen directories hold a Mattermost installation the tool did not
     /// create: the storage step asks whether to take it over.
     pub adoptable: bool,
+    /// The operator chose the TLS option: the DNS check no longer pre-selects it.
+    pub tls_chosen: bool,
 }
 
 fn opt(value: &'static str, label: impl Into<String>, note: impl Into<String>) -> Opt {
@@ -271,6 +280,7 @@ impl Draft {
             prefill,
             data_dir_edited: false,
             adoptable: false,
+            tls_chosen: false,
         };
         let t = |d: &mut Self, f: Field, v: &str| {
             d.text.insert(f, Input::new(v));
@@ -294,8 +304,11 @@ impl Draft {
         ] {
             t(&mut d, f, "");
         }
-        if let Some(s) = d.prefill.saved.clone() {
-            d.fill_from(&s);
+        match d.prefill.saved.clone() {
+            Some(s) => d.fill_from(&s),
+            // TLS on by default: Let's Encrypt, "later" until the DNS check says the
+            // domain points here (then "now"; see `dns_checked`).
+            None => d.select(Field::Tls, "later"),
         }
         if let Some(v) = d.prefill.version.clone() {
             d.select(Field::Version, "pinned");
@@ -476,16 +489,18 @@ impl Draft {
                     opt(
                         "letsencrypt",
                         "Let's Encrypt",
-                        "a free certificate via certbot",
+                        "now: the domain points here",
                     ),
                     self.caps.letsencrypt,
                 ),
+                // The same answers as "letsencrypt": the TLS phase asks the CA only
+                // once the name points here, and `repair` (or install) asks again.
                 coming(
-                    opt(
-                        "existing",
-                        "Existing certificate",
-                        "a certificate and key you have",
-                    ),
+                    opt("later", "Let's Encrypt later", "http until DNS points here"),
+                    self.caps.letsencrypt,
+                ),
+                coming(
+                    opt("existing", "Existing certificate", "yours, with its key"),
                     self.caps.existing_tls,
                 ),
             ],
@@ -536,8 +551,47 @@ impl Draft {
         }
     }
 
-    /// Moves the selection by `delta`, skipping options that are not offered.
+    /// The operator's choice (a prompt's answer): unlike [`Self::select`], the DNS
+    /// check no longer changes the TLS option afterwards.
+    pub fn pick(&mut self, f: Field, value: &str) {
+        self.select(f, value);
+        if f == Field::Tls {
+            self.tls_chosen = true;
+        }
+    }
+
+    /// The DNS check for the domain came back: unless the operator chose the TLS
+    /// option, Let's Encrypt now when the name points at this server (or at the
+    /// public address of the NAT it is behind), later (install on http; `repair`
+    /// obtains the certificate) when it does not. A saved `none` or
+    /// `existing` is left as it is.
+    pub fn dns_checked(&mut self, r: &DnsReport) {
+        if self.tls_chosen || !matches!(self.value(Field::Tls), "letsencrypt" | "later") {
+            return;
+        }
+        // Behind NAT (a public answer, only private addresses here) Let's Encrypt
+        // can reach the server when the router forwards port 80: the TLS phase asks.
+        self.select(
+            Field::Tls,
+            if r.public_ca_can_reach() {
+                "letsencrypt"
+            } else {
+                "later"
+            },
+        );
+    }
+
+    /// Let's Encrypt, asked now or once DNS is right (both are `tls: letsencrypt`).
+    pub fn letsencrypt(&self) -> bool {
+        matches!(self.value(Field::Tls), "letsencrypt" | "later")
+    }
+
+    /// Moves the selection by `delta`, skipping options that are not offered (a key
+    /// press: the operator's choice).
     pub fn cycle(&mut self, f: Field, delta: isize) {
+        if f == Field::Tls {
+            self.tls_chosen = true;
+        }
         let opts = self.options(f);
         let n = opts.len();
         if n == 0 {
@@ -582,7 +636,7 @@ impl Draft {
             Step::Proxy => {
                 let mut v = vec![Proxy, Tls];
                 match self.value(Tls) {
-                    "letsencrypt" => v.extend([LetsencryptEmail, LetsencryptAgree]),
+                    "letsencrypt" | "later" => v.extend([LetsencryptEmail, LetsencryptAgree]),
                     "existing" => v.extend([TlsCert, TlsKey]),
                     _ => {}
                 }
@@ -631,7 +685,10 @@ impl Draft {
             v => s("version", v),
         }
         s("proxy", self.value(Field::Proxy));
-        let tls = self.value(Field::Tls);
+        let tls = match self.value(Field::Tls) {
+            "later" => "letsencrypt",
+            t => t,
+        };
         s("tls", tls);
         match tls {
             "letsencrypt" => {
@@ -663,6 +720,12 @@ impl Draft {
         }
         if let Some(t) = &self.prefill.tarball {
             s("tarball", &t.to_string_lossy());
+        }
+        if let Some(u) = &self.prefill.acme_server {
+            s("acme_server", u);
+        }
+        if let Some(b) = &self.prefill.acme_ca_bundle {
+            s("acme_ca_bundle", &b.to_string_lossy());
         }
         if tls == "letsencrypt" {
             m.insert(
@@ -816,6 +879,13 @@ fn wizard_words(f: Option<Field>, mut e: FieldError) -> FieldError {
         "download_base_url" => {
             e.fix = format!(
                 "start the wizard with a valid --download-base-url ({})",
+                e.fix
+            );
+        }
+        "acme_server" | "acme_ca_bundle" => {
+            e.fix = format!(
+                "start the wizard with a valid --{} ({})",
+                key.replace('_', "-"),
                 e.fix
             );
         }

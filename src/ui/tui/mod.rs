@@ -121,7 +121,8 @@ pub fn install(host: &Host, a: &Answers, cancel: &Cancel) -> Result<RunSummary, 
     })?;
     match engine::install_with(host, a, &plan, cancel) {
         Ok(reports) => Ok(RunSummary {
-            url: plan.site_url.clone(),
+            url: crate::phases::tls::public_url_now(host, a, &plan),
+            tls_pending: tls_pending(host, a, &plan),
             phases: reports.len(),
             changed: reports.iter().filter(|r| r.changed).count(),
             elapsed: started.elapsed(),
@@ -132,6 +133,41 @@ pub fn install(host: &Host, a: &Answers, cancel: &Cancel) -> Result<RunSummary, 
             fix: e.error.fix,
         }),
     }
+}
+
+/// After an install with Let's Encrypt that got no certificate (the domain does not
+/// point here yet, or the CA refused): why, and how the certificate comes later.
+pub fn tls_pending(host: &Host, a: &Answers, plan: &Plan) -> Option<String> {
+    if a.tls != crate::answers::Tls::Letsencrypt
+        || crate::phases::tls::public_url_now(host, a, plan).starts_with("https://")
+    {
+        return None;
+    }
+    let r = dns::check(host, &a.domain);
+    let why = if r.resolved.is_empty() {
+        format!("{} has no A/AAAA record yet.", a.domain)
+    } else if r.verdict() == dns::Verdict::PointsHere {
+        // The name is right: the CA refused, or was not reachable; its words.
+        let ctx = crate::phases::Ctx::new(host, a, plan);
+        crate::phases::tls::load_state(&ctx)
+            .deferred
+            .unwrap_or_else(|| "the certificate was not obtained.".to_owned())
+    } else {
+        format!(
+            "{} resolves to {}, not to this server.",
+            a.domain,
+            r.resolved
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    Some(format!(
+        "No certificate yet: {} Once {} points here, run `sudo mattermost-setup repair`: it obtains the certificate and switches the site to https.",
+        why.trim_end(),
+        a.domain
+    ))
 }
 
 /// The full-screen wizard, from preflight to the end screen. Errors only when the

@@ -12,7 +12,7 @@ use super::theme::Theme;
 use super::ui::wrap;
 use crate::answers::{SAVED_ANSWERS, Tls};
 use crate::phases::{Check, Level};
-use crate::probes::dns::{DnsReport, Scope};
+use crate::probes::dns::{DnsReport, Scope, Verdict};
 use crate::probes::system::human_bytes;
 
 /// Width of the label column, marker included.
@@ -171,7 +171,7 @@ fn intro(step: Step) -> &'static str {
             "Which Mattermost to install. The download is checked against its published SHA-256, or Mattermost's GPG signature, before anything is unpacked."
         }
         Step::Proxy => {
-            "What answers on port 80 and passes requests and WebSockets to Mattermost on 127.0.0.1:8065."
+            "What answers on ports 80 and 443 and passes requests and WebSockets to Mattermost on 127.0.0.1:8065, and its TLS certificate."
         }
         Step::Admin => {
             "Optional. Without it, the first account created in the browser becomes the system admin."
@@ -464,7 +464,12 @@ fn step_info(app: &App, step: Step, w: usize, theme: Theme) -> Vec<Line<'static>
             }
         },
         Step::Release => {
-            if let Ok(a) = d.validate() {
+            // The release does not depend on the later steps' answers (the TLS
+            // e-mail, the admin), which may not be given yet.
+            let mut upto = d.clone();
+            upto.select(Field::Tls, "none");
+            upto.select(Field::Admin, "no");
+            if let Ok(a) = upto.validate() {
                 match crate::plan::Plan::new(&a) {
                     Ok(p) => {
                         out.push(Line::from(vec![Span::styled(
@@ -502,19 +507,88 @@ fn step_info(app: &App, step: Step, w: usize, theme: Theme) -> Vec<Line<'static>
                 0,
             );
         }
-        Step::Proxy => {
-            if d.value(Field::Tls) == Tls::None.name() {
-                para(
-                    &mut out,
-                    "Without TLS the site is plain http: fine to try it out; add TLS before people log in.",
-                    theme.dim(),
-                    0,
-                );
-            }
-        }
+        Step::Proxy => out.extend(tls_lines(app, w, theme)),
         Step::Admin | Step::Review => {}
     }
     out
+}
+
+/// Below the TLS choice: what the DNS check means for it (the domain's answers beside
+/// this server's addresses when they differ), and what happens when.
+fn tls_lines(app: &App, w: usize, theme: Theme) -> Vec<Line<'static>> {
+    let d = &app.draft;
+    let domain = d.text(Field::Domain).trim().to_owned();
+    let mut out = Vec::new();
+    let mut para = |text: &str, style: Style| {
+        for l in wrap(text, w) {
+            out.push(Line::styled(l, style));
+        }
+    };
+    let dns = app.dns.as_ref();
+    let answers = |r: &DnsReport| {
+        if r.resolved.is_empty() {
+            "no A/AAAA record".to_owned()
+        } else {
+            join(r.resolved.iter().map(ToString::to_string))
+        }
+    };
+    let local = |r: &DnsReport| {
+        if r.local.is_empty() {
+            "none found".to_owned()
+        } else {
+            join(r.local.iter().map(|(ip, _)| ip.to_string()))
+        }
+    };
+    let later = "The install runs on http now. Once the A/AAAA record points here, `sudo mattermost-setup repair` obtains the certificate and switches the site to https.";
+    match (d.value(Field::Tls), dns.map(|r| (r, r.verdict()))) {
+        ("none", _) => para(
+            "Without TLS the site is plain http: fine to try it out; add TLS before people log in.",
+            theme.dim(),
+        ),
+        ("letsencrypt" | "later", Some((r, Verdict::PointsHere))) => para(
+            &format!(
+                "{} {domain} points at this server ({}): the certificate is obtained during the install, and certbot.timer renews it.",
+                theme.sym_ok(),
+                answers(r)
+            ),
+            theme.ok(),
+        ),
+        ("letsencrypt" | "later", Some((r, Verdict::BehindNat))) => para(
+            &format!(
+                "{} {domain} resolves to {} and this server has only private addresses ({}): it is behind NAT. The certificate is asked for during the install and comes when the router forwards port 80 here; if not, the site stays on http and `sudo mattermost-setup repair` asks again.",
+                theme.sym_warn(),
+                answers(r),
+                local(r)
+            ),
+            theme.warn(),
+        ),
+        ("letsencrypt" | "later", Some((r, _))) => {
+            let found = if r.resolved.is_empty() {
+                format!("{domain} has no A/AAAA record yet")
+            } else {
+                format!("{domain} resolves to {}", answers(r))
+            };
+            para(
+                &format!(
+                    "{} {found}; this server has {}. Let's Encrypt cannot check the name yet.",
+                    theme.sym_warn(),
+                    local(r)
+                ),
+                theme.warn(),
+            );
+            para(later, Style::new());
+        }
+        ("letsencrypt" | "later", None) => para(
+            "Let's Encrypt asks for the certificate during the install when the domain points here; otherwise the site stays on http until `sudo mattermost-setup repair` once it does.",
+            theme.dim(),
+        ),
+        _ => {}
+    }
+    out
+}
+
+fn join(items: impl Iterator<Item = String>) -> String {
+    items.collect::<Vec<_>>().join(", ")
 }
 
 fn dns_lines(r: &DnsReport, w: usize, theme: Theme) -> Vec<Line<'static>> {
@@ -627,6 +701,10 @@ pub fn review(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     );
     let tls = match a.tls {
         Tls::None => "TLS none (plain http)".to_owned(),
+        Tls::Letsencrypt if d.value(Field::Tls) == "later" => {
+            "TLS letsencrypt later (http until the domain points here; `repair` obtains it)"
+                .to_owned()
+        }
         t => format!("TLS {}", t.name()),
     };
     let admin = a.admin.as_ref().map_or_else(

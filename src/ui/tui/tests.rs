@@ -307,6 +307,7 @@ fn finished() -> App {
     }
     a.update(Msg::Finished(Ok(RunSummary {
         url: "http://chat.example.com".into(),
+        tls_pending: None,
         phases: PhaseId::ALL.len(),
         changed: 5,
         elapsed: Duration::from_millis(12_600),
@@ -390,11 +391,14 @@ fn screen_proxy() {
         existing_tls: true,
     };
     a.update(key(KeyCode::Right)); // nginx
-    a.update(key(KeyCode::Enter));
+    a.update(key(KeyCode::Down));
     a.update(key(KeyCode::Right)); // Let's Encrypt
+    // Enter goes to the first field that needs an answer: the e-mail, then the terms.
     a.update(key(KeyCode::Enter));
+    assert_eq!(a.focused(), Some(Field::LetsencryptEmail));
     typed(&mut a, "admin@example.com");
     a.update(key(KeyCode::Enter));
+    assert_eq!(a.focused(), Some(Field::LetsencryptAgree));
     a.update(key(KeyCode::Enter));
     assert_eq!(
         a.screen,
@@ -538,10 +542,10 @@ fn the_answers_are_what_was_typed() {
     typed(&mut a, "/srv/mm/data");
     a.update(key(KeyCode::Enter));
     a.update(key(KeyCode::Right)); // team
-    a.update(key(KeyCode::Enter));
+    a.update(key(KeyCode::Down));
     a.update(key(KeyCode::Right)); // latest
     a.update(key(KeyCode::Enter));
-    a.update(key(KeyCode::Enter));
+    assert_eq!(a.screen, Screen::Wizard(Step::Proxy));
     a.update(key(KeyCode::Enter));
     a.update(key(KeyCode::Enter));
     assert_eq!(a.screen, Screen::Wizard(Step::Review));
@@ -723,4 +727,219 @@ fn an_existing_mattermost_is_shown_and_adopting_it_is_asked() {
         screen.contains("is not empty (notes.txt)") && screen.contains("choose a new or empty"),
         "{screen}"
     );
+}
+
+/// A wizard as on a server where Let's Encrypt is offered (this build's validation
+/// accepts it), the domain typed and `dns` as the DNS check's answer.
+fn tls_app(dns: Result<Vec<std::net::IpAddr>, String>) -> App {
+    let draft = Draft::new(
+        Secret::new("Q7sJ2mXv9LpR4tYw8ZcN3bKd6HfA1gEu"),
+        Caps {
+            nginx: true,
+            letsencrypt: true,
+            existing_tls: true,
+        },
+        Prefill::default(),
+    );
+    let mut a = App::new(draft, PathBuf::from(LOG));
+    a.update(Msg::Preflight(preflight_checks()));
+    a.update(key(KeyCode::Enter));
+    typed(&mut a, "chat.example.com");
+    a.update(Msg::Dns(dns::compare(
+        "chat.example.com",
+        dns,
+        vec![("203.0.113.7".parse().unwrap(), Scope::Public)],
+    )));
+    a
+}
+
+fn points_here() -> Vec<std::net::IpAddr> {
+    vec!["203.0.113.7".parse().unwrap()]
+}
+
+fn points_elsewhere() -> Vec<std::net::IpAddr> {
+    vec!["198.51.100.20".parse().unwrap()]
+}
+
+/// Issue 11: TLS on by default. The DNS check pre-selects Let's Encrypt now when the
+/// domain points here, "later" otherwise; both are `tls: letsencrypt` (the TLS phase
+/// asks the CA once the name points here; `repair` does it later). A choice the
+/// operator made, or a saved `none`, is never changed by the DNS check.
+#[test]
+fn the_dns_check_preselects_lets_encrypt_now_or_later() {
+    let a = tls_app(Ok(points_here()));
+    assert_eq!(a.draft.value(Field::Tls), "letsencrypt");
+    let a = tls_app(Ok(points_elsewhere()));
+    assert_eq!(a.draft.value(Field::Tls), "later");
+    let a = tls_app(Err("no such host".into()));
+    assert_eq!(a.draft.value(Field::Tls), "later");
+    assert_eq!(
+        a.draft.to_json()["tls"],
+        "letsencrypt",
+        "later is letsencrypt"
+    );
+    // The DNS answer changes with the domain: the pre-selection follows it...
+    let mut a = tls_app(Ok(points_elsewhere()));
+    a.draft.dns_checked(&dns::compare(
+        "chat.example.com",
+        Ok(points_here()),
+        vec![("203.0.113.7".parse().unwrap(), Scope::Public)],
+    ));
+    assert_eq!(a.draft.value(Field::Tls), "letsencrypt");
+    // ...until the operator chooses.
+    a.draft.cycle(Field::Tls, -1);
+    assert_eq!(a.draft.value(Field::Tls), "none");
+    a.draft.dns_checked(&dns::compare(
+        "chat.example.com",
+        Ok(points_here()),
+        vec![("203.0.113.7".parse().unwrap(), Scope::Public)],
+    ));
+    assert_eq!(a.draft.value(Field::Tls), "none");
+    // Saved answers without TLS stay without it.
+    let saved = crate::answers::from_json(
+        r#"{"domain":"chat.example.com","db_password":"the old one!"}"#,
+        None,
+    )
+    .unwrap();
+    let mut d = Draft::new(
+        Secret::new("x-generated-1234"),
+        Caps {
+            nginx: true,
+            letsencrypt: true,
+            existing_tls: true,
+        },
+        Prefill {
+            saved: Some(saved),
+            ..Prefill::default()
+        },
+    );
+    d.dns_checked(&dns::compare(
+        "chat.example.com",
+        Ok(points_here()),
+        vec![("203.0.113.7".parse().unwrap(), Scope::Public)],
+    ));
+    assert_eq!(d.value(Field::Tls), "none");
+    // Without Let's Encrypt in this build, nothing changes: plain http as before.
+    let mut m = app();
+    m.update(Msg::Dns(dns::compare(
+        "",
+        Ok(points_here()),
+        vec![("203.0.113.7".parse().unwrap(), Scope::Public)],
+    )));
+    assert_eq!(m.draft.value(Field::Tls), "none");
+}
+
+/// The keypresses of a default install with TLS, besides typing the domain and the
+/// e-mail: Enter on preflight, the domain, the database, the storage and the release
+/// screens; on the proxy screen (the focus starts on the e-mail) Enter, Space to
+/// agree to the terms, Enter; Enter on the admin screen; Enter to install on the
+/// review; Enter to leave the end screen. The PTY test counts the same on a fresh box.
+#[test]
+fn a_default_tls_install_takes_eleven_keys_besides_the_domain_and_the_email() {
+    let mut a = tls_app(Ok(points_here()));
+    let mut keys = 1; // Enter on preflight (in tls_app)
+    let mut press = |a: &mut App, code: KeyCode| {
+        keys += 1;
+        a.update(key(code))
+    };
+    press(&mut a, KeyCode::Enter);
+    for step in [Step::Database, Step::Storage, Step::Release] {
+        assert_eq!(a.screen, Screen::Wizard(step));
+        if step == Step::Storage {
+            a.update(Msg::Disk(DiskInfo {
+                path: "/opt/mattermost/data".into(),
+                measured_at: "/opt".into(),
+                free: Some(38 * 1024 * 1024 * 1024),
+                exists: false,
+                dirs: Vec::new(),
+            }));
+        }
+        press(&mut a, KeyCode::Enter);
+    }
+    assert_eq!(a.screen, Screen::Wizard(Step::Proxy));
+    assert_eq!(a.draft.value(Field::Tls), "letsencrypt");
+    assert_eq!(a.focused(), Some(Field::LetsencryptEmail));
+    snap("proxy_tls_now", &a);
+    typed(&mut a, "ops@example.com");
+    press(&mut a, KeyCode::Enter);
+    assert_eq!(a.focused(), Some(Field::LetsencryptAgree));
+    press(&mut a, KeyCode::Char(' '));
+    press(&mut a, KeyCode::Enter);
+    assert_eq!(a.screen, Screen::Wizard(Step::Admin));
+    press(&mut a, KeyCode::Enter);
+    assert_eq!(a.screen, Screen::Wizard(Step::Review));
+    let cmds = press(&mut a, KeyCode::Enter);
+    let [Cmd::Install(answers)] = cmds.as_slice() else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(answers.tls, crate::answers::Tls::Letsencrypt);
+    assert_eq!(
+        answers.letsencrypt_email.as_deref(),
+        Some("ops@example.com")
+    );
+    assert!(answers.letsencrypt_agree_tos);
+    a.update(Msg::Finished(Ok(RunSummary {
+        url: "https://chat.example.com".into(),
+        tls_pending: None,
+        phases: PhaseId::ALL.len(),
+        changed: 9,
+        elapsed: Duration::from_secs(60),
+    })));
+    assert_eq!(press(&mut a, KeyCode::Enter), vec![Cmd::Quit]);
+    assert_eq!(keys, 11);
+}
+
+/// The domain points elsewhere: the proxy screen says what it resolves to and what
+/// this server has, and that `repair` obtains the certificate later; the review and
+/// the end screen say so too.
+#[test]
+fn tls_later_is_explained_on_the_proxy_review_and_end_screens() {
+    let mut a = tls_app(Ok(points_elsewhere()));
+    for _ in 0..4 {
+        a.update(key(KeyCode::Enter));
+        if a.screen == Screen::Wizard(Step::Storage) {
+            a.update(Msg::Disk(DiskInfo {
+                path: "/opt/mattermost/data".into(),
+                measured_at: "/opt".into(),
+                free: Some(38 * 1024 * 1024 * 1024),
+                exists: false,
+                dirs: Vec::new(),
+            }));
+        }
+    }
+    assert_eq!(a.screen, Screen::Wizard(Step::Proxy));
+    assert_eq!(a.draft.value(Field::Tls), "later");
+    snap("proxy_tls_later", &a);
+    let screen = render(&a, 120, 40, Theme::default_color())
+        .backend()
+        .to_string();
+    assert!(
+        screen.contains("chat.example.com resolves to 198.51.100.20; this server has 203.0.113.7"),
+        "{screen}"
+    );
+    assert!(screen.contains("sudo mattermost-setup repair"), "{screen}");
+    typed(&mut a, "ops@example.com");
+    a.update(key(KeyCode::Enter));
+    a.update(key(KeyCode::Char(' ')));
+    a.update(key(KeyCode::Enter));
+    a.update(key(KeyCode::Enter));
+    assert_eq!(a.screen, Screen::Wizard(Step::Review));
+    let screen = render(&a, 120, 40, Theme::default_color())
+        .backend()
+        .to_string();
+    assert!(screen.contains("TLS letsencrypt later"), "{screen}");
+    a.update(key(KeyCode::Enter));
+    let pending = "No certificate yet: chat.example.com resolves to 198.51.100.20, not to this server. Once chat.example.com points here, run `sudo mattermost-setup repair`: it obtains the certificate and switches the site to https.";
+    a.update(Msg::Finished(Ok(RunSummary {
+        url: "http://chat.example.com".into(),
+        tls_pending: Some(pending.into()),
+        phases: PhaseId::ALL.len(),
+        changed: 9,
+        elapsed: Duration::from_secs(60),
+    })));
+    let screen = render(&a, 120, 40, Theme::default_color())
+        .backend()
+        .to_string();
+    assert!(screen.contains("No certificate yet"), "{screen}");
+    assert!(screen.contains("sudo mattermost-setup repair"), "{screen}");
 }

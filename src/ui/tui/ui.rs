@@ -130,7 +130,7 @@ fn footer_line(app: &App, theme: Theme) -> Line<'static> {
             }
         }
         Screen::Wizard(_) => vec![
-            "Enter next",
+            "Enter continue",
             "Tab/↑↓ field",
             "←→ space choose",
             "Esc back",

@@ -86,9 +86,7 @@ fn err(what: &str, p: &Path) -> impl FnOnce(std::io::Error) -> PhaseError {
     move |e| PhaseError::new(format!("{msg}: {e}"))
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+use crate::phases::mattermost::fetch::hex;
 
 /// Bytes below `dir` (links not followed); 0 when it does not exist.
 fn du(dir: &Path) -> u64 {
@@ -182,7 +180,7 @@ impl Writer<'_> {
             .append_data(&mut header, name, &mut data)
             .map_err(err("cannot write the archive while adding", src))?;
         // A file that grew has more than `len` bytes: it changed too.
-        let grew = !data.short && data.inner.read(&mut [0u8; 1]).map_or(false, |n| n > 0);
+        let grew = !data.short && data.inner.read(&mut [0u8; 1]).is_ok_and(|n| n > 0);
         self.members.push(Member {
             path: name.to_owned(),
             size: len,
@@ -254,7 +252,9 @@ fn clean_leftovers(host: &Host, dir: &Path) {
                 p.display()
             ));
             let _ = fs::remove_file(&p);
-        } else if name.starts_with(&format!(".{PREFIX}")) && name.ends_with(".dump") {
+        } else if name.starts_with(&format!(".{PREFIX}"))
+            && Path::new(&name).extension().is_some_and(|x| x == "dump")
+        {
             host.note(&format!(
                 "[backup] removing {} left by an interrupted backup",
                 p.display()
@@ -295,9 +295,8 @@ pub fn backup(
         ),
     ];
     let files_total: u64 = trees.iter().map(|(p, _)| du(&host.path(p))).sum();
-    let free = rustix::fs::statvfs(&real_to)
-        .map(|s| s.f_bavail.saturating_mul(s.f_frsize))
-        .unwrap_or(u64::MAX);
+    let free =
+        rustix::fs::statvfs(&real_to).map_or(u64::MAX, |s| s.f_bavail.saturating_mul(s.f_frsize));
     if free < files_total + (64 << 20) {
         return Err(PhaseError::new(format!(
             "{} has {} MB free; the files alone are {} MB",
@@ -332,8 +331,7 @@ pub fn backup(
         let dump_real = host.path(&dump);
         let dump_size = fs::metadata(&dump_real).map_or(0, |m| m.len());
         let free = rustix::fs::statvfs(&real_to)
-            .map(|s| s.f_bavail.saturating_mul(s.f_frsize))
-            .unwrap_or(u64::MAX);
+            .map_or(u64::MAX, |s| s.f_bavail.saturating_mul(s.f_frsize));
         if free < files_total + dump_size + (64 << 20) {
             return Err(PhaseError::new(format!(
                 "{} has {} MB free; the files and the dump need {} MB",
@@ -451,7 +449,7 @@ fn prune(dir: &Path, keep: usize) -> Vec<PathBuf> {
         .flatten()
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with(PREFIX) && n.ends_with(".tar"))
+        .filter(|n| n.starts_with(PREFIX) && Path::new(n).extension().is_some_and(|x| x == "tar"))
         .collect();
     names.sort();
     let excess = names.len().saturating_sub(keep);

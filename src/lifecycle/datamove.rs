@@ -143,8 +143,20 @@ fn device(p: &Path) -> Option<u64> {
 fn check_space(from: &Path, to: &Path, src: &Path, dst: &Path) -> Result<(), PhaseError> {
     let (bytes, files) =
         usage(src).map_err(|e| PhaseError::new(format!("cannot read {}: {e}", from.display())))?;
+    space_verdict(from, to, bytes, files, free_space(dst))
+}
+
+/// Room for `bytes` in `files` files (a block per file for directories and tails,
+/// and a margin) on a filesystem with `free` bytes free.
+fn space_verdict(
+    from: &Path,
+    to: &Path,
+    bytes: u64,
+    files: u64,
+    free: Option<u64>,
+) -> Result<(), PhaseError> {
     let need = bytes + files * 4096 + SPACE_MARGIN;
-    match free_space(dst) {
+    match free {
         Some(free) if free < need => Err(PhaseError::new(format!(
             "{} has {} free; moving {} ({} in {files} files) needs about {}",
             to.display(),
@@ -391,28 +403,28 @@ impl<'h> Copy<'h> {
             Ok(_) => fs::remove_file(dst)?,
             Err(_) => fs::create_dir(dst)?,
         }
-        for e in fs::read_dir(src)? {
-            let e = e?;
-            let (s, d) = (e.path(), dst.join(e.file_name()));
-            let m = fs::symlink_metadata(&s)?;
-            let t = m.file_type();
-            if t.is_dir() {
-                self.tree(&s, &d)?;
-            } else if t.is_file() {
-                self.file(&s, &d, &m)?;
-            } else if t.is_symlink() {
-                let target = fs::read_link(&s)?;
-                if fs::read_link(&d).ok().as_ref() != Some(&target) {
-                    if fs::symlink_metadata(&d).is_ok() {
-                        fs::remove_file(&d)?;
+        for entry in fs::read_dir(src)? {
+            let entry = entry?;
+            let (from, to) = (entry.path(), dst.join(entry.file_name()));
+            let m = fs::symlink_metadata(&from)?;
+            let kind = m.file_type();
+            if kind.is_dir() {
+                self.tree(&from, &to)?;
+            } else if kind.is_file() {
+                self.file(&from, &to, &m)?;
+            } else if kind.is_symlink() {
+                let target = fs::read_link(&from)?;
+                if fs::read_link(&to).ok().as_ref() != Some(&target) {
+                    if fs::symlink_metadata(&to).is_ok() {
+                        fs::remove_file(&to)?;
                     }
-                    std::os::unix::fs::symlink(&target, &d)?;
+                    std::os::unix::fs::symlink(&target, &to)?;
                 }
-                std::os::unix::fs::lchown(&d, Some(m.uid()), Some(m.gid()))?;
+                std::os::unix::fs::lchown(&to, Some(m.uid()), Some(m.gid()))?;
             } else {
                 self.host.note(&format!(
                     "[reconfigure] skipped {} (not a file, directory or link)",
-                    s.display()
+                    from.display()
                 ));
             }
         }
@@ -446,7 +458,7 @@ impl<'h> Copy<'h> {
             .write(true)
             .create(true)
             .truncate(true)
-            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits().cast_signed())
+            .custom_flags(i32::try_from(rustix::fs::OFlags::NOFOLLOW.bits()).unwrap_or(0))
             .mode(0o600)
             .open(d)?;
         let n = std::io::copy(&mut input, &mut out)?;
@@ -566,7 +578,6 @@ mod tests {
     }
 
     fn listing(dir: &Path) -> Vec<(String, u32, u64, Option<PathBuf>)> {
-        let mut out = Vec::new();
         fn go(base: &Path, d: &Path, out: &mut Vec<(String, u32, u64, Option<PathBuf>)>) {
             for e in fs::read_dir(d).unwrap() {
                 let p = e.unwrap().path();
@@ -580,6 +591,7 @@ mod tests {
                 }
             }
         }
+        let mut out = Vec::new();
         go(dir, dir, &mut out);
         out.sort();
         out
@@ -616,27 +628,27 @@ mod tests {
 
     #[test]
     fn a_copy_that_differs_with_the_same_size_and_time_is_caught_and_recopied() {
-        let t = tempfile::tempdir().unwrap();
-        let (src, dst) = (t.path().join("old"), t.path().join("new"));
+        let tmp = tempfile::tempdir().unwrap();
+        let (src, dst) = (tmp.path().join("old"), tmp.path().join("new"));
         seed(&src);
-        let host = crate::state::test_host::host(t.path());
+        let host = crate::state::test_host::host(tmp.path());
         Copy::new(&host).tree(&src, &dst).unwrap();
         // Bit rot: same size, same time, other bytes.
-        let f = dst.join("teams/t1/channels/f10.txt");
-        let m = fs::metadata(&f).unwrap();
-        let mut bytes = fs::read(&f).unwrap();
+        let victim = dst.join("teams/t1/channels/f10.txt");
+        let meta = fs::metadata(&victim).unwrap();
+        let mut bytes = fs::read(&victim).unwrap();
         bytes[0] ^= 1;
-        fs::write(&f, bytes).unwrap();
+        fs::write(&victim, bytes).unwrap();
         File::options()
             .write(true)
-            .open(&f)
+            .open(&victim)
             .unwrap()
-            .set_modified(m.modified().unwrap())
+            .set_modified(meta.modified().unwrap())
             .unwrap();
-        let e = verify(&src, &dst).unwrap_err().to_string();
+        let why = verify(&src, &dst).unwrap_err().to_string();
         assert!(
-            e.contains("1 file(s) differ") && e.contains("f10.txt"),
-            "{e}"
+            why.contains("1 file(s) differ") && why.contains("f10.txt"),
+            "{why}"
         );
         // The next pass copies it again, and then it verifies.
         let mut c = Copy::new(&host);
@@ -745,6 +757,18 @@ mod tests {
         move_data(&host, from, to).unwrap();
         assert_eq!(listing(&host.path(to)), before);
         assert!(unfinished(&host).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_target_without_room_is_refused_naming_the_sizes() {
+        let (from, to) = (Path::new("/opt/mattermost/data"), Path::new("/mnt/new"));
+        let e = space_verdict(from, to, 5_000_000_000, 20_000, Some(3_000_000_000)).unwrap_err();
+        assert!(e.cause.contains("/mnt/new has 3.0 GB free"), "{}", e.cause);
+        assert!(e.cause.contains("5.0 GB in 20000 files"), "{}", e.cause);
+        assert!(e.fix.unwrap().contains("nothing was changed"));
+        space_verdict(from, to, 1_000_000_000, 20_000, Some(3_000_000_000)).unwrap();
+        // Unknown free space (statvfs refused) does not block.
+        space_verdict(from, to, 5_000_000_000, 1, None).unwrap();
     }
 
     #[test]

@@ -37,7 +37,11 @@ fn loud(msg: &str) {
 /// `Ok` when `bytes` are an x86_64 ELF executable with no program interpreter (static,
 /// or static-pie): it starts on any Linux whatever its C library. `Err(why)` otherwise.
 pub fn static_x86_64_elf(bytes: &[u8]) -> Result<(), String> {
-    let u16_at = |o: usize| bytes.get(o..o + 2).map(|b| u16::from_le_bytes([b[0], b[1]]));
+    let u16_at = |o: usize| {
+        bytes
+            .get(o..o + 2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]))
+    };
     let u32_at = |o: usize| {
         bytes
             .get(o..o + 4)
@@ -80,7 +84,10 @@ fn static_binary_in_dist() -> Option<PathBuf> {
         .map(|e| e.path())
         .filter(|p| p.is_file())
         .filter(|p| {
-            let n = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let n = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             n.starts_with("mattermost-setup")
                 && (n.contains("x86_64") || n.contains("amd64"))
                 && !n.ends_with(".deb")
@@ -98,7 +105,8 @@ fn static_binary_in_dist() -> Option<PathBuf> {
 pub fn static_binary() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        let path = if let Some(p) = std::env::var_os("MMS_STATIC_BINARY").filter(|v| !v.is_empty()) {
+        let path = if let Some(p) = std::env::var_os("MMS_STATIC_BINARY").filter(|v| !v.is_empty())
+        {
             PathBuf::from(p)
         } else if let Some(p) = static_binary_in_dist() {
             p
@@ -127,11 +135,19 @@ fn build_static_binary() -> PathBuf {
          cargo build --release --target {STATIC_TARGET} (a few minutes the first time)\n",
         dist_dir().display()
     ));
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| root().join("target"), PathBuf::from);
+    let target_dir =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from);
     let out = Command::new(&cargo)
         .current_dir(root())
-        .args(["build", "--release", "--locked", "--bin", "mattermost-setup", "--target", STATIC_TARGET])
+        .args([
+            "build",
+            "--release",
+            "--locked",
+            "--bin",
+            "mattermost-setup",
+            "--target",
+            STATIC_TARGET,
+        ])
         .env("CARGO_TARGET_DIR", &target_dir)
         .output()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", cargo.to_string_lossy()));
@@ -150,7 +166,9 @@ fn build_static_binary() -> PathBuf {
             .collect::<Vec<_>>()
             .join("\n")
     );
-    target_dir.join(STATIC_TARGET).join("release/mattermost-setup")
+    target_dir
+        .join(STATIC_TARGET)
+        .join("release/mattermost-setup")
 }
 
 /// The x86_64 .deb the release script made: `$MMS_DEB`, else the newest
@@ -165,7 +183,10 @@ pub fn deb_package() -> Option<PathBuf> {
         .map(|e| e.path())
         .filter(|p| p.is_file())
         .filter(|p| {
-            let n = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let n = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             n.starts_with("mattermost-setup")
                 && n.ends_with(".deb")
                 && (n.contains("amd64") || n.contains("x86_64"))
@@ -184,14 +205,21 @@ pub fn deb_required() -> bool {
 /// The .deb, or `None` after a loud skip message; panics when it is required (CI).
 pub fn deb_or_skip(test: &str) -> Option<PathBuf> {
     if let Some(p) = deb_package() {
-        assert!(p.is_file(), "{test}: the .deb {} does not exist", p.display());
+        assert!(
+            p.is_file(),
+            "{test}: the .deb {} does not exist",
+            p.display()
+        );
         return Some(p);
     }
     let why = format!(
         "no mattermost-setup*_amd64.deb in {} (run scripts/release.sh first, or set MMS_DEB)",
         dist_dir().display()
     );
-    assert!(!deb_required(), "{test}: CI=true / FRESHBOX_REQUIRED=1 but {why}");
+    assert!(
+        !deb_required(),
+        "{test}: CI=true / FRESHBOX_REQUIRED=1 but {why}"
+    );
     loud(&format!(
         "\n!!!!!!!! SKIPPED {test}: {why}\n\
          !!!!!!!! (CI=true or FRESHBOX_REQUIRED=1 makes this a failure)\n\n"

@@ -361,7 +361,10 @@ impl FreshBox {
             panic!(
                 "{}",
                 describe(
-                    &format!("FRESHBOX_SUITE={} box.sh start {name} failed", suite.codename()),
+                    &format!(
+                        "FRESHBOX_SUITE={} box.sh start {name} failed",
+                        suite.codename()
+                    ),
                     out.status,
                     &out.stdout,
                     &out.stderr

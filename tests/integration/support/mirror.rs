@@ -84,7 +84,10 @@ pub fn static_mirror() -> &'static Mirror {
             .arg(&dir)
             .arg(V10)
             .env("FAULT", "")
-            .env("CARGO_BUILD_TARGET", crate::support::artifacts::STATIC_TARGET)
+            .env(
+                "CARGO_BUILD_TARGET",
+                crate::support::artifacts::STATIC_TARGET,
+            )
             .status()
             .expect("run standin-tarball.sh");
         assert!(

@@ -76,6 +76,10 @@ pub fn static_x86_64_elf(bytes: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
+fn is_deb(p: &Path) -> bool {
+    p.extension().is_some_and(|e| e.eq_ignore_ascii_case("deb"))
+}
+
 /// A static x86_64 `mattermost-setup` in `dist/`, if the release script made one.
 fn static_binary_in_dist() -> Option<PathBuf> {
     let mut found: Vec<PathBuf> = std::fs::read_dir(dist_dir())
@@ -90,7 +94,7 @@ fn static_binary_in_dist() -> Option<PathBuf> {
                 .unwrap_or_default();
             n.starts_with("mattermost-setup")
                 && (n.contains("x86_64") || n.contains("amd64"))
-                && !n.ends_with(".deb")
+                && !is_deb(p)
         })
         .filter(|p| std::fs::read(p).is_ok_and(|b| static_x86_64_elf(&b).is_ok()))
         .collect();
@@ -188,7 +192,7 @@ pub fn deb_package() -> Option<PathBuf> {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
             n.starts_with("mattermost-setup")
-                && n.ends_with(".deb")
+                && is_deb(p)
                 && (n.contains("amd64") || n.contains("x86_64"))
         })
         .collect();

@@ -309,6 +309,15 @@ fn deb_installs_with_man_page_and_completion_on_debian_11_12_13() {
     let Some(deb) = artifacts::deb_or_skip(test) else {
         return;
     };
+    // The complete installs on Debian 11 and 13 run the release's static binary: the
+    // very file the .deb ships.
+    if let Some(bin) = artifacts::static_binary_in_dist() {
+        assert!(
+            artifacts::binary_in_deb(&deb) == std::fs::read(&bin).unwrap(),
+            "the .deb's /usr/bin/mattermost-setup is not {}",
+            bin.display()
+        );
+    }
     for suite in Suite::ALL {
         let t0 = Instant::now();
         let b = FreshBox::start_suite(&format!("bdeb{}", suite.version_id()), suite);

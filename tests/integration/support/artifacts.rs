@@ -81,7 +81,7 @@ fn is_deb(p: &Path) -> bool {
 }
 
 /// A static x86_64 `mattermost-setup` in `dist/`, if the release script made one.
-fn static_binary_in_dist() -> Option<PathBuf> {
+pub fn static_binary_in_dist() -> Option<PathBuf> {
     let mut found: Vec<PathBuf> = std::fs::read_dir(dist_dir())
         .ok()?
         .flatten()
@@ -229,4 +229,23 @@ pub fn deb_or_skip(test: &str) -> Option<PathBuf> {
          !!!!!!!! (CI=true or FRESHBOX_REQUIRED=1 makes this a failure)\n\n"
     ));
     None
+}
+
+/// The bytes of `/usr/bin/mattermost-setup` inside the .deb (read on the host with
+/// `dpkg-deb --fsys-tarfile` and `tar`).
+pub fn binary_in_deb(deb: &Path) -> Vec<u8> {
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg("set -o pipefail; dpkg-deb --fsys-tarfile \"$1\" | tar -xO ./usr/bin/mattermost-setup")
+        .arg("bash")
+        .arg(deb)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run dpkg-deb: {e}"));
+    assert!(
+        out.status.success() && !out.stdout.is_empty(),
+        "no ./usr/bin/mattermost-setup in {}: {}",
+        deb.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
 }

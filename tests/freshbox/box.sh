@@ -1,13 +1,13 @@
 #!/bin/bash
 # shellcheck disable=SC2016  # single-quoted `bash -c` scripts expand their own "$1"..., on purpose
-# box.sh — throw-away "fresh Debian 12 server" boxes for the integration tests: systemd-nspawn
+# box.sh — throw-away "fresh Debian 11/12/13 server" boxes for the integration tests: systemd-nspawn
 # system containers with systemd as PID 1, each in its own network namespace with user-mode
 # networking (slirp4netns: eth0 via DHCP, 10.0.2.15, gateway 10.0.2.2; no host loopback, no DNS).
 # Runs as root. Nothing is started in, or changed on, the host's own network namespace.
 #
 #   box.sh check                 can boxes run here? (exit 1 with the reason on stderr)
-#   box.sh build                 debootstrap + configure the root once (idempotent; 1-3 min)
-#   box.sh start NAME            boot a fresh copy of the root as box NAME, wait for boot + eth0
+#   box.sh build                 debootstrap + configure the suite's root once (idempotent; 1-3 min)
+#   box.sh start NAME            boot a fresh copy of the suite's root as box NAME, wait for boot + eth0
 #   box.sh exec NAME CMD...      bash -c CMD inside as root, clean env; stdin passed; exit code is CMD's
 #   box.sh put NAME SRC DST      copy host file SRC to DST inside (mode kept; DST resolved inside)
 #   box.sh leader NAME           print the host PID of the box's systemd (PID 1 inside)
@@ -18,13 +18,16 @@
 #   box.sh list                  print the names of this lab's boxes
 #
 # Env: FRESHBOX_LAB (/var/tmp/mattermost-setup-freshbox), KEEP_ROOT=1 (stop: keep the copy),
+#      FRESHBOX_SUITE (build, start, check: bullseye | bookworm (default) | trixie),
 #      FRESHBOX_ROOT (auto|image|dir: a box's root is a copy of an ext4 image, loop-mounted in a
 #      private mount namespace (auto, if loop devices work), or a `cp -a` of the rootfs directory),
 #      MIRROR (build: Debian mirror; default: read from the host's apt sources),
 #      FRESHBOX_DISK_SIZE (build: size of the image's file system, 20G; sparse),
 #      FRESHBOX_BOOT_TIMEOUT (120 s), FRESHBOX_STOP_TIMEOUT (60 s).
-# Layout: $LAB/rootfs, $LAB/base.img, $LAB/rootfs.ok (build complete), $LAB/ct/NAME.img or $LAB/ct/NAME
-#         (the box's root), $LAB/ct/NAME.run (state), $LAB/logs (build.log, NAME.console.log, ...).
+# Layout: $LAB/rootfs, $LAB/base.img, $LAB/rootfs.ok (bookworm, build complete), the same under
+#         $LAB/bullseye/ and $LAB/trixie/ for the other suites; $LAB/ct/NAME.img or $LAB/ct/NAME
+#         (the box's root), $LAB/ct/NAME.run (state, suite), $LAB/logs (build.log, build-SUITE.log,
+#         NAME.console.log, ...). Boxes of all suites share ct/ and logs/ (names are unique).
 # A box's file system from the host while it runs: /proc/$(box.sh leader NAME)/root/
 # Only stdout output: `exec` (the command's), `leader` and `list`. Diagnostics go to stderr.
 set -euo pipefail
@@ -34,8 +37,17 @@ BOOT_TIMEOUT=${FRESHBOX_BOOT_TIMEOUT:-120}
 DISK_SIZE=${FRESHBOX_DISK_SIZE:-20G}
 ROOT_MODE=${FRESHBOX_ROOT:-auto}
 STOP_TIMEOUT=${FRESHBOX_STOP_TIMEOUT:-60}
-SUITE=bookworm
+SUITE=${FRESHBOX_SUITE:-bookworm}
+case $SUITE in
+  bullseye|bookworm|trixie) ;;
+  *) echo "box.sh: FRESHBOX_SUITE must be bullseye, bookworm or trixie (not '$SUITE')" >&2; exit 2 ;;
+esac
+# The same packages exist in all three suites (trixie still has isc-dhcp-client, beside dhcpcd-base).
 INCLUDE=systemd-sysv,dbus,libpam-systemd,ca-certificates,iproute2,ifupdown,isc-dhcp-client,curl,less,procps
+# Where the suite's root lives: bookworm directly in the lab (the layout from before suites),
+# the others in a directory of their own. Boxes (ct/) and logs/ are shared by all suites.
+if [ "$SUITE" = bookworm ]; then SDIR=$LAB; BUILD_LOG_FILE=$LAB/logs/build.log
+else SDIR=$LAB/$SUITE; BUILD_LOG_FILE=$LAB/logs/build-$SUITE.log; fi
 GUEST_HOSTNAME=freshbox
 BOX_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 BUILD_LOG=""   # set by cmd_build: log() also appends there
@@ -222,11 +234,11 @@ EOF
 # The rootfs as an ext4 file system image: a box's copy of it is one sparse file (about a second
 # here, where creating 11,000 files with cp -a takes 2-8 s), and its root is a real ext4 of its own.
 make_image() {
-  local img=$LAB/base.img t0=$SECONDS
+  local img=$SDIR/base.img t0=$SECONDS
   rm -f "$img" "$img.new"
   if ! command -v mkfs.ext4 >/dev/null; then log "no mkfs.ext4: boxes will use cp -a copies"; return 0; fi
   truncate -s "$DISK_SIZE" "$img.new"
-  if mkfs.ext4 -q -F -L freshbox -d "$LAB/rootfs" "$img.new" >> "$BUILD_LOG" 2>&1; then
+  if mkfs.ext4 -q -F -L freshbox -d "$SDIR/rootfs" "$img.new" >> "$BUILD_LOG" 2>&1; then
     mv "$img.new" "$img"
     log "image $img ready in $((SECONDS - t0))s ($DISK_SIZE, $(du -h "$img" | cut -f1) used)"
   else
@@ -236,13 +248,13 @@ make_image() {
 }
 
 cmd_build() {
-  mkdir -p "$LAB/logs" "$LAB/ct"
-  BUILD_LOG=$LAB/logs/build.log
-  [ -f "$LAB/rootfs.ok" ] && { BUILD_LOG=""; return 0; }
-  exec 9> "$LAB/build.lock"
+  mkdir -p "$LAB/logs" "$LAB/ct" "$SDIR"
+  BUILD_LOG=$BUILD_LOG_FILE
+  [ -f "$SDIR/rootfs.ok" ] && { BUILD_LOG=""; return 0; }
+  exec 9> "$SDIR/build.lock"
   flock 9   # parallel test processes: one builds, the others wait here
-  if [ -f "$LAB/rootfs.ok" ]; then BUILD_LOG=""; log "rootfs was built meanwhile"; return 0; fi
-  local t0=$SECONDS new=$LAB/rootfs.new name mirror
+  if [ -f "$SDIR/rootfs.ok" ]; then BUILD_LOG=""; log "rootfs was built meanwhile"; return 0; fi
+  local t0=$SECONDS new=$SDIR/rootfs.new name mirror
   : > "$BUILD_LOG"
   ensure_deps
   mirror=${MIRROR:-$(host_mirror)}
@@ -283,14 +295,14 @@ cmd_build() {
   rm -rf "$new"/var/log/journal/*/ "$new"/var/lib/dhcp/*.leases "$new"/root/.bash_history
   rm -f "$new"/var/cache/apt/archives/*.deb
 
-  safe_rm "$LAB/rootfs"
-  mv "$new" "$LAB/rootfs"
+  safe_rm "$SDIR/rootfs"
+  mv "$new" "$SDIR/rootfs"
   make_image
   {
     echo "built $(date -u +%FT%TZ) from $mirror"
     echo "suite $SUITE, include $INCLUDE"
-  } > "$LAB/rootfs.ok"
-  log "rootfs ready after $((SECONDS - t0))s ($(du -sh "$LAB/rootfs" | cut -f1))"
+  } > "$SDIR/rootfs.ok"
+  log "$SUITE rootfs ready after $((SECONDS - t0))s ($(du -sh "$SDIR/rootfs" | cut -f1))"
   BUILD_LOG=""
 }
 
@@ -517,7 +529,7 @@ cmd_check() {
     unshare --net --mount --pid --fork true 2>/dev/null || why+=("cannot create namespaces (unshare --net --mount --pid failed: unprivileged container?)")
   fi
   [ -c /dev/net/tun ] || why+=("/dev/net/tun missing (slirp4netns needs it)")
-  if [ ! -f "$LAB/rootfs.ok" ]; then
+  if [ ! -f "$SDIR/rootfs.ok" ]; then
     [ -n "${MIRROR:-$(host_mirror)}" ] || why+=("no Debian mirror in the host's apt sources (set MIRROR)")
     command -v debootstrap >/dev/null || command -v apt-get >/dev/null || why+=("no debootstrap and no apt-get")
   fi
@@ -532,10 +544,10 @@ cmd_check() {
 use_image() {
   case $ROOT_MODE in
     dir) return 1 ;;
-    image) if [ ! -f "$LAB/base.img" ] || [ ! -e /dev/loop-control ]; then
-             die "FRESHBOX_ROOT=image: no $LAB/base.img or no loop devices"
+    image) if [ ! -f "$SDIR/base.img" ] || [ ! -e /dev/loop-control ]; then
+             die "FRESHBOX_ROOT=image: no $SDIR/base.img or no loop devices"
            fi ;;
-    auto) [ -f "$LAB/base.img" ] && [ -e /dev/loop-control ] ;;
+    auto) [ -f "$SDIR/base.img" ] && [ -e /dev/loop-control ] ;;
     *) die "FRESHBOX_ROOT must be auto, image or dir" ;;
   esac
 }
@@ -543,7 +555,7 @@ use_image() {
 cmd_start() { # NAME
   local name=$1 st ct t0=$SECONDS
   st=$(st_of "$name"); ct=$LAB/ct/$name
-  [ -f "$LAB/rootfs.ok" ] || die "no rootfs; run: $0 build"
+  [ -f "$SDIR/rootfs.ok" ] || die "no $SUITE rootfs; run: FRESHBOX_SUITE=$SUITE $0 build"
   ensure_deps
   if [ -d "$st" ] || [ -e "$ct" ] || [ -e "$ct.img" ]; then
     log "stale box $name found, removing it first"
@@ -551,18 +563,19 @@ cmd_start() { # NAME
   fi
   # a netns of that name without our state is not ours (another lab, another tool): leave it alone
   [ ! -e "/run/netns/$name" ] || die "network namespace $name exists already (not this lab's); pick another name"
-  find "$LAB/logs" -maxdepth 1 -type f -name '*.log' ! -name build.log -mtime +7 -delete 2>/dev/null || true
+  find "$LAB/logs" -maxdepth 1 -type f -name '*.log' ! -name 'build*.log' -mtime +7 -delete 2>/dev/null || true
   mkdir -p "$st" "$LAB/logs"
   : > "$LAB/logs/$name.console.log"
   echo "$ct" > "$st/root"
+  echo "$SUITE" > "$st/suite"
   if use_image; then
     echo "$ct.img" > "$st/image"
     mkdir "$ct"   # mount point only: on the host it stays empty
-    cp --sparse=always "$LAB/base.img" "$ct.img"
+    cp --sparse=always "$SDIR/base.img" "$ct.img"
   else
-    cp -a --reflink=auto "$LAB/rootfs" "$ct"
+    cp -a --reflink=auto "$SDIR/rootfs" "$ct"
   fi
-  log "root copied in $((SECONDS - t0))s"
+  log "$SUITE root copied in $((SECONDS - t0))s"
   net_up "$name"
   boot "$name" "$ct" "$(cat "$st/image" 2>/dev/null || true)" ||
     die "box $name failed to boot (console: $LAB/logs/$name.console.log); clean up with: $0 stop $name"

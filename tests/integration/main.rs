@@ -3,6 +3,7 @@
 
 mod db_passwords;
 mod db_restore;
+mod freshbox_debian;
 mod freshbox_download;
 mod freshbox_housekeeping;
 mod freshbox_install;

@@ -14,6 +14,7 @@
 # Environment:
 #   FAULT=unhealthy     bake the "unhealthy" fault in (ping answers 500)
 #   CARGO_TARGET_DIR    honoured (default: <workspace>/target)
+#   CARGO_BUILD_TARGET  honoured (e.g. x86_64-unknown-linux-musl for static stand-ins)
 #   SOURCE_DATE_EPOCH   mtime of the archive members (default 2024-01-01)
 #   CARGO               cargo binary (default: cargo)
 #
@@ -78,8 +79,10 @@ build_bins() {
         STANDIN_VERSION=$version STANDIN_EDITION=$edition STANDIN_FAULT=$FAULT \
             CARGO_TARGET_DIR=$TARGET_DIR \
             "$CARGO" build -p mattermost-standin --release --bins 1>&2
-        cp "$TARGET_DIR/release/mattermost" "$dest/mattermost"
-        cp "$TARGET_DIR/release/mmctl" "$dest/mmctl"
+        # CARGO_BUILD_TARGET (e.g. x86_64-unknown-linux-musl: static binaries) puts them below the triple
+        local bin_dir=$TARGET_DIR/${CARGO_BUILD_TARGET:+$CARGO_BUILD_TARGET/}release
+        cp "$bin_dir/mattermost" "$dest/mattermost"
+        cp "$bin_dir/mmctl" "$dest/mmctl"
     )
 }
 

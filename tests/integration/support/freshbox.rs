@@ -136,6 +136,86 @@ pub fn available_or_skip(test: &str) -> bool {
     }
 }
 
+/// A Debian release a box can run (`FRESHBOX_SUITE` of box.sh). Each has its own root
+/// file system in the lab, built the first time a box of it starts (1-3 minutes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Suite {
+    /// Debian 11: glibc 2.31, PostgreSQL 13, systemd 247.
+    Bullseye,
+    /// Debian 12 (the default): glibc 2.36, PostgreSQL 15, systemd 252.
+    Bookworm,
+    /// Debian 13: glibc 2.41, PostgreSQL 17, systemd 257.
+    Trixie,
+}
+
+impl Suite {
+    pub const ALL: [Suite; 3] = [Suite::Bullseye, Suite::Bookworm, Suite::Trixie];
+
+    pub fn codename(self) -> &'static str {
+        match self {
+            Suite::Bullseye => "bullseye",
+            Suite::Bookworm => "bookworm",
+            Suite::Trixie => "trixie",
+        }
+    }
+
+    /// `VERSION_ID` in the box's /etc/os-release.
+    pub fn version_id(self) -> &'static str {
+        match self {
+            Suite::Bullseye => "11",
+            Suite::Bookworm => "12",
+            Suite::Trixie => "13",
+        }
+    }
+
+    /// The lab directory holding this suite's root (`rootfs`, `base.img`, `rootfs.ok`):
+    /// the lab itself for bookworm, as before suites existed.
+    pub fn root_dir(self) -> PathBuf {
+        match self {
+            Suite::Bookworm => lab_dir(),
+            other => lab_dir().join(other.codename()),
+        }
+    }
+}
+
+/// Builds a suite's root file system once per process (box.sh locks and skips when done).
+/// One lock per suite: tests of different suites build theirs at the same time.
+fn ensure_built_suite(suite: Suite) {
+    static BUILT: [Mutex<bool>; 3] = [Mutex::new(false), Mutex::new(false), Mutex::new(false)];
+    let slot = match suite {
+        Suite::Bullseye => 0,
+        Suite::Bookworm => 1,
+        Suite::Trixie => 2,
+    };
+    let mut built = BUILT[slot].lock().unwrap_or_else(PoisonError::into_inner);
+    if *built {
+        return;
+    }
+    if !suite.root_dir().join("rootfs.ok").exists() {
+        loud(&format!(
+            "freshbox: building the Debian {} ({}) root file system (1-3 minutes, once; log: {}/logs/)\n",
+            suite.version_id(),
+            suite.codename(),
+            lab_dir().display()
+        ));
+    }
+    let status = box_cmd()
+        .arg("build")
+        .env("FRESHBOX_SUITE", suite.codename())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run bash {}: {e}", box_sh().display()));
+    assert!(
+        status.success(),
+        "FRESHBOX_SUITE={} box.sh build failed: {status} (see {}/logs/)",
+        suite.codename(),
+        lab_dir().display()
+    );
+    *built = true;
+}
+
 /// Builds the root file system once per process (box.sh itself locks and skips when done).
 fn ensure_built() {
     static BUILT: Mutex<bool> = Mutex::new(false);
@@ -250,6 +330,48 @@ impl FreshBox {
             );
         }
         eprint!("{stderr}"); // captured by libtest: shown with a failing test's output
+        FreshBox {
+            name,
+            stopped: false,
+        }
+    }
+
+    /// Like `start`, on a fresh box of the given Debian release (its root file system is
+    /// built first if needed: `FRESHBOX_SUITE=<suite> box.sh build`).
+    pub fn start_suite(name: &str, suite: Suite) -> FreshBox {
+        if let Err(reason) = available() {
+            panic!("fresh boxes cannot run here: {reason}");
+        }
+        ensure_built_suite(suite);
+        let name = unique_name(name);
+        let out = box_cmd()
+            .args(["start", &name])
+            .env("FRESHBOX_SUITE", suite.codename())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run bash {}: {e}", box_sh().display()));
+        if !out.status.success() {
+            if keep(true) {
+                loud(&format!(
+                    "freshbox: FRESHBOX_KEEP: leaving the failed box {name} for inspection\n"
+                ));
+            } else {
+                let _ = run_box(&["stop", &name]);
+            }
+            panic!(
+                "{}",
+                describe(
+                    &format!(
+                        "FRESHBOX_SUITE={} box.sh start {name} failed",
+                        suite.codename()
+                    ),
+                    out.status,
+                    &out.stdout,
+                    &out.stderr
+                )
+            );
+        }
+        eprint!("{}", String::from_utf8_lossy(&out.stderr));
         FreshBox {
             name,
             stopped: false,

@@ -28,6 +28,12 @@ fi
 
 # The box root file system (~3 minutes the first time; cached under /var/tmp).
 bash tests/freshbox/box.sh build >&2
+# Debian 11 and 13 roots for tests/integration/freshbox_debian.rs, built while cargo
+# compiles (about 4 minutes each the first time; a test that needs one before it is
+# ready waits on its build lock, and builds it itself should this fail).
+suites_log=$(mktemp)
+( for s in bullseye trixie; do FRESHBOX_SUITE=$s bash tests/freshbox/box.sh build || true; done ) >"$suites_log" 2>&1 &
+suites_pid=$!
 
-trap 'bash tests/freshbox/box.sh stop-all >/dev/null 2>&1 || true' EXIT
+trap 'kill "$suites_pid" 2>/dev/null || true; bash tests/freshbox/box.sh stop-all >/dev/null 2>&1 || true' EXIT
 cargo test --release --workspace --locked --no-fail-fast -- --test-threads="${TEST_THREADS:-4}" "$@"

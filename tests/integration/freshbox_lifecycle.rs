@@ -642,7 +642,7 @@ fn reconfigure_moves_data_renames_the_domain_and_changes_the_password() {
         "mattermost-setup reconfigure --answers /root/small.json",
     );
     assert!(
-        code != 0 && out.contains("free") && out.contains("nothing was changed"),
+        code != 0 && out.contains("free") && out.contains("/mnt/small/data"),
         "{out}"
     );
     assert_eq!(

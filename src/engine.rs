@@ -197,6 +197,26 @@ fn move_data_if_changed(host: &Host, answers: &Answers) -> Result<(), PhaseError
     Ok(())
 }
 
+/// Benchmark hook (benches/run.sh, box C; see benches/README.md): set to 1, the tarball
+/// download starts only once apt is done, in the hand-run guide's order, instead of
+/// alongside apt. Not for operators: it only makes an install slower.
+pub const BENCH_SERIAL_ENV: &str = "MATTERMOST_SETUP_BENCH_SERIAL";
+
+fn serial_download() -> bool {
+    std::env::var(BENCH_SERIAL_ENV).is_ok_and(|v| v == "1")
+}
+
+/// Whether a due download may start before phase `id`: alongside apt (before the
+/// packages phase, or the database phase when HTTPS had to wait for ca-certificates),
+/// or, `serial`, only after apt.
+fn download_may_start(id: PhaseId, serial: bool) -> bool {
+    match id {
+        PhaseId::Packages => !serial,
+        PhaseId::Database => true,
+        _ => false,
+    }
+}
+
 /// Does the release need fetching on this run (not already in place)?
 fn needs_tarball(ctx: &Ctx) -> bool {
     phases::mattermost::binary_version(ctx) != Some(ctx.plan.release.version)
@@ -344,7 +364,7 @@ pub fn converge(
             // The download only needs the network, not the packages: it starts
             // alongside apt, or right after it when HTTPS had to wait for
             // ca-certificates.
-            if download_due && matches!(id, PhaseId::Packages | PhaseId::Database) {
+            if download_due && download_may_start(id, serial_download()) {
                 let https =
                     matches!(&plan.release.source, Source::Url(u) if u.starts_with("https://"));
                 let ca_ready = host
@@ -517,6 +537,18 @@ mod tests {
             elapsed: Duration::ZERO,
             checks: vec![],
         }
+    }
+
+    #[test]
+    fn the_download_starts_alongside_apt_unless_the_benchmark_asks_for_the_guides_order() {
+        let starts = |serial| {
+            PhaseId::ALL
+                .into_iter()
+                .filter(|id| download_may_start(*id, serial))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(starts(false), [PhaseId::Packages, PhaseId::Database]);
+        assert_eq!(starts(true), [PhaseId::Database]);
     }
 
     #[test]

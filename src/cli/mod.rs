@@ -1,5 +1,6 @@
 //! Command-line interface: one module per subcommand, dispatched from a clap enum.
 
+pub mod bench;
 pub mod install;
 pub mod plan;
 pub mod reconfigure;
@@ -47,6 +48,9 @@ pub enum Command {
     Uninstall(uninstall::Args),
     /// Delete messages older than N days with their reactions, files and threads (run daily by a timer).
     Retention(retention::Args),
+    /// Benchmark hook for benches/run.sh: the download phase (and unpack) alone, timed.
+    #[command(hide = true)]
+    BenchDownload(bench::Args),
 }
 
 /// What a command ended with: the exit code, and whether to point at the log.
@@ -65,6 +69,7 @@ pub fn run(cli: Cli) -> Outcome {
         Some(Command::Upgrade(a)) => upgrade::run(&a),
         Some(Command::Uninstall(a)) => uninstall::run(&a),
         Some(Command::Retention(a)) => retention::run(&a),
+        Some(Command::BenchDownload(a)) => bench::run(&a),
         None => wizard::run(&cli.wizard),
     }
 }

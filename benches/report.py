@@ -184,8 +184,7 @@ def fmt(v, unit):
 
 print(f"mattermost-setup benchmarks — median of {runs} run(s), commit {commit}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
 print(f"(sudo benches/run.sh{'' if runs == 3 else f' -n {runs}'}; tarball {mb:.0f} MB from a mirror in the box's network namespace)")
-w1 = max(len(r[1]) for r in rows) if rows else 10
-print(f"{'figure':<11} {'what':<{w1}} {'median':>12}  {'ratio':>16}  goal")
+lines = []
 last = None
 for fig, label, value, unit, anchor, ratio, goal, met in rows:
     if unit == "x":
@@ -193,9 +192,13 @@ for fig, label, value, unit, anchor, ratio, goal, met in rows:
     else:
         value_s = fmt(value, unit)
         ratio_s = f"{ratio:.2f} vs {anchor}" if ratio is not None and anchor else ""
-    verdict = "" if met is None else (" met" if met else " MISSED")
-    print(f"{fig if fig != last else '':<11} {label:<{w1}} {value_s:>12}  {ratio_s:>16}  {goal}{verdict}")
+    verdict = "" if met is None else ("met" if met else "MISSED")
+    lines.append((fig if fig != last else "", label, value_s, ratio_s, f"{goal} {verdict}".strip()))
     last = fig
+head = ("figure", "what", "median", "ratio", "goal")
+widths = [max(len(x[i]) for x in lines + [head]) for i in range(4)]
+for x in [head] + lines:
+    print(f"{x[0]:<{widths[0]}}  {x[1]:<{widths[1]}}  {x[2]:>{widths[2]}}  {x[3]:<{widths[3]}}  {x[4]}".rstrip())
 wl = text("rerun.files_written_list")
 if wl:
     print(f"files a re-run wrote: {wl}")

@@ -25,6 +25,9 @@
 #   5 binary: size, --help wall time, cold start of status.
 #   6 upgrade: 11.7 -> 11.8 stand-in on box B: wall time and downtime (ping sampled every 50 ms).
 # Not part of tests/run.sh or CI: it reports, the tests judge.
+# (The whole script is one { } block: bash reads all of it first, so editing this file
+# while a run is under way cannot derail that run.)
+{
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -34,7 +37,7 @@ ONLY=install,tls,download,rerun,binary,upgrade
 OUT=benches/results/latest.json
 KEEP=0
 PAD_MB=${PAD_MB:-400}
-usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,/^# (The whole/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) N=1 ;;
@@ -356,3 +359,5 @@ fi
 mkdir -p "$(dirname "$OUT")"
 python3 benches/report.py "$SAMPLES" "$OUT" "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" | tee "${OUT%.json}.txt"
 log "JSON: $OUT"
+exit
+}

@@ -326,6 +326,7 @@ pub fn converge(
     let mut done: Vec<PhaseReport> = Vec::new();
     // Whether the tarball still has to be fetched, and what apt installs meanwhile.
     let mut download_due = false;
+    let mut unpack_ahead = false;
     let mut apt_installs: Vec<&str> = Vec::new();
     std::thread::scope(|scope| {
         let mut ctx = Ctx::new(host, answers, plan);
@@ -357,6 +358,8 @@ pub fn converge(
                     return Err(fail(host, id, error, &done));
                 }
                 download_due = needs_tarball(&ctx);
+                // A fresh install (no Mattermost there at all) is also unpacked ahead.
+                unpack_ahead = download_due && phases::mattermost::binary_version(&ctx).is_none();
                 if download_due {
                     apt_installs = phases::packages::missing(&ctx).unwrap_or_default();
                 }
@@ -374,7 +377,9 @@ pub fn converge(
                     download_due = false;
                     let release = &plan.release;
                     host.note("[mattermost] starting the tarball download alongside apt");
-                    ctx.tarball = Some(scope.spawn(move || fetch_and_tell(host, release, cancel)));
+                    let ahead = unpack_ahead.then_some(answers.install_dir.as_path());
+                    ctx.tarball =
+                        Some(scope.spawn(move || fetch_and_tell(host, release, ahead, cancel)));
                 }
             }
             // Nothing after apt starts before the download is settled: a failed
@@ -441,12 +446,40 @@ pub fn converge(
 
 /// The background download: a failure is told at once (as a warning), while the
 /// work already running (apt) finishes; the engine stops before the next phase.
+/// With `unpack_into` (the install directory of a fresh install), the verified
+/// tarball is also unpacked into its staging directory while apt still works; the
+/// Mattermost phase then only moves it into place (or unpacks again, should this
+/// have failed).
 fn fetch_and_tell(
     host: &Host,
     release: &crate::plan::ReleasePlan,
+    unpack_into: Option<&Path>,
     cancel: &Cancel,
 ) -> Result<std::path::PathBuf, FetchError> {
     let result = phases::mattermost::fetch::fetch(host, release, cancel);
+    if let (Ok(tarball), Some(install_dir)) = (&result, unpack_into) {
+        if !cancel.is_cancelled() {
+            let staging = host.path(&phases::mattermost::unpack::staging_dir(install_dir));
+            let started = Instant::now();
+            host.note(&format!(
+                "[mattermost] unpacking {} into {} alongside apt",
+                tarball.display(),
+                staging.display()
+            ));
+            match phases::mattermost::unpack::unpack_ahead(host, tarball, &staging, &release.sha256)
+            {
+                Ok(_) => host.note(&format!(
+                    "[mattermost] unpacked into {} alongside apt in {:.1}s",
+                    staging.display(),
+                    started.elapsed().as_secs_f64()
+                )),
+                Err(e) => host.note(&format!(
+                    "[mattermost] unpacking ahead failed ({}); the mattermost phase unpacks again",
+                    e.cause
+                )),
+            }
+        }
+    }
     if let Err(e) = &result {
         if !matches!(e, FetchError::Cancelled { .. }) {
             let message = format!(

@@ -57,7 +57,10 @@ pub fn run(args: &Args) -> Outcome {
     };
     if let Some(dir) = &args.unpack {
         if !dir.is_absolute() {
-            return super::refuse(&host, "bench-download: --unpack wants an absolute directory");
+            return super::refuse(
+                &host,
+                "bench-download: --unpack wants an absolute directory",
+            );
         }
     }
     let cancel = crate::engine::Cancel::default();

@@ -272,15 +272,24 @@ mod tests {
         // Seen two hours later, the same lists are stale: apt-get update runs.
         let later = SystemTime::now() + Duration::from_secs(2 * 3600);
         let age = lists_age(d.path(), later).expect("an age");
-        assert!(age >= Duration::from_secs(2 * 3600) - Duration::from_secs(60), "{age:?}");
+        assert!(
+            age >= Duration::from_secs(2 * 3600) - Duration::from_secs(60),
+            "{age:?}"
+        );
         assert!(age >= FRESH_LISTS);
     }
 
     #[test]
     fn no_lists_or_no_release_file_is_never_fresh() {
-        let d = lists_with(&["deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages", "lock"]);
+        let d = lists_with(&[
+            "deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages",
+            "lock",
+        ]);
         assert_eq!(lists_age(d.path(), SystemTime::now()), None);
-        assert_eq!(lists_age(&d.path().join("missing"), SystemTime::now()), None);
+        assert_eq!(
+            lists_age(&d.path().join("missing"), SystemTime::now()),
+            None
+        );
         // A clock behind the files (changed since the update) is not trusted either.
         let d = lists_with(&["a_InRelease"]);
         let earlier = SystemTime::now() - Duration::from_secs(3600);

@@ -664,7 +664,10 @@ fn the_hashing_thread_hashes_what_was_written_and_gives_the_buffers_back() {
     assert_eq!(hex(&hashing.finish().finalize()), sha(&body));
     // Every buffer the pool had room for came back to be read into again.
     let back = pool.try_iter().count();
-    assert!(back > 0 && back <= POOL, "{back} of {sent} buffers came back");
+    assert!(
+        back > 0 && back <= POOL,
+        "{back} of {sent} buffers came back"
+    );
 }
 
 #[test]

@@ -260,9 +260,18 @@ impl Phase for Mattermost {
                 Some(path) => path,
                 None => fetch::fetch(host, &ctx.plan.release, &ctx.cancel)?,
             };
-            ctx.step(P, format!("unpacking {}", tarball.display()));
             let staging = host.path(&unpack::staging_dir(&a.install_dir));
-            let top = unpack::unpack(host, &tarball, &staging)?;
+            let top = if let Some(top) = unpack::unpacked_ahead(&staging, &ctx.plan.release.sha256)
+            {
+                host.note(&format!(
+                    "[mattermost] using the release unpacked into {} while apt worked",
+                    staging.display()
+                ));
+                top
+            } else {
+                ctx.step(P, format!("unpacking {}", tarball.display()));
+                unpack::unpack(host, &tarball, &staging)?
+            };
             let target = host.path(&a.install_dir);
             let moved = unpack::merge_no_clobber(&top, &target).map_err(|e| {
                 PhaseError::new(format!(

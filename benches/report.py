@@ -140,7 +140,10 @@ if r is not None:
     row("4 rerun", "status", s, "s", "goal 1 s", s, "<= 1 s", s <= 1 if s is not None else None, key="rerun.status_s")
     fw = med("rerun.files_written")
     if fw is not None:
-        row("4 rerun", "files a re-run writes (besides its log)", fw, "files", "", None, "0", fw == 0, key="rerun.files_written")
+        row("4 rerun", "files a re-run writes on disk (besides its log)", fw, "files", "", None, "0", fw == 0, key="rerun.files_written")
+        tw = med("rerun.tmpfs_written")
+        if tw is not None:
+            row("4 rerun", "  temporary files in /run, /tmp (removed)", tw, "files", key="rerun.tmpfs_written")
 
 # 5. the binary
 size = med("binary.size_bytes")
@@ -201,7 +204,10 @@ for x in [head] + lines:
     print(f"{x[0]:<{widths[0]}}  {x[1]:<{widths[1]}}  {x[2]:>{widths[2]}}  {x[3]:<{widths[3]}}  {x[4]}".rstrip())
 wl = text("rerun.files_written_list")
 if wl:
-    print(f"files a re-run wrote: {wl}")
+    print(f"files a re-run wrote on disk: {wl}")
+tl = text("rerun.tmpfs_written_list")
+if tl:
+    print(f"temporary files of a re-run: {tl}")
 
 json.dump(
     {
@@ -212,6 +218,7 @@ json.dump(
         "packages": text("meta.packages"),
         "figures": figures,
         "rerun_files_written": (wl or "").split(),
+        "rerun_tmpfs_written": (tl or "").split(),
         "samples": {k: v for k, v in sorted(raw.items())},
     },
     open(out_path, "w"),

@@ -251,14 +251,18 @@ for line in open(sys.argv[1], errors="replace"):
     m = re.search(r'^\d+\s+(\w+)\(', line)
     if m and m.group(1) not in ("open", "openat", "openat2"):
         seen.update(re.findall(r'"([^"]+)"', line))
+# Absolute paths only (a name relative to a directory descriptor repeats one seen
+# whole); nothing of /dev, /proc, /sys. Volatile ones (tmpfs /run, /tmp) apart.
 for p in sorted(seen):
-    if p.startswith(("/dev/", "/proc/", "/sys/")):
+    if not p.startswith("/") or p.startswith(("/dev/", "/proc/", "/sys/")):
         continue
-    print(p)
+    print(("tmp " if p.startswith(("/run/", "/tmp/")) else "disk ") + p)
 PY
-        written=$(grep -v -c -E '^/var/log/mattermost-setup/[^/]+\.log$' "$WORK/written.txt" || true)
-        sample rerun.files_written "$written"
-        sample rerun.files_written_list "$(grep -v -E '^/var/log/mattermost-setup/[^/]+\.log$' "$WORK/written.txt" | tr '\n' ' ')"
+        own_log='^disk /var/log/mattermost-setup/[^/]+\.log$'
+        sample rerun.files_written "$(grep '^disk ' "$WORK/written.txt" | grep -v -c -E "$own_log" || true)"
+        sample rerun.files_written_list "$(grep '^disk ' "$WORK/written.txt" | grep -v -E "$own_log" | cut -d' ' -f2- | tr '\n' ' ')"
+        sample rerun.tmpfs_written "$(grep -c '^tmp ' "$WORK/written.txt" || true)"
+        sample rerun.tmpfs_written_list "$(grep '^tmp ' "$WORK/written.txt" | cut -d' ' -f2- | tr '\n' ' ')"
       fi
     fi
 

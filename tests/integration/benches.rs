@@ -80,7 +80,10 @@ fn the_report_takes_medians_and_ratios_of_the_same_run() {
         find("3 download", "  installer peak RSS (VmHWM), unpack")["goal_met"],
         false
     );
-    assert_eq!(find("4 rerun", "files a re-run writes")["goal_met"], true);
+    assert_eq!(
+        find("4 rerun", "files a re-run writes on disk")["goal_met"],
+        true
+    );
     assert!(table.contains("MISSED") && table.contains("met"), "{table}");
     assert!(table.contains("commit abc1234"), "{table}");
 }

@@ -226,6 +226,26 @@ fn move_data_if_changed(host: &Host, answers: &Answers) -> Result<(), PhaseError
     Ok(())
 }
 
+/// Benchmark hook (benches/run.sh, box C; see benches/README.md): set to 1, the tarball
+/// download starts only once apt is done, in the hand-run guide's order, instead of
+/// alongside apt. Not for operators: it only makes an install slower.
+pub const BENCH_SERIAL_ENV: &str = "MATTERMOST_SETUP_BENCH_SERIAL";
+
+fn serial_download() -> bool {
+    std::env::var(BENCH_SERIAL_ENV).is_ok_and(|v| v == "1")
+}
+
+/// Whether a due download may start before phase `id`: alongside apt (before the
+/// packages phase, or the database phase when HTTPS had to wait for ca-certificates),
+/// or, `serial`, only after apt.
+fn download_may_start(id: PhaseId, serial: bool) -> bool {
+    match id {
+        PhaseId::Packages => !serial,
+        PhaseId::Database => true,
+        _ => false,
+    }
+}
+
 /// Does the release need fetching on this run (not already in place)?
 fn needs_tarball(ctx: &Ctx) -> bool {
     phases::mattermost::binary_version(ctx) != Some(ctx.plan.release.version)
@@ -335,6 +355,7 @@ pub fn converge(
     let mut done: Vec<PhaseReport> = Vec::new();
     // Whether the tarball still has to be fetched, and what apt installs meanwhile.
     let mut download_due = false;
+    let mut unpack_ahead = false;
     let mut apt_installs: Vec<&str> = Vec::new();
     std::thread::scope(|scope| {
         let mut ctx = Ctx::new(host, answers, plan);
@@ -366,6 +387,8 @@ pub fn converge(
                     return Err(fail(host, id, error, &done));
                 }
                 download_due = needs_tarball(&ctx);
+                // A fresh install (no Mattermost there at all) is also unpacked ahead.
+                unpack_ahead = download_due && phases::mattermost::binary_version(&ctx).is_none();
                 if download_due {
                     apt_installs = phases::packages::missing(&ctx).unwrap_or_default();
                 }
@@ -373,7 +396,7 @@ pub fn converge(
             // The download only needs the network, not the packages: it starts
             // alongside apt, or right after it when HTTPS had to wait for
             // ca-certificates.
-            if download_due && matches!(id, PhaseId::Packages | PhaseId::Database) {
+            if download_due && download_may_start(id, serial_download()) {
                 let https =
                     matches!(&plan.release.source, Source::Url(u) if u.starts_with("https://"));
                 let ca_ready = host
@@ -383,7 +406,9 @@ pub fn converge(
                     download_due = false;
                     let release = &plan.release;
                     host.note("[mattermost] starting the tarball download alongside apt");
-                    ctx.tarball = Some(scope.spawn(move || fetch_and_tell(host, release, cancel)));
+                    let ahead = unpack_ahead.then_some(answers.install_dir.as_path());
+                    ctx.tarball =
+                        Some(scope.spawn(move || fetch_and_tell(host, release, ahead, cancel)));
                 }
             }
             // Nothing after apt starts before the download is settled: a failed
@@ -450,12 +475,42 @@ pub fn converge(
 
 /// The background download: a failure is told at once (as a warning), while the
 /// work already running (apt) finishes; the engine stops before the next phase.
+/// With `unpack_into` (the install directory of a fresh install), the verified
+/// tarball is also unpacked into its staging directory while apt still works; the
+/// Mattermost phase then only moves it into place (or unpacks again, should this
+/// have failed).
 fn fetch_and_tell(
     host: &Host,
     release: &crate::plan::ReleasePlan,
+    unpack_into: Option<&Path>,
     cancel: &Cancel,
 ) -> Result<std::path::PathBuf, FetchError> {
     let result = phases::mattermost::fetch::fetch(host, release, cancel);
+    if let (Ok(tarball), Some(install_dir)) = (&result, unpack_into) {
+        if !cancel.is_cancelled() {
+            let staging = host.path(&phases::mattermost::unpack::staging_dir(install_dir));
+            let started = Instant::now();
+            host.note(&format!(
+                "[mattermost] unpacking {} into {} alongside apt",
+                tarball.display(),
+                staging.display()
+            ));
+            let sha = phases::mattermost::signature::recorded_sha256(release, tarball)
+                .unwrap_or_default();
+            match phases::mattermost::unpack::unpack_ahead(host, tarball, &staging, &sha)
+            {
+                Ok(_) => host.note(&format!(
+                    "[mattermost] unpacked into {} alongside apt in {:.1}s",
+                    staging.display(),
+                    started.elapsed().as_secs_f64()
+                )),
+                Err(e) => host.note(&format!(
+                    "[mattermost] unpacking ahead failed ({}); the mattermost phase unpacks again",
+                    e.cause
+                )),
+            }
+        }
+    }
     if let Err(e) = &result {
         if !matches!(e, FetchError::Cancelled { .. }) {
             let message = format!(
@@ -615,6 +670,18 @@ mod tests {
             elapsed: Duration::ZERO,
             checks: vec![],
         }
+    }
+
+    #[test]
+    fn the_download_starts_alongside_apt_unless_the_benchmark_asks_for_the_guides_order() {
+        let starts = |serial| {
+            PhaseId::ALL
+                .into_iter()
+                .filter(|id| download_may_start(*id, serial))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(starts(false), [PhaseId::Packages, PhaseId::Database]);
+        assert_eq!(starts(true), [PhaseId::Database]);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Command-line interface: one module per subcommand, dispatched from a clap enum.
 
 pub mod backup;
+pub mod bench;
 pub mod install;
 pub mod plan;
 pub mod reconfigure;
@@ -51,6 +52,9 @@ pub enum Command {
     /// One archive with a consistent database dump, the data, plugins, config.json and
     /// the answers, taken while Mattermost keeps serving; `--verify FILE` checks one.
     Backup(backup::Args),
+    /// Benchmark hook for benches/run.sh: the download phase (and unpack) alone, timed.
+    #[command(hide = true)]
+    BenchDownload(bench::Args),
 }
 
 /// What a command ended with: the exit code, and whether to point at the log.
@@ -70,6 +74,7 @@ pub fn run(cli: Cli) -> Outcome {
         Some(Command::Uninstall(a)) => uninstall::run(&a),
         Some(Command::Retention(a)) => retention::run(&a),
         Some(Command::Backup(a)) => backup::run(&a),
+        Some(Command::BenchDownload(a)) => bench::run(&a),
         None => wizard::run(&cli.wizard),
     }
 }

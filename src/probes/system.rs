@@ -38,7 +38,13 @@ pub fn free_bytes(path: &Path) -> Option<(std::path::PathBuf, u64)> {
 }
 
 /// The locks apt and dpkg take, in the order apt takes them.
-const DPKG_LOCKS: [&str; 2] = ["var/lib/dpkg/lock-frontend", "var/lib/dpkg/lock"];
+/// dpkg's locks, and the package lists' (held by `apt-get update`, which does not
+/// wait for it: an update orphaned by a killed run would fail the next run's at once).
+const DPKG_LOCKS: [&str; 3] = [
+    "var/lib/dpkg/lock-frontend",
+    "var/lib/dpkg/lock",
+    "var/lib/apt/lists/lock",
+];
 
 /// Who holds dpkg's lock (another apt, unattended-upgrades, a dpkg run), from
 /// /proc/locks: `(pid, command)`. Only the lock apt and dpkg themselves take counts:
@@ -129,7 +135,7 @@ mod tests {
         let lock = root.path().join("var/lib/dpkg/lock-frontend");
         std::fs::write(&lock, b"").unwrap();
         std::os::unix::fs::symlink("/proc", root.path().join("proc")).unwrap();
-        let hold = |how: &str| {
+        let hold_on = |lock: &Path, how: &str| {
             let mut child = std::process::Command::new("python3")
                 .args([
                     "-c",
@@ -137,7 +143,7 @@ mod tests {
                         "import fcntl,sys,time\nf=open(sys.argv[1],'w')\nfcntl.{how}(f,fcntl.LOCK_EX)\nprint('held',flush=True)\ntime.sleep(30)"
                     ),
                 ])
-                .arg(&lock)
+                .arg(lock)
                 .stdout(std::process::Stdio::piped())
                 .spawn()
                 .unwrap();
@@ -150,6 +156,7 @@ mod tests {
             assert_eq!(line.trim(), "held");
             child
         };
+        let hold = |how: &str| hold_on(&lock, how);
         let mut flock = hold("flock");
         assert_eq!(dpkg_lock_holder(root.path()), None);
         flock.kill().unwrap();
@@ -159,6 +166,16 @@ mod tests {
         posix.kill().unwrap();
         posix.wait().unwrap();
         assert_eq!(holder, Some((posix.id(), "python3".to_owned())));
+        // apt-get update's lock on the package lists counts too.
+        std::fs::create_dir_all(root.path().join("var/lib/apt/lists")).unwrap();
+        let lists = root.path().join("var/lib/apt/lists/lock");
+        std::fs::write(&lists, b"").unwrap();
+        assert_eq!(dpkg_lock_holder(root.path()), None);
+        let mut update = hold_on(&lists, "lockf");
+        let holder = dpkg_lock_holder(root.path());
+        update.kill().unwrap();
+        update.wait().unwrap();
+        assert_eq!(holder, Some((update.id(), "python3".to_owned())));
     }
 
     #[test]

@@ -183,6 +183,12 @@ fn download_from_a_misbehaving_mirror() {
         "0",
         "nothing left in the cache"
     );
+    // The box's lists date from its image: this run refreshed them.
+    let log = last_log(&b);
+    assert!(
+        log.contains("refreshing the package lists (apt-get update)"),
+        "{log}"
+    );
 
     write_answers(
         &b,
@@ -244,6 +250,11 @@ fn download_from_a_misbehaving_mirror() {
         part_size(&b).is_some_and(|s| s > 0),
         "the received bytes are kept"
     );
+    // The lists run 0 refreshed a moment ago are used as they are: no second
+    // `apt-get update` (phases::packages::FRESH_LISTS), and apt still installed.
+    let log = last_log(&b);
+    assert!(log.contains("s ago: no apt-get update"), "{log}");
+    assert!(!log.contains("refreshing the package lists"), "{log}");
 
     // 2. A stall half way; SIGINT ends the run at once, the .part stays.
     bad.mode("stall-once");

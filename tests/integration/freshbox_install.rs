@@ -409,6 +409,12 @@ fn postgresql_install_on_a_fresh_box() {
         "download overlaps apt"
     );
     assert!(log.contains("tarball") && log.contains("verified"), "{log}");
+    assert!(
+        log.contains("alongside apt in") && log.contains("using the release unpacked into"),
+        "the release is unpacked while apt works, then moved into place: {log}"
+    );
+    // The refused run above refreshed the package lists a moment ago: not again.
+    assert!(log.contains("s ago: no apt-get update"), "{log}");
 
     check_installed(&b, "postgresql", V11);
     assert_secret_absent(&b, NASTY_PASSWORD);

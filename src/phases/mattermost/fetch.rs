@@ -8,6 +8,11 @@
 //! the final file only once its hash matches, after an fsync. The operator's stop
 //! request is honoured within a fraction of a second, even while the mirror stalls:
 //! the HTTP reads run in a worker thread and this side only waits on a channel.
+//!
+//! The body streams through three threads at once: the worker reads from the network,
+//! this side writes to the `.part`, a hashing thread computes the SHA-256 of what was
+//! written; the buffers then go back to the worker, so none is allocated (or zeroed)
+//! after the first few and memory stays at a few MiB whatever the file's size.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
@@ -31,6 +36,10 @@ pub const READ_TIMEOUT_ENV: &str = "MATTERMOST_SETUP_READ_TIMEOUT";
 /// How often a wait looks at the operator's stop request.
 const TICK: Duration = Duration::from_millis(100);
 const CHUNK: usize = 256 * 1024;
+/// Chunks read ahead of the writer, and written ahead of the hasher.
+const QUEUE: usize = 4;
+/// Buffers kept for the worker to read into again: enough for every one in flight.
+const POOL: usize = 2 * QUEUE + 3;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
@@ -410,12 +419,14 @@ impl Part {
         Ok(())
     }
 
-    fn append(&mut self, bytes: &[u8]) -> Result<(), FetchError> {
+    /// Writes `chunk` here, then hands it to the hashing thread: the hash of this
+    /// chunk overlaps the write of the next one.
+    fn append(&mut self, chunk: Chunk, hashing: &Hashing) -> Result<(), FetchError> {
         self.file
-            .write_all(bytes)
+            .write_all(chunk.bytes())
             .map_err(io_err("cannot write", &self.path))?;
-        self.hasher.update(bytes);
-        self.have += bytes.len() as u64;
+        self.have += chunk.len as u64;
+        hashing.update(chunk);
         Ok(())
     }
 
@@ -436,6 +447,56 @@ enum Attempt {
     Fatal(FetchError),
 }
 
+/// `len` bytes read into `buf` (which stays `CHUNK` long, so it is never zeroed again).
+struct Chunk {
+    buf: Vec<u8>,
+    len: usize,
+}
+
+impl Chunk {
+    fn bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+/// The SHA-256 of a stream, computed on a thread of its own from chunks already
+/// written; each chunk's buffer then goes back to the worker (`recycle`).
+struct Hashing {
+    tx: SyncSender<Chunk>,
+    thread: std::thread::JoinHandle<Sha256>,
+}
+
+impl Hashing {
+    /// Continues from `state` (the hash of the bytes already in the file).
+    fn start(state: Sha256, recycle: SyncSender<Vec<u8>>) -> Self {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(QUEUE);
+        let thread = std::thread::spawn(move || {
+            let mut hasher = state;
+            for chunk in rx {
+                hasher.update(chunk.bytes());
+                // A full pool, or a worker that is gone: the buffer is simply freed.
+                let _ = recycle.try_send(chunk.buf);
+            }
+            hasher
+        });
+        Self { tx, thread }
+    }
+
+    /// Queues `chunk`; waits while the hasher is `QUEUE` chunks behind.
+    fn update(&self, chunk: Chunk) {
+        // Fails only if the thread is gone (a panic), which `finish` reports.
+        let _ = self.tx.send(chunk);
+    }
+
+    /// The hash of everything queued, once the thread has caught up.
+    fn finish(self) -> Sha256 {
+        drop(self.tx);
+        self.thread
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    }
+}
+
 /// What the worker thread sends.
 enum Msg {
     Head {
@@ -443,7 +504,7 @@ enum Msg {
         length: Option<u64>,
         range: Option<String>,
     },
-    Data(Vec<u8>),
+    Data(Chunk),
     End,
     Failed {
         cause: String,
@@ -451,9 +512,16 @@ enum Msg {
     },
 }
 
-/// One GET (from byte `from` on), its body sent chunk by chunk. Runs detached: when
-/// the receiver is gone (stop, stall) it ends at its next send or read timeout.
-fn worker(client: &reqwest::blocking::Client, url: &str, from: u64, tx: &SyncSender<Msg>) {
+/// One GET (from byte `from` on), its body sent chunk by chunk, read into the buffers
+/// that come back from the hasher (`pool`) when there are. Runs detached: when the
+/// receiver is gone (stop, stall) it ends at its next send or read timeout.
+fn worker(
+    client: &reqwest::blocking::Client,
+    url: &str,
+    from: u64,
+    tx: &SyncSender<Msg>,
+    pool: &Receiver<Vec<u8>>,
+) {
     let mut req = client.get(url);
     if from > 0 {
         req = req.header(reqwest::header::RANGE, format!("bytes={from}-"));
@@ -482,13 +550,10 @@ fn worker(client: &reqwest::blocking::Client, url: &str, from: u64, tx: &SyncSen
         return;
     }
     loop {
-        let mut buf = vec![0u8; CHUNK];
+        let mut buf = pool.try_recv().unwrap_or_else(|_| vec![0u8; CHUNK]);
         let msg = match resp.read(&mut buf) {
             Ok(0) => Msg::End,
-            Ok(n) => {
-                buf.truncate(n);
-                Msg::Data(buf)
-            }
+            Ok(len) => Msg::Data(Chunk { buf, len }),
             Err(e) => {
                 let timed_out = e.kind() == std::io::ErrorKind::TimedOut
                     || e.get_ref()
@@ -546,11 +611,12 @@ fn attempt(
         })
     };
     let from = part.have;
-    let (tx, rx) = std::sync::mpsc::sync_channel(4);
+    let (tx, rx) = std::sync::mpsc::sync_channel(QUEUE);
+    let (recycle, pool) = std::sync::mpsc::sync_channel(POOL);
     {
         let client = client.clone();
         let url = url.to_owned();
-        std::thread::spawn(move || worker(&client, &url, from, &tx));
+        std::thread::spawn(move || worker(&client, &url, from, &tx, &pool));
     }
     // The worker has its own timeouts; this is a backstop should it hang anyway.
     let patience = tuning.connect_timeout + tuning.read_timeout * 2;
@@ -627,33 +693,51 @@ fn attempt(
             });
         }
     }
+    let hashing = Hashing::start(std::mem::take(&mut part.hasher), recycle);
+    let outcome = receive(host, &rx, part, &hashing, cancel, tuning, patience);
+    part.hasher = hashing.finish();
+    match outcome {
+        Err(()) => cancelled(part),
+        Ok(a) => a,
+    }
+}
+
+/// The body, chunk by chunk, into `part` (and `hashing`). `Err` when stopped.
+fn receive(
+    host: &Host,
+    rx: &Receiver<Msg>,
+    part: &mut Part,
+    hashing: &Hashing,
+    cancel: &Cancel,
+    tuning: &Tuning,
+    patience: Duration,
+) -> Result<Attempt, ()> {
     let label = "downloading";
     progress(host, label, part.have, part.total);
     let mut last_report = part.have;
     loop {
-        match next(&rx, cancel, patience) {
-            Err(()) => return cancelled(part),
-            Ok(Some(Msg::Data(bytes))) => {
-                if let Err(e) = part.append(&bytes) {
-                    return Attempt::Fatal(e);
+        match next(rx, cancel, patience)? {
+            Some(Msg::Data(chunk)) => {
+                if let Err(e) = part.append(chunk, hashing) {
+                    return Ok(Attempt::Fatal(e));
                 }
                 if part.have - last_report >= 4 * 1024 * 1024 {
                     last_report = part.have;
                     progress(host, label, part.have, part.total);
                 }
             }
-            Ok(Some(Msg::End)) => {
+            Some(Msg::End) => {
                 progress(host, label, part.have, part.total);
-                return match part.total {
+                return Ok(match part.total {
                     Some(t) if part.have < t => {
                         Attempt::Retry(format!("the connection closed after {}", part.received()))
                     }
                     _ => Attempt::Complete,
-                };
+                });
             }
-            Ok(Some(Msg::Failed { cause, timed_out })) => {
+            Some(Msg::Failed { cause, timed_out }) => {
                 progress(host, label, part.have, part.total);
-                return Attempt::Retry(if timed_out {
+                return Ok(Attempt::Retry(if timed_out {
                     format!(
                         "no data for {}s after {} ({cause})",
                         tuning.read_timeout.as_secs_f64(),
@@ -661,17 +745,17 @@ fn attempt(
                     )
                 } else {
                     format!("the connection closed after {} ({cause})", part.received())
-                });
+                }));
             }
-            Ok(Some(Msg::Head { .. })) => {
-                return Attempt::Retry("unexpected second response head".into());
+            Some(Msg::Head { .. }) => {
+                return Ok(Attempt::Retry("unexpected second response head".into()));
             }
-            Ok(None) => {
-                return Attempt::Retry(format!(
+            None => {
+                return Ok(Attempt::Retry(format!(
                     "no data for {}s after {}",
                     patience.as_secs_f64(),
                     part.received()
-                ));
+                )));
             }
         }
     }

@@ -640,3 +640,60 @@ fn hex_matches_sha256sum() {
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
     );
 }
+
+#[test]
+fn the_hashing_thread_hashes_what_was_written_and_gives_the_buffers_back() {
+    let body = tarball();
+    let (recycle, pool) = std::sync::mpsc::sync_channel(POOL);
+    // A hash already under way (the bytes of a .part from an earlier run) is continued.
+    let mut state = Sha256::new();
+    state.update(&body[..1000]);
+    let hashing = Hashing::start(state, recycle);
+    // Chunks of every length a read can return, each in a buffer CHUNK long.
+    let mut at = 1000;
+    let mut sizes = [1, CHUNK, 7, 4096, CHUNK - 1, 65_536].into_iter().cycle();
+    let mut sent = 0;
+    while at < body.len() {
+        let len = sizes.next().unwrap().min(body.len() - at);
+        let mut buf = pool.try_recv().unwrap_or_else(|_| vec![0u8; CHUNK]);
+        assert_eq!(buf.len(), CHUNK, "a recycled buffer keeps its length");
+        buf[..len].copy_from_slice(&body[at..at + len]);
+        hashing.update(Chunk { buf, len });
+        at += len;
+        sent += 1;
+    }
+    assert_eq!(hex(&hashing.finish().finalize()), sha(&body));
+    // Every buffer the pool had room for came back to be read into again.
+    let back = pool.try_iter().count();
+    assert!(
+        back > 0 && back <= POOL,
+        "{back} of {sent} buffers came back"
+    );
+}
+
+#[test]
+fn a_download_of_many_chunks_is_written_and_hashed_whole() {
+    // 32 MiB: far more chunks than buffers ever exist at once.
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    let body: Arc<Vec<u8>> = Arc::new(
+        (0..32 * 1024 * 1024)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x.to_le_bytes()[5]
+            })
+            .collect(),
+    );
+    let m = mirror(body.clone(), |_| Fault::None);
+    let f = Fixture::new();
+    let path = fetch_with(
+        &f.host,
+        &release(Source::Url(m.url.clone()), sha(&body)),
+        &Cancel::default(),
+        &quick(),
+    )
+    .unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), *body);
+    assert_eq!(f.retries(), Vec::<String>::new());
+}

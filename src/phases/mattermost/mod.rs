@@ -280,9 +280,21 @@ impl Phase for Mattermost {
                     PhaseError::new(format!("cannot read {}: {e}", tarball.display()))
                 })?,
             );
-            ctx.step(P, format!("unpacking {}", tarball.display()));
             let staging = host.path(&unpack::staging_dir(&a.install_dir));
-            let top = unpack::unpack(host, &tarball, &staging)?;
+            // The tarball's own SHA-256 (for a signature-checked release, computed):
+            // an unpack made ahead counts only for this very tarball.
+            let this_sha = verified_sha256.clone().unwrap_or_default();
+            let top = if let Some(top) = unpack::unpacked_ahead(&staging, &this_sha)
+            {
+                host.note(&format!(
+                    "[mattermost] using the release unpacked into {} while apt worked",
+                    staging.display()
+                ));
+                top
+            } else {
+                ctx.step(P, format!("unpacking {}", tarball.display()));
+                unpack::unpack(host, &tarball, &staging)?
+            };
             let target = host.path(&a.install_dir);
             let moved = unpack::merge_no_clobber(&top, &target).map_err(|e| {
                 PhaseError::new(format!(

@@ -19,6 +19,38 @@ pub fn staging_dir(install_dir: &Path) -> PathBuf {
     install_dir.with_file_name(format!(".{name}.mattermost-setup-staging"))
 }
 
+/// Written into the staging directory, beside `mattermost/`, once an unpack ahead of
+/// the Mattermost phase has completed; names the tarball's SHA-256.
+const AHEAD_MARKER: &str = ".unpacked-ahead-sha256-";
+
+/// Unpacks ahead of the Mattermost phase (in the download's thread, while apt works):
+/// [`unpack`] into `staging`, then the marker that lets [`unpacked_ahead`] find it.
+pub fn unpack_ahead(
+    host: &Host,
+    tarball: &Path,
+    staging: &Path,
+    sha256: &str,
+) -> Result<PathBuf, PhaseError> {
+    let top = unpack(host, tarball, staging)?;
+    std::fs::write(staging.join(format!("{AHEAD_MARKER}{sha256}")), b"").map_err(|e| {
+        PhaseError::new(format!(
+            "cannot write in the staging directory {}: {e}",
+            staging.display()
+        ))
+    })?;
+    Ok(top)
+}
+
+/// The tree a completed [`unpack_ahead`] of the tarball with this SHA-256 left in
+/// `staging`; `None` when there is none (never done, interrupted, another tarball).
+pub fn unpacked_ahead(staging: &Path, sha256: &str) -> Option<PathBuf> {
+    let top = staging.join("mattermost");
+    (sha256.len() == 64
+        && staging.join(format!("{AHEAD_MARKER}{sha256}")).is_file()
+        && top.join("bin/mattermost").is_file())
+    .then_some(top)
+}
+
 /// Unpacks `tarball` into `staging` (emptied first) and returns `staging/mattermost`.
 pub fn unpack(host: &Host, tarball: &Path, staging: &Path) -> Result<PathBuf, PhaseError> {
     let err = |what: &str, e: &dyn std::fmt::Display| {
@@ -154,6 +186,60 @@ mod tests {
             std::fs::read_to_string(to.join("bin/mattermost")).unwrap(),
             "bin"
         );
+    }
+
+    /// A small tarball shaped like a release: mattermost/bin/mattermost and a config.
+    fn release_tarball(dir: &Path) -> PathBuf {
+        let path = dir.join("mattermost-test.tar.gz");
+        let gz = flate2::write::GzEncoder::new(
+            File::create(&path).unwrap(),
+            flate2::Compression::fast(),
+        );
+        let mut tar = tar::Builder::new(gz);
+        for (name, body) in [
+            ("mattermost/bin/mattermost", &b"#!/bin/sh\n"[..]),
+            ("mattermost/config/config.json", b"{}"),
+        ] {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(body.len() as u64);
+            h.set_mode(0o755);
+            h.set_cksum();
+            tar.append_data(&mut h, name, body).unwrap();
+        }
+        tar.into_inner().unwrap().finish().unwrap();
+        path
+    }
+
+    fn host(dir: &Path) -> Host {
+        Host::new(
+            dir.to_owned(),
+            crate::host::RunLog::create(&dir.join("log")),
+            std::sync::Arc::new(|_| {}),
+            Box::new(crate::host::SystemRunner),
+        )
+    }
+
+    #[test]
+    fn an_unpack_ahead_is_found_only_complete_and_for_the_same_tarball() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = host(dir.path());
+        let tarball = release_tarball(dir.path());
+        let staging = dir.path().join(".mattermost.mattermost-setup-staging");
+        let sha = "ab".repeat(32);
+        assert_eq!(unpacked_ahead(&staging, &sha), None);
+        let top = unpack_ahead(&host, &tarball, &staging, &sha).unwrap();
+        assert_eq!(unpacked_ahead(&staging, &sha), Some(top.clone()));
+        assert!(top.join("config/config.json").is_file());
+        // Another release's SHA-256: not this tree.
+        assert_eq!(unpacked_ahead(&staging, &"cd".repeat(32)), None);
+        // A plain unpack (as an interrupted one restarts) empties the staging first:
+        // no marker survives it.
+        unpack(&host, &tarball, &staging).unwrap();
+        assert_eq!(unpacked_ahead(&staging, &sha), None);
+        // The tree without its binary (a damaged staging) is not used either.
+        unpack_ahead(&host, &tarball, &staging, &sha).unwrap();
+        std::fs::remove_file(top.join("bin/mattermost")).unwrap();
+        assert_eq!(unpacked_ahead(&staging, &sha), None);
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod freshbox_lifecycle;
 mod freshbox_nginx;
 mod freshbox_tls;
 mod fuzz;
+mod release;
 mod retention;
 mod support;
 mod template_grammar;

@@ -31,7 +31,9 @@ fn main() {
         .ok()
         .and_then(|text| table_date(&text))
         .unwrap_or_else(|| {
-            println!("cargo:warning={TABLE} names no date (no \"date\" key, no YYYY-MM-DD in \"source\")");
+            println!(
+                "cargo:warning={TABLE} names no date (no \"date\" key, no YYYY-MM-DD in \"source\")"
+            );
             "unknown".to_owned()
         });
     println!("cargo:rustc-env=MATTERMOST_SETUP_TABLE_DATE={date}");
@@ -50,11 +52,17 @@ fn git_commit() -> Option<String> {
     };
     let commit = git(&["rev-parse", "--short=12", "HEAD"])?;
     if let Some(dir) = git(&["rev-parse", "--git-dir"]) {
-        println!("cargo:rerun-if-changed={}", Path::new(&dir).join("HEAD").display());
+        println!(
+            "cargo:rerun-if-changed={}",
+            Path::new(&dir).join("HEAD").display()
+        );
     }
     if let Some(common) = git(&["rev-parse", "--git-common-dir"]) {
         let common = Path::new(&common);
-        println!("cargo:rerun-if-changed={}", common.join("packed-refs").display());
+        println!(
+            "cargo:rerun-if-changed={}",
+            common.join("packed-refs").display()
+        );
         if let Some(head_ref) = git(&["symbolic-ref", "-q", "HEAD"]) {
             println!("cargo:rerun-if-changed={}", common.join(head_ref).display());
         }

@@ -98,12 +98,28 @@ build() {
   "$host_bin" generate schema >"$gen/answers.schema.json"
   cmp -s "$gen/answers.schema.json" assets/answers.schema.json ||
     die "assets/answers.schema.json is not what the code generates; run: cargo run -- generate schema > assets/answers.schema.json"
-  gzip -9n <CHANGELOG.md >"$gen/CHANGELOG.md.gz"
+  # The upstream changelog, under the name Debian gives it.
+  gzip -9n <CHANGELOG.md >"$gen/changelog.gz"
+  # The lintian tags this package keeps on purpose, each with its reason.
+  cat >"$gen/lintian-overrides" <<'EOF'
+# The binary is a static PIE (musl): it has a dynamic section for its own relocations
+# and no NEEDED library, which lintian reads as a shared library without dependencies.
+mattermost-setup: shared-library-lacks-prerequisites [usr/bin/mattermost-setup]
+# Read-only: it waits for apt's locks (/var/lib/dpkg/lock*) and notices an interrupted
+# dpkg run (/var/lib/dpkg/updates) to finish it with dpkg --configure -a; every change
+# goes through apt-get and dpkg.
+mattermost-setup: uses-dpkg-database-directly [usr/bin/mattermost-setup]
+# A static binary depends on nothing; cargo-deb 3.8 writes "Depends:" even when its
+# $auto finds no library (src/config.rs, write_control), and dpkg reads it as none.
+mattermost-setup: empty-field Depends
+# Distributed by the project, not uploaded to Debian: there is no ITP bug to close.
+mattermost-setup: initial-upload-closes-no-bugs [usr/share/doc/mattermost-setup/changelog.Debian.gz:1]
+EOF
   # The Debian changelog of this native package: one entry pointing at CHANGELOG.md.
   {
     echo "mattermost-setup ($VERSION-1) unstable; urgency=medium"
     echo
-    echo "  * Release $VERSION; the changes are in /usr/share/doc/mattermost-setup/CHANGELOG.md.gz."
+    echo "  * Release $VERSION; the changes are in /usr/share/doc/mattermost-setup/changelog.gz."
     echo
     echo " -- $(sed -n 's/^maintainer = "\(.*\)"/\1/p' Cargo.toml | head -1)  $(date -R -d "@${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}")"
   } >"$gen/changelog"
@@ -187,8 +203,8 @@ verify() {
       ./usr/share/fish/vendor_completions.d/mattermost-setup.fish \
       ./usr/share/mattermost-setup/answers.schema.json \
       ./usr/share/doc/mattermost-setup/README.md \
-      ./usr/share/doc/mattermost-setup/CHANGELOG.md.gz \
       ./usr/share/doc/mattermost-setup/changelog.gz \
+      ./usr/share/doc/mattermost-setup/changelog.Debian.gz \
       ./usr/share/doc/mattermost-setup/copyright; do
       grep -qx "$p" <<<"$listing" || fail "$deb lacks $p"
     done
@@ -201,6 +217,16 @@ verify() {
     local depends
     depends=$(dpkg-deb -f "$deb" Depends)
     [ -z "$depends" ] && ok "$deb: no Depends (static binary)" || fail "$deb: Depends: $depends"
+    if command -v lintian >/dev/null; then
+      local tags
+      if tags=$(lintian --fail-on error,warning "$deb" 2>&1 | grep -v 'running with root privileges'); then
+        ok "$deb: lintian clean${tags:+ ($tags)}"
+      else
+        fail "$deb: lintian: $tags"
+      fi
+    else
+      fail "lintian is missing (apt-get install lintian)"
+    fi
   done
   rm -f "$answers"
   [ "$failures" = 0 ] || die "verify: $failures check(s) failed"

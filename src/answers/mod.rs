@@ -16,8 +16,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use parse::{from_json, from_saved_json};
-pub use schema::{schema, schema_json};
 pub use save::{SavedFiles, replay_json, save_for_replay, to_keep, without_admin_password};
+pub use schema::{schema, schema_json};
 pub use secret::Secret;
 
 /// Where the tool keeps the answers of the last install on this box.

@@ -35,10 +35,16 @@ pub struct AnswersFile {
     #[schemars(default = "default_db_engine")]
     db_engine: Option<DbEngine>,
     /// The database to create: 1-32 of a-z, 0-9 and _, starting with a letter or _.
-    #[schemars(default = "default_db_name", regex(pattern = r"^[a-z_][a-z0-9_]{0,31}$"))]
+    #[schemars(
+        default = "default_db_name",
+        regex(pattern = r"^[a-z_][a-z0-9_]{0,31}$")
+    )]
     db_name: Option<String>,
     /// The database role to create: 1-32 of a-z, 0-9 and _, starting with a letter or _.
-    #[schemars(default = "default_db_user", regex(pattern = r"^[a-z_][a-z0-9_]{0,31}$"))]
+    #[schemars(
+        default = "default_db_user",
+        regex(pattern = r"^[a-z_][a-z0-9_]{0,31}$")
+    )]
     db_user: Option<String>,
     /// The database password: 8-128 printable characters (with PostgreSQL, none that
     /// SASLprep would change). When absent it is generated from the system's CSPRNG on
@@ -188,12 +194,10 @@ fn relations() -> serde_json::Value {
             "properties": { key: { "not": { "type": "null" } } }
         })
     };
-    let not_both = |a: &str, b: &str| {
-        serde_json::json!({ "not": { "allOf": [given(a), given(b)] } })
-    };
-    let needs = |key: &str, needed: &str| {
-        serde_json::json!({ "if": given(key), "then": given(needed) })
-    };
+    let not_both =
+        |a: &str, b: &str| serde_json::json!({ "not": { "allOf": [given(a), given(b)] } });
+    let needs =
+        |key: &str, needed: &str| serde_json::json!({ "if": given(key), "then": given(needed) });
     let when_tls = |tls: &str, then: serde_json::Value| {
         serde_json::json!({
             "if": { "required": ["tls"], "properties": { "tls": { "const": tls } } },
@@ -241,4 +245,23 @@ pub fn schema_json() -> String {
     let mut s = serde_json::to_string_pretty(&schema()).unwrap_or_default();
     s.push('\n');
     s
+}
+
+#[cfg(test)]
+mod tests {
+    /// The schema's properties are exactly the keys the parser reads.
+    #[test]
+    fn schema_keys_are_the_parsers_keys() {
+        let schema = super::schema();
+        let mut props: Vec<&str> = schema["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut keys = super::super::parse::KEYS.to_vec();
+        props.sort_unstable();
+        keys.sort_unstable();
+        assert_eq!(props, keys);
+    }
 }

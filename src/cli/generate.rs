@@ -41,7 +41,7 @@ pub fn run(args: &Args) -> Outcome {
             .map_err(|e| format!("generate man: cannot write into {}: {e}", dir.display())),
         What::Completions { shell } => {
             let mut out = Vec::new();
-            clap_complete::generate(*shell, &mut Cli::command(), "mattermost-setup", &mut out);
+            clap_complete::generate(*shell, &mut public_command(), "mattermost-setup", &mut out);
             write_stdout(&out)
         }
         What::Schema => write_stdout(crate::answers::schema_json().as_bytes()),
@@ -59,6 +59,22 @@ pub fn run(args: &Args) -> Outcome {
             }
         }
     }
+}
+
+/// The command line without its hidden subcommands (clap_complete would offer them).
+fn public_command() -> clap::Command {
+    let full = Cli::command();
+    let mut cmd = clap::Command::new("mattermost-setup").version(super::VERSION);
+    if let Some(about) = full.get_about() {
+        cmd = cmd.about(about.clone());
+    }
+    for arg in full.get_arguments() {
+        cmd = cmd.arg(arg.clone());
+    }
+    for sub in full.get_subcommands().filter(|s| !s.is_hide_set()) {
+        cmd = cmd.subcommand(sub.clone());
+    }
+    cmd
 }
 
 fn write_stdout(bytes: &[u8]) -> Result<(), String> {

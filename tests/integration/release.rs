@@ -37,10 +37,17 @@ fn table_date_from_source() -> String {
     let dates: Vec<&str> = source
         .split(|c: char| !(c.is_ascii_digit() || c == '-'))
         .filter(|w| {
-            w.len() == 10 && w.as_bytes()[4] == b'-' && w.as_bytes()[7] == b'-' && !w[..4].contains('-')
+            w.len() == 10
+                && w.as_bytes()[4] == b'-'
+                && w.as_bytes()[7] == b'-'
+                && !w[..4].contains('-')
         })
         .collect();
-    (*dates.iter().max().expect("the table's source line names a date")).to_owned()
+    (*dates
+        .iter()
+        .max()
+        .expect("the table's source line names a date"))
+    .to_owned()
 }
 
 #[test]
@@ -53,9 +60,14 @@ fn version_names_the_commit_and_the_releases_table_date() {
     assert_eq!(String::from_utf8_lossy(&short.stdout).trim_end(), line);
 
     let rest = line
-        .strip_prefix(&format!("mattermost-setup {} (commit ", env!("CARGO_PKG_VERSION")))
+        .strip_prefix(&format!(
+            "mattermost-setup {} (commit ",
+            env!("CARGO_PKG_VERSION")
+        ))
         .unwrap_or_else(|| panic!("{line:?} does not start with the name and version"));
-    let (commit, rest) = rest.split_once(", releases table ").unwrap_or_else(|| panic!("{line:?}"));
+    let (commit, rest) = rest
+        .split_once(", releases table ")
+        .unwrap_or_else(|| panic!("{line:?}"));
     let date = rest.strip_suffix(')').unwrap_or_else(|| panic!("{line:?}"));
     assert_eq!(date, table_date_from_source(), "{line:?}");
 
@@ -86,9 +98,13 @@ fn build_script_reads_the_table_date_and_prefers_an_explicit_one() {
         table_date(r#"{"date": "2027-01-02", "source": "2026-08-21"}"#).as_deref(),
         Some("2027-01-02")
     );
-    assert_eq!(table_date(r#"{"source": "no date here", "releases": []}"#), None);
+    assert_eq!(
+        table_date(r#"{"source": "no date here", "releases": []}"#),
+        None
+    );
     assert_eq!(table_date("{}"), None);
-    let committed = std::fs::read_to_string(repo().join("assets/mattermost-releases.json")).unwrap();
+    let committed =
+        std::fs::read_to_string(repo().join("assets/mattermost-releases.json")).unwrap();
     assert_eq!(table_date(&committed), Some(table_date_from_source()));
 }
 
@@ -102,7 +118,10 @@ fn committed_schema_is_what_the_code_generates() {
         path.display()
     );
     // `generate schema` prints the same document.
-    let out = Command::new(bin()).args(["generate", "schema"]).output().unwrap();
+    let out = Command::new(bin())
+        .args(["generate", "schema"])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     assert_eq!(String::from_utf8(out.stdout).unwrap(), committed);
 }
@@ -166,7 +185,10 @@ fn readme_answers_examples_validate_against_the_schema_and_parse() {
             continue;
         }
         let errors = schema_errors(&v, &value);
-        assert!(errors.is_empty(), "README example fails the schema: {errors:?}\n{doc}");
+        assert!(
+            errors.is_empty(),
+            "README example fails the schema: {errors:?}\n{doc}"
+        );
         // Secrets read from files would need the files: the parser is asked about the
         // rest of the document.
         let mut parsed = value.clone();
@@ -240,7 +262,11 @@ fn schema_and_parser_agree_on_sample_documents() {
                "retention_days": null, "letsencrypt_agree_tos": null}),
     ];
     for doc in &accepted {
-        assert!(schema_valid(&v, doc), "schema refuses {doc}: {:?}", schema_errors(&v, doc));
+        assert!(
+            schema_valid(&v, doc),
+            "schema refuses {doc}: {:?}",
+            schema_errors(&v, doc)
+        );
         if let Err(e) = parser_valid(doc) {
             panic!("parser refuses {doc}: {e}");
         }
@@ -339,7 +365,10 @@ fn schema_defaults_are_the_parsers() {
         with_default.push(key.as_str());
         // Booleans that are false are left out of the saved form.
         let got = filled.get(key).cloned().unwrap_or(Value::Bool(false));
-        assert_eq!(&got, default, "{key}: schema default {default}, parser fills in {got}");
+        assert_eq!(
+            &got, default,
+            "{key}: schema default {default}, parser fills in {got}"
+        );
     }
     for key in [
         "db_engine",
@@ -354,12 +383,17 @@ fn schema_defaults_are_the_parsers() {
         "letsencrypt_agree_tos",
         "retention_keep_pinned",
     ] {
-        assert!(with_default.contains(&key), "{key} has no default in the schema");
+        assert!(
+            with_default.contains(&key),
+            "{key} has no default in the schema"
+        );
     }
     // Every property has a description (editors show it).
     for (key, prop) in schema["properties"].as_object().unwrap() {
         assert!(
-            prop.get("description").and_then(Value::as_str).is_some_and(|d| d.len() > 10),
+            prop.get("description")
+                .and_then(Value::as_str)
+                .is_some_and(|d| d.len() > 10),
             "{key} has no description"
         );
     }
@@ -380,7 +414,10 @@ fn schema_enums_are_the_parsers_choices() {
     ] {
         let text = schema.to_string();
         for value in values {
-            assert!(text.contains(&format!("\"{value}\"")), "{key}: {value} not in the schema");
+            assert!(
+                text.contains(&format!("\"{value}\"")),
+                "{key}: {value} not in the schema"
+            );
             let mut doc = json!({"domain": "chat.example.com"});
             doc[key] = json!(value);
             if key == "db_engine" && *value != "postgresql" {
@@ -415,17 +452,43 @@ fn generate_writes_man_pages_and_completions() {
     assert!(out.status.success(), "{out:?}");
     let page = std::fs::read_to_string(dir.path().join("mattermost-setup.1")).unwrap();
     assert!(page.contains(".TH mattermost-setup 1"), "{page}");
-    for sub in ["install", "plan", "status", "repair", "reconfigure", "upgrade", "uninstall", "retention"] {
+    for sub in [
+        "install",
+        "plan",
+        "status",
+        "repair",
+        "reconfigure",
+        "upgrade",
+        "uninstall",
+        "retention",
+    ] {
         let sub_page = dir.path().join(format!("mattermost-setup-{sub}.1"));
         assert!(Path::new(&sub_page).exists(), "no page for {sub}");
         assert!(page.contains(sub), "main page does not list {sub}");
     }
-    assert!(!dir.path().join("mattermost-setup-generate.1").exists(), "the hidden command got a page");
-    for (shell, marker) in [("bash", "complete -F"), ("zsh", "#compdef mattermost-setup"), ("fish", "complete -c mattermost-setup")] {
-        let out = Command::new(bin()).args(["generate", "completions", shell]).output().unwrap();
+    assert!(
+        !dir.path().join("mattermost-setup-generate.1").exists(),
+        "the hidden command got a page"
+    );
+    for (shell, marker, answers_flag) in [
+        ("bash", "complete -F", "--answers"),
+        ("zsh", "#compdef mattermost-setup", "--answers"),
+        ("fish", "complete -c mattermost-setup", "-l answers"),
+    ] {
+        let out = Command::new(bin())
+            .args(["generate", "completions", shell])
+            .output()
+            .unwrap();
         assert!(out.status.success(), "{shell}: {out:?}");
         let script = String::from_utf8(out.stdout).unwrap();
         assert!(script.contains(marker), "{shell}: {script}");
-        assert!(script.contains("install") && script.contains("--answers"), "{shell}");
+        assert!(
+            script.contains("install") && script.contains(answers_flag),
+            "{shell}: {script}"
+        );
+        assert!(
+            !script.contains("generate"),
+            "{shell} completes the hidden command"
+        );
     }
 }

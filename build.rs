@@ -51,20 +51,20 @@ fn git_commit() -> Option<String> {
         (!s.is_empty()).then_some(s)
     };
     let commit = git(&["rev-parse", "--short=12", "HEAD"])?;
+    // Only files that exist: Cargo reruns the script on every build for a missing one.
+    let watch = |path: &Path| {
+        if path.exists() {
+            println!("cargo:rerun-if-changed={}", path.display());
+        }
+    };
     if let Some(dir) = git(&["rev-parse", "--git-dir"]) {
-        println!(
-            "cargo:rerun-if-changed={}",
-            Path::new(&dir).join("HEAD").display()
-        );
+        watch(&Path::new(&dir).join("HEAD"));
     }
     if let Some(common) = git(&["rev-parse", "--git-common-dir"]) {
         let common = Path::new(&common);
-        println!(
-            "cargo:rerun-if-changed={}",
-            common.join("packed-refs").display()
-        );
+        watch(&common.join("packed-refs"));
         if let Some(head_ref) = git(&["symbolic-ref", "-q", "HEAD"]) {
-            println!("cargo:rerun-if-changed={}", common.join(head_ref).display());
+            watch(&common.join(head_ref));
         }
     }
     Some(commit)

@@ -6,24 +6,28 @@
 
 mod parse;
 mod save;
+mod schema;
 mod secret;
 pub mod validate;
 
 use std::path::{Path, PathBuf};
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use parse::{from_json, from_saved_json};
 pub use save::{SavedFiles, replay_json, save_for_replay, to_keep, without_admin_password};
+pub use schema::{schema, schema_json};
 pub use secret::Secret;
 
 /// Where the tool keeps the answers of the last install on this box.
 pub const SAVED_ANSWERS: &str = "/etc/mattermost-setup/answers.json";
 
 /// The database engine Mattermost stores its data in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum DbEngine {
+    /// PostgreSQL from the distribution (13 or newer; 14 or newer for Mattermost 11).
     Postgresql,
     /// Debian's MariaDB: the hand-run guide's path, for Mattermost <= 10.11 only.
     Mariadb,
@@ -48,10 +52,12 @@ impl DbEngine {
 }
 
 /// Enterprise (free without a license: "Entry") or Team (MIT).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Edition {
+    /// Enterprise: runs free without a license ("Entry").
     Enterprise,
+    /// Team Edition (MIT).
     Team,
 }
 
@@ -92,10 +98,12 @@ impl Serialize for VersionSpec {
 }
 
 /// The reverse proxy in front of Mattermost.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Proxy {
+    /// Apache with the modules the site needs.
     Apache,
+    /// nginx.
     Nginx,
 }
 
@@ -109,7 +117,7 @@ impl Proxy {
 }
 
 /// TLS in front of the proxy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Tls {
     /// Plain http; the end screen warns about it.

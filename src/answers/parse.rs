@@ -8,7 +8,7 @@ use super::validate::{self, FieldError, Invalid};
 use super::{Answers, DbEngine, Edition, Proxy, Secret, Tls, VersionSpec};
 use crate::releases::{self, Version};
 
-const KEYS: [&str; 29] = [
+pub(super) const KEYS: [&str; 29] = [
     "domain",
     "db_engine",
     "db_name",

@@ -2,6 +2,7 @@
 
 pub mod backup;
 pub mod bench;
+pub mod generate;
 pub mod install;
 pub mod plan;
 pub mod reconfigure;
@@ -19,9 +20,21 @@ use clap::{Parser, Subcommand};
 
 use crate::answers::{self, Answers};
 
+/// What `--version` prints after the name: the version, the git commit it was built
+/// from (build.rs; `MATTERMOST_SETUP_COMMIT` overrides it for builds outside git) and
+/// the date of the bundled releases table.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("MATTERMOST_SETUP_BUILD_COMMIT"),
+    ", releases table ",
+    env!("MATTERMOST_SETUP_TABLE_DATE"),
+    ")"
+);
+
 /// Turns a fresh Debian/Ubuntu server into a verified Mattermost server.
 #[derive(Debug, Parser)]
-#[command(name = "mattermost-setup", version, about, long_about = None)]
+#[command(name = "mattermost-setup", version = VERSION, about, long_about = None)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -55,6 +68,9 @@ pub enum Command {
     /// Benchmark hook for benches/run.sh: the download phase (and unpack) alone, timed.
     #[command(hide = true)]
     BenchDownload(bench::Args),
+    /// Packaging: man pages, shell completions, the answers JSON Schema.
+    #[command(hide = true)]
+    Generate(generate::Args),
 }
 
 /// What a command ended with: the exit code, and whether to point at the log.
@@ -75,6 +91,7 @@ pub fn run(cli: Cli) -> Outcome {
         Some(Command::Retention(a)) => retention::run(&a),
         Some(Command::Backup(a)) => backup::run(&a),
         Some(Command::BenchDownload(a)) => bench::run(&a),
+        Some(Command::Generate(a)) => generate::run(&a),
         None => wizard::run(&cli.wizard),
     }
 }

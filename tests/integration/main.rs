@@ -13,6 +13,7 @@ mod freshbox_nginx;
 mod freshbox_signature;
 mod freshbox_tls;
 mod fuzz;
+mod release;
 mod retention;
 mod support;
 mod template_grammar;

@@ -497,8 +497,7 @@ fn fetch_and_tell(
             ));
             let sha = phases::mattermost::signature::recorded_sha256(release, tarball)
                 .unwrap_or_default();
-            match phases::mattermost::unpack::unpack_ahead(host, tarball, &staging, &sha)
-            {
+            match phases::mattermost::unpack::unpack_ahead(host, tarball, &staging, &sha) {
                 Ok(_) => host.note(&format!(
                     "[mattermost] unpacked into {} alongside apt in {:.1}s",
                     staging.display(),

@@ -284,8 +284,7 @@ impl Phase for Mattermost {
             // The tarball's own SHA-256 (for a signature-checked release, computed):
             // an unpack made ahead counts only for this very tarball.
             let this_sha = verified_sha256.clone().unwrap_or_default();
-            let top = if let Some(top) = unpack::unpacked_ahead(&staging, &this_sha)
-            {
+            let top = if let Some(top) = unpack::unpacked_ahead(&staging, &this_sha) {
                 host.note(&format!(
                     "[mattermost] using the release unpacked into {} while apt worked",
                     staging.display()

@@ -105,7 +105,9 @@ mod tests {
         let before = peak_rss_kib();
         assert!(before > 0, "VmHWM missing from /proc/self/status");
         // 64 MiB touched: the peak grows past what it was.
-        let big = vec![1u8; 64 << 20];
+        // black_box: in a release build an unused buffer is optimised away.
+        let big = std::hint::black_box(vec![1u8; 64 << 20]);
+        assert_eq!(std::hint::black_box(&big)[(64 << 20) - 1], 1);
         let grown = peak_rss_kib();
         assert!(grown >= before + 60 * 1024, "{before} -> {grown}");
         drop(big);

@@ -251,7 +251,7 @@ fn admin_team_and_retention_on_a_fresh_box() {
     );
     let trace = b.exec_ok("cat /root/execve.trace");
     assert!(
-        trace.contains("systemctl\", \"restart\", \"mattermost.service"),
+        trace.contains("systemctl\", \"restart\", \"--no-block\", \"mattermost.service"),
         "local mode needs restarts: {trace:.2000}"
     );
     for f in ADMIN_FRAGMENTS {

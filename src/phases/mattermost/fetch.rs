@@ -130,6 +130,25 @@ impl Tuning {
     }
 }
 
+/// The client for downloads from the mirror: connect and per-read timeouts (the
+/// blocking client applies `timeout` to the wait for the response head and to each
+/// read of the body, not to the whole file).
+pub(crate) fn download_client(tuning: &Tuning) -> Result<reqwest::blocking::Client, String> {
+    // main() installs it too; a library caller (tests, other front ends) may not have.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::blocking::Client::builder()
+        .user_agent(concat!("mattermost-setup/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(tuning.connect_timeout)
+        .timeout(tuning.read_timeout)
+        .build()
+        .map_err(|e| {
+            format!(
+                "cannot set up HTTPS (is ca-certificates installed?): {}",
+                crate::probes::http::error_chain(&e)
+            )
+        })
+}
+
 /// Lower-case hex; sha2 0.11 digests do not format themselves.
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
@@ -793,21 +812,7 @@ fn download(
         url: url.to_owned(),
         reason,
     };
-    // main() installs it too; a library caller (tests, other front ends) may not have.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = reqwest::blocking::Client::builder()
-        .user_agent(concat!("mattermost-setup/", env!("CARGO_PKG_VERSION")))
-        .connect_timeout(tuning.connect_timeout)
-        // The blocking client applies this to the wait for the response head and to
-        // each read of the body: a per-read timeout, not a limit on the whole file.
-        .timeout(tuning.read_timeout)
-        .build()
-        .map_err(|e| {
-            fail(format!(
-                "cannot set up HTTPS (is ca-certificates installed?): {}",
-                crate::probes::http::error_chain(&e)
-            ))
-        })?;
+    let client = download_client(tuning).map_err(fail)?;
     let part_path = final_path.with_file_name(format!("{name}.part"));
     let mut part = Part::open(part_path.clone(), host, cancel, url)?;
     if part.have > 0 {
@@ -873,19 +878,10 @@ pub(super) fn download_verified_by(
         }
         std::fs::remove_file(&final_path).map_err(io_err("cannot remove", &final_path))?;
     }
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = reqwest::blocking::Client::builder()
-        .user_agent(concat!("mattermost-setup/", env!("CARGO_PKG_VERSION")))
-        .connect_timeout(tuning.connect_timeout)
-        .timeout(tuning.read_timeout)
-        .build()
-        .map_err(|e| FetchError::Download {
-            url: url.to_owned(),
-            reason: format!(
-                "cannot set up HTTPS (is ca-certificates installed?): {}",
-                crate::probes::http::error_chain(&e)
-            ),
-        })?;
+    let client = download_client(tuning).map_err(|reason| FetchError::Download {
+        url: url.to_owned(),
+        reason,
+    })?;
     let part_path = final_path.with_file_name(format!("{name}.part"));
     let mut part = Part::open(part_path.clone(), host, cancel, url)?;
     if part.have > 0 {

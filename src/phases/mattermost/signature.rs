@@ -484,18 +484,7 @@ pub fn signature_url(tarball_url: &str) -> String {
 
 /// A small file over HTTP(S), with connect and read timeouts and a few retries.
 fn get_small(url: &str, tuning: &Tuning, cancel: &Cancel) -> Result<Vec<u8>, String> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = reqwest::blocking::Client::builder()
-        .user_agent(concat!("mattermost-setup/", env!("CARGO_PKG_VERSION")))
-        .connect_timeout(tuning.connect_timeout)
-        .timeout(tuning.read_timeout)
-        .build()
-        .map_err(|e| {
-            format!(
-                "cannot set up HTTPS (is ca-certificates installed?): {}",
-                crate::probes::http::error_chain(&e)
-            )
-        })?;
+    let client = super::fetch::download_client(tuning)?;
     let mut last = String::new();
     for attempt in 1..=tuning.attempts.clamp(1, 3) {
         if cancel.is_cancelled() {

@@ -43,16 +43,8 @@ fn reset_peak_rss() {
 
 pub fn run(args: &Args) -> Outcome {
     let host = super::read_only_host("bench-download", events::discard());
-    let answers = match super::load_answers(&args.answers, &host) {
-        Ok(a) => a,
-        Err(code) => return Outcome::with_log(code, &host),
-    };
-    let plan = match super::plan_for(
-        &format!("{}: version", args.answers.display()),
-        &answers,
-        &host,
-    ) {
-        Ok(p) => p,
+    let (_, plan) = match super::answers_and_plan(&args.answers, &host) {
+        Ok(x) => x,
         Err(out) => return out,
     };
     if let Some(dir) = &args.unpack {

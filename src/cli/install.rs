@@ -30,16 +30,8 @@ pub fn run(args: &Args) -> Outcome {
         env!("CARGO_PKG_VERSION"),
         args.answers.display()
     ));
-    let answers = match super::load_answers(&args.answers, &host) {
-        Ok(a) => a,
-        Err(code) => return Outcome::with_log(code, &host),
-    };
-    let plan = match super::plan_for(
-        &format!("{}: version", args.answers.display()),
-        &answers,
-        &host,
-    ) {
-        Ok(p) => p,
+    let (answers, plan) = match super::answers_and_plan(&args.answers, &host) {
+        Ok(x) => x,
         Err(out) => return out,
     };
     if !args.yes {

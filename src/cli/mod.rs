@@ -161,6 +161,17 @@ pub fn plan_for(
         .map_err(|e| refuse(host, &format!("{who}: {e}")))
 }
 
+/// An answers file read and validated, and its plan on this box; or the refusal
+/// (exit code 2, the problem named, the log path).
+pub fn answers_and_plan(
+    path: &std::path::Path,
+    host: &crate::host::Host,
+) -> Result<(Answers, crate::plan::Plan), Outcome> {
+    let answers = load_answers(path, host).map_err(|code| Outcome::with_log(code, host))?;
+    let plan = plan_for(&format!("{}: version", path.display()), &answers, host)?;
+    Ok((answers, plan))
+}
+
 impl Outcome {
     pub fn with_log(code: ExitCode, host: &crate::host::Host) -> Self {
         Self {

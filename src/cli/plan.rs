@@ -19,16 +19,8 @@ pub struct Args {
 
 pub fn run(args: &Args) -> Outcome {
     let host = super::read_only_host("plan", events::discard());
-    let answers = match super::load_answers(&args.answers, &host) {
-        Ok(a) => a,
-        Err(code) => return Outcome::with_log(code, &host),
-    };
-    let p = match super::plan_for(
-        &format!("{}: version", args.answers.display()),
-        &answers,
-        &host,
-    ) {
-        Ok(p) => p,
+    let (answers, p) = match super::answers_and_plan(&args.answers, &host) {
+        Ok(x) => x,
         Err(out) => return out,
     };
     if args.json {

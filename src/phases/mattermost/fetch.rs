@@ -130,6 +130,31 @@ impl Tuning {
     }
 }
 
+/// Fetches what the `.part` lacks (all of it, or the rest with Range); a failure
+/// with nothing received leaves no empty `.part` behind.
+fn download_rest(
+    host: &Host,
+    client: &reqwest::blocking::Client,
+    url: &str,
+    part: &mut Part,
+    part_path: &Path,
+    cancel: &Cancel,
+    tuning: &Tuning,
+) -> Result<(), FetchError> {
+    if part.have > 0 {
+        host.note(&format!(
+            "[mattermost] {} bytes of {url} are already here; asking the server for the rest",
+            part.have
+        ));
+    }
+    host.note(&format!("[mattermost] downloading {url}"));
+    let result = fetch_into(host, client, url, part, cancel, tuning);
+    if result.is_err() && part.have == 0 {
+        let _ = std::fs::remove_file(part_path);
+    }
+    result
+}
+
 /// The client for downloads from the mirror: connect and per-read timeouts (the
 /// blocking client applies `timeout` to the wait for the response head and to each
 /// read of the body, not to the whole file).
@@ -824,18 +849,8 @@ fn download(
             commit(&part_path, &final_path)?;
             return Ok(final_path);
         }
-        host.note(&format!(
-            "[mattermost] {} bytes of {url} are already here; asking the server for the rest",
-            part.have
-        ));
     }
-    host.note(&format!("[mattermost] downloading {url}"));
-    let result = fetch_into(host, &client, url, &mut part, cancel, tuning);
-    if result.is_err() && part.have == 0 {
-        // Nothing received: no empty .part is left behind.
-        let _ = std::fs::remove_file(&part_path);
-    }
-    result?;
+    download_rest(host, &client, url, &mut part, &part_path, cancel, tuning)?;
     let actual = hex(&part.hasher.finalize());
     if actual != expected {
         drop(part.file);
@@ -889,17 +904,8 @@ pub(super) fn download_verified_by(
             commit(&part_path, &final_path)?;
             return Ok((final_path, by));
         }
-        host.note(&format!(
-            "[mattermost] {} bytes of {url} are already here; asking the server for the rest",
-            part.have
-        ));
     }
-    host.note(&format!("[mattermost] downloading {url}"));
-    let result = fetch_into(host, &client, url, &mut part, cancel, tuning);
-    if result.is_err() && part.have == 0 {
-        let _ = std::fs::remove_file(&part_path);
-    }
-    result?;
+    download_rest(host, &client, url, &mut part, &part_path, cancel, tuning)?;
     part.file
         .sync_all()
         .map_err(io_err("cannot sync", &part_path))?;

@@ -13,6 +13,7 @@ use crate::phases::{self, Check, Ctx, Level, LocalEdits, Phase, PhaseError, Phas
 use crate::plan::{Plan, Source};
 use crate::state::Journal;
 use crate::state::journal::PhaseState;
+pub use crate::vocab::Cancel;
 
 /// How one phase went.
 #[derive(Debug, Clone, PartialEq)]
@@ -191,41 +192,6 @@ pub fn save_answers(host: &Host, a: &Answers) -> Result<(), PhaseError> {
     Ok(())
 }
 
-/// Moves the data when the saved answers name another data directory that still
-/// exists on disk, or continues a move an earlier run left unfinished (never
-/// deletes: see `lifecycle::datamove`). Answers that stay on the old directory leave
-/// an unfinished move waiting (`status` names it); Mattermost serves the old copy.
-fn move_data_if_changed(host: &Host, answers: &Answers) -> Result<(), PhaseError> {
-    use crate::lifecycle::datamove;
-    let step = |message: String| {
-        (host.events())(Event::Step {
-            phase: PhaseId::Mattermost,
-            message,
-        });
-    };
-    if let Some(r) = datamove::unfinished(host)? {
-        if r.to == answers.data_dir {
-            step(datamove::move_data(host, &r.from, &r.to)?);
-        }
-        return Ok(());
-    }
-    let Some(text) = host.read(Path::new(SAVED_ANSWERS))? else {
-        return Ok(());
-    };
-    let Ok(saved) = crate::answers::from_saved_json(&String::from_utf8_lossy(&text)) else {
-        return Ok(());
-    };
-    if saved.data_dir == answers.data_dir || !host.path(&saved.data_dir).exists() {
-        return Ok(());
-    }
-    step(datamove::move_data(
-        host,
-        &saved.data_dir,
-        &answers.data_dir,
-    )?);
-    Ok(())
-}
-
 /// Benchmark hook (benches/run.sh, box C; see benches/README.md): set to 1, the tarball
 /// download starts only once apt is done, in the hand-run guide's order, instead of
 /// alongside apt. Not for operators: it only makes an install slower.
@@ -251,28 +217,29 @@ fn needs_tarball(ctx: &Ctx) -> bool {
     phases::mattermost::binary_version(ctx) != Some(ctx.plan.release.version)
 }
 
-/// Asks a running install to stop at the next safe point (between phases, or inside
-/// a download or a wait). The box is then in a state the next run finishes.
-#[derive(Debug, Clone, Default)]
-pub struct Cancel(std::sync::Arc<std::sync::atomic::AtomicBool>);
-
-impl Cancel {
-    pub fn cancel(&self) {
-        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
-    }
-
-    pub fn is_cancelled(&self) -> bool {
-        self.0.load(std::sync::atomic::Ordering::SeqCst)
-    }
+/// What other commands leave on the box for the next run to settle first — an
+/// upgrade cut short, a data directory on its way to another place — handed in by
+/// the caller (`lifecycle::UNFINISHED`, wired by `cli`), so the engine imports no
+/// lifecycle code.
+#[derive(Debug, Clone, Copy)]
+pub struct Unfinished {
+    /// Finishes or rolls back an upgrade of `install_dir` cut short; what it did.
+    pub recover: fn(&Host, &Path) -> Result<Option<String>, PhaseError>,
+    /// Moves the data when the saved answers name another data directory that still
+    /// exists, or continues a move cut short (Mattermost stopped; never deletes).
+    pub move_data: fn(&Host, &Answers) -> Result<(), PhaseError>,
+    /// Read-only, for `status`: what an upgrade or a data move cut short left behind.
+    pub leftovers: fn(&Host, &Path) -> Vec<Check>,
 }
 
 /// How a run treats the box.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct RunOptions {
     /// The command, for the journal ("install", "repair", ...).
     pub command: String,
     pub local_edits: LocalEdits,
     pub cancel: Cancel,
+    pub unfinished: Unfinished,
 }
 
 /// The whole install: every phase, in order, converging only what differs.
@@ -280,8 +247,9 @@ pub fn install(
     host: &Host,
     answers: &Answers,
     plan: &Plan,
+    unfinished: Unfinished,
 ) -> Result<Vec<PhaseReport>, InstallError> {
-    install_with(host, answers, plan, &Cancel::default())
+    install_with(host, answers, plan, &Cancel::default(), unfinished)
 }
 
 /// [`install`] that stops early when `cancel` is set.
@@ -290,11 +258,13 @@ pub fn install_with(
     answers: &Answers,
     plan: &Plan,
     cancel: &Cancel,
+    unfinished: Unfinished,
 ) -> Result<Vec<PhaseReport>, InstallError> {
     let opts = RunOptions {
         command: "install".into(),
         local_edits: LocalEdits::Refuse,
         cancel: cancel.clone(),
+        unfinished,
     };
     converge(host, answers, plan, &opts)
 }
@@ -319,7 +289,7 @@ pub fn converge(
     let mut resuming = false;
     let replanned;
     let mut plan = plan;
-    match crate::lifecycle::upgrade::recover(host, &answers.install_dir) {
+    match (opts.unfinished.recover)(host, &answers.install_dir) {
         Ok(Some(message)) => {
             (host.events())(Event::Warning { message });
             resuming = true;
@@ -376,7 +346,7 @@ pub fn converge(
             if id == PhaseId::Packages {
                 // A data directory that moved in the answers moves on disk first,
                 // with Mattermost stopped (wizard, reconfigure and install alike).
-                if let Err(error) = move_data_if_changed(host, answers) {
+                if let Err(error) = (opts.unfinished.move_data)(host, answers) {
                     return Err(fail(host, PhaseId::Mattermost, error, &done));
                 }
                 // The move records its new directory as the tool's.
@@ -566,7 +536,7 @@ fn fail(host: &Host, phase: PhaseId, error: PhaseError, done: &[PhaseReport]) ->
 
 /// Read-only: every probe of every phase. Phases after a failing dependency still
 /// report what they can.
-pub fn status(host: &Host, answers: &Answers, plan: &Plan) -> Vec<Check> {
+pub fn status(host: &Host, answers: &Answers, plan: &Plan, unfinished: Unfinished) -> Vec<Check> {
     register_secrets(host, answers);
     let ctx = Ctx::new(host, answers, plan);
     let mut all = Vec::new();
@@ -582,11 +552,7 @@ pub fn status(host: &Host, answers: &Answers, plan: &Plan) -> Vec<Check> {
             Err(e) => all.push(Check::fail(phase.id(), "probe", e.cause)),
         }
     }
-    all.extend(crate::lifecycle::upgrade::leftovers(
-        host,
-        &answers.install_dir,
-    ));
-    all.extend(crate::lifecycle::datamove::checks(host));
+    all.extend((unfinished.leftovers)(host, &answers.install_dir));
     all
 }
 

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::phases::PhaseId;
+use crate::vocab::PhaseId;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {

@@ -1,80 +1,17 @@
 //! The bundled table of Mattermost releases and their SHA-256, and version resolution.
 
-use std::fmt;
-use std::str::FromStr;
 use std::sync::OnceLock;
 
 use serde::Deserialize;
 
-use crate::answers::{DbEngine, Edition, VersionSpec};
+use crate::vocab::{DbEngine, Edition, VersionSpec};
 
 const TABLE_JSON: &str = include_str!("../assets/mattermost-releases.json");
 
 /// Where official tarballs live; a mirror uses the same layout.
 pub const OFFICIAL_BASE_URL: &str = "https://releases.mattermost.com";
 
-/// The last release line that can run on MySQL/MariaDB.
-pub const LAST_MYSQL_LINE: Version = Version::new(10, 11, u32::MAX);
-
-/// A Mattermost version `X.Y.Z`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Version {
-    pub major: u32,
-    pub minor: u32,
-    pub patch: u32,
-}
-
-impl Version {
-    pub const fn new(major: u32, minor: u32, patch: u32) -> Self {
-        Self {
-            major,
-            minor,
-            patch,
-        }
-    }
-
-    /// PostgreSQL major version this Mattermost needs at least.
-    pub fn min_postgresql(self) -> u32 {
-        if self.major >= 11 { 14 } else { 13 }
-    }
-
-    pub fn supports_mysql(self) -> bool {
-        self <= LAST_MYSQL_LINE
-    }
-}
-
-impl FromStr for Version {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let parts: Vec<&str> = s.split('.').collect();
-        let num = |p: &str| -> Result<u32, String> {
-            if p.is_empty()
-                || !p.bytes().all(|b| b.is_ascii_digit())
-                || (p.len() > 1 && p.starts_with('0'))
-            {
-                return Err(format!("\"{s}\" is not a version of the form X.Y.Z"));
-            }
-            p.parse()
-                .map_err(|_| format!("\"{s}\" is not a version of the form X.Y.Z"))
-        };
-        match parts.as_slice() {
-            [a, b, c] => Ok(Self::new(num(a)?, num(b)?, num(c)?)),
-            _ => Err(format!("\"{s}\" is not a version of the form X.Y.Z")),
-        }
-    }
-}
-
-impl serde::Serialize for Version {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl fmt::Display for Version {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
-    }
-}
+pub use crate::vocab::{LAST_MYSQL_LINE, Version};
 
 #[derive(Debug, Deserialize)]
 struct Table {

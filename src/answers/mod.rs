@@ -12,8 +12,7 @@ pub mod validate;
 
 use std::path::{Path, PathBuf};
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 pub use parse::{from_json, from_saved_json};
 pub use save::{SavedFiles, replay_json, save_for_replay, to_keep, without_admin_password};
@@ -23,120 +22,7 @@ pub use secret::Secret;
 /// Where the tool keeps the answers of the last install on this box.
 pub const SAVED_ANSWERS: &str = "/etc/mattermost-setup/answers.json";
 
-/// The database engine Mattermost stores its data in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum DbEngine {
-    /// PostgreSQL from the distribution (13 or newer; 14 or newer for Mattermost 11).
-    Postgresql,
-    /// Debian's MariaDB: the hand-run guide's path, for Mattermost <= 10.11 only.
-    Mariadb,
-    /// Oracle MySQL 8, already installed by the operator; Mattermost <= 10.11 only.
-    Mysql,
-}
-
-impl DbEngine {
-    pub const ALL: [&str; 3] = ["postgresql", "mariadb", "mysql"];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Postgresql => "postgresql",
-            Self::Mariadb => "mariadb",
-            Self::Mysql => "mysql",
-        }
-    }
-
-    pub fn is_mysql_family(self) -> bool {
-        matches!(self, Self::Mariadb | Self::Mysql)
-    }
-}
-
-/// Enterprise (free without a license: "Entry") or Team (MIT).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Edition {
-    /// Enterprise: runs free without a license ("Entry").
-    Enterprise,
-    /// Team Edition (MIT).
-    Team,
-}
-
-impl Edition {
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Enterprise => "enterprise",
-            Self::Team => "team",
-        }
-    }
-}
-
-/// Which Mattermost release to install.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum VersionSpec {
-    /// The newest extended-support release in the bundled table.
-    Esr,
-    /// The newest release in the bundled table.
-    Latest,
-    /// An exact version.
-    Exact(crate::releases::Version),
-}
-
-impl std::fmt::Display for VersionSpec {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Esr => f.write_str("esr"),
-            Self::Latest => f.write_str("latest"),
-            Self::Exact(v) => write!(f, "{v}"),
-        }
-    }
-}
-
-impl Serialize for VersionSpec {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-/// The reverse proxy in front of Mattermost.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Proxy {
-    /// Apache with the modules the site needs.
-    Apache,
-    /// nginx.
-    Nginx,
-}
-
-impl Proxy {
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Apache => "apache",
-            Self::Nginx => "nginx",
-        }
-    }
-}
-
-/// TLS in front of the proxy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Tls {
-    /// Plain http; the end screen warns about it.
-    None,
-    /// A certificate from Let's Encrypt (or another ACME server) via certbot.
-    Letsencrypt,
-    /// A certificate and key the operator already has (`tls_cert`, `tls_key`).
-    Existing,
-}
-
-impl Tls {
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::None => "none",
-            Self::Letsencrypt => "letsencrypt",
-            Self::Existing => "existing",
-        }
-    }
-}
+pub use crate::vocab::{DbEngine, Edition, Proxy, Tls, VersionSpec};
 
 /// The first system admin, created once the service is up (optional).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

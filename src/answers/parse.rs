@@ -158,7 +158,7 @@ impl Reader<'_> {
 
 /// The answers that are written into files (systemd units, the proxy's site, the
 /// certbot drop-in) must fit those files' grammar: checked here, by the same rules
-/// the templates quote with ([`crate::plan::grammar`]), each problem named by its key.
+/// the templates quote with ([`crate::grammar`]), each problem named by its key.
 fn file_grammar(
     r: &mut Reader,
     proxy: Proxy,

@@ -339,9 +339,9 @@ pub fn dirs_apart(install_dir: &Path, data_dir: &Path) -> Result<(), String> {
 }
 
 /// `tls_cert` / `tls_key`: a path the proxy's site file can carry (see
-/// [`crate::plan::grammar`] for what each format cannot quote).
+/// [`crate::grammar`] for what each format cannot quote).
 pub fn proxy_file_path(path: &Path, proxy: super::Proxy) -> Result<(), String> {
-    use crate::plan::grammar::{apache, nginx};
+    use crate::grammar::{apache, nginx};
     let s = path.to_string_lossy();
     let fits = match proxy {
         super::Proxy::Apache => apache::check_path(&s),
@@ -353,15 +353,15 @@ pub fn proxy_file_path(path: &Path, proxy: super::Proxy) -> Result<(), String> {
 /// `acme_ca_bundle`: written into certbot's systemd drop-in (`Environment=`).
 pub fn env_file_path(path: &Path) -> Result<(), String> {
     let s = path.to_string_lossy();
-    crate::plan::grammar::systemd::check_env_value(&s)
-        .and_then(|()| crate::plan::grammar::path_length(&s))
+    crate::grammar::systemd::check_env_value(&s)
+        .and_then(|()| crate::grammar::path_length(&s))
         .map_err(|e| format!("\"{}\" {e} (systemd drop-in)", shown(&s)))
 }
 
 /// `install_dir`: the unit's `ExecStart=` (DIR/bin/mattermost) and
 /// `WorkingDirectory=`, and the retention job's arguments.
 pub fn unit_dir(path: &Path) -> Result<(), String> {
-    use crate::plan::grammar::systemd;
+    use crate::grammar::systemd;
     let s = path.to_string_lossy();
     systemd::check_path_setting(&s)
         .and_then(|()| systemd::check_program(&format!("{s}/bin/mattermost")))

@@ -63,7 +63,7 @@ pub fn run(args: &Args) -> Outcome {
         host.log_path().display()
     );
     let started = std::time::Instant::now();
-    match engine::install(&host, &answers, &plan) {
+    match engine::install(&host, &answers, &plan, crate::lifecycle::UNFINISHED) {
         Ok(reports) => {
             let changed = reports.iter().filter(|r| r.changed).count();
             // http while a Let's Encrypt certificate is deferred.

@@ -58,6 +58,7 @@ pub fn run(args: &Args) -> Outcome {
         command: "reconfigure".into(),
         local_edits: LocalEdits::Refuse,
         cancel: engine::Cancel::default(),
+        unfinished: crate::lifecycle::UNFINISHED,
     };
     match engine::converge(&host, &answers, &plan, &opts) {
         Ok(_) => {

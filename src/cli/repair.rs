@@ -36,7 +36,7 @@ pub fn run(args: &Args) -> Outcome {
         Ok(p) => p,
         Err(out) => return out,
     };
-    let checks = engine::status(&host, &answers, &plan);
+    let checks = engine::status(&host, &answers, &plan, crate::lifecycle::UNFINISHED);
     let drift: Vec<_> = checks
         .iter()
         .filter(|c| c.level == Level::Fail)
@@ -81,10 +81,11 @@ pub fn run(args: &Args) -> Outcome {
         command: "repair".into(),
         local_edits: policy,
         cancel: engine::Cancel::default(),
+        unfinished: crate::lifecycle::UNFINISHED,
     };
     match engine::converge(&host, &answers, &plan, &opts) {
         Ok(_) => {
-            let after = engine::status(&host, &answers, &plan);
+            let after = engine::status(&host, &answers, &plan, crate::lifecycle::UNFINISHED);
             let failed = after.iter().filter(|c| c.level == Level::Fail).count();
             if failed == 0 {
                 println!("\nRepaired: every check passes.");

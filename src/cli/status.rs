@@ -124,7 +124,7 @@ pub fn run(args: &Args) -> Outcome {
             return stop(args, &host, &Stop { code: 2, message });
         }
     };
-    let mut checks = engine::status(&host, &answers, &plan);
+    let mut checks = engine::status(&host, &answers, &plan, crate::lifecycle::UNFINISHED);
     checks.extend(secret_backups_checks(&host.path(Path::new(BACKUP_DIR))));
     let failed = checks.iter().filter(|c| c.level == Level::Fail).count();
     if args.json {

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::Outcome;
+use crate::ui::prompts::Ended;
 use crate::ui::tui::{self, Exit, draft::Prefill};
 
 /// Flags of the wizard (no subcommand). `--plain` also applies to subcommands.
@@ -117,14 +118,29 @@ pub fn run(args: &Args) -> Outcome {
         if !args.plain {
             eprintln!("(plain prompts: {why})");
         }
-        return crate::ui::prompts::run(prefill(args));
+        return plain(prefill(args));
     }
-    match tui::run(prefill(args)) {
+    match tui::run(prefill(args), crate::lifecycle::UNFINISHED) {
         Ok(report) => finish(&report),
         Err(e) => {
             eprintln!("(plain prompts: the full-screen wizard could not start: {e})");
-            crate::ui::prompts::run(prefill(args))
+            plain(prefill(args))
         }
+    }
+}
+
+/// The plain wizard, its end as the exit code: 0 installed, 1 nothing changed or the
+/// install stopped, 2 it could not go on.
+fn plain(prefill: Prefill) -> Outcome {
+    let (code, log) = match crate::ui::prompts::run(prefill, crate::lifecycle::UNFINISHED) {
+        Ended::NothingChanged => (1, None),
+        Ended::Refused { log } => (2, Some(log)),
+        Ended::Installed { log } => (0, Some(log)),
+        Ended::Failed { log } => (1, Some(log)),
+    };
+    Outcome {
+        code: ExitCode::from(code),
+        log,
     }
 }
 

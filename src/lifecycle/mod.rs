@@ -5,5 +5,8 @@ pub mod backup;
 pub mod cache;
 pub mod datamove;
 pub mod reconfigure;
+pub mod unfinished;
 pub mod uninstall;
 pub mod upgrade;
+
+pub use unfinished::UNFINISHED;

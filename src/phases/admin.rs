@@ -24,7 +24,6 @@ use serde_json::{Value, json};
 use super::database::literal;
 use super::service::ping_check;
 use super::{Check, Ctx, Phase, PhaseError, PhaseId};
-use crate::answers::Answers;
 use crate::host::FileSpec;
 use crate::plan::{self, SERVICE_USER, UPSTREAM};
 use local_api::LocalApi;
@@ -40,21 +39,6 @@ const USER_KIND: &str = "mattermost_user";
 const TEAM_KIND: &str = "mattermost_team";
 
 pub struct Admin;
-
-/// The plan's line for this step.
-pub fn plan_line(a: &Answers) -> Option<String> {
-    a.admin.as_ref().map(|admin| {
-        let team = a
-            .team_name
-            .as_ref()
-            .map(|t| format!(", team {t} with the admin in it"))
-            .unwrap_or_default();
-        format!(
-            "first system admin {} <{}>{team}: through Mattermost's local mode, on only for this step",
-            admin.username, admin.email
-        )
-    })
-}
 
 /// What the database says about the account, the team and the membership.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -642,6 +626,7 @@ fn login(ctx: &Ctx, username: &str, password: &str) -> Result<(), PhaseError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::answers::Answers;
 
     #[test]
     fn one_query_reads_account_team_and_membership_on_both_engines() {
@@ -854,7 +839,7 @@ mod tests {
             None,
         )
         .unwrap();
-        let line = plan_line(&a).unwrap();
+        let line = crate::plan::admin_line(&a).unwrap();
         assert!(
             line.contains("boss <boss@example.com>") && line.contains("team staff"),
             "{line}"

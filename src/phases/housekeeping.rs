@@ -1,6 +1,6 @@
 //! Housekeeping (optional; on when `retention_days` is set): message retention as a
 //! daily systemd timer. The job is this installer's own `retention` subcommand
-//! (see [`crate::retention`]), copied to a fixed path so the timer does not depend
+//! (`retention`, a layer above), copied to a fixed path so the timer does not depend
 //! on where the operator ran the installer from, and run as the service user.
 //!
 //! The gate after a change is a dry run as that user against the real database:
@@ -13,8 +13,7 @@ use super::database::{ensure_unit, unit_checks};
 use super::{Check, Ctx, Phase, PhaseError, PhaseId};
 use crate::host::{Cmd, FileSpec, FileState, Host};
 use crate::plan::SERVICE_USER;
-use crate::retention::units::{SERVICE_PATH, TIMER_PATH};
-use crate::retention::{PROGRAM, SERVICE_UNIT, TIMER_UNIT};
+use crate::plan::retention_timer::{PROGRAM, SERVICE_PATH, SERVICE_UNIT, TIMER_PATH, TIMER_UNIT};
 use crate::state::Ownership;
 use crate::state::ownership::FileOrigin;
 

@@ -13,167 +13,11 @@ pub mod proxy;
 pub mod service;
 pub mod tls;
 
-use std::fmt;
-
-use serde::Serialize;
-
 use crate::answers::Answers;
 use crate::host::{Host, HostError};
 use crate::plan::Plan;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PhaseId {
-    Preflight,
-    Packages,
-    Database,
-    Mattermost,
-    Service,
-    Proxy,
-    Tls,
-    Admin,
-    Housekeeping,
-    Acceptance,
-}
-
-impl PhaseId {
-    pub const ALL: [Self; 10] = [
-        Self::Preflight,
-        Self::Packages,
-        Self::Database,
-        Self::Mattermost,
-        Self::Service,
-        Self::Proxy,
-        Self::Tls,
-        Self::Admin,
-        Self::Housekeeping,
-        Self::Acceptance,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Preflight => "preflight",
-            Self::Packages => "packages",
-            Self::Database => "database",
-            Self::Mattermost => "mattermost",
-            Self::Service => "service",
-            Self::Proxy => "proxy",
-            Self::Tls => "tls",
-            Self::Admin => "admin",
-            Self::Housekeeping => "housekeeping",
-            Self::Acceptance => "acceptance",
-        }
-    }
-}
-
-impl fmt::Display for PhaseId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    Ok,
-    /// Worth reading; does not stop the install.
-    Warn,
-    Fail,
-}
-
-/// One named fact about the box, with the evidence.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Check {
-    pub phase: PhaseId,
-    pub name: String,
-    pub level: Level,
-    pub detail: String,
-    /// What to do about a failure, when known.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fix: Option<String>,
-    /// For a file that differs: a unified diff, current → planned.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub diff: Option<String>,
-}
-
-impl Check {
-    pub fn ok(phase: PhaseId, name: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self {
-            phase,
-            name: name.into(),
-            level: Level::Ok,
-            detail: detail.into(),
-            fix: None,
-            diff: None,
-        }
-    }
-
-    pub fn fail(phase: PhaseId, name: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self {
-            level: Level::Fail,
-            ..Self::ok(phase, name, detail)
-        }
-    }
-
-    pub fn warn(phase: PhaseId, name: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self {
-            level: Level::Warn,
-            ..Self::ok(phase, name, detail)
-        }
-    }
-
-    pub fn when(
-        phase: PhaseId,
-        ok: bool,
-        name: impl Into<String>,
-        detail: impl Into<String>,
-    ) -> Self {
-        if ok {
-            Self::ok(phase, name, detail)
-        } else {
-            Self::fail(phase, name, detail)
-        }
-    }
-
-    #[must_use]
-    pub fn with_diff(mut self, diff: String) -> Self {
-        self.diff = Some(diff);
-        self
-    }
-
-    #[must_use]
-    pub fn with_fix(mut self, fix: impl Into<String>) -> Self {
-        self.fix = Some(fix.into());
-        self
-    }
-
-    pub fn passed(&self) -> bool {
-        self.level != Level::Fail
-    }
-}
-
-/// Why a phase could not finish, in words, with the fix when known.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{cause}")]
-pub struct PhaseError {
-    pub cause: String,
-    pub fix: Option<String>,
-}
-
-impl PhaseError {
-    pub fn new(cause: impl Into<String>) -> Self {
-        Self {
-            cause: cause.into(),
-            fix: None,
-        }
-    }
-
-    #[must_use]
-    pub fn fix(mut self, fix: impl Into<String>) -> Self {
-        self.fix = Some(fix.into());
-        self
-    }
-}
+pub use crate::vocab::{Check, Level, PhaseError, PhaseId};
 
 impl From<HostError> for PhaseError {
     fn from(e: HostError) -> Self {
@@ -230,7 +74,7 @@ pub struct Ctx<'a> {
     /// The verified tarball, once the background fetch finished.
     pub fetched: Option<std::path::PathBuf>,
     /// Set when the operator asked to stop; long waits check it.
-    pub cancel: crate::engine::Cancel,
+    pub cancel: crate::vocab::Cancel,
     /// What the tool created and wrote on this box.
     pub own: crate::state::Ownership,
     /// Policy for managed files edited by hand.
@@ -246,7 +90,7 @@ impl<'a> Ctx<'a> {
             restart_mattermost: false,
             tarball: None,
             fetched: None,
-            cancel: crate::engine::Cancel::default(),
+            cancel: crate::vocab::Cancel::default(),
             own: crate::state::Ownership::load(host),
             local_edits: LocalEdits::default(),
         }

@@ -13,10 +13,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::database::unit_checks;
 use super::{Check, Ctx, Phase, PhaseError, PhaseId};
-use crate::engine::Cancel;
 use crate::host::{Cmd, FileSpec, Host, HostError};
 use crate::plan::{SERVICE, UNIT_PATH, UPSTREAM};
 use crate::probes::http;
+use crate::vocab::Cancel;
 
 const P: PhaseId = PhaseId::Service;
 pub const UNIT: &str = "mattermost.service";

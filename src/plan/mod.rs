@@ -1,8 +1,8 @@
 //! Answers become a plan: a pure, serialisable description of what the box should
 //! look like. `plan` prints it, the phases converge to it, `status` checks it.
 
-pub mod grammar;
 mod render;
+pub mod retention_timer;
 pub mod templates;
 
 use std::path::PathBuf;
@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 use serde_json::Value;
 
+pub use crate::grammar;
 pub use render::render_text;
 
 use crate::answers::{Answers, DbEngine, Proxy, Tls};
@@ -181,7 +182,7 @@ impl Plan {
             },
         ];
         files.extend(tls_files(a));
-        files.extend(crate::retention::units::planned(a));
+        files.extend(retention_timer::planned(a));
         Ok(Self {
             domain: a.domain.clone(),
             site_url: a.site_url(),
@@ -230,8 +231,8 @@ impl Plan {
             .chain((a.tls == Tls::Letsencrypt).then(|| {
                 "certbot.timer: enabled, active (renewal verified with --dry-run)".to_owned()
             }))
-            .chain(crate::phases::admin::plan_line(a))
-            .chain(crate::retention::units::plan_line(a))
+            .chain(admin_line(a))
+            .chain(retention_timer::plan_line(a))
             .collect(),
         })
     }
@@ -423,6 +424,21 @@ pub fn config_to_string(config: &Value) -> String {
     let mut s = String::from_utf8(buf).unwrap_or_default();
     s.push('\n');
     s
+}
+
+/// The plan's line for the admin phase (the first system admin), when there is one.
+pub fn admin_line(a: &Answers) -> Option<String> {
+    a.admin.as_ref().map(|admin| {
+        let team = a
+            .team_name
+            .as_ref()
+            .map(|t| format!(", team {t} with the admin in it"))
+            .unwrap_or_default();
+        format!(
+            "first system admin {} <{}>{team}: through Mattermost's local mode, on only for this step",
+            admin.username, admin.email
+        )
+    })
 }
 
 #[cfg(test)]

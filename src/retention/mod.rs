@@ -11,7 +11,8 @@
 pub mod files;
 pub mod sql;
 pub mod target;
-pub mod units;
+/// The timer's units are installer planning: they live in the plan.
+pub use crate::plan::retention_timer as units;
 
 use std::path::PathBuf;
 use std::time::{Duration, UNIX_EPOCH};
@@ -22,10 +23,7 @@ use crate::host::{Cmd, Runner};
 use sql::Policy;
 use target::{Dialect, Target};
 
-/// Where the timer's unit finds the installer (a copy made by the housekeeping phase).
-pub const PROGRAM: &str = "/usr/local/lib/mattermost-setup/mattermost-setup";
-pub const SERVICE_UNIT: &str = "mattermost-retention.service";
-pub const TIMER_UNIT: &str = "mattermost-retention.timer";
+pub use crate::plan::retention_timer::{PROGRAM, SERVICE_UNIT, TIMER_UNIT};
 /// Posts per transaction (Mattermost's own retention job deletes 3000 at a time).
 pub const DEFAULT_BATCH: u32 = 5000;
 const DAY_MS: i64 = 86_400_000;

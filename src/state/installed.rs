@@ -4,12 +4,25 @@
 //! put in place (`release.json`, written by the mattermost phase and by `upgrade`'s
 //! commit) and moved by `upgrade` only. Every other command plans against it.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
 
 use crate::answers::{Answers, VersionSpec};
 use crate::host::Host;
-use crate::phases::mattermost::{RELEASE_RECORD, ReleaseRecord};
 use crate::releases::Version;
+
+/// What this tool installed, for the next run to compare with.
+pub const RELEASE_RECORD: &str = "/var/lib/mattermost-setup/release.json";
+
+/// The release put in place: written by the mattermost phase and by `upgrade`'s commit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleaseRecord {
+    pub version: String,
+    pub edition: String,
+    pub sha256: String,
+    pub install_dir: PathBuf,
+}
 
 /// The release record, when one is there and readable.
 pub fn record(host: &Host) -> Option<ReleaseRecord> {

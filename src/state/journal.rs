@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 
 use crate::host::{Host, HostError};
-use crate::phases::PhaseId;
+use crate::vocab::PhaseId;
 
 pub const PATH: &str = "/var/lib/mattermost-setup/journal.json";
 

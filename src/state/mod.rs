@@ -63,7 +63,7 @@ impl StateError {
     }
 }
 
-impl From<StateError> for crate::phases::PhaseError {
+impl From<StateError> for crate::vocab::PhaseError {
     fn from(e: StateError) -> Self {
         let fix = e.way_out();
         Self::new(e.to_string()).fix(fix)
@@ -73,7 +73,18 @@ impl From<StateError> for crate::phases::PhaseError {
 /// SHA-256 of bytes, lower-case hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
-    crate::phases::mattermost::fetch::hex(&sha2::Sha256::digest(bytes))
+    hex(&sha2::Sha256::digest(bytes))
+}
+
+/// Lower-case hex; sha2 0.11 digests do not format themselves.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 /// Writes one of the tool's own records: pretty JSON, 0600, atomically, no backup.

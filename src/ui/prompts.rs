@@ -4,14 +4,13 @@
 //! The values and their validation are the full-screen wizard's ([`Draft`]).
 
 use std::fmt::Write as _;
-use std::process::ExitCode;
+use std::path::PathBuf;
 
 use inquire::validator::Validation;
 use inquire::{InquireError, Password, PasswordDisplayMode, Select, Text};
 
 use crate::answers::{self, Answers, SAVED_ANSWERS, Secret};
-use crate::cli::Outcome;
-use crate::engine::{self, evidence_line};
+use crate::engine::{self, Unfinished, evidence_line};
 use crate::host::Host;
 use crate::phases::Level;
 use crate::plan::{self, Plan};
@@ -387,17 +386,27 @@ fn review(a: &Answers, host: &Host) -> String {
     s
 }
 
-fn nothing_changed(log: Option<std::path::PathBuf>) -> Outcome {
+/// How the plain wizard ended; `cli` turns it into the exit code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ended {
+    /// Nothing was installed and nothing on this server was changed.
+    NothingChanged,
+    /// The wizard could not go on (no random source, or no plan for the answers).
+    Refused { log: PathBuf },
+    /// The install finished and every phase is verified.
+    Installed { log: PathBuf },
+    /// The install stopped in a phase; the next run continues it.
+    Failed { log: PathBuf },
+}
+
+fn nothing_changed() -> Ended {
     println!("Nothing was installed; nothing on this server was changed.");
-    Outcome {
-        code: ExitCode::from(1),
-        log,
-    }
+    Ended::NothingChanged
 }
 
 /// The plain wizard, from preflight to the installed server.
 #[allow(clippy::too_many_lines)]
-pub fn run(prefill: Prefill) -> Outcome {
+pub fn run(prefill: Prefill, unfinished: Unfinished) -> Ended {
     let style = Style::detect();
     let host = Host::system(plain::sink(false));
     host.note_quiet(&format!(
@@ -406,7 +415,9 @@ pub fn run(prefill: Prefill) -> Outcome {
     ));
     let Ok(generated) = Secret::generate() else {
         eprintln!("the system random source failed; give db_password in an answers file instead");
-        return Outcome::with_log(ExitCode::from(2), &host);
+        return Ended::Refused {
+            log: host.log_path().to_owned(),
+        };
     };
     let mut d = Draft::new(generated, Caps::detect(), prefill);
     println!(
@@ -440,7 +451,7 @@ pub fn run(prefill: Prefill) -> Outcome {
         for step in std::mem::take(&mut steps) {
             if let Err(e) = ask_step(&mut d, step, &host, style) {
                 eprintln!("{e}");
-                return nothing_changed(None);
+                return nothing_changed();
             }
         }
         let answers = match d.validate() {
@@ -469,11 +480,11 @@ pub fn run(prefill: Prefill) -> Outcome {
             Ok(c) => c,
             Err(e) => {
                 eprintln!("{e}");
-                return nothing_changed(None);
+                return nothing_changed();
             }
         };
         match choice {
-            Some(0) => return install(&host, &answers),
+            Some(0) => return install(&host, &answers, unfinished),
             Some(1) => {
                 let path = match style {
                     Style::Editor => Text::new("Save to:")
@@ -522,17 +533,19 @@ pub fn run(prefill: Prefill) -> Outcome {
                     .filter(|s| *s != Step::Review)
                     .collect();
             }
-            _ => return nothing_changed(None),
+            _ => return nothing_changed(),
         }
     }
 }
 
-fn install(host: &Host, a: &Answers) -> Outcome {
+fn install(host: &Host, a: &Answers, unfinished: Unfinished) -> Ended {
     let plan = match Plan::new(a) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("version: {e}");
-            return Outcome::with_log(ExitCode::from(2), host);
+            return Ended::Refused {
+                log: host.log_path().to_owned(),
+            };
         }
     };
     println!(
@@ -543,7 +556,7 @@ fn install(host: &Host, a: &Answers) -> Outcome {
         host.log_path().display()
     );
     let started = std::time::Instant::now();
-    match engine::install(host, a, &plan) {
+    match engine::install(host, a, &plan, unfinished) {
         Ok(reports) => {
             let changed = reports.iter().filter(|r| r.changed).count();
             let url = crate::phases::tls::public_url_now(host, a, &plan);
@@ -559,14 +572,18 @@ fn install(host: &Host, a: &Answers) -> Outcome {
             if let Some(t) = crate::ui::tui::tls_pending(host, a, &plan) {
                 println!("{t}");
             }
-            Outcome::with_log(ExitCode::SUCCESS, host)
+            Ended::Installed {
+                log: host.log_path().to_owned(),
+            }
         }
         Err(e) => {
             println!(
                 "\nThe install stopped in phase {}. Nothing verified so far was undone; fix the cause and run mattermost-setup again to continue.",
                 e.phase
             );
-            Outcome::with_log(ExitCode::from(1), host)
+            Ended::Failed {
+                log: host.log_path().to_owned(),
+            }
         }
     }
 }

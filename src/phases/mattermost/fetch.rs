@@ -22,11 +22,11 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use crate::engine::Cancel;
 use crate::events::Event;
 use crate::host::Host;
 use crate::phases::{PhaseError, PhaseId};
 use crate::plan::{ReleasePlan, Source};
+use crate::vocab::Cancel;
 
 const P: PhaseId = PhaseId::Mattermost;
 pub const CACHE_DIR: &str = "/var/cache/mattermost-setup";
@@ -174,16 +174,7 @@ pub(crate) fn download_client(tuning: &Tuning) -> Result<reqwest::blocking::Clie
         })
 }
 
-/// Lower-case hex; sha2 0.11 digests do not format themselves.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
-}
+pub use crate::state::hex;
 
 fn progress(host: &Host, label: &str, done: u64, total: Option<u64>) {
     (host.events())(Event::Progress {

@@ -11,7 +11,6 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::thread::ScopedJoinHandle;
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{Check, Ctx, Phase, PhaseError, PhaseId};
@@ -20,19 +19,10 @@ use crate::plan::{self, SERVICE_USER};
 use crate::releases::Version;
 
 const P: PhaseId = PhaseId::Mattermost;
-/// What this tool installed, for the next run to compare with.
-pub const RELEASE_RECORD: &str = "/var/lib/mattermost-setup/release.json";
+pub use crate::state::installed::{RELEASE_RECORD, ReleaseRecord};
 
 /// The tarball fetched in a background thread while apt works.
 pub type Fetch<'a> = ScopedJoinHandle<'a, Result<PathBuf, fetch::FetchError>>;
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReleaseRecord {
-    pub version: String,
-    pub edition: String,
-    pub sha256: String,
-    pub install_dir: PathBuf,
-}
 
 pub struct Mattermost;
 

@@ -19,11 +19,11 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use super::fetch::{self, FetchError, Tuning};
-use crate::engine::Cancel;
 use crate::events::Event;
 use crate::host::{Cmd, Host};
 use crate::plan::{ReleasePlan, Source};
 use crate::releases::SigningKey;
+use crate::vocab::Cancel;
 
 /// gpgv checks ~400 MB in seconds; this ends one that hangs.
 const GPGV_TIMEOUT: Duration = Duration::from_secs(5 * 60);

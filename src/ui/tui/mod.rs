@@ -112,14 +112,19 @@ pub fn measure(install: &std::path::Path, path: PathBuf, adopt: bool) -> DiskInf
 }
 
 /// Runs the install; the result as the dashboard's message.
-pub fn install(host: &Host, a: &Answers, cancel: &Cancel) -> Result<RunSummary, RunFailure> {
+pub fn install(
+    host: &Host,
+    a: &Answers,
+    cancel: &Cancel,
+    unfinished: engine::Unfinished,
+) -> Result<RunSummary, RunFailure> {
     let started = Instant::now();
     let plan = Plan::new(a).map_err(|e| RunFailure {
         phase: PhaseId::Preflight,
         cause: format!("version: {e}"),
         fix: Some("pin a version from the bundled table, or give --sha256".into()),
     })?;
-    match engine::install_with(host, a, &plan, cancel) {
+    match engine::install_with(host, a, &plan, cancel, unfinished) {
         Ok(reports) => Ok(RunSummary {
             url: crate::phases::tls::public_url_now(host, a, &plan),
             tls_pending: tls_pending(host, a, &plan),
@@ -172,7 +177,7 @@ pub fn tls_pending(host: &Host, a: &Answers, plan: &Plan) -> Option<String> {
 
 /// The full-screen wizard, from preflight to the end screen. Errors only when the
 /// terminal cannot be set up (the caller then falls back to plain prompts).
-pub fn run(prefill: Prefill) -> std::io::Result<Report> {
+pub fn run(prefill: Prefill, unfinished: engine::Unfinished) -> std::io::Result<Report> {
     let (tx, rx) = mpsc::channel::<Msg>();
     let host = Host::system(event::engine_sink(tx.clone()));
     host.note_quiet(&format!(
@@ -273,7 +278,7 @@ pub fn run(prefill: Prefill) -> std::io::Result<Report> {
                             cancel = Cancel::default();
                             let (tx, host, cancel) = (tx.clone(), &host, cancel.clone());
                             s.spawn(move || {
-                                let r = install(host, &a, &cancel);
+                                let r = install(host, &a, &cancel, unfinished);
                                 let _ = tx.send(Msg::Finished(r));
                             });
                         }

@@ -3,7 +3,7 @@
 //!
 //! Every template fill goes through these functions (never `format!` of a raw
 //! answer), and the answers' validation asks the same functions whether a value
-//! fits ([`crate::answers::validate`]), so a value is either refused up front with
+//! fits (`answers::validate`, a layer above), so a value is either refused up front with
 //! its key named, or written so that the file's own parser reads back exactly it.
 //! The quoting functions are total: a character a format cannot carry (which
 //! validation refuses) is written as U+FFFD, so even an unvalidated value can never
@@ -58,7 +58,7 @@ pub fn path_length(s: &str) -> Result<(), Unfit> {
 
 /// A DNS name as every format here writes it bare (server names, redirect targets,
 /// the deploy hook's `case` pattern). Validation only lets RFC 1123 names through
-/// ([`crate::answers::validate::fqdn`]); this is the total fallback: any other
+/// (`answers::validate::fqdn`); this is the total fallback: any other
 /// character becomes `-`.
 pub fn host_name(s: &str) -> String {
     let out: String = s

@@ -1,11 +1,11 @@
-//! The systemd units that run the retention job daily, rendered from
-//! `assets/templates/mattermost-retention.{service,timer}`. Part of the plan when
-//! `retention_days` is set; the housekeeping phase writes them.
+//! The systemd units that run the retention job (`retention`, a layer above) daily,
+//! rendered from `assets/templates/mattermost-retention.{service,timer}`. Part of the
+//! plan when `retention_days` is set; the housekeeping phase writes them.
 
 use std::path::PathBuf;
 
+use super::{PlannedFile, SERVICE_USER, db_unit};
 use crate::answers::Answers;
-use crate::plan::{PlannedFile, SERVICE_USER, db_unit};
 
 const SERVICE: &str = include_str!("../../assets/templates/mattermost-retention.service");
 const TIMER: &str = include_str!("../../assets/templates/mattermost-retention.timer");
@@ -13,8 +13,13 @@ const TIMER: &str = include_str!("../../assets/templates/mattermost-retention.ti
 pub const SERVICE_PATH: &str = "/etc/systemd/system/mattermost-retention.service";
 pub const TIMER_PATH: &str = "/etc/systemd/system/mattermost-retention.timer";
 
-use crate::plan::grammar::{self, systemd};
-use crate::plan::templates::fill;
+/// Where the timer's unit finds the installer (a copy made by the housekeeping phase).
+pub const PROGRAM: &str = "/usr/local/lib/mattermost-setup/mattermost-setup";
+pub const SERVICE_UNIT: &str = "mattermost-retention.service";
+pub const TIMER_UNIT: &str = "mattermost-retention.timer";
+
+use super::templates::fill;
+use crate::grammar::{self, systemd};
 
 /// Where the job appends what it deleted: next to Mattermost's own log, writable
 /// by the service user the job runs as.
@@ -27,7 +32,7 @@ pub fn plan_line(a: &Answers) -> Option<String> {
     a.retention_days.map(|d| {
         format!(
             "{}: enabled, daily; deletes messages older than {d} days{} (dry run: mattermost-setup retention --dry-run)",
-            super::TIMER_UNIT,
+            TIMER_UNIT,
             if a.retention_keep_pinned { ", pinned posts kept" } else { "" }
         )
     })
@@ -60,7 +65,7 @@ pub fn planned(a: &Answers) -> Vec<PlannedFile> {
             },
         ),
         ("user", SERVICE_USER),
-        ("program", super::PROGRAM),
+        ("program", PROGRAM),
         // In the comment (a line of its own, control characters defused) and, quoted
         // for systemd, in ExecStart=.
         (

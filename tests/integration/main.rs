@@ -1,6 +1,7 @@
 //! Integration tests: one binary, modules per area.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod architecture;
 mod benches;
 mod db_passwords;
 mod db_restore;

@@ -1,0 +1,298 @@
+//! The layers of `src/` (README, "How it is built") hold: no top-level module
+//! reaches, through its `crate::` paths, a module that reaches back. A cycle fails
+//! `src_has_no_module_cycle`, naming the modules in it and each edge with the first
+//! place it is written.
+//!
+//! What counts as an edge from module `m` (the file `src/m.rs`, or any file under
+//! `src/m/`) to module `x`: the text `crate::x` anywhere in one of its files before
+//! the file's first `#[cfg(test)]` — a `use`, a full path, a doc link alike. Tests
+//! may reach anywhere. `src/main.rs` and `src/lib.rs` only declare the modules.
+//! `super::` and `self::` stay inside a module and are not edges.
+//!
+//! The cycle finder is checked on its own on small synthetic trees, so this test
+//! can fail.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// Where an edge is first written: file, line and the path as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Place {
+    file: PathBuf,
+    line: usize,
+    path: String,
+}
+
+/// Module → module it names → the first place it does.
+type Graph = BTreeMap<String, BTreeMap<String, Place>>;
+
+/// The top-level module a file under `src` belongs to; `None` for the crate roots.
+fn top_module(src: &Path, file: &Path) -> Option<String> {
+    let rel = file.strip_prefix(src).ok()?;
+    let mut parts = rel.components();
+    let first = parts.next()?.as_os_str().to_str()?;
+    let top = if parts.next().is_none() {
+        first.strip_suffix(".rs")?
+    } else {
+        first
+    };
+    (top != "main" && top != "lib").then(|| top.to_owned())
+}
+
+/// Every `.rs` file under `dir`, in a stable order.
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<PathBuf> = fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            rust_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+/// The `crate::<name>` paths of `text`: (line number, top-level name, whole path).
+fn crate_paths(text: &str) -> Vec<(usize, String, String)> {
+    let mut found = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let mut rest = line;
+        while let Some(at) = rest.find("crate::") {
+            let after = &rest[at + "crate::".len()..];
+            let name_len = after
+                .char_indices()
+                .take_while(|&(i, c)| {
+                    c == '_' || c.is_ascii_lowercase() || (i > 0 && c.is_ascii_digit())
+                })
+                .count();
+            if name_len > 0 {
+                let whole_len = after
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+                    .unwrap_or(after.len());
+                let whole = format!("crate::{}", after[..whole_len].trim_end_matches(':'));
+                found.push((n + 1, after[..name_len].to_owned(), whole));
+            }
+            rest = &after[name_len..];
+        }
+    }
+    found
+}
+
+/// The module graph of a crate's `src` directory.
+fn graph(src: &Path) -> Graph {
+    let mut files = Vec::new();
+    rust_files(src, &mut files);
+    let mut g = Graph::new();
+    for file in files {
+        let Some(top) = top_module(src, &file) else {
+            continue;
+        };
+        let text = fs::read_to_string(&file)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", file.display()));
+        let outside_tests = text.split("#[cfg(test)]").next().unwrap_or_default();
+        let targets = g.entry(top.clone()).or_default();
+        for (line, to, path) in crate_paths(outside_tests) {
+            if to != top {
+                targets.entry(to).or_insert_with(|| Place {
+                    file: file.clone(),
+                    line,
+                    path,
+                });
+            }
+        }
+    }
+    g
+}
+
+/// Tarjan's strongly-connected components; state of one search.
+struct Tarjan<'g> {
+    g: &'g Graph,
+    index: BTreeMap<&'g str, usize>,
+    low: BTreeMap<&'g str, usize>,
+    stack: Vec<&'g str>,
+    on_stack: BTreeSet<&'g str>,
+    cycles: Vec<Vec<String>>,
+}
+
+impl<'g> Tarjan<'g> {
+    fn visit(&mut self, v: &'g str) {
+        let i = self.index.len();
+        self.index.insert(v, i);
+        self.low.insert(v, i);
+        self.stack.push(v);
+        self.on_stack.insert(v);
+        for w in self.g.get(v).into_iter().flat_map(BTreeMap::keys) {
+            let w = w.as_str();
+            if !self.index.contains_key(w) {
+                self.visit(w);
+                let lw = self.low[w];
+                let lv = self.low.get_mut(v).unwrap();
+                *lv = (*lv).min(lw);
+            } else if self.on_stack.contains(w) {
+                let iw = self.index[w];
+                let lv = self.low.get_mut(v).unwrap();
+                *lv = (*lv).min(iw);
+            }
+        }
+        if self.low[v] == self.index[v] {
+            let mut component = Vec::new();
+            while let Some(w) = self.stack.pop() {
+                self.on_stack.remove(w);
+                component.push(w.to_owned());
+                if w == v {
+                    break;
+                }
+            }
+            if component.len() > 1 {
+                component.sort();
+                self.cycles.push(component);
+            }
+        }
+    }
+}
+
+/// The module cycles: strongly-connected components of more than one module,
+/// each sorted, in a stable order.
+fn cycles(g: &Graph) -> Vec<Vec<String>> {
+    let mut t = Tarjan {
+        g,
+        index: BTreeMap::new(),
+        low: BTreeMap::new(),
+        stack: Vec::new(),
+        on_stack: BTreeSet::new(),
+        cycles: Vec::new(),
+    };
+    for v in g.keys() {
+        if !t.index.contains_key(v.as_str()) {
+            t.visit(v);
+        }
+    }
+    t.cycles.sort();
+    t.cycles
+}
+
+/// One cycle in words: its modules, then each edge inside it with where it is written.
+fn describe(g: &Graph, cycle: &[String], src: &Path) -> String {
+    let mut s = format!("{}\n", cycle.join(" <-> "));
+    for from in cycle {
+        for (to, at) in &g[from] {
+            if cycle.contains(to) {
+                let file = at.file.strip_prefix(src).unwrap_or(&at.file);
+                let _ = writeln!(
+                    s,
+                    "    {from}->{to}: src/{}:{} {}",
+                    file.display(),
+                    at.line,
+                    at.path
+                );
+            }
+        }
+    }
+    s
+}
+
+#[test]
+fn src_has_no_module_cycle() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let g = graph(&src);
+    // The walk found the crate: a silent empty graph would pass anything.
+    for m in ["answers", "engine", "phases", "cli"] {
+        assert!(
+            g.contains_key(m),
+            "module {m} not found under {}",
+            src.display()
+        );
+    }
+    assert!(
+        g["engine"].contains_key("phases"),
+        "the engine's use of the phases was not seen: {:?}",
+        g["engine"].keys().collect::<Vec<_>>()
+    );
+    let found = cycles(&g);
+    let report: String = found.iter().map(|c| describe(&g, c, &src)).collect();
+    assert!(
+        found.is_empty(),
+        "module cycles in src/ (a module here may only use the layers below it; README, \
+         \"How it is built\"):\n{report}"
+    );
+}
+
+#[test]
+fn the_vocabulary_is_a_leaf() {
+    let g = graph(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"));
+    let uses: Vec<_> = g
+        .get("vocab")
+        .expect("src/vocab.rs, the shared vocabulary, is missing")
+        .iter()
+        .collect();
+    assert!(
+        uses.is_empty(),
+        "vocab must depend on nothing in the crate: {uses:?}"
+    );
+}
+
+/// Writes `files` (path under src, text) into a fresh temp dir; returns it and src.
+fn tree(files: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    for (path, text) in files {
+        let p = src.join(path);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(&p, text).unwrap();
+    }
+    (dir, src)
+}
+
+#[test]
+fn two_files_that_import_each_other_are_a_cycle_with_both_edges_named() {
+    let (_dir, src) = tree(&[
+        ("lib.rs", "pub mod a;\npub mod b;\npub mod c;\n"),
+        // A path to itself is no edge; a back edge inside tests is none either.
+        (
+            "a.rs",
+            "use crate::a::A;\nuse crate::b::B;\n#[cfg(test)]\nmod tests { use crate::c::C; }\n",
+        ),
+        ("b/mod.rs", "pub mod inner;\n"),
+        ("b/inner.rs", "fn f() { crate::a::g(); }\n"),
+        ("c.rs", "/// See [`crate::a`].\npub struct C;\n"),
+    ]);
+    let g = graph(&src);
+    assert_eq!(cycles(&g), vec![vec!["a".to_owned(), "b".to_owned()]]);
+    assert!(!g["a"].contains_key("c"), "a test-only path counted: {g:?}");
+    assert!(g["c"].contains_key("a"), "a doc link is an edge: {g:?}");
+    let text = describe(&g, &cycles(&g)[0], &src);
+    assert!(text.starts_with("a <-> b\n"), "{text}");
+    assert!(text.contains("a->b: src/a.rs:2 crate::b::B"), "{text}");
+    assert!(
+        text.contains("b->a: src/b/inner.rs:1 crate::a::g"),
+        "{text}"
+    );
+}
+
+#[test]
+fn separate_cycles_are_reported_apart_and_a_chain_is_none() {
+    let (_dir, src) = tree(&[
+        ("a.rs", "use crate::b;"),
+        ("b.rs", "use crate::c;"),
+        ("c.rs", "use crate::a;"),
+        ("d.rs", "use crate::e; use crate::a;"),
+        ("e.rs", "use crate::d;"),
+        ("f.rs", "use crate::d; use crate::g2;"),
+        ("g2.rs", "// nothing"),
+    ]);
+    let g = graph(&src);
+    assert_eq!(
+        cycles(&g),
+        vec![
+            vec!["a".to_owned(), "b".to_owned(), "c".to_owned()],
+            vec!["d".to_owned(), "e".to_owned()],
+        ]
+    );
+    let (_dir, src) = tree(&[("a.rs", "use crate::b;"), ("b.rs", "use crate::c;")]);
+    assert!(cycles(&graph(&src)).is_empty());
+}

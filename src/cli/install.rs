@@ -1,6 +1,6 @@
 //! `mattermost-setup install --answers FILE [--yes]`
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -39,18 +39,14 @@ pub fn run(args: &Args) -> Outcome {
             eprintln!("install: no terminal to confirm on; add --yes to install unattended.");
             return Outcome::with_log(ExitCode::from(2), &host);
         }
-        print!(
+        if !plain::confirm(&format!(
             "Install Mattermost {} ({}) for {} with {} and {}? `mattermost-setup plan` shows every change. [y/N] ",
             plan.release.version,
             plan.release.edition,
             plan.site_url,
             plan.database.engine,
             answers.proxy.name()
-        );
-        let _ = std::io::stdout().flush();
-        let mut line = String::new();
-        let _ = std::io::stdin().read_line(&mut line);
-        if !matches!(line.trim(), "y" | "Y" | "yes") {
+        )) {
             println!("Nothing was changed.");
             return Outcome::with_log(ExitCode::from(1), &host);
         }

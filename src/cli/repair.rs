@@ -1,6 +1,6 @@
 //! `mattermost-setup repair [--keep-local | --restore]`: converge only what drifted.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use super::Outcome;
@@ -57,13 +57,11 @@ pub fn run(args: &Args) -> Outcome {
     } else if !hand_edited {
         LocalEdits::Refuse
     } else if std::io::stdin().is_terminal() {
-        print!(
-            "Files above were edited by hand. [k]eep your versions, [r]estore the planned ones (yours are backed up), or [q]uit? "
-        );
-        let _ = std::io::stdout().flush();
-        let mut line = String::new();
-        let _ = std::io::stdin().read_line(&mut line);
-        match line.trim() {
+        match plain::ask(
+            "Files above were edited by hand. [k]eep your versions, [r]estore the planned ones (yours are backed up), or [q]uit? ",
+        )
+        .as_str()
+        {
             "k" | "K" => LocalEdits::Keep,
             "r" | "R" => LocalEdits::Restore,
             _ => {

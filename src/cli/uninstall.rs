@@ -1,6 +1,6 @@
 //! `mattermost-setup uninstall [--purge-data --confirm DOMAIN]`
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use super::Outcome;
@@ -22,14 +22,6 @@ pub struct Args {
     pub yes: bool,
 }
 
-fn ask(prompt: &str) -> String {
-    print!("{prompt}");
-    let _ = std::io::stdout().flush();
-    let mut line = String::new();
-    let _ = std::io::stdin().read_line(&mut line);
-    line.trim().to_owned()
-}
-
 pub fn run(args: &Args) -> Outcome {
     let host = Host::system(plain::sink(false));
     let answers = match super::installed_answers("uninstall", ".", &host) {
@@ -40,7 +32,7 @@ pub fn run(args: &Args) -> Outcome {
     if args.purge_data {
         let typed = match &args.confirm {
             Some(c) => c.clone(),
-            None if tty => ask(&format!(
+            None if tty => plain::ask(&format!(
                 "This deletes ALL messages, files and the database of {}, with every backup and database dump. Type the domain to confirm: ",
                 answers.domain
             )),
@@ -60,7 +52,9 @@ pub fn run(args: &Args) -> Outcome {
             );
             return Outcome::with_log(ExitCode::from(2), &host);
         }
-        if !matches!(ask("Remove the Mattermost program, service and proxy site? Data and the database are kept. [y/N] ").as_str(), "y" | "Y" | "yes") {
+        if !plain::confirm(
+            "Remove the Mattermost program, service and proxy site? Data and the database are kept. [y/N] ",
+        ) {
             println!("Nothing was changed.");
             return Outcome::with_log(ExitCode::from(1), &host);
         }

@@ -272,6 +272,14 @@ pub fn lookup_user(root: &Path, name: &str) -> Option<(u32, u32)> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_stamp_in_names_is_the_one_run_stamp_reads() {
+        let now = crate::host::now_stamp();
+        assert_eq!(run_stamp(&now), Some(now.as_str()));
+        let upgrade = format!("upgrade-10.11.1-to-10.11.2-{now}");
+        assert_eq!(run_stamp(&upgrade), Some(now.as_str()));
+    }
+
     fn spec(path: &Path, content: &str, mode: u32) -> FileSpec {
         FileSpec {
             path: path.to_owned(),

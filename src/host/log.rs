@@ -71,9 +71,7 @@ impl RunLog {
     /// used (not root, read-only), the log falls back to a private temp directory so
     /// a run always has a log to point at.
     pub fn create(dir: &Path) -> Self {
-        let stamp = humantime::format_rfc3339_seconds(SystemTime::now())
-            .to_string()
-            .replace(':', "");
+        let stamp = super::now_stamp();
         let log = Self::open(dir, &format!("{stamp}-{}.log", std::process::id()), false);
         if let Some(dir) = log.path.parent() {
             prune(dir, KEEP_RUN_LOGS);

@@ -68,10 +68,9 @@ impl Host {
 
     /// Any root and runner: unit tests point this at a temp dir and a scripted runner.
     pub fn new(root: PathBuf, log: RunLog, events: EventSink, runner: Box<dyn Runner>) -> Self {
-        let stamp = humantime::format_rfc3339_seconds(SystemTime::now())
-            .to_string()
-            .replace(':', "");
-        let backup_dir = root.join(BACKUP_DIR.trim_start_matches('/')).join(stamp);
+        let backup_dir = root
+            .join(BACKUP_DIR.trim_start_matches('/'))
+            .join(now_stamp());
         Self {
             root,
             log,
@@ -328,4 +327,13 @@ fn indent(text: &str) -> String {
         .map(|l| format!("    {l}"))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// Now, in UTC, as it stands in the names of run logs, backup directories and
+/// archives: RFC 3339 to the second without colons (`2026-11-29T025104Z`), so the
+/// names sort by time (`files::run_stamp` reads it back).
+pub fn now_stamp() -> String {
+    humantime::format_rfc3339_seconds(SystemTime::now())
+        .to_string()
+        .replace(':', "")
 }

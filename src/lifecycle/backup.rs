@@ -307,9 +307,7 @@ pub fn backup(
         .fix("free space there, or give another directory with --to"));
     }
 
-    let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
-        .to_string()
-        .replace(':', "");
+    let stamp = crate::host::now_stamp();
     let name = format!("{PREFIX}{stamp}.tar");
     let archive = to.join(&name);
     let part = real_to.join(format!("{name}.part"));

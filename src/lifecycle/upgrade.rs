@@ -5,11 +5,11 @@
 //! and the previous release runs again.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use crate::answers::{Answers, DbEngine};
 use crate::engine::Cancel;
-use crate::host::{Cmd, Host};
+use crate::host::{Cmd, Host, now_stamp};
 use crate::phases::PhaseError;
 use crate::phases::mattermost::{RELEASE_RECORD, ReleaseRecord, fetch, unpack};
 use crate::plan::{Plan, SERVICE_USER};
@@ -91,12 +91,6 @@ pub fn requirements(
         }
     }
     Ok(())
-}
-
-fn stamp() -> String {
-    humantime::format_rfc3339_seconds(SystemTime::now())
-        .to_string()
-        .replace(':', "")
 }
 
 fn io(what: &str, p: &Path) -> impl FnOnce(std::io::Error) -> PhaseError {
@@ -470,7 +464,7 @@ fn roll_back(host: &Host, r: &UpgradeRecord, why: &str) -> Result<RolledBack, Ph
                     .file_name()
                     .map_or_else(|| "mattermost".into(), |n| n.to_string_lossy().into_owned()),
                 r.to,
-                stamp()
+                now_stamp()
             ));
             std::fs::rename(&inst, host.path(&aside))
                 .map_err(io("cannot set aside", &r.install))?;
@@ -492,7 +486,7 @@ fn roll_back(host: &Host, r: &UpgradeRecord, why: &str) -> Result<RolledBack, Ph
             r.install
                 .file_name()
                 .map_or_else(|| "mattermost".into(), |n| n.to_string_lossy().into_owned()),
-            stamp()
+            now_stamp()
         ));
         std::fs::rename(host.path(&staging), host.path(&aside))
             .map_err(io("cannot set aside", &staging))?;
@@ -748,8 +742,8 @@ pub fn upgrade(host: &Host, answers: &Answers, cancel: &Cancel) -> Result<Outcom
 
     // Nothing changes on the box before the new release is here and verified.
     let tarball = fetch::fetch(host, &plan.release, cancel)?;
-    let backup_dir =
-        PathBuf::from(crate::host::BACKUP_DIR).join(format!("upgrade-{from}-to-{to}-{}", stamp()));
+    let backup_dir = PathBuf::from(crate::host::BACKUP_DIR)
+        .join(format!("upgrade-{from}-to-{to}-{}", now_stamp()));
     let dump = dump_database(host, answers, &backup_dir, from)?;
     host.run(&Cmd::new(
         "cp",
@@ -815,7 +809,7 @@ pub fn upgrade(host: &Host, answers: &Answers, cancel: &Cancel) -> Result<Outcom
     host.note("[upgrade] preserved directories moved; swapping the release trees");
     let real_previous = host.path(&previous);
     if real_previous.exists() {
-        let aside = real_previous.with_extension(format!("previous-{}", stamp()));
+        let aside = real_previous.with_extension(format!("previous-{}", now_stamp()));
         std::fs::rename(&real_previous, &aside).map_err(io("cannot set aside", &previous))?;
     }
     std::fs::rename(&real_install, &real_previous).map_err(io("cannot rename", &install))?;

@@ -217,9 +217,39 @@ pub fn status_table(checks: &[Check]) -> String {
     s
 }
 
+/// Asks one question on the terminal: prints `prompt`, reads a line, returns it
+/// trimmed (empty at the end of input).
+pub fn ask(prompt: &str) -> String {
+    print!("{prompt}");
+    let _ = std::io::stdout().flush();
+    let mut line = String::new();
+    let _ = std::io::stdin().read_line(&mut line);
+    line.trim().to_owned()
+}
+
+/// A `[y/N]` question: yes only for `y`, `Y` or `yes`; anything else, the end of
+/// input included, is no.
+pub fn confirm(prompt: &str) -> bool {
+    is_yes(&ask(prompt))
+}
+
+fn is_yes(answer: &str) -> bool {
+    matches!(answer, "y" | "Y" | "yes")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_y_or_yes_confirms() {
+        for yes in ["y", "Y", "yes"] {
+            assert!(is_yes(yes), "{yes}");
+        }
+        for no in ["", "n", "N", "no", "YES", "yes please", "q"] {
+            assert!(!is_yes(no), "{no:?}");
+        }
+    }
 
     #[test]
     fn without_bars_progress_is_a_text_line_per_quarter() {

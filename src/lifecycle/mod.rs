@@ -5,5 +5,6 @@ pub mod backup;
 pub mod cache;
 pub mod datamove;
 pub mod reconfigure;
+pub mod restore;
 pub mod uninstall;
 pub mod upgrade;

@@ -7,6 +7,7 @@ pub mod install;
 pub mod plan;
 pub mod reconfigure;
 pub mod repair;
+pub mod restore;
 pub mod retention;
 pub mod status;
 pub mod uninstall;
@@ -65,6 +66,10 @@ pub enum Command {
     /// One archive with a consistent database dump, the data, plugins, config.json and
     /// the answers, taken while Mattermost keeps serving; `--verify FILE` checks one.
     Backup(backup::Args),
+    /// Make a backup archive into a working server (here, or on a new machine):
+    /// installs its release, puts back the database and files, verifies. The domain,
+    /// data directory and passwords may change.
+    Restore(restore::Args),
     /// Benchmark hook for benches/run.sh: the download phase (and unpack) alone, timed.
     #[command(hide = true)]
     BenchDownload(bench::Args),
@@ -80,6 +85,23 @@ pub struct Outcome {
 }
 
 pub fn run(cli: Cli) -> Outcome {
+    let name = match &cli.command {
+        Some(Command::Install(_)) => Some("install"),
+        Some(Command::Repair(_)) => Some("repair"),
+        Some(Command::Reconfigure(_)) => Some("reconfigure"),
+        Some(Command::Upgrade(_)) => Some("upgrade"),
+        Some(Command::Backup(_)) => Some("backup"),
+        None => Some("mattermost-setup"),
+        _ => None,
+    };
+    // Only with a restore record on disk: a command must not add a log file otherwise.
+    let restoring = std::path::Path::new(crate::lifecycle::restore::RESTORE_RECORD).exists();
+    if let Some(command) = name.filter(|_| restoring) {
+        let host = read_only_host(command, crate::ui::plain::sink(false));
+        if let Some(why) = crate::lifecycle::restore::refusal(&host, command) {
+            return refuse(&host, &why);
+        }
+    }
     match cli.command {
         Some(Command::Install(a)) => install::run(&a),
         Some(Command::Plan(a)) => plan::run(&a),
@@ -90,6 +112,7 @@ pub fn run(cli: Cli) -> Outcome {
         Some(Command::Uninstall(a)) => uninstall::run(&a),
         Some(Command::Retention(a)) => retention::run(&a),
         Some(Command::Backup(a)) => backup::run(&a),
+        Some(Command::Restore(a)) => restore::run(&a),
         Some(Command::BenchDownload(a)) => bench::run(&a),
         Some(Command::Generate(a)) => generate::run(&a),
         None => wizard::run(&cli.wizard),
@@ -170,6 +193,33 @@ pub fn answers_and_plan(
     let answers = load_answers(path, host).map_err(|code| Outcome::with_log(code, host))?;
     let plan = plan_for(&format!("{}: version", path.display()), &answers, host)?;
     Ok((answers, plan))
+}
+
+/// Asks `question` (ending in "[y/N] ") on the terminal unless `yes`; without a
+/// terminal the command is refused (exit 2), and a "no" ends it (exit 1): in both
+/// cases nothing was changed.
+pub fn confirm(
+    host: &crate::host::Host,
+    command: &str,
+    question: &str,
+    yes: bool,
+) -> Result<(), Outcome> {
+    use std::io::IsTerminal;
+    if yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(refuse(
+            host,
+            &format!("{command}: no terminal to confirm on; add --yes. Nothing was changed."),
+        ));
+    }
+    if crate::ui::plain::confirm(question) {
+        Ok(())
+    } else {
+        println!("Nothing was changed.");
+        Err(Outcome::with_log(ExitCode::from(1), host))
+    }
 }
 
 impl Outcome {

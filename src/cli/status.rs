@@ -126,6 +126,7 @@ pub fn run(args: &Args) -> Outcome {
     };
     let mut checks = engine::status(&host, &answers, &plan, crate::lifecycle::UNFINISHED);
     checks.extend(secret_backups_checks(&host.path(Path::new(BACKUP_DIR))));
+    checks.extend(crate::lifecycle::restore::checks(&host));
     let failed = checks.iter().filter(|c| c.level == Level::Fail).count();
     if args.json {
         let doc = serde_json::json!({ "installed": true, "ok": failed == 0, "failed": failed, "checks": checks, "log": host.log_path() });

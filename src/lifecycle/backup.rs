@@ -59,6 +59,10 @@ pub struct Manifest {
     pub created: String,
     pub tool_version: String,
     pub mattermost_version: Option<String>,
+    /// The SHA-256 of that release's tarball as verified at its install: a restore
+    /// installs the same bytes even when a newer releases table no longer lists it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mattermost_sha256: Option<String>,
     pub domain: String,
     pub db_engine: DbEngine,
     pub db_name: String,
@@ -384,6 +388,13 @@ pub fn backup(
             created: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
             tool_version: env!("CARGO_PKG_VERSION").to_owned(),
             mattermost_version: version.map(|v| v.to_string()),
+            mattermost_sha256: crate::state::installed::record(host)
+                .filter(|r| {
+                    r.install_dir == a.install_dir
+                        && r.edition == a.edition.name()
+                        && !r.sha256.is_empty()
+                })
+                .map(|r| r.sha256),
             domain: a.domain.clone(),
             db_engine: a.db_engine,
             db_name: a.db_name.clone(),

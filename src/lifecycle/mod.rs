@@ -5,6 +5,7 @@ pub mod backup;
 pub mod cache;
 pub mod datamove;
 pub mod reconfigure;
+pub mod restore;
 pub mod unfinished;
 pub mod uninstall;
 pub mod upgrade;

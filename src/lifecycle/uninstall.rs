@@ -193,8 +193,9 @@ pub fn uninstall(host: &Host, a: &Answers, purge: bool) -> Result<Report, PhaseE
     }
 
     // Bookkeeping: the release is gone; answers stay with the data (they hold the
-    // database password) unless purged.
-    for f in ["release.json", "journal.json"] {
+    // database password) unless purged. An unfinished restore is abandoned with the
+    // install it was making.
+    for f in ["release.json", "journal.json", "restore.json"] {
         let p = Path::new(STATE_DIR).join(f);
         let _ = std::fs::remove_file(host.path(&p));
     }

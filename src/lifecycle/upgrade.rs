@@ -398,9 +398,21 @@ fn restore_dump(host: &Host, r: &UpgradeRecord) -> Result<PathBuf, String> {
     if !host.path(dump).is_file() {
         return Err(format!("the dump {} is missing", dump.display()));
     }
-    let real = host.path(dump).to_string_lossy().into_owned();
-    // The dump is root's (0600 in a 0700 directory): the shell running as root opens
-    // it and hands it to the client on stdin.
+    restore_database(host, engine, db, &host.path(dump))?;
+    Ok(dump.clone())
+}
+
+/// Drops the database `db` and loads it from `dump` (a real path, root's file: the
+/// shell running as root opens it and hands it to the client on stdin); the dump
+/// is opened before anything is dropped. PostgreSQL's custom-format dump creates the
+/// database again with its owner and grants; MariaDB's keeps the user's grants.
+pub(crate) fn restore_database(
+    host: &Host,
+    engine: DbEngine,
+    db: &str,
+    dump: &Path,
+) -> Result<(), String> {
+    let real = dump.to_string_lossy().into_owned();
     let cmd = match engine {
         DbEngine::Postgresql => Cmd::new(
             "sh",
@@ -417,7 +429,7 @@ fn restore_dump(host: &Host, r: &UpgradeRecord) -> Result<PathBuf, String> {
         }
     };
     host.run(&cmd).map_err(|e| e.to_string())?;
-    Ok(dump.clone())
+    Ok(())
 }
 
 /// What a rollback did.

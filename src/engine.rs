@@ -705,4 +705,37 @@ mod tests {
         assert!(e.cause.contains(crate::state::journal::PATH), "{}", e.cause);
         assert!(e.fix.unwrap().contains("must be writable"));
     }
+
+    /// The engine settles what an upgrade cut short through the caller's hook, first
+    /// of all: before the data move, before any phase.
+    #[test]
+    fn an_unfinished_upgrade_is_settled_through_the_callers_hook_before_anything() {
+        fn recover(_: &Host, install: &Path) -> Result<Option<String>, PhaseError> {
+            Err(PhaseError::new(format!("recover of {}", install.display())))
+        }
+        fn move_data(_: &Host, _: &Answers) -> Result<(), PhaseError> {
+            panic!("the data moved before the upgrade was settled")
+        }
+        fn leftovers(_: &Host, _: &Path) -> Vec<Check> {
+            Vec::new()
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let host = crate::state::test_host::host(dir.path());
+        let a = crate::answers::from_json(r#"{"domain": "chat.example.com"}"#, None).unwrap();
+        let opts = RunOptions {
+            command: "install".into(),
+            local_edits: LocalEdits::Refuse,
+            cancel: Cancel::default(),
+            unfinished: Unfinished {
+                recover,
+                move_data,
+                leftovers,
+            },
+        };
+        let e = converge(&host, &a, &Plan::new(&a).unwrap(), &opts).unwrap_err();
+        assert_eq!(e.phase, PhaseId::Mattermost);
+        assert_eq!(e.error.cause, "recover of /opt/mattermost");
+        assert!(e.done.is_empty());
+        assert!(Journal::load(&host).is_none(), "a journal was written");
+    }
 }

@@ -94,6 +94,11 @@ pub fn run(args: &Args) -> Outcome {
             log: None,
         };
     }
+    if !installed() {
+        if let Some(out) = offer_restore() {
+            return out;
+        }
+    }
     if installed() {
         match menu() {
             Some(MenuChoice::Reconfigure) => {}
@@ -230,6 +235,84 @@ fn run_choice(choice: MenuChoice) -> Outcome {
             log: None,
         },
     }
+}
+
+/// Where the wizard looks for backup archives on a fresh box: the backup
+/// directory, the current directory and root's home (where an archive copied from
+/// the old server usually lands).
+fn archive_dirs() -> Vec<PathBuf> {
+    let mut dirs = vec![PathBuf::from(crate::lifecycle::backup::DEFAULT_DIR)];
+    if let Ok(cwd) = std::env::current_dir() {
+        dirs.push(cwd);
+    }
+    dirs.push(std::env::var_os("HOME").map_or_else(|| PathBuf::from("/root"), PathBuf::from));
+    dirs.dedup();
+    dirs
+}
+
+/// The first question on a fresh box where backup archives are found: a new
+/// install, or the restore of one of them (newest first) — `None` for a new install.
+/// Without archives nothing is asked (the wizard starts; `mattermost-setup restore
+/// FILE` restores one from elsewhere).
+fn offer_restore() -> Option<Outcome> {
+    use crate::lifecycle::backup;
+    let found: Vec<(PathBuf, backup::Manifest)> = backup::archives_in(&archive_dirs())
+        .into_iter()
+        .filter_map(|p| backup::peek_manifest(&p).map(|m| (p, m)))
+        .take(5)
+        .collect();
+    if found.is_empty() {
+        return None;
+    }
+    let mut labels = vec!["New install — the wizard".to_owned()];
+    labels.extend(found.iter().map(|(p, m)| {
+        format!(
+            "Restore {} — {}, Mattermost {}, taken {}",
+            p.display(),
+            m.domain,
+            m.mattermost_version.as_deref().unwrap_or("?"),
+            m.created
+        )
+    }));
+    let picked = inquire::Select::new(
+        "Backup archives are on this server. Install anew, or restore one?",
+        labels.clone(),
+    )
+    .with_help_message("↑↓ to move, Enter to choose, Esc to leave")
+    .prompt_skippable()
+    .ok()
+    .flatten();
+    let Some(picked) = picked else {
+        println!("Nothing was changed.");
+        return Some(Outcome {
+            code: ExitCode::SUCCESS,
+            log: None,
+        });
+    };
+    let i = labels.iter().position(|l| *l == picked)?;
+    let (archive, manifest) = found.get(i.checked_sub(1)?)?;
+    let domain = inquire::Text::new("Domain of the restored server")
+        .with_default(&manifest.domain)
+        .with_help_message("another domain moves the server: config.json's mentions of the old one are renamed")
+        .prompt_skippable()
+        .ok()
+        .flatten();
+    let Some(domain) = domain else {
+        println!("Nothing was changed.");
+        return Some(Outcome {
+            code: ExitCode::SUCCESS,
+            log: None,
+        });
+    };
+    Some(super::restore::run(&super::restore::Args {
+        archive: archive.clone(),
+        domain: (domain != manifest.domain).then_some(domain),
+        data_dir: None,
+        answers: None,
+        replace: false,
+        yes: true,
+        verbose: false,
+    }))
 }
 
 /// What stays on the normal screen once the full-screen wizard is gone.

@@ -383,6 +383,12 @@ pub fn backup(
                 w.tree(&real, member)?;
             }
         }
+        (host.events())(Event::Progress {
+            phase: P,
+            label: "backup".into(),
+            done: w.total,
+            total: Some(w.total),
+        });
         let manifest = Manifest {
             format: FORMAT,
             created: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
@@ -470,6 +476,47 @@ fn prune(dir: &Path, keep: usize) -> Vec<PathBuf> {
             fs::remove_file(&p).ok().map(|()| p)
         })
         .collect()
+}
+
+/// Reads one small member of an archive, seeking over the others.
+pub fn read_member(archive: &Path, name: &str) -> Result<Option<Vec<u8>>, std::io::Error> {
+    let mut ar = tar::Archive::new(std::io::BufReader::with_capacity(
+        1 << 16,
+        File::open(archive)?,
+    ));
+    for entry in ar.entries_with_seek()? {
+        let mut entry = entry?;
+        if entry.path()?.to_string_lossy() == name {
+            let mut out = Vec::new();
+            entry.read_to_end(&mut out)?;
+            return Ok(Some(out));
+        }
+    }
+    Ok(None)
+}
+
+/// An archive's manifest as it says, unchecked (for menus and listings; `verify`
+/// checks it).
+pub fn peek_manifest(archive: &Path) -> Option<Manifest> {
+    let text = read_member(archive, MANIFEST).ok()??;
+    serde_json::from_slice(&text).ok()
+}
+
+/// The archives this tool's backups are named as, in `dirs`, newest first (by name:
+/// the names carry the UTC time).
+pub fn archives_in(dirs: &[PathBuf]) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = dirs
+        .iter()
+        .flat_map(|d| fs::read_dir(d).into_iter().flatten().flatten())
+        .filter(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            n.starts_with(PREFIX) && Path::new(&n).extension().is_some_and(|x| x == "tar")
+        })
+        .map(|e| e.path())
+        .collect();
+    found.sort_by_key(|p| std::cmp::Reverse(p.file_name().map(std::ffi::OsStr::to_os_string)));
+    found.dedup();
+    found
 }
 
 /// Why an archive does not match its manifest.

@@ -184,21 +184,6 @@ fn manifest_sha(m: &Manifest) -> String {
     crate::state::sha256_hex(&serde_json::to_vec(m).unwrap_or_default())
 }
 
-/// Reads one small member of the archive.
-fn read_member(archive: &Path, name: &str) -> Result<Option<Vec<u8>>, std::io::Error> {
-    use std::io::Read;
-    let mut ar = tar::Archive::new(BufReader::with_capacity(1 << 20, File::open(archive)?));
-    for entry in ar.entries_with_seek()? {
-        let mut entry = entry?;
-        if entry.path()?.to_string_lossy() == name {
-            let mut out = Vec::new();
-            entry.read_to_end(&mut out)?;
-            return Ok(Some(out));
-        }
-    }
-    Ok(None)
-}
-
 /// The answers a restore installs with: the archive's, the operator's `changes`
 /// (a JSON object of answers keys) laid over them, pinned to the archive's release.
 pub fn restored_answers(
@@ -339,6 +324,7 @@ fn safe_dest(root: &Path, rel: &Path) -> Option<PathBuf> {
 }
 
 /// What stage 3 found in the archive.
+#[derive(Debug)]
 struct PutBack {
     dump: Option<PathBuf>,
     config: Option<Vec<u8>>,
@@ -636,7 +622,7 @@ fn begin(
     changes: &str,
     replace: bool,
 ) -> Result<RestoreRecord, RestoreError> {
-    let text = read_member(real, "mattermost-backup/answers.json")
+    let text = backup::read_member(real, "mattermost-backup/answers.json")
         .map_err(|e| {
             RestoreError::Refused(PhaseError::new(format!(
                 "cannot read {}: {e}",
@@ -799,5 +785,153 @@ mod tests {
         let other =
             r#"{"domain": "old.example.com", "db_password": "x-secret-1", "db_name": "chat"}"#;
         assert!(restored_answers(other, &manifest(), "{}").is_err());
+    }
+
+    /// An archive laid out as `backup` makes one, from (name, kind, bytes).
+    fn archive(path: &Path, members: &[(&str, char, &[u8])]) {
+        let mut b = tar::Builder::new(File::create(path).unwrap());
+        for (name, kind, bytes) in members {
+            let mut h = tar::Header::new_gnu();
+            h.set_mode(0o640);
+            h.set_mtime(1_700_000_000);
+            match kind {
+                'd' => {
+                    h.set_entry_type(tar::EntryType::Directory);
+                    h.set_size(0);
+                    b.append_data(&mut h, name, std::io::empty()).unwrap();
+                }
+                'l' => {
+                    h.set_entry_type(tar::EntryType::Symlink);
+                    h.set_size(0);
+                    b.append_link(&mut h, name, std::str::from_utf8(bytes).unwrap())
+                        .unwrap();
+                }
+                _ => {
+                    h.set_entry_type(tar::EntryType::Regular);
+                    h.set_size(bytes.len() as u64);
+                    b.append_data(&mut h, name, *bytes).unwrap();
+                }
+            }
+        }
+        b.finish().unwrap();
+    }
+
+    #[test]
+    fn the_files_go_back_in_place_and_a_member_through_a_symlink_is_refused() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().join("box");
+        fs::create_dir_all(&root).unwrap();
+        let host = crate::state::test_host::host(&root);
+        let a = answers::from_json(
+            r#"{"domain": "new.example.org", "db_password": "x-secret-1"}"#,
+            None,
+        )
+        .unwrap();
+        let me = (
+            rustix::process::getuid().as_raw(),
+            rustix::process::getgid().as_raw(),
+        );
+        // Something already in the data directory (made by the first start): a file
+        // the archive has is replaced, a link in the way is removed, not followed.
+        let data = host.path(&a.data_dir);
+        fs::create_dir_all(data.join("teams")).unwrap();
+        fs::write(data.join("teams/a.txt"), "older").unwrap();
+        fs::write(t.path().join("outside.txt"), "operator's").unwrap();
+        std::os::unix::fs::symlink(t.path().join("outside.txt"), data.join("teams/b.txt")).unwrap();
+        let ar = t.path().join("a.tar");
+        archive(
+            &ar,
+            &[
+                (
+                    "mattermost-backup/database/mattermost-11.7.90.pgdump",
+                    'f',
+                    b"PGDMP dump",
+                ),
+                ("mattermost-backup/answers.json", 'f', b"{}"),
+                (
+                    "mattermost-backup/config.json",
+                    'f',
+                    b"{\"ServiceSettings\": {}}",
+                ),
+                ("mattermost-backup/data/", 'd', b""),
+                ("mattermost-backup/data/teams/", 'd', b""),
+                ("mattermost-backup/data/teams/a.txt", 'f', b"restored a"),
+                ("mattermost-backup/data/teams/b.txt", 'f', b"restored b"),
+                ("mattermost-backup/data/users/u1/pic.png", 'f', b"png"),
+                ("mattermost-backup/plugins/p1/plugin.json", 'f', b"{}"),
+                ("mattermost-backup/client-plugins/p1/main.js", 'f', b"js"),
+                ("mattermost-backup/manifest.json", 'f', b"{}"),
+            ],
+        );
+        let staging = t.path().join("staging");
+        fs::create_dir_all(&staging).unwrap();
+        let mut m = manifest();
+        m.members = vec![];
+        let got = put_back_files(&host, &ar, &m, &a, &staging, me).unwrap();
+        assert_eq!(got.files, 6, "the teams directory and 5 files");
+        assert_eq!(fs::read(got.dump.as_ref().unwrap()).unwrap(), b"PGDMP dump");
+        let mode = fs::metadata(got.dump.unwrap())
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(got.config.unwrap(), b"{\"ServiceSettings\": {}}");
+        assert_eq!(
+            fs::read_to_string(data.join("teams/a.txt")).unwrap(),
+            "restored a"
+        );
+        assert_eq!(
+            fs::read_to_string(data.join("teams/b.txt")).unwrap(),
+            "restored b"
+        );
+        assert!(
+            !fs::symlink_metadata(data.join("teams/b.txt"))
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(
+            fs::read_to_string(t.path().join("outside.txt")).unwrap(),
+            "operator's"
+        );
+        assert_eq!(
+            fs::read_to_string(data.join("users/u1/pic.png")).unwrap(),
+            "png"
+        );
+        let install = host.path(&a.install_dir);
+        assert_eq!(
+            fs::read_to_string(install.join("plugins/p1/plugin.json")).unwrap(),
+            "{}"
+        );
+        assert_eq!(
+            fs::read_to_string(install.join("client/plugins/p1/main.js")).unwrap(),
+            "js"
+        );
+
+        // An archive that plants a link, then writes through it: refused, and
+        // nothing is written where the link points.
+        let evil = t.path().join("evil.tar");
+        let target = t.path().join("target");
+        fs::create_dir_all(&target).unwrap();
+        archive(
+            &evil,
+            &[
+                (
+                    "mattermost-backup/data/hop",
+                    'l',
+                    target.to_str().unwrap().as_bytes(),
+                ),
+                ("mattermost-backup/data/hop/planted", 'f', b"x"),
+            ],
+        );
+        let e = put_back_files(&host, &evil, &m, &a, &staging, me).unwrap_err();
+        assert!(
+            e.cause.contains("mattermost-backup/data/hop/planted"),
+            "{}",
+            e.cause
+        );
+        assert!(e.cause.contains("through a symlink"), "{}", e.cause);
+        assert!(!target.join("planted").exists());
     }
 }

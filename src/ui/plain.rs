@@ -15,6 +15,8 @@ struct Bars {
     bars: HashMap<(PhaseId, String), ProgressBar>,
     /// Without bars: the last quarter printed per piece of work.
     quarters: HashMap<(PhaseId, String), u64>,
+    /// Without bars: when each piece of work was first reported (for the estimate).
+    started: HashMap<(PhaseId, String), std::time::Instant>,
 }
 
 /// Whether progress may be drawn as bars (which redraw with `\r` and escape
@@ -25,14 +27,16 @@ fn bars_allowed() -> bool {
         && !matches!(std::env::var("TERM").as_deref(), Err(_) | Ok("" | "dumb"))
 }
 
-/// "  downloading: 50% (200.0 MiB of 400.0 MiB)" at 0, 25, 50, 75 and 100 %: text
-/// only, for dumb terminals, logs and transcripts.
+/// "  downloading: 50% (200.0 MiB of 400.0 MiB, about 40s left)" at 0, 25, 50, 75
+/// and 100 %: text only, for dumb terminals, logs and transcripts. The estimate is
+/// the rate so far (`elapsed` since the first report) applied to what is left.
 fn quarter_line(
     b: &mut Bars,
     phase: PhaseId,
     label: &str,
     done: u64,
     total: u64,
+    elapsed: std::time::Duration,
 ) -> Option<String> {
     let q = (done.min(total) * 4).checked_div(total).unwrap_or(4);
     let last = b
@@ -43,8 +47,18 @@ fn quarter_line(
         return None;
     }
     *last = q;
+    let left = total.saturating_sub(done);
+    let estimate = if done > 0 && left > 0 {
+        let secs = (elapsed.as_secs_f64() * left as f64 / done as f64).round();
+        format!(
+            ", about {} left",
+            humantime::format_duration(std::time::Duration::from_secs_f64(secs.min(1e9)))
+        )
+    } else {
+        String::new()
+    };
     Some(format!(
-        "  {label}: {}% ({} of {})",
+        "  {label}: {}% ({} of {}{estimate})",
         q * 25,
         crate::probes::system::human_bytes(done),
         crate::probes::system::human_bytes(total)
@@ -143,7 +157,14 @@ pub fn sink(verbose: bool) -> EventSink {
                 let Some(total) = total else { return };
                 if !draw_bars {
                     if let Ok(mut b) = bars.lock() {
-                        if let Some(line) = quarter_line(&mut b, phase, &label, done, total) {
+                        let elapsed = b
+                            .started
+                            .entry((phase, label.clone()))
+                            .or_insert_with(std::time::Instant::now)
+                            .elapsed();
+                        if let Some(line) =
+                            quarter_line(&mut b, phase, &label, done, total, elapsed)
+                        {
                             let _ = writeln!(out, "{line}");
                         }
                     }
@@ -256,15 +277,19 @@ mod tests {
         let mut b = Bars::default();
         let lines: Vec<String> = [0, 10, 30, 60, 70, 99, 100, 100]
             .iter()
-            .filter_map(|&d| quarter_line(&mut b, PhaseId::Mattermost, "downloading", d, 100))
+            .filter_map(|&d| {
+                // One byte a second: the estimate is what is left, in seconds.
+                let elapsed = std::time::Duration::from_secs(d);
+                quarter_line(&mut b, PhaseId::Mattermost, "downloading", d, 100, elapsed)
+            })
             .collect();
         assert_eq!(
             lines,
             [
                 "  downloading: 0% (0 B of 100 B)",
-                "  downloading: 25% (30 B of 100 B)",
-                "  downloading: 50% (60 B of 100 B)",
-                "  downloading: 75% (99 B of 100 B)",
+                "  downloading: 25% (30 B of 100 B, about 1m 10s left)",
+                "  downloading: 50% (60 B of 100 B, about 40s left)",
+                "  downloading: 75% (99 B of 100 B, about 1s left)",
                 "  downloading: 100% (100 B of 100 B)",
             ]
         );

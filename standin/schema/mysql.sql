@@ -65,6 +65,25 @@ CREATE TABLE IF NOT EXISTS Users (
     UNIQUE KEY AuthData (AuthData),
     UNIQUE KEY Email (Email)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+CREATE TABLE IF NOT EXISTS Channels (
+    Id varchar(26) NOT NULL,
+    CreateAt bigint(20) DEFAULT NULL,
+    UpdateAt bigint(20) DEFAULT NULL,
+    DeleteAt bigint(20) DEFAULT NULL,
+    TeamId varchar(26) DEFAULT NULL,
+    Type varchar(1) DEFAULT NULL,
+    DisplayName varchar(64) DEFAULT NULL,
+    Name varchar(64) DEFAULT NULL,
+    Header text,
+    Purpose varchar(250) DEFAULT NULL,
+    LastPostAt bigint(20) DEFAULT NULL,
+    TotalMsgCount bigint(20) DEFAULT NULL,
+    ExtraUpdateAt bigint(20) DEFAULT NULL,
+    CreatorId varchar(26) DEFAULT NULL,
+    PRIMARY KEY (Id),
+    UNIQUE KEY Name (Name, TeamId),
+    KEY idx_channels_team_id (TeamId)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 CREATE TABLE IF NOT EXISTS Posts (
     Id varchar(26) NOT NULL,
     CreateAt bigint(20) DEFAULT NULL,

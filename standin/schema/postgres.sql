@@ -2,7 +2,7 @@
 -- Columns and indexes follow the real migrations in
 -- server/channels/db/migrations/postgres/ (000001 teams, 000002 team_members,
 -- 000016 reactions, 000020 posts, 000026 preferences, 000042 threads,
--- 000043 thread_memberships, 000046 users, 000047 file_info), reduced to the
+-- 000043 thread_memberships, 000046 users, 000047 file_info, 000049 channels), reduced to the
 -- columns that existed in them; unquoted names fold to lower case.
 CREATE TABLE IF NOT EXISTS teams (
     id VARCHAR(26) PRIMARY KEY,
@@ -62,6 +62,24 @@ CREATE TABLE IF NOT EXISTS users (
     timezone VARCHAR(256),
     remoteid VARCHAR(26)
 );
+CREATE TABLE IF NOT EXISTS channels (
+    id VARCHAR(26) PRIMARY KEY,
+    createat bigint,
+    updateat bigint,
+    deleteat bigint,
+    teamid VARCHAR(26),
+    type VARCHAR(1),
+    displayname VARCHAR(64),
+    name VARCHAR(64),
+    header VARCHAR(1024),
+    purpose VARCHAR(128),
+    lastpostat bigint,
+    totalmsgcount bigint,
+    extraupdateat bigint,
+    creatorid VARCHAR(26),
+    UNIQUE(name, teamid)
+);
+CREATE INDEX IF NOT EXISTS idx_channels_team_id ON channels (teamid);
 CREATE TABLE IF NOT EXISTS posts (
     id VARCHAR(26) PRIMARY KEY,
     createat bigint,

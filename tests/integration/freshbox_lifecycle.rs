@@ -11,7 +11,7 @@ use crate::support::freshbox::{self, FreshBox};
 use crate::support::mirror::{self, V11, V11_BROKEN, V11_NEXT};
 
 /// Installs PostgreSQL + Apache + the 11.x stand-in on `b`.
-fn install_pg(b: &FreshBox) {
+pub(crate) fn install_pg(b: &FreshBox) {
     let m = mirror::mirror();
     write_answers(
         b,
@@ -26,13 +26,13 @@ fn install_pg(b: &FreshBox) {
     assert!(out.status.success(), "install failed:\n{}", text(&out));
 }
 
-fn installed_box(name: &str) -> FreshBox {
+pub(crate) fn installed_box(name: &str) -> FreshBox {
     let b = prepared_box(name);
     install_pg(&b);
     b
 }
 
-fn run(b: &FreshBox, cmd: &str) -> (i32, String) {
+pub(crate) fn run(b: &FreshBox, cmd: &str) -> (i32, String) {
     let out = b.exec(cmd);
     (out.status.code().unwrap_or(-1), text(&out))
 }
@@ -414,7 +414,7 @@ fn uninstall_keeps_data_database_and_other_sites() {
 
 /// Runs `cmd` in the box, lets it pause right after it logs `point`, and kills it
 /// there with SIGKILL, like a power cut.
-fn kill_at(b: &FreshBox, cmd: &str, point: &str, secs: u64) {
+pub(crate) fn kill_at(b: &FreshBox, cmd: &str, point: &str, secs: u64) {
     let mut child = b.spawn(&format!(
         "MATTERMOST_SETUP_PAUSE_AT='{point}' {cmd} > /root/killed.out 2>&1"
     ));

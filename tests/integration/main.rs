@@ -11,6 +11,7 @@ mod freshbox_housekeeping;
 mod freshbox_install;
 mod freshbox_lifecycle;
 mod freshbox_nginx;
+mod freshbox_restore;
 mod freshbox_signature;
 mod freshbox_tls;
 mod fuzz;

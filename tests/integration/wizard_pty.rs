@@ -575,3 +575,65 @@ fn dumb_terminals_get_plain_prompts() {
     p.send(CTRL_C);
     assert_ne!(p.wait_exit(20), 0);
 }
+
+/// A backup archive as `mattermost-setup backup` names and lays it out (a manifest
+/// is all the menu reads).
+fn archive_with_manifest(dir: &Path, domain: &str) -> std::path::PathBuf {
+    let path = dir.join("mattermost-backup-2026-11-29T101010Z.tar");
+    let manifest = serde_json::json!({
+        "format": 1, "created": "2026-11-29T10:10:10Z", "tool_version": "0.1.0",
+        "mattermost_version": "11.7.90", "domain": domain, "db_engine": "postgresql",
+        "db_name": "mattermost", "database": "mattermost-backup/database/mattermost-11.7.90.pgdump",
+        "members": []
+    })
+    .to_string();
+    let mut b = tar::Builder::new(std::fs::File::create(&path).unwrap());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(manifest.len() as u64);
+    h.set_mode(0o600);
+    b.append_data(&mut h, "mattermost-backup/manifest.json", manifest.as_bytes())
+        .unwrap();
+    b.finish().unwrap();
+    path
+}
+
+#[test]
+fn on_a_fresh_box_with_a_backup_archive_the_wizard_offers_to_restore_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = archive_with_manifest(dir.path(), "old.example.com");
+    let spawn = || {
+        let mut cmd = CommandBuilder::new(mirror::installer());
+        cmd.env("TERM", "xterm-256color");
+        cmd.env("LANG", "C.UTF-8");
+        cmd.env("HOME", dir.path());
+        cmd.cwd(dir.path());
+        Pty::spawn(cmd, 24, 120)
+    };
+    // Restore chosen, then left at the domain question: nothing changes.
+    let mut p = spawn();
+    let screen = p.wait_for(
+        &[
+            "Backup archives are on this server",
+            "New install",
+            "old.example.com, Mattermost 11.7.90, taken 2026-11-29T10:10:10Z",
+        ],
+        30,
+    );
+    assert!(
+        screen.contains(&archive.display().to_string()),
+        "{screen}"
+    );
+    p.send(DOWN);
+    p.send(ENTER);
+    p.wait_for(&["Domain of the restored server", "old.example.com"], 20);
+    p.send("\x1b");
+    p.wait_for(&["Nothing was changed."], 20);
+    assert_eq!(p.wait_exit(20), 0);
+    // A new install: the full-screen wizard starts as on any fresh box.
+    let mut p = spawn();
+    p.wait_for(&["New install"], 30);
+    p.send(ENTER);
+    p.wait_for(&["Preflight: is this server ready?"], 30);
+    p.send(CTRL_C);
+    assert_ne!(p.wait_exit(20), 0);
+}

@@ -94,9 +94,10 @@ pub fn run(args: &Args) -> Outcome {
     );
     match restore::restore(&host, &archive, &changes, args.replace, &Cancel::default()) {
         Ok(r) => {
-            let url = crate::plan::Plan::new(&r.answers)
-                .map(|p| crate::phases::tls::public_url_now(&host, &r.answers, &p))
-                .unwrap_or_else(|_| r.answers.site_url());
+            let url = crate::plan::Plan::new(&r.answers).map_or_else(
+                |_| r.answers.site_url(),
+                |p| crate::phases::tls::public_url_now(&host, &r.answers, &p),
+            );
             println!(
                 "\nRestored Mattermost {} from {} (taken {} on {}): {} members, {} bytes; {} phases verified.\n\
                  Mattermost is up at {url}.",

@@ -293,7 +293,9 @@ fn offer_restore() -> Option<Outcome> {
     let (archive, manifest) = found.get(i.checked_sub(1)?)?;
     let domain = inquire::Text::new("Domain of the restored server")
         .with_default(&manifest.domain)
-        .with_help_message("another domain moves the server: config.json's mentions of the old one are renamed")
+        .with_help_message(
+            "another domain moves the server: config.json's mentions of the old one are renamed",
+        )
         .prompt_skippable()
         .ok()
         .flatten();

@@ -580,9 +580,7 @@ pub fn restore(
     };
     let a = answers::from_saved_json(&rec.answers.to_string()).map_err(RestoreError::Answers)?;
     engine::register_secrets(host, &a);
-    let plan = |a: &Answers| {
-        Plan::new(a).map_err(|e| RestoreError::Refused(PhaseError::new(e.to_string())))
-    };
+    let plan = |a: &Answers| Plan::new(a).map_err(|e| RestoreError::Refused(PhaseError::new(e)));
     if rec.stage == Stage::Install {
         // The first admin and team come back with the database.
         let mut first = a.clone();
@@ -774,7 +772,7 @@ mod tests {
             (r#"{"db_user": "other"}"#, "db_user"),
             (r#"{"db_engine": "mariadb"}"#, "db_engine"),
             (r#"{"domain": "bad domain"}"#, "domain"),
-            (r#"[1]"#, "answers"),
+            (r"[1]", "answers"),
         ] {
             let e = restored_answers(archived, &manifest(), changes).unwrap_err();
             assert!(matches!(e, RestoreError::Answers(_)), "{changes}: {e}");

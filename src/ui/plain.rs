@@ -12,7 +12,7 @@ use crate::phases::{Check, Level, PhaseId};
 
 #[derive(Default)]
 struct Bars {
-    bars: HashMap<(PhaseId, String), ProgressBar>,
+    drawn: HashMap<(PhaseId, String), ProgressBar>,
     /// Without bars: the last quarter printed per piece of work.
     quarters: HashMap<(PhaseId, String), u64>,
     /// Without bars: when each piece of work was first reported (for the estimate).
@@ -49,10 +49,11 @@ fn quarter_line(
     *last = q;
     let left = total.saturating_sub(done);
     let estimate = if done > 0 && left > 0 {
-        let secs = (elapsed.as_secs_f64() * left as f64 / done as f64).round();
+        let ms = elapsed.as_millis() * u128::from(left) / u128::from(done);
+        let secs = u64::try_from(ms.div_ceil(1000)).unwrap_or(u64::MAX);
         format!(
             ", about {} left",
-            humantime::format_duration(std::time::Duration::from_secs_f64(secs.min(1e9)))
+            humantime::format_duration(std::time::Duration::from_secs(secs))
         )
     } else {
         String::new()
@@ -88,7 +89,7 @@ pub fn sink(verbose: bool) -> EventSink {
                     }
                 }
                 if let Ok(mut b) = bars.lock() {
-                    b.bars.retain(|(p, _), bar| {
+                    b.drawn.retain(|(p, _), bar| {
                         if *p == phase {
                             bar.finish_and_clear();
                         }
@@ -133,7 +134,7 @@ pub fn sink(verbose: bool) -> EventSink {
                 );
                 // Above a live bar, not through it.
                 let bar = bars.lock().ok().and_then(|b| {
-                    b.bars
+                    b.drawn
                         .iter()
                         .find(|((p, _), _)| *p == phase)
                         .map(|(_, bar)| bar.clone())
@@ -171,7 +172,7 @@ pub fn sink(verbose: bool) -> EventSink {
                     return;
                 }
                 if let Ok(mut b) = bars.lock() {
-                    let bar = b.bars.entry((phase, label.clone())).or_insert_with(|| {
+                    let bar = b.drawn.entry((phase, label.clone())).or_insert_with(|| {
                         let bar = ProgressBar::new(total);
                         bar.set_style(
                             ProgressStyle::with_template("  {msg:12} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")

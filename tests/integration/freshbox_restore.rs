@@ -70,6 +70,21 @@ fn a_backup_taken_under_writes_restores_on_a_new_box_under_another_domain() {
     );
     let before = seeded(&a);
 
+    // A backup killed while it adds the files leaves no archive under the final
+    // name; the next one removes what it left.
+    kill_at(
+        &a,
+        "mattermost-setup backup --to /root/bk",
+        "[backup] adding /opt/mattermost/data",
+        300,
+    );
+    let left = a.exec_ok("ls -A /root/bk");
+    assert!(
+        left.lines().any(|l| l.ends_with(".tar.part"))
+            && !left.lines().any(|l| l.ends_with("Z.tar")),
+        "{left}"
+    );
+
     // A writer posts every 100 ms while the backup runs; every fifth post opens a
     // new channel first (its own transaction), as a client creating a channel and
     // posting in it does.
@@ -91,10 +106,16 @@ fn a_backup_taken_under_writes_restores_on_a_new_box_under_another_domain() {
     let at_end = writer_posts(&a).0;
     let _ = writer.kill();
     let _ = writer.wait();
-    a.exec_ok("pkill -f 'psql -q -d mattermost'; true");
+    a.exec_ok("pkill -x psql; true");
     assert!(
         at_end > at_start,
         "the writer must have written during the backup ({at_start} -> {at_end})"
+    );
+    let left = a.exec_ok("ls -A /root/bk");
+    assert_eq!(
+        left.lines().count(),
+        1,
+        "one archive and nothing else: {left}"
     );
     let archive = a.exec_ok("ls /root/bk/mattermost-backup-*.tar");
     let archive = archive.trim();
@@ -113,15 +134,15 @@ fn a_backup_taken_under_writes_restores_on_a_new_box_under_another_domain() {
     let restore = format!("mattermost-setup restore {archive_b}");
 
     // A damaged copy is refused with the member named, before anything changes.
-    b.exec_ok(&format!(
-        "cp {archive_b} /root/damaged.tar && python3 - <<'EOF'\n\
-         p = '/root/damaged.tar'\n\
-         data = bytearray(open(p, 'rb').read())\n\
-         i = data.index(b'mattermost-backup/data/teams/t1/f150.bin')\n\
-         data[i + 512 + 7] ^= 0xff\n\
-         open(p, 'wb').write(data)\n\
-         EOF"
-    ));
+    let mut bytes = std::fs::read(carried.path().join(name)).unwrap();
+    let at = bytes
+        .windows(40)
+        .position(|w| w == b"mattermost-backup/data/teams/t1/f150.bin")
+        .unwrap();
+    // The member's data starts after its 512-byte header.
+    bytes[at + 512 + 7] ^= 0xff;
+    std::fs::write(carried.path().join("damaged.tar"), &bytes).unwrap();
+    b.put(&carried.path().join("damaged.tar"), "/root/damaged.tar");
     let (code, out) = run(
         &b,
         &format!("mattermost-setup restore /root/damaged.tar --domain {NEW_DOMAIN}"),

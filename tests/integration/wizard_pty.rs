@@ -591,8 +591,12 @@ fn archive_with_manifest(dir: &Path, domain: &str) -> std::path::PathBuf {
     let mut h = tar::Header::new_gnu();
     h.set_size(manifest.len() as u64);
     h.set_mode(0o600);
-    b.append_data(&mut h, "mattermost-backup/manifest.json", manifest.as_bytes())
-        .unwrap();
+    b.append_data(
+        &mut h,
+        "mattermost-backup/manifest.json",
+        manifest.as_bytes(),
+    )
+    .unwrap();
     b.finish().unwrap();
     path
 }
@@ -619,10 +623,7 @@ fn on_a_fresh_box_with_a_backup_archive_the_wizard_offers_to_restore_it() {
         ],
         30,
     );
-    assert!(
-        screen.contains(&archive.display().to_string()),
-        "{screen}"
-    );
+    assert!(screen.contains(&archive.display().to_string()), "{screen}");
     p.send(DOWN);
     p.send(ENTER);
     p.wait_for(&["Domain of the restored server", "old.example.com"], 20);

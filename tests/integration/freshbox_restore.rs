@@ -160,7 +160,7 @@ fn a_backup_taken_under_writes_restores_on_a_new_box_under_another_domain() {
         "[restore] putting back the files",
         600,
     );
-    let (code, out) = run(&b, "mattermost-setup repair --yes");
+    let (code, out) = run(&b, "mattermost-setup repair");
     assert_eq!(code, 2, "{out}");
     assert!(
         out.contains(&format!("run `mattermost-setup restore {archive_b}`")),

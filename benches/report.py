@@ -220,13 +220,16 @@ if bt is not None or text("backup.restore_missing"):
     rs = med("backup.restore_s")
     if rs is not None:
         ra = med("backup.restore_anchor_s")
-        row(F, "restore on a fresh box (packages, Mattermost, DB, files)", rs, "s", "tar xf + pg_restore", div(rs, ra), key="backup.restore_s")
-        pk = med("backup.restore_phase.packages")
-        if pk is not None:
-            rest = rs - pk
-            row(F, "  restore without its packages phase", rest, "s", "tar xf + pg_restore", div(rest, ra))
-        for k in sorted(k for k in raw if k.startswith("backup.restore_phase.")):
-            row(F, f"  restore phase {k.rsplit('.', 1)[1]}", med(k), "s", key=k)
+        tx, pr = med("backup.anchor_tar_x_s"), med("backup.anchor_pg_restore_s")
+        row(F, "restore on a fresh box (all of it)", rs, "s", "tar xf + pg_restore", div(rs, ra), key="backup.restore_s")
+        st = lambda k: med(f"backup.restore_stage.{k}")
+        row(F, "  check: the archive against its manifest", st("check"), "s", "sha256sum", div(st("check"), med("backup.anchor_sha256sum_s")), key="backup.restore_stage.check")
+        pk = med("backup.restore_packages_s")
+        row(F, f"  install of the archive's release (packages {pk or 0:.1f} s)", st("install"), "s", key="backup.restore_stage.install")
+        row(F, "  data: files + database", st("data"), "s", "tar xf + pg_restore", div(st("data"), ra), key="backup.restore_stage.data")
+        row(F, "    files: one pass through the archive", st("files"), "s", "tar xf", div(st("files"), tx), key="backup.restore_stage.files")
+        row(F, "    database: pg_restore --clean --create", st("database"), "s", "pg_restore", div(st("database"), pr), key="backup.restore_stage.database")
+        row(F, "  verify: converge + acceptance", st("verify"), "s", key="backup.restore_stage.verify")
         row(F, "tar xf + pg_restore (into an empty database)", ra, "s", key="backup.restore_anchor_s")
         row(F, "  tar xf of the archive", med("backup.anchor_tar_x_s"), "s", key="backup.anchor_tar_x_s")
         row(F, "  pg_restore of its dump", med("backup.anchor_pg_restore_s"), "s", key="backup.anchor_pg_restore_s")

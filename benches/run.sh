@@ -521,7 +521,41 @@ SQL
     fi
     measure "$r" backup.restore 'exec mattermost-setup restore /root/bk.tar --domain other.example.test' self >/dev/null ||
       die "restore failed on $r"
-    last_log "$r" | log_phases | while read -r k s; do sample "backup.restore_phase.$k" "$s"; done
+    # Its stages from the run log's time stamps (src/lifecycle/restore.rs): check (the whole
+    # archive against its manifest), install (the archive's release; its packages phase apart),
+    # data = files (one pass through the archive) + database (pg_restore of the dump), verify
+    # (the converge and its acceptance checks).
+    last_log "$r" | python3 -c '
+import re, sys
+from datetime import datetime, timezone
+ev = []
+for line in sys.stdin:
+    m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?)Z (.*)", line)
+    if m:
+        t = datetime.fromisoformat(m.group(1)).replace(tzinfo=timezone.utc).timestamp()
+        ev.append((t, m.group(2).strip()))
+def at(pred, after=None):
+    for t, s in ev:
+        if (after is None or t >= after) and pred(s):
+            return t
+    return None
+check = at(lambda s: s.startswith("[restore] checking"))
+install = at(lambda s: s.startswith("== phase"), check)
+put = at(lambda s: s.startswith("[restore] putting back"), install)
+files = at(lambda s: re.match(r"\[restore\] \d+ files put back", s) is not None, put)
+db = at(lambda s: s.startswith("[restore] restoring the database"), files)
+verify = at(lambda s: s.startswith("== phase"), db)
+end = at(lambda s: s.startswith("[restore]") and s.endswith(" restored"), verify)
+for k, a, b in (("check", check, install), ("install", install, put), ("files", put, db),
+                ("database", db, verify), ("data", put, verify), ("verify", verify, end)):
+    if a is not None and b is not None:
+        print(f"backup.restore_stage.{k}\t{b - a:.3f}")
+for t, s in ev:
+    m = re.match(r"== phase packages: verified in ([0-9.]+)s", s)
+    if m and put is not None and t < put:
+        print(f"backup.restore_packages_s\t{m.group(1)}")
+        break
+' >> "$SAMPLES"
     # A benchmark of a restore that lost something would mislead: the same counts, or say so.
     got=$(bx "$r" "cd /; find /opt/mattermost/data -type f | wc -l; runuser -u postgres -- psql -X -Atd mattermost -c 'select count(*) from posts' 2>/dev/null" | tr '\n' ' ')
     if [ "$got" != "$have" ]; then

@@ -207,6 +207,9 @@ if bt is not None or text("backup.restore_missing"):
     v, sh = med("backup.verify_s"), med("backup.anchor_sha256sum_s")
     row(F, "backup --verify (every member's SHA-256)", v, "s", "sha256sum", div(v, sh), key="backup.verify_s")
     row(F, "sha256sum of the archive", sh, "s", key="backup.anchor_sha256sum_s")
+    os_ = med("backup.anchor_openssl_sha256_s")
+    if os_ is not None:
+        row(F, "openssl dgst -sha256 of the archive (SHA-NI)", os_, "s", "verify", div(os_, v), key="backup.anchor_openssl_sha256_s")
 
     def kib(k):
         x = med(k)

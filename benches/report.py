@@ -201,6 +201,9 @@ if bt is not None or text("backup.restore_missing"):
         key="backup.tool_s",
     )
     row(F, "  backup throughput (archive bytes / s)", div((med("backup.archive_bytes") or 0) / 1e6, bt), "MB/s")
+    sd, sf = med("backup.tool_stage.dump"), med("backup.tool_stage.files")
+    row(F, "  dump: pg_dump -Fc to staging, then into the archive", sd, "s", "pg_dump", div(sd, med("backup.anchor_pg_dump_s")), key="backup.tool_stage.dump")
+    row(F, "  files: read + SHA-256 + archive, fsync", sf, "s", "tar cf", div(sf, med("backup.anchor_tar_s")), key="backup.tool_stage.files")
     row(F, "pg_dump -Fc + tar cf (same disk, each synced)", an, "s", key="backup.anchor_s")
     row(F, "  pg_dump -Fc", med("backup.anchor_pg_dump_s"), "s", key="backup.anchor_pg_dump_s")
     row(F, "  tar cf data plugins client/plugins", med("backup.anchor_tar_s"), "s", key="backup.anchor_tar_s")

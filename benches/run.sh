@@ -429,6 +429,53 @@ measure() { # NAME KEY CMD [self]
 }
 sum() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f\n", a + b }'; }
 
+# From a run log on stdin, the stages of a backup or a restore as samples, from the log's time
+# stamps and the notes of src/lifecycle/backup.rs and restore.rs:
+#   backup: dump (pg_dump into a staging file, then into the archive), files (every file read,
+#           hashed and archived; the manifest; fsync and rename)
+#   restore: check (the whole archive against its manifest), install (the archive's release; its
+#           packages phase apart), data = files (one pass through the archive) + database
+#           (pg_restore of the dump), verify (the converge and its acceptance checks)
+cat > "$WORK/stages.py" <<'PY'
+import re, sys
+from datetime import datetime, timezone
+ev = []
+for line in sys.stdin:
+    m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?)Z (.*)", line)
+    if m:
+        t = datetime.fromisoformat(m.group(1)).replace(tzinfo=timezone.utc).timestamp()
+        ev.append((t, m.group(2).strip()))
+def at(pred, after=None):
+    for t, s in ev:
+        if (after is None or t >= after) and pred(s):
+            return t
+    return None
+def out(prefix, spans):
+    for k, a, b in spans:
+        if a is not None and b is not None:
+            print(f"{prefix}.{k}\t{b - a:.3f}")
+if sys.argv[1] == "backup":
+    dump = at(lambda s: s.startswith("[backup] dumping the database"))
+    files = at(lambda s: s.startswith("[backup] adding"), dump)
+    end = at(lambda s: s.startswith("[backup] wrote"), files)
+    out("backup.tool_stage", (("dump", dump, files), ("files", files, end)))
+else:
+    check = at(lambda s: s.startswith("[restore] checking"))
+    install = at(lambda s: s.startswith("== phase"), check)
+    put = at(lambda s: s.startswith("[restore] putting back"), install)
+    files = at(lambda s: re.match(r"\[restore\] \d+ files put back", s) is not None, put)
+    db = at(lambda s: s.startswith("[restore] restoring the database"), files)
+    verify = at(lambda s: s.startswith("== phase"), db)
+    end = at(lambda s: s.startswith("[restore]") and s.endswith(" restored"), verify)
+    out("backup.restore_stage", (("check", check, install), ("install", install, put),
+        ("files", put, db), ("database", db, verify), ("data", put, verify), ("verify", verify, end)))
+    for t, s in ev:
+        m = re.match(r"== phase packages: verified in ([0-9.]+)s", s)
+        if m and put is not None and t < put:
+            print(f"backup.restore_packages_s\t{m.group(1)}")
+            break
+PY
+
 if want backup; then
   if ! /usr/bin/time --version 2>&1 | grep -q GNU; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q time >/dev/null 2>&1 || true
@@ -472,39 +519,48 @@ SQL
   sample backup.posts "$(echo "$have" | cut -d' ' -f2)"
   sample backup.db_bytes "$(bx "$a" "cd / && runuser -u postgres -- psql -X -Atc \"select pg_database_size('mattermost')\"")"
 
+  # Each side starts from the same state: the other side's output deleted (its pages leave the
+  # page cache, which is full on a shared machine), the box settled; the order alternates.
+  # tool_backup RUN: the backup, then --verify, sha256sum and openssl of its archive; the last
+  # run's archive is copied out for the restore boxes.
   tool_backup() {
-    measure "$a" backup.tool 'exec mattermost-setup backup --to /root/bk' self >/dev/null
+    bx "$a" 'rm -rf /root/bk' || return 1
+    measure "$a" backup.tool 'exec mattermost-setup backup --to /root/bk' self >/dev/null || return 1
+    last_log "$a" | python3 "$WORK/stages.py" backup >> "$SAMPLES"
+    archive=$(bx "$a" 'ls /root/bk/mattermost-backup-*.tar')
+    [[ $archive =~ ^/root/bk/mattermost-backup-[^[:space:]]+\.tar$ ]] || { log "not one archive in /root/bk on $a: $archive"; return 1; }
+    sample backup.archive_bytes "$(bx "$a" "stat -c %s $archive")"
+    measure "$a" backup.verify "exec mattermost-setup backup --verify $archive" self >/dev/null || return 1
+    measure "$a" backup.anchor_sha256sum "sha256sum $archive > /dev/null" >/dev/null || return 1
+    # Debian's sha256sum has no SHA-NI (coreutils without OpenSSL); openssl's digest has: the
+    # fastest standard SHA-256 on the box.
+    measure "$a" backup.anchor_openssl_sha256 "openssl dgst -sha256 $archive > /dev/null" >/dev/null || return 1
+    if [ "$1" = "$N" ]; then
+      log "copying the archive out of $a"
+      cp "/proc/$(bash "$BOX" leader "$a")/root$archive" "$WORK/bk.tar" || return 1
+    fi
+    bx "$a" 'rm -rf /root/bk'
   }
   # What an admin runs by hand: the dump and a tar of the same trees to the same disk, each file
   # flushed at the end as the tool flushes its archive.
   anchor_backup() {
     local p t
+    bx "$a" 'rm -rf /root/ak && mkdir -m 700 /root/ak' || return 1
     p=$(measure "$a" backup.anchor_pg_dump 'cd / && runuser -u postgres -- pg_dump -Fc -d mattermost > /root/ak/db.pgdump && sync /root/ak/db.pgdump') || return 1
     t=$(measure "$a" backup.anchor_tar 'cd /opt/mattermost && tar cf /root/ak/files.tar $(ls -d data plugins client/plugins 2>/dev/null) && sync /root/ak/files.tar') || return 1
     sample backup.anchor_s "$(sum "$p" "$t")"
+    sample backup.anchor_bytes "$(bx "$a" 'cat /root/ak/* | wc -c')"
+    bx "$a" 'rm -rf /root/ak'
   }
   archive=
   for i in $(seq "$N"); do
-    log "run $i/$N: on $a, backup vs pg_dump -Fc + tar cf; backup --verify vs sha256sum"
-    bx "$a" 'rm -rf /root/bk /root/ak && mkdir -m 700 /root/ak'
-    if [ $((i % 2)) = 1 ]; then   # the order alternates from run to run
-      tool_backup || die "backup failed on $a"; anchor_backup || die "the anchor failed on $a"
+    log "run $i/$N: on $a, backup vs pg_dump -Fc + tar cf; backup --verify vs sha256sum, openssl dgst"
+    if [ $((i % 2)) = 1 ]; then   # the order alternates from run to run (an even N balances it)
+      tool_backup "$i" || die "backup failed on $a"; anchor_backup || die "the anchor failed on $a"
     else
-      anchor_backup || die "the anchor failed on $a"; tool_backup || die "backup failed on $a"
+      anchor_backup || die "the anchor failed on $a"; tool_backup "$i" || die "backup failed on $a"
     fi
-    archive=$(bx "$a" 'ls /root/bk/mattermost-backup-*.tar')
-    [[ $archive =~ ^/root/bk/mattermost-backup-[^[:space:]]+\.tar$ ]] || die "not one archive in /root/bk on $a: $archive"
-    sample backup.archive_bytes "$(bx "$a" "stat -c %s $archive")"
-    sample backup.anchor_bytes "$(bx "$a" 'cat /root/ak/* | wc -c')"
-    measure "$a" backup.verify "exec mattermost-setup backup --verify $archive" self >/dev/null || die "backup --verify failed on $a"
-    measure "$a" backup.anchor_sha256sum "sha256sum $archive > /dev/null" >/dev/null || die "sha256sum failed on $a"
-    # Debian's sha256sum has no SHA-NI (coreutils without OpenSSL); openssl's digest has: the
-    # fastest standard SHA-256 on the box.
-    measure "$a" backup.anchor_openssl_sha256 "openssl dgst -sha256 $archive > /dev/null" >/dev/null || die "openssl dgst failed on $a"
   done
-  bx "$a" 'rm -rf /root/ak'
-  log "copying the archive out of $a"
-  cp "/proc/$(bash "$BOX" leader "$a")/root$archive" "$WORK/bk.tar"
   stop_box "$a"
 
   # Restore on fresh boxes: the tool's restore (packages, Mattermost, the database and the files,
@@ -527,48 +583,16 @@ SQL
     fi
     measure "$r" backup.restore 'exec mattermost-setup restore /root/bk.tar --domain other.example.test' self >/dev/null ||
       die "restore failed on $r"
-    # Its stages from the run log's time stamps (src/lifecycle/restore.rs): check (the whole
-    # archive against its manifest), install (the archive's release; its packages phase apart),
-    # data = files (one pass through the archive) + database (pg_restore of the dump), verify
-    # (the converge and its acceptance checks).
-    last_log "$r" | python3 -c '
-import re, sys
-from datetime import datetime, timezone
-ev = []
-for line in sys.stdin:
-    m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?)Z (.*)", line)
-    if m:
-        t = datetime.fromisoformat(m.group(1)).replace(tzinfo=timezone.utc).timestamp()
-        ev.append((t, m.group(2).strip()))
-def at(pred, after=None):
-    for t, s in ev:
-        if (after is None or t >= after) and pred(s):
-            return t
-    return None
-check = at(lambda s: s.startswith("[restore] checking"))
-install = at(lambda s: s.startswith("== phase"), check)
-put = at(lambda s: s.startswith("[restore] putting back"), install)
-files = at(lambda s: re.match(r"\[restore\] \d+ files put back", s) is not None, put)
-db = at(lambda s: s.startswith("[restore] restoring the database"), files)
-verify = at(lambda s: s.startswith("== phase"), db)
-end = at(lambda s: s.startswith("[restore]") and s.endswith(" restored"), verify)
-for k, a, b in (("check", check, install), ("install", install, put), ("files", put, db),
-                ("database", db, verify), ("data", put, verify), ("verify", verify, end)):
-    if a is not None and b is not None:
-        print(f"backup.restore_stage.{k}\t{b - a:.3f}")
-for t, s in ev:
-    m = re.match(r"== phase packages: verified in ([0-9.]+)s", s)
-    if m and put is not None and t < put:
-        print(f"backup.restore_packages_s\t{m.group(1)}")
-        break
-' >> "$SAMPLES"
+    # Its stages from the run log's time stamps ($WORK/stages.py above).
+    last_log "$r" | python3 "$WORK/stages.py" restore >> "$SAMPLES"
     # A benchmark of a restore that lost something would mislead: the same counts, or say so.
     got=$(bx "$r" "cd /; find /opt/mattermost/data -type f | wc -l; runuser -u postgres -- psql -X -Atd mattermost -c 'select count(*) from posts' 2>/dev/null" | tr '\n' ' ')
     if [ "$got" != "$have" ]; then
       log "WARNING: after the restore on $r: files, posts = $got; the backed-up box had $have"
       sample backup.restore_mismatch "files, posts = $got; backed up: $have"
     fi
-    bx "$r" 'rm -rf /var/tmp/ar && mkdir -m 700 /var/tmp/ar && cd / && runuser -u postgres -- createdb bench_anchor' ||
+    # The restored files deleted first (their pages leave the cache, as the backup's sides do).
+    bx "$r" 'rm -rf /opt/mattermost/data/bench /var/tmp/ar && mkdir -m 700 /var/tmp/ar && cd / && runuser -u postgres -- createdb bench_anchor' ||
       die "could not make the anchor's empty database on $r"
     x=$(measure "$r" backup.anchor_tar_x 'tar xf /root/bk.tar -C /var/tmp/ar') || die "tar xf failed on $r"
     p=$(measure "$r" backup.anchor_pg_restore 'cd / && runuser -u postgres -- pg_restore -d bench_anchor < /var/tmp/ar/mattermost-backup/database/*.pgdump') ||

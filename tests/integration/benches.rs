@@ -44,7 +44,8 @@ fn the_report_takes_medians_and_ratios_of_the_same_run() {
          backup.anchor_s\t10\nbackup.anchor_s\t11\nbackup.anchor_s\t9\n\
          backup.archive_bytes\t2200000000\nbackup.tool_hwm_kib\t9216\n\
          backup.anchor_pg_dump_rss_kib\t20480\nbackup.anchor_tar_rss_kib\t3072\n\
-         backup.verify_s\t6\nbackup.anchor_sha256sum_s\t4\n\
+         backup.verify_s\t6\nbackup.anchor_sha256sum_s\t4\nbackup.anchor_openssl_sha256_s\t3\n\
+         backup.tool_stage.files\t10\nbackup.anchor_tar_s\t8\n\
          backup.restore_s\t120\nbackup.restore_anchor_s\t20\nbackup.restore_stage.data\t25\n\
          backup.restore_stage.files\t12\nbackup.anchor_tar_x_s\t16\n",
     )
@@ -93,25 +94,29 @@ fn the_report_takes_medians_and_ratios_of_the_same_run() {
         true
     );
     // Backup: medians 14 (of 12, 14, 30) and 10 (of 9, 10, 11): 1.4 misses the 1.3 goal;
-    // verify 6 / sha256sum 4; the anchors' peak RSS is the larger of pg_dump's and tar's.
+    // verify 6 / sha256sum 4, openssl 3 / verify 6; the anchors' peak RSS is the larger of
+    // pg_dump's and tar's.
     let bk = find("7 backup", "backup: dump + archive");
     assert_eq!(bk["median"], 14.0);
     assert!((bk["ratio"].as_f64().unwrap() - 1.4).abs() < 1e-9, "{bk}");
     assert_eq!(bk["goal_met"], false);
     assert_eq!(find("7 backup", "backup --verify")["ratio"], 1.5);
+    assert_eq!(find("7 backup", "openssl dgst")["ratio"], 0.5);
+    // The files stage against tar cf: 10 / 8.
+    assert_eq!(find("7 backup", "  files: read + SHA-256")["ratio"], 1.25);
     assert_eq!(
         find("7 backup", "  pg_dump, tar peak RSS")["median"],
         20.0,
         "MiB"
     );
-    assert_eq!(find("7 backup", "  backup peak RSS, the tool's")["median"], 9.0);
+    assert_eq!(
+        find("7 backup", "  backup peak RSS, the tool's")["median"],
+        9.0
+    );
     // Restore: all of it 120 / 20 = 6; its data stage 25 / 20, its files 12 / tar xf 16.
     assert_eq!(find("7 backup", "restore on a fresh box")["ratio"], 6.0);
     assert_eq!(find("7 backup", "  data: files + database")["ratio"], 1.25);
-    assert_eq!(
-        find("7 backup", "    files: one pass")["ratio"],
-        0.75
-    );
+    assert_eq!(find("7 backup", "    files: one pass")["ratio"], 0.75);
     assert_eq!(json["restore_measured"], true);
     assert!(table.contains("MISSED") && table.contains("met"), "{table}");
     assert!(table.contains("commit abc1234"), "{table}");

@@ -207,6 +207,12 @@ if bt is not None or text("backup.restore_missing"):
     row(F, "pg_dump -Fc + tar cf (same disk, each synced)", an, "s", key="backup.anchor_s")
     row(F, "  pg_dump -Fc", med("backup.anchor_pg_dump_s"), "s", key="backup.anchor_pg_dump_s")
     row(F, "  tar cf data plugins client/plugins", med("backup.anchor_tar_s"), "s", key="backup.anchor_tar_s")
+    mt, ma = med("backup.mem_tool_s"), med("backup.mem_anchor_s")
+    if mt is not None:
+        row(F, "backup to a tmpfs (the disk out of it)", mt, "s", "pg_dump + tar", div(mt, ma), key="backup.mem_tool_s")
+        row(F, "pg_dump -Fc + tar cf to a tmpfs", ma, "s", key="backup.mem_anchor_s")
+        row(F, "  pg_dump -Fc", med("backup.mem_anchor_pg_dump_s"), "s", key="backup.mem_anchor_pg_dump_s")
+        row(F, "  tar cf", med("backup.mem_anchor_tar_s"), "s", key="backup.mem_anchor_tar_s")
     v, sh = med("backup.verify_s"), med("backup.anchor_sha256sum_s")
     row(F, "backup --verify (every member's SHA-256)", v, "s", "sha256sum", div(v, sh), key="backup.verify_s")
     row(F, "sha256sum of the archive", sh, "s", key="backup.anchor_sha256sum_s")

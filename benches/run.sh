@@ -428,6 +428,13 @@ measure() { # NAME KEY CMD [self]
   echo "$w"
 }
 sum() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f\n", a + b }'; }
+# Reads PATHs once, not timed, so that both sides read their input from the page cache: on a
+# shared machine the cache is full, and without this the first reader of each run paid for the
+# disk (seen: the first side of a run 1.6-1.8 x slower than the second, whichever it was).
+warm() { # NAME PATH...
+  bx "$1" "find ${*:2} -type f -exec cat {} + > /dev/null 2>&1; true"
+}
+TREES="/opt/mattermost/data /opt/mattermost/plugins /opt/mattermost/client/plugins /var/lib/postgresql"
 
 # From a run log on stdin, the stages of a backup or a restore as samples, from the log's time
 # stamps and the notes of src/lifecycle/backup.rs and restore.rs:
@@ -525,15 +532,19 @@ SQL
   # run's archive is copied out for the restore boxes.
   tool_backup() {
     bx "$a" 'rm -rf /root/bk' || return 1
+    warm "$a" $TREES
     measure "$a" backup.tool 'exec mattermost-setup backup --to /root/bk' self >/dev/null || return 1
     last_log "$a" | python3 "$WORK/stages.py" backup >> "$SAMPLES"
     archive=$(bx "$a" 'ls /root/bk/mattermost-backup-*.tar')
     [[ $archive =~ ^/root/bk/mattermost-backup-[^[:space:]]+\.tar$ ]] || { log "not one archive in /root/bk on $a: $archive"; return 1; }
     sample backup.archive_bytes "$(bx "$a" "stat -c %s $archive")"
+    warm "$a" "$archive"
     measure "$a" backup.verify "exec mattermost-setup backup --verify $archive" self >/dev/null || return 1
+    warm "$a" "$archive"
     measure "$a" backup.anchor_sha256sum "sha256sum $archive > /dev/null" >/dev/null || return 1
     # Debian's sha256sum has no SHA-NI (coreutils without OpenSSL); openssl's digest has: the
     # fastest standard SHA-256 on the box.
+    warm "$a" "$archive"
     measure "$a" backup.anchor_openssl_sha256 "openssl dgst -sha256 $archive > /dev/null" >/dev/null || return 1
     if [ "$1" = "$N" ]; then
       log "copying the archive out of $a"
@@ -546,21 +557,45 @@ SQL
   anchor_backup() {
     local p t
     bx "$a" 'rm -rf /root/ak && mkdir -m 700 /root/ak' || return 1
+    warm "$a" /var/lib/postgresql
     p=$(measure "$a" backup.anchor_pg_dump 'cd / && runuser -u postgres -- pg_dump -Fc -d mattermost > /root/ak/db.pgdump && sync /root/ak/db.pgdump') || return 1
+    warm "$a" $TREES
     t=$(measure "$a" backup.anchor_tar 'cd /opt/mattermost && tar cf /root/ak/files.tar $(ls -d data plugins client/plugins 2>/dev/null) && sync /root/ak/files.tar') || return 1
     sample backup.anchor_s "$(sum "$p" "$t")"
     sample backup.anchor_bytes "$(bx "$a" 'cat /root/ak/* | wc -c')"
     bx "$a" 'rm -rf /root/ak'
   }
+  # The same two sides writing to a tmpfs mounted in the box: the disk (shared, and behind a loop
+  # device here) out of the picture, what is left is each side's own cost.
+  mem_tool() {
+    warm "$a" $TREES
+    measure "$a" backup.mem_tool 'exec mattermost-setup backup --to /mnt/bench-mem/bk' self >/dev/null || return 1
+    bx "$a" 'rm -rf /mnt/bench-mem/bk'
+  }
+  mem_anchor() {
+    local p t
+    bx "$a" 'rm -rf /mnt/bench-mem/ak && mkdir -m 700 /mnt/bench-mem/ak' || return 1
+    warm "$a" /var/lib/postgresql
+    p=$(measure "$a" backup.mem_anchor_pg_dump 'cd / && runuser -u postgres -- pg_dump -Fc -d mattermost > /mnt/bench-mem/ak/db.pgdump') || return 1
+    warm "$a" $TREES
+    t=$(measure "$a" backup.mem_anchor_tar 'cd /opt/mattermost && tar cf /mnt/bench-mem/ak/files.tar $(ls -d data plugins client/plugins 2>/dev/null)') || return 1
+    sample backup.mem_anchor_s "$(sum "$p" "$t")"
+    bx "$a" 'rm -rf /mnt/bench-mem/ak'
+  }
+  bx "$a" "mkdir -p /mnt/bench-mem && mount -t tmpfs -o size=$((DATA_MB + DATA_MB / 4 + 512))m tmpfs /mnt/bench-mem" ||
+    die "could not mount a tmpfs in $a"
   archive=
   for i in $(seq "$N"); do
-    log "run $i/$N: on $a, backup vs pg_dump -Fc + tar cf; backup --verify vs sha256sum, openssl dgst"
+    log "run $i/$N: on $a, backup vs pg_dump -Fc + tar cf (disk, then tmpfs); backup --verify vs sha256sum, openssl dgst"
     if [ $((i % 2)) = 1 ]; then   # the order alternates from run to run (an even N balances it)
       tool_backup "$i" || die "backup failed on $a"; anchor_backup || die "the anchor failed on $a"
+      mem_tool || die "backup to the tmpfs failed on $a"; mem_anchor || die "the anchor to the tmpfs failed on $a"
     else
       anchor_backup || die "the anchor failed on $a"; tool_backup "$i" || die "backup failed on $a"
+      mem_anchor || die "the anchor to the tmpfs failed on $a"; mem_tool || die "backup to the tmpfs failed on $a"
     fi
   done
+  bx "$a" 'umount /mnt/bench-mem'
   stop_box "$a"
 
   # Restore on fresh boxes: the tool's restore (packages, Mattermost, the database and the files,
@@ -581,6 +616,7 @@ SQL
       stop_box "$r"
       break
     fi
+    warm "$r" /root/bk.tar
     measure "$r" backup.restore 'exec mattermost-setup restore /root/bk.tar --domain other.example.test' self >/dev/null ||
       die "restore failed on $r"
     # Its stages from the run log's time stamps ($WORK/stages.py above).
@@ -594,7 +630,9 @@ SQL
     # The restored files deleted first (their pages leave the cache, as the backup's sides do).
     bx "$r" 'rm -rf /opt/mattermost/data/bench /var/tmp/ar && mkdir -m 700 /var/tmp/ar && cd / && runuser -u postgres -- createdb bench_anchor' ||
       die "could not make the anchor's empty database on $r"
+    warm "$r" /root/bk.tar
     x=$(measure "$r" backup.anchor_tar_x 'tar xf /root/bk.tar -C /var/tmp/ar') || die "tar xf failed on $r"
+    warm "$r" /var/tmp/ar/mattermost-backup/database
     p=$(measure "$r" backup.anchor_pg_restore 'cd / && runuser -u postgres -- pg_restore -d bench_anchor < /var/tmp/ar/mattermost-backup/database/*.pgdump') ||
       die "pg_restore failed on $r"
     sample backup.restore_anchor_s "$(sum "$x" "$p")"

@@ -24,47 +24,66 @@ pub fn to_msg(e: &event::Event) -> Option<Msg> {
     }
 }
 
-/// Whether the terminal on `fd` has hung up (the ssh session or the terminal
-/// window closed): poll reports POLLHUP at once, however long it may wait.
-pub fn hung_up(fd: impl std::os::fd::AsFd) -> bool {
+/// What waiting on the terminal found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Wait {
+    Ready,
+    Timeout,
+    /// The ssh session or the terminal window closed.
+    HungUp,
+}
+
+/// Waits up to `timeout` for input on `fd`: poll reports a hang-up at once.
+pub fn wait_input(fd: impl std::os::fd::AsFd, timeout: Duration) -> Wait {
     use rustix::event::{PollFd, PollFlags, poll};
     let mut fds = [PollFd::new(&fd, PollFlags::IN)];
-    let zero = rustix::event::Timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
+    let ts = rustix::event::Timespec {
+        tv_sec: i64::try_from(timeout.as_secs()).unwrap_or(i64::MAX),
+        tv_nsec: i64::from(timeout.subsec_nanos()),
     };
-    poll(&mut fds, Some(&zero)).is_ok()
-        && fds[0]
+    match poll(&mut fds, Some(&ts)) {
+        Err(_) => Wait::Timeout,
+        Ok(_) if fds[0]
             .revents()
-            .intersects(PollFlags::HUP | PollFlags::ERR | PollFlags::NVAL)
+            .intersects(PollFlags::HUP | PollFlags::ERR | PollFlags::NVAL) =>
+        {
+            Wait::HungUp
+        }
+        Ok(0) => Wait::Timeout,
+        Ok(_) => Wait::Ready,
+    }
 }
 
 /// Reads the terminal and ticks the clock until `stop` is set. A terminal that goes
-/// away (read error, hang-up) is a [`Msg::Terminate`], as SIGHUP would be: without
-/// it the wizard would spin behind a closed session, holding the install lock.
+/// away (hang-up, read error) is a [`Msg::Terminate`], as SIGHUP would be. The wait
+/// is ours, not crossterm's: crossterm reads a hung-up terminal in a loop that never
+/// returns (`read` giving 0 bytes, seen with 0.29), which left the wizard spinning
+/// behind a closed ssh session, holding the install lock. Crossterm only reads once
+/// poll says there is input (and every 50 ms, for resizes it learns by signal).
 pub fn input_loop(tx: &Sender<Msg>, stop: &AtomicBool, start: Instant) {
     let gone = || {
         let _ = tx.send(Msg::Terminate);
     };
     let mut last_tick = Instant::now();
     while !stop.load(Ordering::Relaxed) {
-        match event::poll(Duration::from_millis(50)) {
-            Ok(true) => match event::read() {
-                Ok(e) => {
-                    if let Some(m) = to_msg(&e) {
-                        if tx.send(m).is_err() {
-                            return;
+        if wait_input(std::io::stdin(), Duration::from_millis(50)) == Wait::HungUp {
+            return gone();
+        }
+        loop {
+            match event::poll(Duration::ZERO) {
+                Ok(true) => match event::read() {
+                    Ok(e) => {
+                        if let Some(m) = to_msg(&e) {
+                            if tx.send(m).is_err() {
+                                return;
+                            }
                         }
                     }
-                }
+                    Err(_) => return gone(),
+                },
+                Ok(false) => break,
                 Err(_) => return gone(),
-            },
-            Ok(false) => {
-                if hung_up(std::io::stdin()) {
-                    return gone();
-                }
             }
-            Err(_) => return gone(),
         }
         if last_tick.elapsed() >= TICK {
             last_tick = Instant::now();
@@ -88,9 +107,13 @@ mod tests {
 
     #[test]
     fn a_closed_other_end_is_a_hang_up() {
-        let (reader, writer) = std::io::pipe().unwrap();
-        assert!(!hung_up(&reader), "the writer is still open");
+        use std::io::Write;
+        let (reader, mut writer) = std::io::pipe().unwrap();
+        let wait = Duration::from_millis(10);
+        assert_eq!(wait_input(&reader, wait), Wait::Timeout);
+        writer.write_all(b"x").unwrap();
+        assert_eq!(wait_input(&reader, wait), Wait::Ready);
         drop(writer);
-        assert!(hung_up(&reader));
+        assert_eq!(wait_input(&reader, wait), Wait::HungUp);
     }
 }

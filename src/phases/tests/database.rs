@@ -47,7 +47,7 @@ fn an_empty_box_gets_postgres_started_the_role_the_database_and_the_restart_drop
     assert!(failing(&after).is_empty(), "{after:#?}");
     // The unit was enabled and started; the SQL ran as postgres, with the password
     // on stdin only.
-    assert!(b.ran("systemctl enable --now postgresql"), "{:#?}", b.lines());
+    assert!(b.ran("systemctl enable --now postgresql.service"), "{:#?}", b.lines());
     let admin = b
         .calls()
         .into_iter()
@@ -84,7 +84,7 @@ fn an_existing_role_and_database_are_found_not_claimed() {
     let a = answers("");
     let p = plan(&a);
     postgres(&b, &a);
-    b.start_units(&["postgresql"]);
+    b.start_units(&["postgresql.service"]);
     b.world().flags.insert("pg:db".into());
     // Only the drop-in is missing: the role and database are left alone.
     let (found, after) = converge_phase(&b, &a, &p, &Database);
@@ -120,7 +120,7 @@ fn an_old_postgres_fails_the_version_check() {
     let a = answers("");
     let p = plan(&a);
     postgres(&b, &a);
-    b.start_units(&["postgresql"]);
+    b.start_units(&["postgresql.service"]);
     let user = a.db_user.clone();
     b.reply("psql", &["-X", "-w"], ok(&format!("{user}|{user}|UTF8|{user}|110009\n")));
     let ctx = Ctx::new(&b.host, &a, &p);

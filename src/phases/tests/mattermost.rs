@@ -165,7 +165,18 @@ fn another_release_already_in_place_is_not_replaced() {
         failing(&found).iter().any(|c| c.contains("10.11.1 is in /opt/mattermost")),
         "{found:#?}"
     );
+    // Not the tool's: refused before anything is taken over.
     let err = Mattermost.apply(&mut ctx).unwrap_err();
-    assert!(err.cause.contains("already installed"), "{}", err.cause);
+    assert!(err.cause.contains("did not create"), "{}", err.cause);
     assert_eq!(b.read("/opt/mattermost/bin/mattermost").unwrap(), "old");
+    // The tool's own directory with another release: kept, and upgrade is named.
+    let mut own = crate::state::Ownership::default();
+    own.created("directory", "/opt/mattermost");
+    own.save(&b.host).unwrap();
+    let mut ctx = Ctx::new(&b.host, &a, &p);
+    let err = Mattermost.apply(&mut ctx).unwrap_err();
+    assert!(err.cause.contains("10.11.1 is already installed"), "{}", err.cause);
+    assert!(err.fix.unwrap().contains("mattermost-setup upgrade"));
+    assert_eq!(b.read("/opt/mattermost/bin/mattermost").unwrap(), "old");
+    assert!(!b.ran("useradd"));
 }

@@ -10,6 +10,7 @@ mod packages;
 mod preflight;
 mod proxy;
 mod service;
+mod tls;
 
 use crate::answers::Answers;
 use crate::host::fake::FakeBox;

@@ -32,12 +32,20 @@ impl Stub<'_> {
         format!("/srv/stub/{}", self.id.name())
     }
     fn log(&self, what: &str) {
-        self.trace.lock().unwrap().push(format!("{} {what}", self.id.name()));
+        self.trace
+            .lock()
+            .unwrap()
+            .push(format!("{} {what}", self.id.name()));
     }
     fn look(&self, ctx: &Ctx) -> Vec<Check> {
         let now = ctx.host.read(Path::new(&self.file())).unwrap();
         let ok = now.as_deref() == Some(ctx.plan.domain.as_bytes());
-        vec![Check::when(self.id, ok, self.file(), if ok { "as planned" } else { "differs" })]
+        vec![Check::when(
+            self.id,
+            ok,
+            self.file(),
+            if ok { "as planned" } else { "differs" },
+        )]
     }
 }
 
@@ -114,7 +122,10 @@ fn run(
     domain: &str,
     broken: Option<PhaseId>,
     o: &RunOptions,
-) -> (Result<Vec<crate::engine::PhaseReport>, crate::engine::InstallError>, Vec<String>) {
+) -> (
+    Result<Vec<crate::engine::PhaseReport>, crate::engine::InstallError>,
+    Vec<String>,
+) {
     let trace = Trace::default();
     let stubs: Vec<Stub> = IDS
         .iter()
@@ -162,7 +173,12 @@ fn a_fresh_box_applies_every_phase_and_journals_it_finished() {
     assert!(reports[1..].iter().all(|r| r.changed), "{reports:#?}");
     assert_eq!(
         &t[..4],
-        ["preflight probe", "database probe", "database apply", "database verify"]
+        [
+            "preflight probe",
+            "database probe",
+            "database apply",
+            "database verify"
+        ]
     );
     let j = journal(&b);
     assert!(j.finished.is_some());
@@ -175,7 +191,9 @@ fn a_fresh_box_applies_every_phase_and_journals_it_finished() {
 #[test]
 fn a_healthy_box_is_only_probed_and_the_journal_is_not_rewritten() {
     let b = FakeBox::empty();
-    run(&b, "chat.example.com", None, &opts(no_recover)).0.unwrap();
+    run(&b, "chat.example.com", None, &opts(no_recover))
+        .0
+        .unwrap();
     // Marked, so that a rewrite within the same second shows.
     let mut j = journal(&b);
     j.command = "earlier".into();
@@ -190,7 +208,9 @@ fn a_healthy_box_is_only_probed_and_the_journal_is_not_rewritten() {
 #[test]
 fn a_phase_applied_but_not_verified_is_looked_at_again_and_the_run_finished() {
     let b = FakeBox::empty();
-    run(&b, "chat.example.com", None, &opts(no_recover)).0.unwrap();
+    run(&b, "chat.example.com", None, &opts(no_recover))
+        .0
+        .unwrap();
     // A run killed in the mattermost phase after its apply: the journal says
     // started, its work is there; the proxy's work was never done.
     let mut j = journal(&b);
@@ -204,7 +224,8 @@ fn a_phase_applied_but_not_verified_is_looked_at_again_and_the_run_finished() {
     let reports = r.unwrap();
     let w = warnings(&b);
     assert!(
-        w.iter().any(|m| m.contains("did not finish: it stopped in phase mattermost (started at")),
+        w.iter()
+            .any(|m| m.contains("did not finish: it stopped in phase mattermost (started at")),
         "{w:#?}"
     );
     // The interrupted phase is probed, found done, and not applied again.
@@ -212,7 +233,11 @@ fn a_phase_applied_but_not_verified_is_looked_at_again_and_the_run_finished() {
     assert!(!t.contains(&"mattermost apply".to_owned()), "{t:#?}");
     // The work left is done.
     assert!(t.contains(&"proxy apply".to_owned()), "{t:#?}");
-    assert!(reports.iter().any(|r| r.phase == PhaseId::Proxy && r.changed));
+    assert!(
+        reports
+            .iter()
+            .any(|r| r.phase == PhaseId::Proxy && r.changed)
+    );
     let j = journal(&b);
     assert!(j.finished.is_some());
     assert_eq!(state(&j, PhaseId::Mattermost), Some(PhaseState::Verified));
@@ -222,7 +247,9 @@ fn a_phase_applied_but_not_verified_is_looked_at_again_and_the_run_finished() {
 #[test]
 fn a_phase_cut_short_before_its_work_is_applied_again() {
     let b = FakeBox::empty();
-    run(&b, "chat.example.com", None, &opts(no_recover)).0.unwrap();
+    run(&b, "chat.example.com", None, &opts(no_recover))
+        .0
+        .unwrap();
     let mut j = journal(&b);
     j.finished = None;
     j.record(PhaseId::Mattermost, PhaseState::Started, "x");
@@ -238,7 +265,12 @@ fn a_phase_cut_short_before_its_work_is_applied_again() {
 #[test]
 fn a_failed_phase_is_journaled_and_the_next_run_continues_it() {
     let b = FakeBox::empty();
-    let (r, t) = run(&b, "chat.example.com", Some(PhaseId::Proxy), &opts(no_recover));
+    let (r, t) = run(
+        &b,
+        "chat.example.com",
+        Some(PhaseId::Proxy),
+        &opts(no_recover),
+    );
     let e = r.unwrap_err();
     assert_eq!(e.phase, PhaseId::Proxy);
     assert_eq!(e.error.fix.as_deref(), Some("fix the stand-in"));
@@ -249,12 +281,26 @@ fn a_failed_phase_is_journaled_and_the_next_run_continues_it() {
     assert_eq!(j.finished, None);
     assert_eq!(state(&j, PhaseId::Proxy), Some(PhaseState::Failed));
     assert_eq!(state(&j, PhaseId::Mattermost), Some(PhaseState::Verified));
-    assert!(j.interrupted_in().unwrap().starts_with("in phase proxy (failed"));
-    assert!(b.events().iter().any(|e| matches!(e, Event::PhaseFailed { phase: PhaseId::Proxy, .. })));
+    assert!(
+        j.interrupted_in()
+            .unwrap()
+            .starts_with("in phase proxy (failed")
+    );
+    assert!(b.events().iter().any(|e| matches!(
+        e,
+        Event::PhaseFailed {
+            phase: PhaseId::Proxy,
+            ..
+        }
+    )));
     // Fixed, the next run says what it continues and finishes.
     let (r, t) = run(&b, "chat.example.com", None, &opts(no_recover));
     r.unwrap();
-    assert!(warnings(&b).iter().any(|m| m.contains("it stopped in phase proxy (failed")));
+    assert!(
+        warnings(&b)
+            .iter()
+            .any(|m| m.contains("it stopped in phase proxy (failed"))
+    );
     assert!(!t.contains(&"database apply".to_owned()), "{t:#?}");
     assert!(t.contains(&"proxy apply".to_owned()));
     assert!(journal(&b).finished.is_some());
@@ -263,7 +309,9 @@ fn a_failed_phase_is_journaled_and_the_next_run_continues_it() {
 #[test]
 fn an_interrupted_run_with_nothing_left_to_do_still_finishes_its_journal() {
     let b = FakeBox::empty();
-    run(&b, "chat.example.com", None, &opts(no_recover)).0.unwrap();
+    run(&b, "chat.example.com", None, &opts(no_recover))
+        .0
+        .unwrap();
     let mut j = journal(&b);
     j.finished = None;
     j.record(PhaseId::Housekeeping, PhaseState::Started, "x");
@@ -279,7 +327,9 @@ fn an_interrupted_run_with_nothing_left_to_do_still_finishes_its_journal() {
 #[test]
 fn changed_inputs_are_applied_again_and_journaled_with_their_new_hash() {
     let b = FakeBox::empty();
-    run(&b, "chat.example.com", None, &opts(no_recover)).0.unwrap();
+    run(&b, "chat.example.com", None, &opts(no_recover))
+        .0
+        .unwrap();
     let old = journal(&b).phases[PhaseId::Database.name()].inputs.clone();
     let (r, t) = run(&b, "talk.example.org", None, &opts(no_recover));
     assert!(r.unwrap()[1..].iter().all(|r| r.changed));
@@ -292,7 +342,9 @@ fn changed_inputs_are_applied_again_and_journaled_with_their_new_hash() {
 #[test]
 fn a_finished_or_rolled_back_upgrade_is_said_and_the_run_journaled() {
     let b = FakeBox::empty();
-    run(&b, "chat.example.com", None, &opts(no_recover)).0.unwrap();
+    run(&b, "chat.example.com", None, &opts(no_recover))
+        .0
+        .unwrap();
     let mut j = journal(&b);
     j.command = "earlier".into();
     j.save(&b.host).unwrap();
@@ -314,7 +366,11 @@ fn a_cancelled_run_stops_before_the_next_phase() {
     let (r, t) = run(&b, "chat.example.com", None, &o);
     let e = r.unwrap_err();
     assert_eq!(e.phase, PhaseId::Preflight);
-    assert!(e.error.cause.contains("stopped by the operator"), "{}", e.error.cause);
+    assert!(
+        e.error.cause.contains("stopped by the operator"),
+        "{}",
+        e.error.cause
+    );
     assert!(t.is_empty(), "{t:#?}");
     assert!(!b.exists(JOURNAL));
 }
@@ -327,5 +383,8 @@ fn a_damaged_ownership_record_stops_the_run_before_any_phase() {
     let e = r.unwrap_err();
     assert!(e.error.cause.contains("damaged"), "{}", e.error.cause);
     assert!(t.is_empty(), "{t:#?}");
-    assert_eq!(b.read("/var/lib/mattermost-setup/ownership.json").unwrap(), "{oops");
+    assert_eq!(
+        b.read("/var/lib/mattermost-setup/ownership.json").unwrap(),
+        "{oops"
+    );
 }

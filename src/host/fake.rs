@@ -278,7 +278,10 @@ impl FakeBox {
         let install = a.install_dir.to_string_lossy().into_owned();
         b.write(&format!("{install}/bin/mattermost"), "#!/bin/sh\n");
         b.write(&format!("{install}/client/root.html"), "<html></html>");
-        b.write(&format!("{install}/client/plugins/com.example/main.js"), "plugin");
+        b.write(
+            &format!("{install}/client/plugins/com.example/main.js"),
+            "plugin",
+        );
         b.write(&format!("{install}/logs/mattermost.log"), "{}\n");
         b.write(&format!("{install}/plugins/com.example/plugin.json"), "{}");
         let data = a.data_dir.to_string_lossy().into_owned();
@@ -349,7 +352,11 @@ impl FakeBox {
         crate::engine::save_answers(&b.host, a).expect("saved answers");
         // bin/mattermost version answers with the installed release.
         let version = format!("Version: {}\n", plan.release.version);
-        b.on(&format!("{install}/bin/mattermost"), &["version"], move |_, _, _| ok(&version));
+        b.on(
+            &format!("{install}/bin/mattermost"),
+            &["version"],
+            move |_, _, _| ok(&version),
+        );
         b
     }
 
@@ -550,7 +557,9 @@ impl FakeBox {
             };
             let passwd = s.path("/etc/passwd");
             let mut text = std::fs::read_to_string(&passwd).unwrap_or_default();
-            text.push_str(&format!("{name}:x:998:998::/nonexistent:/usr/sbin/nologin\n"));
+            text.push_str(&format!(
+                "{name}:x:998:998::/nonexistent:/usr/sbin/nologin\n"
+            ));
             let _ = std::fs::write(&passwd, text);
             let group = s.path("/etc/group");
             let mut text = std::fs::read_to_string(&group).unwrap_or_default();
@@ -594,9 +603,10 @@ mod tests {
     #[test]
     fn the_simulated_box_remembers_packages_units_and_users() {
         let b = FakeBox::empty();
-        b.world()
-            .package_files
-            .insert("nginx".into(), vec![("/usr/sbin/nginx".into(), "elf".into())]);
+        b.world().package_files.insert(
+            "nginx".into(),
+            vec![("/usr/sbin/nginx".into(), "elf".into())],
+        );
         assert!(b.lookup_none("mattermost"));
         b.host
             .run(&Cmd::new("apt-get", &["-y", "install", "nginx"]))

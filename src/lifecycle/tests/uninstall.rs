@@ -3,8 +3,11 @@ use crate::lifecycle::uninstall::uninstall;
 
 fn answers(extra: &str) -> crate::answers::Answers {
     let sep = if extra.is_empty() { "" } else { ", " };
-    crate::answers::from_json(&format!(r#"{{"domain": "chat.example.com"{sep}{extra}}}"#), None)
-        .unwrap()
+    crate::answers::from_json(
+        &format!(r#"{{"domain": "chat.example.com"{sep}{extra}}}"#),
+        None,
+    )
+    .unwrap()
 }
 
 /// The commands uninstall may run on a converged box, answered as on a healthy one.
@@ -13,7 +16,8 @@ fn script(b: &FakeBox) {
     b.reply("apache2ctl", &["configtest"], ok("Syntax OK\n"));
     b.reply("a2dissite", &["-q"], ok(""));
     b.on("a2dismod", &["-q"], |_, args, s| {
-        let _ = std::fs::remove_file(s.path(&format!("/etc/apache2/mods-enabled/{}.load", args[1])));
+        let _ =
+            std::fs::remove_file(s.path(&format!("/etc/apache2/mods-enabled/{}.load", args[1])));
         ok("")
     });
     b.reply("psql", &["-X", "-q", "-v", "ON_ERROR_STOP=1"], ok(""));
@@ -28,7 +32,10 @@ fn uninstall_removes_the_program_unit_and_site_and_keeps_data_database_and_answe
     let r = uninstall(&b.host, &a, false).unwrap();
     // Stopped first, then the unit removed (backed up) and systemd reloaded.
     let lines = b.lines();
-    assert_eq!(lines[0], "systemctl disable --now mattermost.service", "{lines:#?}");
+    assert_eq!(
+        lines[0], "systemctl disable --now mattermost.service",
+        "{lines:#?}"
+    );
     assert!(!b.world().active.contains("mattermost.service"));
     assert!(!b.exists("/etc/systemd/system/mattermost.service"));
     assert!(!b.exists("/etc/nginx/sites-enabled/mattermost"));
@@ -56,10 +63,17 @@ fn uninstall_removes_the_program_unit_and_site_and_keeps_data_database_and_answe
     assert!(!b.ran("apt-get"));
     let kept = r.kept.join("\n");
     assert!(kept.contains(&format!("database {}", a.db_name)), "{kept}");
-    assert!(kept.contains("packages installed by mattermost-setup"), "{kept}");
+    assert!(
+        kept.contains("packages installed by mattermost-setup"),
+        "{kept}"
+    );
     // The removed files were backed up.
     let backups = b.path("/var/backups/mattermost-setup");
-    assert!(walk(&backups).iter().any(|p| p.ends_with("etc/systemd/system/mattermost.service")));
+    assert!(
+        walk(&backups)
+            .iter()
+            .any(|p| p.ends_with("etc/systemd/system/mattermost.service"))
+    );
     b.assert_all_scripted();
 }
 
@@ -77,9 +91,15 @@ fn purge_drops_only_the_database_and_role_the_tool_created() {
     let psql = b.calls().into_iter().find(|c| c.program == "psql").unwrap();
     assert_eq!(psql.user.as_deref(), Some("postgres"));
     assert!(psql.has_stdin, "the SQL goes on stdin");
-    assert!(r.removed.contains(&format!("database {}", a.db_name)), "{:?}", r.removed);
     assert!(
-        r.kept.iter().any(|k| k.starts_with(&format!("database user {}", a.db_user))),
+        r.removed.contains(&format!("database {}", a.db_name)),
+        "{:?}",
+        r.removed
+    );
+    assert!(
+        r.kept
+            .iter()
+            .any(|k| k.starts_with(&format!("database user {}", a.db_user))),
         "{:?}",
         r.kept
     );
@@ -93,7 +113,10 @@ fn files_and_sites_the_tool_did_not_create_are_left_alone() {
     let a = answers(r#""proxy": "apache""#);
     let b = FakeBox::converged(&a);
     script(&b);
-    b.write("/etc/apache2/sites-available/other.conf", "<VirtualHost *:80>\n");
+    b.write(
+        "/etc/apache2/sites-available/other.conf",
+        "<VirtualHost *:80>\n",
+    );
     b.write("/etc/systemd/system/other.service", "[Service]\n");
     // An install that found the site and the modules already there.
     let mut own = crate::state::Ownership::load(&b.host);

@@ -12,15 +12,23 @@ const TO: &str = "11.99.0";
 
 fn answers(extra: &str) -> crate::answers::Answers {
     let sep = if extra.is_empty() { "" } else { ", " };
-    crate::answers::from_json(&format!(r#"{{"domain": "chat.example.com"{sep}{extra}}}"#), None)
-        .unwrap()
+    crate::answers::from_json(
+        &format!(r#"{{"domain": "chat.example.com"{sep}{extra}}}"#),
+        None,
+    )
+    .unwrap()
 }
 
 /// `systemctl show` as the fake's units stand, a new invocation on every start.
 fn show(b: &FakeBox) {
     b.on("systemctl", &["show", "-p"], |_, _, s| {
         let on = s.world.active.contains("mattermost.service");
-        let n = s.world.flags.iter().filter(|f| f.starts_with("start")).count();
+        let n = s
+            .world
+            .flags
+            .iter()
+            .filter(|f| f.starts_with("start"))
+            .count();
         ok(&format!(
             "ActiveState={}\nSubState={}\nResult=success\nInvocationID={n}\n",
             if on { "active" } else { "inactive" },
@@ -34,7 +42,11 @@ fn show(b: &FakeBox) {
         ok("")
     });
     b.on("sh", &["-c"], |c, _, _| {
-        assert!(c.args[1].contains("pg_restore --clean --if-exists --create"), "{:?}", c.args);
+        assert!(
+            c.args[1].contains("pg_restore --clean --if-exists --create"),
+            "{:?}",
+            c.args
+        );
         ok("")
     });
 }
@@ -45,7 +57,11 @@ fn switched(stage: Stage) -> (FakeBox, crate::answers::Answers, UpgradeRecord) {
     let a = answers("");
     let b = FakeBox::converged(&a);
     show(&b);
-    let from = crate::plan::Plan::new(&a).unwrap().release.version.to_string();
+    let from = crate::plan::Plan::new(&a)
+        .unwrap()
+        .release
+        .version
+        .to_string();
     let previous = PathBuf::from(format!("/opt/mattermost-{from}.previous"));
     // The old release's own files in the previous tree; the new binary in place.
     b.write(&format!("{}/bin/mattermost", previous.display()), "old");
@@ -82,14 +98,20 @@ fn operator_files_are_in(b: &FakeBox, tree: &Path) {
         "plugins/com.example/plugin.json",
         "client/plugins/com.example/main.js",
     ] {
-        assert!(b.host.path(&tree.join(f)).exists(), "{f} not in {}", tree.display());
+        assert!(
+            b.host.path(&tree.join(f)).exists(),
+            "{f} not in {}",
+            tree.display()
+        );
     }
 }
 
 #[test]
 fn switching_is_rolled_back_without_touching_the_database() {
     let (b, _a, r) = switched(Stage::Switching);
-    let msg = recover(&b.host, &r.install).unwrap().expect("something was done");
+    let msg = recover(&b.host, &r.install)
+        .unwrap()
+        .expect("something was done");
     assert!(msg.contains("rolled back"), "{msg}");
     assert!(!msg.contains("restored from"), "{msg}");
     // The previous release is back in place with every operator directory.
@@ -104,11 +126,23 @@ fn switching_is_rolled_back_without_touching_the_database() {
         .filter(|n| n.starts_with(&format!("mattermost-{TO}.interrupted-")))
         .collect();
     assert_eq!(aside.len(), 1, "{aside:?}");
-    assert_eq!(b.read(&format!("/opt/{}/bin/mattermost", aside[0])).unwrap(), "new");
+    assert_eq!(
+        b.read(&format!("/opt/{}/bin/mattermost", aside[0]))
+            .unwrap(),
+        "new"
+    );
     // Stopped before anything moved, started again after; no restore.
     let lines = b.lines();
-    assert_eq!(lines.first().unwrap(), "systemctl stop mattermost.service", "{lines:#?}");
-    assert_eq!(lines.last().unwrap(), "systemctl start mattermost.service", "{lines:#?}");
+    assert_eq!(
+        lines.first().unwrap(),
+        "systemctl stop mattermost.service",
+        "{lines:#?}"
+    );
+    assert_eq!(
+        lines.last().unwrap(),
+        "systemctl start mattermost.service",
+        "{lines:#?}"
+    );
     assert!(!b.ran("sh -c"), "{lines:#?}");
     assert!(!b.exists(UPGRADE_RECORD));
     // A second recover has nothing to do.
@@ -123,9 +157,15 @@ fn started_is_rolled_back_and_the_dump_restored_while_mattermost_is_stopped() {
     let msg = recover(&b.host, &r.install).unwrap().unwrap();
     assert!(msg.contains("the database was restored from"), "{msg}");
     let lines = b.lines();
-    let stop = lines.iter().position(|l| l == "systemctl stop mattermost.service").unwrap();
+    let stop = lines
+        .iter()
+        .position(|l| l == "systemctl stop mattermost.service")
+        .unwrap();
     let restore = lines.iter().position(|l| l.starts_with("sh -c")).unwrap();
-    let start = lines.iter().position(|l| l == "systemctl start mattermost.service").unwrap();
+    let start = lines
+        .iter()
+        .position(|l| l == "systemctl start mattermost.service")
+        .unwrap();
     assert!(stop < restore && restore < start, "{lines:#?}");
     // The restore reads the dump named in the record (its real path on the box).
     let call = &b.calls()[restore];
@@ -170,7 +210,10 @@ fn committed_is_finished_not_rolled_back() {
 fn an_unpack_cut_short_before_the_switch_is_removed() {
     let a = answers("");
     let b = FakeBox::converged(&a);
-    b.write("/opt/.mattermost.mattermost-setup-upgrade/mattermost/bin/mattermost", "new");
+    b.write(
+        "/opt/.mattermost.mattermost-setup-upgrade/mattermost/bin/mattermost",
+        "new",
+    );
     let msg = recover(&b.host, &a.install_dir).unwrap().unwrap();
     assert!(msg.contains("interrupted before its switch"), "{msg}");
     assert!(!b.exists("/opt/.mattermost.mattermost-setup-upgrade"));
@@ -212,7 +255,11 @@ fn an_upgrade_whose_new_release_fails_its_gate_is_rolled_back_with_the_dump() {
     let a = answers(&format!(
         r#""version": "{TO}", "sha256": "{sha}", "tarball": "/srv/mattermost-11.99.0.tar.gz""#
     ));
-    b.reply("psql", &["-X", "-A", "-t", "-c", "SHOW server_version_num"], ok("150004\n"));
+    b.reply(
+        "psql",
+        &["-X", "-A", "-t", "-c", "SHOW server_version_num"],
+        ok("150004\n"),
+    );
     b.on("pg_dump", &["-Fc"], |c, _, _| {
         std::fs::write(c.stdout_file.as_ref().unwrap(), "PGDMP").unwrap();
         ok("")
@@ -228,7 +275,11 @@ fn an_upgrade_whose_new_release_fails_its_gate_is_rolled_back_with_the_dump() {
     });
     let e = upgrade(&b.host, &a, &cancel).unwrap_err();
     assert!(e.cause.contains("failed its health check"), "{}", e.cause);
-    assert!(e.cause.contains("the database was restored from"), "{}", e.cause);
+    assert!(
+        e.cause.contains("the database was restored from"),
+        "{}",
+        e.cause
+    );
     let lines = b.lines();
     let at = |p: &str| {
         lines
@@ -241,17 +292,27 @@ fn an_upgrade_whose_new_release_fails_its_gate_is_rolled_back_with_the_dump() {
     assert!(at("pg_dump") < at("systemctl stop mattermost.service"));
     assert!(at("systemctl start --no-block") < at("sh -c"));
     assert!(at("sh -c") < at("systemctl start mattermost.service"));
-    let dump = b.calls().into_iter().find(|c| c.program == "pg_dump").unwrap();
+    let dump = b
+        .calls()
+        .into_iter()
+        .find(|c| c.program == "pg_dump")
+        .unwrap();
     assert_eq!(dump.user.as_deref(), Some("postgres"));
     // The old release runs again with every operator directory; the new tree is
     // kept aside as failed.
-    assert_eq!(b.read("/opt/mattermost/bin/mattermost").unwrap(), "#!/bin/sh\n");
+    assert_eq!(
+        b.read("/opt/mattermost/bin/mattermost").unwrap(),
+        "#!/bin/sh\n"
+    );
     operator_files_are_in(&b, &a.install_dir);
     assert!(
         std::fs::read_dir(b.path("/opt"))
             .unwrap()
             .flatten()
-            .any(|e| e.file_name().to_string_lossy().starts_with(&format!("mattermost-{TO}.failed-"))),
+            .any(|e| e
+                .file_name()
+                .to_string_lossy()
+                .starts_with(&format!("mattermost-{TO}.failed-"))),
     );
     assert!(!b.exists(UPGRADE_RECORD));
     // The release record still says the old release.

@@ -8,7 +8,11 @@ use crate::host::fake::ok;
 
 fn script(b: &FakeBox, a: &Answers) {
     let user = a.db_user.clone();
-    b.reply("psql", &["-X", "-w"], ok(&format!("{user}|{user}|UTF8|{user}|150004\n")));
+    b.reply(
+        "psql",
+        &["-X", "-w"],
+        ok(&format!("{user}|{user}|UTF8|{user}|150004\n")),
+    );
     b.reply("pg_lsclusters", &["--no-header"], ok(""));
     b.reply("nginx", &["-t", "-q"], ok(""));
     b.reply("apache2ctl", &["configtest"], ok("Syntax OK\n"));
@@ -34,7 +38,9 @@ fn nothing_to_do(proxy: &str) {
         &housekeeping::Housekeeping,
     ];
     for phase in phases {
-        let checks = phase.probe(&ctx).unwrap_or_else(|e| panic!("{}: {e:?}", phase.id()));
+        let checks = phase
+            .probe(&ctx)
+            .unwrap_or_else(|e| panic!("{}: {e:?}", phase.id()));
         assert!(!checks.is_empty(), "{}", phase.id());
         let f: Vec<String> = failing(&checks)
             .into_iter()
@@ -45,7 +51,15 @@ fn nothing_to_do(proxy: &str) {
     }
     // Probes only read: no command that changes anything ran.
     for l in b.lines() {
-        let reads = ["systemctl is-", "dpkg-query", "psql -X -w", "pg_lsclusters", "nginx -t", "apache2ctl configtest", "/opt/mattermost/bin/mattermost version"];
+        let reads = [
+            "systemctl is-",
+            "dpkg-query",
+            "psql -X -w",
+            "pg_lsclusters",
+            "nginx -t",
+            "apache2ctl configtest",
+            "/opt/mattermost/bin/mattermost version",
+        ];
         assert!(reads.iter().any(|r| l.starts_with(r)), "{l}");
     }
     b.assert_all_scripted();

@@ -1,5 +1,5 @@
 use super::*;
-use crate::host::fake::{ok, Scene};
+use crate::host::fake::{Scene, ok};
 use crate::phases::database::Database;
 
 const DROPIN: &str =
@@ -24,9 +24,17 @@ fn postgres(b: &FakeBox, a: &Answers) {
             )
         }
     });
-    b.on("psql", &["-X", "-A", "-t", "-d", "postgres", "-c"], |_, _, s| {
-        ok(if s.world.flags.contains("pg:db") { "1|1\n" } else { "0|0\n" })
-    });
+    b.on(
+        "psql",
+        &["-X", "-A", "-t", "-d", "postgres", "-c"],
+        |_, _, s| {
+            ok(if s.world.flags.contains("pg:db") {
+                "1|1\n"
+            } else {
+                "0|0\n"
+            })
+        },
+    );
     b.on("psql", &["-X", "-q", "-v", "ON_ERROR_STOP=1"], |c, _, s| {
         assert!(c.stdin.is_some(), "the admin SQL goes on stdin");
         s.world.flags.insert("pg:db".into());
@@ -47,7 +55,11 @@ fn an_empty_box_gets_postgres_started_the_role_the_database_and_the_restart_drop
     assert!(failing(&after).is_empty(), "{after:#?}");
     // The unit was enabled and started; the SQL ran as postgres, with the password
     // on stdin only.
-    assert!(b.ran("systemctl enable --now postgresql.service"), "{:#?}", b.lines());
+    assert!(
+        b.ran("systemctl enable --now postgresql.service"),
+        "{:#?}",
+        b.lines()
+    );
     let admin = b
         .calls()
         .into_iter()
@@ -57,13 +69,21 @@ fn an_empty_box_gets_postgres_started_the_role_the_database_and_the_restart_drop
     assert!(admin.has_stdin);
     let pw = a.db_password.expose();
     for c in b.calls() {
-        assert!(!c.line().contains(pw), "password on a command line: {}", c.line());
+        assert!(
+            !c.line().contains(pw),
+            "password on a command line: {}",
+            c.line()
+        );
     }
     // The login check as Mattermost does it: over TCP, password in a file.
     let login = b
         .calls()
         .into_iter()
-        .find(|c| c.program == "psql" && c.args.first().is_some_and(|x| x == "-X") && c.args.get(1).is_some_and(|x| x == "-w"))
+        .find(|c| {
+            c.program == "psql"
+                && c.args.first().is_some_and(|x| x == "-X")
+                && c.args.get(1).is_some_and(|x| x == "-w")
+        })
         .unwrap();
     assert!(login.env_keys.contains(&"PGPASSFILE".to_owned()));
     assert!(login.args.windows(2).any(|w| w == ["-h", "localhost"]));
@@ -108,7 +128,9 @@ fn a_converged_database_has_nothing_to_do() {
     // Only reads: no systemctl verb that changes anything, no admin SQL.
     for l in b.lines() {
         assert!(
-            l.starts_with("systemctl is-") || l.starts_with("psql -X -w") || l.starts_with("pg_lsclusters"),
+            l.starts_with("systemctl is-")
+                || l.starts_with("psql -X -w")
+                || l.starts_with("pg_lsclusters"),
             "{l}"
         );
     }
@@ -122,9 +144,16 @@ fn an_old_postgres_fails_the_version_check() {
     postgres(&b, &a);
     b.start_units(&["postgresql.service"]);
     let user = a.db_user.clone();
-    b.reply("psql", &["-X", "-w"], ok(&format!("{user}|{user}|UTF8|{user}|110009\n")));
+    b.reply(
+        "psql",
+        &["-X", "-w"],
+        ok(&format!("{user}|{user}|UTF8|{user}|110009\n")),
+    );
     let ctx = Ctx::new(&b.host, &a, &p);
     let checks = Database.probe(&ctx).unwrap();
     let f = failing(&checks);
-    assert!(f.iter().any(|c| c.starts_with("PostgreSQL version")), "{f:#?}");
+    assert!(
+        f.iter().any(|c| c.starts_with("PostgreSQL version")),
+        "{f:#?}"
+    );
 }

@@ -19,21 +19,39 @@ fn retention_on_an_empty_box_installs_the_program_the_units_and_the_timer() {
     let p = plan(&a);
     let (found, after) = converge_phase(&b, &a, &p, &Housekeeping);
     let f = failing(&found);
-    assert!(f.iter().any(|c| c.contains(&format!("retention program {PROGRAM}: missing"))), "{f:#?}");
+    assert!(
+        f.iter()
+            .any(|c| c.contains(&format!("retention program {PROGRAM}: missing"))),
+        "{f:#?}"
+    );
     assert!(f.iter().any(|c| c.contains(TIMER_PATH)), "{f:#?}");
     let after = after.unwrap();
     assert!(failing(&after).is_empty(), "{after:#?}");
-    let dry = after.iter().find(|c| c.name.starts_with("retention dry run")).unwrap();
+    let dry = after
+        .iter()
+        .find(|c| c.name.starts_with("retention dry run"))
+        .unwrap();
     assert!(dry.detail.contains("12 posts, 3 files"), "{dry:?}");
     assert_eq!(b.mode(PROGRAM), 0o755);
     for path in [SERVICE_PATH, TIMER_PATH] {
-        assert_eq!(b.read(path).unwrap(), p.file(path).unwrap().content, "{path}");
+        assert_eq!(
+            b.read(path).unwrap(),
+            p.file(path).unwrap().content,
+            "{path}"
+        );
     }
-    assert!(b.read(SERVICE_PATH).unwrap().contains("--days 90") || b.read(SERVICE_PATH).unwrap().contains("90"));
+    assert!(
+        b.read(SERVICE_PATH).unwrap().contains("--days 90")
+            || b.read(SERVICE_PATH).unwrap().contains("90")
+    );
     assert!(b.ran("systemctl daemon-reload"));
     assert!(b.ran(&format!("systemctl enable --now {TIMER_UNIT}")));
     // The dry run ran as the service user.
-    let dry_call = b.calls().into_iter().find(|c| c.program == PROGRAM).unwrap();
+    let dry_call = b
+        .calls()
+        .into_iter()
+        .find(|c| c.program == PROGRAM)
+        .unwrap();
     assert_eq!(dry_call.user.as_deref(), Some("mattermost"));
     b.assert_all_scripted();
 }
@@ -49,7 +67,11 @@ fn retention_installed_and_running_has_nothing_to_do() {
     let (found, after) = converge_phase(&b, &a, &p, &Housekeeping);
     assert!(failing(&found).is_empty(), "{found:#?}");
     assert!(after.is_none());
-    assert!(b.lines().iter().all(|l| l.starts_with("systemctl is-")), "{:#?}", b.lines());
+    assert!(
+        b.lines().iter().all(|l| l.starts_with("systemctl is-")),
+        "{:#?}",
+        b.lines()
+    );
 }
 
 #[test]

@@ -23,7 +23,11 @@ fn tarball(b: &FakeBox) -> String {
             h.set_cksum();
             t.append_data(&mut h, path, body).unwrap();
         };
-        add("mattermost/bin/mattermost", 0o755, b"#!/bin/sh\necho Version: 11.99.0\n");
+        add(
+            "mattermost/bin/mattermost",
+            0o755,
+            b"#!/bin/sh\necho Version: 11.99.0\n",
+        );
         add(
             "mattermost/config/config.json",
             0o644,
@@ -67,13 +71,27 @@ fn an_empty_box_gets_the_release_the_user_the_directories_and_config_json() {
     let p = plan(&a);
     let (found, after) = converge_phase(&b, &a, &p, &Mattermost);
     let f = failing(&found);
-    assert!(f.iter().any(|c| c.starts_with("Mattermost release: not installed")), "{f:#?}");
-    assert!(f.iter().any(|c| c == "system user mattermost: missing"), "{f:#?}");
+    assert!(
+        f.iter()
+            .any(|c| c.starts_with("Mattermost release: not installed")),
+        "{f:#?}"
+    );
+    assert!(
+        f.iter().any(|c| c == "system user mattermost: missing"),
+        "{f:#?}"
+    );
     let after = after.unwrap();
     assert!(failing(&after).is_empty(), "{after:#?}");
     // The user was made with useradd, as a system user without a login shell.
-    let useradd = b.lines().into_iter().find(|l| l.starts_with("useradd")).unwrap();
-    assert!(useradd.contains("--system") && useradd.contains("/usr/sbin/nologin"), "{useradd}");
+    let useradd = b
+        .lines()
+        .into_iter()
+        .find(|l| l.starts_with("useradd"))
+        .unwrap();
+    assert!(
+        useradd.contains("--system") && useradd.contains("/usr/sbin/nologin"),
+        "{useradd}"
+    );
     let (uid, gid) = b.host.lookup_user("mattermost").unwrap();
     // The release is in place, the tarball in the root-owned cache.
     assert!(b.path("/opt/mattermost/bin/mattermost").is_file());
@@ -133,7 +151,11 @@ fn a_converged_release_has_nothing_to_do_and_a_changed_setting_is_put_back() {
     // Settings the plan does not own are kept.
     assert_eq!(cfg["TeamSettings"]["SiteName"], "Ours");
     // No second download or unpack.
-    assert!(!b.lines().iter().any(|l| l.contains("tar")), "{:#?}", b.lines());
+    assert!(
+        !b.lines().iter().any(|l| l.contains("tar")),
+        "{:#?}",
+        b.lines()
+    );
 }
 
 #[test]
@@ -148,7 +170,11 @@ fn a_tarball_with_the_wrong_checksum_is_refused_and_nothing_is_installed() {
     let p = plan(&a);
     let mut ctx = Ctx::new(&b.host, &a, &p);
     let err = Mattermost.apply(&mut ctx).unwrap_err();
-    assert!(err.cause.to_lowercase().contains("sha") || err.cause.contains("checksum"), "{}", err.cause);
+    assert!(
+        err.cause.to_lowercase().contains("sha") || err.cause.contains("checksum"),
+        "{}",
+        err.cause
+    );
     assert!(!b.path("/opt/mattermost/bin/mattermost").exists());
     assert!(!b.ran("useradd"));
 }
@@ -157,12 +183,18 @@ fn a_tarball_with_the_wrong_checksum_is_refused_and_nothing_is_installed() {
 fn another_release_already_in_place_is_not_replaced() {
     let (b, a) = setup();
     b.write("/opt/mattermost/bin/mattermost", "old");
-    b.reply("/opt/mattermost/bin/mattermost", &["version"], ok("Version: 10.11.1\n"));
+    b.reply(
+        "/opt/mattermost/bin/mattermost",
+        &["version"],
+        ok("Version: 10.11.1\n"),
+    );
     let p = plan(&a);
     let mut ctx = Ctx::new(&b.host, &a, &p);
     let found = Mattermost.probe(&ctx).unwrap();
     assert!(
-        failing(&found).iter().any(|c| c.contains("10.11.1 is in /opt/mattermost")),
+        failing(&found)
+            .iter()
+            .any(|c| c.contains("10.11.1 is in /opt/mattermost")),
         "{found:#?}"
     );
     // Not the tool's: refused before anything is taken over.
@@ -175,7 +207,11 @@ fn another_release_already_in_place_is_not_replaced() {
     own.save(&b.host).unwrap();
     let mut ctx = Ctx::new(&b.host, &a, &p);
     let err = Mattermost.apply(&mut ctx).unwrap_err();
-    assert!(err.cause.contains("10.11.1 is already installed"), "{}", err.cause);
+    assert!(
+        err.cause.contains("10.11.1 is already installed"),
+        "{}",
+        err.cause
+    );
     assert!(err.fix.unwrap().contains("mattermost-setup upgrade"));
     assert_eq!(b.read("/opt/mattermost/bin/mattermost").unwrap(), "old");
     assert!(!b.ran("useradd"));

@@ -16,7 +16,10 @@ fn an_empty_box_misses_every_planned_package_and_apt_installs_exactly_those() {
     let apt: Vec<&String> = lines.iter().filter(|l| l.starts_with("apt-get")).collect();
     assert_eq!(apt.len(), 2, "{lines:#?}");
     assert!(apt[0].ends_with(" update"), "{apt:?}");
-    assert!(apt[1].contains(" install --no-install-recommends "), "{apt:?}");
+    assert!(
+        apt[1].contains(" install --no-install-recommends "),
+        "{apt:?}"
+    );
     for pkg in &p.packages {
         assert!(
             apt[1].split(' ').any(|w| w == *pkg),
@@ -61,18 +64,28 @@ fn only_the_missing_packages_are_installed_and_the_others_are_not_claimed() {
 #[test]
 fn fresh_package_lists_skip_apt_get_update() {
     let b = FakeBox::empty();
-    b.write("/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_InRelease", "x");
+    b.write(
+        "/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_InRelease",
+        "x",
+    );
     let a = answers("");
     let p = plan(&a);
     converge_phase(&b, &a, &p, &Packages);
-    assert!(!b.ran("apt-get -q -y -o DPkg::Lock::Timeout=600 update"), "{:#?}", b.lines());
+    assert!(
+        !b.ran("apt-get -q -y -o DPkg::Lock::Timeout=600 update"),
+        "{:#?}",
+        b.lines()
+    );
     assert!(b.ran("apt-get"));
 }
 
 #[test]
 fn a_failed_install_with_unrefreshed_lists_refreshes_and_tries_again() {
     let b = FakeBox::empty();
-    b.write("/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_InRelease", "x");
+    b.write(
+        "/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_InRelease",
+        "x",
+    );
     let tries = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let t = std::sync::Arc::clone(&tries);
     b.on("apt-get", &[], move |_, args, s| {
@@ -90,7 +103,11 @@ fn a_failed_install_with_unrefreshed_lists_refreshes_and_tries_again() {
     let p = plan(&a);
     let (_, after) = converge_phase(&b, &a, &p, &Packages);
     assert!(failing(&after.unwrap()).is_empty());
-    let apt: Vec<String> = b.lines().into_iter().filter(|l| l.starts_with("apt-get")).collect();
+    let apt: Vec<String> = b
+        .lines()
+        .into_iter()
+        .filter(|l| l.starts_with("apt-get"))
+        .collect();
     assert_eq!(apt.len(), 3, "{apt:#?}");
     assert!(apt[0].contains(" install "));
     assert!(apt[1].ends_with(" update"));

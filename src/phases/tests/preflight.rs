@@ -7,11 +7,17 @@ fn box_checks(b: &FakeBox, a: &Answers) -> Vec<Check> {
     let p = plan(a);
     let ctx = Ctx::new(&b.host, a, &p);
     let checks = Preflight.probe(&ctx).expect("probe");
-    assert!(b.calls().is_empty(), "preflight ran commands: {:#?}", b.lines());
+    assert!(
+        b.calls().is_empty(),
+        "preflight ran commands: {:#?}",
+        b.lines()
+    );
     checks
         .into_iter()
         .filter(|c| {
-            !(c.name == "running as root" || c.name == "architecture" || c.name.starts_with("free disk"))
+            !(c.name == "running as root"
+                || c.name == "architecture"
+                || c.name.starts_with("free disk"))
         })
         .collect()
 }
@@ -26,7 +32,11 @@ fn a_box_without_systemd_is_refused_before_anything_changes() {
     let b = FakeBox::empty();
     let a = answers("");
     let f = failing(&box_checks(&b, &a));
-    assert!(f.iter().any(|c| c.starts_with("systemd is the init system")), "{f:#?}");
+    assert!(
+        f.iter()
+            .any(|c| c.starts_with("systemd is the init system")),
+        "{f:#?}"
+    );
     healthy(&b);
     let checks = box_checks(&b, &a);
     assert!(failing(&checks).is_empty(), "{checks:#?}");
@@ -42,13 +52,22 @@ fn too_little_memory_and_a_foreign_os_fail_with_their_fix() {
     let b = FakeBox::empty();
     healthy(&b);
     b.write("/proc/meminfo", "MemTotal:         524288 kB\n");
-    b.write("/etc/os-release", "ID=fedora\nVERSION_ID=40\nPRETTY_NAME=\"Fedora Linux 40\"\n");
+    b.write(
+        "/etc/os-release",
+        "ID=fedora\nVERSION_ID=40\nPRETTY_NAME=\"Fedora Linux 40\"\n",
+    );
     let a = answers("");
     let checks = box_checks(&b, &a);
     let f = failing(&checks);
     assert!(f.iter().any(|c| c.starts_with("memory: ")), "{f:#?}");
-    assert!(f.iter().any(|c| c == "operating system: Fedora Linux 40"), "{f:#?}");
-    let os = checks.iter().find(|c| c.name == "operating system").unwrap();
+    assert!(
+        f.iter().any(|c| c == "operating system: Fedora Linux 40"),
+        "{f:#?}"
+    );
+    let os = checks
+        .iter()
+        .find(|c| c.name == "operating system")
+        .unwrap();
     assert!(os.fix.as_deref().unwrap().contains("Debian"), "{os:?}");
 }
 
@@ -56,7 +75,10 @@ fn too_little_memory_and_a_foreign_os_fail_with_their_fix() {
 fn an_old_debian_is_refused_for_a_release_needing_a_newer_postgres() {
     let b = FakeBox::empty();
     healthy(&b);
-    b.write("/etc/os-release", "ID=debian\nVERSION_ID=\"11\"\nPRETTY_NAME=\"Debian GNU/Linux 11 (bullseye)\"\n");
+    b.write(
+        "/etc/os-release",
+        "ID=debian\nVERSION_ID=\"11\"\nPRETTY_NAME=\"Debian GNU/Linux 11 (bullseye)\"\n",
+    );
     let a = answers("");
     let p = plan(&a);
     let f = failing(&box_checks(&b, &a));

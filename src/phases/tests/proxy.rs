@@ -6,7 +6,10 @@ use crate::phases::proxy::Proxy;
 fn apache(b: &FakeBox) {
     b.on("a2enmod", &["-q"], |_, args, s| {
         for m in &args[1..] {
-            s.write(&format!("/etc/apache2/mods-enabled/{m}.load"), "LoadModule\n");
+            s.write(
+                &format!("/etc/apache2/mods-enabled/{m}.load"),
+                "LoadModule\n",
+            );
         }
         ok("")
     });
@@ -25,7 +28,10 @@ fn apache_on_an_empty_box_gets_modules_site_link_and_a_start() {
     let p = plan(&a);
     let (found, after) = converge_phase(&b, &a, &p, &Proxy);
     let f = failing(&found);
-    assert!(f.iter().any(|c| c.starts_with("apache module proxy_http")), "{f:#?}");
+    assert!(
+        f.iter().any(|c| c.starts_with("apache module proxy_http")),
+        "{f:#?}"
+    );
     assert!(f.iter().any(|c| c.contains("missing")), "{f:#?}");
     assert!(failing(&after.unwrap()).is_empty());
     let site = "/etc/apache2/sites-available/mattermost.conf";
@@ -34,7 +40,10 @@ fn apache_on_an_empty_box_gets_modules_site_link_and_a_start() {
     assert!(text.contains("127.0.0.1:8065"), "{text}");
     assert_eq!(b.mode(site), 0o644);
     let lines = b.lines();
-    let i_enmod = lines.iter().position(|l| l.starts_with("a2enmod -q")).unwrap();
+    let i_enmod = lines
+        .iter()
+        .position(|l| l.starts_with("a2enmod -q"))
+        .unwrap();
     // The probe tests the configuration too: the test that counts comes after a2enmod.
     let i_test = i_enmod
         + lines[i_enmod..]
@@ -60,7 +69,10 @@ fn nginx_on_an_empty_box_gets_the_site_linked_and_tested_before_start() {
     let a = answers(r#""proxy": "nginx""#);
     let p = plan(&a);
     let (found, after) = converge_phase(&b, &a, &p, &Proxy);
-    assert!(failing(&found).iter().any(|c| c.contains("enabled: no")), "{found:#?}");
+    assert!(
+        failing(&found).iter().any(|c| c.contains("enabled: no")),
+        "{found:#?}"
+    );
     assert!(failing(&after.unwrap()).is_empty());
     let link = b.path("/etc/nginx/sites-enabled/mattermost");
     assert_eq!(
@@ -76,12 +88,23 @@ fn nginx_on_an_empty_box_gets_the_site_linked_and_tested_before_start() {
 #[test]
 fn a_failed_configtest_takes_the_new_site_back_and_reloads_nothing() {
     let b = FakeBox::empty();
-    b.reply("nginx", &["-t", "-q"], fail(1, "nginx: [emerg] unknown directive in /etc/nginx/sites-enabled/other:3"));
+    b.reply(
+        "nginx",
+        &["-t", "-q"],
+        fail(
+            1,
+            "nginx: [emerg] unknown directive in /etc/nginx/sites-enabled/other:3",
+        ),
+    );
     let a = answers(r#""proxy": "nginx""#);
     let p = plan(&a);
     let mut ctx = Ctx::new(&b.host, &a, &p);
     let err = Proxy.apply(&mut ctx).unwrap_err();
-    assert!(err.cause.contains("previous configuration was restored"), "{}", err.cause);
+    assert!(
+        err.cause.contains("previous configuration was restored"),
+        "{}",
+        err.cause
+    );
     assert!(err.cause.contains("unknown directive"), "{}", err.cause);
     assert!(!b.exists("/etc/nginx/sites-available/mattermost"));
     assert!(!b.exists("/etc/nginx/sites-enabled/mattermost"));

@@ -31,12 +31,23 @@ fn an_empty_box_gets_the_unit_written_enabled_and_a_start_queued() {
     let mut ctx = Ctx::new(&b.host, &a, &p);
     let found = Service.probe(&ctx).unwrap();
     let f = failing(&found);
-    assert!(f.iter().any(|c| c == &format!("file {UNIT_PATH}: missing")), "{f:#?}");
-    assert!(f.iter().any(|c| c.starts_with("mattermost.service running")), "{f:#?}");
+    assert!(
+        f.iter().any(|c| c == &format!("file {UNIT_PATH}: missing")),
+        "{f:#?}"
+    );
+    assert!(
+        f.iter()
+            .any(|c| c.starts_with("mattermost.service running")),
+        "{f:#?}"
+    );
     // Stop the wait for ping at once: the commands before it are what is tested.
     ctx.cancel.cancel();
     let err = Service.apply(&mut ctx).unwrap_err();
-    assert!(err.cause.contains("stopped by the operator"), "{}", err.cause);
+    assert!(
+        err.cause.contains("stopped by the operator"),
+        "{}",
+        err.cause
+    );
     let planned = p.file(UNIT_PATH).unwrap();
     assert_eq!(b.read(UNIT_PATH).unwrap(), planned.content);
     assert_eq!(b.mode(UNIT_PATH), 0o644);
@@ -48,7 +59,12 @@ fn an_empty_box_gets_the_unit_written_enabled_and_a_start_queued() {
     ];
     let at: Vec<usize> = order
         .iter()
-        .map(|o| lines.iter().position(|l| l == o).unwrap_or_else(|| panic!("{o} not in {lines:#?}")))
+        .map(|o| {
+            lines
+                .iter()
+                .position(|l| l == o)
+                .unwrap_or_else(|| panic!("{o} not in {lines:#?}"))
+        })
         .collect();
     assert!(at.windows(2).all(|w| w[0] < w[1]), "{lines:#?}");
     assert!(ctx.own.did_create("unit", "mattermost.service"));
@@ -97,14 +113,23 @@ fn a_changed_unit_is_rewritten_and_the_running_service_restarted() {
     let mut ctx = Ctx::new(&b.host, &a, &p);
     let found = Service.probe(&ctx).unwrap();
     assert!(
-        failing(&found).iter().any(|c| c.contains("written by an older plan")),
+        failing(&found)
+            .iter()
+            .any(|c| c.contains("written by an older plan")),
         "{found:#?}"
     );
     ctx.cancel.cancel();
     let _ = Service.apply(&mut ctx);
-    assert_eq!(b.read(UNIT_PATH).unwrap(), p.file(UNIT_PATH).unwrap().content);
+    assert_eq!(
+        b.read(UNIT_PATH).unwrap(),
+        p.file(UNIT_PATH).unwrap().content
+    );
     assert!(b.ran("systemctl daemon-reload"));
-    assert!(b.ran("systemctl restart --no-block mattermost.service"), "{:#?}", b.lines());
+    assert!(
+        b.ran("systemctl restart --no-block mattermost.service"),
+        "{:#?}",
+        b.lines()
+    );
     // The old unit was backed up first.
     let backups = b.path("/var/backups/mattermost-setup");
     let found_backup = walk(&backups)
@@ -123,7 +148,10 @@ fn a_unit_edited_by_hand_is_refused_not_overwritten() {
     let mut ctx = Ctx::new(&b.host, &a, &p);
     let err = Service.apply(&mut ctx).unwrap_err();
     assert!(err.cause.contains("changed by hand"), "{}", err.cause);
-    assert_eq!(b.read(UNIT_PATH).unwrap(), "[Service]\nExecStart=/bin/true\n");
+    assert_eq!(
+        b.read(UNIT_PATH).unwrap(),
+        "[Service]\nExecStart=/bin/true\n"
+    );
     assert!(!b.ran("systemctl"), "{:#?}", b.lines());
 }
 

@@ -18,8 +18,11 @@ fn setup(days_left: i64, names: &[&str]) -> (FakeBox, Answers) {
     b.write(crate::phases::tls::cert::SYSTEM_BUNDLE, &root.pem);
     b.write(CERT, &l.cert_pem);
     b.write(KEY, &l.key_pem);
-    std::fs::set_permissions(b.path(KEY), std::os::unix::fs::PermissionsExt::from_mode(0o600))
-        .unwrap();
+    std::fs::set_permissions(
+        b.path(KEY),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
     b.reply("ip", &["-o", "addr", "show"], ok(""));
     b.reply("nginx", &["-t", "-q"], ok(""));
     b.reply(
@@ -45,18 +48,26 @@ fn an_existing_certificate_turns_the_site_to_https_and_siteurl_follows() {
     let (found, after) = converge_phase(&b, &a, &p, &Tls);
     let f = failing(&found);
     assert!(
-        f.iter().any(|c| c.starts_with("SiteURL is the public URL: config.json says \"http://chat.example.com\"")),
+        f.iter().any(|c| c.starts_with(
+            "SiteURL is the public URL: config.json says \"http://chat.example.com\""
+        )),
         "{f:#?}"
     );
     let after = after.unwrap();
     assert!(failing(&after).is_empty(), "{after:#?}");
     let site = b.read("/etc/nginx/sites-available/mattermost").unwrap();
     assert!(site.contains(&format!("ssl_certificate {CERT};")), "{site}");
-    assert!(site.contains(&format!("ssl_certificate_key {KEY};")), "{site}");
+    assert!(
+        site.contains(&format!("ssl_certificate_key {KEY};")),
+        "{site}"
+    );
     assert!(site.contains("443"), "{site}");
     let cfg: serde_json::Value =
         serde_json::from_str(&b.read(p.config_json.to_str().unwrap()).unwrap()).unwrap();
-    assert_eq!(cfg["ServiceSettings"]["SiteURL"], "https://chat.example.com");
+    assert_eq!(
+        cfg["ServiceSettings"]["SiteURL"],
+        "https://chat.example.com"
+    );
     assert!(b.ran("nginx -t -q"));
     // Mattermost was not running: nothing to restart.
     assert!(!b.ran("systemctl restart"), "{:#?}", b.lines());
@@ -74,9 +85,15 @@ fn a_certificate_for_another_name_is_refused_and_nothing_is_written() {
     let mut ctx = Ctx::new(&b.host, &a, &p);
     let found = Tls.probe(&ctx).unwrap();
     let f = failing(&found);
-    assert!(f.iter().any(|c| c.starts_with(&format!("tls_cert {CERT}"))), "{f:#?}");
+    assert!(
+        f.iter().any(|c| c.starts_with(&format!("tls_cert {CERT}"))),
+        "{f:#?}"
+    );
     let e = Tls.apply(&mut ctx).unwrap_err();
-    assert!(e.fix.unwrap().contains("tls_cert"), "the fix names the answers key");
+    assert!(
+        e.fix.unwrap().contains("tls_cert"),
+        "the fix names the answers key"
+    );
     assert!(!b.exists("/etc/nginx/sites-available/mattermost"));
     let cfg = b.read(p.config_json.to_str().unwrap()).unwrap();
     assert!(cfg.contains("http://chat.example.com"), "{cfg}");

@@ -2,6 +2,7 @@
 //! what is missing, apply issues the expected commands and writes, verify passes
 //! after, and a converged box has nothing to do.
 
+mod admin;
 mod converged;
 mod database;
 mod housekeeping;

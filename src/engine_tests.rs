@@ -3,6 +3,9 @@
 //! content must be the planned domain, so a probe finds work exactly when the box
 //! (or the plan) says so. The real phases are tested in `phases::tests`.
 
+// b(ox), a(nswers), p(lan), r(esult), t(race): the tests' vocabulary.
+#![allow(clippy::many_single_char_names)]
+
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -86,12 +89,16 @@ const IDS: [PhaseId; 5] = [
     PhaseId::Housekeeping,
 ];
 
+// The `Unfinished` hooks' signatures, whatever these stand-ins return.
+#[allow(clippy::unnecessary_wraps)]
 fn no_recover(_: &Host, _: &Path) -> Result<Option<String>, PhaseError> {
     Ok(None)
 }
+#[allow(clippy::unnecessary_wraps)]
 fn rolled_back(_: &Host, _: &Path) -> Result<Option<String>, PhaseError> {
     Ok(Some("an interrupted upgrade was rolled back".into()))
 }
+#[allow(clippy::unnecessary_wraps)]
 fn no_move(_: &Host, _: &Answers) -> Result<(), PhaseError> {
     Ok(())
 }

@@ -389,8 +389,7 @@ impl FakeBox {
     pub fn mode(&self, p: &str) -> u32 {
         use std::os::unix::fs::PermissionsExt;
         std::fs::symlink_metadata(self.path(p))
-            .map(|m| m.permissions().mode() & 0o7777)
-            .unwrap_or_else(|e| panic!("{p}: {e}"))
+            .map_or_else(|e| panic!("{p}: {e}"), |m| m.permissions().mode() & 0o7777)
     }
 
     /// Answers `program args-prefix...` with `handler` (the longest matching prefix
@@ -513,7 +512,7 @@ impl FakeBox {
         self.on("systemctl", &["is-enabled"], |_, args, s| {
             let on = args.get(1).is_some_and(|u| s.world.enabled.contains(u));
             Output {
-                code: Some(if on { 0 } else { 1 }),
+                code: Some(i32::from(!on)),
                 stdout: if on { "enabled\n" } else { "disabled\n" }.to_owned(),
                 stderr: String::new(),
             }

@@ -5,6 +5,9 @@
 
 use super::*;
 use crate::host::fake::ok;
+use crate::phases::{
+    admin, database, housekeeping, mattermost, packages, preflight, proxy, service,
+};
 
 fn script(b: &FakeBox, a: &Answers) {
     let user = a.db_user.clone();
@@ -26,7 +29,6 @@ fn nothing_to_do(proxy: &str) {
     b.write("/proc/meminfo", "MemTotal:        4026532 kB\n");
     let p = plan(&a);
     let ctx = Ctx::new(&b.host, &a, &p);
-    use crate::phases::*;
     let phases: [&dyn Phase; 8] = [
         &preflight::Preflight,
         &packages::Packages,

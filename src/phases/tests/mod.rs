@@ -2,6 +2,9 @@
 //! what is missing, apply issues the expected commands and writes, verify passes
 //! after, and a converged box has nothing to do.
 
+// b(ox), a(nswers), p(lan), r(esult), t(race): the tests' vocabulary.
+#![allow(clippy::many_single_char_names)]
+
 mod admin;
 mod converged;
 mod database;

@@ -180,8 +180,10 @@ pub fn plan_for(
     answers: &Answers,
     host: &crate::host::Host,
 ) -> Result<crate::plan::Plan, Outcome> {
-    crate::plan::Plan::new(&crate::state::installed::pinned(host, answers))
-        .map_err(|e| refuse(host, &format!("{who}: {e}")))
+    let plan = crate::plan::Plan::new(&crate::state::installed::pinned(host, answers))
+        .map_err(|e| refuse(host, &format!("{who}: {e}")))?;
+    let config = host.read(&plan.config_json).ok().flatten();
+    Ok(plan.with_box_config(answers, config.as_deref()))
 }
 
 /// An answers file read and validated, and its plan on this box; or the refusal

@@ -9,6 +9,7 @@ mod admin;
 mod converged;
 mod database;
 mod housekeeping;
+mod mariadb;
 mod mattermost;
 mod packages;
 mod preflight;

@@ -33,9 +33,9 @@ fn mariadb(b: &FakeBox, a: &Answers) {
                 } else {
                     "\t6C6F63616C686F7374\n"
                 })
-            } else if sql.contains(&format!("mysql.user WHERE User = '{user}'")) {
-                count(made)
-            } else if sql.contains(&format!("SCHEMA_NAME = '{db}'")) && sql.contains("COUNT") {
+            } else if sql.contains(&format!("mysql.user WHERE User = '{user}'"))
+                || (sql.contains(&format!("SCHEMA_NAME = '{db}'")) && sql.contains("COUNT"))
+            {
                 count(made)
             } else if sql.contains("DEFAULT_CHARACTER_SET_NAME") {
                 ok(if made { "utf8mb4\n" } else { "" })

@@ -283,6 +283,18 @@ pub fn converge(
     plan: &Plan,
     opts: &RunOptions,
 ) -> Result<Vec<PhaseReport>, InstallError> {
+    converge_with(host, answers, plan, opts, &phases::all())
+}
+
+/// [`converge`] over the phases `all` (unit tests run the journal logic over
+/// stand-in phases).
+pub(crate) fn converge_with(
+    host: &Host,
+    answers: &Answers,
+    plan: &Plan,
+    opts: &RunOptions,
+    all: &[&dyn Phase],
+) -> Result<Vec<PhaseReport>, InstallError> {
     register_secrets(host, answers);
     let cancel = &opts.cancel;
     let inputs = inputs_hash(plan);
@@ -321,7 +333,6 @@ pub fn converge(
         inputs,
         dirty: resuming,
     };
-    let all = phases::all();
     let mut done: Vec<PhaseReport> = Vec::new();
     // Whether the tarball still has to be fetched, and what apt installs meanwhile.
     let mut download_due = false;
@@ -336,7 +347,7 @@ pub fn converge(
         if let Some(e) = ctx.own.damage() {
             return Err(fail(host, PhaseId::Preflight, e.into(), &done));
         }
-        for phase in all {
+        for &phase in all {
             let id = phase.id();
             if cancel.is_cancelled() {
                 let error = PhaseError::new("stopped by the operator before this phase")

@@ -4,6 +4,8 @@ pub mod answers;
 pub mod cli;
 pub mod dsn;
 pub mod engine;
+#[cfg(test)]
+mod engine_tests;
 pub mod events;
 pub mod grammar;
 pub mod host;

@@ -3,6 +3,8 @@
 //! changing them and writes atomically.
 
 pub mod command;
+#[cfg(test)]
+pub mod fake;
 pub mod files;
 pub mod log;
 

@@ -10,4 +10,7 @@ pub mod unfinished;
 pub mod uninstall;
 pub mod upgrade;
 
+#[cfg(test)]
+mod tests;
+
 pub use unfinished::UNFINISHED;

@@ -13,6 +13,9 @@ pub mod proxy;
 pub mod service;
 pub mod tls;
 
+#[cfg(test)]
+mod tests;
+
 use crate::answers::Answers;
 use crate::host::{Host, HostError};
 use crate::plan::Plan;

@@ -1,0 +1,100 @@
+//! TLS with an existing certificate: the proxy site gains the TLS server and
+//! SiteURL becomes https. The DNS check (a warning, never a failure) still resolves
+//! the domain for real; Let's Encrypt (certbot against an ACME server) stays with
+//! `tls::letsencrypt`'s own tests and the fresh-box tests.
+
+use super::*;
+use crate::host::fake::ok;
+use crate::phases::tls::Tls;
+use crate::phases::tls::cert::testing::{ca, leaf};
+
+const CERT: &str = "/etc/ssl/mm/fullchain.pem";
+const KEY: &str = "/etc/ssl/mm/privkey.pem";
+
+fn setup(days_left: i64, names: &[&str]) -> (FakeBox, Answers) {
+    let b = FakeBox::empty();
+    let root = ca("Test Root");
+    let l = leaf(&root, names, -1, days_left);
+    b.write(crate::phases::tls::cert::SYSTEM_BUNDLE, &root.pem);
+    b.write(CERT, &l.cert_pem);
+    b.write(KEY, &l.key_pem);
+    std::fs::set_permissions(
+        b.path(KEY),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
+    b.reply("ip", &["-o", "addr", "show"], ok(""));
+    b.reply("nginx", &["-t", "-q"], ok(""));
+    b.reply(
+        "systemctl",
+        &["show", "-p"],
+        ok("ActiveState=inactive\nSubState=dead\nResult=success\nInvocationID=\n"),
+    );
+    let a = answers(&format!(
+        r#""proxy": "nginx", "tls": "existing", "tls_cert": "{CERT}", "tls_key": "{KEY}""#
+    ));
+    let p = plan(&a);
+    b.write(
+        p.config_json.to_str().unwrap(),
+        r#"{"ServiceSettings": {"SiteURL": "http://chat.example.com"}}"#,
+    );
+    (b, a)
+}
+
+#[test]
+fn an_existing_certificate_turns_the_site_to_https_and_siteurl_follows() {
+    let (b, a) = setup(90, &["chat.example.com"]);
+    let p = plan(&a);
+    let (found, after) = converge_phase(&b, &a, &p, &Tls);
+    let f = failing(&found);
+    assert!(
+        f.iter().any(|c| c.starts_with(
+            "SiteURL is the public URL: config.json says \"http://chat.example.com\""
+        )),
+        "{f:#?}"
+    );
+    let after = after.unwrap();
+    assert!(failing(&after).is_empty(), "{after:#?}");
+    let site = b.read("/etc/nginx/sites-available/mattermost").unwrap();
+    assert!(site.contains(&format!("ssl_certificate {CERT};")), "{site}");
+    assert!(
+        site.contains(&format!("ssl_certificate_key {KEY};")),
+        "{site}"
+    );
+    assert!(site.contains("443"), "{site}");
+    let cfg: serde_json::Value =
+        serde_json::from_str(&b.read(p.config_json.to_str().unwrap()).unwrap()).unwrap();
+    assert_eq!(
+        cfg["ServiceSettings"]["SiteURL"],
+        "https://chat.example.com"
+    );
+    assert!(b.ran("nginx -t -q"));
+    // Mattermost was not running: nothing to restart.
+    assert!(!b.ran("systemctl restart"), "{:#?}", b.lines());
+    b.assert_all_scripted();
+    // Converged: nothing more to do.
+    let (found, after) = converge_phase(&b, &a, &p, &Tls);
+    assert!(failing(&found).is_empty(), "{found:#?}");
+    assert!(after.is_none());
+}
+
+#[test]
+fn a_certificate_for_another_name_is_refused_and_nothing_is_written() {
+    let (b, a) = setup(90, &["other.example.net"]);
+    let p = plan(&a);
+    let mut ctx = Ctx::new(&b.host, &a, &p);
+    let found = Tls.probe(&ctx).unwrap();
+    let f = failing(&found);
+    assert!(
+        f.iter().any(|c| c.starts_with(&format!("tls_cert {CERT}"))),
+        "{f:#?}"
+    );
+    let e = Tls.apply(&mut ctx).unwrap_err();
+    assert!(
+        e.fix.unwrap().contains("tls_cert"),
+        "the fix names the answers key"
+    );
+    assert!(!b.exists("/etc/nginx/sites-available/mattermost"));
+    let cfg = b.read(p.config_json.to_str().unwrap()).unwrap();
+    assert!(cfg.contains("http://chat.example.com"), "{cfg}");
+}

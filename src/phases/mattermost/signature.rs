@@ -594,7 +594,7 @@ fn keyring(
         });
     };
     let path = dir.join("mattermost-release-key.gpg");
-    std::fs::write(&path, &pinned.packets)
+    host.write_own(&host.on_box(&path), &pinned.packets)
         .map_err(|e| SignatureError::Gpgv(format!("cannot write {}: {e}", path.display())))?;
     host.note(&format!(
         "[mattermost] the key from {from} has the pinned fingerprint {}{}",
@@ -711,7 +711,7 @@ pub fn fetch_signed(
     // Our own 0700 directory in the root-owned cache: the keyring, the .sig and
     // gpgv's home (so root's ~/.gnupg is never read or written).
     let cache = host.path(Path::new(fetch::CACHE_DIR));
-    std::fs::create_dir_all(&cache).map_err(|source| FetchError::Io {
+    host.create_dir_all(Path::new(fetch::CACHE_DIR)).map_err(|source| FetchError::Io {
         action: "cannot create",
         path: cache.clone(),
         source,
@@ -734,7 +734,7 @@ pub fn fetch_signed(
         })
     })?;
     let sig = tmp.path().join("tarball.sig");
-    std::fs::write(&sig, &sig_bytes).map_err(|source| FetchError::Io {
+    host.write_own(&host.on_box(&sig), &sig_bytes).map_err(|source| FetchError::Io {
         action: "cannot write",
         path: sig.clone(),
         source,

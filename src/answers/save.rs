@@ -108,8 +108,8 @@ fn write(path: &Path, content: &[u8], mode: u32) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt as _;
     use crate::answers::from_json;
+    use std::os::unix::fs::PermissionsExt as _;
 
     #[test]
     fn a_dropped_admin_password_stays_dropped() {

@@ -4,8 +4,8 @@
 
 pub mod command;
 pub mod dns;
-pub mod http;
 pub mod files;
+pub mod http;
 pub mod local;
 pub mod log;
 pub mod ops;

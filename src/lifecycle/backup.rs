@@ -278,13 +278,11 @@ pub fn backup(
 ) -> Result<Made, PhaseError> {
     let real_to = host.path(to);
     let fresh = !real_to.exists();
-    host.create_dir_all(to)
-        .map_err(err("cannot create", to))?;
+    host.create_dir_all(to).map_err(err("cannot create", to))?;
     if fresh {
         // A directory the backup made holds secrets: root's only. An operator's
         // existing directory keeps its mode; the archive itself is 0600 either way.
-        host.set_mode(to, 0o700)
-            .map_err(err("cannot chmod", to))?;
+        host.set_mode(to, 0o700).map_err(err("cannot chmod", to))?;
     }
     clean_leftovers(host, to);
     let install = &a.install_dir;

@@ -625,7 +625,10 @@ mod tests {
         for i in 0..150 {
             fs::remove_file(dst.join(format!("teams/t1/channels/f{i}.txt"))).unwrap();
         }
-        assert!(verify(&host, Path::new("/new"), &src, &dst).is_err(), "a partial copy verified");
+        assert!(
+            verify(&host, Path::new("/new"), &src, &dst).is_err(),
+            "a partial copy verified"
+        );
         let mut c = Copy::new(&host);
         c.tree(Path::new("/old"), Path::new("/new")).unwrap();
         assert_eq!(c.files, 301);
@@ -640,7 +643,9 @@ mod tests {
         let (src, dst) = (tmp.path().join("old"), tmp.path().join("new"));
         seed(&src);
         let host = crate::state::test_host::host(tmp.path());
-        Copy::new(&host).tree(Path::new("/old"), Path::new("/new")).unwrap();
+        Copy::new(&host)
+            .tree(Path::new("/old"), Path::new("/new"))
+            .unwrap();
         // Bit rot: same size, same time, other bytes.
         let victim = dst.join("teams/t1/channels/f10.txt");
         let meta = fs::metadata(&victim).unwrap();
@@ -653,7 +658,9 @@ mod tests {
             .unwrap()
             .set_modified(meta.modified().unwrap())
             .unwrap();
-        let why = verify(&host, Path::new("/new"), &src, &dst).unwrap_err().to_string();
+        let why = verify(&host, Path::new("/new"), &src, &dst)
+            .unwrap_err()
+            .to_string();
         assert!(
             why.contains("1 file(s) differ") && why.contains("f10.txt"),
             "{why}"
@@ -678,7 +685,9 @@ mod tests {
         fs::create_dir_all(&dst).unwrap();
         std::os::unix::fs::symlink(&outside, dst.join("f")).unwrap();
         let host = crate::state::test_host::host(t.path());
-        Copy::new(&host).tree(Path::new("/old"), Path::new("/new")).unwrap();
+        Copy::new(&host)
+            .tree(Path::new("/old"), Path::new("/new"))
+            .unwrap();
         assert_eq!(fs::read_to_string(&outside).unwrap(), "operator's file");
         assert_eq!(fs::read_link(dst.join("l")).unwrap(), outside);
         assert_eq!(fs::read_to_string(dst.join("f")).unwrap(), "data");

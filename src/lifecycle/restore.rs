@@ -478,23 +478,30 @@ fn put_back(
         "[restore] putting back the files and the database from {}",
         rec.archive.display()
     ));
-    let result = put_back_files(host, &host.path(&rec.archive), manifest, a, box_staging, owner)
-        .and_then(|found| {
-            host.note(&format!("[restore] {} files put back", found.files));
-            let dump = found.dump.ok_or_else(|| {
-                PhaseError::new(format!(
-                    "the archive has no database dump ({})",
-                    manifest.database
-                ))
-            })?;
-            host.note(&format!(
-                "[restore] restoring the database {} from the archive's dump",
-                a.db_name
-            ));
-            super::upgrade::restore_database(host, a.db_engine, &a.db_name, &dump)
-                .map_err(|e| PhaseError::new(format!("restoring the database: {e}")))?;
-            Ok(found.config)
-        });
+    let result = put_back_files(
+        host,
+        &host.path(&rec.archive),
+        manifest,
+        a,
+        box_staging,
+        owner,
+    )
+    .and_then(|found| {
+        host.note(&format!("[restore] {} files put back", found.files));
+        let dump = found.dump.ok_or_else(|| {
+            PhaseError::new(format!(
+                "the archive has no database dump ({})",
+                manifest.database
+            ))
+        })?;
+        host.note(&format!(
+            "[restore] restoring the database {} from the archive's dump",
+            a.db_name
+        ));
+        super::upgrade::restore_database(host, a.db_engine, &a.db_name, &dump)
+            .map_err(|e| PhaseError::new(format!("restoring the database: {e}")))?;
+        Ok(found.config)
+    });
     let _ = host.remove_dir_all(box_staging);
     let mut renamed = Vec::new();
     if let Some(text) = result? {

@@ -155,10 +155,8 @@ pub(crate) fn dump_database(
     dir: &Path,
     from: Version,
 ) -> Result<PathBuf, PhaseError> {
-    host.create_dir_all(dir)
-        .map_err(io("cannot create", dir))?;
-    host.set_mode(dir, 0o700)
-        .map_err(io("cannot chmod", dir))?;
+    host.create_dir_all(dir).map_err(io("cannot create", dir))?;
+    host.set_mode(dir, 0o700).map_err(io("cannot chmod", dir))?;
     let (file, cmd) = match a.db_engine {
         DbEngine::Postgresql => {
             let f = dir.join(format!("{}-{from}.pgdump", a.db_name));

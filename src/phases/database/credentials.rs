@@ -7,7 +7,6 @@
 //! with mode 0600 and `O_EXCL` in a fresh directory of mode 0700, so no other user
 //! can read it at any instant, and both are removed when the guard is dropped.
 
-
 pub use crate::host::secret::PasswordFile;
 
 /// A libpq password file with one line that matches every host, port, database

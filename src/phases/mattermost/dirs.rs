@@ -15,7 +15,6 @@
 
 use std::path::{Path, PathBuf};
 
-
 use crate::answers::Answers;
 use crate::host::Host;
 use crate::state::Ownership;

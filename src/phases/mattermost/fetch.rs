@@ -160,11 +160,11 @@ fn download_rest(
 /// read of the body, not to the whole file).
 pub(crate) fn download_client(tuning: &Tuning) -> Result<http::Client, String> {
     http::download_client(tuning.connect_timeout, tuning.read_timeout).map_err(|e| {
-            format!(
-                "cannot set up HTTPS (is ca-certificates installed?): {}",
-                crate::probes::http::error_chain(&e)
-            )
-        })
+        format!(
+            "cannot set up HTTPS (is ca-certificates installed?): {}",
+            crate::probes::http::error_chain(&e)
+        )
+    })
 }
 
 pub use crate::state::hex;
@@ -293,7 +293,8 @@ fn reuse_cached(
         ));
         return Ok(true);
     }
-    host.remove_file(&host.on_box(final_path)).map_err(io_err("cannot remove", final_path))?;
+    host.remove_file(&host.on_box(final_path))
+        .map_err(io_err("cannot remove", final_path))?;
     Ok(false)
 }
 
@@ -875,7 +876,8 @@ pub(super) fn download_verified_by(
         if let Ok(by) = verify(&final_path) {
             return Ok((final_path, by));
         }
-        host.remove_file(&host.on_box(&final_path)).map_err(io_err("cannot remove", &final_path))?;
+        host.remove_file(&host.on_box(&final_path))
+            .map_err(io_err("cannot remove", &final_path))?;
     }
     let client = download_client(tuning).map_err(|reason| FetchError::Download {
         url: url.to_owned(),

@@ -711,11 +711,12 @@ pub fn fetch_signed(
     // Our own 0700 directory in the root-owned cache: the keyring, the .sig and
     // gpgv's home (so root's ~/.gnupg is never read or written).
     let cache = host.path(Path::new(fetch::CACHE_DIR));
-    host.create_dir_all(Path::new(fetch::CACHE_DIR)).map_err(|source| FetchError::Io {
-        action: "cannot create",
-        path: cache.clone(),
-        source,
-    })?;
+    host.create_dir_all(Path::new(fetch::CACHE_DIR))
+        .map_err(|source| FetchError::Io {
+            action: "cannot create",
+            path: cache.clone(),
+            source,
+        })?;
     let tmp = tempfile::Builder::new()
         .prefix(".gpgv-")
         .tempdir_in(&cache)
@@ -734,11 +735,12 @@ pub fn fetch_signed(
         })
     })?;
     let sig = tmp.path().join("tarball.sig");
-    host.write_own(&host.on_box(&sig), &sig_bytes).map_err(|source| FetchError::Io {
-        action: "cannot write",
-        path: sig.clone(),
-        source,
-    })?;
+    host.write_own(&host.on_box(&sig), &sig_bytes)
+        .map_err(|source| FetchError::Io {
+            action: "cannot write",
+            path: sig.clone(),
+            source,
+        })?;
     let check = Check {
         dir: tmp.path(),
         keyring: &ring,

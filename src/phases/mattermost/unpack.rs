@@ -235,17 +235,34 @@ mod tests {
         let staging = dir.path().join(".mattermost.mattermost-setup-staging");
         let sha = "ab".repeat(32);
         assert_eq!(unpacked_ahead(&staging, &sha), None);
-        let top = unpack_ahead(&host, &tarball, Path::new("/.mattermost.mattermost-setup-staging"), &sha).unwrap();
+        let top = unpack_ahead(
+            &host,
+            &tarball,
+            Path::new("/.mattermost.mattermost-setup-staging"),
+            &sha,
+        )
+        .unwrap();
         assert_eq!(unpacked_ahead(&staging, &sha), Some(top.clone()));
         assert!(top.join("config/config.json").is_file());
         // Another release's SHA-256: not this tree.
         assert_eq!(unpacked_ahead(&staging, &"cd".repeat(32)), None);
         // A plain unpack (as an interrupted one restarts) empties the staging first:
         // no marker survives it.
-        unpack(&host, &tarball, Path::new("/.mattermost.mattermost-setup-staging")).unwrap();
+        unpack(
+            &host,
+            &tarball,
+            Path::new("/.mattermost.mattermost-setup-staging"),
+        )
+        .unwrap();
         assert_eq!(unpacked_ahead(&staging, &sha), None);
         // The tree without its binary (a damaged staging) is not used either.
-        unpack_ahead(&host, &tarball, Path::new("/.mattermost.mattermost-setup-staging"), &sha).unwrap();
+        unpack_ahead(
+            &host,
+            &tarball,
+            Path::new("/.mattermost.mattermost-setup-staging"),
+            &sha,
+        )
+        .unwrap();
         std::fs::remove_file(top.join("bin/mattermost")).unwrap();
         assert_eq!(unpacked_ahead(&staging, &sha), None);
     }

@@ -291,6 +291,30 @@ impl Ops<'_> {
         Ok(())
     }
 
+    /// Writes a tar entry at the box path `dest` (what `tar::Entry::unpack` does:
+    /// its mode, time and link as the archive says).
+    pub fn unpack_entry<R: io::Read>(
+        &self,
+        entry: &mut tar::Entry<'_, R>,
+        dest: &Path,
+    ) -> io::Result<()> {
+        entry.unpack(self.host.path(dest))?;
+        self.note(|| format!("unpacked {}", dest.display()));
+        Ok(())
+    }
+
+    /// Writes a tar entry under the box directory `dir`, refusing an entry that
+    /// would leave it (`tar::Entry::unpack_in`).
+    pub fn unpack_entry_in<R: io::Read>(
+        &self,
+        entry: &mut tar::Entry<'_, R>,
+        dir: &Path,
+    ) -> io::Result<bool> {
+        let done = entry.unpack_in(self.host.path(dir))?;
+        self.note(|| format!("unpacked an entry into {}", dir.display()));
+        Ok(done)
+    }
+
     pub fn write(&self, p: &Path, content: &[u8]) -> io::Result<()> {
         fs::write(self.host.path(p), content)?;
         self.note(|| format!("wrote {} ({} bytes)", p.display(), content.len()));

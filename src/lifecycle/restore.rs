@@ -434,8 +434,8 @@ fn put_back_files(
                     .create_dir_all(box_parent)
                     .map_err(data_err("cannot create", parent))?;
             }
-            entry
-                .unpack(&dest)
+            host.bulk()
+                .unpack_entry(&mut entry, &box_dest)
                 .map_err(data_err("cannot write", &dest))?;
             host.bulk()
                 .lchown(&box_dest, Some(owner.0), Some(owner.1))

@@ -90,8 +90,9 @@ pub fn unpack(host: &Host, tarball: &Path, staging: &Path) -> Result<PathBuf, Ph
                 &path.display(),
             ));
         }
-        entry
-            .unpack_in(staging)
+        // No log line per entry: the phase logs the unpack as a whole.
+        host.bulk()
+            .unpack_entry_in(&mut entry, box_staging)
             .map_err(|e| err("cannot write", &e))?;
     }
     let top = staging.join("mattermost");

@@ -175,6 +175,84 @@ if w is not None:
     row("6 upgrade", "  new server start (ExecStart to ready)", ns, "s", key="upgrade.new_start_s")
 
 
+# 7. backup and restore of a data set
+bt = med("backup.tool_s")
+if bt is not None or text("backup.restore_missing"):
+    F = "7 backup"
+    files, posts = med("backup.data_files"), med("backup.posts")
+    row(
+        F,
+        f"data set: {files or 0:.0f} files, {posts or 0:.0f} posts (database {(med('backup.db_bytes') or 0) / 2**20:.0f} MiB)",
+        (med("backup.data_bytes") or 0) / 2**20,
+        "MiB",
+        key="backup.data_bytes",
+    )
+    an = med("backup.anchor_s")
+    ratio = div(bt, an)
+    row(
+        F,
+        "backup: dump + archive + SHA-256 of every member",
+        bt,
+        "s",
+        "pg_dump + tar",
+        ratio,
+        "<= 1.3 x pg_dump + tar",
+        (ratio <= 1.3) if ratio is not None else None,
+        key="backup.tool_s",
+    )
+    row(F, "  backup throughput (archive bytes / s)", div((med("backup.archive_bytes") or 0) / 1e6, bt), "MB/s")
+    sd, sf = med("backup.tool_stage.dump"), med("backup.tool_stage.files")
+    row(F, "  dump: pg_dump -Fc to staging, then into the archive", sd, "s", "pg_dump", div(sd, med("backup.anchor_pg_dump_s")), key="backup.tool_stage.dump")
+    row(F, "  files: read + SHA-256 + archive, fsync", sf, "s", "tar cf", div(sf, med("backup.anchor_tar_s")), key="backup.tool_stage.files")
+    row(F, "pg_dump -Fc + tar cf (same disk, each synced)", an, "s", key="backup.anchor_s")
+    row(F, "  pg_dump -Fc", med("backup.anchor_pg_dump_s"), "s", key="backup.anchor_pg_dump_s")
+    row(F, "  tar cf data plugins client/plugins", med("backup.anchor_tar_s"), "s", key="backup.anchor_tar_s")
+    mt, ma = med("backup.mem_tool_s"), med("backup.mem_anchor_s")
+    if mt is not None:
+        row(F, "backup to a tmpfs (the disk out of it)", mt, "s", "pg_dump + tar", div(mt, ma), key="backup.mem_tool_s")
+        row(F, "pg_dump -Fc + tar cf to a tmpfs", ma, "s", key="backup.mem_anchor_s")
+        row(F, "  pg_dump -Fc", med("backup.mem_anchor_pg_dump_s"), "s", key="backup.mem_anchor_pg_dump_s")
+        row(F, "  tar cf", med("backup.mem_anchor_tar_s"), "s", key="backup.mem_anchor_tar_s")
+    v, sh = med("backup.verify_s"), med("backup.anchor_sha256sum_s")
+    row(F, "backup --verify (every member's SHA-256)", v, "s", "sha256sum", div(v, sh), key="backup.verify_s")
+    row(F, "sha256sum of the archive", sh, "s", key="backup.anchor_sha256sum_s")
+    os_ = med("backup.anchor_openssl_sha256_s")
+    if os_ is not None:
+        row(F, "openssl dgst -sha256 of the archive (SHA-NI)", os_, "s", "verify", div(os_, v), key="backup.anchor_openssl_sha256_s")
+
+    def kib(k):
+        x = med(k)
+        return x / 1024 if x is not None else None
+
+    row(F, "  backup peak RSS, the tool's process (VmHWM)", kib("backup.tool_hwm_kib"), "MiB", key="backup.tool_hwm_kib")
+    row(F, "  backup peak RSS, largest process (GNU time %M)", kib("backup.tool_rss_kib"), "MiB", key="backup.tool_rss_kib")
+    anchor_rss = [x for x in (kib("backup.anchor_pg_dump_rss_kib"), kib("backup.anchor_tar_rss_kib")) if x is not None]
+    row(F, "  pg_dump, tar peak RSS (the larger, %M)", max(anchor_rss) if anchor_rss else None, "MiB", key="backup.anchor_pg_dump_rss_kib")
+    row(F, "  verify peak RSS, the tool's process (VmHWM)", kib("backup.verify_hwm_kib"), "MiB", key="backup.verify_hwm_kib")
+    rs = med("backup.restore_s")
+    if rs is not None:
+        ra = med("backup.restore_anchor_s")
+        tx, pr = med("backup.anchor_tar_x_s"), med("backup.anchor_pg_restore_s")
+        row(F, "restore on a fresh box (all of it)", rs, "s", "tar xf + pg_restore", div(rs, ra), key="backup.restore_s")
+        st = lambda k: med(f"backup.restore_stage.{k}")
+        row(F, "  check: the archive against its manifest", st("check"), "s", "sha256sum", div(st("check"), med("backup.anchor_sha256sum_s")), key="backup.restore_stage.check")
+        pk = med("backup.restore_packages_s")
+        row(F, f"  install of the archive's release (packages {pk or 0:.1f} s)", st("install"), "s", key="backup.restore_stage.install")
+        row(F, "  data: files + database", st("data"), "s", "tar xf + pg_restore", div(st("data"), ra), key="backup.restore_stage.data")
+        row(F, "    files: one pass through the archive", st("files"), "s", "tar xf", div(st("files"), tx), key="backup.restore_stage.files")
+        row(F, "    database: pg_restore --clean --create", st("database"), "s", "pg_restore", div(st("database"), pr), key="backup.restore_stage.database")
+        row(F, "  verify: converge + acceptance", st("verify"), "s", key="backup.restore_stage.verify")
+        row(F, "tar xf + pg_restore (into an empty database)", ra, "s", key="backup.restore_anchor_s")
+        row(F, "  tar xf of the archive", med("backup.anchor_tar_x_s"), "s", key="backup.anchor_tar_x_s")
+        row(F, "  pg_restore of its dump", med("backup.anchor_pg_restore_s"), "s", key="backup.anchor_pg_restore_s")
+        row(F, "  restore peak RSS, the tool's process (VmHWM)", kib("backup.restore_hwm_kib"), "MiB", key="backup.restore_hwm_kib")
+        row(F, "  restore peak RSS, largest process (GNU time %M)", kib("backup.restore_rss_kib"), "MiB", key="backup.restore_rss_kib")
+        restore_anchor_rss = [x for x in (kib("backup.anchor_tar_x_rss_kib"), kib("backup.anchor_pg_restore_rss_kib")) if x is not None]
+        row(F, "  tar xf, pg_restore peak RSS (the larger, %M)", max(restore_anchor_rss) if restore_anchor_rss else None, "MiB", key="backup.anchor_pg_restore_rss_kib")
+    else:
+        row(F, "restore: NOT MEASURED (this installer has no `restore` command)", None, "s")
+
+
 def fmt(v, unit):
     if v is None:
         return "-"
@@ -208,6 +286,9 @@ if wl:
 tl = text("rerun.tmpfs_written_list")
 if tl:
     print(f"temporary files of a re-run: {tl}")
+rm = text("backup.restore_mismatch")
+if rm:
+    print(f"RESTORE LOST SOMETHING (its figure is not a fair one): {rm}")
 
 json.dump(
     {
@@ -219,6 +300,8 @@ json.dump(
         "figures": figures,
         "rerun_files_written": (wl or "").split(),
         "rerun_tmpfs_written": (tl or "").split(),
+        "restore_measured": med("backup.restore_s") is not None,
+        "restore_mismatch": rm,
         "samples": {k: v for k, v in sorted(raw.items())},
     },
     open(out_path, "w"),

@@ -7,12 +7,14 @@
 #   sudo benches/run.sh [--quick] [-n N] [--only LIST] [--out FILE] [--keep]
 #
 #   -n N        runs per figure (default 3); --quick is -n 1
-#   --only LIST comma-separated figures: install,tls,download,rerun,binary,upgrade (default all;
-#               rerun and upgrade run on the install figure's box B, so they imply install)
+#   --only LIST comma-separated figures: install,tls,download,rerun,binary,upgrade,backup (default
+#               all; rerun and upgrade run on the install figure's box B, so they imply install)
 #   --out FILE  the JSON (default benches/results/latest.json); the table is printed and
 #               also written beside it as latest.txt
 #   --keep      leave the boxes running (names are printed; remove: tests/freshbox/box.sh stop NAME)
 #   env PAD_MB  size of the padding in the benchmark tarballs (default 400)
+#   env DATA_MB, DATA_FILES, POSTS  the backup figure's data set: DATA_MB MiB of random bytes in
+#               DATA_FILES files (default 2048 in 20000) and POSTS rows in posts (default 200000)
 #
 # Figures (see benches/README.md for what each measures and its goal):
 #   1 install: box A apt-get update + install of the plan's packages (the floor), box B the
@@ -24,6 +26,9 @@
 #   4 rerun: re-run of install and status on the healthy box B; files a re-run writes.
 #   5 binary: size, --help wall time, cold start of status.
 #   6 upgrade: 11.7 -> 11.8 stand-in on box B: wall time and downtime (ping sampled every 50 ms).
+#   7 backup: on an installed box holding the data set, `backup` vs pg_dump -Fc + tar cf, and
+#     `backup --verify` vs sha256sum; on fresh boxes, `restore` of that archive vs tar xf +
+#     pg_restore; wall time and peak RSS (GNU time %M; the tool's own VmHWM) of each.
 # Not part of tests/run.sh or CI: it reports, the tests judge.
 # (The whole script is one { } block: bash reads all of it first, so editing this file
 # while a run is under way cannot derail that run.)
@@ -33,10 +38,13 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 
 N=3
-ONLY=install,tls,download,rerun,binary,upgrade
+ONLY=install,tls,download,rerun,binary,upgrade,backup
 OUT=benches/results/latest.json
 KEEP=0
 PAD_MB=${PAD_MB:-400}
+DATA_MB=${DATA_MB:-2048}
+DATA_FILES=${DATA_FILES:-20000}
+POSTS=${POSTS:-200000}
 usage() { sed -n '2,/^# (The whole/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case $1 in
@@ -52,6 +60,11 @@ while [ $# -gt 0 ]; do
 done
 [[ $N =~ ^[1-9][0-9]*$ ]] || { echo "-n wants a positive number, got '$N'" >&2; exit 2; }
 [[ $PAD_MB =~ ^[0-9]+$ ]] || { echo "PAD_MB wants a number of MiB, got '$PAD_MB'" >&2; exit 2; }
+[[ $DATA_MB =~ ^[1-9][0-9]*$ ]] || { echo "DATA_MB wants a number of MiB, got '$DATA_MB'" >&2; exit 2; }
+[[ $DATA_FILES =~ ^[1-9][0-9]*$ ]] && [ "$DATA_FILES" -le 100000 ] ||
+  { echo "DATA_FILES wants a number of files from 1 to 100000, got '$DATA_FILES'" >&2; exit 2; }
+[[ $POSTS =~ ^[0-9]+$ ]] || { echo "POSTS wants a number of rows, got '$POSTS'" >&2; exit 2; }
+[ $((DATA_MB * 1024 / DATA_FILES)) -ge 1 ] || { echo "DATA_MB / DATA_FILES is less than 1 KiB a file" >&2; exit 2; }
 want() { [[ ,$ONLY, == *,$1,* ]]; }
 if want rerun || want upgrade; then want install || ONLY+=,install; fi
 
@@ -357,6 +370,275 @@ PY
     bx "$d" "rm -rf $f /var/tmp/bench-unpack"
   done
   stop_box "$d"
+fi
+
+# ---- figure 7: backup and restore of a data set, against the database's tools + tar --------------
+# Peak RSS: GNU time's %M (ru_maxrss from wait4: the largest single process of the command's tree)
+# and, for the tool, the VmHWM of its own process (polled every 50 ms). Not the cgroup's
+# memory.peak: that charges the page cache of every file the command reads or writes to it, so
+# for a 2 GB archive it measures the file cache, not the program. GNU time is the host's Debian
+# package binary (it needs only libc), copied in, so a fresh box gets no apt run before `restore`.
+put_measure() { # NAME: GNU time and the bench-measure wrapper into box NAME
+  bash "$BOX" put "$1" /usr/bin/time /usr/local/bin/gnu-time
+  bx "$1" 'cat > /usr/local/bin/bench-measure && chmod 755 /usr/local/bin/bench-measure' <<'SH'
+#!/bin/bash
+# bench-measure CMD: runs the shell command CMD (its output in /tmp/bench-cmd.out, printed when
+# it fails) and prints "WALL_S TREE_MAXRSS_KIB SELF_HWM_KIB": the wall time, GNU time's %M, and
+# the VmHWM of CMD's own process (bash's, or with `exec PROGRAM ...` the program's) polled every
+# 50 ms (growth in the last 50 ms before it exits is missed).
+out=/tmp/bench-cmd.out
+# Settle first (not timed): the box's file system flushed, through its loop device to the image
+# file, so no command pays for the writeback of what the one before it wrote.
+sync -f / 2>/dev/null || true
+s=$(date +%s%N)
+/usr/local/bin/gnu-time -f %M -o /tmp/bench-rss.out bash -c "$1" > "$out" 2>&1 &
+t=$!
+hwm=0 c=
+while kill -0 "$t" 2>/dev/null; do
+  [ -n "$c" ] || c=$(pgrep -P "$t" | head -n 1)
+  if [ -n "$c" ]; then
+    while read -r k v _; do
+      if [ "$k" = VmHWM: ] && [ "$v" -gt "$hwm" ]; then hwm=$v; fi
+    done 2>/dev/null < "/proc/$c/status"
+  fi
+  sleep 0.05
+done
+wait "$t"; rc=$?
+e=$(date +%s%N)
+if [ "$rc" != 0 ]; then cat "$out"; exit 1; fi
+printf '%s %s %s\n' "$(awk -v us=$(( (e - s) / 1000 )) 'BEGIN { printf "%.3f", us / 1e6 }')" \
+  "$(tail -n 1 /tmp/bench-rss.out)" "$hwm"
+SH
+  bx "$1" 'gnu-time --version' >/dev/null 2>&1 || die "the host's GNU time does not run in box $1"
+}
+# Runs CMD in box NAME under bench-measure: samples KEY_s and KEY_rss_kib (and KEY_hwm_kib when
+# the 4th argument is `self`); prints the wall time. Fails with CMD's output when CMD fails.
+measure() { # NAME KEY CMD [self]
+  local out w tree self
+  if ! out=$(bx "$1" "bench-measure $(printf %q "$3")"); then
+    log "in box $1, '$3' failed:"; echo "$out" | tail -n 40 >&2
+    bx "$1" 'tail -n 40 $(ls -t /var/log/mattermost-setup/*.log 2>/dev/null | head -1) 2>/dev/null' >&2 || true
+    return 1
+  fi
+  read -r w tree self <<< "$out"
+  [[ $w =~ ^[0-9.]+$ && $tree =~ ^[0-9]+$ ]] || { log "bench-measure in $1 printed '$out'"; return 1; }
+  sample "${2}_s" "$w"
+  sample "${2}_rss_kib" "$tree"
+  if [ "${4:-}" = self ]; then sample "${2}_hwm_kib" "$self"; fi
+  echo "$w"
+}
+sum() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f\n", a + b }'; }
+# Reads PATHs once, not timed, so that both sides read their input from the page cache: on a
+# shared machine the cache is full, and without this the first reader of each run paid for the
+# disk (seen: the first side of a run 1.6-1.8 x slower than the second, whichever it was).
+warm() { # NAME PATH...
+  bx "$1" "find ${*:2} -type f -exec cat {} + > /dev/null 2>&1; true"
+}
+TREES="/opt/mattermost/data /opt/mattermost/plugins /opt/mattermost/client/plugins /var/lib/postgresql"
+
+# From a run log on stdin, the stages of a backup or a restore as samples, from the log's time
+# stamps and the notes of src/lifecycle/backup.rs and restore.rs:
+#   backup: dump (pg_dump into a staging file, then into the archive), files (every file read,
+#           hashed and archived; the manifest; fsync and rename)
+#   restore: check (the whole archive against its manifest), install (the archive's release; its
+#           packages phase apart), data = files (one pass through the archive) + database
+#           (pg_restore of the dump), verify (the converge and its acceptance checks)
+cat > "$WORK/stages.py" <<'PY'
+import re, sys
+from datetime import datetime, timezone
+ev = []
+for line in sys.stdin:
+    m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?)Z (.*)", line)
+    if m:
+        t = datetime.fromisoformat(m.group(1)).replace(tzinfo=timezone.utc).timestamp()
+        ev.append((t, m.group(2).strip()))
+def at(pred, after=None):
+    for t, s in ev:
+        if (after is None or t >= after) and pred(s):
+            return t
+    return None
+def out(prefix, spans):
+    for k, a, b in spans:
+        if a is not None and b is not None:
+            print(f"{prefix}.{k}\t{b - a:.3f}")
+if sys.argv[1] == "backup":
+    dump = at(lambda s: s.startswith("[backup] dumping the database"))
+    files = at(lambda s: s.startswith("[backup] adding"), dump)
+    end = at(lambda s: s.startswith("[backup] wrote"), files)
+    out("backup.tool_stage", (("dump", dump, files), ("files", files, end)))
+else:
+    check = at(lambda s: s.startswith("[restore] checking"))
+    install = at(lambda s: s.startswith("== phase"), check)
+    put = at(lambda s: s.startswith("[restore] putting back"), install)
+    files = at(lambda s: re.match(r"\[restore\] \d+ files put back", s) is not None, put)
+    db = at(lambda s: s.startswith("[restore] restoring the database"), files)
+    verify = at(lambda s: s.startswith("== phase"), db)
+    end = at(lambda s: s.startswith("[restore]") and s.endswith(" restored"), verify)
+    out("backup.restore_stage", (("check", check, install), ("install", install, put),
+        ("files", put, db), ("database", db, verify), ("data", put, verify), ("verify", verify, end)))
+    for t, s in ev:
+        m = re.match(r"== phase packages: verified in ([0-9.]+)s", s)
+        if m and put is not None and t < put:
+            print(f"backup.restore_packages_s\t{m.group(1)}")
+            break
+PY
+
+if want backup; then
+  if ! /usr/bin/time --version 2>&1 | grep -q GNU; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q time >/dev/null 2>&1 || true
+  fi
+  /usr/bin/time --version 2>&1 | grep -q GNU ||
+    die "the backup figure needs GNU time on the host (apt-get install time); it is copied into the boxes"
+  chunk=$((DATA_MB * 1024 / DATA_FILES))   # KiB a file
+  sample backup.data_files_asked "$DATA_FILES"
+
+  a=bb-a-$TAG
+  log "box A ($a): install, then the data set: $DATA_FILES files of $chunk KiB, $POSTS posts"
+  start_box "$a"
+  put_measure "$a"
+  put_answers "$a" "$(answers "$V")"
+  bx "$a" 'mattermost-setup install --answers /root/a.json --yes' > "$WORK/bb-install.out" 2>&1 ||
+    { tail -n 40 "$WORK/bb-install.out" >&2; die "the install failed on $a"; }
+  # Random bytes (they do not compress, as uploads mostly do not), 100 files a directory, owned
+  # by mattermost as uploads are; then flushed, so no timed command pays for writing them.
+  bx "$a" "CHUNK=$chunk FILES=$DATA_FILES bash -s" <<'SH' || die "could not make the data set on $a"
+set -euo pipefail
+d=/opt/mattermost/data/bench
+mkdir -p "$d" && cd "$d"
+head -c "$((CHUNK * FILES))K" /dev/urandom | split -b "${CHUNK}K" -a 5 -d - f
+for p in $(ls | sed -n 's/^f\([0-9]*\)[0-9][0-9]$/\1/p' | sort -u); do mkdir "d$p"; mv "f$p"?? "d$p/"; done
+chown -R mattermost:mattermost /opt/mattermost/data
+sync -f /opt/mattermost/data
+SH
+  # Posts as the stand-in's table has them (standin/schema/postgres.sql), ~250 bytes of text each.
+  bx "$a" 'cd / && runuser -u postgres -- psql -q -X -v ON_ERROR_STOP=1 -d mattermost' <<SQL || die "could not seed posts on $a"
+insert into posts (id, createat, updateat, deleteat, userid, channelid, rootid, parentid, originalid,
+  message, type, props, hashtags, filenames, fileids, hasreactions, editat, ispinned, remoteid)
+select substr(md5('post' || g), 1, 26), 1700000000000 + g, 1700000000000 + g, 0,
+  substr(md5('user' || g % 50), 1, 26), substr(md5('channel' || g % 20), 1, 26), '', '', '',
+  'benchmark post ' || g || ': ' || repeat(md5(g::text), 7), '', '{}', '', '[]', '[]', false, 0, false, ''
+from generate_series(1, $POSTS) g;
+checkpoint;
+SQL
+  have=$(bx "$a" "cd /; find /opt/mattermost/data -type f | wc -l; runuser -u postgres -- psql -X -Atd mattermost -c 'select count(*) from posts' 2>/dev/null" | tr '\n' ' ')
+  sample backup.data_bytes "$(bx "$a" 'du -sb /opt/mattermost/data | cut -f1')"
+  sample backup.data_files "${have%% *}"
+  sample backup.posts "$(echo "$have" | cut -d' ' -f2)"
+  sample backup.db_bytes "$(bx "$a" "cd / && runuser -u postgres -- psql -X -Atc \"select pg_database_size('mattermost')\"")"
+
+  # Each side starts from the same state: the other side's output deleted (its pages leave the
+  # page cache, which is full on a shared machine), the box settled; the order alternates.
+  # tool_backup RUN: the backup, then --verify, sha256sum and openssl of its archive; the last
+  # run's archive is copied out for the restore boxes.
+  tool_backup() {
+    bx "$a" 'rm -rf /root/bk' || return 1
+    warm "$a" $TREES
+    measure "$a" backup.tool 'exec mattermost-setup backup --to /root/bk' self >/dev/null || return 1
+    last_log "$a" | python3 "$WORK/stages.py" backup >> "$SAMPLES"
+    archive=$(bx "$a" 'ls /root/bk/mattermost-backup-*.tar')
+    [[ $archive =~ ^/root/bk/mattermost-backup-[^[:space:]]+\.tar$ ]] || { log "not one archive in /root/bk on $a: $archive"; return 1; }
+    sample backup.archive_bytes "$(bx "$a" "stat -c %s $archive")"
+    warm "$a" "$archive"
+    measure "$a" backup.verify "exec mattermost-setup backup --verify $archive" self >/dev/null || return 1
+    warm "$a" "$archive"
+    measure "$a" backup.anchor_sha256sum "sha256sum $archive > /dev/null" >/dev/null || return 1
+    # Debian's sha256sum has no SHA-NI (coreutils without OpenSSL); openssl's digest has: the
+    # fastest standard SHA-256 on the box.
+    warm "$a" "$archive"
+    measure "$a" backup.anchor_openssl_sha256 "openssl dgst -sha256 $archive > /dev/null" >/dev/null || return 1
+    if [ "$1" = "$N" ]; then
+      log "copying the archive out of $a"
+      cp "/proc/$(bash "$BOX" leader "$a")/root$archive" "$WORK/bk.tar" || return 1
+    fi
+    bx "$a" 'rm -rf /root/bk'
+  }
+  # What an admin runs by hand: the dump and a tar of the same trees to the same disk, each file
+  # flushed at the end as the tool flushes its archive.
+  anchor_backup() {
+    local p t
+    bx "$a" 'rm -rf /root/ak && mkdir -m 700 /root/ak' || return 1
+    warm "$a" /var/lib/postgresql
+    p=$(measure "$a" backup.anchor_pg_dump 'cd / && runuser -u postgres -- pg_dump -Fc -d mattermost > /root/ak/db.pgdump && sync /root/ak/db.pgdump') || return 1
+    warm "$a" $TREES
+    t=$(measure "$a" backup.anchor_tar 'cd /opt/mattermost && tar cf /root/ak/files.tar $(ls -d data plugins client/plugins 2>/dev/null) && sync /root/ak/files.tar') || return 1
+    sample backup.anchor_s "$(sum "$p" "$t")"
+    sample backup.anchor_bytes "$(bx "$a" 'cat /root/ak/* | wc -c')"
+    bx "$a" 'rm -rf /root/ak'
+  }
+  # The same two sides writing to a tmpfs mounted in the box: the disk (shared, and behind a loop
+  # device here) out of the picture, what is left is each side's own cost.
+  mem_tool() {
+    warm "$a" $TREES
+    measure "$a" backup.mem_tool 'exec mattermost-setup backup --to /mnt/bench-mem/bk' self >/dev/null || return 1
+    bx "$a" 'rm -rf /mnt/bench-mem/bk'
+  }
+  mem_anchor() {
+    local p t
+    bx "$a" 'rm -rf /mnt/bench-mem/ak && mkdir -m 700 /mnt/bench-mem/ak' || return 1
+    warm "$a" /var/lib/postgresql
+    p=$(measure "$a" backup.mem_anchor_pg_dump 'cd / && runuser -u postgres -- pg_dump -Fc -d mattermost > /mnt/bench-mem/ak/db.pgdump') || return 1
+    warm "$a" $TREES
+    t=$(measure "$a" backup.mem_anchor_tar 'cd /opt/mattermost && tar cf /mnt/bench-mem/ak/files.tar $(ls -d data plugins client/plugins 2>/dev/null)') || return 1
+    sample backup.mem_anchor_s "$(sum "$p" "$t")"
+    bx "$a" 'rm -rf /mnt/bench-mem/ak'
+  }
+  bx "$a" "mkdir -p /mnt/bench-mem && mount -t tmpfs -o size=$((DATA_MB + DATA_MB / 4 + 512))m tmpfs /mnt/bench-mem" ||
+    die "could not mount a tmpfs in $a"
+  archive=
+  for i in $(seq "$N"); do
+    log "run $i/$N: on $a, backup vs pg_dump -Fc + tar cf (disk, then tmpfs); backup --verify vs sha256sum, openssl dgst"
+    if [ $((i % 2)) = 1 ]; then   # the order alternates from run to run (an even N balances it)
+      tool_backup "$i" || die "backup failed on $a"; anchor_backup || die "the anchor failed on $a"
+      mem_tool || die "backup to the tmpfs failed on $a"; mem_anchor || die "the anchor to the tmpfs failed on $a"
+    else
+      anchor_backup || die "the anchor failed on $a"; tool_backup "$i" || die "backup failed on $a"
+      mem_anchor || die "the anchor to the tmpfs failed on $a"; mem_tool || die "backup to the tmpfs failed on $a"
+    fi
+  done
+  bx "$a" 'umount /mnt/bench-mem'
+  stop_box "$a"
+
+  # Restore on fresh boxes: the tool's restore (packages, Mattermost, the database and the files,
+  # then the install's verification), then on the same box the anchor: tar xf of the same archive
+  # + pg_restore of its dump into an empty database.
+  for i in $(seq "$N"); do
+    r=bb-r$i-$TAG
+    log "run $i/$N: box R ($r): restore of the archive with another domain vs tar xf + pg_restore"
+    start_box "$r"
+    put_measure "$r"
+    bash "$BOX" put "$r" "$WORK/bk.tar" /root/bk.tar
+    if ! bx "$r" 'mattermost-setup restore --help' >/dev/null 2>&1; then
+      log "WARNING: ================================================================================"
+      log "WARNING: the installer (commit $(git rev-parse --short HEAD 2>/dev/null)) has no 'restore' command:"
+      log "WARNING: NO restore figure is recorded (backup and verify are)."
+      log "WARNING: ================================================================================"
+      sample backup.restore_missing 1
+      stop_box "$r"
+      break
+    fi
+    warm "$r" /root/bk.tar
+    measure "$r" backup.restore 'exec mattermost-setup restore /root/bk.tar --domain other.example.test' self >/dev/null ||
+      die "restore failed on $r"
+    # Its stages from the run log's time stamps ($WORK/stages.py above).
+    last_log "$r" | python3 "$WORK/stages.py" restore >> "$SAMPLES"
+    # A benchmark of a restore that lost something would mislead: the same counts, or say so.
+    got=$(bx "$r" "cd /; find /opt/mattermost/data -type f | wc -l; runuser -u postgres -- psql -X -Atd mattermost -c 'select count(*) from posts' 2>/dev/null" | tr '\n' ' ')
+    if [ "$got" != "$have" ]; then
+      log "WARNING: after the restore on $r: files, posts = $got; the backed-up box had $have"
+      sample backup.restore_mismatch "files, posts = $got; backed up: $have"
+    fi
+    # The restored files deleted first (their pages leave the cache, as the backup's sides do).
+    bx "$r" 'rm -rf /opt/mattermost/data/bench /var/tmp/ar && mkdir -m 700 /var/tmp/ar && cd / && runuser -u postgres -- createdb bench_anchor' ||
+      die "could not make the anchor's empty database on $r"
+    warm "$r" /root/bk.tar
+    x=$(measure "$r" backup.anchor_tar_x 'tar xf /root/bk.tar -C /var/tmp/ar') || die "tar xf failed on $r"
+    warm "$r" /var/tmp/ar/mattermost-backup/database
+    p=$(measure "$r" backup.anchor_pg_restore 'cd / && runuser -u postgres -- pg_restore -d bench_anchor < /var/tmp/ar/mattermost-backup/database/*.pgdump') ||
+      die "pg_restore failed on $r"
+    sample backup.restore_anchor_s "$(sum "$x" "$p")"
+    stop_box "$r"
+  done
+  rm -f "$WORK/bk.tar"
 fi
 
 # ---- the table --------------------------------------------------------------------------------------

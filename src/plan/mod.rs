@@ -178,7 +178,7 @@ impl Plan {
                 path: proxy_site_path(a.proxy),
                 mode: 0o644,
                 owner: "root",
-                content: templates::proxy_site(a.proxy, &planned_site(a)),
+                content: templates::proxy_site(a.proxy, &planned_site(a, UPLOAD_LIMIT)),
             },
         ];
         files.extend(tls_files(a));
@@ -215,7 +215,7 @@ impl Plan {
             config_edits,
             files,
             apache_modules: if a.proxy == Proxy::Apache {
-                templates::apache_modules(&planned_site(a))
+                templates::apache_modules(&planned_site(a, UPLOAD_LIMIT))
             } else {
                 Vec::new()
             },
@@ -280,13 +280,41 @@ pub fn site_cert(a: &Answers) -> Option<templates::SiteCert> {
     }
 }
 
-/// The proxy site as planned: TLS in place, Mattermost's default MaxFileSize. (The
-/// proxy phase renders the same template from what is on the box: http only until
-/// the certificate exists, and the MaxFileSize of config.json.)
-fn planned_site(a: &Answers) -> templates::Site<'_> {
+/// Mattermost's `FileSettings.MaxFileSize` in a config.json, when set.
+pub fn upload_limit_of(config_json: &[u8]) -> Option<u64> {
+    serde_json::from_slice::<Value>(config_json)
+        .ok()?
+        .get("FileSettings")?
+        .get("MaxFileSize")?
+        .as_u64()
+        .filter(|n| *n > 0)
+}
+
+impl Plan {
+    /// The plan with what the box says and the answers do not: the upload limit of
+    /// the proxy site follows the MaxFileSize of the config.json already there (an
+    /// admin may raise it in the System Console). Read-only; `plan` prints this.
+    #[must_use]
+    pub fn with_box_config(mut self, a: &Answers, config_json: Option<&[u8]>) -> Self {
+        let limit = config_json
+            .and_then(upload_limit_of)
+            .unwrap_or(UPLOAD_LIMIT);
+        let site = proxy_site_path(a.proxy);
+        for f in self.files.iter_mut().filter(|f| f.path == site) {
+            f.content = templates::proxy_site(a.proxy, &planned_site(a, limit));
+        }
+        self
+    }
+}
+
+/// The proxy site as planned: TLS in place, the upload limit given (Mattermost's
+/// default MaxFileSize in [`Plan::new`], the box's in [`Plan::with_box_config`]).
+/// The proxy phase renders the same template from what is on the box: http only
+/// until the certificate exists.
+fn planned_site(a: &Answers, upload_limit: u64) -> templates::Site<'_> {
     templates::Site {
         domain: &a.domain,
-        upload_limit: UPLOAD_LIMIT,
+        upload_limit,
         acme_webroot: (a.tls == Tls::Letsencrypt).then(|| std::path::Path::new(ACME_WEBROOT)),
         tls: site_cert(a),
     }
@@ -628,5 +656,28 @@ mod tests {
         );
         assert!(plan.services.iter().any(|s| s.starts_with("nginx.service")));
         assert!(plan.services.iter().any(|s| s.starts_with("certbot.timer")));
+    }
+
+    #[test]
+    fn the_site_follows_the_max_file_size_already_on_the_box() {
+        let a = answers();
+        let site = |p: &Plan| {
+            let f = p
+                .file("/etc/apache2/sites-available/mattermost.conf")
+                .unwrap();
+            templates::declared_body_limit(Proxy::Apache, &f.content).unwrap()
+        };
+        let plain = Plan::new(&a).unwrap();
+        let default = site(&plain);
+        let raised = Plan::new(&a)
+            .unwrap()
+            .with_box_config(&a, Some(br#"{"FileSettings": {"MaxFileSize": 209715200}}"#));
+        assert!(site(&raised) > 209_715_200, "{}", site(&raised));
+        assert!(default < 209_715_200);
+        // No config.json yet, an unreadable one, or no MaxFileSize: the default.
+        for config in [None, Some(&b"not json"[..]), Some(&b"{}"[..])] {
+            let p = Plan::new(&a).unwrap().with_box_config(&a, config);
+            assert_eq!(site(&p), default);
+        }
     }
 }

@@ -319,7 +319,10 @@ fn nginx_postgresql_letsencrypt_from_pebble() {
         "sed -i 's/\"MaxFileSize\": [0-9]*/\"MaxFileSize\": 209715200/' /opt/mattermost/config/config.json",
     );
     assert_eq!(config(&b)["FileSettings"]["MaxFileSize"], 209_715_200);
+    // `plan` reads that from the box too: what it prints is what the run writes.
+    let planned = crate::support::plan::planned(&b);
     install_ok(&b);
+    crate::support::plan::assert_written_as_planned(&b, &planned, &[]);
     assert!(!refused_413(&b, &tls, multipart_len(209_715_200)));
     assert!(refused_413(&b, &tls, 209_715_200 + HEADROOM + 1));
 }
@@ -335,6 +338,7 @@ fn apache_letsencrypt_from_pebble() {
     start_pebble(&b, false);
     add_hosts_entry(&b);
     write_answers(&b, &letsencrypt_answers("apache"));
+    let planned = crate::support::plan::planned(&b);
     let t = install_ok(&b);
     assert!(
         t.contains(&format!("Mattermost is up at https://{DOMAIN} ")),
@@ -358,6 +362,7 @@ fn apache_letsencrypt_from_pebble() {
     );
     let status = b.exec("mattermost-setup status");
     assert!(status.status.success(), "{}", text(&status));
+    crate::support::plan::assert_written_as_planned(&b, &planned, &[]);
 }
 
 fn openssl_ca(b: &FreshBox) {

@@ -161,6 +161,26 @@ pub fn cluster_unit(host: &Host) -> Option<String> {
     cluster_on_5432(&out.stdout)
 }
 
+/// The unit of the cluster the `postgresql` package will create, before it is
+/// installed: Debian's postgresql-common makes `<major>-main` on port 5432, the
+/// major being the one the `postgresql` dependency package pulls in (`15+248` →
+/// 15), from `apt-cache policy` (read-only). `None` when apt cannot say.
+pub fn predicted_cluster_unit(host: &Host) -> Option<String> {
+    let out = host
+        .probe(&Cmd::new("apt-cache", &["policy", "postgresql"]))
+        .ok()
+        .filter(Output::success)?;
+    candidate_major(&out.stdout).map(|major| format!("postgresql@{major}-main.service"))
+}
+
+/// The major version in `apt-cache policy postgresql`'s `Candidate: 15+248` line.
+fn candidate_major(policy: &str) -> Option<u32> {
+    let line = policy
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Candidate:"))?;
+    line.trim().split('+').next()?.parse().ok()
+}
+
 /// `Ver Cluster Port Status Owner Data-directory Log-file` lines: the unit of the
 /// cluster on port 5432.
 fn cluster_on_5432(listing: &str) -> Option<String> {
@@ -417,5 +437,16 @@ mod tests {
         let sql = admin_sql(&a);
         assert!(sql.starts_with(SESSION), "{sql}");
         assert!(sql.contains("PASSWORD 'a\\''b';"), "{sql}");
+    }
+
+    #[test]
+    fn the_cluster_apt_will_create_is_read_from_the_candidate_version() {
+        let policy = "postgresql:\n  Installed: (none)\n  Candidate: 15+248\n  Version table:\n     15+248 500\n";
+        assert_eq!(candidate_major(policy), Some(15));
+        assert_eq!(
+            candidate_major("postgresql:\n  Installed: (none)\n  Candidate: (none)\n"),
+            None
+        );
+        assert_eq!(candidate_major(""), None);
     }
 }

@@ -29,9 +29,7 @@ pub fn max_file_size(ctx: &Ctx) -> u64 {
         .read(&ctx.plan.config_json)
         .ok()
         .flatten()
-        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-        .and_then(|v| v.get("FileSettings")?.get("MaxFileSize")?.as_u64())
-        .filter(|n| *n > 0)
+        .and_then(|b| crate::plan::upload_limit_of(&b))
         .unwrap_or(UPLOAD_LIMIT)
 }
 

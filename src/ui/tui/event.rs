@@ -24,8 +24,28 @@ pub fn to_msg(e: &event::Event) -> Option<Msg> {
     }
 }
 
-/// Reads the terminal and ticks the clock until `stop` is set.
+/// Whether the terminal on `fd` has hung up (the ssh session or the terminal
+/// window closed): poll reports POLLHUP at once, however long it may wait.
+pub fn hung_up(fd: impl std::os::fd::AsFd) -> bool {
+    use rustix::event::{PollFd, PollFlags, poll};
+    let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+    let zero = rustix::event::Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    poll(&mut fds, Some(&zero)).is_ok()
+        && fds[0]
+            .revents()
+            .intersects(PollFlags::HUP | PollFlags::ERR | PollFlags::NVAL)
+}
+
+/// Reads the terminal and ticks the clock until `stop` is set. A terminal that goes
+/// away (read error, hang-up) is a [`Msg::Terminate`], as SIGHUP would be: without
+/// it the wizard would spin behind a closed session, holding the install lock.
 pub fn input_loop(tx: &Sender<Msg>, stop: &AtomicBool, start: Instant) {
+    let gone = || {
+        let _ = tx.send(Msg::Terminate);
+    };
     let mut last_tick = Instant::now();
     while !stop.load(Ordering::Relaxed) {
         match event::poll(Duration::from_millis(50)) {
@@ -37,10 +57,14 @@ pub fn input_loop(tx: &Sender<Msg>, stop: &AtomicBool, start: Instant) {
                         }
                     }
                 }
-                Err(_) => return,
+                Err(_) => return gone(),
             },
-            Ok(false) => {}
-            Err(_) => return,
+            Ok(false) => {
+                if hung_up(std::io::stdin()) {
+                    return gone();
+                }
+            }
+            Err(_) => return gone(),
         }
         if last_tick.elapsed() >= TICK {
             last_tick = Instant::now();
@@ -56,4 +80,17 @@ pub fn engine_sink(tx: Sender<Msg>) -> EventSink {
     Arc::new(move |e| {
         let _ = tx.send(Msg::Engine(e));
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_closed_other_end_is_a_hang_up() {
+        let (reader, writer) = std::io::pipe().unwrap();
+        assert!(!hung_up(&reader), "the writer is still open");
+        drop(writer);
+        assert!(hung_up(&reader));
+    }
 }

@@ -5,3 +5,4 @@ pub mod artifacts;
 pub mod databases;
 pub mod freshbox;
 pub mod mirror;
+pub mod plan;

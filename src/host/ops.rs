@@ -138,6 +138,19 @@ impl Host {
         self.ops().open_write(p)
     }
 
+    /// A new private directory (0700) named `<prefix>…` inside the box directory
+    /// `dir`, removed with everything in it when the value is dropped.
+    pub fn temp_dir_in(&self, dir: &Path, prefix: &str) -> io::Result<tempfile::TempDir> {
+        let tmp = tempfile::Builder::new()
+            .prefix(prefix)
+            .tempdir_in(self.path(dir))?;
+        self.note_quiet(&format!(
+            "fs: created the temporary directory {}",
+            self.on_box(tmp.path()).display()
+        ));
+        Ok(tmp)
+    }
+
     /// Writes a small file of the tool's own in place (no backup, not atomic): for
     /// content nothing else reads while it is written (keys, markers, caches).
     pub fn write_own(&self, p: &Path, content: &[u8]) -> io::Result<()> {

@@ -717,9 +717,8 @@ pub fn fetch_signed(
             path: cache.clone(),
             source,
         })?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".gpgv-")
-        .tempdir_in(&cache)
+    let tmp = host
+        .temp_dir_in(Path::new(fetch::CACHE_DIR), ".gpgv-")
         .map_err(|source| FetchError::Io {
             action: "cannot create a directory in",
             path: cache.clone(),

@@ -334,3 +334,79 @@ impl Ops<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::MetadataExt;
+
+    use super::*;
+
+    #[test]
+    fn box_paths_map_under_the_root_and_changes_are_logged_without_content() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().join("box");
+        fs::create_dir(&root).unwrap();
+        let host = crate::state::test_host::host(&root);
+        let dir = Path::new("/etc/app");
+        host.create_dir_all_mode(dir, 0o750).unwrap();
+        assert_eq!(
+            fs::metadata(root.join("etc/app")).unwrap().mode() & 0o7777,
+            0o750
+        );
+        host.write_own(&dir.join("key"), b"s3cret-content").unwrap();
+        host.rename(&dir.join("key"), &dir.join("key2")).unwrap();
+        assert_eq!(
+            fs::read(root.join("etc/app/key2")).unwrap(),
+            b"s3cret-content"
+        );
+        // A link's target is written as the box sees it; only the link is mapped.
+        host.symlink(&dir.join("key2"), &dir.join("link")).unwrap();
+        assert_eq!(
+            fs::read_link(root.join("etc/app/link")).unwrap(),
+            Path::new("/etc/app/key2")
+        );
+        let (uid, gid) = (
+            rustix::process::getuid().as_raw(),
+            rustix::process::getgid().as_raw(),
+        );
+        host.lchown(&dir.join("link"), Some(uid), Some(gid))
+            .unwrap();
+        host.copy(&dir.join("key2"), &dir.join("copy")).unwrap();
+        {
+            use std::io::Write as _;
+            let mut f = host.create_new_file(&dir.join("new"), 0o600).unwrap();
+            f.write_all(b"x").unwrap();
+        }
+        assert_eq!(
+            fs::metadata(root.join("etc/app/new")).unwrap().mode() & 0o777,
+            0o600
+        );
+        assert!(host.create_new_file(&dir.join("new"), 0o600).is_err());
+        // Without a log line per file, the same operations.
+        host.bulk().remove_file(&dir.join("copy")).unwrap();
+        host.remove_dir_all(dir).unwrap();
+        assert!(!root.join("etc/app").exists());
+        assert!(root.join("etc").is_dir(), "only the directory named goes");
+        // Nothing escaped the root.
+        assert!(!Path::new("/etc/app/key2").exists());
+        assert_eq!(host.on_box(&root.join("etc/app")), Path::new("/etc/app"));
+
+        let log = fs::read_to_string(host.log_path()).unwrap();
+        for line in [
+            "fs: created directory /etc/app",
+            "fs: mode of /etc/app set to 750",
+            "fs: wrote /etc/app/key (14 bytes)",
+            "fs: renamed /etc/app/key to /etc/app/key2",
+            "fs: linked /etc/app/link to /etc/app/key2",
+            "fs: copied /etc/app/key2 to /etc/app/copy",
+            "fs: removed directory /etc/app and its content",
+        ] {
+            assert!(log.contains(line), "{line:?} not logged:\n{log}");
+        }
+        assert!(
+            !log.contains("removed /etc/app/copy"),
+            "bulk logged:\n{log}"
+        );
+        assert!(!log.contains("s3cret"), "content in the log:\n{log}");
+    }
+}

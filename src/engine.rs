@@ -469,7 +469,8 @@ fn fetch_and_tell(
     let result = phases::mattermost::fetch::fetch(host, release, cancel);
     if let (Ok(tarball), Some(install_dir)) = (&result, unpack_into) {
         if !cancel.is_cancelled() {
-            let staging = host.path(&phases::mattermost::unpack::staging_dir(install_dir));
+            let box_staging = phases::mattermost::unpack::staging_dir(install_dir);
+            let staging = host.path(&box_staging);
             let started = Instant::now();
             host.note(&format!(
                 "[mattermost] unpacking {} into {} alongside apt",
@@ -478,7 +479,7 @@ fn fetch_and_tell(
             ));
             let sha = phases::mattermost::signature::recorded_sha256(release, tarball)
                 .unwrap_or_default();
-            match phases::mattermost::unpack::unpack_ahead(host, tarball, &staging, &sha) {
+            match phases::mattermost::unpack::unpack_ahead(host, tarball, &box_staging, &sha) {
                 Ok(_) => host.note(&format!(
                     "[mattermost] unpacked into {} alongside apt in {:.1}s",
                     staging.display(),

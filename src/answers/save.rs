@@ -3,9 +3,6 @@
 //! each password goes to its own 0600 file next to it, referenced by the
 //! `db_password_file` / `admin_password_file` keys that [`super::from_json`] reads.
 
-use std::fs::OpenOptions;
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -80,7 +77,7 @@ pub fn save_for_replay(a: &Answers, path: &Path) -> std::io::Result<SavedFiles> 
         |s| s.to_string_lossy().into_owned(),
     );
     let dir = path.parent().unwrap_or(Path::new("/")).to_owned();
-    std::fs::create_dir_all(&dir)?;
+    crate::host::local::create_dir_all(&dir)?;
     let db_file = dir.join(format!("{stem}.db-password"));
     let admin_file = dir.join(format!("{stem}.admin-password"));
     write(
@@ -104,35 +101,15 @@ pub fn save_for_replay(a: &Answers, path: &Path) -> std::io::Result<SavedFiles> 
     })
 }
 
-/// Writes atomically (a temporary file in the same directory, then rename); the
-/// temporary file has `mode` from its creation, so a secret is never readable by others.
 fn write(path: &Path, content: &[u8], mode: u32) -> std::io::Result<()> {
-    let name = path
-        .file_name()
-        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(mode)
-            .open(&tmp)?;
-        f.set_permissions(std::fs::Permissions::from_mode(mode))?;
-        f.write_all(content)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    crate::host::local::write_atomic(path, content, mode)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::answers::from_json;
+    use std::os::unix::fs::PermissionsExt as _;
 
     #[test]
     fn a_dropped_admin_password_stays_dropped() {

@@ -6,7 +6,7 @@
 //! each (the peak is reset between them). Installs nothing and changes no answers;
 //! the verified tarball stays in the cache, as after an install's download.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -38,7 +38,7 @@ fn peak_rss_kib() -> u64 {
 
 /// Resets the peak RSS to the current RSS (`clear_refs` 5, Linux 4.0+).
 fn reset_peak_rss() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let _ = crate::host::local::write(Path::new("/proc/self/clear_refs"), b"5");
 }
 
 pub fn run(args: &Args) -> Outcome {
@@ -77,7 +77,9 @@ pub fn run(args: &Args) -> Outcome {
     if let Some(dir) = &args.unpack {
         reset_peak_rss();
         let started = Instant::now();
-        if let Err(e) = unpack::unpack(&host, &tarball, dir) {
+        // The host maps box paths: an absolute directory is the same on the box.
+        let dir = std::env::current_dir().map_or_else(|_| dir.clone(), |cwd| cwd.join(dir));
+        if let Err(e) = unpack::unpack(&host, &tarball, &dir) {
             eprintln!("bench-download: {}", e.cause);
             return Outcome::with_log(ExitCode::FAILURE, &host);
         }

@@ -36,7 +36,7 @@ pub enum What {
 
 pub fn run(args: &Args) -> Outcome {
     let result = match &args.what {
-        What::Man { dir } => std::fs::create_dir_all(dir)
+        What::Man { dir } => crate::host::local::create_dir_all(dir)
             .and_then(|()| clap_mangen::generate_to(Cli::command(), dir))
             .map_err(|e| format!("generate man: cannot write into {}: {e}", dir.display())),
         What::Completions { shell } => {

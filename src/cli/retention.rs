@@ -3,7 +3,6 @@
 //! installs a timer that runs it daily as the service user.
 
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::SystemTime;
@@ -46,11 +45,7 @@ fn now_ms() -> i64 {
 fn append(log: Option<&Path>, line: &str) {
     let Some(path) = log else { return };
     let stamp = humantime::format_rfc3339_seconds(SystemTime::now());
-    let opened = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o640)
-        .open(path);
+    let opened = crate::host::local::open_append(path, 0o640);
     match opened {
         Ok(mut f) => {
             let _ = writeln!(f, "{stamp} {line}");

@@ -3,10 +3,16 @@
 //! changing them and writes atomically.
 
 pub mod command;
+pub mod dns;
 #[cfg(test)]
 pub mod fake;
 pub mod files;
+pub mod http;
+pub mod local;
 pub mod log;
+pub mod ops;
+pub mod secret;
+pub mod tree;
 
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -16,6 +22,7 @@ pub use command::{
 };
 pub use files::{FileSpec, FileState, WriteOutcome};
 pub use log::RunLog;
+pub use ops::Ops;
 
 use crate::events::{Event, EventSink};
 
@@ -114,6 +121,14 @@ impl Host {
     /// The real path of an absolute path on the box.
     pub fn path(&self, p: &Path) -> PathBuf {
         self.root.join(p.strip_prefix("/").unwrap_or(p))
+    }
+
+    /// The box path of a real path under the root (the inverse of [`Host::path`]): for
+    /// a file in a temporary directory made under a box directory. A path outside the
+    /// root comes back as it is.
+    pub fn on_box(&self, real: &Path) -> PathBuf {
+        real.strip_prefix(&self.root)
+            .map_or_else(|_| real.to_owned(), |rel| Path::new("/").join(rel))
     }
 
     /// Runs a command and returns its output whatever the exit code; logs both.

@@ -20,9 +20,9 @@
 //!   written (cut, or padded with zeros) and listed in the manifest as `changed` —
 //!   the database dump is the consistent part, taken first.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{BufWriter, Read};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -244,7 +244,7 @@ impl Writer<'_> {
 /// Removes what interrupted backups left in `dir`: `*.tar.part` archives and dump
 /// staging directories (both only under the names this module gives them).
 fn clean_leftovers(host: &Host, dir: &Path) {
-    let Ok(rd) = fs::read_dir(dir) else {
+    let Ok(rd) = fs::read_dir(host.path(dir)) else {
         return;
     };
     for e in rd.flatten() {
@@ -255,7 +255,7 @@ fn clean_leftovers(host: &Host, dir: &Path) {
                 "[backup] removing {} left by an interrupted backup",
                 p.display()
             ));
-            let _ = fs::remove_file(&p);
+            let _ = host.remove_file(&dir.join(&name));
         } else if name.starts_with(&format!(".{PREFIX}"))
             && Path::new(&name).extension().is_some_and(|x| x == "dump")
         {
@@ -263,7 +263,7 @@ fn clean_leftovers(host: &Host, dir: &Path) {
                 "[backup] removing {} left by an interrupted backup",
                 p.display()
             ));
-            let _ = fs::remove_dir_all(&p);
+            let _ = host.remove_dir_all(&dir.join(&name));
         }
     }
 }
@@ -278,17 +278,13 @@ pub fn backup(
 ) -> Result<Made, PhaseError> {
     let real_to = host.path(to);
     let fresh = !real_to.exists();
-    fs::create_dir_all(&real_to).map_err(err("cannot create", to))?;
+    host.create_dir_all(to).map_err(err("cannot create", to))?;
     if fresh {
         // A directory the backup made holds secrets: root's only. An operator's
         // existing directory keeps its mode; the archive itself is 0600 either way.
-        fs::set_permissions(
-            &real_to,
-            std::os::unix::fs::PermissionsExt::from_mode(0o700),
-        )
-        .map_err(err("cannot chmod", to))?;
+        host.set_mode(to, 0o700).map_err(err("cannot chmod", to))?;
     }
-    clean_leftovers(host, &real_to);
+    clean_leftovers(host, to);
     let install = &a.install_dir;
     let trees: Vec<(PathBuf, String)> = vec![
         (a.data_dir.clone(), format!("{TOP}/data")),
@@ -314,7 +310,8 @@ pub fn backup(
     let stamp = crate::host::now_stamp();
     let name = format!("{PREFIX}{stamp}.tar");
     let archive = to.join(&name);
-    let part = real_to.join(format!("{name}.part"));
+    let part_box = to.join(format!("{name}.part"));
+    let part = host.path(&part_box);
     let staging = to.join(format!(".{PREFIX}{stamp}.dump"));
 
     // The database first: the consistent point of the backup.
@@ -343,11 +340,8 @@ pub fn backup(
             ))
             .fix("free space there, or give another directory with --to"));
         }
-        let out = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&part)
+        let out = host
+            .create_new_file(&part_box, 0o600)
             .map_err(err("cannot create", &part))?;
         let mut w = Writer {
             host,
@@ -425,19 +419,20 @@ pub fn backup(
         file.sync_all().map_err(err("cannot flush", &part))?;
         Ok(manifest)
     });
-    let _ = fs::remove_dir_all(host.path(&staging));
+    let _ = host.remove_dir_all(&staging);
     let manifest = match result {
         Ok(m) => m,
         Err(e) => {
-            let _ = fs::remove_file(&part);
+            let _ = host.remove_file(&part_box);
             return Err(e);
         }
     };
-    fs::rename(&part, host.path(&archive)).map_err(err("cannot rename", &part))?;
+    host.rename(&part_box, &archive)
+        .map_err(err("cannot rename", &part))?;
     if let Ok(d) = File::open(&real_to) {
         let _ = d.sync_all();
     }
-    let removed_old = keep.map_or_else(Vec::new, |n| prune(&real_to, n.max(1)));
+    let removed_old = keep.map_or_else(Vec::new, |n| prune(host, to, n.max(1)));
     for p in &removed_old {
         host.note(&format!(
             "[backup] removed the older archive {}",
@@ -458,8 +453,9 @@ pub fn backup(
 }
 
 /// Deletes the oldest archives beyond `keep` (names this module gives only).
-fn prune(dir: &Path, keep: usize) -> Vec<PathBuf> {
-    let mut names: Vec<String> = fs::read_dir(dir)
+fn prune(host: &Host, to: &Path, keep: usize) -> Vec<PathBuf> {
+    let dir = host.path(to);
+    let mut names: Vec<String> = fs::read_dir(&dir)
         .into_iter()
         .flatten()
         .flatten()
@@ -472,8 +468,8 @@ fn prune(dir: &Path, keep: usize) -> Vec<PathBuf> {
         .into_iter()
         .take(excess)
         .filter_map(|n| {
-            let p = dir.join(n);
-            fs::remove_file(&p).ok().map(|()| p)
+            let p = dir.join(&n);
+            host.remove_file(&to.join(n)).ok().map(|()| p)
         })
         .collect()
 }

@@ -25,7 +25,7 @@ pub fn prune(host: &Host, keep: &[String]) -> Vec<PathBuf> {
             continue;
         }
         let shown = Path::new(CACHE_DIR).join(&name);
-        match std::fs::remove_file(e.path()) {
+        match host.remove_file(&shown) {
             Ok(()) => {
                 host.note(&format!("[upgrade] removed the cached {}", shown.display()));
                 removed.push(shown);

@@ -16,9 +16,9 @@
 //! continues; until then the saved answers still name the old directory, so a
 //! `repair` serves from the old, complete copy — never from a partial one.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{Read, Write};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -247,15 +247,19 @@ pub fn move_data(host: &Host, from: &Path, to: &Path) -> Result<String, PhaseErr
         own.save(host)?;
     }
     host.run(&Cmd::new("systemctl", &["stop", "mattermost.service"]))?;
-    if let Some(parent) = dst.parent() {
-        fs::create_dir_all(parent)
-            .map_err(|e| PhaseError::new(format!("cannot create {}: {e}", parent.display())))?;
+    if let Some(parent) = to.parent() {
+        host.create_dir_all(parent).map_err(|e| {
+            PhaseError::new(format!(
+                "cannot create {}: {e}",
+                host.path(parent).display()
+            ))
+        })?;
     }
     if !across && pending.is_none() {
         if dst.exists() {
-            let _ = fs::remove_dir(&dst);
+            let _ = host.remove_dir(to);
         }
-        match fs::rename(&src, &dst) {
+        match host.rename(from, to) {
             Ok(()) => {
                 host.note(&format!(
                     "[reconfigure] moved {} to {}",
@@ -296,7 +300,7 @@ pub fn move_data(host: &Host, from: &Path, to: &Path) -> Result<String, PhaseErr
     if r.stage == Stage::Copying {
         save(host, &r)?;
         let mut copy = Copy::new(host);
-        copy.tree(&src, &dst).map_err(|e| {
+        copy.tree(from, to).map_err(|e| {
             PhaseError::new(format!(
                 "copying {} to {}: {e}",
                 from.display(),
@@ -312,7 +316,7 @@ pub fn move_data(host: &Host, from: &Path, to: &Path) -> Result<String, PhaseErr
             human(copy.bytes),
             copy.skipped
         ));
-        let checked = verify(&src, &dst).map_err(|e| {
+        let checked = verify(host, to, &src, &dst).map_err(|e| {
             PhaseError::new(format!(
                 "the copy of {} in {} differs: {e}; Mattermost still uses {}",
                 from.display(),
@@ -330,7 +334,7 @@ pub fn move_data(host: &Host, from: &Path, to: &Path) -> Result<String, PhaseErr
         save(host, &r)?;
     }
     if host.path(from).exists() {
-        fs::rename(&src, host.path(&kept))
+        host.rename(from, &kept)
             .map_err(|e| PhaseError::new(format!("cannot rename {}: {e}", from.display())))?;
     }
     r.stage = Stage::Done;
@@ -396,51 +400,57 @@ impl<'h> Copy<'h> {
         }
     }
 
+    /// Copies the box path `src` to the box path `dst`, one file at a time.
     fn tree(&mut self, src: &Path, dst: &Path) -> std::io::Result<()> {
-        let meta = fs::symlink_metadata(src)?;
-        match fs::symlink_metadata(dst) {
+        let ops = self.host.bulk();
+        let (real_src, real_dst) = (self.host.path(src), self.host.path(dst));
+        let meta = fs::symlink_metadata(&real_src)?;
+        match fs::symlink_metadata(&real_dst) {
             Ok(m) if m.is_dir() => {}
-            Ok(_) => fs::remove_file(dst)?,
-            Err(_) => fs::create_dir(dst)?,
+            Ok(_) => ops.remove_file(dst)?,
+            Err(_) => ops.create_dir(dst)?,
         }
-        for entry in fs::read_dir(src)? {
+        for entry in fs::read_dir(&real_src)? {
             let entry = entry?;
-            let (from, to) = (entry.path(), dst.join(entry.file_name()));
-            let m = fs::symlink_metadata(&from)?;
+            let (from, to) = (src.join(entry.file_name()), dst.join(entry.file_name()));
+            let (real_from, real_to) = (entry.path(), real_dst.join(entry.file_name()));
+            let m = fs::symlink_metadata(&real_from)?;
             let kind = m.file_type();
             if kind.is_dir() {
                 self.tree(&from, &to)?;
             } else if kind.is_file() {
                 self.file(&from, &to, &m)?;
             } else if kind.is_symlink() {
-                let target = fs::read_link(&from)?;
-                if fs::read_link(&to).ok().as_ref() != Some(&target) {
-                    if fs::symlink_metadata(&to).is_ok() {
-                        fs::remove_file(&to)?;
+                let target = fs::read_link(&real_from)?;
+                if fs::read_link(&real_to).ok().as_ref() != Some(&target) {
+                    if fs::symlink_metadata(&real_to).is_ok() {
+                        ops.remove_file(&to)?;
                     }
-                    std::os::unix::fs::symlink(&target, &to)?;
+                    ops.symlink(&target, &to)?;
                 }
-                std::os::unix::fs::lchown(&to, Some(m.uid()), Some(m.gid()))?;
+                ops.lchown(&to, Some(m.uid()), Some(m.gid()))?;
             } else {
                 self.host.note(&format!(
                     "[reconfigure] skipped {} (not a file, directory or link)",
-                    from.display()
+                    real_from.display()
                 ));
             }
         }
         // The directory's own metadata last: its times change as entries are added.
-        std::os::unix::fs::chown(dst, Some(meta.uid()), Some(meta.gid()))?;
-        fs::set_permissions(dst, fs::Permissions::from_mode(meta.mode() & 0o7777))?;
+        ops.chown(dst, Some(meta.uid()), Some(meta.gid()))?;
+        ops.set_mode(dst, meta.mode() & 0o7777)?;
         let times = fs::FileTimes::new()
             .set_accessed(meta.accessed()?)
             .set_modified(meta.modified()?);
-        File::open(dst)?.set_times(times)?;
+        File::open(&real_dst)?.set_times(times)?;
         Ok(())
     }
 
+    /// Copies the box path `s` to the box path `d`.
     fn file(&mut self, s: &Path, d: &Path, m: &fs::Metadata) -> std::io::Result<()> {
+        let ops = self.host.bulk();
         self.files += 1;
-        if let Ok(dm) = fs::symlink_metadata(d) {
+        if let Ok(dm) = fs::symlink_metadata(self.host.path(d)) {
             if dm.is_file()
                 && dm.len() == m.len()
                 && dm.mtime() == m.mtime()
@@ -450,21 +460,15 @@ impl<'h> Copy<'h> {
                 return Ok(());
             }
             if !dm.is_file() {
-                fs::remove_file(d)?;
+                ops.remove_file(d)?;
             }
         }
-        let mut input = File::open(s)?;
-        let mut out = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .custom_flags(i32::try_from(rustix::fs::OFlags::NOFOLLOW.bits()).unwrap_or(0))
-            .mode(0o600)
-            .open(d)?;
+        let mut input = File::open(self.host.path(s))?;
+        let mut out = ops.create_file_nofollow(d, 0o600)?;
         let n = std::io::copy(&mut input, &mut out)?;
         out.flush()?;
         self.bytes += n;
-        std::os::unix::fs::fchown(&out, Some(m.uid()), Some(m.gid()))?;
+        ops.chown_file(&out, d, m.uid(), m.gid())?;
         out.set_permissions(fs::Permissions::from_mode(m.mode() & 0o7777))?;
         // The time last: a copy cut short before this line never looks complete.
         out.set_times(
@@ -493,7 +497,8 @@ fn sha256(p: &Path) -> std::io::Result<Vec<u8>> {
 /// Every file under `src` has an equal copy under `dst` (size and SHA-256), every
 /// directory and link is there. Files that differ have their copy's time cleared, so
 /// the next pass copies them again. Returns (files, bytes) compared.
-fn verify(src: &Path, dst: &Path) -> std::io::Result<(u64, u64)> {
+/// `to` is `dst` as the box names it.
+fn verify(host: &Host, to: &Path, src: &Path, dst: &Path) -> std::io::Result<(u64, u64)> {
     let (mut files, mut bytes) = (0, 0);
     let mut differ = Vec::new();
     walk_verify(src, dst, &mut files, &mut bytes, &mut differ)?;
@@ -502,9 +507,12 @@ fn verify(src: &Path, dst: &Path) -> std::io::Result<(u64, u64)> {
     }
     for d in &differ {
         // The copy must not be skipped next time.
-        let _ = File::options()
-            .write(true)
-            .open(d)
+        let Ok(rel) = d.strip_prefix(dst) else {
+            continue;
+        };
+        let _ = host
+            .bulk()
+            .open_write(&to.join(rel))
             .and_then(|f| f.set_modified(std::time::UNIX_EPOCH));
     }
     let shown: Vec<String> = differ
@@ -606,7 +614,7 @@ mod tests {
         // A first pass cut short: half the files copied, one of them truncated (as a
         // kill in the middle of a file leaves it).
         let mut c = Copy::new(&host);
-        c.tree(&src, &dst).unwrap();
+        c.tree(Path::new("/old"), Path::new("/new")).unwrap();
         let victim = dst.join("users/u1/big.bin");
         fs::OpenOptions::new()
             .write(true)
@@ -617,12 +625,15 @@ mod tests {
         for i in 0..150 {
             fs::remove_file(dst.join(format!("teams/t1/channels/f{i}.txt"))).unwrap();
         }
-        assert!(verify(&src, &dst).is_err(), "a partial copy verified");
+        assert!(
+            verify(&host, Path::new("/new"), &src, &dst).is_err(),
+            "a partial copy verified"
+        );
         let mut c = Copy::new(&host);
-        c.tree(&src, &dst).unwrap();
+        c.tree(Path::new("/old"), Path::new("/new")).unwrap();
         assert_eq!(c.files, 301);
         assert_eq!(c.skipped, 150, "the files already there must be skipped");
-        assert_eq!(verify(&src, &dst).unwrap().0, 301);
+        assert_eq!(verify(&host, Path::new("/new"), &src, &dst).unwrap().0, 301);
         assert_eq!(listing(&src), listing(&dst));
     }
 
@@ -632,7 +643,9 @@ mod tests {
         let (src, dst) = (tmp.path().join("old"), tmp.path().join("new"));
         seed(&src);
         let host = crate::state::test_host::host(tmp.path());
-        Copy::new(&host).tree(&src, &dst).unwrap();
+        Copy::new(&host)
+            .tree(Path::new("/old"), Path::new("/new"))
+            .unwrap();
         // Bit rot: same size, same time, other bytes.
         let victim = dst.join("teams/t1/channels/f10.txt");
         let meta = fs::metadata(&victim).unwrap();
@@ -645,16 +658,18 @@ mod tests {
             .unwrap()
             .set_modified(meta.modified().unwrap())
             .unwrap();
-        let why = verify(&src, &dst).unwrap_err().to_string();
+        let why = verify(&host, Path::new("/new"), &src, &dst)
+            .unwrap_err()
+            .to_string();
         assert!(
             why.contains("1 file(s) differ") && why.contains("f10.txt"),
             "{why}"
         );
         // The next pass copies it again, and then it verifies.
         let mut c = Copy::new(&host);
-        c.tree(&src, &dst).unwrap();
+        c.tree(Path::new("/old"), Path::new("/new")).unwrap();
         assert_eq!(c.files - c.skipped, 1);
-        verify(&src, &dst).unwrap();
+        verify(&host, Path::new("/new"), &src, &dst).unwrap();
     }
 
     #[test]
@@ -670,11 +685,13 @@ mod tests {
         fs::create_dir_all(&dst).unwrap();
         std::os::unix::fs::symlink(&outside, dst.join("f")).unwrap();
         let host = crate::state::test_host::host(t.path());
-        Copy::new(&host).tree(&src, &dst).unwrap();
+        Copy::new(&host)
+            .tree(Path::new("/old"), Path::new("/new"))
+            .unwrap();
         assert_eq!(fs::read_to_string(&outside).unwrap(), "operator's file");
         assert_eq!(fs::read_link(dst.join("l")).unwrap(), outside);
         assert_eq!(fs::read_to_string(dst.join("f")).unwrap(), "data");
-        verify(&src, &dst).unwrap();
+        verify(&host, Path::new("/new"), &src, &dst).unwrap();
     }
 
     /// A box rooted in a temp dir on the disk whose `/mnt` links to a directory on

@@ -28,7 +28,6 @@
 
 use std::fs::{self, File};
 use std::io::BufReader;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -336,8 +335,8 @@ fn data_err(what: &str, p: &Path) -> impl FnOnce(std::io::Error) -> PhaseError {
     move |e| PhaseError::new(format!("{msg}: {e}"))
 }
 
-/// One pass through the archive: the dump into `staging`, the files in place
-/// (owned by `owner`), config.json kept aside.
+/// One pass through the archive: the dump into `staging` (a box path), the files in
+/// place (owned by `owner`), config.json kept aside.
 fn put_back_files(
     host: &Host,
     archive: &Path,
@@ -346,26 +345,22 @@ fn put_back_files(
     staging: &Path,
     owner: (u32, u32),
 ) -> Result<PutBack, PhaseError> {
-    let roots: [(&str, PathBuf); 3] = [
-        ("mattermost-backup/data/", host.path(&a.data_dir)),
-        (
-            "mattermost-backup/plugins/",
-            host.path(&a.install_dir.join("plugins")),
-        ),
+    // (member prefix, the directory as a real path, the same on the box)
+    let roots: [(&str, PathBuf, PathBuf); 3] = [
+        ("mattermost-backup/data/", a.data_dir.clone()),
+        ("mattermost-backup/plugins/", a.install_dir.join("plugins")),
         (
             "mattermost-backup/client-plugins/",
-            host.path(&a.install_dir.join("client/plugins")),
+            a.install_dir.join("client/plugins"),
         ),
-    ];
-    for (_, root) in &roots {
+    ]
+    .map(|(prefix, dir)| (prefix, host.path(&dir), dir));
+    for (_, root, box_root) in &roots {
         if !root.is_dir() {
-            fs::create_dir_all(root).map_err(data_err("cannot create", root))?;
-            rustix::fs::chown(
-                root,
-                Some(rustix::fs::Uid::from_raw(owner.0)),
-                Some(rustix::fs::Gid::from_raw(owner.1)),
-            )
-            .map_err(|e| data_err("cannot chown", root)(e.into()))?;
+            host.create_dir_all(box_root)
+                .map_err(data_err("cannot create", root))?;
+            host.chown(box_root, Some(owner.0), Some(owner.1))
+                .map_err(data_err("cannot chown", root))?;
         }
     }
     let f = File::open(archive).map_err(data_err("cannot read", archive))?;
@@ -386,17 +381,14 @@ fn put_back_files(
         let name = entry.path().map_err(read)?.to_string_lossy().into_owned();
         let size = entry.header().size().unwrap_or(0);
         if name == manifest.database {
-            let file = staging.join(
+            let box_file = staging.join(
                 Path::new(&name)
                     .file_name()
                     .unwrap_or_else(|| std::ffi::OsStr::new("dump")),
             );
-            let mut w = fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&file)
+            let file = host.path(&box_file);
+            let mut w = host
+                .create_file(&box_file, 0o600)
                 .map_err(data_err("cannot create", &file))?;
             std::io::copy(&mut entry, &mut w).map_err(data_err("cannot write", &file))?;
             w.sync_all().map_err(data_err("cannot write", &file))?;
@@ -405,9 +397,9 @@ fn put_back_files(
             let mut text = Vec::new();
             std::io::Read::read_to_end(&mut entry, &mut text).map_err(read)?;
             out.config = Some(text);
-        } else if let Some((prefix, root)) = roots
+        } else if let Some((prefix, root, box_root)) = roots
             .iter()
-            .find(|(prefix, _)| name.starts_with(prefix) || format!("{name}/") == *prefix)
+            .find(|(prefix, _, _)| name.starts_with(prefix) || format!("{name}/") == *prefix)
         {
             let rel = name.strip_prefix(prefix).unwrap_or("");
             if rel.trim_end_matches('/').is_empty() {
@@ -420,6 +412,7 @@ fn put_back_files(
                 ))
                 .fix("this archive was not made by mattermost-setup backup, or was altered; restore another")
             })?;
+            let box_dest = box_root.join(dest.strip_prefix(root).unwrap_or(Path::new(rel)));
             // A file or link in the way is replaced (never followed): the archive's
             // copy is the one being restored.
             if let Ok(m) = fs::symlink_metadata(&dest) {
@@ -431,23 +424,22 @@ fn put_back_files(
                         ))
                         .fix("move that directory away, then run the restore again"));
                     }
-                    fs::remove_file(&dest).map_err(data_err("cannot replace", &dest))?;
+                    host.bulk()
+                        .remove_file(&box_dest)
+                        .map_err(data_err("cannot replace", &dest))?;
                 }
             }
-            if let Some(parent) = dest.parent() {
-                fs::create_dir_all(parent).map_err(data_err("cannot create", parent))?;
+            if let (Some(parent), Some(box_parent)) = (dest.parent(), box_dest.parent()) {
+                host.bulk()
+                    .create_dir_all(box_parent)
+                    .map_err(data_err("cannot create", parent))?;
             }
-            entry
-                .unpack(&dest)
+            host.bulk()
+                .unpack_entry(&mut entry, &box_dest)
                 .map_err(data_err("cannot write", &dest))?;
-            rustix::fs::chownat(
-                rustix::fs::CWD,
-                &dest,
-                Some(rustix::fs::Uid::from_raw(owner.0)),
-                Some(rustix::fs::Gid::from_raw(owner.1)),
-                rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
-            )
-            .map_err(|e| data_err("cannot chown", &dest)(e.into()))?;
+            host.bulk()
+                .lchown(&box_dest, Some(owner.0), Some(owner.1))
+                .map_err(data_err("cannot chown", &dest))?;
             out.files += 1;
         }
         done += size;
@@ -475,33 +467,42 @@ fn put_back(
     let owner = host.lookup_user(crate::plan::SERVICE_USER).ok_or_else(|| {
         PhaseError::new("the system user mattermost is missing after the install")
     })?;
-    let staging = host.path(Path::new(STAGING));
-    let _ = fs::remove_dir_all(&staging);
-    fs::create_dir_all(&staging).map_err(data_err("cannot create", &staging))?;
-    fs::set_permissions(&staging, fs::Permissions::from_mode(0o700))
+    let box_staging = Path::new(STAGING);
+    let staging = host.path(box_staging);
+    let _ = host.remove_dir_all(box_staging);
+    host.create_dir_all(box_staging)
+        .map_err(data_err("cannot create", &staging))?;
+    host.set_mode(box_staging, 0o700)
         .map_err(data_err("cannot chmod", &staging))?;
     host.note(&format!(
         "[restore] putting back the files and the database from {}",
         rec.archive.display()
     ));
-    let result = put_back_files(host, &host.path(&rec.archive), manifest, a, &staging, owner)
-        .and_then(|found| {
-            host.note(&format!("[restore] {} files put back", found.files));
-            let dump = found.dump.ok_or_else(|| {
-                PhaseError::new(format!(
-                    "the archive has no database dump ({})",
-                    manifest.database
-                ))
-            })?;
-            host.note(&format!(
-                "[restore] restoring the database {} from the archive's dump",
-                a.db_name
-            ));
-            super::upgrade::restore_database(host, a.db_engine, &a.db_name, &dump)
-                .map_err(|e| PhaseError::new(format!("restoring the database: {e}")))?;
-            Ok(found.config)
-        });
-    let _ = fs::remove_dir_all(&staging);
+    let result = put_back_files(
+        host,
+        &host.path(&rec.archive),
+        manifest,
+        a,
+        box_staging,
+        owner,
+    )
+    .and_then(|found| {
+        host.note(&format!("[restore] {} files put back", found.files));
+        let dump = found.dump.ok_or_else(|| {
+            PhaseError::new(format!(
+                "the archive has no database dump ({})",
+                manifest.database
+            ))
+        })?;
+        host.note(&format!(
+            "[restore] restoring the database {} from the archive's dump",
+            a.db_name
+        ));
+        super::upgrade::restore_database(host, a.db_engine, &a.db_name, &dump)
+            .map_err(|e| PhaseError::new(format!("restoring the database: {e}")))?;
+        Ok(found.config)
+    });
+    let _ = host.remove_dir_all(box_staging);
     let mut renamed = Vec::new();
     if let Some(text) = result? {
         let mut cfg: Value = serde_json::from_slice(&text).map_err(|e| {
@@ -599,7 +600,7 @@ pub fn restore(
     }
     let reports = engine::install_with(host, &a, &plan(&a)?, cancel, super::UNFINISHED)
         .map_err(|e| RestoreError::Install(Box::new(e)))?;
-    let _ = fs::remove_file(host.path(Path::new(RESTORE_RECORD)));
+    let _ = host.remove_file(Path::new(RESTORE_RECORD));
     host.note(&format!("[restore] {} restored", archive.display()));
     Ok(Restored {
         manifest,
@@ -679,6 +680,7 @@ fn begin(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt as _;
 
     #[test]
     fn the_old_domain_is_renamed_where_it_stands_as_a_host_name() {
@@ -861,11 +863,11 @@ mod tests {
                 ("mattermost-backup/manifest.json", 'f', b"{}"),
             ],
         );
-        let staging = t.path().join("staging");
+        let staging = root.join("staging");
         fs::create_dir_all(&staging).unwrap();
         let mut m = manifest();
         m.members = vec![];
-        let got = put_back_files(&host, &ar, &m, &a, &staging, me).unwrap();
+        let got = put_back_files(&host, &ar, &m, &a, Path::new("/staging"), me).unwrap();
         assert_eq!(got.files, 6, "the teams directory and 5 files");
         assert_eq!(fs::read(got.dump.as_ref().unwrap()).unwrap(), b"PGDMP dump");
         let mode = fs::metadata(got.dump.unwrap())
@@ -923,7 +925,7 @@ mod tests {
                 ("mattermost-backup/data/hop/planted", 'f', b"x"),
             ],
         );
-        let e = put_back_files(&host, &evil, &m, &a, &staging, me).unwrap_err();
+        let e = put_back_files(&host, &evil, &m, &a, Path::new("/staging"), me).unwrap_err();
         assert!(
             e.cause.contains("mattermost-backup/data/hop/planted"),
             "{}",

@@ -59,7 +59,7 @@ pub fn uninstall(host: &Host, a: &Answers, purge: bool) -> Result<Report, PhaseE
     });
     if own.files.contains_key(&unit) && host.path(&unit).exists() {
         host.backup(&unit)?;
-        std::fs::remove_file(host.path(&unit))
+        host.remove_file(&unit)
             .map_err(|e| PhaseError::new(format!("cannot remove {}: {e}", unit.display())))?;
         host.run(&Cmd::new("systemctl", &["daemon-reload"]))?;
         r.removed.push(format!("{} (backed up)", unit.display()));
@@ -74,7 +74,7 @@ pub fn uninstall(host: &Host, a: &Answers, purge: bool) -> Result<Report, PhaseE
     }
     let nginx_link = PathBuf::from(format!("/etc/nginx/sites-enabled/{}", plan::NGINX_SITE));
     if own.did_create("nginx_site", plan::NGINX_SITE) && host.path(&nginx_link).is_symlink() {
-        std::fs::remove_file(host.path(&nginx_link))
+        host.remove_file(&nginx_link)
             .map_err(|e| PhaseError::new(format!("cannot remove {}: {e}", nginx_link.display())))?;
         r.removed
             .push(format!("nginx site {} disabled", plan::NGINX_SITE));
@@ -87,7 +87,7 @@ pub fn uninstall(host: &Host, a: &Answers, purge: bool) -> Result<Report, PhaseE
             continue;
         }
         host.backup(path)?;
-        std::fs::remove_file(host.path(path))
+        host.remove_file(path)
             .map_err(|e| PhaseError::new(format!("cannot remove {}: {e}", path.display())))?;
         r.removed.push(format!("{} (backed up)", path.display()));
     }
@@ -197,19 +197,19 @@ pub fn uninstall(host: &Host, a: &Answers, purge: bool) -> Result<Report, PhaseE
     // install it was making.
     for f in ["release.json", "journal.json", "restore.json"] {
         let p = Path::new(STATE_DIR).join(f);
-        let _ = std::fs::remove_file(host.path(&p));
+        let _ = host.remove_file(&p);
     }
     if purge {
-        let _ = std::fs::remove_file(host.path(Path::new(crate::answers::SAVED_ANSWERS)));
-        let _ = std::fs::remove_file(host.path(Path::new(crate::state::ownership::PATH)));
-        let _ = std::fs::remove_file(host.path(Path::new(crate::state::ownership::PREVIOUS)));
+        let _ = host.remove_file(Path::new(crate::answers::SAVED_ANSWERS));
+        let _ = host.remove_file(Path::new(crate::state::ownership::PATH));
+        let _ = host.remove_file(Path::new(crate::state::ownership::PREVIOUS));
         r.removed.push(format!(
             "{} and the ownership record",
             crate::answers::SAVED_ANSWERS
         ));
         for dir in [STATE_DIR, ANSWERS_DIR] {
             // Only when nothing else is left in them.
-            let _ = std::fs::remove_dir(host.path(Path::new(dir)));
+            let _ = host.remove_dir(Path::new(dir));
         }
     } else {
         r.kept.push(format!(
@@ -227,7 +227,7 @@ pub fn uninstall(host: &Host, a: &Answers, purge: bool) -> Result<Report, PhaseE
     // trees. Purged with the data; otherwise listed.
     for (path, what) in leftovers(host, install) {
         if purge {
-            remove_path(&host.path(&path))?;
+            remove_path(host, &path)?;
             host.note(&format!("[uninstall] removed {}", path.display()));
             r.removed.push(format!("{} ({what})", path.display()));
         } else {
@@ -318,12 +318,12 @@ fn remove_program_files(host: &Host, install: &Path, r: &mut Report) -> Result<(
                 if c.file_name() == "plugins" {
                     r.kept.push(format!("{}/client/plugins", install.display()));
                 } else {
-                    remove_path(&c.path())?;
+                    remove_path(host, &install.join("client").join(c.file_name()))?;
                 }
             }
             continue;
         }
-        remove_path(&path)?;
+        remove_path(host, &install.join(&name))?;
     }
     r.removed.push(format!(
         "program files in {} (bin, client, i18n, templates, ...)",
@@ -336,17 +336,19 @@ fn remove_program_files(host: &Host, install: &Path, r: &mut Report) -> Result<(
     Ok(())
 }
 
-fn remove_path(p: &Path) -> Result<(), PhaseError> {
+/// Removes the box path `p`: a directory with its content, or a file or link.
+fn remove_path(host: &Host, box_path: &Path) -> Result<(), PhaseError> {
+    let p = host.path(box_path);
     let res = if p.is_dir() && !p.is_symlink() {
-        std::fs::remove_dir_all(p)
+        host.remove_dir_all(box_path)
     } else {
-        std::fs::remove_file(p)
+        host.remove_file(box_path)
     };
     res.map_err(|e| PhaseError::new(format!("cannot remove {}: {e}", p.display())))
 }
 
 fn remove_tree(host: &Host, dir: &Path, r: &mut Report) -> Result<(), PhaseError> {
-    remove_path(&host.path(dir))?;
+    remove_path(host, dir)?;
     host.note(&format!("[uninstall] removed {}", dir.display()));
     r.removed.push(format!("{} (with its data)", dir.display()));
     Ok(())
@@ -360,7 +362,7 @@ fn empty_tree(host: &Host, dir: &Path, r: &mut Report) -> Result<(), PhaseError>
     let entries = std::fs::read_dir(&real)
         .map_err(|e| PhaseError::new(format!("cannot list {}: {e}", dir.display())))?;
     for e in entries.flatten() {
-        remove_path(&e.path())?;
+        remove_path(host, &dir.join(e.file_name()))?;
     }
     host.note(&format!("[uninstall] emptied {}", dir.display()));
     r.removed

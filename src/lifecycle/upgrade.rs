@@ -155,10 +155,8 @@ pub(crate) fn dump_database(
     dir: &Path,
     from: Version,
 ) -> Result<PathBuf, PhaseError> {
-    let real = host.path(dir);
-    std::fs::create_dir_all(&real).map_err(io("cannot create", dir))?;
-    std::fs::set_permissions(&real, std::os::unix::fs::PermissionsExt::from_mode(0o700))
-        .map_err(io("cannot chmod", dir))?;
+    host.create_dir_all(dir).map_err(io("cannot create", dir))?;
+    host.set_mode(dir, 0o700).map_err(io("cannot chmod", dir))?;
     let (file, cmd) = match a.db_engine {
         DbEngine::Postgresql => {
             let f = dir.join(format!("{}-{from}.pgdump", a.db_name));
@@ -190,11 +188,13 @@ pub(crate) fn dump_database(
     Ok(file)
 }
 
-/// Moves the preserved directories from `from_tree` into `to_tree`. Forward
+/// Moves the preserved directories from `from_tree` into `to_tree` (box paths; errors
+/// name the real ones). Forward
 /// (`replace` true): the release's own copies (an empty logs/, a default config/) are
 /// parked as `<dir>.release-default`. Back (`replace` false): a directory already in
 /// `to_tree` is the operator's and is never displaced.
 fn move_preserved(
+    host: &Host,
     from_tree: &Path,
     to_tree: &Path,
     data_inside: bool,
@@ -205,22 +205,25 @@ fn move_preserved(
         if rel == "data" && !data_inside {
             continue;
         }
-        let src = from_tree.join(rel);
+        let (box_src, box_dst) = (from_tree.join(rel), to_tree.join(rel));
+        let (src, dst) = (host.path(&box_src), host.path(&box_dst));
         if !src.exists() {
             continue;
         }
-        let dst = to_tree.join(rel);
         if dst.exists() && !replace {
             continue;
         }
         if dst.exists() {
             let parked = to_tree.join(format!("{rel}.release-default"));
-            std::fs::rename(&dst, &parked).map_err(io("cannot set aside", &dst))?;
+            host.rename(&box_dst, &parked)
+                .map_err(io("cannot set aside", &dst))?;
         }
-        if let Some(parent) = dst.parent() {
-            std::fs::create_dir_all(parent).map_err(io("cannot create", parent))?;
+        if let (Some(parent), Some(box_parent)) = (dst.parent(), box_dst.parent()) {
+            host.create_dir_all(box_parent)
+                .map_err(io("cannot create", parent))?;
         }
-        std::fs::rename(&src, &dst).map_err(io("cannot move", &src))?;
+        host.rename(&box_src, &box_dst)
+            .map_err(io("cannot move", &src))?;
         moved.push(rel.to_owned());
     }
     Ok(moved)
@@ -359,7 +362,7 @@ fn read_record(host: &Host) -> Result<Option<UpgradeRecord>, PhaseError> {
 }
 
 fn remove_record(host: &Host) -> Result<(), PhaseError> {
-    match std::fs::remove_file(host.path(Path::new(UPGRADE_RECORD))) {
+    match host.remove_file(Path::new(UPGRADE_RECORD)) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(
@@ -469,7 +472,7 @@ fn roll_back(host: &Host, r: &UpgradeRecord, why: &str) -> Result<RolledBack, Ph
     if prev.exists() {
         if inst.exists() {
             // The new release was switched in: give its preserved directories back.
-            move_preserved(&inst, &prev, r.data_inside, false)?;
+            move_preserved(host, &r.install, &r.previous, r.data_inside, false)?;
             let aside = r.install.with_file_name(format!(
                 "{}-{}.{why}-{}",
                 r.install
@@ -478,16 +481,17 @@ fn roll_back(host: &Host, r: &UpgradeRecord, why: &str) -> Result<RolledBack, Ph
                 r.to,
                 now_stamp()
             ));
-            std::fs::rename(&inst, host.path(&aside))
+            host.rename(&r.install, &aside)
                 .map_err(io("cannot set aside", &r.install))?;
             kept.push(aside);
         } else if new.exists() {
-            move_preserved(&new, &prev, r.data_inside, false)?;
+            move_preserved(host, &r.new_tree, &r.previous, r.data_inside, false)?;
         }
-        std::fs::rename(&prev, &inst).map_err(io("cannot restore", &r.previous))?;
+        host.rename(&r.previous, &r.install)
+            .map_err(io("cannot restore", &r.previous))?;
     } else if new.exists() {
         // Stopped before the trees were swapped: the old release is still in place.
-        move_preserved(&new, &inst, r.data_inside, false)?;
+        move_preserved(host, &r.new_tree, &r.install, r.data_inside, false)?;
     }
     // Whatever is left of the new tree is kept aside (never deleted: after a crash
     // nobody can be sure it holds nothing of the operator's).
@@ -500,7 +504,7 @@ fn roll_back(host: &Host, r: &UpgradeRecord, why: &str) -> Result<RolledBack, Ph
                 .map_or_else(|| "mattermost".into(), |n| n.to_string_lossy().into_owned()),
             now_stamp()
         ));
-        std::fs::rename(host.path(&staging), host.path(&aside))
+        host.rename(&staging, &aside)
             .map_err(io("cannot set aside", &staging))?;
         kept.push(aside);
     }
@@ -607,7 +611,8 @@ pub fn recover(host: &Host, install: &Path) -> Result<Option<String>, PhaseError
     let Some(r) = read_record(host)? else {
         let staging = upgrade_staging(install);
         if host.path(&staging).exists() {
-            std::fs::remove_dir_all(host.path(&staging)).map_err(io("cannot remove", &staging))?;
+            host.remove_dir_all(&staging)
+                .map_err(io("cannot remove", &staging))?;
             let msg = format!(
                 "removed {}: the unpacked release of an upgrade interrupted before its switch (nothing of yours was in it)",
                 staging.display()
@@ -773,12 +778,12 @@ pub fn upgrade(host: &Host, answers: &Answers, cancel: &Cancel) -> Result<Outcom
     ));
 
     let staging_rel = upgrade_staging(&install);
-    let staging = host.path(&staging_rel);
     host.note(&format!(
         "[upgrade] unpacking {to} into {}",
         staging_rel.display()
     ));
-    let new_tree = unpack::unpack(host, &tarball, &staging)?;
+    let new_tree = unpack::unpack(host, &tarball, &staging_rel)?;
+    let box_new_tree = staging_rel.join(new_tree.file_name().unwrap_or_default());
     host.note(&format!("[upgrade] {to} unpacked; switching"));
 
     // Switch: stop, move the operator's directories into the new tree, swap trees.
@@ -817,17 +822,18 @@ pub fn upgrade(host: &Host, answers: &Answers, cancel: &Cancel) -> Result<Outcom
     host.note(
         "[upgrade] moving config, logs, plugins, client/plugins and data into the new release",
     );
-    let moved = move_preserved(&real_install, &new_tree, data_inside, true)?;
+    let moved = move_preserved(host, &install, &box_new_tree, data_inside, true)?;
     host.note("[upgrade] preserved directories moved; swapping the release trees");
-    let real_previous = host.path(&previous);
-    if real_previous.exists() {
-        let aside = real_previous.with_extension(format!("previous-{}", now_stamp()));
-        std::fs::rename(&real_previous, &aside).map_err(io("cannot set aside", &previous))?;
+    if host.path(&previous).exists() {
+        let aside = previous.with_extension(format!("previous-{}", now_stamp()));
+        host.rename(&previous, &aside)
+            .map_err(io("cannot set aside", &previous))?;
     }
-    std::fs::rename(&real_install, &real_previous).map_err(io("cannot rename", &install))?;
-    std::fs::rename(&new_tree, &real_install)
+    host.rename(&install, &previous)
+        .map_err(io("cannot rename", &install))?;
+    host.rename(&box_new_tree, &install)
         .map_err(io("cannot move the new release to", &install))?;
-    let _ = std::fs::remove_dir_all(&staging);
+    let _ = host.remove_dir_all(&staging_rel);
     let record = UpgradeRecord {
         new_tree: install.clone(),
         ..record

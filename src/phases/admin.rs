@@ -282,8 +282,7 @@ impl Phase for Admin {
         };
         ctx.step(P, "switching local mode off again");
         let off = set_local_mode(ctx, false, &restore).and_then(|()| restart_and_wait(ctx, false));
-        let socket = ctx.host.path(Path::new(LOCAL_SOCKET));
-        let _ = std::fs::remove_file(socket);
+        let _ = ctx.host.remove_file(Path::new(LOCAL_SOCKET));
         match (result, off) {
             (Err(e), Err(off)) => Err(PhaseError::new(format!(
                 "{}\nand switching local mode off failed too: {}",
@@ -339,16 +338,14 @@ fn prepare_socket_dir(ctx: &Ctx) -> Result<(), PhaseError> {
         .parent()
         .map(Path::to_owned)
         .unwrap_or_default();
-    let real = ctx.host.path(&dir);
     let (uid, gid) = ctx
         .host
         .lookup_user(SERVICE_USER)
         .ok_or_else(|| PhaseError::new("the mattermost system user is missing"))?;
-    std::fs::create_dir_all(&real)
-        .and_then(|()| std::os::unix::fs::chown(&real, Some(uid), Some(gid)))
-        .and_then(|()| {
-            std::fs::set_permissions(&real, std::os::unix::fs::PermissionsExt::from_mode(0o750))
-        })
+    ctx.host
+        .create_dir_all(&dir)
+        .and_then(|()| ctx.host.chown(&dir, Some(uid), Some(gid)))
+        .and_then(|()| ctx.host.set_mode(&dir, 0o750))
         .map_err(|e| PhaseError::new(format!("cannot prepare {}: {e}", dir.display())))?;
     Ok(())
 }

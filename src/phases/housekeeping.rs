@@ -152,7 +152,7 @@ pub fn remove(host: &Host, own: &Ownership) -> Result<Vec<String>, PhaseError> {
                 if path != Path::new(PROGRAM) {
                     host.backup(path)?;
                 }
-                std::fs::remove_file(host.path(path)).map_err(|e| {
+                host.remove_file(path).map_err(|e| {
                     PhaseError::new(format!("cannot remove {}: {e}", path.display()))
                 })?;
                 host.note(&format!("[housekeeping] removed {}", path.display()));

@@ -61,12 +61,12 @@ pub fn remove(root: &Path, rel: &str) -> Removal {
             root.display()
         ));
     }
-    if let Err(e) = std::fs::remove_file(&full) {
+    if let Err(e) = crate::host::local::remove_file(&full) {
         return Removal::Failed(format!("{}: {e}", full.display()));
     }
     // Mattermost keeps each upload in a directory of its own; drop it when empty.
     if let Some(dir) = full.parent().filter(|d| *d != root) {
-        let _ = std::fs::remove_dir(dir);
+        let _ = crate::host::local::remove_dir(dir);
     }
     Removal::Removed
 }

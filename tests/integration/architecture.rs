@@ -296,3 +296,113 @@ fn separate_cycles_are_reported_apart_and_a_chain_is_none() {
     let (_dir, src) = tree(&[("a.rs", "use crate::b;"), ("b.rs", "use crate::c;")]);
     assert!(cycles(&graph(&src)).is_empty());
 }
+
+/// The names that switch the one-door lints off: the lints themselves and the
+/// groups they are in (`style`, `all`).
+const DOOR_LINTS: [&str; 4] = [
+    "clippy::disallowed_methods",
+    "clippy::disallowed_types",
+    "clippy::style",
+    "clippy::all",
+];
+
+/// Every place under `src` outside `src/host/` that names a lint of [`DOOR_LINTS`]
+/// in code (an `allow`, `expect` or `cfg_attr`), as `src/<file>:<line>: <text>`;
+/// the one exception is src/lib.rs's `#![cfg_attr(test, allow(...))]`, which
+/// lets test code build its fixtures with std::fs.
+fn door_exceptions(src: &Path) -> Vec<String> {
+    let mut files = Vec::new();
+    rust_files(src, &mut files);
+    let mut found = Vec::new();
+    for file in files {
+        let rel = file.strip_prefix(src).unwrap_or(&file);
+        if rel.starts_with("host") {
+            continue;
+        }
+        let text = fs::read_to_string(&file)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", file.display()));
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or_default();
+            if !DOOR_LINTS.iter().any(|l| code.contains(l)) {
+                continue;
+            }
+            let test_only = rel == Path::new("lib.rs")
+                && code.trim_start().starts_with("#![cfg_attr(test, allow(");
+            if !test_only {
+                found.push(format!("src/{}:{}: {}", rel.display(), n + 1, line.trim()));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn the_box_is_changed_only_through_the_host() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let found = door_exceptions(&root.join("src"));
+    assert!(
+        found.is_empty(),
+        "outside src/host/ nothing may switch off clippy.toml's disallowed-methods/-types \
+         (file changes, sockets and HTTP clients go through Host; see src/host/ops.rs):\n{}",
+        found.join("\n")
+    );
+    // The rule itself is in force: the lints are configured and not turned off for
+    // the whole crate.
+    let toml = fs::read_to_string(root.join("clippy.toml")).unwrap();
+    for needed in [
+        "std::fs::write",
+        "std::fs::rename",
+        "std::fs::remove_file",
+        "std::fs::remove_dir_all",
+        "std::fs::create_dir_all",
+        "std::fs::set_permissions",
+        "std::os::unix::fs::symlink",
+        "std::os::unix::fs::lchown",
+        "std::fs::OpenOptions::open",
+        "std::net::TcpStream",
+        "std::os::unix::net::UnixStream",
+        "reqwest::blocking::Client",
+    ] {
+        assert!(
+            toml.contains(&format!("path = \"{needed}\"")),
+            "clippy.toml no longer forbids {needed}"
+        );
+    }
+    let cargo = fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    assert!(
+        !cargo.contains("disallowed_methods") && !cargo.contains("disallowed_types"),
+        "Cargo.toml's [lints] must not turn the one-door lints off"
+    );
+    let lib = fs::read_to_string(root.join("src/lib.rs")).unwrap();
+    assert!(
+        !lib.lines()
+            .any(|l| l.starts_with("#![allow(") && l.contains("disallowed")),
+        "src/lib.rs allows the one-door lints outside tests"
+    );
+}
+
+#[test]
+fn an_allow_of_the_door_lints_outside_the_host_is_named() {
+    let (_dir, src) = tree(&[
+        (
+            "lib.rs",
+            "#![cfg_attr(test, allow(clippy::disallowed_methods, clippy::disallowed_types))]\n",
+        ),
+        ("host/ops.rs", "#![allow(clippy::disallowed_methods)]\n"),
+        (
+            "phases/x.rs",
+            "// clippy::disallowed_methods in a comment is no exception\nfn f() {}\n\
+             #[allow(clippy::disallowed_methods)]\nfn g() {}\n",
+        ),
+        ("cli.rs", "#![expect(clippy::style)]\n"),
+        ("engine.rs", "#![allow(clippy::disallowed_types)]\n"),
+    ]);
+    assert_eq!(
+        door_exceptions(&src),
+        [
+            "src/cli.rs:1: #![expect(clippy::style)]",
+            "src/engine.rs:1: #![allow(clippy::disallowed_types)]",
+            "src/phases/x.rs:3: #[allow(clippy::disallowed_methods)]",
+        ]
+    );
+}

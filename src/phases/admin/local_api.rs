@@ -51,7 +51,7 @@ impl Response {
 /// Sends one JSON request with `client`; the body (which may carry the admin
 /// password) goes only into the connection.
 fn exchange(
-    client: &reqwest::blocking::Client,
+    client: &http::Client,
     url: &str,
     host: &str,
     method: &str,

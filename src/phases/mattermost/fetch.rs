@@ -14,7 +14,7 @@
 //! written; the buffers then go back to the worker, so none is allocated (or zeroed)
 //! after the first few and memory stays at a few MiB whatever the file's size.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 
 use crate::events::Event;
-use crate::host::Host;
+use crate::host::{Host, http};
 use crate::phases::{PhaseError, PhaseId};
 use crate::plan::{ReleasePlan, Source};
 use crate::vocab::Cancel;
@@ -134,7 +134,7 @@ impl Tuning {
 /// with nothing received leaves no empty `.part` behind.
 fn download_rest(
     host: &Host,
-    client: &reqwest::blocking::Client,
+    client: &http::Client,
     url: &str,
     part: &mut Part,
     part_path: &Path,
@@ -150,7 +150,7 @@ fn download_rest(
     host.note(&format!("[mattermost] downloading {url}"));
     let result = fetch_into(host, client, url, part, cancel, tuning);
     if result.is_err() && part.have == 0 {
-        let _ = std::fs::remove_file(part_path);
+        let _ = host.remove_file(&host.on_box(part_path));
     }
     result
 }
@@ -158,20 +158,13 @@ fn download_rest(
 /// The client for downloads from the mirror: connect and per-read timeouts (the
 /// blocking client applies `timeout` to the wait for the response head and to each
 /// read of the body, not to the whole file).
-pub(crate) fn download_client(tuning: &Tuning) -> Result<reqwest::blocking::Client, String> {
-    // main() installs it too; a library caller (tests, other front ends) may not have.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::blocking::Client::builder()
-        .user_agent(concat!("mattermost-setup/", env!("CARGO_PKG_VERSION")))
-        .connect_timeout(tuning.connect_timeout)
-        .timeout(tuning.read_timeout)
-        .build()
-        .map_err(|e| {
-            format!(
-                "cannot set up HTTPS (is ca-certificates installed?): {}",
-                crate::probes::http::error_chain(&e)
-            )
-        })
+pub(crate) fn download_client(tuning: &Tuning) -> Result<http::Client, String> {
+    http::download_client(tuning.connect_timeout, tuning.read_timeout).map_err(|e| {
+        format!(
+            "cannot set up HTTPS (is ca-certificates installed?): {}",
+            crate::probes::http::error_chain(&e)
+        )
+    })
 }
 
 pub use crate::state::hex;
@@ -278,7 +271,8 @@ fn io_err(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> F
 /// The cache directory, and the final path of `name` in it.
 fn cache_path(host: &Host, name: &str) -> Result<PathBuf, FetchError> {
     let cache = host.path(Path::new(CACHE_DIR));
-    std::fs::create_dir_all(&cache).map_err(io_err("cannot create", &cache))?;
+    host.create_dir_all(Path::new(CACHE_DIR))
+        .map_err(io_err("cannot create", &cache))?;
     Ok(cache.join(name))
 }
 
@@ -299,13 +293,15 @@ fn reuse_cached(
         ));
         return Ok(true);
     }
-    std::fs::remove_file(final_path).map_err(io_err("cannot remove", final_path))?;
+    host.remove_file(&host.on_box(final_path))
+        .map_err(io_err("cannot remove", final_path))?;
     Ok(false)
 }
 
 /// Makes `part` the final file: flushed to disk, renamed, the rename made durable.
-fn commit(part: &Path, final_path: &Path) -> Result<(), FetchError> {
-    std::fs::rename(part, final_path).map_err(io_err("cannot rename", part))?;
+fn commit(host: &Host, part: &Path, final_path: &Path) -> Result<(), FetchError> {
+    host.rename(&host.on_box(part), &host.on_box(final_path))
+        .map_err(io_err("cannot rename", part))?;
     if let Some(dir) = final_path.parent() {
         File::open(dir)
             .and_then(|d| d.sync_all())
@@ -345,7 +341,9 @@ fn copy_local(
     let src = File::open(&real).map_err(io_err("cannot read", &real))?;
     let total = src.metadata().ok().map(|m| m.len());
     let part = final_path.with_file_name(format!("{name}.part"));
-    let mut file = File::create(&part).map_err(io_err("cannot create", &part))?;
+    let mut file = host
+        .create_file(&host.on_box(&part), 0o666)
+        .map_err(io_err("cannot create", &part))?;
     let mut hasher = Sha256::new();
     let copied = stream(
         src,
@@ -358,7 +356,7 @@ fn copy_local(
     )
     .and_then(|_| file.sync_all());
     if let Err(e) = copied {
-        let _ = std::fs::remove_file(&part);
+        let _ = host.remove_file(&host.on_box(&part));
         return Err(FetchError::Io {
             action: "cannot copy",
             path: real,
@@ -367,14 +365,14 @@ fn copy_local(
     }
     let actual = hex(&hasher.finalize());
     if actual != expected {
-        let _ = std::fs::remove_file(&part);
+        let _ = host.remove_file(&host.on_box(&part));
         return Err(FetchError::ChecksumMismatch {
             source_name: path.display().to_string(),
             expected: expected.to_owned(),
             actual,
         });
     }
-    commit(&part, &final_path)?;
+    commit(host, &part, &final_path)?;
     host.note(&format!(
         "[mattermost] {} copied into {} while hashing; the copy is what gets unpacked",
         path.display(),
@@ -395,12 +393,8 @@ struct Part {
 impl Part {
     /// Opens (or creates) the `.part`, hashing what an earlier attempt left in it.
     fn open(path: PathBuf, host: &Host, cancel: &Cancel, url: &str) -> Result<Self, FetchError> {
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .open(&path)
+        let file = host
+            .open_resume(&host.on_box(&path))
             .map_err(io_err("cannot create", &path))?;
         let mut part = Self {
             path,
@@ -551,7 +545,7 @@ enum Msg {
 /// that come back from the hasher (`pool`) when there are. Runs detached: when the
 /// receiver is gone (stop, stall) it ends at its next send or read timeout.
 fn worker(
-    client: &reqwest::blocking::Client,
+    client: &http::Client,
     url: &str,
     from: u64,
     tx: &SyncSender<Msg>,
@@ -633,7 +627,7 @@ fn next(rx: &Receiver<Msg>, cancel: &Cancel, patience: Duration) -> Result<Optio
 
 fn attempt(
     host: &Host,
-    client: &reqwest::blocking::Client,
+    client: &http::Client,
     url: &str,
     part: &mut Part,
     cancel: &Cancel,
@@ -837,7 +831,7 @@ fn download(
             part.file
                 .sync_all()
                 .map_err(io_err("cannot sync", &part_path))?;
-            commit(&part_path, &final_path)?;
+            commit(host, &part_path, &final_path)?;
             return Ok(final_path);
         }
     }
@@ -845,7 +839,7 @@ fn download(
     let actual = hex(&part.hasher.finalize());
     if actual != expected {
         drop(part.file);
-        let _ = std::fs::remove_file(&part_path);
+        let _ = host.remove_file(&host.on_box(&part_path));
         return Err(FetchError::ChecksumMismatch {
             source_name: url.to_owned(),
             expected: expected.to_owned(),
@@ -856,7 +850,7 @@ fn download(
         .sync_all()
         .map_err(io_err("cannot sync", &part_path))?;
     drop(part.file);
-    commit(&part_path, &final_path)?;
+    commit(host, &part_path, &final_path)?;
     Ok(final_path)
 }
 
@@ -882,7 +876,8 @@ pub(super) fn download_verified_by(
         if let Ok(by) = verify(&final_path) {
             return Ok((final_path, by));
         }
-        std::fs::remove_file(&final_path).map_err(io_err("cannot remove", &final_path))?;
+        host.remove_file(&host.on_box(&final_path))
+            .map_err(io_err("cannot remove", &final_path))?;
     }
     let client = download_client(tuning).map_err(|reason| FetchError::Download {
         url: url.to_owned(),
@@ -892,7 +887,7 @@ pub(super) fn download_verified_by(
     let mut part = Part::open(part_path.clone(), host, cancel, url)?;
     if part.have > 0 {
         if let Ok(by) = verify(&part_path) {
-            commit(&part_path, &final_path)?;
+            commit(host, &part_path, &final_path)?;
             return Ok((final_path, by));
         }
     }
@@ -903,11 +898,11 @@ pub(super) fn download_verified_by(
     drop(part.file);
     match verify(&part_path) {
         Ok(by) => {
-            commit(&part_path, &final_path)?;
+            commit(host, &part_path, &final_path)?;
             Ok((final_path, by))
         }
         Err(e) => {
-            let _ = std::fs::remove_file(&part_path);
+            let _ = host.remove_file(&host.on_box(&part_path));
             Err(e)
         }
     }
@@ -916,7 +911,7 @@ pub(super) fn download_verified_by(
 /// Attempts until the whole file is in `part`, retrying with backoff.
 fn fetch_into(
     host: &Host,
-    client: &reqwest::blocking::Client,
+    client: &http::Client,
     url: &str,
     part: &mut Part,
     cancel: &Cancel,

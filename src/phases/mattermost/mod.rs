@@ -270,7 +270,8 @@ impl Phase for Mattermost {
                     PhaseError::new(format!("cannot read {}: {e}", tarball.display()))
                 })?,
             );
-            let staging = host.path(&unpack::staging_dir(&a.install_dir));
+            let box_staging = unpack::staging_dir(&a.install_dir);
+            let staging = host.path(&box_staging);
             // The tarball's own SHA-256 (for a signature-checked release, computed):
             // an unpack made ahead counts only for this very tarball.
             let this_sha = verified_sha256.clone().unwrap_or_default();
@@ -282,10 +283,10 @@ impl Phase for Mattermost {
                 top
             } else {
                 ctx.step(P, format!("unpacking {}", tarball.display()));
-                unpack::unpack(host, &tarball, &staging)?
+                unpack::unpack(host, &tarball, &box_staging)?
             };
-            let target = host.path(&a.install_dir);
-            let moved = unpack::merge_no_clobber(&top, &target).map_err(|e| {
+            let box_top = box_staging.join(top.file_name().unwrap_or_default());
+            let moved = unpack::merge_no_clobber(host, &box_top, &a.install_dir).map_err(|e| {
                 PhaseError::new(format!(
                     "cannot move the new files into {}: {e}",
                     a.install_dir.display()
@@ -295,7 +296,7 @@ impl Phase for Mattermost {
                 "[mattermost] {moved} entries moved into {}",
                 a.install_dir.display()
             ));
-            let _ = std::fs::remove_dir_all(&staging);
+            let _ = host.remove_dir_all(&box_staging);
             ctx.restart_mattermost = true;
         }
 

@@ -594,7 +594,7 @@ fn keyring(
         });
     };
     let path = dir.join("mattermost-release-key.gpg");
-    std::fs::write(&path, &pinned.packets)
+    host.write_own(&host.on_box(&path), &pinned.packets)
         .map_err(|e| SignatureError::Gpgv(format!("cannot write {}: {e}", path.display())))?;
     host.note(&format!(
         "[mattermost] the key from {from} has the pinned fingerprint {}{}",
@@ -711,14 +711,14 @@ pub fn fetch_signed(
     // Our own 0700 directory in the root-owned cache: the keyring, the .sig and
     // gpgv's home (so root's ~/.gnupg is never read or written).
     let cache = host.path(Path::new(fetch::CACHE_DIR));
-    std::fs::create_dir_all(&cache).map_err(|source| FetchError::Io {
-        action: "cannot create",
-        path: cache.clone(),
-        source,
-    })?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".gpgv-")
-        .tempdir_in(&cache)
+    host.create_dir_all(Path::new(fetch::CACHE_DIR))
+        .map_err(|source| FetchError::Io {
+            action: "cannot create",
+            path: cache.clone(),
+            source,
+        })?;
+    let tmp = host
+        .temp_dir_in(Path::new(fetch::CACHE_DIR), ".gpgv-")
         .map_err(|source| FetchError::Io {
             action: "cannot create a directory in",
             path: cache.clone(),
@@ -734,11 +734,12 @@ pub fn fetch_signed(
         })
     })?;
     let sig = tmp.path().join("tarball.sig");
-    std::fs::write(&sig, &sig_bytes).map_err(|source| FetchError::Io {
-        action: "cannot write",
-        path: sig.clone(),
-        source,
-    })?;
+    host.write_own(&host.on_box(&sig), &sig_bytes)
+        .map_err(|source| FetchError::Io {
+            action: "cannot write",
+            path: sig.clone(),
+            source,
+        })?;
     let check = Check {
         dir: tmp.path(),
         keyring: &ring,

@@ -24,7 +24,8 @@ pub fn staging_dir(install_dir: &Path) -> PathBuf {
 const AHEAD_MARKER: &str = ".unpacked-ahead-sha256-";
 
 /// Unpacks ahead of the Mattermost phase (in the download's thread, while apt works):
-/// [`unpack`] into `staging`, then the marker that lets [`unpacked_ahead`] find it.
+/// [`unpack`] into `staging` (a box path), then the marker that lets [`unpacked_ahead`]
+/// find it.
 pub fn unpack_ahead(
     host: &Host,
     tarball: &Path,
@@ -32,12 +33,13 @@ pub fn unpack_ahead(
     sha256: &str,
 ) -> Result<PathBuf, PhaseError> {
     let top = unpack(host, tarball, staging)?;
-    std::fs::write(staging.join(format!("{AHEAD_MARKER}{sha256}")), b"").map_err(|e| {
-        PhaseError::new(format!(
-            "cannot write in the staging directory {}: {e}",
-            staging.display()
-        ))
-    })?;
+    host.write_own(&staging.join(format!("{AHEAD_MARKER}{sha256}")), b"")
+        .map_err(|e| {
+            PhaseError::new(format!(
+                "cannot write in the staging directory {}: {e}",
+                host.path(staging).display()
+            ))
+        })?;
     Ok(top)
 }
 
@@ -51,18 +53,22 @@ pub fn unpacked_ahead(staging: &Path, sha256: &str) -> Option<PathBuf> {
     .then_some(top)
 }
 
-/// Unpacks `tarball` into `staging` (emptied first) and returns `staging/mattermost`.
+/// Unpacks `tarball` into `staging` (a box path, emptied first) and returns
+/// `staging/mattermost` as a real path.
 pub fn unpack(host: &Host, tarball: &Path, staging: &Path) -> Result<PathBuf, PhaseError> {
     let err = |what: &str, e: &dyn std::fmt::Display| {
         PhaseError::new(format!("cannot unpack {}: {what}: {e}", tarball.display())).fix(
             "the tarball may be damaged: remove it from /var/cache/mattermost-setup and run again",
         )
     };
+    let box_staging = staging;
+    let staging = &host.path(box_staging);
     if staging.exists() {
-        std::fs::remove_dir_all(staging)
+        host.remove_dir_all(box_staging)
             .map_err(|e| err("cannot clear the staging directory", &e))?;
     }
-    std::fs::create_dir_all(staging).map_err(|e| err("cannot create the staging directory", &e))?;
+    host.create_dir_all(box_staging)
+        .map_err(|e| err("cannot create the staging directory", &e))?;
     let file = File::open(tarball).map_err(|e| err("cannot open", &e))?;
     let total = file.metadata().map_or(0, |m| m.len());
     let reader = ProgressReader::new(file, total, host);
@@ -84,8 +90,9 @@ pub fn unpack(host: &Host, tarball: &Path, staging: &Path) -> Result<PathBuf, Ph
                 &path.display(),
             ));
         }
-        entry
-            .unpack_in(staging)
+        // No log line per entry: the phase logs the unpack as a whole.
+        host.bulk()
+            .unpack_entry_in(&mut entry, box_staging)
             .map_err(|e| err("cannot write", &e))?;
     }
     let top = staging.join("mattermost");
@@ -135,28 +142,29 @@ impl<R: std::io::Read> std::io::Read for ProgressReader<'_, R> {
     }
 }
 
-/// Moves every entry of `from` that `to` lacks into `to`; recurses into directories
-/// both have. Never replaces an existing file. Returns how many entries moved.
-pub fn merge_no_clobber(from: &Path, to: &Path) -> std::io::Result<usize> {
-    if !to.exists() {
+/// Moves every entry of `from` that `to` lacks into `to` (box paths); recurses into
+/// directories both have. Never replaces an existing file. Returns how many entries
+/// moved.
+pub fn merge_no_clobber(host: &Host, from: &Path, to: &Path) -> std::io::Result<usize> {
+    if !host.path(to).exists() {
         if let Some(parent) = to.parent() {
-            std::fs::create_dir_all(parent)?;
+            host.create_dir_all(parent)?;
         }
-        std::fs::rename(from, to)?;
+        host.rename(from, to)?;
         return Ok(1);
     }
     let mut moved = 0;
-    for entry in std::fs::read_dir(from)? {
+    for entry in std::fs::read_dir(host.path(from))? {
         let entry = entry?;
-        let dest = to.join(entry.file_name());
+        let (src, dest) = (from.join(entry.file_name()), to.join(entry.file_name()));
         let is_dir = entry.file_type()?.is_dir();
-        match std::fs::symlink_metadata(&dest) {
+        match std::fs::symlink_metadata(host.path(&dest)) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                std::fs::rename(entry.path(), &dest)?;
+                host.rename(&src, &dest)?;
                 moved += 1;
             }
             Err(e) => return Err(e),
-            Ok(m) if m.is_dir() && is_dir => moved += merge_no_clobber(&entry.path(), &dest)?,
+            Ok(m) if m.is_dir() && is_dir => moved += merge_no_clobber(host, &src, &dest)?,
             Ok(_) => {}
         }
     }
@@ -177,7 +185,8 @@ mod tests {
         std::fs::write(from.join("bin/mattermost"), "bin").unwrap();
         std::fs::create_dir_all(to.join("config")).unwrap();
         std::fs::write(to.join("config/config.json"), "mine").unwrap();
-        merge_no_clobber(&from, &to).unwrap();
+        let host = crate::state::test_host::host(dir.path());
+        merge_no_clobber(&host, Path::new("/from"), Path::new("/to")).unwrap();
         assert_eq!(
             std::fs::read_to_string(to.join("config/config.json")).unwrap(),
             "mine"
@@ -227,17 +236,34 @@ mod tests {
         let staging = dir.path().join(".mattermost.mattermost-setup-staging");
         let sha = "ab".repeat(32);
         assert_eq!(unpacked_ahead(&staging, &sha), None);
-        let top = unpack_ahead(&host, &tarball, &staging, &sha).unwrap();
+        let top = unpack_ahead(
+            &host,
+            &tarball,
+            Path::new("/.mattermost.mattermost-setup-staging"),
+            &sha,
+        )
+        .unwrap();
         assert_eq!(unpacked_ahead(&staging, &sha), Some(top.clone()));
         assert!(top.join("config/config.json").is_file());
         // Another release's SHA-256: not this tree.
         assert_eq!(unpacked_ahead(&staging, &"cd".repeat(32)), None);
         // A plain unpack (as an interrupted one restarts) empties the staging first:
         // no marker survives it.
-        unpack(&host, &tarball, &staging).unwrap();
+        unpack(
+            &host,
+            &tarball,
+            Path::new("/.mattermost.mattermost-setup-staging"),
+        )
+        .unwrap();
         assert_eq!(unpacked_ahead(&staging, &sha), None);
         // The tree without its binary (a damaged staging) is not used either.
-        unpack_ahead(&host, &tarball, &staging, &sha).unwrap();
+        unpack_ahead(
+            &host,
+            &tarball,
+            Path::new("/.mattermost.mattermost-setup-staging"),
+            &sha,
+        )
+        .unwrap();
         std::fs::remove_file(top.join("bin/mattermost")).unwrap();
         assert_eq!(unpacked_ahead(&staging, &sha), None);
     }

@@ -201,7 +201,7 @@ fn restore(ctx: &Ctx, path: &Path, outcome: &WriteOutcome, newly_linked: bool) -
         failed.extend(disabled.err());
     }
     match outcome {
-        WriteOutcome::Updated { backup } => match std::fs::copy(backup, host.path(path)) {
+        WriteOutcome::Updated { backup } => match host.restore_backup(backup, path) {
             Ok(_) => host.note(&format!(
                 "file {}: restored from {}",
                 path.display(),
@@ -213,7 +213,7 @@ fn restore(ctx: &Ctx, path: &Path, outcome: &WriteOutcome, newly_linked: bool) -
                 backup.display()
             )),
         },
-        WriteOutcome::Created => match std::fs::remove_file(host.path(path)) {
+        WriteOutcome::Created => match host.remove_file(path) {
             Ok(()) => host.note(&format!("file {}: removed again", path.display())),
             Err(e) => failed.push(format!("cannot remove {} again: {e}", path.display())),
         },

@@ -18,12 +18,16 @@ pub fn enable_site(ctx: &mut Ctx, phase: PhaseId) -> Result<(), PhaseError> {
     ctx.claim("nginx_site", NGINX_SITE)?;
     ctx.step(phase, format!("enabling site {NGINX_SITE}"));
     let link = site_link();
-    let real = ctx.host.path(&link);
-    if let Some(dir) = real.parent() {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| PhaseError::new(format!("cannot create {}: {e}", dir.display())))?;
+    if let Some(dir) = link.parent() {
+        ctx.host.create_dir_all(dir).map_err(|e| {
+            PhaseError::new(format!(
+                "cannot create {}: {e}",
+                ctx.host.path(dir).display()
+            ))
+        })?;
     }
-    std::os::unix::fs::symlink(nginx_site_path(), &real)
+    ctx.host
+        .symlink(&nginx_site_path(), &link)
         .map_err(|e| PhaseError::new(format!("cannot link {}: {e}", link.display())))?;
     ctx.host.note(&format!(
         "link {} -> {}",
@@ -36,7 +40,7 @@ pub fn enable_site(ctx: &mut Ctx, phase: PhaseId) -> Result<(), PhaseError> {
 /// Removes the site's link; why not, when it could not be.
 pub fn disable_site(ctx: &Ctx) -> Result<(), String> {
     let link = site_link();
-    match std::fs::remove_file(ctx.host.path(&link)) {
+    match ctx.host.remove_file(&link) {
         Ok(()) => {
             ctx.host.note(&format!("link {} removed", link.display()));
             Ok(())

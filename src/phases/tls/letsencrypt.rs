@@ -206,9 +206,11 @@ fn ensure_webroot(ctx: &mut Ctx) -> Result<(), PhaseError> {
     let real = ctx.host.path(dir);
     if !real.is_dir() {
         ctx.claim("directory", ACME_WEBROOT)?;
-        std::fs::create_dir_all(&real)
+        ctx.host
+            .create_dir_all(dir)
             .map_err(|e| PhaseError::new(format!("cannot create {ACME_WEBROOT}: {e}")))?;
-        std::fs::set_permissions(&real, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        ctx.host
+            .set_mode(dir, 0o755)
             .map_err(|e| PhaseError::new(format!("cannot chmod {ACME_WEBROOT}: {e}")))?;
         ctx.host.note(&format!("[tls] created {ACME_WEBROOT}"));
     }

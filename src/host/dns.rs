@@ -2,6 +2,8 @@
 //! addresses, each mismatch explained — never a hard block: behind NAT the public
 //! address is not on any interface, and hairpin NAT cannot be relied on.
 
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
+
 use std::net::{IpAddr, ToSocketAddrs};
 
 use serde::Serialize;

@@ -5,6 +5,8 @@
 //! Protocols` answer hands the connection over, which an HTTP client cannot report;
 //! only its head is read, and parsed with `httparse`.
 
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
@@ -89,9 +91,40 @@ pub fn client_builder(
         .tls_backend_preconfigured(cfg))
 }
 
+/// An HTTP client built here, in the host, with its timeouts, `resolve()` or
+/// `unix_socket()`: the only kind the rest of the crate holds. It derefs to reqwest's
+/// client for making requests.
+#[derive(Clone)]
+pub struct Client(reqwest::blocking::Client);
+
+impl std::ops::Deref for Client {
+    type Target = reqwest::blocking::Client;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
 /// Builds a client from `b`, with the error as an `io::Error`.
-pub fn build(b: reqwest::blocking::ClientBuilder) -> std::io::Result<reqwest::blocking::Client> {
-    b.build().map_err(|e| io_error(&e))
+pub fn build(b: reqwest::blocking::ClientBuilder) -> std::io::Result<Client> {
+    b.build().map(Client).map_err(|e| io_error(&e))
+}
+
+/// The client for downloads from the mirror (the internet, not this box): the
+/// system's trust store, `connect_timeout`, and `read_timeout` for the wait for the
+/// response head and for each read of the body (not for the whole file).
+pub fn download_client(
+    connect_timeout: Duration,
+    read_timeout: Duration,
+) -> Result<Client, reqwest::Error> {
+    // main() installs it too; a library caller (tests, other front ends) may not have.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::blocking::Client::builder()
+        .user_agent(USER_AGENT)
+        .connect_timeout(connect_timeout)
+        .timeout(read_timeout)
+        .build()
+        .map(Client)
 }
 
 /// A response with its body as bytes.

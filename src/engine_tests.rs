@@ -1,3 +1,5 @@
+//! Test-only: declared under `#[cfg(test)]` in its parent, so outside the layering
+//! of `src/` (tests may reach any module).
 //! The engine's journal and resume logic through the fake host, over stand-in
 //! phases (`engine::converge_with`): each stand-in owns one file on the box whose
 //! content must be the planned domain, so a probe finds work exactly when the box

@@ -1,3 +1,5 @@
+//! Test-only: declared under `#[cfg(test)]` in its parent, so outside the layering
+//! of `src/` (tests may reach any module).
 //! A recording fake box for unit tests: a real [`Host`] rooted in a temp dir, whose
 //! commands are answered by a scripted [`Runner`] instead of running.
 //!

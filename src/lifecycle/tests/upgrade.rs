@@ -1,3 +1,5 @@
+//! Test-only: declared under `#[cfg(test)]` in its parent, so outside the layering
+//! of `src/` (tests may reach any module).
 //! Upgrade through the fake host: the interrupted stages (`recover`), and a full
 //! run whose health gate fails (it is cut short right after the start was queued),
 //! rolled back with the dump restored. The passing health gate (ping on the fixed

@@ -1,3 +1,5 @@
+//! Test-only: declared under `#[cfg(test)]` in its parent, so outside the layering
+//! of `src/` (tests may reach any module).
 //! The admin phase's probe: what the database says about the account, the team and
 //! the membership, read as the application user. Its apply (local mode on, a
 //! restart, the REST API over the local-mode socket, local mode off again) waits

@@ -1,3 +1,5 @@
+//! Test-only: declared under `#[cfg(test)]` in its parent, so outside the layering
+//! of `src/` (tests may reach any module).
 //! A converged box (`FakeBox::converged`: what an install leaves) has nothing to do:
 //! every phase's probe passes, for both proxies. Checks that need the network stay
 //! out: Mattermost's ping (service), the acceptance gate (HTTP through the proxy on

@@ -1,3 +1,5 @@
+//! Test-only: declared under `#[cfg(test)]` in its parent, so outside the layering
+//! of `src/` (tests may reach any module).
 use super::*;
 use crate::host::fake::ok;
 use crate::phases::housekeeping::Housekeeping;

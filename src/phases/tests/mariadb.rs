@@ -1,3 +1,5 @@
+//! Test-only: declared under `#[cfg(test)]` in its parent, so outside the layering
+//! of `src/` (tests may reach any module).
 //! The database phase on MariaDB (Mattermost 10.11): secured like
 //! mysql_secure_installation (anonymous account and empty test database dropped),
 //! the application user and a utf8mb4 database, the login checked as that user.

@@ -1,3 +1,5 @@
+//! Test-only: declared under `#[cfg(test)]` in its parent, so outside the layering
+//! of `src/` (tests may reach any module).
 //! The Mattermost phase from a local tarball (`tarball` + `sha256` answers): the
 //! same fetch, verify, unpack and config path as a download, without the network.
 //! The download itself is covered by `fetch_tests` (a local HTTP server).

@@ -1,3 +1,5 @@
+//! Test-only: declared under `#[cfg(test)]` in its parent, so outside the layering
+//! of `src/` (tests may reach any module).
 //! Every phase through the fake host (`host::fake`): probe on an empty box reports
 //! what is missing, apply issues the expected commands and writes, verify passes
 //! after, and a converged box has nothing to do.

@@ -1,3 +1,5 @@
+//! Test-only: declared under `#[cfg(test)]` in its parent, so outside the layering
+//! of `src/` (tests may reach any module).
 //! The service phase's unit file and systemctl work. Its gate (ping on
 //! 127.0.0.1:8065, a fixed address) is not faked here: a listener on that port
 //! would collide with real servers on the machine. The wait is cut short by a

@@ -1,3 +1,5 @@
+//! Test-only: declared under `#[cfg(test)]` in its parent, so outside the layering
+//! of `src/` (tests may reach any module).
 //! TLS with an existing certificate: the proxy site gains the TLS server and
 //! SiteURL becomes https. The DNS check (a warning, never a failure) still resolves
 //! the domain for real; Let's Encrypt (certbot against an ACME server) stays with

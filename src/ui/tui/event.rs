@@ -43,9 +43,10 @@ pub fn wait_input(fd: impl std::os::fd::AsFd, timeout: Duration) -> Wait {
     };
     match poll(&mut fds, Some(&ts)) {
         Err(_) => Wait::Timeout,
-        Ok(_) if fds[0]
-            .revents()
-            .intersects(PollFlags::HUP | PollFlags::ERR | PollFlags::NVAL) =>
+        Ok(_)
+            if fds[0]
+                .revents()
+                .intersects(PollFlags::HUP | PollFlags::ERR | PollFlags::NVAL) =>
         {
             Wait::HungUp
         }

@@ -1,3 +1,5 @@
+//! Test-only: declared under `#[cfg(test)]` in its parent, so outside the layering
+//! of `src/` (tests may reach any module).
 //! Screens: every one rendered with `TestBackend` at 80x24 and 120x40 and compared
 //! with the reviewed snapshots in `snapshots/`; colours that carry meaning asserted;
 //! and the state machine driven by keys and engine events (no terminal, no I/O).

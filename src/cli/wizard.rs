@@ -104,11 +104,7 @@ pub fn run(args: &Args) -> Outcome {
             Some(MenuChoice::Reconfigure) => {}
             Some(choice) => return run_choice(choice),
             None => {
-                println!("Nothing was changed.");
-                return Outcome {
-                    code: ExitCode::SUCCESS,
-                    log: None,
-                };
+                return nothing_changed();
             }
         }
     }
@@ -237,6 +233,15 @@ fn run_choice(choice: MenuChoice) -> Outcome {
     }
 }
 
+/// The operator left a question: nothing on the box was touched.
+fn nothing_changed() -> Outcome {
+    println!("Nothing was changed.");
+    Outcome {
+        code: ExitCode::SUCCESS,
+        log: None,
+    }
+}
+
 /// Where the wizard looks for backup archives on a fresh box: the backup
 /// directory, the current directory and root's home (where an archive copied from
 /// the old server usually lands).
@@ -283,11 +288,7 @@ fn offer_restore() -> Option<Outcome> {
     .ok()
     .flatten();
     let Some(picked) = picked else {
-        println!("Nothing was changed.");
-        return Some(Outcome {
-            code: ExitCode::SUCCESS,
-            log: None,
-        });
+        return Some(nothing_changed());
     };
     let i = labels.iter().position(|l| *l == picked)?;
     let (archive, manifest) = found.get(i.checked_sub(1)?)?;
@@ -300,11 +301,7 @@ fn offer_restore() -> Option<Outcome> {
         .ok()
         .flatten();
     let Some(domain) = domain else {
-        println!("Nothing was changed.");
-        return Some(Outcome {
-            code: ExitCode::SUCCESS,
-            log: None,
-        });
+        return Some(nothing_changed());
     };
     Some(super::restore::run(&super::restore::Args {
         archive: archive.clone(),

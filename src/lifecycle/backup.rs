@@ -523,6 +523,14 @@ pub enum VerifyError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// The tar stream itself breaks off or is not tar: read as far as it goes.
+    #[error(
+        "{path} is not a whole tar archive ({source}): cut short, or not made by mattermost-setup backup"
+    )]
+    NotTar {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{0} has no manifest (an interrupted or foreign archive)")]
     NoManifest(PathBuf),
     #[error("the manifest of {path} is damaged: {why}")]
@@ -537,12 +545,16 @@ pub fn verify(path: &Path) -> Result<Manifest, VerifyError> {
         path: path.to_owned(),
         source,
     };
+    let not_tar = |source| VerifyError::NotTar {
+        path: path.to_owned(),
+        source,
+    };
     let f = File::open(path).map_err(read)?;
     let mut ar = tar::Archive::new(std::io::BufReader::with_capacity(1 << 20, f));
     let mut seen: Vec<(String, u64, String)> = Vec::new();
     let mut manifest: Option<Vec<u8>> = None;
-    for entry in ar.entries().map_err(read)? {
-        let mut entry = entry.map_err(read)?;
+    for entry in ar.entries().map_err(not_tar)? {
+        let mut entry = entry.map_err(not_tar)?;
         if entry.header().entry_type() != tar::EntryType::Regular {
             continue;
         }
@@ -708,6 +720,11 @@ mod tests {
         // Cut short: the manifest (last) is gone.
         fs::write(&real, &bytes[..bytes.len() / 2]).unwrap();
         assert!(verify(&real).is_err());
+        // Not tar at all: said so, with the path.
+        fs::write(&real, b"hello").unwrap();
+        let e = verify(&real).unwrap_err();
+        assert!(matches!(e, VerifyError::NotTar { .. }), "{e}");
+        assert!(e.to_string().contains("is not a whole tar archive"), "{e}");
     }
 
     #[test]

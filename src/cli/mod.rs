@@ -183,24 +183,7 @@ pub fn plan_for(
     let plan = crate::plan::Plan::new(&crate::state::installed::pinned(host, answers))
         .map_err(|e| refuse(host, &format!("{who}: {e}")))?;
     let config = host.read(&plan.config_json).ok().flatten();
-    let mut plan = plan.with_box_config(answers, config.as_deref());
-    // The crash-restart drop-in of the PostgreSQL cluster: named after the cluster
-    // on the box, or the one apt will create (see phases::database::postgres).
-    if answers.db_engine == crate::answers::DbEngine::Postgresql {
-        use crate::phases::database::postgres;
-        if let Some(unit) =
-            postgres::cluster_unit(host).or_else(|| postgres::predicted_cluster_unit(host))
-        {
-            let spec = postgres::restart_dropin(&unit);
-            plan.files.push(crate::plan::PlannedFile {
-                path: spec.path,
-                mode: spec.mode,
-                owner: "root",
-                content: String::from_utf8_lossy(&spec.content).into_owned(),
-            });
-        }
-    }
-    Ok(plan)
+    Ok(plan.with_box_config(answers, config.as_deref()))
 }
 
 /// An answers file read and validated, and its plan on this box; or the refusal

@@ -552,11 +552,19 @@ pub fn restore(
             ));
         }
     }
-    host.note(&format!(
-        "[restore] checking {} against its manifest",
-        archive.display()
-    ));
-    let manifest = backup::verify(&real)?;
+    // Past the data stage the archive is not read again: its manifest is enough to
+    // know it is the same one (the whole read already passed).
+    let manifest = match &pending {
+        Some(p) if p.stage == Stage::Verify => backup::peek_manifest(&real)
+            .ok_or_else(|| VerifyError::NoManifest(archive.to_owned()))?,
+        _ => {
+            host.note(&format!(
+                "[restore] checking {} against its manifest",
+                archive.display()
+            ));
+            backup::verify(&real)?
+        }
+    };
     let mut rec = match pending {
         Some(p) => {
             if p.manifest_sha256 != manifest_sha(&manifest) {

@@ -42,9 +42,31 @@ pub fn data_source(a: &Answers) -> String {
     let pw = escaped_password(a);
     let db = &a.db_name;
     match a.db_engine {
-        DbEngine::Postgresql => {
-            format!("postgres://{user}:{pw}@localhost:5432/{db}?sslmode=disable&connect_timeout=10")
-        }
+        DbEngine::Postgresql => match a.remote_db() {
+            None => format!(
+                "postgres://{user}:{pw}@localhost:5432/{db}?sslmode=disable&connect_timeout=10"
+            ),
+            Some(r) => {
+                let host = match r.host.parse::<std::net::IpAddr>() {
+                    Ok(std::net::IpAddr::V6(v6)) => format!("[{v6}]"),
+                    _ => r.host.clone(),
+                };
+                let root = r
+                    .ca_file
+                    .map(|f| {
+                        format!(
+                            "&sslrootcert={}",
+                            utf8_percent_encode(&f.to_string_lossy(), USERINFO)
+                        )
+                    })
+                    .unwrap_or_default();
+                format!(
+                    "postgres://{user}:{pw}@{host}:{}/{db}?sslmode={}{root}&connect_timeout=10",
+                    r.port,
+                    r.sslmode.name()
+                )
+            }
+        },
         DbEngine::Mariadb | DbEngine::Mysql => {
             format!("{user}:{pw}@unix({MYSQL_SOCKET})/{db}?charset=utf8mb4,utf8&writeTimeout=30s")
         }

@@ -37,6 +37,9 @@ pub fn register_secrets(host: &Host, a: &Answers) {
     host.add_secret(a.db_password.expose());
     host.add_secret(&crate::dsn::escaped_password(a));
     host.add_secret(&crate::phases::database::literal(a.db_password.expose()));
+    if let Some(s3) = &a.s3 {
+        host.add_secret(s3.secret_access_key.expose());
+    }
     if let Some(pw) = a.admin.as_ref().and_then(|ad| ad.password.as_ref()) {
         // Raw, and as it travels in the local-mode API's JSON bodies.
         let pw = pw.expose();

@@ -359,3 +359,59 @@ impl Tls {
         }
     }
 }
+
+/// What one machine does in a topology of several (`machines` in the answers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Everything on one box: today's install (the default).
+    All,
+    /// PostgreSQL for the app machines, on the private network only.
+    Database,
+    /// Mattermost, against the database machine (or a managed PostgreSQL) and object storage.
+    App,
+    /// nginx in front of the app machines, with TLS.
+    Proxy,
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::All => "all",
+            Self::Database => "database",
+            Self::App => "app",
+            Self::Proxy => "proxy",
+        }
+    }
+}
+
+/// How Mattermost's PostgreSQL driver (lib/pq) secures the connection: its
+/// `sslmode` values (github.com/lib/pq conn.go, ssl.go).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum SslMode {
+    /// No TLS: only on this box, over the loopback.
+    Disable,
+    /// TLS, certificate not checked (lib/pq checks the chain when a CA file is given).
+    Require,
+    /// TLS, certificate chain checked against `db_ca_file`.
+    VerifyCa,
+    /// TLS, chain and host name checked: what a managed database should get.
+    VerifyFull,
+}
+
+impl SslMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Disable => "disable",
+            Self::Require => "require",
+            Self::VerifyCa => "verify-ca",
+            Self::VerifyFull => "verify-full",
+        }
+    }
+
+    /// The modes that check the server's certificate against a CA file.
+    pub fn verifies(self) -> bool {
+        matches!(self, Self::VerifyCa | Self::VerifyFull)
+    }
+}

@@ -8,6 +8,7 @@ mod parse;
 mod save;
 mod schema;
 mod secret;
+pub mod topology;
 pub mod validate;
 
 use std::path::{Path, PathBuf};
@@ -22,7 +23,8 @@ pub use secret::Secret;
 /// Where the tool keeps the answers of the last install on this box.
 pub const SAVED_ANSWERS: &str = "/etc/mattermost-setup/answers.json";
 
-pub use crate::vocab::{DbEngine, Edition, Proxy, Tls, VersionSpec};
+pub use crate::vocab::{DbEngine, Edition, Proxy, Role, SslMode, Tls, VersionSpec};
+pub use topology::{Machine, ObjectStorage, RemoteDb};
 
 /// The first system admin, created once the service is up (optional).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -94,6 +96,38 @@ pub struct Answers {
     /// with `tarball`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
+    /// Several machines, each with its role and private address (see [`topology`]);
+    /// empty: this box does everything.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub machines: Vec<Machine>,
+    /// Which of `machines` this box is; found from the box's addresses when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// A PostgreSQL on another machine (a managed database); absent: on this box, or
+    /// the database machine of `machines`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub db_host: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub db_port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub db_sslmode: Option<SslMode>,
+    /// The CA certificate that signed the database server's certificate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub db_ca_file: Option<PathBuf>,
+    /// The database machine's own certificate and key (PEM); absent: generated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub db_tls_cert: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub db_tls_key: Option<PathBuf>,
+    /// S3-compatible object storage for the files (absent: files on this box's disk).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub s3: Option<ObjectStorage>,
+    /// The Enterprise license file (needed for more than one app machine).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub license_file: Option<PathBuf>,
+    /// `ClusterSettings.ClusterName` (default "mattermost").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster_name: Option<String>,
 }
 
 impl Answers {
@@ -113,6 +147,12 @@ impl Answers {
                 "db_password".into(),
                 serde_json::Value::String(self.db_password.expose().to_owned()),
             );
+            if let Some(s3) = &self.s3 {
+                obj.insert(
+                    "s3_secret_access_key".into(),
+                    serde_json::Value::String(s3.secret_access_key.expose().to_owned()),
+                );
+            }
             if let Some(admin) = &self.admin {
                 obj.remove("admin");
                 obj.insert("admin_username".into(), admin.username.clone().into());

@@ -40,13 +40,13 @@ pub(super) const KEYS: [&str; 29] = [
     "sha256",
 ];
 
-struct Reader<'a> {
-    map: &'a Map<String, Value>,
-    errors: Vec<FieldError>,
+pub(super) struct Reader<'a> {
+    pub(super) map: &'a Map<String, Value>,
+    pub(super) errors: Vec<FieldError>,
 }
 
 impl Reader<'_> {
-    fn err(&mut self, field: &str, problem: impl Into<String>, fix: impl Into<String>) {
+    pub(super) fn err(&mut self, field: &str, problem: impl Into<String>, fix: impl Into<String>) {
         self.errors.push(FieldError {
             field: field.into(),
             problem: problem.into(),
@@ -55,7 +55,7 @@ impl Reader<'_> {
     }
 
     /// A string key; `None` when absent or null.
-    fn string(&mut self, key: &str) -> Option<String> {
+    pub(super) fn string(&mut self, key: &str) -> Option<String> {
         match self.map.get(key) {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => Some(s.clone()),
@@ -70,7 +70,7 @@ impl Reader<'_> {
         }
     }
 
-    fn boolean(&mut self, key: &str, default: bool) -> bool {
+    pub(super) fn boolean(&mut self, key: &str, default: bool) -> bool {
         match self.map.get(key) {
             None | Some(Value::Null) => default,
             Some(Value::Bool(b)) => *b,
@@ -86,7 +86,7 @@ impl Reader<'_> {
     }
 
     /// A secret given inline (`key`) or in a file (`key_file`, first line).
-    fn secret(&mut self, key: &str) -> Option<String> {
+    pub(super) fn secret(&mut self, key: &str) -> Option<String> {
         let file_key = format!("{key}_file");
         let inline = self.string(key);
         let file = self.string(&file_key);
@@ -115,7 +115,7 @@ impl Reader<'_> {
         }
     }
 
-    fn path(&mut self, key: &str) -> Option<PathBuf> {
+    pub(super) fn path(&mut self, key: &str) -> Option<PathBuf> {
         let p = self.string(key).map(PathBuf::from)?;
         if !p.is_absolute() {
             self.err(
@@ -127,7 +127,7 @@ impl Reader<'_> {
         Some(p)
     }
 
-    fn choice<T: Copy>(&mut self, key: &str, default: T, options: &[(&str, T)]) -> T {
+    pub(super) fn choice<T: Copy>(&mut self, key: &str, default: T, options: &[(&str, T)]) -> T {
         let Some(s) = self.string(key) else {
             return default;
         };
@@ -285,9 +285,10 @@ fn parse(text: &str, saved: Option<&Answers>, saved_file: bool) -> Result<Answer
         errors: Vec::new(),
     };
     for key in map.keys() {
-        if !KEYS.contains(&key.as_str()) {
+        if !KEYS.contains(&key.as_str()) && !super::topology::KEYS.contains(&key.as_str()) {
             let hint = KEYS
                 .iter()
+                .chain(super::topology::KEYS.iter())
                 .min_by_key(|k| edit_distance(k, key))
                 .filter(|k| {
                     edit_distance(k, key) <= 2 || k.contains(key.as_str()) || key.contains(**k)
@@ -592,6 +593,8 @@ fn parse(text: &str, saved: Option<&Answers>, saved_file: bool) -> Result<Answer
         }
     }
 
+    let topo = super::topology::parse(&mut r, engine, edition);
+
     // Version against engine and table.
     match &version {
         VersionSpec::Exact(v) => {
@@ -665,6 +668,17 @@ fn parse(text: &str, saved: Option<&Answers>, saved_file: bool) -> Result<Answer
         download_base_url,
         tarball,
         sha256,
+        machines: topo.machines,
+        node: topo.node,
+        db_host: topo.db_host,
+        db_port: topo.db_port,
+        db_sslmode: topo.db_sslmode,
+        db_ca_file: topo.db_ca_file,
+        db_tls_cert: topo.db_tls_cert,
+        db_tls_key: topo.db_tls_key,
+        s3: topo.s3,
+        license_file: topo.license_file,
+        cluster_name: topo.cluster_name,
     })
 }
 

@@ -128,12 +128,65 @@ pub fn saved_answers() -> Option<Answers> {
 /// Reads and validates an answers file, printing (and logging) every problem on failure.
 pub fn load_answers(path: &std::path::Path, host: &crate::host::Host) -> Result<Answers, ExitCode> {
     let saved = saved_answers();
-    answers::load(path, saved.as_ref()).map_err(|invalid| {
+    let mut a = answers::load(path, saved.as_ref()).map_err(|invalid| {
         let msg = format!("{}: {invalid}", path.display());
         host.note_quiet(&msg);
         eprintln!("{msg}");
         ExitCode::from(2)
-    })
+    })?;
+    if !a.machines.is_empty() && a.node.is_none() {
+        a.node = Some(this_node(&a, host).map_err(|msg| {
+            let msg = format!("{}: {msg}", path.display());
+            host.note_quiet(&msg);
+            eprintln!("{msg}");
+            ExitCode::from(2)
+        })?);
+    }
+    Ok(a)
+}
+
+/// Which of the answers' machines this box is: the one whose address is on one of
+/// its interfaces (`ip -o addr`).
+fn this_node(a: &Answers, host: &crate::host::Host) -> Result<String, String> {
+    let out = host
+        .probe(&crate::host::Cmd::new("ip", &["-o", "addr", "show"]))
+        .map_err(|e| format!("cannot list this machine's addresses: {e}"))?;
+    let mine = local_addresses(&out.stdout);
+    let found: Vec<&answers::Machine> = a
+        .machines
+        .iter()
+        .filter(|m| mine.contains(&m.address))
+        .collect();
+    match found.as_slice() {
+        [one] => Ok(one.name.clone()),
+        [] => Err(format!(
+            "none of machines is this box: its addresses are {}; add \"node\": \"NAME\" (the machine's name in machines) or fix the addresses",
+            mine.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        many => Err(format!(
+            "this box has the addresses of {} machines ({}); add \"node\": \"NAME\"",
+            many.len(),
+            many.iter()
+                .map(|m| m.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+/// The addresses in `ip -o addr show` output.
+fn local_addresses(listing: &str) -> Vec<std::net::IpAddr> {
+    listing
+        .lines()
+        .filter_map(|l| {
+            let mut words = l.split_whitespace();
+            words.find(|w| *w == "inet" || *w == "inet6")?;
+            words.next()?.split('/').next()?.parse().ok()
+        })
+        .collect()
 }
 
 /// The host of a read-only command: its log is `<log dir>/<command>.log`, replaced
@@ -221,6 +274,21 @@ pub fn confirm(
     } else {
         println!("Nothing was changed.");
         Err(Outcome::with_log(ExitCode::from(1), host))
+    }
+}
+
+#[cfg(test)]
+mod node_tests {
+    #[test]
+    fn addresses_are_read_from_ip_o_addr() {
+        let listing = "1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever\n\
+                       3: eth1    inet 10.77.0.21/24 scope global eth1\n\
+                       3: eth1    inet6 fe80::1/64 scope link \\       valid_lft forever\n";
+        let got: Vec<String> = super::local_addresses(listing)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(got, ["127.0.0.1", "10.77.0.21", "fe80::1"]);
     }
 }
 

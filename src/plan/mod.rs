@@ -1,6 +1,7 @@
 //! Answers become a plan: a pure, serialisable description of what the box should
 //! look like. `plan` prints it, the phases converge to it, `status` checks it.
 
+pub mod firewall;
 mod render;
 pub mod retention_timer;
 pub mod templates;
@@ -13,7 +14,7 @@ use serde_json::Value;
 pub use crate::grammar;
 pub use render::render_text;
 
-use crate::answers::{Answers, DbEngine, Proxy, Tls};
+use crate::answers::{Answers, DbEngine, Proxy, Role, Tls};
 use crate::dsn;
 use crate::releases::{self, Version};
 
@@ -71,14 +72,36 @@ pub struct PlannedFile {
 }
 
 /// One key of config.json the install sets; every other key is kept, in order.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ConfigEdit {
     pub section: &'static str,
     pub key: &'static str,
-    #[serde(serialize_with = "redacted_value")]
     pub value: Value,
-    #[serde(skip)]
+    /// Never printed nor serialised (the DataSource, the S3 secret key).
     pub secret: bool,
+}
+
+impl Serialize for ConfigEdit {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("ConfigEdit", 3)?;
+        st.serialize_field("section", self.section)?;
+        st.serialize_field("key", self.key)?;
+        if self.secret {
+            st.serialize_field("value", &Redacted(&self.value))?;
+        } else {
+            st.serialize_field("value", &self.value)?;
+        }
+        st.end()
+    }
+}
+
+struct Redacted<'a>(&'a Value);
+
+impl Serialize for Redacted<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        redacted_value(self.0, s)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -113,7 +136,7 @@ fn redacted_value<S: serde::Serializer>(v: &Value, s: S) -> Result<S::Ok, S::Err
         Some(text) if text.contains('@') && text.contains(':') => {
             s.serialize_str("(contains the database password)")
         }
-        _ => v.serialize(s),
+        _ => s.serialize_str("(secret)"),
     }
 }
 
@@ -149,40 +172,57 @@ impl Plan {
             )),
         };
         let db_unit = db_unit(a.db_engine);
+        let role = a.role();
         let mut packages = vec!["ca-certificates"];
-        packages.extend(match a.db_engine {
-            DbEngine::Postgresql => ["postgresql", "postgresql-client"],
-            DbEngine::Mariadb => ["mariadb-server", "mariadb-client"],
-            // Oracle MySQL is not in Debian: the operator installs it; we need its client.
-            DbEngine::Mysql => ["default-mysql-client", "default-mysql-client"],
-        });
+        if a.local_db() {
+            packages.extend(match a.db_engine {
+                DbEngine::Postgresql => ["postgresql", "postgresql-client"],
+                DbEngine::Mariadb => ["mariadb-server", "mariadb-client"],
+                // Oracle MySQL is not in Debian: the operator installs it; we need its client.
+                DbEngine::Mysql => ["default-mysql-client", "default-mysql-client"],
+            });
+        } else if a.runs_mattermost() {
+            // The login check connects as Mattermost does, with psql.
+            packages.push("postgresql-client");
+        }
         packages.dedup();
-        packages.push(match a.proxy {
-            Proxy::Apache => "apache2",
-            Proxy::Nginx => "nginx",
-        });
-        if a.tls == Tls::Letsencrypt {
-            // certonly --webroot: the proxy plugins (python3-certbot-*) are not needed.
-            packages.push("certbot");
+        if matches!(role, Role::Database | Role::App) {
+            packages.push("nftables");
+        }
+        if a.runs_proxy() {
+            packages.push(match a.proxy {
+                Proxy::Apache => "apache2",
+                Proxy::Nginx => "nginx",
+            });
+            if a.tls == Tls::Letsencrypt {
+                // certonly --webroot: the proxy plugins (python3-certbot-*) are not needed.
+                packages.push("certbot");
+            }
         }
         let install = &a.install_dir;
         let config_edits = config_edits(a);
-        let mut files = vec![
-            PlannedFile {
+        let mut files = Vec::new();
+        if a.runs_mattermost() {
+            files.push(PlannedFile {
                 path: PathBuf::from(UNIT_PATH),
                 mode: 0o644,
                 owner: "root",
                 content: templates::unit(a),
-            },
-            PlannedFile {
+            });
+        }
+        if a.runs_proxy() {
+            files.push(PlannedFile {
                 path: proxy_site_path(a.proxy),
                 mode: 0o644,
                 owner: "root",
                 content: templates::proxy_site(a.proxy, &planned_site(a, UPLOAD_LIMIT)),
-            },
-        ];
-        files.extend(tls_files(a));
-        files.extend(retention_timer::planned(a));
+            });
+            files.extend(tls_files(a));
+        }
+        if a.runs_mattermost() {
+            files.extend(retention_timer::planned(a));
+        }
+        files.extend(firewall::planned(a));
         Ok(Self {
             domain: a.domain.clone(),
             site_url: a.site_url(),
@@ -219,21 +259,7 @@ impl Plan {
             } else {
                 Vec::new()
             },
-            services: [
-                format!("{db_unit}: enabled, running"),
-                format!("{SERVICE}.service: enabled, running, answering /api/v4/system/ping"),
-                match a.proxy {
-                    Proxy::Apache => "apache2.service: enabled, running, configtest clean".into(),
-                    Proxy::Nginx => "nginx.service: enabled, running, nginx -t clean".into(),
-                },
-            ]
-            .into_iter()
-            .chain((a.tls == Tls::Letsencrypt).then(|| {
-                "certbot.timer: enabled, active (renewal verified with --dry-run)".to_owned()
-            }))
-            .chain(admin_line(a))
-            .chain(retention_timer::plan_line(a))
-            .collect(),
+            services: services(a, db_unit),
         })
     }
 
@@ -280,6 +306,65 @@ pub fn site_cert(a: &Answers) -> Option<templates::SiteCert> {
     }
 }
 
+/// What runs on this box, as the plan's service lines.
+fn services(a: &Answers, db_unit: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    if a.local_db() {
+        lines.push(format!("{db_unit}: enabled, running"));
+    }
+    if let Some(db) = a.remote_db() {
+        lines.push(format!(
+            "PostgreSQL at {}:{} (sslmode {}): {} logs in to {}",
+            db.host,
+            db.port,
+            db.sslmode.name(),
+            a.db_user,
+            a.db_name
+        ));
+    }
+    if a.runs_mattermost() {
+        lines.push(format!(
+            "{SERVICE}.service: enabled, running, answering /api/v4/system/ping"
+        ));
+    }
+    if a.runs_proxy() {
+        lines.push(match a.proxy {
+            Proxy::Apache => "apache2.service: enabled, running, configtest clean".into(),
+            Proxy::Nginx => "nginx.service: enabled, running, nginx -t clean".into(),
+        });
+        if a.tls == Tls::Letsencrypt {
+            lines.push(
+                "certbot.timer: enabled, active (renewal verified with --dry-run)".to_owned(),
+            );
+        }
+    }
+    if matches!(a.role(), Role::Database | Role::App) {
+        lines.push(format!(
+            "{}: enabled, active ({})",
+            firewall::UNIT,
+            firewall::summary(a)
+        ));
+    }
+    if a.runs_mattermost() {
+        lines.extend(admin_line(a));
+        lines.extend(retention_timer::plan_line(a));
+    }
+    lines
+}
+
+/// The upstreams of the proxy site: Mattermost on this box, or each app machine.
+pub fn upstreams(a: &Answers) -> Vec<String> {
+    if a.role() == Role::Proxy {
+        a.machines_of(Role::App)
+            .map(|m| {
+                std::net::SocketAddr::new(m.address, crate::answers::topology::APP_PORT).to_string()
+            })
+            .collect()
+    } else {
+        vec![UPSTREAM.to_owned()]
+    }
+}
+
 /// Mattermost's `FileSettings.MaxFileSize` in a config.json, when set.
 pub fn upload_limit_of(config_json: &[u8]) -> Option<u64> {
     serde_json::from_slice::<Value>(config_json)
@@ -317,6 +402,7 @@ fn planned_site(a: &Answers, upload_limit: u64) -> templates::Site<'_> {
         upload_limit,
         acme_webroot: (a.tls == Tls::Letsencrypt).then(|| std::path::Path::new(ACME_WEBROOT)),
         tls: site_cert(a),
+        upstreams: upstreams(a),
     }
 }
 
@@ -393,6 +479,88 @@ fn config_edits(a: &Answers) -> Vec<ConfigEdit> {
             Value::from(format!("{install}/client/plugins")),
         ),
     ];
+    if let Some(m) = a.this_machine().filter(|m| m.role == Role::App) {
+        // The proxy machine reaches Mattermost on the private network.
+        for e in edits.iter_mut().filter(|e| e.key == "ListenAddress") {
+            e.value = Value::from(
+                std::net::SocketAddr::new(m.address, crate::answers::topology::APP_PORT)
+                    .to_string(),
+            );
+        }
+    }
+    if let Some(s3) = &a.s3 {
+        // server/platform/shared/filestore/s3store.go reads these (model/config.go
+        // FileSettings); the bucket lookup (path or virtual host) is minio-go's
+        // automatic choice, as Mattermost leaves it.
+        edits.extend([
+            e("FileSettings", "DriverName", Value::from("amazons3")),
+            e(
+                "FileSettings",
+                "AmazonS3Bucket",
+                Value::from(s3.bucket.clone()),
+            ),
+            e(
+                "FileSettings",
+                "AmazonS3Endpoint",
+                Value::from(s3.endpoint.clone()),
+            ),
+            e(
+                "FileSettings",
+                "AmazonS3Region",
+                Value::from(s3.region.clone()),
+            ),
+            e(
+                "FileSettings",
+                "AmazonS3AccessKeyId",
+                Value::from(s3.access_key_id.clone()),
+            ),
+            ConfigEdit {
+                secret: true,
+                ..e(
+                    "FileSettings",
+                    "AmazonS3SecretAccessKey",
+                    Value::from(s3.secret_access_key.expose()),
+                )
+            },
+            e("FileSettings", "AmazonS3SSL", Value::from(s3.ssl)),
+            e(
+                "FileSettings",
+                "AmazonS3PathPrefix",
+                Value::from(s3.path_prefix.clone()),
+            ),
+            e("FileSettings", "AmazonS3SignV2", Value::from(false)),
+        ]);
+    }
+    if a.license_file.is_some() {
+        edits.push(e(
+            "ServiceSettings",
+            "LicenseFileLocation",
+            Value::from(license_path(a).to_string_lossy().into_owned()),
+        ));
+    }
+    if let Some(m) = a.this_machine().filter(|_| a.clustered()) {
+        let address = Value::from(m.address.to_string());
+        edits.extend([
+            e("ClusterSettings", "Enable", Value::from(true)),
+            e(
+                "ClusterSettings",
+                "ClusterName",
+                Value::from(
+                    a.cluster_name
+                        .clone()
+                        .unwrap_or_else(|| "mattermost".into()),
+                ),
+            ),
+            e(
+                "ClusterSettings",
+                "GossipPort",
+                Value::from(crate::answers::topology::GOSSIP_PORT),
+            ),
+            e("ClusterSettings", "AdvertiseAddress", address.clone()),
+            e("ClusterSettings", "BindAddress", address),
+            e("ClusterSettings", "UseIPAddress", Value::from(true)),
+        ]);
+    }
     if a.tls != Tls::None {
         // With TLS the tls phase owns SiteURL: https only once the certificate is in
         // place (http while Let's Encrypt is deferred).
@@ -401,9 +569,27 @@ fn config_edits(a: &Answers) -> Vec<ConfigEdit> {
     edits
 }
 
+/// Where the install keeps its copy of the operator's license file (0600, the
+/// service user's): `ServiceSettings.LicenseFileLocation`.
+pub fn license_path(a: &Answers) -> PathBuf {
+    a.install_dir
+        .join("config/mattermost-setup.mattermost-license")
+}
+
 fn database_changes(a: &Answers) -> Vec<String> {
     let (db, user) = (&a.db_name, &a.db_user);
-    match a.db_engine {
+    if let Some(r) = a.remote_db() {
+        return vec![format!(
+            "nothing on this box: {user} logs in to {db} at {}:{} over TLS (sslmode {}), as Mattermost will; the role and database must exist there",
+            r.host,
+            r.port,
+            r.sslmode.name()
+        )];
+    }
+    if !a.local_db() {
+        return Vec::new();
+    }
+    let mut changes = match a.db_engine {
         DbEngine::Postgresql => vec![
             format!("role {user} with LOGIN and the answers' password"),
             format!("database {db}, owner {user}, encoding UTF8"),
@@ -414,7 +600,33 @@ fn database_changes(a: &Answers) -> Vec<String> {
             format!("database {db}, utf8mb4"),
             format!("user '{user}'@'localhost' only, all privileges on {db}.*"),
         ],
+    };
+    if a.role() == Role::Database {
+        let apps: Vec<String> = a
+            .machines_of(Role::App)
+            .map(|m| m.address.to_string())
+            .collect();
+        let me = a
+            .this_machine()
+            .map(|m| m.address.to_string())
+            .unwrap_or_default();
+        changes.extend([
+            format!("listen on localhost and {me} only, TLS on (ALTER SYSTEM)"),
+            format!(
+                "server certificate for {me} ({})",
+                if a.db_tls_cert.is_some() {
+                    "the answers' db_tls_cert".to_owned()
+                } else {
+                    format!("signed by a CA made here; its certificate is {}", crate::answers::topology::DB_CA_FILE)
+                }
+            ),
+            format!(
+                "pg_hba.conf: a block of its own admitting {user} to {db} from {} only (hostssl, scram-sha-256)",
+                apps.join(", ")
+            ),
+        ]);
     }
+    changes
 }
 
 /// Applies the plan's edits to a parsed config.json, keeping every other key in place.

@@ -64,10 +64,16 @@ pub fn fill(template: &str, vars: &[(&str, &str)]) -> String {
 
 pub fn unit(a: &Answers) -> String {
     let program = a.install_path("bin/mattermost");
+    // A database on another machine: no local unit to want, the network to wait for.
+    let db = if a.local_db() {
+        db_unit(a.db_engine)
+    } else {
+        "network-online.target"
+    };
     fill(
         UNIT,
         &[
-            ("db_unit", db_unit(a.db_engine)),
+            ("db_unit", db),
             ("program", &systemd::program(&program.to_string_lossy())),
             (
                 "working_directory",
@@ -96,6 +102,8 @@ pub struct Site<'a> {
     /// `Some`: port 80 redirects to https, port 443 serves with this certificate.
     /// `None`: port 80 proxies (no TLS, or TLS not obtained yet).
     pub tls: Option<SiteCert>,
+    /// Where Mattermost answers: this box's, or each app machine (nginx only).
+    pub upstreams: Vec<String>,
 }
 
 /// The request body limit as the proxy writes it: MaxFileSize plus
@@ -212,6 +220,35 @@ fn nginx_site(site: &Site) -> String {
         .unwrap_or_default();
     let mut vars = common(&domain, &limit, "");
     vars.push(("acme_webroot", &webroot));
+    let several = site.upstreams.len() > 1;
+    // Several app machines: a failed one is skipped for 10 s after one failure
+    // (passive health check), and a request that could not reach one is tried on
+    // the next, only when it is idempotent (nginx never retries a POST unless told).
+    let servers: String = if site.upstreams.is_empty() {
+        format!("    server {UPSTREAM};\n")
+    } else {
+        site.upstreams
+            .iter()
+            .map(|u| {
+                if several {
+                    format!("    server {u} max_fails=1 fail_timeout=10s;\n")
+                } else {
+                    format!("    server {u};\n")
+                }
+            })
+            .collect()
+    };
+    let (connect, failover) = if several {
+        (
+            "3s",
+            "\n        proxy_next_upstream error timeout http_502 http_503 http_504;\n        proxy_next_upstream_timeout 10s;",
+        )
+    } else {
+        ("90s", "")
+    };
+    vars.push(("servers", &servers));
+    vars.push(("connect_timeout", connect));
+    vars.push(("failover", failover));
     let acme = if site.acme_webroot.is_some() {
         fill(NGINX_ACME, &vars)
     } else {
@@ -375,6 +412,7 @@ mod tests {
                 cert: "/etc/letsencrypt/live/chat.example.com/fullchain.pem".into(),
                 key: "/etc/letsencrypt/live/chat.example.com/privkey.pem".into(),
             }),
+            upstreams: Vec::new(),
         }
     }
 

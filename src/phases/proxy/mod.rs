@@ -41,6 +41,7 @@ fn current_site<'a>(ctx: &Ctx<'a>) -> Site<'a> {
         upload_limit: max_file_size(ctx),
         acme_webroot: (a.tls == Tls::Letsencrypt).then(|| Path::new(ACME_WEBROOT)),
         tls: super::tls::cert_in_place(ctx),
+        upstreams: crate::plan::upstreams(a),
     }
 }
 

@@ -352,6 +352,17 @@ fn services(a: &Answers, db_unit: &str) -> Vec<String> {
     lines
 }
 
+/// Where Mattermost listens on this box: the loopback, or an app machine's private
+/// address (the proxy machine reaches it there).
+pub fn listen_addr(a: &Answers) -> std::net::SocketAddr {
+    match a.this_machine() {
+        Some(m) if m.role == Role::App => {
+            std::net::SocketAddr::new(m.address, crate::answers::topology::APP_PORT)
+        }
+        _ => UPSTREAM_ADDR,
+    }
+}
+
 /// The upstreams of the proxy site: Mattermost on this box, or each app machine.
 pub fn upstreams(a: &Answers) -> Vec<String> {
     if a.role() == Role::Proxy {
@@ -481,11 +492,9 @@ fn config_edits(a: &Answers) -> Vec<ConfigEdit> {
     ];
     if let Some(m) = a.this_machine().filter(|m| m.role == Role::App) {
         // The proxy machine reaches Mattermost on the private network.
+        let _ = m;
         for e in edits.iter_mut().filter(|e| e.key == "ListenAddress") {
-            e.value = Value::from(
-                std::net::SocketAddr::new(m.address, crate::answers::topology::APP_PORT)
-                    .to_string(),
-            );
+            e.value = Value::from(listen_addr(a).to_string());
         }
     }
     if let Some(s3) = &a.s3 {

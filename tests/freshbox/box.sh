@@ -617,7 +617,12 @@ cmd_net_down() { # NS|BR
     box) die "$name is a box: $0 stop $name" ;;
     *) log "no bridge or host-link namespace $name in this lab"; return 0 ;;
   esac
-  if [ -e "/run/netns/$name" ]; then ip netns delete "$name" || die "could not delete network namespace $name"; fi
+  if [ -e "/run/netns/$name" ]; then
+    # the links first, at once (a deleted namespace's devices go later, in the kernel's own time)
+    ip -n "$name" -o link show type veth 2>/dev/null | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' |
+      while read -r p; do ip -n "$name" link del "$p" 2>/dev/null || true; done
+    ip netns delete "$name" || die "could not delete network namespace $name"
+  fi
   rm -f -- "$LAB/net/$name.$kind"
   log "deleted $kind $name"
 }

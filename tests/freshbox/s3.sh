@@ -178,6 +178,9 @@ mon warn on pool no redundancy = false
 mon max pg per osd = 1000
 mon data avail warn = 1
 mon data avail crit = 0
+# a new map every 50 ms, not every second: RGW makes its pools (a map each) in 2 s instead of 9
+paxos propose interval = 0.05
+paxos min wait = 0.01
 [mon]
 mon data = $st/mon
 keyring = $st/mon/keyring

@@ -9,55 +9,14 @@
 //! removes every link into it. No apt work in the boxes: about 30 s.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
 use std::time::Instant;
 
 use crate::support::freshbox::{self, FreshBox};
-
-fn s3_sh() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/freshbox/s3.sh")
-}
-
-fn run(script: &Path, args: &[&str]) -> Output {
-    Command::new("bash")
-        .arg(script)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run bash {}: {e}", script.display()))
-}
-
-fn run_ok(script: &Path, args: &[&str]) -> Output {
-    let out = run(script, args);
-    assert!(
-        out.status.success(),
-        "{} {args:?}: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        script.display(),
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    eprint!("{}", String::from_utf8_lossy(&out.stderr));
-    out
-}
+use crate::support::netlab::{Bridge, S3Store, run, run_ok};
 
 fn netns_exists(name: &str) -> bool {
     Path::new("/run/netns").join(name).exists()
-}
-
-/// The bridge and the store's namespace; removed (store first) however the test ends.
-struct Net {
-    bridge: String,
-    store: String,
-}
-
-impl Drop for Net {
-    fn drop(&mut self) {
-        let _ = run(&s3_sh(), &["down", &self.store]);
-        let _ = run(&freshbox::box_sh(), &["net-down", &self.store]);
-        let _ = run(&freshbox::box_sh(), &["net-down", &self.bridge]);
-    }
 }
 
 /// `curl` in the box against the store, the keys read from a curl config file in the box
@@ -76,14 +35,6 @@ fn put_curl_conf(b: &FreshBox, dst: &str, key: &str, secret: &str) {
     b.put(f.path(), dst);
 }
 
-fn env_value(env: &str, name: &str) -> String {
-    let line = env
-        .lines()
-        .find_map(|l| l.strip_prefix(&format!("{name}=")))
-        .unwrap_or_else(|| panic!("no {name}= in s3.sh env:\n{env}"));
-    line.trim_matches('\'').to_owned()
-}
-
 #[test]
 fn boxes_on_a_private_bridge_reach_each_other_and_a_real_s3_store() {
     let t = "boxes_on_a_private_bridge_reach_each_other_and_a_real_s3_store";
@@ -91,19 +42,14 @@ fn boxes_on_a_private_bridge_reach_each_other_and_a_real_s3_store() {
         return;
     }
     let sh = freshbox::box_sh();
-    let id = std::process::id();
-    let net = Net {
-        bridge: format!("sbr{id:x}"),
-        store: format!("sst{id:x}"),
-    };
-    run_ok(&sh, &["bridge-up", &net.bridge]);
-    run_ok(&sh, &["bridge-up", &net.bridge]); // idempotent
+    let net = Bridge::up("sbr");
+    run_ok(&sh, &["bridge-up", net.name()]); // idempotent
 
     let a = FreshBox::start("sbra");
     let b = FreshBox::start("sbrb");
-    run_ok(&sh, &["link", a.name(), &net.bridge, "10.77.0.11/24"]);
-    run_ok(&sh, &["link", b.name(), &net.bridge, "10.77.0.12/24"]);
-    let bad = run(&sh, &["link", a.name(), &net.bridge, "10.77.0.300/24"]);
+    net.link(&a, "10.77.0.11/24");
+    net.link(&b, "10.77.0.12/24");
+    let bad = run(&sh, &["link", a.name(), net.name(), "10.77.0.300/24"]);
     assert!(
         !bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("bad address"),
         "a bad address is refused: {}",
@@ -113,18 +59,18 @@ fn boxes_on_a_private_bridge_reach_each_other_and_a_real_s3_store() {
     b.exec_ok("ping -c1 -W3 10.77.0.11");
 
     // the store: on the host, in a namespace on the same bridge
-    run_ok(&sh, &["host-link", &net.store, &net.bridge, "10.77.0.5/24"]);
     let t0 = Instant::now();
-    run_ok(&s3_sh(), &["up", &net.store, "10.77.0.5", "7480"]);
-    eprintln!("s3.sh up: {:.1}s", t0.elapsed().as_secs_f64());
-    let env = String::from_utf8(run_ok(&s3_sh(), &["env", &net.store]).stdout).unwrap();
-    assert_eq!(env_value(&env, "S3_ENDPOINT"), "http://10.77.0.5:7480");
-    let key = env_value(&env, "S3_ACCESS_KEY");
-    let secret = env_value(&env, "S3_SECRET_KEY");
-    assert!(key.len() >= 16 && secret.len() >= 32, "keys: {env}");
-    run_ok(&s3_sh(), &["mkbucket", &net.store, "mmtest"]);
-    let empty = run_ok(&s3_sh(), &["ls", &net.store, "mmtest"]);
-    assert!(empty.stdout.is_empty(), "a new bucket is empty");
+    let s3 = S3Store::up(&net, "10.77.0.5/24", 7480);
+    eprintln!("S3Store::up: {:.1}s", t0.elapsed().as_secs_f64());
+    assert_eq!(s3.endpoint, "http://10.77.0.5:7480");
+    let (key, secret) = (s3.access_key.clone(), s3.secret_key.clone());
+    assert!(
+        key.len() >= 16 && secret.len() >= 32,
+        "keys: {key} / {} chars",
+        secret.len()
+    );
+    s3.mkbucket("mmtest");
+    assert!(s3.ls("mmtest").is_empty(), "a new bucket is empty");
 
     // upload from box a with the right keys: it lands in the bucket, and reads back
     put_curl_conf(&a, "/root/s3-good.curl", &key, &secret);
@@ -134,9 +80,11 @@ fn boxes_on_a_private_bridge_reach_each_other_and_a_real_s3_store() {
         "/root/s3-good.curl",
         &format!("-X PUT --data-binary 'from box a' {url}/data/20261129/a.txt"),
     );
-    assert!(out.ends_with("HTTP 200\n"), "PUT with the right keys: {out}");
-    let keys = run_ok(&s3_sh(), &["ls", &net.store, "mmtest"]);
-    assert_eq!(String::from_utf8_lossy(&keys.stdout), "data/20261129/a.txt\n");
+    assert!(
+        out.ends_with("HTTP 200\n"),
+        "PUT with the right keys: {out}"
+    );
+    assert_eq!(s3.ls("mmtest"), ["data/20261129/a.txt"]);
     let out = b.exec_ok(&format!(
         "curl -sS -w '\\nHTTP %{{http_code}}\\n' {url}/data/20261129/a.txt"
     ));
@@ -145,8 +93,15 @@ fn boxes_on_a_private_bridge_reach_each_other_and_a_real_s3_store() {
         "no keys: {out}"
     );
     put_curl_conf(&b, "/root/s3-good.curl", &key, &secret);
-    let out = s3_curl(&b, "/root/s3-good.curl", &format!("{url}/data/20261129/a.txt"));
-    assert_eq!(out, "from box a\nHTTP 200\n", "box b reads what box a wrote");
+    let out = s3_curl(
+        &b,
+        "/root/s3-good.curl",
+        &format!("{url}/data/20261129/a.txt"),
+    );
+    assert_eq!(
+        out, "from box a\nHTTP 200\n",
+        "box b reads what box a wrote"
+    );
 
     // wrong keys: the gateway's own refusals
     put_curl_conf(&b, "/root/s3-badsecret.curl", &key, &format!("x{secret}"));
@@ -165,7 +120,7 @@ fn boxes_on_a_private_bridge_reach_each_other_and_a_real_s3_store() {
     // a reboot keeps the link; linking again changes nothing
     b.reboot();
     b.exec_ok("ping -c1 -W3 10.77.0.11");
-    let again = run_ok(&sh, &["link", b.name(), &net.bridge, "10.77.0.12/24"]);
+    let again = run_ok(&sh, &["link", b.name(), net.name(), "10.77.0.12/24"]);
     assert!(
         String::from_utf8_lossy(&again.stderr).contains("already"),
         "link after a reboot found the link in place: {}",
@@ -174,18 +129,10 @@ fn boxes_on_a_private_bridge_reach_each_other_and_a_real_s3_store() {
     b.exec_ok("ping -c1 -W3 10.77.0.5");
 
     // down: no daemon left, namespaces and links gone
-    let pids: Vec<String> = ["mon", "osd", "rgw"]
-        .iter()
-        .filter_map(|d| {
-            std::fs::read_to_string(
-                freshbox::lab_dir().join(format!("s3/{}/{d}.pid", net.store)),
-            )
-            .ok()
-        })
-        .map(|p| p.trim().to_owned())
-        .collect();
+    let pids = s3.daemon_pids();
     assert_eq!(pids.len(), 3, "three daemons recorded");
-    run_ok(&s3_sh(), &["down", &net.store]);
+    let (store_ns, bridge_ns) = (s3.netns().to_owned(), net.name().to_owned());
+    s3.down();
     for p in &pids {
         let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
         assert!(
@@ -193,10 +140,10 @@ fn boxes_on_a_private_bridge_reach_each_other_and_a_real_s3_store() {
             "daemon {p} still runs after down: {stat}"
         );
     }
-    assert!(!freshbox::lab_dir().join("s3").join(&net.store).exists());
-    run_ok(&sh, &["net-down", &net.store]);
-    run_ok(&sh, &["net-down", &net.bridge]);
-    assert!(!netns_exists(&net.store) && !netns_exists(&net.bridge));
+    assert!(!freshbox::lab_dir().join("s3").join(&store_ns).exists());
+    assert!(!netns_exists(&store_ns));
+    net.down();
+    assert!(!netns_exists(&bridge_ns));
     assert!(
         !a.exec("ip link show eth1").status.success(),
         "the bridge's links went with it"

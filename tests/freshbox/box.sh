@@ -19,7 +19,8 @@
 #   box.sh bridge-up BR          a private Ethernet segment: network namespace BR holding bridge br0
 #                                (nothing else in it; idempotent). For several boxes to talk directly.
 #   box.sh link NAME BR ADDR/PFX box NAME joins bridge BR as eth1 with ADDR/PFX (e.g. 10.77.0.11/24),
-#                                up; a veth pair, the other end (vb-NAME) in BR. Idempotent; eth1 lives
+#                                up; a veth pair, the other end in BR (vb-NAME; vb+cksum if NAME is
+#                                over 12 characters). Idempotent: eth1 lives
 #                                in the box's netns, so it survives `reboot`; `stop` removes it.
 #   box.sh host-link NS BR ADDR/PFX  a plain network namespace NS (no box: for host daemons, e.g. s3.sh)
 #                                joined to BR as eth1 with ADDR/PFX; lo up. Idempotent.
@@ -538,10 +539,11 @@ cmd_serve() { # NAME DIR PORT
 # record is someone else's and refused.
 BRIDGE_DEV=br0
 valid_cidr() {
-  [[ ${1:-} =~ ^([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})/([0-9]{1,2})$ ]] &&
-    (( BASH_REMATCH[1] < 256 && BASH_REMATCH[2] < 256 && BASH_REMATCH[3] < 256 && BASH_REMATCH[4] < 256 &&
-       BASH_REMATCH[5] >= 1 && BASH_REMATCH[5] <= 32 )) ||
+  if ! [[ ${1:-} =~ ^([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})/([0-9]{1,2})$ ]] ||
+     (( BASH_REMATCH[1] > 255 || BASH_REMATCH[2] > 255 || BASH_REMATCH[3] > 255 || BASH_REMATCH[4] > 255 ||
+        BASH_REMATCH[5] < 1 || BASH_REMATCH[5] > 32 )); then
     die "bad address '${1:-}' (an IPv4 address with its prefix length, e.g. 10.77.0.11/24)"
+  fi
 }
 net_kind() { # NAME -> bridge | hostns | box | "" (what this lab made under that name)
   if [ -f "$LAB/net/$1.bridge" ]; then echo bridge
@@ -574,8 +576,9 @@ cmd_bridge_up() { # BR
 }
 link_into() { # NS BR ADDR/PFX: eth1 in NS, its peer enslaved to br0 in BR; left alone if it is so already
   local ns=$1 br=$2 addr=$3 end l1 l2 idx cur
-  [ "$(net_kind "$br")" = bridge ] && [ -e "/run/netns/$br" ] && ip -n "$br" link show "$BRIDGE_DEV" >/dev/null 2>&1 ||
+  if [ "$(net_kind "$br")" != bridge ] || [ ! -e "/run/netns/$br" ] || ! ip -n "$br" link show "$BRIDGE_DEV" >/dev/null 2>&1; then
     die "no bridge $br in this lab; first: $0 bridge-up $br"
+  fi
   [ -e "/run/netns/$ns" ] || die "no network namespace $ns"
   end=$(veth_end "$ns")
   l1=$(ip -n "$ns" -o link show dev eth1 2>/dev/null) || l1=""
@@ -597,7 +600,7 @@ link_into() { # NS BR ADDR/PFX: eth1 in NS, its peer enslaved to br0 in BR; left
   log "$ns linked to $br: eth1 $addr (bridge port $end)"
 }
 cmd_link() { # NAME BR ADDR/PFX
-  [ "$(net_kind "$1")" = box ] && [ -e "/run/netns/$1" ] || die "box $1 is not started"
+  if [ "$(net_kind "$1")" != box ] || [ ! -e "/run/netns/$1" ]; then die "box $1 is not started"; fi
   link_into "$1" "$2" "$3"
 }
 cmd_host_link() { # NS BR ADDR/PFX

@@ -10,7 +10,9 @@
 #
 #   s3.sh up NS ADDR PORT     start the cluster in network namespace NS, RGW on http://ADDR:PORT,
 #                             wait (deadline printed) until RGW answers, create the S3 user
-#                             (idempotent: a store that is up and answering is left as it is)
+#                             (idempotent: a store that runs and answers at that endpoint is left as
+#                             it is; anything else there is removed and made anew, with new keys).
+#                             About 3 s (mon 1 s, OSD +1-2 s, RGW +1 s); refused if ADDR:PORT is taken
 #   s3.sh env NS              print the store's shell-eval lines (stdout): S3_ENDPOINT=http://ADDR:PORT
 #                             S3_ACCESS_KEY=... S3_SECRET_KEY=... S3_REGION=us-east-1 (RGW checks the
 #                             signature, not the region name); the same in $STATE/s3.env, s3.json (0600)
@@ -83,11 +85,14 @@ rgw_admin() { # NS ARGS...
   local st=$LAB/s3/$1
   in_ns "$1" timeout 60 radosgw-admin -c "$st/ceph.conf" -n client.admin "${@:2}"
 }
-rgw_answers() { # NS: any HTTP answer from RGW's endpoint
-  local st=$LAB/s3/$1 url code
+rgw_answers() { # NS: the gateway answers an anonymous ListBuckets on its endpoint (an S3 answer, not just any)
+  local st=$LAB/s3/$1 url
   url=$(cat "$st/endpoint" 2>/dev/null) || return 1
-  code=$(in_ns "$1" curl -s -o /dev/null -w '%{http_code}' --max-time 3 "$url/" 2>/dev/null) || return 1
-  [ -n "$code" ] && [ "$code" != 000 ]
+  in_ns "$1" curl -s --max-time 3 "$url/" 2>/dev/null | grep -q '<ListAllMyBucketsResult'
+}
+port_taken() { # NS ADDR PORT: something accepts connections there already
+  # shellcheck disable=SC2016  # the inner bash expands its own "$1" "$2"
+  in_ns "$1" timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/$2"' bash "$2" "$3" 2>/dev/null
 }
 s3cmd_ns() { # NS ARGS...: s3cmd with the store's configuration (the keys are in the 0600 s3cfg, not on a command line)
   local st=$LAB/s3/$1
@@ -116,10 +121,12 @@ start_daemon() { # NS DAEMON CMD...: CMD (in the foreground, -f) in its own sess
     "$@" >> "$st/log/$d.out" 2>&1 < /dev/null &
   echo $! > "$st/$d.pid"
 }
-wait_for() { # WHAT DEADLINE(SECONDS value) CMD...: retry CMD until it succeeds or the deadline passes
-  local what=$1 end=$2; shift 2
+wait_for() { # NS DAEMON WHAT DEADLINE(a SECONDS value) CMD...: retry CMD until it succeeds; fail when
+              # the deadline passes or DAEMON (mon, osd, rgw) has exited
+  local ns=$1 d=$2 what=$3 end=$4; shift 4
   until "$@" >/dev/null 2>&1; do
-    (( SECONDS < end )) || return 1
+    daemon_pid "$ns" "$d" >/dev/null || { log "$d exited"; return 1; }
+    (( SECONDS < end )) || { log "$what: not after ${UP_TIMEOUT}s"; return 1; }
     sleep 0.3
   done
   log "$what after $((SECONDS - T0))s"
@@ -136,7 +143,9 @@ cmd_up() { # NS ADDR PORT
   fi
   if [ -d "$st" ]; then log "stale object store state in $ns: removing it first"; cmd_down "$ns"; fi
   ensure_deps
-  trap 'up_failed "$ns"' EXIT
+  ! port_taken "$ns" "$addr" "$port" || die "something listens on $addr:$port in $ns already"
+  UP_NS=$ns
+  trap 'up_failed "$UP_NS"' EXIT
   T0=$SECONDS
   end=$((SECONDS + UP_TIMEOUT))
   log "starting Ceph (mon, osd on memstore, radosgw) in $ns; deadline ${UP_TIMEOUT}s (S3_UP_TIMEOUT)"
@@ -198,20 +207,22 @@ rgw enable usage log = false
 rgw dns name =
 EOF
   # keys: monitor, admin (for ceph/radosgw-admin), gateway; the admin key is also in the monitor's keyring
-  ceph-authtool --create-keyring "$st/mon.keyring" --gen-key -n mon. --cap mon 'allow *' >> "$st/log/mkfs.out"
-  ceph-authtool --create-keyring "$st/ceph.client.admin.keyring" --gen-key -n client.admin \
-    --cap mon 'allow *' --cap osd 'allow *' --cap mgr 'allow *' >> "$st/log/mkfs.out"
-  ceph-authtool --create-keyring "$st/ceph.client.rgw.a.keyring" --gen-key -n client.rgw.a \
-    --cap mon 'allow rw' --cap osd 'allow rwx' >> "$st/log/mkfs.out"
-  ceph-authtool "$st/mon.keyring" --import-keyring "$st/ceph.client.admin.keyring" >> "$st/log/mkfs.out"
-  ceph-authtool "$st/mon.keyring" --import-keyring "$st/ceph.client.rgw.a.keyring" >> "$st/log/mkfs.out"
-  monmaptool --create --addv a '[v2:127.0.0.1:3300]' --fsid "$fsid" "$st/monmap" >> "$st/log/mkfs.out"
+  {
+    ceph-authtool --create-keyring "$st/mon.keyring" --gen-key -n mon. --cap mon 'allow *'
+    ceph-authtool --create-keyring "$st/ceph.client.admin.keyring" --gen-key -n client.admin \
+      --cap mon 'allow *' --cap osd 'allow *' --cap mgr 'allow *'
+    ceph-authtool --create-keyring "$st/ceph.client.rgw.a.keyring" --gen-key -n client.rgw.a \
+      --cap mon 'allow rw' --cap osd 'allow rwx'
+    ceph-authtool "$st/mon.keyring" --import-keyring "$st/ceph.client.admin.keyring"
+    ceph-authtool "$st/mon.keyring" --import-keyring "$st/ceph.client.rgw.a.keyring"
+    monmaptool --create --addv a '[v2:127.0.0.1:3300]' --fsid "$fsid" "$st/monmap"
+  } >> "$st/log/mkfs.out"
   in_ns "$ns" ceph-mon -c "$st/ceph.conf" --mkfs -i a --monmap "$st/monmap" --keyring "$st/mon.keyring" >> "$st/log/mkfs.out" 2>&1 ||
     { tail -n 20 "$st/log/mkfs.out" >&2; die "ceph-mon --mkfs failed (logs: $st/log)"; }
   start_daemon "$ns" mon ceph-mon -c "$st/ceph.conf" -f -i a
-  if ! wait_for "monitor up" "$end" ceph_cli "$ns" mon stat; then
+  if ! wait_for "$ns" mon "monitor up" "$end" ceph_cli "$ns" mon stat; then
     tail -n 20 "$st/log/mon.out" "$st/log/ceph-mon.a.log" >&2 || true
-    die "the monitor did not answer within ${UP_TIMEOUT}s (logs: $st/log)"
+    die "the monitor did not come up (logs: $st/log)"
   fi
   # the OSD: registered with the monitor, its store made, its key added, then started
   out=$(ceph_cli "$ns" osd new "$osd_uuid" 2>&1) || die "ceph osd new failed: $out"
@@ -221,14 +232,14 @@ EOF
   ceph_cli "$ns" auth add osd.0 osd 'allow *' mon 'allow profile osd' mgr 'allow profile osd' -i "$st/osd/keyring" \
     >> "$st/log/mkfs.out" 2>&1 || { tail -n 5 "$st/log/mkfs.out" >&2; die "ceph auth add osd.0 failed"; }
   start_daemon "$ns" osd ceph-osd -c "$st/ceph.conf" -f -i 0
-  if ! wait_for "OSD up" "$end" osd_up "$ns"; then
+  if ! wait_for "$ns" osd "OSD up" "$end" osd_up "$ns"; then
     tail -n 20 "$st/log/osd.out" "$st/log/ceph-osd.0.log" >&2 || true
-    die "the OSD did not come up within ${UP_TIMEOUT}s (logs: $st/log)"
+    die "the OSD did not come up (logs: $st/log)"
   fi
   start_daemon "$ns" rgw radosgw -c "$st/ceph.conf" -f -n client.rgw.a
-  if ! wait_for "RGW answers on http://$addr:$port" "$end" rgw_answers "$ns"; then
+  if ! wait_for "$ns" rgw "RGW answers on http://$addr:$port" "$end" rgw_answers "$ns"; then
     tail -n 30 "$st/log/rgw.out" "$st/log/ceph-client.rgw.a.log" >&2 || true
-    die "RGW did not answer within ${UP_TIMEOUT}s (logs: $st/log)"
+    die "RGW did not come up on $addr:$port (logs: $st/log)"
   fi
   make_user "$ns" "$addr" "$port"
   trap - EXIT
@@ -266,7 +277,8 @@ cmd_status() { # NS
   local ns=$1 d ok=0
   [ -d "$LAB/s3/$ns" ] || { log "no object store in $ns"; return 1; }
   for d in mon osd rgw; do daemon_pid "$ns" "$d" >/dev/null || { log "$d is not running"; ok=1; }; done
-  [ $ok = 0 ] && rgw_answers "$ns" || { [ $ok = 1 ] || log "RGW does not answer"; return 1; }
+  [ $ok = 0 ] || return 1
+  rgw_answers "$ns" || { log "RGW does not answer"; return 1; }
 }
 
 cmd_down() { # NS
@@ -294,7 +306,7 @@ cmd=${1:-}
 case $cmd in
   up)       [ $# -eq 3 ] || usage; valid_name "$1"
             [[ $2 =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}$ ]] || die "bad address '$2' (an IPv4 address, no prefix)"
-            [[ $3 =~ ^[0-9]{1,5}$ ]] && (( $3 >= 1 && $3 <= 65535 )) || die "bad port '$3'"
+            if ! [[ $3 =~ ^[0-9]{1,5}$ ]] || (( $3 < 1 || $3 > 65535 )); then die "bad port '$3'"; fi
             LOG_TAG=$1; cmd_up "$@" ;;
   env)      [ $# -eq 1 ] || usage; valid_name "$1"
             [ -f "$LAB/s3/$1/s3.env" ] || die "no object store in $1"

@@ -673,6 +673,7 @@ cmd_start() { # NAME
     log "stale box $name found, removing it first"
     KEEP_ROOT=0 cmd_stop "$name"
   fi
+  case $(net_kind "$name") in bridge|hostns) die "$name is a $(net_kind "$name") of this lab; pick another name" ;; esac
   # a netns of that name without our state is not ours (another lab, another tool): leave it alone
   [ ! -e "/run/netns/$name" ] || die "network namespace $name exists already (not this lab's); pick another name"
   find "$LAB/logs" -maxdepth 1 -type f -name '*.log' ! -name 'build*.log' -mtime +7 -delete 2>/dev/null || true

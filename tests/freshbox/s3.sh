@@ -27,7 +27,14 @@
 # State: $LAB/s3/NS/ (0700): ceph.conf, keyrings, mon/, osd/, rgw/, run/ (admin sockets), log/,
 #        *.pid, s3.env, s3.json, s3cfg (s3cmd's configuration, with the keys).
 # Needs: ceph-mon ceph-osd radosgw s3cmd (Debian 12: Ceph 16.2.15, s3cmd 2.3.0), curl, python3.
+# `box.sh stop-all` runs `down` for every store of the lab (and `box.sh net-down NS` for NS's).
 # Only stdout output: `env` and `ls`. Diagnostics go to stderr.
+# What the gateway says (Ceph 16.2.15, checked): a wrong secret -> 403 SignatureDoesNotMatch, an
+# unknown access key -> 403 InvalidAccessKeyId, no signature -> 403 AccessDenied, a missing bucket
+# -> 404 NoSuchBucket; any region name in the signature is accepted; GetBucketLocation says "default".
+# curl 7.88 (Debian 12) with --aws-sigv4 "aws:amz:us-east-1:s3" needs
+# -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' (without it RGW answers SignatureDoesNotMatch even to
+# the right keys), and a bare query key must be written with '=' (?location=, not ?location).
 set -euo pipefail
 
 LAB=${FRESHBOX_LAB:-/var/tmp/mattermost-setup-freshbox}

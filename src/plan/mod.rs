@@ -115,6 +115,11 @@ pub struct DatabasePlan {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Plan {
+    /// This machine of several: "db1 (database, 10.0.0.10)"; `None` on a single box.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub machine: Option<String>,
+    /// Whether Mattermost itself runs on this box (not on the database or proxy machine).
+    pub mattermost: bool,
     pub domain: String,
     pub site_url: String,
     pub release: ReleasePlan,
@@ -224,6 +229,10 @@ impl Plan {
         }
         files.extend(firewall::planned(a));
         Ok(Self {
+            machine: a
+                .this_machine()
+                .map(|m| format!("{} ({}, {})", m.name, m.role.name(), m.address)),
+            mattermost: a.runs_mattermost(),
             domain: a.domain.clone(),
             site_url: a.site_url(),
             release: ReleasePlan {

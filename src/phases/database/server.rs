@@ -142,10 +142,10 @@ pub fn probe(ctx: &Ctx) -> Result<Vec<Check>, PhaseError> {
             P,
             text.contains(&block),
             format!("{} admits the app machines", hba.display()),
-            if text.contains(BEGIN) {
-                "block differs from the plan"
-            } else if text.contains(&block) {
+            if text.contains(&block) {
                 "as planned"
+            } else if text.contains(BEGIN) {
+                "block differs from the plan"
             } else {
                 "no block"
             },

@@ -17,6 +17,7 @@ pub mod http;
 pub mod log;
 pub mod notify;
 pub mod paths;
+pub mod pgtls;
 pub mod pgwire;
 pub mod server;
 pub mod store;

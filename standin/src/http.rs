@@ -4,7 +4,6 @@
 use std::fmt::Write as _;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -138,7 +137,10 @@ pub struct AppState {
     /// `X-Version-ID` value: `<version>.<build number>.<config hash>.<licensed>`.
     pub version_id: String,
     pub db: Option<Database>,
-    pub file_directory: PathBuf,
+    /// The file backend (`FileSettings.DriverName`).
+    pub files: crate::filestore::FileStore,
+    /// `FileSettings.MaxFileSize`.
+    pub max_file_size: i64,
     pub unhealthy: bool,
     pub root_html: Vec<u8>,
     /// Login sessions: token → user id (in memory, like a cache the real
@@ -224,11 +226,6 @@ fn write_response(
     w.flush()
 }
 
-fn filestore_ok(dir: &std::path::Path) -> bool {
-    let probe = dir.join("testfile");
-    std::fs::write(&probe, b"testingwrite").is_ok() && std::fs::remove_file(&probe).is_ok()
-}
-
 pub(crate) fn ping(state: &AppState, req: &Request) -> Response {
     if req.method != "GET" {
         return Response::text(405, "");
@@ -263,10 +260,20 @@ pub(crate) fn ping(state: &AppState, req: &Request) -> Response {
             },
             None => false,
         };
-        let fs_ok = filestore_ok(&state.file_directory);
-        if !fs_ok {
-            state.log.error("Unable to test filestore connection.", &[]);
-        }
+        // api4/system.go getSystemPing: FileBackend().TestConnection().
+        let fs_ok = match state.files.test_connection() {
+            Ok(()) => true,
+            Err(e) => {
+                let msg = match e {
+                    crate::filestore::TestError::NoBucket => "no such bucket".to_string(),
+                    crate::filestore::TestError::Other(m) => m,
+                };
+                state
+                    .log
+                    .error("Unable to test filestore connection.", &[("error", &msg)]);
+                false
+            }
+        };
         let word = |ok: bool| if ok { "OK" } else { "UNHEALTHY" };
         m.insert("database_status".into(), json!(word(db_ok)));
         m.insert("filestore_status".into(), json!(word(fs_ok)));

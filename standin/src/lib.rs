@@ -13,6 +13,7 @@ pub mod config;
 pub mod db;
 pub mod dsn;
 pub mod error;
+pub mod filestore;
 pub mod http;
 pub mod log;
 pub mod notify;

@@ -313,6 +313,37 @@ impl ServerCertVerifier for Verifier {
     }
 }
 
+/// Go's system roots (for https to S3), empty if none are installed.
+pub fn system_roots() -> Arc<RootCertStore> {
+    Arc::new(roots(None).unwrap_or_else(|_| RootCertStore::empty()))
+}
+
+/// An https client configuration: the system roots, or no check at all with
+/// `ServiceSettings.EnableInsecureOutgoingConnections` (Go's
+/// `InsecureSkipVerify`); HTTP/1.1, ring provider.
+pub fn https_client_config(roots: Arc<RootCertStore>, skip_verify: bool) -> Result<ClientConfig> {
+    let prov = provider();
+    let builder = ClientConfig::builder_with_provider(Arc::clone(&prov))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::new(format!("tls: {e}")))?;
+    let mut cfg = if skip_verify {
+        let verifier = Arc::new(Verifier {
+            check: Check::Nothing,
+            webpki: None,
+            algorithms: prov.signature_verification_algorithms,
+            failure: Mutex::new(None),
+        });
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(verifier)
+            .with_no_client_auth()
+    } else {
+        builder.with_root_certificates(roots).with_no_client_auth()
+    };
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(cfg)
+}
+
 /// `sslKeyPermissions` in lib/pq 1.10.9: the key must be u=rw at most.
 fn check_key_permissions(path: &str) -> Result<()> {
     let meta = std::fs::metadata(path).map_err(|e| Error::new(format!("open {path}: {e}")))?;

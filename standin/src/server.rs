@@ -13,6 +13,7 @@ use crate::config::{self, Settings};
 use crate::db;
 use crate::dsn;
 use crate::error::{Error, Result, fail};
+use crate::filestore::{self, FileStore};
 use crate::http::{self, AppState};
 use crate::log::Logger;
 use crate::notify;
@@ -273,6 +274,9 @@ fn start(opts: &ServerOptions, log: &Arc<Logger>) -> Result<std::convert::Infall
             for secret in dsn::password_spellings(&s.sql_driver_name, &s.sql_data_source) {
                 log.add_secret(&secret);
             }
+            if !s.s3.secret_access_key.is_empty() {
+                log.add_secret(&s.s3.secret_access_key);
+            }
         }
     }
     let settings =
@@ -289,14 +293,42 @@ fn start(opts: &ServerOptions, log: &Arc<Logger>) -> Result<std::convert::Infall
     let db = db::connect(&settings.sql_driver_name, &settings.sql_data_source, log)
         .map_err(|e| e.context("cannot create store"))?;
 
-    let file_directory = PathBuf::from(&settings.file_directory);
-    check_file_directory(&file_directory)?;
+    // platform/service.go: the file backend is created at start-up; an invalid
+    // S3 endpoint stops the server ("failed to initialize filebackend").
+    let files = if settings.file_driver_name == "amazons3" {
+        FileStore::S3(Box::new(
+            filestore::S3Store::new(&settings.s3)
+                .map_err(|e| e.context("failed to initialize filebackend"))?,
+        ))
+    } else {
+        let file_directory = PathBuf::from(&settings.file_directory);
+        check_file_directory(&file_directory)?;
+        FileStore::Local(file_directory)
+    };
     if settings.plugins_enable {
         ensure_dir(Path::new(&settings.plugin_directory), "plugin directory")?;
         ensure_dir(
             Path::new(&settings.plugin_client_directory),
             "client plugin directory",
         )?;
+    }
+
+    // app/server.go Start: TestConnection, MakeBucket when the bucket is
+    // missing, and a failure is only logged — the server starts anyway and
+    // uploads fail later.
+    if let FileStore::S3(s3) = &files {
+        let tested = match files.test_connection() {
+            Err(filestore::TestError::NoBucket) => s3.make_bucket(),
+            Err(filestore::TestError::Other(m)) => Err(Error::new(m)),
+            Ok(()) => Ok(()),
+        };
+        match tested {
+            Ok(()) => log.debug("Connection to S3 or minio is good. Bucket exists.", &[]),
+            Err(e) => log.error(
+                "Problem with file storage settings",
+                &[("error", e.message())],
+            ),
+        }
     }
 
     log.info("Starting Server...", &[]);
@@ -326,7 +358,8 @@ fn start(opts: &ServerOptions, log: &Arc<Logger>) -> Result<std::convert::Infall
         // stand-in does the same by construction: every query is a new client
         // connection (db.rs), so nothing here is tied to one database process.
         db: Some(db),
-        file_directory,
+        files,
+        max_file_size: settings.max_file_size,
         unhealthy: build_info::fault_unhealthy(),
         root_html: root_html(),
         sessions: std::sync::Mutex::default(),

@@ -606,7 +606,6 @@ fn mime_type(ext: &str) -> &'static str {
 /// (`SessionHasPermissionToChannel` falls back to the system roles); the
 /// stand-in keeps no channel memberships, so every other user gets 403.
 /// Multipart uploads are not implemented by the stand-in (400, saying so).
-#[allow(clippy::too_many_lines)] // one handler, read top to bottom like the real one
 fn upload_file(
     state: &AppState,
     req: &Request,
@@ -780,11 +779,32 @@ fn get_file(state: &AppState, req: &Request, file_id: &str) -> Result<Response, 
     })
 }
 
+/// `GET /api/v4/cluster/status` (api4/cluster.go `getClusterStatus`): system
+/// admins only (`sysconsole_read_environment_high_availability`); the live
+/// nodes, or an empty list when the node is not clustered.
+fn cluster_status(state: &AppState, req: &Request) -> Result<Response, Response> {
+    let user_id = session_user(state, req).ok_or_else(unauthorized)?;
+    let db = db(state)?;
+    let user = user_or_404(store::user_by_id(db, &user_id))?;
+    if !user.roles.split_whitespace().any(|r| r == "system_admin") {
+        return Err(permission_error(
+            "sysconsole_read_environment_high_availability",
+        ));
+    }
+    let nodes = state
+        .cluster
+        .as_ref()
+        .map(|c| c.live_nodes())
+        .unwrap_or_default();
+    Ok(Response::json(200, &Value::Array(nodes)))
+}
+
 /// The API routes on the TCP listener; `None` for everything else.
 pub(crate) fn tcp(state: &AppState, req: &Request, reader: &mut impl Read) -> Option<Response> {
     let result = match (req.method.as_str(), req.path.trim_end_matches('/')) {
         ("POST", "/api/v4/users/login") => login(state, req, reader),
         ("POST", "/api/v4/files") => upload_file(state, req, reader),
+        ("GET", "/api/v4/cluster/status") => cluster_status(state, req),
         ("GET", p) if p.starts_with("/api/v4/files/") && p.len() == "/api/v4/files/".len() + 26 => {
             get_file(state, req, &p["/api/v4/files/".len()..])
         }

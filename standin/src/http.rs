@@ -141,6 +141,8 @@ pub struct AppState {
     pub files: crate::filestore::FileStore,
     /// `FileSettings.MaxFileSize`.
     pub max_file_size: i64,
+    /// The running cluster node (licensed Enterprise with ClusterSettings.Enable).
+    pub cluster: Option<Arc<crate::cluster::Cluster>>,
     pub unhealthy: bool,
     pub root_html: Vec<u8>,
     /// Login sessions: token → user id (in memory, like a cache the real

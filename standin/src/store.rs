@@ -163,7 +163,7 @@ fn unhex(s: &str) -> Result<String> {
 
 /// Runs a query whose single column is `hex:hex:...`; returns the decoded
 /// fields of every row.
-fn rows(db: &Database, table_sql: &str, cols: &[&str]) -> Result<Vec<Vec<String>>> {
+pub(crate) fn rows(db: &Database, table_sql: &str, cols: &[&str]) -> Result<Vec<Vec<String>>> {
     let exprs: Vec<String> = cols.iter().map(|c| db.hex(c)).collect();
     let joined = if db.is_postgres() {
         exprs.join(" || ':' || ")

@@ -239,7 +239,6 @@ fn upload(port: u16, token: &str, name: &str, data: &[u8]) -> (u16, Value) {
 }
 
 #[test]
-#[allow(clippy::too_many_lines)] // one scenario against one S3 peer
 fn files_in_s3_like_the_real_server() {
     let Some(moto) = start_moto() else {
         return;

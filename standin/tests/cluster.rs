@@ -1,0 +1,255 @@
+//! Enterprise cluster mode and the license file, on a real PostgreSQL: two
+//! licensed nodes register in ClusterDiscovery and see each other through
+//! their gossip ports; without a license with the cluster feature
+//! `ClusterSettings.Enable` changes nothing but a log line.
+
+mod common;
+
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use common::{
+    Install, NotifySocket, Postgres, Running, base_config, free_port, http_get, http_json,
+    local_json, standin_bins,
+};
+use mattermost_standin::license::{TestLicense, make_test_license};
+use serde_json::{Value, json};
+
+const VERSION: &str = "10.11.4";
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+const PASSWORD: &str = "cluster-test-pw";
+
+struct Node {
+    install: Install,
+    run: Running,
+    port: u16,
+    gossip: u16,
+    socket: PathBuf,
+}
+
+fn node(bins: &Path, pg: &Postgres, license: Option<&str>, cluster_name: &str) -> Node {
+    let port = free_port();
+    let gossip = free_port();
+    let dsn = format!(
+        "postgres://mmuser:{PASSWORD}@127.0.0.1:{}/mattermost?sslmode=disable&connect_timeout=10",
+        pg.port
+    );
+    let mut cfg = base_config("postgres", &dsn, port);
+    let install = Install::new(bins, &cfg);
+    let socket = install.root.join("mm.sock");
+    let license_file = install.root.join("config/test.mattermost-license");
+    if let Some(text) = license {
+        std::fs::write(&license_file, text).expect("license file");
+    }
+    cfg["ServiceSettings"]["EnableLocalMode"] = json!(true);
+    cfg["ServiceSettings"]["LocalModeSocketLocation"] = json!(socket.display().to_string());
+    cfg["ServiceSettings"]["LicenseFileLocation"] = json!(license_file.display().to_string());
+    cfg["ClusterSettings"] = json!({
+        "Enable": true,
+        "ClusterName": cluster_name,
+        "AdvertiseAddress": "127.0.0.1",
+        "BindAddress": "127.0.0.1",
+        "UseIPAddress": true,
+        "GossipPort": gossip
+    });
+    install.write_config(&cfg);
+    let notify = NotifySocket::bind_path();
+    let mut cmd = install.command();
+    cmd.env("NOTIFY_SOCKET", &notify.address);
+    let mut run = Running::spawn(cmd);
+    run.wait_ready(&notify, READY_TIMEOUT);
+    Node {
+        install,
+        run,
+        port,
+        gossip,
+        socket,
+    }
+}
+
+fn token(n: &Node, username: &str) -> String {
+    let r = local_json(
+        &n.socket,
+        "POST",
+        "/api/v4/users",
+        Some(
+            &json!({"email": format!("{username}@example.com"), "username": username, "password": "Passw0rd-long"}),
+        ),
+    );
+    assert!(
+        r.status == 201 || r.status == 400,
+        "{} {}",
+        r.status,
+        r.body
+    );
+    let r = http_json(
+        n.port,
+        "POST",
+        "/api/v4/users/login",
+        Some(&json!({"login_id": username, "password": "Passw0rd-long"})),
+        &[],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.header("Token").expect("token").to_string()
+}
+
+fn status(n: &Node, token: &str) -> (u16, Value) {
+    let r = http_get(
+        n.port,
+        "/api/v4/cluster/status",
+        &[("Authorization", &format!("Bearer {token}"))],
+    );
+    let v = serde_json::from_str(&r.body).unwrap_or(Value::Null);
+    (r.status, v)
+}
+
+#[test]
+fn cluster_needs_a_license_and_lists_live_nodes() {
+    let Some(pg) = Postgres::start() else {
+        return;
+    };
+    pg.create_user_and_db("mmuser", PASSWORD, "mattermost");
+    let bins = standin_bins(VERSION, "enterprise", "");
+    let good = make_test_license(&TestLicense::enterprise(30)).expect("license");
+
+    // Two licensed nodes of one cluster.
+    let node_a = node(&bins, &pg, Some(&good), "testcluster");
+    let node_b = node(&bins, &pg, Some(&good), "testcluster");
+    let log_a = node_a.install.read_log();
+    assert!(
+        log_a.contains("License key is valid, unlocking enterprise features."),
+        "{log_a}"
+    );
+    assert!(log_a.contains("Cluster mode started"), "{log_a}");
+    assert!(
+        TcpStream::connect(("127.0.0.1", node_a.gossip)).is_ok(),
+        "gossip port open"
+    );
+    let r = http_get(node_a.port, "/api/v4/system/ping", &[]);
+    assert!(
+        r.header("X-Version-Id")
+            .is_some_and(|v| v.rsplit('.').next() == Some("true")),
+        "licensed: {:?}",
+        r.header("X-Version-Id")
+    );
+    let rows = pg.superuser_sql(
+        "mattermost",
+        "SELECT type || ' ' || hostname || ' ' || gossipport FROM clusterdiscovery WHERE clustername = 'testcluster' ORDER BY gossipport;",
+    );
+    let mut expected = [node_a.gossip, node_b.gossip];
+    expected.sort_unstable();
+    assert_eq!(
+        rows.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>(),
+        expected
+            .iter()
+            .map(|p| format!("mattermost_cluster 127.0.0.1 {p}"))
+            .collect::<Vec<_>>()
+    );
+
+    // The status route: 401 without a session, 403 for a plain user, the
+    // live nodes for a system admin.
+    let r = http_get(node_a.port, "/api/v4/cluster/status", &[]);
+    assert_eq!(r.status, 401, "{}", r.body);
+    let admin = token(&node_a, "admin");
+    let user = token(&node_a, "plainuser");
+    let (st, _) = status(&node_a, &user);
+    assert_eq!(st, 403);
+    let (st, nodes) = status(&node_a, &admin);
+    assert_eq!(st, 200, "{nodes}");
+    let mut addrs: Vec<String> = nodes
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|n| n["ipaddress"].as_str().unwrap_or_default().to_string())
+        .collect();
+    addrs.sort();
+    let mut want: Vec<String> = expected.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+    want.sort();
+    assert_eq!(addrs, want, "{nodes}");
+    assert!(
+        nodes
+            .as_array()
+            .expect("array")
+            .iter()
+            .all(|n| n["version"] == VERSION)
+    );
+
+    // B stops: A lists itself only.
+    drop(node_b.run);
+    let (_, nodes) = status(&node_a, &admin);
+    assert_eq!(nodes.as_array().map(Vec::len), Some(1), "{nodes}");
+    drop(node_a.run);
+
+    // No license file: Enable does nothing but a log line.
+    let node_c = node(&bins, &pg, None, "other");
+    let log = node_c.install.read_log();
+    assert!(log.contains("Failed to get license from disk"), "{log}");
+    assert!(log.contains("Cluster mode is not licensed"), "{log}");
+    assert!(
+        TcpStream::connect(("127.0.0.1", node_c.gossip)).is_err(),
+        "no gossip port"
+    );
+    let admin_c = token(&node_c, "admin");
+    let (st, nodes) = status(&node_c, &admin_c);
+    assert_eq!((st, nodes), (200, json!([])));
+    let r = http_get(node_c.port, "/api/v4/system/ping", &[]);
+    assert!(
+        r.header("X-Version-Id")
+            .is_some_and(|v| v.rsplit('.').next() == Some("false"))
+    );
+    drop(node_c.run);
+
+    // A license without the cluster feature, an expired one, a forged one.
+    let mut no_cluster = TestLicense::enterprise(30);
+    no_cluster.cluster = false;
+    let node_d = node(
+        &bins,
+        &pg,
+        Some(&make_test_license(&no_cluster).expect("lic")),
+        "other",
+    );
+    let log = node_d.install.read_log();
+    assert!(log.contains("License key is valid"), "{log}");
+    assert!(log.contains("Cluster mode is not licensed"), "{log}");
+    drop(node_d.run);
+
+    let mut expired = TestLicense::enterprise(30);
+    expired.expires_at = expired.issued_at + 1000;
+    let node_e = node(
+        &bins,
+        &pg,
+        Some(&make_test_license(&expired).expect("lic")),
+        "other",
+    );
+    let log = node_e.install.read_log();
+    assert!(
+        log.contains("Failed to save license key loaded from disk."),
+        "{log}"
+    );
+    assert!(
+        log.contains("License is expired or not yet started."),
+        "{log}"
+    );
+    assert!(log.contains("Cluster mode is not licensed"), "{log}");
+    drop(node_e.run);
+
+    let mut forged = good.clone().into_bytes();
+    forged[20] = if forged[20] == b'A' { b'B' } else { b'A' };
+    let node_f = node(
+        &bins,
+        &pg,
+        Some(&String::from_utf8(forged).expect("utf8")),
+        "other",
+    );
+    let log = node_f.install.read_log();
+    assert!(
+        log.contains("but it appears to be invalid: Invalid signature"),
+        "{log}"
+    );
+    assert!(log.contains("Cluster mode is not licensed"), "{log}");
+    drop(node_f.run);
+}

@@ -29,6 +29,18 @@ struct Node {
 }
 
 fn node(bins: &Path, pg: &Postgres, license: Option<&str>, cluster_name: &str) -> Node {
+    node_on(bins, pg, license, cluster_name, None)
+}
+
+/// `listen`: `ServiceSettings.ListenAddress` with `{port}` for the port
+/// (default `127.0.0.1:{port}`).
+fn node_on(
+    bins: &Path,
+    pg: &Postgres,
+    license: Option<&str>,
+    cluster_name: &str,
+    listen: Option<&str>,
+) -> Node {
     let port = free_port();
     let gossip = free_port();
     let dsn = format!(
@@ -41,6 +53,9 @@ fn node(bins: &Path, pg: &Postgres, license: Option<&str>, cluster_name: &str) -
     let license_file = install.root.join("config/test.mattermost-license");
     if let Some(text) = license {
         std::fs::write(&license_file, text).expect("license file");
+    }
+    if let Some(l) = listen {
+        cfg["ServiceSettings"]["ListenAddress"] = json!(l.replace("{port}", &port.to_string()));
     }
     cfg["ServiceSettings"]["EnableLocalMode"] = json!(true);
     cfg["ServiceSettings"]["LocalModeSocketLocation"] = json!(socket.display().to_string());
@@ -102,6 +117,35 @@ fn status(n: &Node, token: &str) -> (u16, Value) {
     );
     let v = serde_json::from_str(&r.body).unwrap_or(Value::Null);
     (r.status, v)
+}
+
+/// A non-loopback IPv4 address of this machine (the one with the default
+/// route), or `None` after a loud message.
+fn private_ip() -> Option<String> {
+    let ip = std::net::UdpSocket::bind("0.0.0.0:0")
+        .and_then(|u| u.connect("192.0.2.1:9").map(|()| u))
+        .and_then(|u| u.local_addr())
+        .map(|a| a.ip())
+        .ok()
+        .filter(|ip| !ip.is_loopback() && !ip.is_unspecified());
+    if ip.is_none() {
+        eprintln!(
+            "\n!!!!!!!! SKIPPED the private-address ListenAddress checks: no non-loopback IPv4 address !!!!!!!!\n"
+        );
+    }
+    ip.map(|i| i.to_string())
+}
+
+/// The status of `GET /api/v4/system/ping` at `addr`, `None` if nothing answers.
+fn ping_status(addr: &str) -> Option<u16> {
+    use std::io::{Read, Write};
+    let mut s = TcpStream::connect_timeout(&addr.parse().ok()?, Duration::from_secs(5)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    s.write_all(b"GET /api/v4/system/ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    out.split_whitespace().nth(1)?.parse().ok()
 }
 
 #[test]
@@ -184,8 +228,12 @@ fn cluster_needs_a_license_and_lists_live_nodes() {
     assert_eq!(nodes.as_array().map(Vec::len), Some(1), "{nodes}");
     drop(node_a.run);
 
-    // No license file: Enable does nothing but a log line.
-    let node_c = node(&bins, &pg, None, "other");
+    // No license file: Enable does nothing but a log line. (This node listens
+    // on all interfaces, ":port", as app boxes do.)
+    let node_c = node_on(&bins, &pg, None, "other", Some(":{port}"));
+    if let Some(ip) = private_ip() {
+        assert_eq!(ping_status(&format!("{ip}:{}", node_c.port)), Some(200));
+    }
     let log = node_c.install.read_log();
     assert!(log.contains("Failed to get license from disk"), "{log}");
     assert!(log.contains("Cluster mode is not licensed"), "{log}");
@@ -216,6 +264,18 @@ fn cluster_needs_a_license_and_lists_live_nodes() {
     assert!(log.contains("License key is valid"), "{log}");
     assert!(log.contains("Cluster mode is not licensed"), "{log}");
     drop(node_d.run);
+
+    // ListenAddress on the box's private address only (an app box).
+    if let Some(ip) = private_ip() {
+        let node_p = node_on(&bins, &pg, None, "other", Some(&format!("{ip}:{{port}}")));
+        assert_eq!(ping_status(&format!("{ip}:{}", node_p.port)), Some(200));
+        assert_eq!(
+            ping_status(&format!("127.0.0.1:{}", node_p.port)),
+            None,
+            "not on the loopback address"
+        );
+        drop(node_p.run);
+    }
 
     let mut expired = TestLicense::enterprise(30);
     expired.expires_at = expired.issued_at + 1000;

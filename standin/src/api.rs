@@ -799,12 +799,88 @@ fn cluster_status(state: &AppState, req: &Request) -> Result<Response, Response>
     Ok(Response::json(200, &Value::Array(nodes)))
 }
 
+/// The user of the request's session (Bearer token or MMAUTHTOKEN cookie).
+pub(crate) fn session_of(state: &AppState, req: &Request) -> Option<String> {
+    session_user(state, req)
+}
+
+/// The user of a session token (WebSocket `authentication_challenge`).
+pub(crate) fn user_of_token(state: &AppState, token: &str) -> Option<String> {
+    state.sessions.lock().ok()?.get(token).cloned()
+}
+
+/// `POST /api/v4/posts` (api4/post.go `createPost` → app `CreatePostAsUser`):
+/// stores the post in `Posts` and publishes the `posted` WebSocket event on
+/// this node and, in cluster mode, on every other node (the real
+/// `Publish` → `ClusterEventPublish`). Permission `create_post` on the channel:
+/// as for uploads, only system admins have it in the stand-in (403 otherwise).
+fn create_post(
+    state: &AppState,
+    req: &Request,
+    reader: &mut impl Read,
+) -> Result<Response, Response> {
+    let user_id = session_user(state, req).ok_or_else(unauthorized)?;
+    let v = body(req, reader, "post")?;
+    let channel_id = field(&v, "channel_id").to_string();
+    if channel_id.len() != 26 || !channel_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(app_error(
+            400,
+            "model.post.is_valid.channel_id.app_error",
+            "Invalid channel id.",
+        ));
+    }
+    let message = field(&v, "message").to_string();
+    let db = db(state)?;
+    let user = user_or_404(store::user_by_id(db, &user_id))?;
+    if !user.roles.split_whitespace().any(|r| r == "system_admin") {
+        return Err(permission_error("create_post"));
+    }
+    let id = store::new_id();
+    let now = now_millis();
+    let l = |s: &str| db.literal(s);
+    db.query(&format!(
+        "INSERT INTO Posts (Id, CreateAt, UpdateAt, DeleteAt, UserId, ChannelId, RootId, ParentId, OriginalId, \
+         Message, Type, Props, Hashtags, Filenames, FileIds, HasReactions, EditAt, IsPinned) \
+         VALUES ({}, {now}, {now}, 0, {}, {}, '', '', '', {}, '', '{{}}', '', '[]', '[]', FALSE, 0, FALSE);",
+        l(&id),
+        l(&user_id),
+        l(&channel_id),
+        l(&message)
+    ))
+    .map_err(|e| app_error(500, "app.post.save.app_error", e.message()))?;
+    let post = json!({
+        "id": id, "create_at": now, "update_at": now, "edit_at": 0, "delete_at": 0,
+        "is_pinned": false, "user_id": user_id, "channel_id": channel_id, "root_id": "",
+        "original_id": "", "message": message, "type": "", "props": {}, "hashtags": "",
+        "pending_post_id": field(&v, "pending_post_id"), "reply_count": 0, "metadata": {}
+    });
+    let event = json!({
+        "event": "posted",
+        "data": {
+            "channel_display_name": "",
+            "channel_name": "",
+            "channel_type": "O",
+            "post": post.to_string(),
+            "sender_name": format!("@{}", user.username),
+            "set_online": true,
+            "team_id": ""
+        },
+        "broadcast": {"omit_users": null, "user_id": "", "channel_id": channel_id, "team_id": "", "connection_id": "", "omit_connection_id": ""}
+    });
+    state.ws_hub.broadcast(&event);
+    if let Some(c) = &state.cluster {
+        c.publish(&event, &state.log);
+    }
+    Ok(Response::json(201, &post))
+}
+
 /// The API routes on the TCP listener; `None` for everything else.
 pub(crate) fn tcp(state: &AppState, req: &Request, reader: &mut impl Read) -> Option<Response> {
     let result = match (req.method.as_str(), req.path.trim_end_matches('/')) {
         ("POST", "/api/v4/users/login") => login(state, req, reader),
         ("POST", "/api/v4/files") => upload_file(state, req, reader),
         ("GET", "/api/v4/cluster/status") => cluster_status(state, req),
+        ("POST", "/api/v4/posts") => create_post(state, req, reader),
         ("GET", p) if p.starts_with("/api/v4/files/") && p.len() == "/api/v4/files/".len() + 26 => {
             get_file(state, req, &p["/api/v4/files/".len()..])
         }

@@ -56,6 +56,7 @@ pub struct Cluster {
     pub gossip_port: u16,
     pub info: Value,
     db: Database,
+    hub: Arc<crate::ws::Hub>,
 }
 
 fn now() -> u64 {
@@ -98,6 +99,7 @@ impl Cluster {
         service_port: u16,
         db: &Database,
         info: Value,
+        hub: &Arc<crate::ws::Hub>,
         log: &Arc<Logger>,
     ) -> Result<Arc<Self>> {
         let gossip_port = u16::try_from(settings.gossip_port).map_err(|_| {
@@ -131,6 +133,7 @@ impl Cluster {
             gossip_port,
             info,
             db: db.clone(),
+            hub: Arc::clone(hub),
         });
         cluster.register(service_port, log)?;
         let answer = Arc::clone(&cluster);
@@ -238,16 +241,22 @@ impl Cluster {
             }
             if line.trim() == "INFO" {
                 let _ = writeln!(s, "{}", self.info);
+            } else if let Some(event) = line.trim().strip_prefix("EVENT ") {
+                // A WebSocket event published on another node
+                // (ClusterEventPublish): to this node's clients only.
+                match serde_json::from_str::<Value>(event) {
+                    Ok(e) => self.hub.broadcast(&e),
+                    Err(e) => log.warn("Invalid cluster event", &[("error", &e.to_string())]),
+                }
             } else {
                 log.debug("Unknown gossip message", &[("message", line.trim())]);
             }
         }
     }
 
-    /// The nodes registered under this cluster name recently whose gossip
-    /// port answers (this node first).
-    pub fn live_nodes(&self) -> Vec<Value> {
-        let mut out = vec![self.info.clone()];
+    /// `(id, host, gossip port)` of the nodes registered under this cluster
+    /// name and pinged in the last 30 minutes, without this one.
+    fn peers(&self) -> Vec<(String, String, String)> {
         let since = now().saturating_sub(CDS_OFFLINE_AFTER_MILLIS);
         let table = format!(
             "FROM ClusterDiscovery WHERE Type = {} AND ClusterName = {} AND LastPingAt > {since}",
@@ -256,32 +265,62 @@ impl Cluster {
         );
         let Ok(rows) = crate::store::rows(&self.db, &table, &["Id", "Hostname", "GossipPort"])
         else {
-            return out;
+            return Vec::new();
         };
-        for row in rows {
-            let [id, host, port] = row.as_slice() else {
-                continue;
-            };
-            if *id == self.id {
-                continue;
-            }
-            if let Some(info) = ask_info(host, port) {
+        rows.into_iter()
+            .filter_map(|r| match r.as_slice() {
+                [id, host, port] if *id != self.id => {
+                    Some((id.clone(), host.clone(), port.clone()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The live nodes (this one first): registered recently and answering on
+    /// their gossip port.
+    pub fn live_nodes(&self) -> Vec<Value> {
+        let mut out = vec![self.info.clone()];
+        for (_, host, port) in self.peers() {
+            if let Some(info) = ask_info(&host, &port) {
                 out.push(info);
             }
         }
         out
     }
+
+    /// Sends a WebSocket event to the other nodes.
+    pub fn publish(&self, event: &Value, log: &Logger) {
+        for (id, host, port) in self.peers() {
+            let sent = connect(&host, &port).and_then(|mut s| {
+                writeln!(s, "EVENT {event}").ok()?;
+                Some(())
+            });
+            if sent.is_none() {
+                log.debug(
+                    "Failed to send a cluster message",
+                    &[("node_id", &id), ("address", &format!("{host}:{port}"))],
+                );
+            }
+        }
+    }
 }
 
-fn ask_info(host: &str, port: &str) -> Option<Value> {
+fn connect(host: &str, port: &str) -> Option<TcpStream> {
     let target = if host.contains(':') && !host.starts_with('[') {
         format!("[{host}]:{port}")
     } else {
         format!("{host}:{port}")
     };
     let addr: SocketAddr = target.to_socket_addrs().ok()?.next()?;
-    let mut s = TcpStream::connect_timeout(&addr, PEER_TIMEOUT).ok()?;
+    let s = TcpStream::connect_timeout(&addr, PEER_TIMEOUT).ok()?;
     s.set_read_timeout(Some(PEER_TIMEOUT)).ok()?;
+    s.set_write_timeout(Some(PEER_TIMEOUT)).ok()?;
+    Some(s)
+}
+
+fn ask_info(host: &str, port: &str) -> Option<Value> {
+    let mut s = connect(host, port)?;
     s.write_all(b"INFO\n").ok()?;
     let mut line = String::new();
     BufReader::new(&s).read_line(&mut line).ok()?;

@@ -141,6 +141,8 @@ pub struct AppState {
     pub files: crate::filestore::FileStore,
     /// `FileSettings.MaxFileSize`.
     pub max_file_size: i64,
+    /// The WebSocket connections of this node.
+    pub ws_hub: Arc<ws::Hub>,
     /// The running cluster node (licensed Enterprise with ClusterSettings.Enable).
     pub cluster: Option<Arc<crate::cluster::Cluster>>,
     pub unhealthy: bool,
@@ -327,6 +329,8 @@ pub trait Conn: Send + Sync + 'static {
     fn shutdown_write(&self);
     /// The connection's peer address (`None` on a Unix socket).
     fn peer(&self) -> Option<std::net::SocketAddr>;
+    /// A second handle for writing (WebSocket broadcasts).
+    fn writer(&self) -> io::Result<Box<dyn Write + Send>>;
 }
 
 impl Conn for TcpStream {
@@ -342,6 +346,10 @@ impl Conn for TcpStream {
     fn peer(&self) -> Option<std::net::SocketAddr> {
         self.peer_addr().ok()
     }
+
+    fn writer(&self) -> io::Result<Box<dyn Write + Send>> {
+        Ok(Box::new(self.try_clone()?))
+    }
 }
 
 impl Conn for std::os::unix::net::UnixStream {
@@ -356,6 +364,10 @@ impl Conn for std::os::unix::net::UnixStream {
 
     fn peer(&self) -> Option<std::net::SocketAddr> {
         None
+    }
+
+    fn writer(&self) -> io::Result<Box<dyn Write + Send>> {
+        Ok(Box::new(self.try_clone()?))
     }
 }
 
@@ -408,7 +420,14 @@ where
                 writer.write_all(head.as_bytes())?;
                 writer.flush()?;
                 stream.set_timeouts(Some(WS_IDLE))?;
-                return ws::serve(&mut reader, &mut writer, &state.version_id);
+                let shared: ws::SharedWriter = Arc::new(std::sync::Mutex::new(stream.writer()?));
+                let client = state
+                    .ws_hub
+                    .register(crate::api::session_of(state, &req), shared);
+                let auth = |token: &str| crate::api::user_of_token(state, token);
+                let done = ws::serve(&mut reader, &client, &state.version_id, &auth);
+                state.ws_hub.unregister(&client);
+                return done;
             }
             Err(refusal) => {
                 let mut r = Response::text(refusal.status, reason(refusal.status));

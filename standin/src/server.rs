@@ -479,6 +479,7 @@ fn start(opts: &ServerOptions, log: &Arc<Logger>) -> Result<std::convert::Infall
     );
 
     let version_id = version_id(&settings, license.is_some());
+    let ws_hub = Arc::new(crate::ws::Hub::default());
     let cluster = if !settings.cluster.enable {
         None
     } else if license.as_ref().is_some_and(|l| l.cluster) {
@@ -488,6 +489,7 @@ fn start(opts: &ServerOptions, log: &Arc<Logger>) -> Result<std::convert::Infall
             port,
             &db,
             crate::cluster::base_info(&version_id),
+            &ws_hub,
             log,
         )?)
     } else {
@@ -521,6 +523,7 @@ fn start(opts: &ServerOptions, log: &Arc<Logger>) -> Result<std::convert::Infall
         files,
         max_file_size: settings.max_file_size,
         cluster,
+        ws_hub,
         unhealthy: build_info::fault_unhealthy(),
         root_html: root_html(),
         sessions: std::sync::Mutex::default(),

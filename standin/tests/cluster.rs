@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use common::{
     Install, NotifySocket, Postgres, Running, base_config, free_port, http_get, http_json,
-    local_json, standin_bins,
+    local_json, standin_bins, ws_connect,
 };
 use mattermost_standin::license::{TestLicense, make_test_license};
 use serde_json::{Value, json};
@@ -221,6 +221,75 @@ fn cluster_needs_a_license_and_lists_live_nodes() {
             .iter()
             .all(|n| n["version"] == VERSION)
     );
+
+    // A post made on A reaches WebSocket clients on B (through the gossip
+    // port) and on A, authenticated by header or by authentication_challenge.
+    let admin_b = token(&node_b, "admin");
+    let key = "dGhlIHNhbXBsZSBub25jZQ==";
+    let bearer_b = format!("Bearer {admin_b}");
+    let (resp, ws_b) = ws_connect(
+        node_b.port,
+        "/api/v4/websocket",
+        key,
+        &[("Authorization", &bearer_b)],
+    );
+    let mut ws_b = ws_b.unwrap_or_else(|| panic!("websocket on B: {} {}", resp.status, resp.body));
+    let (resp, ws_b2) = ws_connect(node_b.port, "/api/v4/websocket", key, &[]);
+    let mut ws_b2 =
+        ws_b2.unwrap_or_else(|| panic!("websocket on B: {} {}", resp.status, resp.body));
+    let bearer_a = format!("Bearer {admin}");
+    let (resp, ws_a) = ws_connect(
+        node_a.port,
+        "/api/v4/websocket",
+        key,
+        &[("Authorization", &bearer_a)],
+    );
+    let mut ws_a = ws_a.unwrap_or_else(|| panic!("websocket on A: {} {}", resp.status, resp.body));
+    for ws in [&mut ws_b, &mut ws_b2, &mut ws_a] {
+        let (op, hello) = ws.read_frame();
+        assert_eq!(op, 1);
+        assert!(String::from_utf8_lossy(&hello).contains("\"hello\""));
+    }
+    let challenge =
+        json!({"seq": 1, "action": "authentication_challenge", "data": {"token": admin_b}});
+    ws_b2.send_frame(1, challenge.to_string().as_bytes());
+    let (_, reply) = ws_b2.read_frame();
+    let reply: Value = serde_json::from_slice(&reply).expect("reply json");
+    assert_eq!(
+        (reply["status"].clone(), reply["seq_reply"].clone()),
+        (json!("OK"), json!(1))
+    );
+    let r = http_json(
+        node_a.port,
+        "POST",
+        "/api/v4/posts",
+        Some(
+            &json!({"channel_id": "abcdefghijklmnopqrstuvwxyz", "message": "hello across the cluster"}),
+        ),
+        &[("Authorization", &bearer_a)],
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    for (ws, node_name) in [
+        (&mut ws_b, "B"),
+        (&mut ws_b2, "B (challenge)"),
+        (&mut ws_a, "A"),
+    ] {
+        let (op, frame) = ws.read_frame();
+        assert_eq!(op, 1);
+        let event: Value = serde_json::from_slice(&frame).expect("event json");
+        assert_eq!(event["event"], "posted", "on {node_name}: {event}");
+        let post: Value =
+            serde_json::from_str(event["data"]["post"].as_str().unwrap_or("{}")).expect("post");
+        assert_eq!(
+            post["message"], "hello across the cluster",
+            "on {node_name}"
+        );
+        assert_eq!(
+            event["broadcast"]["channel_id"],
+            "abcdefghijklmnopqrstuvwxyz"
+        );
+    }
+    drop((ws_a, ws_b, ws_b2));
 
     // B stops: A lists itself only.
     drop(node_b.run);

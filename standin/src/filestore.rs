@@ -83,13 +83,14 @@ impl FileStore {
     pub fn test_connection(&self) -> std::result::Result<(), TestError> {
         match self {
             Self::Local(dir) => {
-                // localstore.go TestConnection writes and removes "testfile".
+                // localstore.go TestConnection writes and removes "testfile"
+                // ("unable to write to the local filesystem storage").
                 let probe = dir.join("testfile");
                 std::fs::write(&probe, b"testingwrite")
                     .and_then(|()| std::fs::remove_file(&probe))
                     .map_err(|e| {
                         TestError::Other(format!(
-                            "unable to write into the local path {}: {e}",
+                            "unable to write to the local filesystem storage: {}: {e}",
                             dir.display()
                         ))
                     })

@@ -291,6 +291,58 @@ fn cluster_needs_a_license_and_lists_live_nodes() {
     }
     drop((ws_a, ws_b, ws_b2));
 
+    // Uploads with the local file driver land under FileSettings.Directory
+    // with the real key layout, and read back.
+    let body = b"local bytes";
+    let mut s = TcpStream::connect(("127.0.0.1", node_a.port)).expect("connect");
+    {
+        use std::io::{Read, Write};
+        s.set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("timeout");
+        write!(
+            s,
+            "POST /api/v4/files?channel_id=abcdefghijklmnopqrstuvwxyz&filename=note.txt HTTP/1.1\r\nHost: x\r\nAuthorization: {bearer_a}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .expect("send");
+        s.write_all(body).expect("body");
+        let mut out = String::new();
+        s.read_to_string(&mut out).expect("read");
+        assert!(out.starts_with("HTTP/1.1 201"), "{out}");
+        let json_body = out
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b)
+            .unwrap_or_default();
+        let v: Value = serde_json::from_str(json_body).expect("json");
+        let id = v["file_infos"][0]["id"].as_str().expect("id").to_string();
+        let path = pg.superuser_sql(
+            "mattermost",
+            &format!("SELECT path FROM fileinfo WHERE id = '{id}';"),
+        );
+        let on_disk = node_a.install.root.join("data").join(path.trim());
+        assert_eq!(std::fs::read(&on_disk).expect("file on disk"), body);
+        assert!(
+            path.trim().ends_with(&format!(
+                "/teams/noteam/channels/abcdefghijklmnopqrstuvwxyz/users/{}/{id}/note.txt",
+                v["file_infos"][0]["user_id"].as_str().unwrap_or_default()
+            )),
+            "{path}"
+        );
+        let r = http_get(
+            node_a.port,
+            &format!("/api/v4/files/{id}"),
+            &[("Authorization", &bearer_a)],
+        );
+        assert_eq!((r.status, r.body.as_str()), (200, "local bytes"));
+        let plain = format!("Bearer {user}");
+        let r = http_get(
+            node_a.port,
+            &format!("/api/v4/files/{id}"),
+            &[("Authorization", &plain)],
+        );
+        assert_eq!(r.status, 403, "not the creator, not an admin");
+    }
+
     // B stops: A lists itself only.
     drop(node_b.run);
     let (_, nodes) = status(&node_a, &admin);

@@ -911,3 +911,176 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod role_tests {
+    use super::*;
+    use crate::answers::from_json;
+
+    fn machine(node: &str) -> Answers {
+        let mut a = from_json(
+            &serde_json::json!({
+                "domain": "chat.example.com", "db_password": "shared-password-1",
+                "version": "10.11.23", "proxy": "nginx",
+                "license_file": "/root/license",
+                "s3_bucket": "mm-files", "s3_endpoint": "10.0.0.5:7480",
+                "s3_access_key_id": "AKID", "s3_secret_access_key": "s3-secret", "s3_ssl": false,
+                "machines": [
+                    {"name": "db1", "role": "database", "address": "10.0.0.10"},
+                    {"name": "app1", "role": "app", "address": "10.0.0.21"},
+                    {"name": "app2", "role": "app", "address": "10.0.0.22"},
+                    {"name": "proxy1", "role": "proxy", "address": "10.0.0.30"},
+                ],
+            })
+            .to_string(),
+            None,
+        )
+        .unwrap();
+        a.node = Some(node.into());
+        a
+    }
+
+    fn paths(p: &Plan) -> Vec<String> {
+        p.files
+            .iter()
+            .map(|f| f.path.display().to_string())
+            .collect()
+    }
+
+    fn edit<'p>(p: &'p Plan, section: &str, key: &str) -> Option<&'p Value> {
+        p.config_edits
+            .iter()
+            .find(|e| e.section == section && e.key == key)
+            .map(|e| &e.value)
+    }
+
+    #[test]
+    fn the_database_machine_gets_postgresql_and_a_firewall_only() {
+        let p = Plan::new(&machine("db1")).unwrap();
+        assert_eq!(
+            p.packages,
+            [
+                "ca-certificates",
+                "postgresql",
+                "postgresql-client",
+                "nftables"
+            ]
+        );
+        assert_eq!(paths(&p), [firewall::RULES_PATH, firewall::UNIT_PATH]);
+        let rules = &p.files[0].content;
+        assert!(
+            rules.contains("tcp dport 5432 ip saddr { 10.0.0.21, 10.0.0.22 } accept"),
+            "{rules}"
+        );
+        assert!(
+            rules.contains("tcp dport 5432 reject with tcp reset"),
+            "{rules}"
+        );
+        assert!(!p.mattermost);
+        assert_eq!(p.machine.as_deref(), Some("db1 (database, 10.0.0.10)"));
+        assert!(p.database.changes.iter().any(|c| c.contains("hostssl")));
+    }
+
+    #[test]
+    fn an_app_machine_runs_mattermost_against_the_remote_database_s3_and_its_cluster() {
+        let p = Plan::new(&machine("app2")).unwrap();
+        assert_eq!(
+            p.packages,
+            ["ca-certificates", "postgresql-client", "nftables"]
+        );
+        assert!(p.mattermost);
+        assert_eq!(
+            edit(&p, "ServiceSettings", "ListenAddress"),
+            Some(&Value::from("10.0.0.22:8065"))
+        );
+        assert_eq!(
+            edit(&p, "FileSettings", "DriverName"),
+            Some(&Value::from("amazons3"))
+        );
+        assert_eq!(
+            edit(&p, "FileSettings", "AmazonS3Endpoint"),
+            Some(&Value::from("10.0.0.5:7480"))
+        );
+        assert_eq!(
+            edit(&p, "FileSettings", "AmazonS3SSL"),
+            Some(&Value::from(false))
+        );
+        assert_eq!(
+            edit(&p, "ClusterSettings", "Enable"),
+            Some(&Value::from(true))
+        );
+        assert_eq!(
+            edit(&p, "ClusterSettings", "AdvertiseAddress"),
+            Some(&Value::from("10.0.0.22"))
+        );
+        assert_eq!(
+            edit(&p, "ServiceSettings", "LicenseFileLocation"),
+            Some(&Value::from(
+                "/opt/mattermost/config/mattermost-setup.mattermost-license"
+            ))
+        );
+        let dsn = edit(&p, "SqlSettings", "DataSource")
+            .unwrap()
+            .as_str()
+            .unwrap();
+        assert!(dsn.contains("@10.0.0.10:5432/mattermost?sslmode=verify-full&sslrootcert=%2Fetc%2Fmattermost-setup%2Fpostgresql-ca.pem"), "{dsn}");
+        // Secrets never reach the printed or serialised plan.
+        let json = serde_json::to_string(&p).unwrap();
+        assert!(
+            !json.contains("s3-secret") && !json.contains("shared-password-1"),
+            "{json}"
+        );
+        let unit = &p.file(UNIT_PATH).unwrap().content;
+        assert!(
+            unit.contains("After=network.target network-online.target"),
+            "{unit}"
+        );
+        let rules = &p.file(firewall::RULES_PATH).unwrap().content;
+        assert!(
+            rules.contains("tcp dport 8065 ip saddr { 10.0.0.30 } accept"),
+            "{rules}"
+        );
+        assert!(
+            rules.contains("udp dport 8074 ip saddr { 10.0.0.21, 10.0.0.22 } accept"),
+            "{rules}"
+        );
+        assert!(p.file(&nginx_site_path().to_string_lossy()).is_none());
+    }
+
+    #[test]
+    fn the_proxy_machine_balances_the_app_machines_with_failover() {
+        let p = Plan::new(&machine("proxy1")).unwrap();
+        assert_eq!(p.packages, ["ca-certificates", "nginx"]);
+        assert!(!p.mattermost);
+        assert_eq!(paths(&p), [nginx_site_path().display().to_string()]);
+        let site = &p.files[0].content;
+        assert!(site.contains("    server 10.0.0.21:8065 max_fails=1 fail_timeout=10s;\n    server 10.0.0.22:8065 max_fails=1 fail_timeout=10s;\n    keepalive 32;"), "{site}");
+        assert!(
+            site.contains("proxy_next_upstream error timeout http_502 http_503 http_504;"),
+            "{site}"
+        );
+        assert!(site.contains("proxy_connect_timeout 3s;"), "{site}");
+    }
+
+    #[test]
+    fn a_single_box_plan_is_unchanged_by_the_topology_keys() {
+        let a = from_json(
+            r#"{"domain": "chat.example.com", "version": "10.11.23", "proxy": "nginx"}"#,
+            None,
+        )
+        .unwrap();
+        let p = Plan::new(&a).unwrap();
+        let site = &p
+            .file(&nginx_site_path().to_string_lossy())
+            .unwrap()
+            .content;
+        assert!(
+            site.contains("    server 127.0.0.1:8065;\n    keepalive 32;"),
+            "{site}"
+        );
+        assert!(!site.contains("proxy_next_upstream"));
+        assert!(site.contains("proxy_connect_timeout 90s;"));
+        assert!(p.machine.is_none() && p.mattermost);
+        assert!(!p.packages.contains(&"nftables"));
+    }
+}

@@ -54,6 +54,9 @@ pub fn run(args: &Args) -> Outcome {
         Ok(a) => a,
         Err(out) => return out,
     };
+    if let Err(out) = super::single_box_only("backup", &saved, &host) {
+        return out;
+    }
     crate::engine::register_secrets(&host, &saved);
     let keep = args.keep.and_then(|n| usize::try_from(n).ok());
     match backup::backup(&host, &saved, &args.to, keep) {

@@ -225,6 +225,28 @@ pub fn installed_answers(
     })
 }
 
+/// `backup` and `upgrade` work on a single box only (for now): on a machine of
+/// several they are refused before anything changes, with what to do instead.
+pub fn single_box_only(
+    command: &str,
+    answers: &Answers,
+    host: &crate::host::Host,
+) -> Result<(), Outcome> {
+    let Some(m) = answers.this_machine() else {
+        return Ok(());
+    };
+    Err(refuse(
+        host,
+        &format!(
+            "{command}: this box is machine {} ({}) of several; {command} works on a single box only. \
+             Back up the database machine with pg_dump -Fc and the bucket with the object store's own tools; \
+             an upgrade of several machines is not supported yet (every app machine must move at once). Nothing was changed.",
+            m.name,
+            m.role.name()
+        ),
+    ))
+}
+
 /// The plan for `answers` on this box, or the refusal naming `who` (a command or a
 /// file). A moving version ("esr", "latest") is the release installed here: only
 /// `upgrade` moves it (see [`crate::state::installed`]).

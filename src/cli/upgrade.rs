@@ -30,6 +30,9 @@ pub fn run(args: &Args) -> Outcome {
             Ok(a) => a,
             Err(out) => return out,
         };
+    if let Err(out) = super::single_box_only("upgrade", &saved, &host) {
+        return out;
+    }
     let mut changes = serde_json::json!({ "version": args.version });
     if let Some(s) = &args.sha256 {
         changes["sha256"] = serde_json::Value::from(s.clone());

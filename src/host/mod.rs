@@ -11,6 +11,7 @@ pub mod http;
 pub mod local;
 pub mod log;
 pub mod ops;
+pub mod s3;
 pub mod secret;
 pub mod tree;
 

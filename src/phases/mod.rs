@@ -7,6 +7,7 @@ pub mod admin;
 pub mod database;
 pub mod housekeeping;
 pub mod mattermost;
+pub mod objectstore;
 pub mod packages;
 pub mod preflight;
 pub mod proxy;

@@ -434,6 +434,7 @@ fn render_site(a: &Answers, proxy: Proxy, c: &SiteCase) -> String {
             cert: a.tls_cert.clone().unwrap(),
             key: a.tls_key.clone().unwrap(),
         }),
+        upstreams: Vec::new(),
     };
     templates::proxy_site(proxy, &site)
 }
@@ -449,6 +450,7 @@ fn reference_site(proxy: Proxy, c: &SiteCase) -> String {
             cert: "/ref/cert.pem".into(),
             key: "/ref/key.pem".into(),
         }),
+        upstreams: Vec::new(),
     };
     templates::proxy_site(proxy, &site)
 }

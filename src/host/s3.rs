@@ -84,8 +84,10 @@ pub enum Fault {
     Refused,
     /// No answer within [`TIMEOUT`].
     TimedOut,
-    /// The TLS handshake failed: certificate, or not TLS at all.
+    /// The TLS handshake failed (the certificate, most often).
     Tls,
+    /// https to a server that answered in plain text.
+    NotTls,
     /// The host name does not resolve.
     Resolve,
     Other,
@@ -106,13 +108,12 @@ pub struct Unanswered {
 impl Unanswered {
     fn reason(&self) -> String {
         match self.fault {
-            Fault::TimedOut => format!(
-                "no answer within {} s ({})",
-                TIMEOUT.as_secs(),
-                self.detail
-            ),
+            Fault::TimedOut => {
+                format!("no answer within {} s ({})", TIMEOUT.as_secs(), self.detail)
+            }
             Fault::Refused => format!("connection refused ({})", self.detail),
             Fault::Tls => format!("TLS handshake failed ({})", self.detail),
+            Fault::NotTls => format!("the answer is not TLS ({})", self.detail),
             Fault::Resolve => format!("host name not resolved ({})", self.detail),
             Fault::Other => self.detail.clone(),
         }
@@ -272,6 +273,9 @@ fn fault_of(e: &reqwest::Error) -> Fault {
         || chain.contains("name or service not known")
     {
         Fault::Resolve
+    } else if chain.contains("invalidcontenttype") {
+        // rustls: "received corrupt message of type InvalidContentType".
+        Fault::NotTls
     } else if chain.contains("certificate")
         || chain.contains("tls")
         || chain.contains("handshake")
@@ -495,7 +499,8 @@ mod tests {
                         }
                     }
                 }
-                tx.send(String::from_utf8_lossy(&seen).into_owned()).unwrap();
+                tx.send(String::from_utf8_lossy(&seen).into_owned())
+                    .unwrap();
                 s.write_all(reply.as_bytes()).unwrap();
             }
         });
@@ -514,19 +519,29 @@ mod tests {
         assert_eq!(put.status, 200);
         let head = seen.recv().unwrap();
         assert!(
-            head.starts_with("PUT /mm-files/p/mattermost-setup-probe/k1?X-Amz-Algorithm=AWS4-HMAC-SHA256&"),
+            head.starts_with(
+                "PUT /mm-files/p/mattermost-setup-probe/k1?X-Amz-Algorithm=AWS4-HMAC-SHA256&"
+            ),
             "{head}"
         );
         assert!(head.ends_with("\r\n\r\nhello"), "{head}");
         let get = store.get("p/mattermost-setup-probe/k1").unwrap();
         assert_eq!((get.status, get.body.as_slice()), (200, &b"hello"[..]));
-        assert!(seen.recv().unwrap().starts_with("GET /mm-files/p/mattermost-setup-probe/k1?"));
+        assert!(
+            seen.recv()
+                .unwrap()
+                .starts_with("GET /mm-files/p/mattermost-setup-probe/k1?")
+        );
         let del = store.delete("p/mattermost-setup-probe/k1").unwrap();
         assert_eq!(
             (del.status, del.code.as_deref()),
             (403, Some("AccessDenied"))
         );
-        assert!(seen.recv().unwrap().starts_with("DELETE /mm-files/p/mattermost-setup-probe/k1?"));
+        assert!(
+            seen.recv()
+                .unwrap()
+                .starts_with("DELETE /mm-files/p/mattermost-setup-probe/k1?")
+        );
     }
 
     #[test]
@@ -538,7 +553,10 @@ mod tests {
         let e = store.put("k", b"x").unwrap_err();
         assert_eq!(e.fault, Fault::Refused, "{e}");
         let text = e.to_string();
-        assert!(text.starts_with(&format!("PUT http://{addr}/mm-files/k: connection refused")), "{text}");
+        assert!(
+            text.starts_with(&format!("PUT http://{addr}/mm-files/k: connection refused")),
+            "{text}"
+        );
         assert!(!text.contains("X-Amz"), "{text}");
     }
 
@@ -553,7 +571,10 @@ mod tests {
         let took = start.elapsed();
         drop(l);
         assert_eq!(e.fault, Fault::TimedOut, "{e}");
-        assert!(took >= TIMEOUT && took < TIMEOUT + Duration::from_secs(5), "{took:?}");
+        assert!(
+            took >= TIMEOUT && took < TIMEOUT + Duration::from_secs(5),
+            "{took:?}"
+        );
         assert!(e.to_string().contains("no answer within 10 s"), "{e}");
     }
 
@@ -588,6 +609,11 @@ mod tests {
         .unwrap();
         let e = store.put("k", b"x").unwrap_err();
         assert_eq!(e.fault, Fault::Tls, "{e}");
-        assert!(e.to_string().starts_with(&format!("PUT https://{addr}/mm-files/k: TLS handshake failed")), "{e}");
+        assert!(
+            e.to_string().starts_with(&format!(
+                "PUT https://{addr}/mm-files/k: TLS handshake failed"
+            )),
+            "{e}"
+        );
     }
 }

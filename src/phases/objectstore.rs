@@ -40,9 +40,14 @@ pub fn probe_key(prefix: &str, token: &str) -> String {
 }
 
 fn random_hex(bytes: usize) -> Result<String, getrandom::Error> {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut buf = vec![0u8; bytes];
     getrandom::fill(&mut buf)?;
-    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(buf
+        .iter()
+        .flat_map(|b| [HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]])
+        .map(char::from)
+        .collect())
 }
 
 /// (passed, detail, fix).
@@ -141,11 +146,7 @@ fn probe(host: &Host, s3: &ObjectStorage) -> (bool, String, Option<String>) {
             ),
             None,
         ),
-        (Some((d, f)), None) => (
-            false,
-            format!("{d}; the probe object was deleted"),
-            Some(f),
-        ),
+        (Some((d, f)), None) => (false, format!("{d}; the probe object was deleted"), Some(f)),
         (None, Some((d, f))) => (
             false,
             format!("{d}; the probe object {key} is left in the bucket"),
@@ -179,7 +180,11 @@ pub fn refused(verb: Verb, r: &Reply, s3: &ObjectStorage, url: &str) -> (String,
         (None, _) => "no S3 error document".to_owned(),
     };
     let detail = format!("{} {url}: HTTP {} {said}", verb.method(), r.status);
-    let message = r.message.as_deref().unwrap_or_default().to_ascii_lowercase();
+    let message = r
+        .message
+        .as_deref()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     let resource = if s3.path_prefix.is_empty() {
         format!("arn:aws:s3:::{}/*", s3.bucket)
     } else {
@@ -297,6 +302,11 @@ pub fn unanswered_fix(e: &Unanswered, s3: &ObjectStorage) -> String {
              store speaks plain http, set s3_ssl to false",
             s3.endpoint
         ),
+        Fault::NotTls => format!(
+            "{} answers in plain http, not https: set s3_ssl to false, or write the \
+             store's https port in s3_endpoint",
+            s3.endpoint
+        ),
         Fault::Resolve => format!(
             "the host name in s3_endpoint ({}) does not resolve on this box: check its \
              spelling and this box's DNS",
@@ -356,7 +366,10 @@ mod tests {
     #[test]
     fn the_probe_key_is_under_the_prefix_as_mattermost_joins_it() {
         assert_eq!(probe_key("", "ab"), "mattermost-setup-probe/ab");
-        assert_eq!(probe_key("team/a", "ab"), "team/a/mattermost-setup-probe/ab");
+        assert_eq!(
+            probe_key("team/a", "ab"),
+            "team/a/mattermost-setup-probe/ab"
+        );
         let t = random_hex(16).unwrap();
         assert_eq!(t.len(), 32);
         assert_ne!(t, random_hex(16).unwrap());
@@ -368,8 +381,7 @@ mod tests {
         let url = "http://10.0.0.5:7480/mm-files/k";
         let fix = |verb, r: Reply| refused(verb, &r, &s, url).1;
         assert!(
-            fix(Verb::Put, reply(403, "InvalidAccessKeyId", "x"))
-                .contains("set s3_access_key_id")
+            fix(Verb::Put, reply(403, "InvalidAccessKeyId", "x")).contains("set s3_access_key_id")
         );
         assert!(
             fix(Verb::Put, reply(403, "SignatureDoesNotMatch", "x"))
@@ -388,22 +400,41 @@ mod tests {
         ] {
             let f = fix(verb, reply(403, "AccessDenied", "Access Denied"));
             assert!(
-                f.contains(&format!("grant it {perm} on arn:aws:s3:::mm-files/team/a/*")),
+                f.contains(&format!(
+                    "grant it {perm} on arn:aws:s3:::mm-files/team/a/*"
+                )),
                 "{f}"
             );
         }
-        assert!(fix(Verb::Get, reply(403, "AccessDenied", "Request has expired")).contains("clock"));
+        assert!(
+            fix(Verb::Get, reply(403, "AccessDenied", "Request has expired")).contains("clock")
+        );
         assert!(fix(Verb::Put, reply(403, "RequestTimeTooSkewed", "x")).contains("clock"));
         assert!(
-            fix(Verb::Put, reply(400, "AuthorizationQueryParametersError", "region 'us-east-1' is wrong; expecting 'eu-west-1'"))
-                .contains("set s3_region")
+            fix(
+                Verb::Put,
+                reply(
+                    400,
+                    "AuthorizationQueryParametersError",
+                    "region 'us-east-1' is wrong; expecting 'eu-west-1'"
+                )
+            )
+            .contains("set s3_region")
         );
         let html = s3::reply(404, None, b"<html>Not Found</html>".to_vec());
         let (detail, f) = refused(Verb::Put, &html, &s, url);
-        assert_eq!(detail, "PUT http://10.0.0.5:7480/mm-files/k: HTTP 404 no S3 error document");
+        assert_eq!(
+            detail,
+            "PUT http://10.0.0.5:7480/mm-files/k: HTTP 404 no S3 error document"
+        );
         assert!(f.contains("not another web server"), "{f}");
         assert!(fix(Verb::Put, reply(503, "SlowDown", "x")).contains("failed on its side"));
-        let (detail, _) = refused(Verb::Delete, &reply(403, "AccessDenied", "Access Denied"), &s, url);
+        let (detail, _) = refused(
+            Verb::Delete,
+            &reply(403, "AccessDenied", "Access Denied"),
+            &s,
+            url,
+        );
         assert_eq!(
             detail,
             "DELETE http://10.0.0.5:7480/mm-files/k: HTTP 403 AccessDenied: Access Denied"
@@ -491,11 +522,22 @@ mod tests {
         let methods: Vec<&str> = seen.iter().map(|l| l.split(' ').next().unwrap()).collect();
         assert_eq!(methods, ["PUT", "GET", "DELETE"]);
         // One key, under the prefix, the same for the three requests.
-        let key = |l: &str| l.split(' ').nth(1).unwrap().split('?').next().unwrap().to_owned();
+        let key = |l: &str| {
+            l.split(' ')
+                .nth(1)
+                .unwrap()
+                .split('?')
+                .next()
+                .unwrap()
+                .to_owned()
+        };
         assert!(key(&seen[0]).starts_with("/mm-files/team/a/mattermost-setup-probe/"));
         assert!(seen.iter().all(|l| key(l) == key(&seen[0])), "{seen:?}");
         let log = std::fs::read_to_string(h.log_path()).unwrap();
-        assert!(!log.contains(SECRET) && !log.contains("X-Amz-Signature"), "{log}");
+        assert!(
+            !log.contains(SECRET) && !log.contains("X-Amz-Signature"),
+            "{log}"
+        );
     }
 
     #[test]
@@ -504,8 +546,16 @@ mod tests {
         let (addr, seen) = serve(true, None, 3);
         let c = checks(&host(dir.path()), &storage(&addr), PhaseId::Acceptance);
         assert!(!c[0].passed());
-        assert!(c[0].detail.contains("that differ from the"), "{}", c[0].detail);
-        assert!(c[0].detail.ends_with("the probe object was deleted"), "{}", c[0].detail);
+        assert!(
+            c[0].detail.contains("that differ from the"),
+            "{}",
+            c[0].detail
+        );
+        assert!(
+            c[0].detail.ends_with("the probe object was deleted"),
+            "{}",
+            c[0].detail
+        );
         assert!(seen.lock().unwrap()[2].starts_with("DELETE "));
     }
 
@@ -514,14 +564,24 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (addr, _) = serve(
             false,
-            Some("HTTP/1.1 403 Forbidden\r\nContent-Length: 72\r\n\r\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>"),
+            Some(
+                "HTTP/1.1 403 Forbidden\r\nContent-Length: 72\r\n\r\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>",
+            ),
             3,
         );
         let c = checks(&host(dir.path()), &storage(&addr), PhaseId::Acceptance);
         assert!(!c[0].passed());
-        assert!(c[0].detail.contains("is left in the bucket"), "{}", c[0].detail);
+        assert!(
+            c[0].detail.contains("is left in the bucket"),
+            "{}",
+            c[0].detail
+        );
         let fix = c[0].fix.as_deref().unwrap();
-        assert!(fix.contains("s3:DeleteObject") && fix.contains("then delete team/a/mattermost-setup-probe/"), "{fix}");
+        assert!(
+            fix.contains("s3:DeleteObject")
+                && fix.contains("then delete team/a/mattermost-setup-probe/"),
+            "{fix}"
+        );
     }
 
     #[test]
@@ -533,7 +593,11 @@ mod tests {
         let c = checks(&host(dir.path()), &storage(&addr), PhaseId::Acceptance);
         assert!(!c[0].passed());
         assert!(c[0].detail.starts_with("PUT http://"), "{}", c[0].detail);
-        assert!(c[0].detail.contains("connection refused"), "{}", c[0].detail);
+        assert!(
+            c[0].detail.contains("connection refused"),
+            "{}",
+            c[0].detail
+        );
         assert!(c[0].fix.as_deref().unwrap().contains("check s3_endpoint"));
     }
 }

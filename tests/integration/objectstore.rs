@@ -3,11 +3,13 @@
 //! `moto_server` (PyPI `moto[server]`) is a MOCK of S3, used here only to exercise the
 //! client end to end: signed URLs, path-style keys under the prefix, the read-back
 //! compare, the delete, S3's NoSuchBucket document, and that no other object of the
-//! bucket is touched. moto does not check signatures (out of the box it accepts any
-//! key; with INITIAL_NO_AUTH_ACTION_COUNT set, it answers a query-signed request with
-//! a 500, as measured with moto 5.2.1), so wrong credentials are proved against
-//! a real store only: `a_real_store_refuses_wrong_keys_as_mattermost_would_see`,
-//! ignored here, runs against the Ceph RADOS gateway of tests/freshbox/s3.sh.
+//! bucket is touched. moto does not check these requests' signatures: out of the box
+//! it accepts any key, and with INITIAL_NO_AUTH_ACTION_COUNT set it checks only the
+//! Authorization header and answers a query-signed (presigned) SigV4 request, which
+//! is what this client sends, with a 500 (moto 5.2.1, measured). So wrong keys and
+//! refused permissions are proved against a real store only:
+//! `a_real_store_refuses_wrong_keys_as_mattermost_would_see`, ignored here, runs
+//! against the Ceph RADOS gateway of tests/freshbox/s3.sh.
 //!
 //! Without moto_server the moto tests skip loudly; with MMS_REQUIRE_DB=1 they fail.
 
@@ -296,7 +298,11 @@ fn moto_a_wrong_port_or_scheme_names_the_endpoint_to_check() {
 ///     a_real_store_refuses_wrong_keys -- --ignored
 /// ```
 /// (`ip netns exec NS`: the gateway listens in its namespace; any place that reaches
-/// ADDR:PORT will do.)
+/// ADDR:PORT will do.) With `S3CMD_CONFIG=$FRESHBOX_LAB/s3/NS/s3cfg` as well, it sets a
+/// bucket policy with s3cmd that denies s3:GetObject under `noread/` and
+/// s3:DeleteObject under `nodelete/`, and checks that each refusal names the missing
+/// permission, that a refused read still deletes the probe object, and that a refused
+/// delete names the object left (one probe object per run stays under `nodelete/`).
 #[test]
 #[ignore = "needs a real S3 store: tests/freshbox/s3.sh (Ceph RGW); see the doc comment"]
 fn a_real_store_refuses_wrong_keys_as_mattermost_would_see() {
@@ -370,6 +376,67 @@ fn a_real_store_refuses_wrong_keys_as_mattermost_would_see() {
     assert!(c.detail.contains("HTTP 404 NoSuchBucket"), "{}", c.detail);
     assert!(
         c.fix.as_deref().unwrap().contains("create the bucket"),
+        "{c:?}"
+    );
+
+    let Ok(s3cfg) = std::env::var("S3CMD_CONFIG") else {
+        eprintln!("\n*** S3CMD_CONFIG is not set: the AccessDenied part is not run ***\n");
+        return;
+    };
+    let policy = dir.path().join("policy.json");
+    std::fs::write(
+        &policy,
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[
+            {{"Effect":"Deny","Principal":"*","Action":["s3:GetObject"],"Resource":["arn:aws:s3:::{bucket}/noread/*"]}},
+            {{"Effect":"Deny","Principal":"*","Action":["s3:DeleteObject"],"Resource":["arn:aws:s3:::{bucket}/nodelete/*"]}}]}}"#
+        ),
+    )
+    .unwrap();
+    let out = Command::new("s3cmd")
+        .arg("-c")
+        .arg(&s3cfg)
+        .arg("setpolicy")
+        .arg(&policy)
+        .arg(format!("s3://{bucket}"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "s3cmd setpolicy: {out:?}");
+
+    let c = run(&ObjectStorage {
+        path_prefix: "noread".into(),
+        ..good.clone()
+    });
+    assert!(!c.passed());
+    assert!(
+        c.detail.starts_with("GET ")
+            && c.detail.contains("HTTP 403 AccessDenied")
+            && c.detail.ends_with("the probe object was deleted"),
+        "{}",
+        c.detail
+    );
+    assert!(
+        c.fix.as_deref().unwrap().contains(&format!(
+            "grant it s3:GetObject on arn:aws:s3:::{bucket}/noread/*"
+        )),
+        "{c:?}"
+    );
+
+    let c = run(&ObjectStorage {
+        path_prefix: "nodelete".into(),
+        ..good.clone()
+    });
+    assert!(!c.passed());
+    assert!(
+        c.detail.starts_with("DELETE ")
+            && c.detail.contains("HTTP 403 AccessDenied")
+            && c.detail.contains("nodelete/mattermost-setup-probe/")
+            && c.detail.ends_with("is left in the bucket"),
+        "{}",
+        c.detail
+    );
+    assert!(
+        c.fix.as_deref().unwrap().contains("s3:DeleteObject"),
         "{c:?}"
     );
 }

@@ -204,11 +204,11 @@ impl Store {
         key: &str,
         req: reqwest::blocking::RequestBuilder,
     ) -> Result<Reply, Unanswered> {
-        let unanswered = |fault, detail| Unanswered {
+        let unanswered = |fault, detail: String| Unanswered {
             verb,
             url: self.shown_url(key),
             fault,
-            detail,
+            detail: without_signature(&detail),
         };
         let resp = req.send().map_err(|e| {
             let e = e.without_url();
@@ -232,6 +232,23 @@ impl Store {
         })?;
         Ok(reply(status, location, body))
     }
+}
+
+/// `text` with the query of any signed URL in it cut out (a safety net: errors are
+/// made without the URL, but a nested one may still name it).
+fn without_signature(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("?X-Amz-") {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        let end = tail
+            .find(|c: char| c.is_whitespace() || matches!(c, ')' | '"' | '\''))
+            .unwrap_or(tail.len());
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Reads the answer: an S3 error document's Code, Message and Endpoint.
@@ -434,6 +451,17 @@ mod tests {
             })
             .collect();
         assert_eq!(sigs.len(), 3);
+    }
+
+    #[test]
+    fn a_signed_query_is_cut_out_of_error_text() {
+        assert_eq!(
+            without_signature(
+                "error sending request for url (http://h/b/k?X-Amz-Algorithm=A&X-Amz-Signature=ff): closed"
+            ),
+            "error sending request for url (http://h/b/k): closed"
+        );
+        assert_eq!(without_signature("no url here"), "no url here");
     }
 
     #[test]

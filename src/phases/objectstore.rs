@@ -19,12 +19,12 @@ pub fn checks(host: &Host, s3: &ObjectStorage, phase: PhaseId) -> Vec<Check> {
         "object storage s3://{} at {}: write, read, delete",
         s3.bucket, s3.endpoint
     );
-    let (ok, detail, fix) = probe(host, s3);
-    let detail = host.redact(&detail);
-    vec![match fix {
-        None if ok => Check::ok(phase, name, detail),
-        None => Check::fail(phase, name, detail),
-        Some(fix) => Check::fail(phase, name, detail).with_fix(host.redact(&fix)),
+    vec![match probe(host, s3) {
+        Ok(detail) => Check::ok(phase, name, host.redact(&detail)),
+        Err((detail, None)) => Check::fail(phase, name, host.redact(&detail)),
+        Err((detail, Some(fix))) => {
+            Check::fail(phase, name, host.redact(&detail)).with_fix(host.redact(&fix))
+        }
     }]
 }
 
@@ -50,8 +50,8 @@ fn random_hex(bytes: usize) -> Result<String, getrandom::Error> {
         .collect())
 }
 
-/// (passed, detail, fix).
-fn probe(host: &Host, s3: &ObjectStorage) -> (bool, String, Option<String>) {
+/// What was done, or what failed and the fix.
+fn probe(host: &Host, s3: &ObjectStorage) -> Result<String, (String, Option<String>)> {
     let store = match Store::new(&s3::Config {
         endpoint: &s3.endpoint,
         ssl: s3.ssl,
@@ -61,18 +61,12 @@ fn probe(host: &Host, s3: &ObjectStorage) -> (bool, String, Option<String>) {
         secret_access_key: s3.secret_access_key.expose(),
     }) {
         Ok(s) => s,
-        Err(e) => {
-            return (
-                false,
-                e,
-                Some("write s3_endpoint as host or host:port".into()),
-            );
-        }
+        Err(e) => return Err((e, Some("write s3_endpoint as host or host:port".into()))),
     };
     let (token, content) = match (random_hex(16), random_hex(32)) {
         (Ok(t), Ok(c)) => (t, format!("mattermost-setup probe {c}\n")),
         (Err(e), _) | (_, Err(e)) => {
-            return (false, format!("no random bytes for the probe: {e}"), None);
+            return Err((format!("no random bytes for the probe: {e}"), None));
         }
     };
     let key = probe_key(&s3.path_prefix, &token);
@@ -100,11 +94,10 @@ fn probe(host: &Host, s3: &ObjectStorage) -> (bool, String, Option<String>) {
         Ok(r) if r.success() => {}
         Ok(r) => {
             let (detail, fix) = refused(Verb::Put, &r, s3, &url);
-            return (false, detail, Some(fix));
+            return Err((detail, Some(fix)));
         }
         Err(e) => {
-            let fix = unanswered_fix(&e, s3);
-            return (false, e.to_string(), Some(fix));
+            return Err((e.to_string(), Some(unanswered_fix(&e, s3))));
         }
     }
 
@@ -136,30 +129,24 @@ fn probe(host: &Host, s3: &ObjectStorage) -> (bool, String, Option<String>) {
     };
 
     match (read_problem, delete_problem) {
-        (None, None) => (
-            true,
-            format!(
-                "wrote, read back and deleted {} bytes at {url} ({}, {})",
-                content.len(),
-                store.style(),
-                if s3.ssl { "https" } else { "http" }
-            ),
-            None,
-        ),
-        (Some((d, f)), None) => (false, format!("{d}; the probe object was deleted"), Some(f)),
-        (None, Some((d, f))) => (
-            false,
+        (None, None) => Ok(format!(
+            "wrote, read back and deleted {} bytes at {url} ({}, {})",
+            content.len(),
+            store.style(),
+            if s3.ssl { "https" } else { "http" }
+        )),
+        (Some((d, f)), None) => Err((format!("{d}; the probe object was deleted"), Some(f))),
+        (None, Some((d, f))) => Err((
             format!("{d}; the probe object {key} is left in the bucket"),
             Some(format!(
                 "{f}; then delete {key} (a {} byte probe)",
                 content.len()
             )),
-        ),
-        (Some((d1, f1)), Some((d2, f2))) => (
-            false,
+        )),
+        (Some((d1, f1)), Some((d2, f2))) => Err((
             format!("{d1}; {d2}: the probe object {key} is left in the bucket"),
             Some(format!("{f1}; {f2}; then delete {key}")),
-        ),
+        )),
     }
 }
 

@@ -217,7 +217,8 @@ fn download_may_start(id: PhaseId, serial: bool) -> bool {
 
 /// Does the release need fetching on this run (not already in place)?
 fn needs_tarball(ctx: &Ctx) -> bool {
-    phases::mattermost::binary_version(ctx) != Some(ctx.plan.release.version)
+    ctx.answers.runs_mattermost()
+        && phases::mattermost::binary_version(ctx) != Some(ctx.plan.release.version)
 }
 
 /// What other commands leave on the box for the next run to settle first — an
@@ -350,7 +351,7 @@ pub(crate) fn converge_with(
         if let Some(e) = ctx.own.damage() {
             return Err(fail(host, PhaseId::Preflight, e.into(), &done));
         }
-        for &phase in all {
+        for &phase in all.iter().filter(|p| p.applies(answers)) {
             let id = phase.id();
             if cancel.is_cancelled() {
                 let error = PhaseError::new("stopped by the operator before this phase")
@@ -561,7 +562,7 @@ pub fn status(host: &Host, answers: &Answers, plan: &Plan, unfinished: Unfinishe
                 .with_fix(e.way_out()),
         );
     }
-    for phase in phases::all() {
+    for phase in phases::all().into_iter().filter(|p| p.applies(answers)) {
         match phase.probe(&ctx) {
             Ok(checks) => all.extend(checks),
             Err(e) => all.push(Check::fail(phase.id(), "probe", e.cause)),

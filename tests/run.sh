@@ -16,7 +16,8 @@ need=()
 for pair in debootstrap:debootstrap systemd-nspawn:systemd-container slirp4netns:slirp4netns \
             ip:iproute2 curl:curl python3:python3 pg_ctl:postgresql mariadbd:mariadb-server \
             mariadb:mariadb-client setpriv:util-linux strace:strace apache2:apache2 nginx:nginx \
-            systemd-analyze:systemd gpg:gnupg; do
+            systemd-analyze:systemd gpg:gnupg \
+            ceph-mon:ceph-mon ceph-osd:ceph-osd radosgw:radosgw s3cmd:s3cmd; do
   cmd=${pair%%:*} pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/lib/postgresql/15/bin/$cmd" ] || [ -x "/usr/sbin/$cmd" ] || need+=("$pkg")
 done

@@ -17,7 +17,7 @@ use std::path::PathBuf;
 
 use schemars::JsonSchema;
 
-use super::{DbEngine, Edition, Proxy, Tls};
+use super::{DbEngine, Edition, Proxy, SslMode, Tls};
 
 /// Everything `mattermost-setup install --answers FILE` needs; only `domain` is
 /// required. A key set to null counts as absent. Every problem is reported at once,
@@ -141,6 +141,81 @@ pub struct AnswersFile {
     /// Only with an exact version.
     #[schemars(regex(pattern = r"^[0-9a-fA-F]{64}$"))]
     sha256: Option<String>,
+    /// Several machines (a database machine, app machines, one proxy), the same file
+    /// on each; every machine finds itself by its addresses (or `node`) and sets up
+    /// its role. Needs db_password (or db_password_file); more than one app machine
+    /// needs license_file and the s3_* keys.
+    machines: Option<Vec<MachineFile>>,
+    /// This machine's name in machines, when none of its addresses is listed there.
+    node: Option<String>,
+    /// A PostgreSQL on another machine (a managed database): its DNS name or address.
+    db_host: Option<String>,
+    /// Its port (default 5432); only with db_host.
+    #[schemars(range(min = 1, max = 65_535))]
+    db_port: Option<u16>,
+    /// How the connection to a database on another machine is secured (default
+    /// verify-full). disable is refused there.
+    db_sslmode: Option<SslMode>,
+    /// The CA certificate (PEM) that signed the database server's certificate; needed
+    /// with db_host and verify-ca / verify-full. Default with a database machine:
+    /// /etc/mattermost-setup/postgresql-ca.pem (copied from that machine).
+    #[schemars(regex(pattern = r"^/"))]
+    db_ca_file: Option<PathBuf>,
+    /// The database machine's own server certificate (PEM); default: one signed by a
+    /// CA made on that machine. Goes with db_tls_key.
+    #[schemars(regex(pattern = r"^/"))]
+    db_tls_cert: Option<PathBuf>,
+    /// The key of db_tls_cert (PEM).
+    #[schemars(regex(pattern = r"^/"))]
+    db_tls_key: Option<PathBuf>,
+    /// S3-compatible object storage for the files: the bucket (it must exist).
+    #[schemars(length(min = 3, max = 63))]
+    s3_bucket: Option<String>,
+    /// The S3 endpoint, host or host:port, without scheme.
+    s3_endpoint: Option<String>,
+    /// The region (default us-east-1).
+    s3_region: Option<String>,
+    /// The access key id.
+    s3_access_key_id: Option<String>,
+    /// The secret access key (kept in the 0600 saved answers and config.json). Not
+    /// together with s3_secret_access_key_file.
+    s3_secret_access_key: Option<String>,
+    /// A file whose first line is the secret access key.
+    s3_secret_access_key_file: Option<String>,
+    /// https to the endpoint (default true).
+    #[schemars(default = "default_true")]
+    s3_ssl: Option<bool>,
+    /// A prefix for every object key, without leading or trailing '/'.
+    s3_path_prefix: Option<String>,
+    /// The Enterprise license file (absolute path); needed for more than one app
+    /// machine (Mattermost's cluster mode).
+    #[schemars(regex(pattern = r"^/"))]
+    license_file: Option<PathBuf>,
+    /// ClusterSettings.ClusterName (default "mattermost").
+    cluster_name: Option<String>,
+}
+
+/// One machine of `machines`.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[allow(dead_code)] // only its schema is used
+struct MachineFile {
+    /// A short host name: 1-63 of a-z, 0-9 and '-'.
+    #[schemars(regex(pattern = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"))]
+    name: String,
+    /// database, app or proxy.
+    role: MachineRole,
+    /// The machine's IP address on the private network the machines share.
+    address: String,
+}
+
+#[derive(JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)] // only its schema is used
+enum MachineRole {
+    Database,
+    App,
+    Proxy,
 }
 
 // The defaults `from_json` fills in (a test checks each against the parser).
@@ -208,6 +283,10 @@ fn relations() -> serde_json::Value {
         not_both("db_password", "db_password_file"),
         not_both("admin_password", "admin_password_file"),
         not_both("tarball", "download_base_url"),
+        not_both("s3_secret_access_key", "s3_secret_access_key_file"),
+        needs("db_port", "db_host"),
+        needs("db_tls_cert", "db_tls_key"),
+        needs("db_tls_key", "db_tls_cert"),
         needs("admin_username", "admin_email"),
         needs("admin_email", "admin_username"),
         needs("admin_password", "admin_username"),
@@ -260,6 +339,7 @@ mod tests {
             .map(String::as_str)
             .collect();
         let mut keys = super::super::parse::KEYS.to_vec();
+        keys.extend(super::super::topology::KEYS);
         props.sort_unstable();
         keys.sort_unstable();
         assert_eq!(props, keys);

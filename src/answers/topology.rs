@@ -565,3 +565,165 @@ impl super::Answers {
         self.machines_of(Role::App).count() > 1
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Answers, from_json, validate::Invalid};
+    use crate::vocab::{Role, SslMode};
+
+    fn topo(extra: &serde_json::Value) -> serde_json::Value {
+        let mut a = serde_json::json!({
+            "domain": "chat.example.com",
+            "db_password": "shared-password-1",
+            "version": "10.11.23",
+            "proxy": "nginx",
+            "machines": [
+                {"name": "db1", "role": "database", "address": "10.0.0.10"},
+                {"name": "app1", "role": "app", "address": "10.0.0.21"},
+                {"name": "proxy1", "role": "proxy", "address": "10.0.0.30"},
+            ],
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            a[k] = v.clone();
+        }
+        a
+    }
+
+    fn parse(v: &serde_json::Value) -> Result<Answers, Invalid> {
+        from_json(&v.to_string(), None)
+    }
+
+    fn fields(e: &Invalid) -> Vec<String> {
+        e.0.iter().map(|f| f.field.clone()).collect()
+    }
+
+    #[test]
+    fn each_machine_gets_its_role_and_the_app_reaches_the_database_machine_over_verified_tls() {
+        let mut a = parse(&topo(&serde_json::json!({}))).unwrap();
+        assert_eq!(a.role(), Role::All, "no node chosen yet");
+        a.node = Some("app1".into());
+        assert_eq!(a.role(), Role::App);
+        assert!(a.runs_mattermost() && !a.runs_proxy() && !a.local_db());
+        let r = a.remote_db().unwrap();
+        assert_eq!(
+            (r.host.as_str(), r.port, r.sslmode),
+            ("10.0.0.10", 5432, SslMode::VerifyFull)
+        );
+        assert_eq!(r.ca_file.unwrap().to_str(), Some(super::DB_CA_FILE));
+        a.node = Some("db1".into());
+        assert!(a.local_db() && !a.runs_mattermost() && a.remote_db().is_none());
+        a.node = Some("proxy1".into());
+        assert!(a.runs_proxy() && !a.runs_mattermost() && !a.local_db());
+    }
+
+    #[test]
+    fn two_app_machines_need_the_license_object_storage_and_the_enterprise_edition() {
+        let two = serde_json::json!({"edition": "team", "machines": [
+            {"name": "db1", "role": "database", "address": "10.0.0.10"},
+            {"name": "app1", "role": "app", "address": "10.0.0.21"},
+            {"name": "app2", "role": "app", "address": "10.0.0.22"},
+            {"name": "proxy1", "role": "proxy", "address": "10.0.0.30"},
+        ]});
+        let e = parse(&topo(&two)).unwrap_err();
+        assert_eq!(fields(&e), ["license_file", "edition", "s3_bucket"]);
+        assert!(
+            e.to_string()
+                .contains("events such as new messages do not cross servers"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn bad_topologies_are_named_by_their_key() {
+        let cases = [
+            (
+                serde_json::json!({"machines": [{"name": "db1", "role": "database", "address": "10.0.0.10"},
+                {"name": "db1", "role": "app", "address": "10.0.0.10"},
+                {"name": "p", "role": "proxy", "address": "127.0.0.1"}]}),
+                vec![
+                    "machines[1].name",
+                    "machines[1].address",
+                    "machines[2].address",
+                    "machines",
+                ],
+            ),
+            (
+                serde_json::json!({"machines": [{"name": "App_1", "role": "web", "address": "x", "port": 1}]}),
+                vec![
+                    "machines[0].port",
+                    "machines[0].name",
+                    "machines[0].role",
+                    "machines[0].address",
+                ],
+            ),
+            (serde_json::json!({"node": "nowhere"}), vec!["node"]),
+            (
+                serde_json::json!({"db_engine": "mariadb"}),
+                vec!["db_engine"],
+            ),
+            (
+                serde_json::json!({"db_sslmode": "disable"}),
+                vec!["db_sslmode"],
+            ),
+            (
+                serde_json::json!({"db_host": "pg.example.com"}),
+                vec!["db_ca_file", "db_host"],
+            ),
+            (
+                serde_json::json!({"s3_bucket": "Bad_Bucket", "s3_endpoint": "https://s3.example.com/x"}),
+                vec![
+                    "s3_access_key_id",
+                    "s3_secret_access_key",
+                    "s3_bucket",
+                    "s3_endpoint",
+                ],
+            ),
+        ];
+        for (extra, want) in cases {
+            let e = parse(&topo(&extra)).unwrap_err();
+            assert_eq!(fields(&e), want, "{extra}: {e}");
+        }
+        // Without db_password every machine would generate its own.
+        let mut v = topo(&serde_json::json!({}));
+        v.as_object_mut().unwrap().remove("db_password");
+        assert_eq!(fields(&parse(&v).unwrap_err()), ["db_password"]);
+    }
+
+    #[test]
+    fn a_managed_database_needs_its_ca_for_verify_full() {
+        let base = serde_json::json!({"domain": "chat.example.com", "db_host": "pg.example.com"});
+        let e = parse(&base).unwrap_err();
+        assert_eq!(fields(&e), ["db_ca_file"]);
+        let mut ok = base.clone();
+        ok["db_ca_file"] = serde_json::json!("/etc/ssl/pg-ca.pem");
+        ok["db_port"] = serde_json::json!(25060);
+        let a = parse(&ok).unwrap();
+        assert!(!a.local_db() && a.runs_mattermost() && a.runs_proxy());
+        let dsn = crate::dsn::data_source(&a);
+        assert!(
+            dsn.ends_with("@pg.example.com:25060/mattermost?sslmode=verify-full&sslrootcert=%2Fetc%2Fssl%2Fpg-ca.pem&connect_timeout=10"),
+            "{dsn}"
+        );
+        let mut req = base;
+        req["db_sslmode"] = serde_json::json!("require");
+        assert_eq!(
+            parse(&req).unwrap().remote_db().unwrap().sslmode,
+            SslMode::Require
+        );
+    }
+
+    #[test]
+    fn the_s3_secret_is_saved_only_in_the_private_file_and_round_trips() {
+        let v = topo(&serde_json::json!({
+            "s3_bucket": "mm-files", "s3_endpoint": "10.0.0.5:7480",
+            "s3_access_key_id": "AKID", "s3_secret_access_key": "s3cr3t/with+chars", "s3_ssl": false
+        }));
+        let a = parse(&v).unwrap();
+        let public = serde_json::to_string(&a).unwrap();
+        assert!(!public.contains("s3cr3t"), "{public}");
+        let private = a.to_json_with_secrets();
+        assert!(private.contains("s3cr3t/with+chars"));
+        let back = super::super::from_saved_json(&private).unwrap();
+        assert_eq!(back, a);
+    }
+}

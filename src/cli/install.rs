@@ -51,17 +51,36 @@ pub fn run(args: &Args) -> Outcome {
             return Outcome::with_log(ExitCode::from(1), &host);
         }
     }
-    println!(
-        "Installing Mattermost {} ({}) for {} — log: {}",
-        plan.release.version,
-        plan.release.edition,
-        plan.site_url,
-        host.log_path().display()
-    );
+    match answers.this_machine() {
+        Some(m) => println!(
+            "Setting up machine {} ({}, {}) for Mattermost {} at {} — log: {}",
+            m.name,
+            m.role.name(),
+            m.address,
+            plan.release.version,
+            plan.site_url,
+            host.log_path().display()
+        ),
+        None => println!(
+            "Installing Mattermost {} ({}) for {} — log: {}",
+            plan.release.version,
+            plan.release.edition,
+            plan.site_url,
+            host.log_path().display()
+        ),
+    }
     let started = std::time::Instant::now();
     match engine::install(&host, &answers, &plan, crate::lifecycle::UNFINISHED) {
         Ok(reports) => {
             let changed = reports.iter().filter(|r| r.changed).count();
+            if let Some(next) = machine_done(&answers) {
+                println!(
+                    "\n{next} ({} phases verified, {changed} changed, {:.1}s).",
+                    reports.len(),
+                    started.elapsed().as_secs_f64()
+                );
+                return Outcome::with_log(ExitCode::SUCCESS, &host);
+            }
             // http while a Let's Encrypt certificate is deferred.
             let url = crate::phases::tls::public_url_now(&host, &answers, &plan);
             println!(
@@ -84,4 +103,40 @@ pub fn run(args: &Args) -> Outcome {
             Outcome::with_log(ExitCode::from(1), &host)
         }
     }
+}
+
+/// What a machine of several is now, and what to do next; `None` on a single box.
+fn machine_done(a: &crate::answers::Answers) -> Option<String> {
+    use crate::vocab::Role;
+    let m = a.this_machine()?;
+    let names = |role| {
+        a.machines_of(role)
+            .map(|o| format!("{} ({})", o.name, o.address))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    Some(match m.role {
+        Role::Database => format!(
+            "Database machine {} is ready: PostgreSQL on {}:5432 for the app machines {}.\n\
+             Next: copy {} to the same path on each app machine, then run the installer there with the same answers",
+            m.name,
+            m.address,
+            names(Role::App),
+            crate::answers::topology::DB_CA_FILE
+        ),
+        Role::App => format!(
+            "App machine {} is ready: Mattermost on {}.\n\
+             Next: the other app machines, then the proxy machine {}",
+            m.name,
+            crate::plan::listen_addr(a),
+            names(Role::Proxy)
+        ),
+        Role::Proxy => format!(
+            "Mattermost is up at {} through {}, balancing {}",
+            a.site_url(),
+            m.name,
+            names(Role::App)
+        ),
+        Role::All => return None,
+    })
 }

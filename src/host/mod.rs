@@ -11,6 +11,7 @@ pub mod http;
 pub mod local;
 pub mod log;
 pub mod ops;
+pub mod pgtls;
 pub mod s3;
 pub mod secret;
 pub mod tree;
@@ -293,6 +294,13 @@ impl Host {
             b.display()
         ));
         Ok(b)
+    }
+
+    /// Mode bits and `(uid, gid)` of a file on the box, to rewrite it as it is.
+    pub fn mode_and_owner(&self, path: &Path) -> Option<(u32, (u32, u32))> {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(self.path(path)).ok()?;
+        Some((m.mode() & 0o7777, (m.uid(), m.gid())))
     }
 
     pub fn lookup_user(&self, name: &str) -> Option<(u32, u32)> {

@@ -13,7 +13,7 @@ use std::time::SystemTime;
 use super::database::unit_checks;
 use super::tls::cert::{self, Trust};
 use super::{Check, Ctx, Phase, PhaseError, PhaseId};
-use crate::answers::{DbEngine, Tls};
+use crate::answers::{DbEngine, Role, Tls};
 use crate::plan::{proxy_site_path, templates};
 use crate::probes::http;
 
@@ -124,97 +124,44 @@ impl Phase for Acceptance {
     }
 
     fn probe(&self, ctx: &Ctx) -> Result<Vec<Check>, PhaseError> {
-        let http80 = SocketAddr::from(([127, 0, 0, 1], 80));
-        let https443 = SocketAddr::from(([127, 0, 0, 1], 443));
-        let domain = &ctx.answers.domain;
-        let site = super::tls::public_url(ctx);
+        let a = ctx.answers;
         let mut checks = Vec::new();
-        if site.starts_with("https://") {
-            let trust = Trust::load(ctx.host, ctx.answers.acme_ca_bundle.as_deref());
-            let client = http::tls_client(Arc::clone(&trust.roots))
-                .map_err(|e| PhaseError::new(e.to_string()))?;
-            let name = format!("{site}{PING} through the proxy");
-            checks.push(match http::get_tls(https443, domain, PING, &client) {
-                Ok(r) => ping_check(name, Ok(r)),
-                Err(e) => Check::fail(P, name, e.to_string())
-                    .with_fix("an invalid certificate is named above (UnknownIssuer: the chain or the CA; NotValidForName: the domain)"),
-            });
-            // The chain is read from the WebSocket's own verified handshake.
-            match http::websocket_tls(https443, domain, WS, &site, &client) {
-                Ok((u, hs)) => {
-                    checks.push(served_cert_check(&hs.chain, domain, &trust));
-                    checks.push(ws_check("WebSocket (wss) through the proxy", Ok(u)));
-                }
-                Err(e) => checks.push(ws_check("WebSocket (wss) through the proxy", Err(e))),
+        match a.role() {
+            Role::Database => {
+                checks.extend(login_checks(ctx)?);
+                checks.extend(unit_checks(ctx, P, &crate::plan::db_unit(a.db_engine))?);
+                return Ok(checks);
             }
-            let name = format!("http://{domain}/ redirects to https");
-            checks.push(match http::get(http80, domain, PING) {
-                Ok(r)
-                    if r.status == 301
-                        && r.header("Location") == Some(&format!("{site}{PING}")) =>
-                {
-                    Check::ok(P, name, format!("301 Location: {site}{PING}"))
+            Role::Proxy => {
+                checks.extend(through_proxy(ctx)?);
+                checks.push(upload_check(ctx));
+                // Each upstream on its own, as the proxy reaches it.
+                for m in a.machines_of(Role::App) {
+                    let at = SocketAddr::new(m.address, crate::answers::topology::APP_PORT);
+                    checks.push(ping_check(
+                        format!("app machine {} ({at}){PING}", m.name),
+                        http::get(at, &a.domain, PING),
+                    ));
                 }
-                Ok(r) => Check::fail(
-                    P,
-                    name,
-                    format!(
-                        "HTTP {} Location: {}",
-                        r.status,
-                        r.header("Location").unwrap_or("(none)")
-                    ),
-                ),
-                Err(e) => Check::fail(P, name, e.to_string()),
-            });
-        } else {
-            checks.push(ping_check(
-                format!("{site}{PING} through the proxy"),
-                http::get(http80, domain, PING),
-            ));
-            checks.push(ws_check(
-                "WebSocket through the proxy",
-                http::websocket(http80, domain, WS, &site),
-            ));
-            if ctx.answers.tls != Tls::None {
-                checks.push(Check::warn(
-                    P,
-                    "TLS",
-                    format!("not in place yet: the server answers on {site} (see the tls phase)"),
+                return Ok(checks);
+            }
+            Role::App => {
+                let at = crate::plan::listen_addr(a);
+                let site = super::tls::public_url(ctx);
+                checks.push(super::service::ping_check(ctx, P));
+                checks.push(ws_check(
+                    &format!("WebSocket on {at}"),
+                    http::websocket(at, &a.domain, WS, &site),
                 ));
             }
+            Role::All => checks.extend(through_proxy(ctx)?),
         }
-        let now = ctx
-            .host
-            .read(&ctx.plan.config_json)
-            .ok()
-            .flatten()
-            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-            .and_then(|v| {
-                v.get("ServiceSettings")?
-                    .get("SiteURL")?
-                    .as_str()
-                    .map(str::to_owned)
-            });
-        checks.push(Check::when(
-            P,
-            now.as_deref() == Some(site.as_str()),
-            "SiteURL equals the public URL",
-            format!(
-                "{} (public URL {site})",
-                now.as_deref().unwrap_or("(unset)")
-            ),
-        ));
-        checks.push(upload_check(ctx));
-        let login = match ctx.answers.db_engine {
-            DbEngine::Postgresql => super::database::postgres::probe(ctx)?,
-            DbEngine::Mariadb | DbEngine::Mysql => super::database::mysql::probe(ctx)?,
-        };
-        checks.extend(
-            login
-                .into_iter()
-                .filter(|c| c.name.starts_with("login as"))
-                .map(|c| Check { phase: P, ..c }),
-        );
+        checks.push(site_url_check(ctx));
+        if a.runs_proxy() {
+            checks.push(upload_check(ctx));
+        }
+        checks.extend(login_checks(ctx)?);
+        // OBJECTSTORE-MERGE
         checks.extend(unit_checks(ctx, P, "mattermost.service")?);
         Ok(checks)
     }
@@ -239,4 +186,103 @@ impl Phase for Acceptance {
             std::thread::sleep(std::time::Duration::from_millis(500));
         }
     }
+}
+
+/// The application user's login, as Mattermost logs in.
+fn login_checks(ctx: &Ctx) -> Result<Vec<Check>, PhaseError> {
+    let login = match ctx.answers.db_engine {
+        DbEngine::Postgresql => super::database::postgres::probe(ctx)?,
+        DbEngine::Mariadb | DbEngine::Mysql => super::database::mysql::probe(ctx)?,
+    };
+    Ok(login
+        .into_iter()
+        .filter(|c| c.name.starts_with("login as"))
+        .map(|c| Check { phase: P, ..c })
+        .collect())
+}
+
+/// Ping and WebSocket through the proxy on this box, with the certificate checks.
+fn through_proxy(ctx: &Ctx) -> Result<Vec<Check>, PhaseError> {
+    let http80 = SocketAddr::from(([127, 0, 0, 1], 80));
+    let https443 = SocketAddr::from(([127, 0, 0, 1], 443));
+    let domain = &ctx.answers.domain;
+    let site = super::tls::public_url(ctx);
+    let mut checks = Vec::new();
+    if site.starts_with("https://") {
+        let trust = Trust::load(ctx.host, ctx.answers.acme_ca_bundle.as_deref());
+        let client = http::tls_client(Arc::clone(&trust.roots))
+            .map_err(|e| PhaseError::new(e.to_string()))?;
+        let name = format!("{site}{PING} through the proxy");
+        checks.push(match http::get_tls(https443, domain, PING, &client) {
+                Ok(r) => ping_check(name, Ok(r)),
+                Err(e) => Check::fail(P, name, e.to_string())
+                    .with_fix("an invalid certificate is named above (UnknownIssuer: the chain or the CA; NotValidForName: the domain)"),
+            });
+        // The chain is read from the WebSocket's own verified handshake.
+        match http::websocket_tls(https443, domain, WS, &site, &client) {
+            Ok((u, hs)) => {
+                checks.push(served_cert_check(&hs.chain, domain, &trust));
+                checks.push(ws_check("WebSocket (wss) through the proxy", Ok(u)));
+            }
+            Err(e) => checks.push(ws_check("WebSocket (wss) through the proxy", Err(e))),
+        }
+        let name = format!("http://{domain}/ redirects to https");
+        checks.push(match http::get(http80, domain, PING) {
+            Ok(r) if r.status == 301 && r.header("Location") == Some(&format!("{site}{PING}")) => {
+                Check::ok(P, name, format!("301 Location: {site}{PING}"))
+            }
+            Ok(r) => Check::fail(
+                P,
+                name,
+                format!(
+                    "HTTP {} Location: {}",
+                    r.status,
+                    r.header("Location").unwrap_or("(none)")
+                ),
+            ),
+            Err(e) => Check::fail(P, name, e.to_string()),
+        });
+    } else {
+        checks.push(ping_check(
+            format!("{site}{PING} through the proxy"),
+            http::get(http80, domain, PING),
+        ));
+        checks.push(ws_check(
+            "WebSocket through the proxy",
+            http::websocket(http80, domain, WS, &site),
+        ));
+        if ctx.answers.tls != Tls::None {
+            checks.push(Check::warn(
+                P,
+                "TLS",
+                format!("not in place yet: the server answers on {site} (see the tls phase)"),
+            ));
+        }
+    }
+    Ok(checks)
+}
+
+fn site_url_check(ctx: &Ctx) -> Check {
+    let site = super::tls::public_url(ctx);
+    let now = ctx
+        .host
+        .read(&ctx.plan.config_json)
+        .ok()
+        .flatten()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| {
+            v.get("ServiceSettings")?
+                .get("SiteURL")?
+                .as_str()
+                .map(str::to_owned)
+        });
+    Check::when(
+        P,
+        now.as_deref() == Some(site.as_str()),
+        "SiteURL equals the public URL",
+        format!(
+            "{} (public URL {site})",
+            now.as_deref().unwrap_or("(unset)")
+        ),
+    )
 }

@@ -25,7 +25,7 @@ use super::database::literal;
 use super::service::ping_check;
 use super::{Check, Ctx, Phase, PhaseError, PhaseId};
 use crate::host::FileSpec;
-use crate::plan::{self, SERVICE_USER, UPSTREAM};
+use crate::plan::{self, SERVICE_USER};
 use local_api::LocalApi;
 
 const P: PhaseId = PhaseId::Admin;
@@ -227,6 +227,10 @@ fn checks_and_todo(ctx: &Ctx, f: &Found) -> (Vec<Check>, Todo) {
 impl Phase for Admin {
     fn id(&self) -> PhaseId {
         P
+    }
+
+    fn applies(&self, a: &crate::answers::Answers) -> bool {
+        a.runs_mattermost()
     }
 
     fn probe(&self, ctx: &Ctx) -> Result<Vec<Check>, PhaseError> {
@@ -596,9 +600,7 @@ fn team_body(team: &str, email: &str) -> Value {
 
 /// The evidence that the account works: a login over TCP, as the web app does it.
 fn login(ctx: &Ctx, username: &str, password: &str) -> Result<(), PhaseError> {
-    let addr: SocketAddr = UPSTREAM
-        .parse()
-        .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8065)));
+    let addr: SocketAddr = plan::listen_addr(ctx.answers);
     let r = local_api::tcp_request(
         addr,
         &ctx.answers.domain,
@@ -606,7 +608,7 @@ fn login(ctx: &Ctx, username: &str, password: &str) -> Result<(), PhaseError> {
         "/api/v4/users/login",
         Some(&json!({"login_id": username, "password": password})),
     )
-    .map_err(|e| PhaseError::new(format!("logging in as {username} on {UPSTREAM}: {e}")))?;
+    .map_err(|e| PhaseError::new(format!("logging in as {username} on {addr}: {e}")))?;
     if r.ok() && r.header("Token").is_some() {
         ctx.host.note(&format!(
             "[admin] {username} logs in: 200, session token issued"

@@ -174,6 +174,10 @@ impl Phase for Housekeeping {
         P
     }
 
+    fn applies(&self, a: &crate::answers::Answers) -> bool {
+        a.runs_mattermost()
+    }
+
     fn probe(&self, ctx: &Ctx) -> Result<Vec<Check>, PhaseError> {
         let Some(days) = ctx.answers.retention_days else {
             let leftover = ctx.host.path(Path::new(TIMER_PATH)).exists();

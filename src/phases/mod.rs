@@ -5,6 +5,7 @@
 pub mod acceptance;
 pub mod admin;
 pub mod database;
+pub mod firewall;
 pub mod housekeeping;
 pub mod mattermost;
 pub mod objectstore;
@@ -64,6 +65,16 @@ pub fn diff(path: &std::path::Path, now: &str, planned: &str) -> String {
             &format!("{} (planned)", path.display()),
         )
         .to_string()
+}
+
+/// A file of the plan as the host writes it (owned by root).
+pub fn planned_spec(f: &crate::plan::PlannedFile) -> crate::host::FileSpec {
+    crate::host::FileSpec {
+        path: f.path.clone(),
+        content: f.content.clone().into_bytes(),
+        mode: f.mode,
+        owner: None,
+    }
 }
 
 /// What phases share during one run.
@@ -248,6 +259,12 @@ pub trait Phase: Sync {
     /// reason to look again, through `verify`; passing on a second look is no change.
     fn only_reads(&self) -> bool {
         false
+    }
+    /// Whether this phase has anything to do on a box of these answers' role (the
+    /// proxy machine runs no Mattermost, the database machine no proxy, ...).
+    fn applies(&self, a: &Answers) -> bool {
+        let _ = a;
+        true
     }
 }
 

@@ -65,6 +65,14 @@ impl Phase for Preflight {
             },
         );
 
+        checks.extend(role_checks(ctx));
+        if !ctx.answers.runs_mattermost() {
+            let proxy = ctx.answers.runs_proxy();
+            checks.extend(proxy_ports(ctx).into_iter().filter(|_| proxy));
+            checks.push(dpkg_lock_check(ctx));
+            return Ok(checks);
+        }
+
         // Directories the tool did not create are never taken over (chowned), unless
         // they are empty or an adopted Mattermost installation.
         for v in super::mattermost::dirs::judge(host, &ctx.own, ctx.answers) {
@@ -106,21 +114,9 @@ impl Phase for Preflight {
             });
         }
 
-        let (proxy_cmds, proxy_name): (&[&str], &str) = match ctx.answers.proxy {
-            crate::answers::Proxy::Apache => (&["apache2", "httpd"], "the Apache proxy"),
-            crate::answers::Proxy::Nginx => (&["nginx"], "the nginx proxy"),
-        };
-        let tls = ctx.answers.tls != crate::answers::Tls::None;
-        for port in [80, 443].into_iter().filter(|p| *p == 80 || tls) {
-            checks.push(port_check(
-                host.path(Path::new("/proc")).as_path(),
-                port,
-                proxy_cmds,
-                proxy_name,
-            ));
+        if ctx.answers.runs_proxy() {
+            checks.extend(proxy_ports(ctx));
         }
-        // A bad existing certificate is refused before anything changes.
-        checks.extend(super::tls::preflight_checks(ctx));
         checks.push(port_check(
             host.path(Path::new("/proc")).as_path(),
             8065,
@@ -141,6 +137,93 @@ impl Phase for Preflight {
     fn apply(&self, _ctx: &mut Ctx) -> Result<(), PhaseError> {
         Ok(())
     }
+}
+
+/// Ports 80 (and 443 with TLS) free for the proxy, and a usable existing certificate.
+fn proxy_ports(ctx: &Ctx) -> Vec<Check> {
+    let (proxy_cmds, proxy_name): (&[&str], &str) = match ctx.answers.proxy {
+        crate::answers::Proxy::Apache => (&["apache2", "httpd"], "the Apache proxy"),
+        crate::answers::Proxy::Nginx => (&["nginx"], "the nginx proxy"),
+    };
+    let tls = ctx.answers.tls != crate::answers::Tls::None;
+    let mut checks: Vec<Check> = [80, 443]
+        .into_iter()
+        .filter(|p| *p == 80 || tls)
+        .map(|port| {
+            port_check(
+                ctx.host.path(Path::new("/proc")).as_path(),
+                port,
+                proxy_cmds,
+                proxy_name,
+            )
+        })
+        .collect();
+    // A bad existing certificate is refused before anything changes.
+    checks.extend(super::tls::preflight_checks(ctx));
+    checks
+}
+
+/// Several machines: which one this is, and (app, or a managed database) the
+/// database server reached over TLS as sslmode says, before anything changes.
+fn role_checks(ctx: &Ctx) -> Vec<Check> {
+    let a = ctx.answers;
+    let mut checks = Vec::new();
+    if let Some(m) = a.this_machine() {
+        checks.push(Check::ok(
+            P,
+            "this machine",
+            format!("{} ({}, {})", m.name, m.role.name(), m.address),
+        ));
+    }
+    let Some(r) = a.remote_db() else {
+        return checks;
+    };
+    let name = format!(
+        "database server {}:{} over TLS ({})",
+        r.host,
+        r.port,
+        r.sslmode.name()
+    );
+    let ca = match &r.ca_file {
+        Some(path) => match ctx.host.read(path) {
+            Ok(Some(pem)) => Some(pem),
+            _ => {
+                checks.push(
+                    Check::fail(P, name, format!("{} is missing", path.display())).with_fix(
+                        if a.db_host.is_some() {
+                            "give in db_ca_file the CA certificate (PEM) of the database server".to_owned()
+                        } else {
+                            format!(
+                                "copy {} from the database machine to {} (it is made there by the installer's first run)",
+                                crate::answers::topology::DB_CA_FILE,
+                                path.display()
+                            )
+                        },
+                    ),
+                );
+                return checks;
+            }
+        },
+        None => None,
+    };
+    let verify = match r.sslmode {
+        crate::vocab::SslMode::VerifyFull => crate::host::pgtls::Verify::Full,
+        crate::vocab::SslMode::VerifyCa => crate::host::pgtls::Verify::Chain,
+        // lib/pq checks the chain in require mode too when a CA file is given.
+        _ if ca.is_some() => crate::host::pgtls::Verify::Chain,
+        _ => crate::host::pgtls::Verify::Nothing,
+    };
+    checks.push(
+        match crate::host::pgtls::handshake(&r.host, r.port, ca.as_deref(), verify) {
+            Ok(version) => Check::ok(P, name, format!("{version}, certificate checked")),
+            Err(e) => Check::fail(P, name, e.to_string()).with_fix(if a.db_host.is_some() {
+                "check db_host, db_port and that the server has TLS on; a certificate error names what db_ca_file does not vouch for"
+            } else {
+                "run the installer on the database machine first; then check that this machine's address is listed as an app machine there"
+            }),
+        },
+    );
+    checks
 }
 
 fn os_check(os: &std::collections::HashMap<String, String>, ctx: &Ctx) -> Check {

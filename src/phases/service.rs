@@ -14,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime};
 use super::database::unit_checks;
 use super::{Check, Ctx, Phase, PhaseError, PhaseId};
 use crate::host::{Cmd, FileSpec, Host, HostError};
-use crate::plan::{SERVICE, UNIT_PATH, UPSTREAM};
+use crate::plan::{SERVICE, UNIT_PATH};
 use crate::probes::http;
 use crate::vocab::Cancel;
 
@@ -48,14 +48,11 @@ fn unit_spec(ctx: &Ctx) -> FileSpec {
 
 /// Ping straight at Mattermost.
 pub fn ping_check(ctx: &Ctx, phase: PhaseId) -> Check {
-    match http::get(
-        crate::plan::UPSTREAM_ADDR,
-        &ctx.answers.domain,
-        "/api/v4/system/ping",
-    ) {
+    let at = crate::plan::listen_addr(ctx.answers);
+    match http::get(at, &ctx.answers.domain, "/api/v4/system/ping") {
         Ok(r) if r.status == 200 && r.body.contains("\"OK\"") => Check::ok(
             phase,
-            format!("Mattermost answers on {UPSTREAM}"),
+            format!("Mattermost answers on {at}"),
             format!(
                 "ping 200 {}, version {}",
                 r.body.trim(),
@@ -64,14 +61,10 @@ pub fn ping_check(ctx: &Ctx, phase: PhaseId) -> Check {
         ),
         Ok(r) => Check::fail(
             phase,
-            format!("Mattermost answers on {UPSTREAM}"),
+            format!("Mattermost answers on {at}"),
             format!("ping {}: {}", r.status, r.body.trim()),
         ),
-        Err(e) => Check::fail(
-            phase,
-            format!("Mattermost answers on {UPSTREAM}"),
-            e.to_string(),
-        ),
+        Err(e) => Check::fail(phase, format!("Mattermost answers on {at}"), e.to_string()),
     }
 }
 
@@ -354,8 +347,14 @@ impl Phase for Service {
         P
     }
 
+    fn applies(&self, a: &crate::answers::Answers) -> bool {
+        a.runs_mattermost()
+    }
+
     fn probe(&self, ctx: &Ctx) -> Result<Vec<Check>, PhaseError> {
         let mut checks = vec![ctx.managed_check(P, &unit_spec(ctx))?];
+        // An app machine's firewall (proxy → 8065, apps ↔ 8074).
+        checks.extend(super::firewall::checks(ctx, P)?);
         if ctx.restart_mattermost {
             checks.push(Check::fail(
                 P,
@@ -370,6 +369,7 @@ impl Phase for Service {
 
     fn apply(&self, ctx: &mut Ctx) -> Result<(), PhaseError> {
         let host = ctx.host;
+        super::firewall::ensure(ctx, P)?;
         let spec = unit_spec(ctx);
         if host.read(&spec.path)?.is_none() {
             ctx.claim("unit", UNIT)?;

@@ -115,6 +115,11 @@ pub struct DatabasePlan {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Plan {
+    /// This machine of several: "db1 (database, 10.0.0.10)"; `None` on a single box.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub machine: Option<String>,
+    /// Whether Mattermost itself runs on this box (not on the database or proxy machine).
+    pub mattermost: bool,
     pub domain: String,
     pub site_url: String,
     pub release: ReleasePlan,
@@ -224,6 +229,10 @@ impl Plan {
         }
         files.extend(firewall::planned(a));
         Ok(Self {
+            machine: a
+                .this_machine()
+                .map(|m| format!("{} ({}, {})", m.name, m.role.name(), m.address)),
+            mattermost: a.runs_mattermost(),
             domain: a.domain.clone(),
             site_url: a.site_url(),
             release: ReleasePlan {
@@ -350,6 +359,17 @@ fn services(a: &Answers, db_unit: &str) -> Vec<String> {
         lines.extend(retention_timer::plan_line(a));
     }
     lines
+}
+
+/// Where Mattermost listens on this box: the loopback, or an app machine's private
+/// address (the proxy machine reaches it there).
+pub fn listen_addr(a: &Answers) -> std::net::SocketAddr {
+    match a.this_machine() {
+        Some(m) if m.role == Role::App => {
+            std::net::SocketAddr::new(m.address, crate::answers::topology::APP_PORT)
+        }
+        _ => UPSTREAM_ADDR,
+    }
 }
 
 /// The upstreams of the proxy site: Mattermost on this box, or each app machine.
@@ -481,11 +501,9 @@ fn config_edits(a: &Answers) -> Vec<ConfigEdit> {
     ];
     if let Some(m) = a.this_machine().filter(|m| m.role == Role::App) {
         // The proxy machine reaches Mattermost on the private network.
+        let _ = m;
         for e in edits.iter_mut().filter(|e| e.key == "ListenAddress") {
-            e.value = Value::from(
-                std::net::SocketAddr::new(m.address, crate::answers::topology::APP_PORT)
-                    .to_string(),
-            );
+            e.value = Value::from(listen_addr(a).to_string());
         }
     }
     if let Some(s3) = &a.s3 {

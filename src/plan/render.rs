@@ -11,11 +11,41 @@ use crate::host::Host;
 pub fn render_text(plan: &Plan, host: &Host) -> String {
     let mut o = String::new();
     let r = &plan.release;
-    let _ = writeln!(
-        o,
-        "Mattermost {} ({}) for {}",
-        r.version, r.edition, plan.site_url
-    );
+    if let Some(m) = &plan.machine {
+        let _ = writeln!(
+            o,
+            "Machine {m} of Mattermost {} at {}",
+            r.version, plan.site_url
+        );
+    } else {
+        let _ = writeln!(
+            o,
+            "Mattermost {} ({}) for {}",
+            r.version, r.edition, plan.site_url
+        );
+    }
+    if plan.mattermost {
+        release_lines(&mut o, plan);
+    }
+    let _ = writeln!(o, "\nPackages (apt-get install, only those missing):");
+    let _ = writeln!(o, "  {}", plan.packages.join(" "));
+
+    let d = &plan.database;
+    if !d.changes.is_empty() {
+        let _ = writeln!(o, "\nDatabase ({}, {}):", d.engine, d.unit);
+        for c in &d.changes {
+            let _ = writeln!(o, "  - {c}");
+        }
+    }
+    if plan.mattermost {
+        mattermost_lines(&mut o, plan, host);
+    }
+    files_and_services(&mut o, plan, host);
+    o
+}
+
+fn release_lines(o: &mut String, plan: &Plan) {
+    let r = &plan.release;
     let from = match &r.source {
         Source::Url(u) => format!("download {u}"),
         Source::File(p) => format!("local tarball {}", p.display()),
@@ -39,16 +69,9 @@ pub fn render_text(plan: &Plan, host: &Host) -> String {
             );
         }
     }
+}
 
-    let _ = writeln!(o, "\nPackages (apt-get install, only those missing):");
-    let _ = writeln!(o, "  {}", plan.packages.join(" "));
-
-    let d = &plan.database;
-    let _ = writeln!(o, "\nDatabase ({}, {}):", d.engine, d.unit);
-    for c in &d.changes {
-        let _ = writeln!(o, "  - {c}");
-    }
-
+fn mattermost_lines(o: &mut String, plan: &Plan, host: &Host) {
     let _ = writeln!(o, "\nMattermost in {}:", plan.install_dir.display());
     let _ = writeln!(o, "  - system user and group mattermost");
     for dir in &plan.directories {
@@ -70,8 +93,10 @@ pub fn render_text(plan: &Plan, host: &Host) -> String {
             .and_then(|c| c.get(e.section))
             .and_then(|s| s.get(e.key));
         let show = |v: &Value| {
-            if e.secret {
+            if e.secret && e.key == "DataSource" {
                 "(DSN with the database password)".to_owned()
+            } else if e.secret {
+                "(secret)".to_owned()
             } else {
                 v.to_string()
             }
@@ -103,7 +128,9 @@ pub fn render_text(plan: &Plan, host: &Host) -> String {
             plan.site_url
         );
     }
+}
 
+fn files_and_services(o: &mut String, plan: &Plan, host: &Host) {
     let _ = writeln!(o, "\nFiles:");
     for f in &plan.files {
         let existing = host
@@ -149,5 +176,4 @@ pub fn render_text(plan: &Plan, host: &Host) -> String {
     for s in &plan.services {
         let _ = writeln!(o, "  - {s}");
     }
-    o
 }

@@ -167,3 +167,14 @@ CREATE TABLE IF NOT EXISTS Preferences (
     PRIMARY KEY (UserId, Category, Name),
     KEY idx_preferences_name (Name)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+CREATE TABLE IF NOT EXISTS ClusterDiscovery (
+    Id varchar(26) NOT NULL,
+    Type varchar(64) DEFAULT NULL,
+    ClusterName varchar(64) DEFAULT NULL,
+    Hostname text,
+    GossipPort int(11) DEFAULT NULL,
+    Port int(11) DEFAULT NULL,
+    CreateAt bigint(20) DEFAULT NULL,
+    LastPingAt bigint(20) DEFAULT NULL,
+    PRIMARY KEY (Id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;

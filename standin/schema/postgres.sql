@@ -160,3 +160,13 @@ CREATE TABLE IF NOT EXISTS preferences (
     PRIMARY KEY (userid, category, name)
 );
 CREATE INDEX IF NOT EXISTS idx_preferences_name ON preferences (name);
+CREATE TABLE IF NOT EXISTS clusterdiscovery (
+    id varchar(26) PRIMARY KEY,
+    type varchar(64),
+    clustername varchar(64),
+    hostname varchar(512),
+    gossipport integer,
+    port integer,
+    createat bigint,
+    lastpingat bigint
+);

@@ -554,10 +554,336 @@ fn login(state: &AppState, req: &Request, reader: &mut impl Read) -> Result<Resp
     Ok(r)
 }
 
+fn unauthorized() -> Response {
+    app_error(
+        401,
+        "api.context.session_expired.app_error",
+        "Invalid or expired session, please login again.",
+    )
+}
+
+fn permission_error(permission: &str) -> Response {
+    app_error(
+        403,
+        "api.context.permissions.app_error",
+        &format!("You do not have the appropriate permissions. (missing {permission})"),
+    )
+}
+
+/// `filepath.Base` of a Go path.
+fn go_base(p: &str) -> String {
+    let t = p.trim_end_matches('/');
+    if t.is_empty() {
+        return if p.is_empty() { ".".into() } else { "/".into() };
+    }
+    t.rsplit('/').next().unwrap_or(t).to_string()
+}
+
+/// The MIME type the real server stores (`mime.TypeByExtension`, reduced).
+fn mime_type(ext: &str) -> &'static str {
+    match ext {
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "bmp" => "image/bmp",
+        "tif" | "tiff" => "image/tiff",
+        "svg" => "image/svg+xml",
+        "txt" => "text/plain; charset=utf-8",
+        "json" => "application/json",
+        "pdf" => "application/pdf",
+        "zip" => "application/zip",
+        _ => "",
+    }
+}
+
+/// `POST /api/v4/files`, the simple form (api4/file.go `uploadFileStream` →
+/// `uploadFileSimple` → app/file.go `UploadFileX`): the file is the body,
+/// `channel_id` and `filename` are query parameters. The file goes to the
+/// configured backend under `YYYYMMDD/teams/noteam/channels/{channel}/users/
+/// {user}/{file id}/{name}` (`UploadFileTask.pathPrefix`, `FILE_TEAM_ID`).
+///
+/// Permission: `upload_file` on the channel. A system admin always has it
+/// (`SessionHasPermissionToChannel` falls back to the system roles); the
+/// stand-in keeps no channel memberships, so every other user gets 403.
+/// Multipart uploads are not implemented by the stand-in (400, saying so).
+fn upload_file(
+    state: &AppState,
+    req: &Request,
+    reader: &mut impl Read,
+) -> Result<Response, Response> {
+    let user_id = session_user(state, req).ok_or_else(unauthorized)?;
+    if req
+        .header("content-type")
+        .is_some_and(|c| c.to_ascii_lowercase().starts_with("multipart/"))
+    {
+        return Err(app_error(
+            400,
+            "api.file.upload_file.read_request.app_error",
+            "The Mattermost stand-in only supports the simple upload: the file as the body, \
+             channel_id and filename in the query.",
+        ));
+    }
+    let params = crate::util::parse_query(&req.query);
+    let param = |k: &str| {
+        params
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let channel_id = param("channel_id");
+    if channel_id.len() != 26 || !channel_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(app_error(
+            400,
+            "api.context.invalid_url_param.app_error",
+            "Invalid or missing channel_id parameter in request URL.",
+        ));
+    }
+    let filename = param("filename");
+    if filename.is_empty() || filename.len() > 256 {
+        return Err(app_error(
+            400,
+            "api.context.invalid_url_param.app_error",
+            "Invalid or missing filename parameter in request URL.",
+        ));
+    }
+    let db = db(state)?;
+    let user = user_or_404(store::user_by_id(db, &user_id))?;
+    if !user.roles.split_whitespace().any(|r| r == "system_admin") {
+        return Err(permission_error("upload_file"));
+    }
+    let len: u64 = req
+        .header("content-length")
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| {
+            app_error(
+                400,
+                "api.file.upload_file.read_request.app_error",
+                "Content-Length should not be 0",
+            )
+        })?;
+    if len == 0 {
+        return Err(app_error(
+            400,
+            "api.file.upload_file.read_request.app_error",
+            "Content-Length should not be 0",
+        ));
+    }
+    if i64::try_from(len).map_or(true, |l| l > state.max_file_size) {
+        return Err(app_error(
+            413,
+            "api.file.upload_file.too_large_detailed.app_error",
+            &format!(
+                "Unable to upload file {filename}. {len} bytes exceeds the maximum allowed {} bytes.",
+                state.max_file_size
+            ),
+        ));
+    }
+    let mut data = Vec::new();
+    reader.take(len).read_to_end(&mut data).map_err(|e| {
+        app_error(
+            400,
+            "api.file.upload_file.read_request.app_error",
+            &e.to_string(),
+        )
+    })?;
+
+    let name = go_base(&filename);
+    let channel = go_base(&channel_id);
+    let now = now_millis();
+    let day: String = crate::util::format_timestamp(now)
+        .chars()
+        .take(10)
+        .filter(char::is_ascii_digit)
+        .collect();
+    let id = store::new_id();
+    let path = format!("{day}/teams/noteam/channels/{channel}/users/{user_id}/{id}/{name}");
+    let extension = name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    if let Err(e) = state.files.write_file(&data, &path) {
+        // app/file.go writeFile: AppError "api.file.write_file.app_error", 500,
+        // wrapping the backend's error (logged by the handler at error level).
+        state.log.error(
+            "Unable to write the file.",
+            &[("path", &path), ("error", e.message())],
+        );
+        let mut r = app_error(
+            500,
+            "api.file.write_file.app_error",
+            "Unable to write the file.",
+        );
+        if let Ok(mut v) = serde_json::from_slice::<Value>(&r.body) {
+            v["detailed_error"] = Value::from(e.message());
+            r = Response::json(500, &v);
+        }
+        return Err(r);
+    }
+    let info = store::FileInfo {
+        id,
+        creator_id: user_id,
+        create_at: now,
+        path,
+        name,
+        mime_type: mime_type(&extension).to_string(),
+        extension,
+        size: data.len() as u64,
+    };
+    store::insert_file_info(db, &info)
+        .map_err(|e| app_error(500, "app.file_info.save.app_error", e.message()))?;
+    Ok(Response::json(
+        201,
+        &json!({"file_infos": [info.to_json(&channel_id)], "client_ids": []}),
+    ))
+}
+
+/// `GET /api/v4/files/{file_id}` (api4/file.go `getFile`): the creator or a
+/// system admin; the bytes come from the configured backend
+/// (`App.FileReader`; a failure answers 404 `api.file.file_reader.app_error`).
+fn get_file(state: &AppState, req: &Request, file_id: &str) -> Result<Response, Response> {
+    let user_id = session_user(state, req).ok_or_else(unauthorized)?;
+    let db = db(state)?;
+    let info = store::file_info_by_id(db, file_id)
+        .map_err(|e| internal(&e))?
+        .ok_or_else(|| {
+            app_error(
+                404,
+                "app.file_info.get.app_error",
+                "Unable to get the file info.",
+            )
+        })?;
+    let user = user_or_404(store::user_by_id(db, &user_id))?;
+    if info.creator_id != user_id && !user.roles.split_whitespace().any(|r| r == "system_admin") {
+        return Err(permission_error("read_channel_content"));
+    }
+    let data = state.files.read_file(&info.path).map_err(|e| {
+        state.log.error(
+            "Unable to get a file reader.",
+            &[("path", &info.path), ("error", e.message())],
+        );
+        app_error(
+            404,
+            "api.file.file_reader.app_error",
+            "Unable to get a file reader.",
+        )
+    })?;
+    Ok(Response {
+        status: 200,
+        content_type: "application/octet-stream",
+        headers: vec![(
+            "Content-Disposition",
+            format!("attachment;filename=\"{}\"", info.name.replace('"', "")),
+        )],
+        body: data,
+    })
+}
+
+/// `GET /api/v4/cluster/status` (api4/cluster.go `getClusterStatus`): system
+/// admins only (`sysconsole_read_environment_high_availability`); the live
+/// nodes, or an empty list when the node is not clustered.
+fn cluster_status(state: &AppState, req: &Request) -> Result<Response, Response> {
+    let user_id = session_user(state, req).ok_or_else(unauthorized)?;
+    let db = db(state)?;
+    let user = user_or_404(store::user_by_id(db, &user_id))?;
+    if !user.roles.split_whitespace().any(|r| r == "system_admin") {
+        return Err(permission_error(
+            "sysconsole_read_environment_high_availability",
+        ));
+    }
+    let nodes = state
+        .cluster
+        .as_ref()
+        .map(|c| c.live_nodes())
+        .unwrap_or_default();
+    Ok(Response::json(200, &Value::Array(nodes)))
+}
+
+/// The user of the request's session (Bearer token or MMAUTHTOKEN cookie).
+pub(crate) fn session_of(state: &AppState, req: &Request) -> Option<String> {
+    session_user(state, req)
+}
+
+/// The user of a session token (WebSocket `authentication_challenge`).
+pub(crate) fn user_of_token(state: &AppState, token: &str) -> Option<String> {
+    state.sessions.lock().ok()?.get(token).cloned()
+}
+
+/// `POST /api/v4/posts` (api4/post.go `createPost` → app `CreatePostAsUser`):
+/// stores the post in `Posts` and publishes the `posted` WebSocket event on
+/// this node and, in cluster mode, on every other node (the real
+/// `Publish` → `ClusterEventPublish`). Permission `create_post` on the channel:
+/// as for uploads, only system admins have it in the stand-in (403 otherwise).
+fn create_post(
+    state: &AppState,
+    req: &Request,
+    reader: &mut impl Read,
+) -> Result<Response, Response> {
+    let user_id = session_user(state, req).ok_or_else(unauthorized)?;
+    let v = body(req, reader, "post")?;
+    let channel_id = field(&v, "channel_id").to_string();
+    if channel_id.len() != 26 || !channel_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(app_error(
+            400,
+            "model.post.is_valid.channel_id.app_error",
+            "Invalid channel id.",
+        ));
+    }
+    let message = field(&v, "message").to_string();
+    let db = db(state)?;
+    let user = user_or_404(store::user_by_id(db, &user_id))?;
+    if !user.roles.split_whitespace().any(|r| r == "system_admin") {
+        return Err(permission_error("create_post"));
+    }
+    let id = store::new_id();
+    let now = now_millis();
+    let l = |s: &str| db.literal(s);
+    db.query(&format!(
+        "INSERT INTO Posts (Id, CreateAt, UpdateAt, DeleteAt, UserId, ChannelId, RootId, ParentId, OriginalId, \
+         Message, Type, Props, Hashtags, Filenames, FileIds, HasReactions, EditAt, IsPinned) \
+         VALUES ({}, {now}, {now}, 0, {}, {}, '', '', '', {}, '', '{{}}', '', '[]', '[]', FALSE, 0, FALSE);",
+        l(&id),
+        l(&user_id),
+        l(&channel_id),
+        l(&message)
+    ))
+    .map_err(|e| app_error(500, "app.post.save.app_error", e.message()))?;
+    let post = json!({
+        "id": id, "create_at": now, "update_at": now, "edit_at": 0, "delete_at": 0,
+        "is_pinned": false, "user_id": user_id, "channel_id": channel_id, "root_id": "",
+        "original_id": "", "message": message, "type": "", "props": {}, "hashtags": "",
+        "pending_post_id": field(&v, "pending_post_id"), "reply_count": 0, "metadata": {}
+    });
+    let event = json!({
+        "event": "posted",
+        "data": {
+            "channel_display_name": "",
+            "channel_name": "",
+            "channel_type": "O",
+            "post": post.to_string(),
+            "sender_name": format!("@{}", user.username),
+            "set_online": true,
+            "team_id": ""
+        },
+        "broadcast": {"omit_users": null, "user_id": "", "channel_id": channel_id, "team_id": "", "connection_id": "", "omit_connection_id": ""}
+    });
+    state.ws_hub.broadcast(&event);
+    if let Some(c) = &state.cluster {
+        c.publish(&event, &state.log);
+    }
+    Ok(Response::json(201, &post))
+}
+
 /// The API routes on the TCP listener; `None` for everything else.
 pub(crate) fn tcp(state: &AppState, req: &Request, reader: &mut impl Read) -> Option<Response> {
     let result = match (req.method.as_str(), req.path.trim_end_matches('/')) {
         ("POST", "/api/v4/users/login") => login(state, req, reader),
+        ("POST", "/api/v4/files") => upload_file(state, req, reader),
+        ("GET", "/api/v4/cluster/status") => cluster_status(state, req),
+        ("POST", "/api/v4/posts") => create_post(state, req, reader),
+        ("GET", p) if p.starts_with("/api/v4/files/") && p.len() == "/api/v4/files/".len() + 26 => {
+            get_file(state, req, &p["/api/v4/files/".len()..])
+        }
         ("GET", "/api/v4/users/me") => match session_user(state, req) {
             None => Err(app_error(
                 401,

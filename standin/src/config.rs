@@ -32,6 +32,19 @@ pub struct LogSettings {
     pub file_location: String,
 }
 
+/// `ClusterSettings` (model/config.go `ClusterSettings.SetDefaults`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterSettings {
+    pub enable: bool,
+    pub cluster_name: String,
+    pub override_hostname: String,
+    pub network_interface: String,
+    pub bind_address: String,
+    pub advertise_address: String,
+    pub use_ip_address: bool,
+    pub gossip_port: i64,
+}
+
 /// Every setting the stand-in reads, after defaults and env overrides.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
@@ -47,6 +60,13 @@ pub struct Settings {
     pub sql_data_source: String,
     pub file_driver_name: String,
     pub file_directory: String,
+    /// `FileSettings.MaxFileSize` (bytes).
+    pub max_file_size: i64,
+    /// `FileSettings.AmazonS3*` (used when `file_driver_name` is `amazons3`).
+    pub s3: crate::filestore::S3Settings,
+    /// `ServiceSettings.LicenseFileLocation`.
+    pub license_file_location: String,
+    pub cluster: ClusterSettings,
     pub plugins_enable: bool,
     pub plugin_directory: String,
     pub plugin_client_directory: String,
@@ -69,6 +89,12 @@ fn known_defaults() -> Vec<(&'static str, &'static str, Value)> {
             Value::Array(Vec::new()),
         ),
         ("ServiceSettings", "EnableLocalMode", Value::from(false)),
+        ("ServiceSettings", "LicenseFileLocation", Value::from("")),
+        (
+            "ServiceSettings",
+            "EnableInsecureOutgoingConnections",
+            Value::from(false),
+        ),
         (
             "ServiceSettings",
             "LocalModeSocketLocation",
@@ -94,6 +120,45 @@ fn known_defaults() -> Vec<(&'static str, &'static str, Value)> {
         ("LogSettings", "FileLocation", Value::from("")),
         ("FileSettings", "DriverName", Value::from("local")),
         ("FileSettings", "Directory", Value::from("./data/")),
+        ("FileSettings", "MaxFileSize", Value::from(104_857_600)),
+        ("FileSettings", "AmazonS3AccessKeyId", Value::from("")),
+        ("FileSettings", "AmazonS3SecretAccessKey", Value::from("")),
+        ("FileSettings", "AmazonS3Bucket", Value::from("")),
+        ("FileSettings", "AmazonS3PathPrefix", Value::from("")),
+        ("FileSettings", "AmazonS3Region", Value::from("")),
+        (
+            "FileSettings",
+            "AmazonS3Endpoint",
+            Value::from("s3.amazonaws.com"),
+        ),
+        ("FileSettings", "AmazonS3SSL", Value::from(true)),
+        ("FileSettings", "AmazonS3SignV2", Value::from(false)),
+        ("FileSettings", "AmazonS3SSE", Value::from(false)),
+        ("FileSettings", "AmazonS3Trace", Value::from(false)),
+        (
+            "FileSettings",
+            "AmazonS3RequestTimeoutMilliseconds",
+            Value::from(30_000),
+        ),
+        ("ClusterSettings", "Enable", Value::from(false)),
+        ("ClusterSettings", "ClusterName", Value::from("")),
+        ("ClusterSettings", "OverrideHostname", Value::from("")),
+        ("ClusterSettings", "NetworkInterface", Value::from("")),
+        ("ClusterSettings", "BindAddress", Value::from("")),
+        ("ClusterSettings", "AdvertiseAddress", Value::from("")),
+        ("ClusterSettings", "UseIPAddress", Value::from(true)),
+        (
+            "ClusterSettings",
+            "EnableGossipCompression",
+            Value::from(true),
+        ),
+        (
+            "ClusterSettings",
+            "EnableExperimentalGossipEncryption",
+            Value::from(false),
+        ),
+        ("ClusterSettings", "ReadOnlyConfig", Value::from(true)),
+        ("ClusterSettings", "GossipPort", Value::from(8074)),
         (
             "ExperimentalSettings",
             "ClientSideCertEnable",
@@ -261,6 +326,28 @@ impl Reader<'_> {
     }
 }
 
+impl Reader<'_> {
+    fn int(&self, section: &str, key: &str, default: i64) -> Result<i64> {
+        let from_file = match self.raw(section, key)? {
+            None => default,
+            Some(Value::Number(n)) => n.as_i64().ok_or_else(|| {
+                Error::new(format!(
+                    "json: cannot unmarshal number {n} into Go struct field {section}.{key} of type int64"
+                ))
+            })?,
+            Some(other) => {
+                return fail(format!(
+                    "json: cannot unmarshal {} into Go struct field {section}.{key} of type int64",
+                    json_kind(other)
+                ));
+            }
+        };
+        Ok((self.env)(&Self::env_name(section, key))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(from_file))
+    }
+}
+
 /// A `[]string` setting: a JSON array of strings; the environment override is
 /// space-separated, as the real server's env loader splits slices.
 fn string_list(r: &Reader, section: &str, key: &str) -> Result<Vec<String>> {
@@ -312,6 +399,39 @@ pub fn settings_from(
         sql_data_source: s("SqlSettings", "DataSource")?,
         file_driver_name: s("FileSettings", "DriverName")?,
         file_directory: s("FileSettings", "Directory")?,
+        max_file_size: r.int("FileSettings", "MaxFileSize", 104_857_600)?,
+        s3: crate::filestore::S3Settings {
+            access_key_id: s("FileSettings", "AmazonS3AccessKeyId")?,
+            secret_access_key: s("FileSettings", "AmazonS3SecretAccessKey")?,
+            bucket: s("FileSettings", "AmazonS3Bucket")?,
+            path_prefix: s("FileSettings", "AmazonS3PathPrefix")?,
+            region: s("FileSettings", "AmazonS3Region")?,
+            endpoint: s("FileSettings", "AmazonS3Endpoint")?,
+            ssl: r.boolean("FileSettings", "AmazonS3SSL", true)?,
+            sign_v2: r.boolean("FileSettings", "AmazonS3SignV2", false)?,
+            sse: r.boolean("FileSettings", "AmazonS3SSE", false)?,
+            request_timeout_ms: r.int(
+                "FileSettings",
+                "AmazonS3RequestTimeoutMilliseconds",
+                30_000,
+            )?,
+            skip_verify: r.boolean(
+                "ServiceSettings",
+                "EnableInsecureOutgoingConnections",
+                false,
+            )?,
+        },
+        license_file_location: s("ServiceSettings", "LicenseFileLocation")?,
+        cluster: ClusterSettings {
+            enable: r.boolean("ClusterSettings", "Enable", false)?,
+            cluster_name: s("ClusterSettings", "ClusterName")?,
+            override_hostname: s("ClusterSettings", "OverrideHostname")?,
+            network_interface: s("ClusterSettings", "NetworkInterface")?,
+            bind_address: s("ClusterSettings", "BindAddress")?,
+            advertise_address: s("ClusterSettings", "AdvertiseAddress")?,
+            use_ip_address: r.boolean("ClusterSettings", "UseIPAddress", true)?,
+            gossip_port: r.int("ClusterSettings", "GossipPort", 8074)?,
+        },
         plugins_enable: r.boolean("PluginSettings", "Enable", true)?,
         plugin_directory: s("PluginSettings", "Directory")?,
         plugin_client_directory: s("PluginSettings", "ClientDirectory")?,
@@ -367,20 +487,30 @@ pub fn validate(
     if s.sql_data_source.is_empty() {
         return Err(invalid("Data source not set for SQL settings.".into()));
     }
-    match s.file_driver_name.as_str() {
-        "local" => {}
-        "amazons3" => {
-            return fail(
-                "FileSettings.DriverName \"amazons3\" is not supported by the Mattermost stand-in",
-            );
-        }
-        other => {
-            return Err(invalid(format!(
-                "Invalid driver name for file settings. Must be 'local' or 'amazons3' (got {other:?})"
-            )));
-        }
+    // FileSettings.isValid (server/public/model/config.go).
+    if s.max_file_size <= 0 {
+        return Err(invalid(
+            "Invalid max file size for file settings.  Must be a whole number greater than zero."
+                .into(),
+        ));
     }
-
+    if !matches!(s.file_driver_name.as_str(), "local" | "amazons3") {
+        return Err(invalid(format!(
+            "Invalid driver name for file settings.  Must be 'local' or 'amazons3' (got {:?})",
+            s.file_driver_name
+        )));
+    }
+    if s.file_directory.is_empty() {
+        return Err(invalid(
+            "Local directory for file settings must be set.".into(),
+        ));
+    }
+    if s.s3.request_timeout_ms <= 0 {
+        return Err(invalid(
+            "Invalid timeout value for Amazon S3 requests (AmazonS3RequestTimeoutMilliseconds). Must be a positive number."
+                .into(),
+        ));
+    }
     if major >= 11 {
         // v11 refuses to start with these (mattermost-v11 changelog).
         let r = Reader { root, env };

@@ -403,6 +403,13 @@ fn run_psql(t: &PgTarget, sql: &str) -> Result<String> {
     for (k, v) in &t.ssl_env {
         cmd.env(k, v);
     }
+    // lib/pq verifies against Go's system roots when sslrootcert is not set;
+    // libpq would look for ~/.postgresql/root.crt instead (see pgtls.rs).
+    if matches!(t.sslmode.as_str(), "verify-ca" | "verify-full")
+        && t.ssl_param("PGSSLROOTCERT").is_none_or(|r| r.is_empty())
+    {
+        cmd.env("PGSSLROOTCERT", "/etc/ssl/certs/ca-certificates.crt");
+    }
     let mut options: Vec<String> = t.options.iter().cloned().collect();
     for (k, v) in &t.runtime_params {
         options.push(format!(

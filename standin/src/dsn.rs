@@ -35,6 +35,18 @@ pub struct PgTarget {
     pub options: Option<String>,
 }
 
+impl PgTarget {
+    /// The last value of an `ssl*` DataSource parameter, by the libpq
+    /// environment variable it maps to (`PGSSLROOTCERT`, ...).
+    pub fn ssl_param(&self, env: &str) -> Option<String> {
+        self.ssl_env
+            .iter()
+            .rev()
+            .find(|(k, _)| *k == env)
+            .map(|(_, v)| v.clone())
+    }
+}
+
 /// TLS mode of the go-sql-driver `tls` parameter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MyTls {

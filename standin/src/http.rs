@@ -4,7 +4,6 @@
 use std::fmt::Write as _;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -138,7 +137,14 @@ pub struct AppState {
     /// `X-Version-ID` value: `<version>.<build number>.<config hash>.<licensed>`.
     pub version_id: String,
     pub db: Option<Database>,
-    pub file_directory: PathBuf,
+    /// The file backend (`FileSettings.DriverName`).
+    pub files: crate::filestore::FileStore,
+    /// `FileSettings.MaxFileSize`.
+    pub max_file_size: i64,
+    /// The WebSocket connections of this node.
+    pub ws_hub: Arc<ws::Hub>,
+    /// The running cluster node (licensed Enterprise with ClusterSettings.Enable).
+    pub cluster: Option<Arc<crate::cluster::Cluster>>,
     pub unhealthy: bool,
     pub root_html: Vec<u8>,
     /// Login sessions: token → user id (in memory, like a cache the real
@@ -224,11 +230,6 @@ fn write_response(
     w.flush()
 }
 
-fn filestore_ok(dir: &std::path::Path) -> bool {
-    let probe = dir.join("testfile");
-    std::fs::write(&probe, b"testingwrite").is_ok() && std::fs::remove_file(&probe).is_ok()
-}
-
 pub(crate) fn ping(state: &AppState, req: &Request) -> Response {
     if req.method != "GET" {
         return Response::text(405, "");
@@ -263,10 +264,20 @@ pub(crate) fn ping(state: &AppState, req: &Request) -> Response {
             },
             None => false,
         };
-        let fs_ok = filestore_ok(&state.file_directory);
-        if !fs_ok {
-            state.log.error("Unable to test filestore connection.", &[]);
-        }
+        // api4/system.go getSystemPing: FileBackend().TestConnection().
+        let fs_ok = match state.files.test_connection() {
+            Ok(()) => true,
+            Err(e) => {
+                let msg = match e {
+                    crate::filestore::TestError::NoBucket => "no such bucket".to_string(),
+                    crate::filestore::TestError::Other(m) => m,
+                };
+                state
+                    .log
+                    .error("Unable to test filestore connection.", &[("error", &msg)]);
+                false
+            }
+        };
         let word = |ok: bool| if ok { "OK" } else { "UNHEALTHY" };
         m.insert("database_status".into(), json!(word(db_ok)));
         m.insert("filestore_status".into(), json!(word(fs_ok)));
@@ -318,6 +329,8 @@ pub trait Conn: Send + Sync + 'static {
     fn shutdown_write(&self);
     /// The connection's peer address (`None` on a Unix socket).
     fn peer(&self) -> Option<std::net::SocketAddr>;
+    /// A second handle for writing (WebSocket broadcasts).
+    fn writer(&self) -> io::Result<Box<dyn Write + Send>>;
 }
 
 impl Conn for TcpStream {
@@ -333,6 +346,10 @@ impl Conn for TcpStream {
     fn peer(&self) -> Option<std::net::SocketAddr> {
         self.peer_addr().ok()
     }
+
+    fn writer(&self) -> io::Result<Box<dyn Write + Send>> {
+        Ok(Box::new(self.try_clone()?))
+    }
 }
 
 impl Conn for std::os::unix::net::UnixStream {
@@ -347,6 +364,10 @@ impl Conn for std::os::unix::net::UnixStream {
 
     fn peer(&self) -> Option<std::net::SocketAddr> {
         None
+    }
+
+    fn writer(&self) -> io::Result<Box<dyn Write + Send>> {
+        Ok(Box::new(self.try_clone()?))
     }
 }
 
@@ -399,7 +420,14 @@ where
                 writer.write_all(head.as_bytes())?;
                 writer.flush()?;
                 stream.set_timeouts(Some(WS_IDLE))?;
-                return ws::serve(&mut reader, &mut writer, &state.version_id);
+                let shared: ws::SharedWriter = Arc::new(std::sync::Mutex::new(stream.writer()?));
+                let client = state
+                    .ws_hub
+                    .register(crate::api::session_of(state, &req), shared);
+                let auth = |token: &str| crate::api::user_of_token(state, token);
+                let done = ws::serve(&mut reader, &client, &state.version_id, &auth);
+                state.ws_hub.unregister(&client);
+                return done;
             }
             Err(refusal) => {
                 let mut r = Response::text(refusal.status, reason(refusal.status));

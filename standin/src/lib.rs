@@ -9,14 +9,18 @@
 
 pub mod api;
 pub mod build_info;
+pub mod cluster;
 pub mod config;
 pub mod db;
 pub mod dsn;
 pub mod error;
+pub mod filestore;
 pub mod http;
+pub mod license;
 pub mod log;
 pub mod notify;
 pub mod paths;
+pub mod pgtls;
 pub mod pgwire;
 pub mod server;
 pub mod store;

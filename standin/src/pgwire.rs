@@ -15,11 +15,13 @@
 //! server. The stand-in's ping logs in this way first, so it fails where the real
 //! server fails.
 //!
-//! Only over a connection without TLS (`sslmode=disable`, what the installer
-//! writes): the stand-in has no TLS client. Where the server asks for a cleartext
-//! or MD5 password, libpq and lib/pq send the same bytes, so psql's answer stands.
+//! Over TLS too: the SSLRequest and the handshake follow lib/pq's ssl.go
+//! ([`crate::pgtls`]), so a DataSource whose certificate check lib/pq refuses
+//! stops the stand-in with lib/pq's error, even where psql would accept it.
+//! Where the server asks for a cleartext or MD5 password, libpq and lib/pq send
+//! the same bytes, so psql's answer stands.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::net::{TcpStream, ToSocketAddrs};
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
@@ -41,13 +43,12 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 pub enum Login {
     /// SCRAM with the raw password succeeded (or the server trusts the user).
     Accepted,
-    /// Not a SCRAM login over plain TCP or a socket (TLS, cleartext, MD5, no
-    /// user name): psql logs in exactly as lib/pq would.
+    /// Not a SCRAM login (cleartext, MD5, no user name): psql logs in
+    /// exactly as lib/pq would (after the TLS checks, which ran here).
     NotApplicable,
 }
 
-trait Stream: Read + Write {}
-impl<T: Read + Write> Stream for T {}
+use crate::pgtls::PgStream as Stream;
 
 fn timeout(t: &PgTarget) -> Option<Duration> {
     match t.connect_timeout.as_deref().map(str::parse::<u64>) {
@@ -81,7 +82,10 @@ fn connect(t: &PgTarget) -> Result<Box<dyn Stream>> {
             Ok(s) => {
                 s.set_read_timeout(limit.or(Some(DEFAULT_TIMEOUT)))
                     .map_err(|e| Error::new(e.to_string()))?;
-                return Ok(Box::new(s));
+                return match crate::pgtls::plan(t)? {
+                    Some(plan) => crate::pgtls::upgrade(s, t, &plan),
+                    None => Ok(Box::new(s)),
+                };
             }
             Err(e) => last = Error::new(format!("dial tcp {a}: {e}")),
         }
@@ -265,9 +269,6 @@ fn scram(s: &mut dyn Stream, user: &str, password: &[u8]) -> Result<()> {
 
 /// Logs in the way lib/pq does and logs out again; see the module comment.
 pub fn login(t: &PgTarget) -> Result<Login> {
-    if t.sslmode != "disable" {
-        return Ok(Login::NotApplicable);
-    }
     let Some(user) = t
         .user
         .clone()

@@ -9,11 +9,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::build_info;
+use crate::cluster::Cluster;
 use crate::config::{self, Settings};
 use crate::db;
 use crate::dsn;
 use crate::error::{Error, Result, fail};
+use crate::filestore::{self, FileStore};
 use crate::http::{self, AppState};
+use crate::license::{self, License};
 use crate::log::Logger;
 use crate::notify;
 use crate::paths;
@@ -201,10 +204,137 @@ fn root_html() -> Vec<u8> {
 }
 
 /// `X-Version-ID` as the real server builds it.
-fn version_id(settings: &Settings) -> String {
+fn version_id(settings: &Settings, licensed: bool) -> String {
     let digest = util::sha1(format!("{}{}", build_info::VERSION, settings.site_url).as_bytes());
     let hash = util::hex(&digest[..16]);
-    format!("{v}.{v}.{hash}.false", v = build_info::VERSION)
+    format!("{v}.{v}.{hash}.{licensed}", v = build_info::VERSION)
+}
+
+/// platform/license.go `LoadLicense` (Enterprise builds only): `MM_LICENSE`,
+/// else the license file (`ServiceSettings.LicenseFileLocation`, default
+/// `config/mattermost.mattermost-license`), with the real log lines.
+fn load_license(settings: &Settings, user_count: u64, log: &Logger) -> Option<License> {
+    let now = i64::try_from(util::now_millis()).unwrap_or(i64::MAX);
+    let from_env = std::env::var("MM_LICENSE").ok().filter(|v| !v.is_empty());
+    let (bytes, from_file) = if let Some(env) = from_env {
+        (env.into_bytes(), None)
+    } else {
+        let file = if settings.license_file_location.is_empty() {
+            paths::find_dir("config").map_or_else(
+                || PathBuf::from("config/mattermost.mattermost-license"),
+                |d| d.join("mattermost.mattermost-license"),
+            )
+        } else {
+            PathBuf::from(&settings.license_file_location)
+        };
+        let shown = paths::display_abs(&file);
+        log.info(
+            "License key has not been uploaded. Loading license key from disk.",
+            &[("filename", &shown)],
+        );
+        match std::fs::read(&file) {
+            Ok(b) => (b, Some(shown)),
+            Err(e) => {
+                log.warn(
+                    "Failed to get license from disk",
+                    &[(
+                        "error",
+                        &format!("We could not find the license key on disk at {shown}: stat {shown}: {e}"),
+                    )],
+                );
+                log.warn(
+                    "License key from https://mattermost.com required to unlock enterprise features.",
+                    &[],
+                );
+                return None;
+            }
+        }
+    };
+    let refused = |what: &str, err: String| {
+        log.error(what, &[("error", &err)]);
+        if from_file.is_some() {
+            log.warn(
+                "License key from https://mattermost.com required to unlock enterprise features.",
+                &[],
+            );
+        }
+        None
+    };
+    let license = match license::validate(&bytes) {
+        Ok(l) => l,
+        Err(e) => {
+            return match &from_file {
+                Some(f) => {
+                    log.warn(
+                        "Failed to get license from disk",
+                        &[(
+                            "error",
+                            &format!("Found license key at {f} but it appears to be invalid: {e}"),
+                        )],
+                    );
+                    log.warn(
+                        "License key from https://mattermost.com required to unlock enterprise features.",
+                        &[],
+                    );
+                    None
+                }
+                None => refused(
+                    "Failed to read license set in environment.",
+                    format!("LicenseFromBytes: Invalid license.: {e}"),
+                ),
+            };
+        }
+    };
+    // SaveLicense checks (platform/license.go).
+    let what = if from_file.is_some() {
+        "Failed to save license key loaded from disk."
+    } else {
+        "License key from ENV is invalid."
+    };
+    match license.users {
+        None => {
+            return refused(
+                what,
+                "addLicense: Invalid license file.: license.Features.Users is nil".into(),
+            );
+        }
+        Some(users) if i64::try_from(user_count).unwrap_or(i64::MAX) > users => {
+            return refused(
+                what,
+                format!(
+                    "addLicense: Your license only supports {users} users, but there are {user_count} unique users."
+                ),
+            );
+        }
+        Some(_) => {}
+    }
+    if license.is_expired(now) {
+        return refused(
+            what,
+            "addLicense: License is expired or not yet started.".into(),
+        );
+    }
+    let fmt = |ms: i64| util::format_timestamp(u64::try_from(ms).unwrap_or(0));
+    log.info(
+        "Set license",
+        &[
+            ("id", &license.id),
+            ("issued_at", &fmt(license.issued_at)),
+            ("starts_at", &fmt(license.starts_at)),
+            ("expires_at", &fmt(license.expires_at)),
+            ("sku_short_name", &license.sku_short_name),
+            ("features.cluster", &license.cluster.to_string()),
+        ],
+    );
+    log.info(
+        if from_file.is_some() {
+            "License key is valid, unlocking enterprise features."
+        } else {
+            "License key from ENV is valid, unlocking enterprise features."
+        },
+        &[],
+    );
+    Some(license)
 }
 
 /// The informational lines the real server logs at start-up.
@@ -273,6 +403,9 @@ fn start(opts: &ServerOptions, log: &Arc<Logger>) -> Result<std::convert::Infall
             for secret in dsn::password_spellings(&s.sql_driver_name, &s.sql_data_source) {
                 log.add_secret(&secret);
             }
+            if !s.s3.secret_access_key.is_empty() {
+                log.add_secret(&s.s3.secret_access_key);
+            }
         }
     }
     let settings =
@@ -289,14 +422,50 @@ fn start(opts: &ServerOptions, log: &Arc<Logger>) -> Result<std::convert::Infall
     let db = db::connect(&settings.sql_driver_name, &settings.sql_data_source, log)
         .map_err(|e| e.context("cannot create store"))?;
 
-    let file_directory = PathBuf::from(&settings.file_directory);
-    check_file_directory(&file_directory)?;
+    // platform/service.go: the license is loaded on Enterprise builds only.
+    let license = if build_info::enterprise_ready() {
+        let users = crate::store::count_users(&db).unwrap_or(0);
+        load_license(&settings, users, log)
+    } else {
+        None
+    };
+
+    // platform/service.go: the file backend is created at start-up; an invalid
+    // S3 endpoint stops the server ("failed to initialize filebackend").
+    let files = if settings.file_driver_name == "amazons3" {
+        FileStore::S3(Box::new(
+            filestore::S3Store::new(&settings.s3)
+                .map_err(|e| e.context("failed to initialize filebackend"))?,
+        ))
+    } else {
+        let file_directory = PathBuf::from(&settings.file_directory);
+        check_file_directory(&file_directory)?;
+        FileStore::Local(file_directory)
+    };
     if settings.plugins_enable {
         ensure_dir(Path::new(&settings.plugin_directory), "plugin directory")?;
         ensure_dir(
             Path::new(&settings.plugin_client_directory),
             "client plugin directory",
         )?;
+    }
+
+    // app/server.go Start: TestConnection, MakeBucket when the bucket is
+    // missing, and a failure is only logged — the server starts anyway and
+    // uploads fail later.
+    if let FileStore::S3(s3) = &files {
+        let tested = match files.test_connection() {
+            Err(filestore::TestError::NoBucket) => s3.make_bucket(),
+            Err(filestore::TestError::Other(m)) => Err(Error::new(m)),
+            Ok(()) => Ok(()),
+        };
+        match tested {
+            Ok(()) => log.debug("Connection to S3 or minio is good. Bucket exists.", &[]),
+            Err(e) => log.error(
+                "Problem with file storage settings",
+                &[("error", e.message())],
+            ),
+        }
     }
 
     log.info("Starting Server...", &[]);
@@ -309,12 +478,37 @@ fn start(opts: &ServerOptions, log: &Arc<Logger>) -> Result<std::convert::Infall
         &[("address", &addr)],
     );
 
+    let version_id = version_id(&settings, license.is_some());
+    let ws_hub = Arc::new(crate::ws::Hub::default());
+    let cluster = if !settings.cluster.enable {
+        None
+    } else if license.as_ref().is_some_and(|l| l.cluster) {
+        let port = listener.local_addr().map_or(0, |a| a.port());
+        Some(Cluster::start(
+            &settings.cluster,
+            port,
+            &db,
+            crate::cluster::base_info(&version_id),
+            &ws_hub,
+            log,
+        )?)
+    } else {
+        // The enterprise cluster code is closed source: this line is the
+        // stand-in's own wording of what happens (nothing but the log).
+        log.warn(
+            "Cluster mode is not licensed: ClusterSettings.Enable is ignored and this node runs alone. \
+             A license with the cluster feature is required.",
+            &[("cluster_name", &settings.cluster.cluster_name)],
+        );
+        None
+    };
+
     let state = Arc::new(AppState {
         log: Arc::clone(log),
         site_url: settings.site_url.clone(),
         allow_cors_from: settings.allow_cors_from.clone(),
         trusted_proxy_ip_header: settings.trusted_proxy_ip_header.clone(),
-        version_id: version_id(&settings),
+        version_id,
         // The database can go away and come back while the server runs (a restart
         // for a security update, a crash that systemd repairs). The real server pings
         // it only at start-up, then works through Go's database/sql pool, which drops
@@ -326,7 +520,10 @@ fn start(opts: &ServerOptions, log: &Arc<Logger>) -> Result<std::convert::Infall
         // stand-in does the same by construction: every query is a new client
         // connection (db.rs), so nothing here is tied to one database process.
         db: Some(db),
-        file_directory,
+        files,
+        max_file_size: settings.max_file_size,
+        cluster,
+        ws_hub,
         unhealthy: build_info::fault_unhealthy(),
         root_html: root_html(),
         sessions: std::sync::Mutex::default(),

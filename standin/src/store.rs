@@ -163,7 +163,7 @@ fn unhex(s: &str) -> Result<String> {
 
 /// Runs a query whose single column is `hex:hex:...`; returns the decoded
 /// fields of every row.
-fn rows(db: &Database, table_sql: &str, cols: &[&str]) -> Result<Vec<Vec<String>>> {
+pub(crate) fn rows(db: &Database, table_sql: &str, cols: &[&str]) -> Result<Vec<Vec<String>>> {
     let exprs: Vec<String> = cols.iter().map(|c| db.hex(c)).collect();
     let joined = if db.is_postgres() {
         exprs.join(" || ':' || ")
@@ -334,6 +334,94 @@ pub fn insert_team(db: &Database, t: &Team) -> Result<()> {
         if t.team_type == "O" { "TRUE" } else { "FALSE" },
     ))
     .map(|_| ())
+}
+
+/// A row of `FileInfo` (the columns the stand-in fills).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileInfo {
+    pub id: String,
+    pub creator_id: String,
+    pub create_at: u64,
+    pub path: String,
+    pub name: String,
+    pub extension: String,
+    pub size: u64,
+    pub mime_type: String,
+}
+
+impl FileInfo {
+    /// The file info as the API returns it (model.FileInfo JSON).
+    pub fn to_json(&self, channel_id: &str) -> Value {
+        json!({
+            "id": self.id,
+            "user_id": self.creator_id,
+            "channel_id": channel_id,
+            "create_at": self.create_at,
+            "update_at": self.create_at,
+            "delete_at": 0,
+            "name": self.name,
+            "extension": self.extension,
+            "size": self.size,
+            "mime_type": self.mime_type,
+            "width": 0,
+            "height": 0,
+            "has_preview_image": false,
+            "mini_preview": null,
+            "remote_id": "",
+            "archived": false,
+        })
+    }
+}
+
+pub fn insert_file_info(db: &Database, f: &FileInfo) -> Result<()> {
+    let l = |s: &str| db.literal(s);
+    db.query(&format!(
+        "INSERT INTO FileInfo (Id, CreatorId, PostId, CreateAt, UpdateAt, DeleteAt, Path, ThumbnailPath, \
+         PreviewPath, Name, Extension, Size, MimeType, Width, Height, HasPreviewImage) \
+         VALUES ({}, {}, '', {}, {}, 0, {}, '', '', {}, {}, {}, {}, 0, 0, FALSE);",
+        l(&f.id),
+        l(&f.creator_id),
+        f.create_at,
+        f.create_at,
+        l(&f.path),
+        l(&f.name),
+        l(&f.extension),
+        f.size,
+        l(&f.mime_type),
+    ))
+    .map(|_| ())
+}
+
+pub fn file_info_by_id(db: &Database, id: &str) -> Result<Option<FileInfo>> {
+    let r = rows(
+        db,
+        &format!(
+            "FROM FileInfo WHERE Id = {} AND DeleteAt = 0",
+            db.literal(id)
+        ),
+        &[
+            "Id",
+            "CreatorId",
+            "CreateAt",
+            "Path",
+            "Name",
+            "Extension",
+            "Size",
+            "MimeType",
+        ],
+    )?;
+    Ok(r.first().and_then(|r| {
+        Some(FileInfo {
+            id: r.first()?.clone(),
+            creator_id: r.get(1)?.clone(),
+            create_at: num(r.get(2)?),
+            path: r.get(3)?.clone(),
+            name: r.get(4)?.clone(),
+            extension: r.get(5)?.clone(),
+            size: num(r.get(6)?),
+            mime_type: r.get(7)?.clone(),
+        })
+    }))
 }
 
 pub fn team_member(db: &Database, team_id: &str, user_id: &str) -> Result<Option<TeamMember>> {

@@ -3,8 +3,10 @@
 //! and a minimal frame loop (hello event, ping/pong, close).
 
 use std::io::{self, Read, Write};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::http::Request;
 use crate::util::{base64_decode, base64_encode, sha1};
@@ -204,16 +206,92 @@ pub fn read_frame(r: &mut impl Read) -> io::Result<Frame> {
     Ok(Frame { opcode, payload })
 }
 
-/// After the 101 response: send the hello event, then answer pings and
-/// closes until the client goes away.
-pub fn serve(r: &mut impl Read, w: &mut impl Write, server_version: &str) -> io::Result<()> {
+/// The writing half of a WebSocket connection, shared by its reader thread
+/// and by broadcasts.
+pub type SharedWriter = Arc<Mutex<Box<dyn Write + Send>>>;
+
+/// One connected WebSocket client.
+pub struct WsClient {
+    id: u64,
+    /// The session's user once authenticated (token at the handshake or an
+    /// `authentication_challenge`).
+    pub user: Mutex<Option<String>>,
+    writer: SharedWriter,
+    seq: AtomicI64,
+}
+
+impl WsClient {
+    fn send(&self, opcode: u8, payload: &[u8]) -> io::Result<()> {
+        let mut w = self
+            .writer
+            .lock()
+            .map_err(|_| io::Error::other("websocket writer poisoned"))?;
+        write_frame(&mut *w, opcode, payload)
+    }
+
+    fn authenticated(&self) -> bool {
+        self.user.lock().is_ok_and(|u| u.is_some())
+    }
+}
+
+/// The connected clients of this node (server/channels/app/platform/web_hub.go,
+/// reduced: every authenticated connection gets every event, since the
+/// stand-in keeps no channel memberships).
+#[derive(Default)]
+pub struct Hub {
+    clients: Mutex<Vec<Arc<WsClient>>>,
+    next: AtomicU64,
+}
+
+impl Hub {
+    pub fn register(&self, user: Option<String>, writer: SharedWriter) -> Arc<WsClient> {
+        let c = Arc::new(WsClient {
+            id: self.next.fetch_add(1, Ordering::Relaxed),
+            user: Mutex::new(user),
+            writer,
+            seq: AtomicI64::new(1),
+        });
+        if let Ok(mut v) = self.clients.lock() {
+            v.push(Arc::clone(&c));
+        }
+        c
+    }
+
+    pub fn unregister(&self, c: &WsClient) {
+        if let Ok(mut v) = self.clients.lock() {
+            v.retain(|x| x.id != c.id);
+        }
+    }
+
+    /// Sends `event` (without `seq`) to every authenticated connection, each
+    /// with its own sequence number, like the real `WebConn`.
+    pub fn broadcast(&self, event: &Value) {
+        let clients: Vec<Arc<WsClient>> =
+            self.clients.lock().map(|v| v.clone()).unwrap_or_default();
+        for c in clients.iter().filter(|c| c.authenticated()) {
+            let mut e = event.clone();
+            e["seq"] = Value::from(c.seq.fetch_add(1, Ordering::Relaxed));
+            let _ = c.send(0x1, e.to_string().as_bytes());
+        }
+    }
+}
+
+/// After the 101 response: send the hello event, then answer pings, closes and
+/// `authentication_challenge` actions (`authenticate` maps a token to a user
+/// id) until the client goes away.
+pub fn serve(
+    r: &mut impl Read,
+    client: &WsClient,
+    server_version: &str,
+    authenticate: &dyn Fn(&str) -> Option<String>,
+) -> io::Result<()> {
     let hello = json!({
         "event": "hello",
         "data": { "server_version": server_version },
         "broadcast": {},
         "seq": 0
     });
-    write_frame(w, 0x1, hello.to_string().as_bytes())?;
+    client.send(0x1, hello.to_string().as_bytes())?;
     loop {
         let frame = match read_frame(r) {
             Ok(f) => f,
@@ -223,7 +301,7 @@ pub fn serve(r: &mut impl Read, w: &mut impl Write, server_version: &str) -> io:
                 } else {
                     1002
                 };
-                let _ = write_frame(w, 0x8, &code.to_be_bytes());
+                let _ = client.send(0x8, &code.to_be_bytes());
                 return Ok(());
             }
             Err(e) => return Err(e),
@@ -231,13 +309,36 @@ pub fn serve(r: &mut impl Read, w: &mut impl Write, server_version: &str) -> io:
         match frame.opcode {
             0x8 => {
                 let code = frame.payload.get(..2).unwrap_or(&[0x03, 0xe8]);
-                write_frame(w, 0x8, code)?;
+                client.send(0x8, code)?;
                 return Ok(());
             }
-            0x9 => write_frame(w, 0xA, &frame.payload)?,
-            0x0..=0x2 | 0xA => {}
+            0x9 => client.send(0xA, &frame.payload)?,
+            0x1 => {
+                // web_conn.go: {"seq":N,"action":"authentication_challenge","data":{"token":T}}
+                let Ok(msg) = serde_json::from_slice::<Value>(&frame.payload) else {
+                    continue;
+                };
+                if msg["action"] == "authentication_challenge" {
+                    let token = msg["data"]["token"].as_str().unwrap_or_default();
+                    let reply = match authenticate(token) {
+                        Some(user) => {
+                            if let Ok(mut u) = client.user.lock() {
+                                *u = Some(user);
+                            }
+                            json!({"status": "OK", "seq_reply": msg["seq"]})
+                        }
+                        None => json!({
+                            "status": "FAIL",
+                            "seq_reply": msg["seq"],
+                            "error": {"id": "api.web_socket_router.not_authenticated.app_error", "message": "Not authenticated."}
+                        }),
+                    };
+                    client.send(0x1, reply.to_string().as_bytes())?;
+                }
+            }
+            0x0 | 0x2 | 0xA => {}
             _ => {
-                write_frame(w, 0x8, &1002u16.to_be_bytes())?;
+                client.send(0x8, &1002u16.to_be_bytes())?;
                 return Ok(());
             }
         }

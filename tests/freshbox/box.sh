@@ -16,6 +16,18 @@
 #   box.sh stop NAME             poweroff, kill helpers, delete netns, delete the copy
 #   box.sh stop-all              stop every box of this lab
 #   box.sh list                  print the names of this lab's boxes
+#   box.sh bridge-up BR          a private Ethernet segment: network namespace BR holding bridge br0
+#                                (nothing else in it; idempotent). For several boxes to talk directly.
+#   box.sh link NAME BR ADDR/PFX box NAME joins bridge BR as eth1 with ADDR/PFX (e.g. 10.77.0.11/24),
+#                                up; a veth pair, the other end in BR (vb-NAME; vb+cksum if NAME is
+#                                over 12 characters). Idempotent: eth1 lives
+#                                in the box's netns, so it survives `reboot`; `stop` removes it.
+#   box.sh host-link NS BR ADDR/PFX  a plain network namespace NS (no box: for host daemons, e.g. s3.sh)
+#                                joined to BR as eth1 with ADDR/PFX; lo up. Idempotent.
+#   box.sh net-down NS|BR        delete one of this lab's host-link namespaces (s3.sh down first) or
+#                                bridges (every link into it goes with it)
+#   box.sh stop-all also stops this lab's s3.sh object stores, host-link namespaces and bridges.
+#   Only namespaces this lab recorded ($LAB/net/) are ever deleted; an existing foreign one is refused.
 #
 # Env: FRESHBOX_LAB (/var/tmp/mattermost-setup-freshbox), KEEP_ROOT=1 (stop: keep the copy),
 #      FRESHBOX_SUITE (build, start, check: bullseye | bookworm (default) | trixie),
@@ -28,6 +40,7 @@
 #         $LAB/bullseye/ and $LAB/trixie/ for the other suites; $LAB/ct/NAME.img or $LAB/ct/NAME
 #         (the box's root), $LAB/ct/NAME.run (state, suite), $LAB/logs (build.log, build-SUITE.log,
 #         NAME.console.log, ...). Boxes of all suites share ct/ and logs/ (names are unique).
+#         $LAB/net/BR.bridge, $LAB/net/NS.hostns (bridges and host-link namespaces of this lab).
 # A box's file system from the host while it runs: /proc/$(box.sh leader NAME)/root/
 # Only stdout output: `exec` (the command's), `leader` and `list`. Diagnostics go to stderr.
 set -euo pipefail
@@ -518,6 +531,105 @@ cmd_serve() { # NAME DIR PORT
   log "serving $dir on 127.0.0.1:$port inside $name"
 }
 
+# ---- private bridges between boxes ----------------------------------------------------------------
+# A bridge is a network namespace of its own holding br0 (nothing changes in the host's own network
+# namespace); a box (or a host-link namespace) joins it with a veth pair: eth1 in its netns, the
+# other end enslaved to br0 in the bridge's. Recorded in $LAB/net/ BEFORE the namespace is created,
+# so stop-all removes a half-made one, and only those: a namespace of that name that the lab did not
+# record is someone else's and refused.
+BRIDGE_DEV=br0
+valid_cidr() {
+  if ! [[ ${1:-} =~ ^([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})/([0-9]{1,2})$ ]] ||
+     (( BASH_REMATCH[1] > 255 || BASH_REMATCH[2] > 255 || BASH_REMATCH[3] > 255 || BASH_REMATCH[4] > 255 ||
+        BASH_REMATCH[5] < 1 || BASH_REMATCH[5] > 32 )); then
+    die "bad address '${1:-}' (an IPv4 address with its prefix length, e.g. 10.77.0.11/24)"
+  fi
+}
+net_kind() { # NAME -> bridge | hostns | box | "" (what this lab made under that name)
+  if [ -f "$LAB/net/$1.bridge" ]; then echo bridge
+  elif [ -f "$LAB/net/$1.hostns" ]; then echo hostns
+  elif [ -d "$(st_of "$1")" ]; then echo box
+  fi
+}
+veth_end() { # NS -> the bridge-side end of NS's link: unique per NS, at most 15 characters
+  if [ ${#1} -le 12 ]; then echo "vb-$1"; else echo "vb$(printf '%s' "$1" | cksum | cut -d' ' -f1)"; fi
+}
+claim_ns() { # NAME KIND: record NAME as this lab's KIND namespace (refused if it is anything else)
+  local name=$1 kind=$2 k
+  k=$(net_kind "$name")
+  if [ -z "$k" ]; then
+    [ ! -e "/run/netns/$name" ] || die "network namespace $name exists already (not this lab's); pick another name"
+    mkdir -p "$LAB/net"
+    date -u +%FT%TZ > "$LAB/net/$name.$kind"
+  elif [ "$k" != "$kind" ]; then
+    die "$name is a $k of this lab, not a $kind"
+  fi
+  [ -e "/run/netns/$name" ] || ip netns add "$name"
+  ip -n "$name" link set lo up
+}
+cmd_bridge_up() { # BR
+  local br=$1
+  claim_ns "$br" bridge
+  ip -n "$br" link show "$BRIDGE_DEV" >/dev/null 2>&1 || ip -n "$br" link add "$BRIDGE_DEV" type bridge
+  ip -n "$br" link set "$BRIDGE_DEV" up
+  log "bridge $BRIDGE_DEV up in network namespace $br"
+}
+link_into() { # NS BR ADDR/PFX: eth1 in NS, its peer enslaved to br0 in BR; left alone if it is so already
+  local ns=$1 br=$2 addr=$3 end l1 l2 idx cur
+  if [ "$(net_kind "$br")" != bridge ] || [ ! -e "/run/netns/$br" ] || ! ip -n "$br" link show "$BRIDGE_DEV" >/dev/null 2>&1; then
+    die "no bridge $br in this lab; first: $0 bridge-up $br"
+  fi
+  [ -e "/run/netns/$ns" ] || die "no network namespace $ns"
+  end=$(veth_end "$ns")
+  l1=$(ip -n "$ns" -o link show dev eth1 2>/dev/null) || l1=""
+  l2=$(ip -n "$br" -o link show dev "$end" 2>/dev/null) || l2=""
+  idx=${l2%%:*}
+  cur=$(ip -n "$ns" -4 -o addr show dev eth1 2>/dev/null | awk '{ print $4 }' | tr '\n' ' ') || cur=""
+  if [ -n "$l1" ] && [ -n "$l2" ] && [[ $l1 == *" eth1@if$idx: "* ]] && [[ $l2 == *" master $BRIDGE_DEV "* ]] &&
+     [[ $l1 =~ [\<,]UP[,\>] ]] && [[ $l2 =~ [\<,]UP[,\>] ]] && [ "$cur" = "$addr " ]; then
+    log "$ns is linked to $br already (eth1 $addr)"
+    return 0
+  fi
+  # anything else (a half-made link, another address, a link to another bridge): made anew
+  if [ -n "$l1" ]; then ip -n "$ns" link del eth1; fi
+  if ip -n "$br" link show dev "$end" >/dev/null 2>&1; then ip -n "$br" link del "$end"; fi
+  ip -n "$br" link add "$end" type veth peer name eth1 netns "$ns"
+  ip -n "$br" link set "$end" master "$BRIDGE_DEV" up
+  ip -n "$ns" addr add "$addr" dev eth1
+  ip -n "$ns" link set eth1 up
+  log "$ns linked to $br: eth1 $addr (bridge port $end)"
+}
+cmd_link() { # NAME BR ADDR/PFX
+  if [ "$(net_kind "$1")" != box ] || [ ! -e "/run/netns/$1" ]; then die "box $1 is not started"; fi
+  link_into "$1" "$2" "$3"
+}
+cmd_host_link() { # NS BR ADDR/PFX
+  [ "$(net_kind "$2")" = bridge ] || die "no bridge $2 in this lab; first: $0 bridge-up $2"
+  claim_ns "$1" hostns
+  link_into "$1" "$2" "$3"
+}
+cmd_net_down() { # NS|BR
+  local name=$1 kind p
+  kind=$(net_kind "$name")
+  case $kind in
+    hostns)
+      if [ -d "$LAB/s3/$name" ]; then bash "$(dirname "$0")/s3.sh" down "$name" || log "WARNING: s3.sh down $name failed"; fi
+      p=$(ip netns pids "$name" 2>/dev/null | tr '\n' ' ') || p=""
+      [ -z "$p" ] || log "WARNING: processes still in network namespace $name (left alone): $p" ;;
+    bridge) ;;
+    box) die "$name is a box: $0 stop $name" ;;
+    *) log "no bridge or host-link namespace $name in this lab"; return 0 ;;
+  esac
+  if [ -e "/run/netns/$name" ]; then
+    # the links first, at once (a deleted namespace's devices go later, in the kernel's own time)
+    ip -n "$name" -o link show type veth 2>/dev/null | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' |
+      while read -r p; do ip -n "$name" link del "$p" 2>/dev/null || true; done
+    ip netns delete "$name" || die "could not delete network namespace $name"
+  fi
+  rm -f -- "$LAB/net/$name.$kind"
+  log "deleted $kind $name"
+}
+
 # ---- commands ---------------------------------------------------------------------------------------
 cmd_check() {
   local why=()
@@ -561,6 +673,7 @@ cmd_start() { # NAME
     log "stale box $name found, removing it first"
     KEEP_ROOT=0 cmd_stop "$name"
   fi
+  case $(net_kind "$name") in bridge|hostns) die "$name is a $(net_kind "$name") of this lab; pick another name" ;; esac
   # a netns of that name without our state is not ours (another lab, another tool): leave it alone
   [ ! -e "/run/netns/$name" ] || die "network namespace $name exists already (not this lab's); pick another name"
   find "$LAB/logs" -maxdepth 1 -type f -name '*.log' ! -name 'build*.log' -mtime +7 -delete 2>/dev/null || true
@@ -635,6 +748,13 @@ cmd_list() {
 cmd_stop_all() {
   local d n
   local -A seen=()
+  # object stores first (s3.sh up may have put one into a box's namespace as well)
+  for d in "$LAB"/s3/*/; do
+    [ -d "$d" ] || continue
+    n=${d%/}; n=${n##*/}
+    LOG_TAG=$n
+    bash "$(dirname "$0")/s3.sh" down "$n" || log "WARNING: s3.sh down $n failed"
+  done
   for d in "$LAB"/ct/*; do
     [ -e "$d" ] || continue
     n=${d##*/}; n=${n%.run}; n=${n%.img}
@@ -643,6 +763,14 @@ cmd_stop_all() {
     seen[$n]=1
     LOG_TAG=$n
     cmd_stop "$n"
+  done
+  # then the host-link namespaces and the bridges (what is linked into a bridge goes with it)
+  for d in "$LAB"/net/*.hostns "$LAB"/net/*.bridge; do
+    [ -f "$d" ] || continue
+    n=${d##*/}; n=${n%.*}
+    [[ $n =~ ^[A-Za-z0-9][A-Za-z0-9-]{0,14}$ ]] || continue
+    LOG_TAG=$n
+    cmd_net_down "$n"
   done
 }
 
@@ -679,6 +807,10 @@ case $cmd in
   reboot)   [ $# -eq 1 ] || usage; valid_name "$1"; LOG_TAG=$1; cmd_reboot "$1" >&2 ;;
   stop)     [ $# -eq 1 ] || usage; valid_name "$1"; LOG_TAG=$1; cmd_stop "$1" >&2 ;;
   stop-all) cmd_stop_all >&2 ;;
+  bridge-up) [ $# -eq 1 ] || usage; valid_name "$1"; LOG_TAG=$1; cmd_bridge_up "$1" >&2 ;;
+  link)     [ $# -eq 3 ] || usage; valid_name "$1"; valid_name "$2"; valid_cidr "$3"; LOG_TAG=$1; cmd_link "$@" >&2 ;;
+  host-link) [ $# -eq 3 ] || usage; valid_name "$1"; valid_name "$2"; valid_cidr "$3"; LOG_TAG=$1; cmd_host_link "$@" >&2 ;;
+  net-down) [ $# -eq 1 ] || usage; valid_name "$1"; LOG_TAG=$1; cmd_net_down "$1" >&2 ;;
   list)     cmd_list ;;
   *)        usage ;;
 esac

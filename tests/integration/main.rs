@@ -8,6 +8,7 @@ mod architecture;
 mod benches;
 mod db_passwords;
 mod db_restore;
+mod freshbox_bridge;
 mod freshbox_debian;
 mod freshbox_download;
 mod freshbox_housekeeping;

@@ -4,6 +4,7 @@
 pub mod credentials;
 pub mod mysql;
 pub mod postgres;
+pub mod server;
 
 use std::path::Path;
 
@@ -89,7 +90,14 @@ impl Phase for Database {
         P
     }
 
+    fn applies(&self, a: &crate::answers::Answers) -> bool {
+        a.role() != crate::vocab::Role::Proxy
+    }
+
     fn probe(&self, ctx: &Ctx) -> Result<Vec<Check>, PhaseError> {
+        if ctx.answers.remote_db().is_some() {
+            return postgres::probe(ctx);
+        }
         let mut checks = unit_checks(ctx, P, plan::db_unit(ctx.answers.db_engine))?;
         if !checks.iter().all(Check::passed) {
             return Ok(checks);
@@ -103,10 +111,37 @@ impl Phase for Database {
         if ctx.answers.db_engine == DbEngine::Postgresql {
             checks.extend(postgres::restart_check(ctx)?);
         }
+        if ctx.answers.role() == crate::vocab::Role::Database {
+            checks.extend(server::probe(ctx)?);
+        }
         Ok(checks)
     }
 
     fn apply(&self, ctx: &mut Ctx) -> Result<(), PhaseError> {
+        if let Some(r) = ctx.answers.remote_db() {
+            // Nothing on this box to converge: the probe's failure is the answer.
+            let failed: Vec<String> = postgres::probe(ctx)?
+                .into_iter()
+                .filter(|c| !c.passed())
+                .map(|c| format!("{}: {}", c.name, c.detail))
+                .collect();
+            let a = ctx.answers;
+            return Err(PhaseError::new(format!(
+                "the database at {}:{} is not ready for Mattermost: {}",
+                r.host,
+                r.port,
+                failed.join("; ")
+            ))
+            .fix(if a.db_host.is_some() {
+                format!(
+                    "as the database's administrator: CREATE ROLE {u} LOGIN PASSWORD '...'; CREATE DATABASE {d} OWNER {u} ENCODING 'UTF8'; (PostgreSQL 15+: \\c {d} then ALTER SCHEMA public OWNER TO {u};), then run the installer again",
+                    u = a.db_user,
+                    d = a.db_name
+                )
+            } else {
+                "run the installer on the database machine first (same answers file), copy its /etc/mattermost-setup/postgresql-ca.pem here, then run it again here".to_owned()
+            }));
+        }
         let started = ensure_unit(ctx, P, plan::db_unit(ctx.answers.db_engine))?;
         match ctx.answers.db_engine {
             DbEngine::Postgresql => {
@@ -116,7 +151,11 @@ impl Phase for Database {
                 if !in_place {
                     postgres::apply(ctx)?;
                 }
-                postgres::ensure_restart(ctx)
+                postgres::ensure_restart(ctx)?;
+                if ctx.answers.role() == crate::vocab::Role::Database {
+                    server::apply(ctx)?;
+                }
+                Ok(())
             }
             DbEngine::Mariadb | DbEngine::Mysql => mysql::apply(ctx),
         }

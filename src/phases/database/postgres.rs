@@ -37,14 +37,20 @@ pub fn admin_sql(a: &Answers) -> String {
 pub const LOGIN_SQL: &str = "SELECT current_user, pg_catalog.pg_get_userbyid(d.datdba), \
     pg_catalog.pg_encoding_to_char(d.encoding), \
     (SELECT pg_catalog.pg_get_userbyid(n.nspowner) FROM pg_catalog.pg_namespace n WHERE n.nspname = 'public'), \
-    current_setting('server_version_num') \
+    current_setting('server_version_num'), \
+    pg_catalog.has_schema_privilege('public', 'CREATE') \
     FROM pg_catalog.pg_database d WHERE d.datname = current_database()";
 
 /// psql as the application user over TCP, the way Mattermost connects; the password
 /// is in `passfile` (a libpq password file, see [`credentials::pgpass`]). `-w`: never
 /// prompt. The session runs in [`SESSION`] mode, so `sql` may carry [`literal`]s.
 pub fn login_cmd(a: &Answers, sql: &str, passfile: &Path) -> Cmd {
-    Cmd::new(
+    let remote = a.remote_db();
+    let (host, port) = remote.as_ref().map_or_else(
+        || ("localhost".to_owned(), "5432".to_owned()),
+        |r| (r.host.clone(), r.port.to_string()),
+    );
+    let mut cmd = Cmd::new(
         "psql",
         &[
             "-X",
@@ -53,9 +59,9 @@ pub fn login_cmd(a: &Answers, sql: &str, passfile: &Path) -> Cmd {
             "-A",
             "-t",
             "-h",
-            "localhost",
+            &host,
             "-p",
-            "5432",
+            &port,
             "-U",
             &a.db_user,
             "-d",
@@ -65,7 +71,15 @@ pub fn login_cmd(a: &Answers, sql: &str, passfile: &Path) -> Cmd {
         ],
     )
     .env("PGPASSFILE", passfile.to_string_lossy())
-    .env("PGCONNECT_TIMEOUT", "5")
+    .env("PGCONNECT_TIMEOUT", "5");
+    if let Some(r) = remote {
+        // libpq's sslmode and root certificate, as lib/pq gets them in the DSN.
+        cmd = cmd.env("PGSSLMODE", r.sslmode.name());
+        if let Some(ca) = &r.ca_file {
+            cmd = cmd.env("PGSSLROOTCERT", ca.to_string_lossy());
+        }
+    }
+    cmd
 }
 
 /// Runs `sql` as the application user (see [`login_cmd`]).
@@ -105,7 +119,7 @@ pub fn probe(ctx: &Ctx) -> Result<Vec<Check>, PhaseError> {
         ]);
     }
     let f: Vec<&str> = out.stdout.trim().split('|').collect();
-    let [user, owner, encoding, public_owner, version] = f.as_slice() else {
+    let [user, owner, encoding, public_owner, version, create] = f.as_slice() else {
         return Err(PhaseError::new(format!(
             "unexpected answer from PostgreSQL: {}",
             out.stdout.trim()
@@ -141,12 +155,27 @@ pub fn probe(ctx: &Ctx) -> Result<Vec<Check>, PhaseError> {
             format!("database {} encoding", a.db_name),
             *encoding,
         ),
-        Check::when(
-            P,
-            *public_owner == a.db_user,
-            "schema public owner",
-            *public_owner,
-        ),
+        if a.remote_db().is_some() {
+            // A managed database (PostgreSQL 15+ leaves public to pg_database_owner):
+            // what Mattermost needs is the right to create its tables there.
+            Check::when(
+                P,
+                *create == "t",
+                "may create tables in schema public",
+                if *create == "t" { "yes" } else { "no" },
+            )
+            .with_fix(format!(
+                "as the database's administrator: GRANT USAGE, CREATE ON SCHEMA public TO {}",
+                a.db_user
+            ))
+        } else {
+            Check::when(
+                P,
+                *public_owner == a.db_user,
+                "schema public owner",
+                *public_owner,
+            )
+        },
     ])
 }
 
@@ -366,7 +395,7 @@ mod tests {
             self.seen.lock().unwrap().push((cmd.clone(), file, mode));
             Ok(Output {
                 code: Some(0),
-                stdout: "mmuser|mmuser|UTF8|mmuser|150004\n".into(),
+                stdout: "mmuser|mmuser|UTF8|mmuser|150004|t\n".into(),
                 stderr: String::new(),
             })
         }

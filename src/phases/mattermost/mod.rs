@@ -130,6 +130,10 @@ impl Phase for Mattermost {
         P
     }
 
+    fn applies(&self, a: &crate::answers::Answers) -> bool {
+        a.runs_mattermost()
+    }
+
     fn probe(&self, ctx: &Ctx) -> Result<Vec<Check>, PhaseError> {
         let host = ctx.host;
         let mut checks = Vec::new();
@@ -218,6 +222,18 @@ impl Phase for Mattermost {
                 "config.json settings",
                 format!("{} is missing", ctx.plan.config_json.display()),
             ));
+        }
+        if let Some(spec) = license_spec(ctx, user)? {
+            let state = host.file_state(&spec)?;
+            checks.push(
+                Check::when(
+                    P,
+                    state == crate::host::FileState::Same,
+                    "license file",
+                    format!("{} ({state:?})", spec.path.display()),
+                )
+                .with_fix("repair copies the answers' license_file there"),
+            );
         }
         Ok(checks)
     }
@@ -372,6 +388,13 @@ impl Phase for Mattermost {
             ));
         }
 
+        if let Some(spec) = license_spec(ctx, Some((uid, gid)))? {
+            if host.write_file(&spec)?.changed() {
+                ctx.step(P, format!("license in {}", spec.path.display()));
+                ctx.restart_mattermost = true;
+            }
+        }
+
         let (cfg, changed) = desired_config(ctx)?;
         if changed {
             ctx.step(
@@ -399,6 +422,25 @@ impl Phase for Mattermost {
         })?;
         Ok(())
     }
+}
+
+/// The copy of the answers' license file Mattermost reads
+/// (`ServiceSettings.LicenseFileLocation`): 0600, the service user's.
+fn license_spec(ctx: &Ctx, owner: Option<(u32, u32)>) -> Result<Option<FileSpec>, PhaseError> {
+    let Some(src) = &ctx.answers.license_file else {
+        return Ok(None);
+    };
+    let content = ctx.host.read(src)?.ok_or_else(|| {
+        PhaseError::new(format!("license_file {} does not exist", src.display())).fix(
+            "give the path of the Enterprise license file (.mattermost-license) in license_file",
+        )
+    })?;
+    Ok(Some(FileSpec {
+        path: crate::plan::license_path(ctx.answers),
+        content,
+        mode: 0o600,
+        owner,
+    }))
 }
 
 /// The mode a directory should have instead of `mode`, or `None` when it is right:

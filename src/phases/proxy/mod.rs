@@ -248,6 +248,10 @@ impl Phase for Proxy {
         P
     }
 
+    fn applies(&self, a: &crate::answers::Answers) -> bool {
+        a.runs_proxy()
+    }
+
     fn probe(&self, ctx: &Ctx) -> Result<Vec<Check>, PhaseError> {
         checks(ctx, P)
     }

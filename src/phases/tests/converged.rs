@@ -14,7 +14,7 @@ fn script(b: &FakeBox, a: &Answers) {
     b.reply(
         "psql",
         &["-X", "-w"],
-        ok(&format!("{user}|{user}|UTF8|{user}|150004\n")),
+        ok(&format!("{user}|{user}|UTF8|{user}|150004|t\n")),
     );
     b.reply("pg_lsclusters", &["--no-header"], ok(""));
     b.reply("nginx", &["-t", "-q"], ok(""));

@@ -18,7 +18,7 @@ fn postgres(b: &FakeBox, a: &Answers) {
     let user = a.db_user.clone();
     b.on("psql", &["-X", "-w"], move |_, _, s: &mut Scene| {
         if s.world.flags.contains("pg:db") {
-            ok(&format!("{user}|{user}|UTF8|{user}|150004\n"))
+            ok(&format!("{user}|{user}|UTF8|{user}|150004|t\n"))
         } else {
             crate::host::fake::fail(
                 2,
@@ -149,7 +149,7 @@ fn an_old_postgres_fails_the_version_check() {
     b.reply(
         "psql",
         &["-X", "-w"],
-        ok(&format!("{user}|{user}|UTF8|{user}|110009\n")),
+        ok(&format!("{user}|{user}|UTF8|{user}|110009|t\n")),
     );
     let ctx = Ctx::new(&b.host, &a, &p);
     let checks = Database.probe(&ctx).unwrap();

@@ -339,6 +339,10 @@ impl Phase for Tls {
         P
     }
 
+    fn applies(&self, a: &crate::answers::Answers) -> bool {
+        a.runs_proxy()
+    }
+
     fn probe(&self, ctx: &Ctx) -> Result<Vec<Check>, PhaseError> {
         Self::checks(ctx, false)
     }

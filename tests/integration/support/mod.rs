@@ -5,4 +5,5 @@ pub mod artifacts;
 pub mod databases;
 pub mod freshbox;
 pub mod mirror;
+pub mod netlab;
 pub mod plan;

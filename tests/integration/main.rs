@@ -9,6 +9,7 @@ mod benches;
 mod db_passwords;
 mod db_restore;
 mod freshbox_bridge;
+mod freshbox_cluster;
 mod freshbox_debian;
 mod freshbox_download;
 mod freshbox_housekeeping;

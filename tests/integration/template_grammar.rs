@@ -423,6 +423,16 @@ fn site_case(rng: &mut Rng, i: usize, root: &Path, proxy: &str) -> SiteCase {
     }
 }
 
+/// Half of the sites balance two app machines (the proxy machine's site, with its
+/// failover directives), one of them on IPv6.
+fn case_upstreams(c: &SiteCase) -> Vec<String> {
+    if c.upload % 2 == 0 {
+        vec!["10.0.0.21:8065".into(), "[fd00::22]:8065".into()]
+    } else {
+        Vec::new()
+    }
+}
+
 fn render_site(a: &Answers, proxy: Proxy, c: &SiteCase) -> String {
     let site = Site {
         domain: &a.domain,
@@ -434,7 +444,7 @@ fn render_site(a: &Answers, proxy: Proxy, c: &SiteCase) -> String {
             cert: a.tls_cert.clone().unwrap(),
             key: a.tls_key.clone().unwrap(),
         }),
-        upstreams: Vec::new(),
+        upstreams: case_upstreams(c),
     };
     templates::proxy_site(proxy, &site)
 }
@@ -450,7 +460,7 @@ fn reference_site(proxy: Proxy, c: &SiteCase) -> String {
             cert: "/ref/cert.pem".into(),
             key: "/ref/key.pem".into(),
         }),
-        upstreams: Vec::new(),
+        upstreams: case_upstreams(c),
     };
     templates::proxy_site(proxy, &site)
 }

@@ -1,0 +1,369 @@
+//! Several machines (issue 13): a database box, two app boxes and a proxy box on a
+//! private bridge of the test's own, and a real S3 object store (Debian's Ceph RADOS
+//! gateway, tests/freshbox/s3.sh) on it. One answers file describes them all; each
+//! box runs the installer with it and finds its role by its address.
+
+use std::collections::BTreeMap;
+
+use crate::freshbox_install::{MIRROR_PORT, prepared_box, text};
+use crate::support::freshbox::{self, FreshBox};
+use crate::support::mirror::{self, V11};
+use crate::support::netlab::{Bridge, S3Store};
+
+const DOMAIN: &str = "chat.example.com";
+const DB: &str = "10.77.0.10";
+const APP1: &str = "10.77.0.21";
+const APP2: &str = "10.77.0.22";
+const PROXY: &str = "10.77.0.30";
+const STORE: &str = "10.77.0.5";
+const BUCKET: &str = "mattermost-files";
+const PASSWORD: &str = "a shared db password: 'quoted' and \\ too";
+const CA: &str = "/etc/mattermost-setup/postgresql-ca.pem";
+
+fn install(b: &FreshBox) -> std::process::Output {
+    b.exec("mattermost-setup install --answers /root/answers.json --yes")
+}
+
+fn installed_ok(b: &FreshBox) {
+    let out = install(b);
+    assert!(
+        out.status.success(),
+        "install on {} failed:\n{}\n--- log ---\n{}",
+        b.name(),
+        text(&out),
+        b.exec_ok("tail -n 80 $(ls -t /var/log/mattermost-setup/*.log | head -1)")
+    );
+}
+
+fn status_ok(b: &FreshBox) -> String {
+    let out = b.exec("mattermost-setup status");
+    let t = text(&out);
+    assert!(out.status.success(), "status on {}:\n{t}", b.name());
+    t
+}
+
+/// What a re-run must leave alone: every file the tool writes on any role, and when
+/// each service last started.
+fn state_of(b: &FreshBox) -> BTreeMap<String, String> {
+    let out = b.exec_ok(
+        "for f in $(find /etc/mattermost-setup /etc/systemd/system /etc/nginx/sites-available \
+           /etc/postgresql /opt/mattermost/config /var/lib/mattermost-setup/release.json -type f 2>/dev/null | sort); do \
+           echo \"$f $(sha256sum < $f | cut -c1-64) $(stat -c %Y $f)\"; done; \
+         for u in mattermost nginx postgresql@15-main mattermost-setup-firewall; do \
+           echo \"unit:$u $(systemctl show -p ActiveEnterTimestampMonotonic --value $u)\"; done",
+    );
+    out.lines()
+        .filter_map(|l| l.split_once(' '))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+/// Whether a TCP connection to ADDR:PORT opens from box `b` (3 s deadline).
+fn connects(b: &FreshBox, addr: &str, port: u16) -> bool {
+    b.exec(&format!(
+        "timeout 3 bash -c 'exec 3<>/dev/tcp/{addr}/{port}'"
+    ))
+    .status
+    .success()
+}
+
+fn topology_answers(s3: &S3Store, license: bool) -> String {
+    let endpoint = s3.endpoint.trim_start_matches("http://");
+    let mut a = serde_json::json!({
+        "domain": DOMAIN,
+        "db_password": PASSWORD,
+        "version": V11,
+        "sha256": mirror::mirror().sha256(V11, "enterprise"),
+        "download_base_url": format!("http://127.0.0.1:{MIRROR_PORT}"),
+        "proxy": "nginx",
+        "admin_username": "boss",
+        "admin_email": "boss@example.com",
+        "admin_password": "boss-password-1",
+        "machines": [
+            {"name": "db1", "role": "database", "address": DB},
+            {"name": "app1", "role": "app", "address": APP1},
+            {"name": "app2", "role": "app", "address": APP2},
+            {"name": "proxy1", "role": "proxy", "address": PROXY},
+        ],
+        "s3_bucket": BUCKET,
+        "s3_endpoint": endpoint,
+        "s3_access_key_id": s3.access_key,
+        "s3_secret_access_key": s3.secret_key,
+        "s3_ssl": false,
+    });
+    if license {
+        a["license_file"] = serde_json::json!("/root/cluster.mattermost-license");
+    }
+    a.to_string()
+}
+
+fn put_answers(b: &FreshBox, json: &str) {
+    let out = b.exec_stdin(
+        "cat > /root/answers.json && chmod 600 /root/answers.json",
+        json.as_bytes(),
+    );
+    assert!(out.status.success());
+}
+
+#[test]
+fn four_machines_install_from_one_answers_file_and_survive_an_app_machine_going_away() {
+    if !freshbox::available_or_skip(
+        "four_machines_install_from_one_answers_file_and_survive_an_app_machine_going_away",
+    ) {
+        return;
+    }
+    let _ = mirror::mirror();
+    let net = Bridge::up("mmc");
+    let s3 = S3Store::up(&net, &format!("{STORE}/24"), 7480);
+    s3.mkbucket(BUCKET);
+    let boxes: Vec<(FreshBox, &str)> = std::thread::scope(|s| {
+        let starts: Vec<_> = [
+            ("mc-db", DB),
+            ("mc-app1", APP1),
+            ("mc-app2", APP2),
+            ("mc-proxy", PROXY),
+        ]
+        .into_iter()
+        .map(|(name, addr)| s.spawn(move || (prepared_box(name), addr)))
+        .collect();
+        starts.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (b, addr) in &boxes {
+        net.link(b, &format!("{addr}/24"));
+    }
+    let [db, app1, app2, proxy] = [&boxes[0].0, &boxes[1].0, &boxes[2].0, &boxes[3].0];
+
+    // Without the license, two app machines are refused before anything changes.
+    put_answers(db, &topology_answers(&s3, false));
+    let out = install(db);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("license_file"), "{}", text(&out));
+    assert!(
+        text(&out).contains("events such as new messages do not cross servers"),
+        "{}",
+        text(&out)
+    );
+
+    let answers = topology_answers(&s3, true);
+    let license = mattermost_standin::license::make_test_license(
+        &mattermost_standin::license::TestLicense::enterprise(30),
+    )
+    .unwrap();
+    for (b, _) in &boxes {
+        put_answers(b, &answers);
+        assert!(
+            b.exec_stdin("cat > /root/cluster.mattermost-license", license.as_bytes())
+                .status
+                .success()
+        );
+    }
+
+    // The database machine first.
+    installed_ok(db);
+    let t = status_ok(db);
+    assert!(t.contains("db1 (database, 10.77.0.10)"), "{t}");
+    assert_eq!(
+        db.exec_ok("systemctl is-active postgresql@15-main").trim(),
+        "active"
+    );
+    assert!(db.exec_ok("ss -ltn").contains(&format!("{DB}:5432")));
+    let hba = db.exec_ok("cat /etc/postgresql/15/main/pg_hba.conf");
+    assert!(
+        hba.contains(&format!(
+            "hostssl mattermost mmuser {APP1}/32 scram-sha-256"
+        )),
+        "{hba}"
+    );
+    assert!(
+        hba.contains(&format!(
+            "hostssl mattermost mmuser {APP2}/32 scram-sha-256"
+        )),
+        "{hba}"
+    );
+    assert!(
+        db.exec_ok("nft list table inet mattermost_setup")
+            .contains("5432")
+    );
+
+    // An app machine without the database's CA is refused before anything changes,
+    // naming the file to copy.
+    let out = install(app1);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains(CA), "{}", text(&out));
+    assert!(!app1.exec("test -e /opt/mattermost").status.success());
+
+    let ca = db.exec_ok(&format!("cat {CA}"));
+    for b in [app1, app2] {
+        assert!(
+            b.exec_stdin(
+                &format!("mkdir -p /etc/mattermost-setup && cat > {CA}"),
+                ca.as_bytes()
+            )
+            .status
+            .success()
+        );
+    }
+    // Must-show 3: the database refuses a machine that is not an app machine.
+    assert!(connects(app1, DB, 5432), "app1 reaches the database");
+    assert!(
+        !connects(proxy, DB, 5432),
+        "the proxy box must not reach 5432"
+    );
+
+    std::thread::scope(|s| {
+        let h1 = s.spawn(|| installed_ok(app1));
+        let h2 = s.spawn(|| installed_ok(app2));
+        h1.join().unwrap();
+        h2.join().unwrap();
+    });
+    installed_ok(proxy);
+
+    // No PostgreSQL server on the app machines, no Mattermost on the proxy.
+    for b in [app1, app2] {
+        assert!(
+            !b.exec("dpkg -s postgresql").status.success(),
+            "{}",
+            b.name()
+        );
+    }
+    assert!(!proxy.exec("test -e /opt/mattermost").status.success());
+
+    // Ping and WebSocket through the proxy.
+    let ping = proxy.exec_ok(&format!(
+        "curl -sS -i -H 'Host: {DOMAIN}' http://127.0.0.1/api/v4/system/ping"
+    ));
+    assert!(ping.starts_with("HTTP/1.1 200"), "{ping}");
+    assert!(websocket_ok(proxy));
+
+    // A file uploaded through the proxy lands in the bucket.
+    let before = s3.ls(BUCKET);
+    let key = upload_through_proxy(proxy, "hello from the cluster test\n");
+    let after = s3.ls(BUCKET);
+    assert!(
+        after
+            .iter()
+            .any(|k| k.ends_with("/hello.txt") && !before.contains(k)),
+        "no new object for the upload {key}: {after:?}"
+    );
+
+    // Re-runs change nothing; status passes on every box.
+    for (b, _) in &boxes {
+        let before = state_of(b);
+        installed_ok(b);
+        assert_eq!(
+            state_of(b),
+            before,
+            "a re-run on {} changed something",
+            b.name()
+        );
+        status_ok(b);
+    }
+
+    // Must-show 2: one app machine stops; the proxy answers through the other within
+    // 10 s; started again (a reboot: its firewall and service come back), it rejoins.
+    app1.exec_ok("systemctl stop mattermost");
+    let start = std::time::Instant::now();
+    let mut served = false;
+    while start.elapsed() < std::time::Duration::from_secs(10) {
+        let ok = (0..4).all(|_| {
+            proxy
+                .exec_ok(&format!(
+                    "curl -sS -o /dev/null -w '%{{http_code}}' -H 'Host: {DOMAIN}' http://127.0.0.1/api/v4/system/ping"
+                ))
+                .trim()
+                == "200"
+        });
+        if ok && websocket_ok(proxy) {
+            served = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert!(served, "the proxy did not serve through app2 within 10 s");
+    app1.reboot();
+    net.link(app1, &format!("{APP1}/24"));
+    let mut rejoined = false;
+    for _ in 0..60 {
+        if app1.exec("mattermost-setup status").status.success()
+            && proxy.exec("mattermost-setup status").status.success()
+        {
+            rejoined = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
+    assert!(
+        rejoined,
+        "app1 did not rejoin:\n{}\n{}",
+        status_text(app1),
+        status_text(proxy)
+    );
+
+    // Must-show 5: uninstall on an app machine leaves the database and the bucket.
+    let objects = s3.ls(BUCKET);
+    let tables = db.exec_ok(
+        "runuser -u postgres -- psql -d mattermost -Atc 'select count(*) from standin_boots'",
+    );
+    let out = app2.exec("mattermost-setup uninstall --yes");
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(s3.ls(BUCKET), objects, "uninstall touched the bucket");
+    assert_eq!(
+        db.exec_ok(
+            "runuser -u postgres -- psql -d mattermost -Atc 'select count(*) from standin_boots'"
+        ),
+        tables
+    );
+    status_ok(db);
+    let ping = proxy.exec_ok(&format!(
+        "curl -sS -o /dev/null -w '%{{http_code}}' -H 'Host: {DOMAIN}' http://127.0.0.1/api/v4/system/ping"
+    ));
+    assert_eq!(ping.trim(), "200", "app1 still serves");
+    drop(boxes);
+    s3.down();
+    net.down();
+}
+
+fn status_text(b: &FreshBox) -> String {
+    text(&b.exec("mattermost-setup status"))
+}
+
+fn websocket_ok(proxy: &FreshBox) -> bool {
+    let ws = proxy.exec(&format!(
+        "curl -sS -i -N --max-time 3 -H 'Host: {DOMAIN}' -H 'Connection: Upgrade' -H 'Upgrade: websocket' \
+         -H 'Sec-WebSocket-Version: 13' -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' \
+         -H 'Origin: http://{DOMAIN}' http://127.0.0.1/api/v4/websocket"
+    ));
+    String::from_utf8_lossy(&ws.stdout).starts_with("HTTP/1.1 101")
+}
+
+/// Logs in as the admin and uploads `hello.txt` through the proxy (Mattermost's
+/// simple upload: the file as the body); the answer.
+fn upload_through_proxy(proxy: &FreshBox, content: &str) -> String {
+    let login = proxy.exec_ok(&format!(
+        "curl -sS -i -H 'Host: {DOMAIN}' -H 'Content-Type: application/json' \
+         -d '{{\"login_id\":\"boss\",\"password\":\"boss-password-1\"}}' \
+         http://127.0.0.1/api/v4/users/login"
+    ));
+    let token = login
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("Token: ")
+                .or_else(|| l.strip_prefix("token: "))
+        })
+        .unwrap_or_else(|| panic!("no token: {login}"))
+        .trim()
+        .to_owned();
+    let out = proxy.exec_stdin(
+        &format!(
+            "curl -sS -w ' %{{http_code}}' -H 'Host: {DOMAIN}' -H 'Authorization: Bearer {token}' \
+             --data-binary @- 'http://127.0.0.1/api/v4/files?channel_id=abcdefghijklmnopqrstuvwxyz&filename=hello.txt'"
+        ),
+        content.as_bytes(),
+    );
+    let answer = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        answer.ends_with(" 201"),
+        "upload through the proxy: {answer}"
+    );
+    answer
+}

@@ -12,6 +12,7 @@ pub mod local;
 pub mod log;
 pub mod ops;
 pub mod pgtls;
+pub mod s3;
 pub mod secret;
 pub mod tree;
 

@@ -8,6 +8,7 @@ pub mod database;
 pub mod firewall;
 pub mod housekeeping;
 pub mod mattermost;
+pub mod objectstore;
 pub mod packages;
 pub mod preflight;
 pub mod proxy;

@@ -20,6 +20,7 @@ mod freshbox_restore;
 mod freshbox_signature;
 mod freshbox_tls;
 mod fuzz;
+mod objectstore;
 mod release;
 mod retention;
 mod support;

@@ -576,6 +576,98 @@ pub fn sha256(s: &str) -> Result<(), String> {
     }
 }
 
+/// A machine or cluster name: one DNS label of a-z, 0-9 and '-'.
+pub fn machine_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > 63 {
+        return Err(format!("\"{name}\" must be 1-63 characters long"));
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        || name.starts_with('-')
+        || name.ends_with('-')
+    {
+        return Err(format!(
+            "\"{name}\" may contain only a-z, 0-9 and '-' (not first or last)"
+        ));
+    }
+    Ok(())
+}
+
+/// An S3 bucket name (AWS's naming rules, which S3-compatible stores follow).
+pub fn bucket(name: &str) -> Result<(), String> {
+    let ok = (3..=63).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
+        && !name.contains("..")
+        && name.parse::<std::net::Ipv4Addr>().is_err();
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("\"{name}\" is not a valid bucket name"))
+    }
+}
+
+/// A host name or IP address (a database server).
+pub fn db_host(host: &str) -> Result<(), String> {
+    if host.parse::<std::net::IpAddr>().is_ok() {
+        return Ok(());
+    }
+    if host == "localhost" {
+        return Err("is localhost: the database is then on this box".into());
+    }
+    let labels_ok = !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        });
+    if labels_ok {
+        Ok(())
+    } else {
+        Err(format!("\"{host}\" is not a host name or IP address"))
+    }
+}
+
+/// `host` or `host:port` (an IPv6 address in brackets), no scheme, no path: what
+/// Mattermost's `AmazonS3Endpoint` holds.
+pub fn endpoint(e: &str) -> Result<(), String> {
+    if e.contains("://") {
+        return Err(format!("\"{e}\" has a scheme; s3_ssl says http or https"));
+    }
+    let (host, port) = if let Some(rest) = e.strip_prefix('[') {
+        let Some((h, tail)) = rest.split_once(']') else {
+            return Err(format!("\"{e}\" has an unclosed ["));
+        };
+        if h.parse::<std::net::Ipv6Addr>().is_err() {
+            return Err(format!("\"{h}\" is not an IPv6 address"));
+        }
+        (None, tail.strip_prefix(':'))
+    } else {
+        match e.rsplit_once(':') {
+            Some((h, p)) => (Some(h), Some(p)),
+            None => (Some(e), None),
+        }
+    };
+    if let Some(h) = host {
+        if h.parse::<std::net::IpAddr>().is_err() {
+            db_host(h).map_err(|_| format!("\"{h}\" is not a host name or IP address"))?;
+        }
+    }
+    if let Some(p) = port {
+        if p.parse::<u16>().map_or(true, |p| p == 0) {
+            return Err(format!("\"{p}\" is not a port"));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -821,96 +913,4 @@ mod tests {
         assert!(sha256(&"A".repeat(64)).is_err());
         assert!(sha256("abc").is_err());
     }
-}
-
-/// A machine or cluster name: one DNS label of a-z, 0-9 and '-'.
-pub fn machine_name(name: &str) -> Result<(), String> {
-    if name.is_empty() || name.len() > 63 {
-        return Err(format!("\"{name}\" must be 1-63 characters long"));
-    }
-    if !name
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        || name.starts_with('-')
-        || name.ends_with('-')
-    {
-        return Err(format!(
-            "\"{name}\" may contain only a-z, 0-9 and '-' (not first or last)"
-        ));
-    }
-    Ok(())
-}
-
-/// An S3 bucket name (AWS's naming rules, which S3-compatible stores follow).
-pub fn bucket(name: &str) -> Result<(), String> {
-    let ok = (3..=63).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
-        && !name.contains("..")
-        && name.parse::<std::net::Ipv4Addr>().is_err();
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("\"{name}\" is not a valid bucket name"))
-    }
-}
-
-/// A host name or IP address (a database server).
-pub fn db_host(host: &str) -> Result<(), String> {
-    if host.parse::<std::net::IpAddr>().is_ok() {
-        return Ok(());
-    }
-    if host == "localhost" {
-        return Err("is localhost: the database is then on this box".into());
-    }
-    let labels_ok = !host.is_empty()
-        && host.len() <= 253
-        && host.split('.').all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-        });
-    if labels_ok {
-        Ok(())
-    } else {
-        Err(format!("\"{host}\" is not a host name or IP address"))
-    }
-}
-
-/// `host` or `host:port` (an IPv6 address in brackets), no scheme, no path: what
-/// Mattermost's `AmazonS3Endpoint` holds.
-pub fn endpoint(e: &str) -> Result<(), String> {
-    if e.contains("://") {
-        return Err(format!("\"{e}\" has a scheme; s3_ssl says http or https"));
-    }
-    let (host, port) = if let Some(rest) = e.strip_prefix('[') {
-        let Some((h, tail)) = rest.split_once(']') else {
-            return Err(format!("\"{e}\" has an unclosed ["));
-        };
-        if h.parse::<std::net::Ipv6Addr>().is_err() {
-            return Err(format!("\"{h}\" is not an IPv6 address"));
-        }
-        (None, tail.strip_prefix(':'))
-    } else {
-        match e.rsplit_once(':') {
-            Some((h, p)) => (Some(h), Some(p)),
-            None => (Some(e), None),
-        }
-    };
-    if let Some(h) = host {
-        if h.parse::<std::net::IpAddr>().is_err() {
-            db_host(h).map_err(|_| format!("\"{h}\" is not a host name or IP address"))?;
-        }
-    }
-    if let Some(p) = port {
-        if p.parse::<u16>().map_or(true, |p| p == 0) {
-            return Err(format!("\"{p}\" is not a port"));
-        }
-    }
-    Ok(())
 }

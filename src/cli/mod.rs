@@ -299,6 +299,15 @@ pub fn confirm(
     }
 }
 
+impl Outcome {
+    pub fn with_log(code: ExitCode, host: &crate::host::Host) -> Self {
+        Self {
+            code,
+            log: Some(host.log_path().to_owned()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod node_tests {
     #[test]
@@ -311,14 +320,5 @@ mod node_tests {
             .map(ToString::to_string)
             .collect();
         assert_eq!(got, ["127.0.0.1", "10.77.0.21", "fe80::1"]);
-    }
-}
-
-impl Outcome {
-    pub fn with_log(code: ExitCode, host: &crate::host::Host) -> Self {
-        Self {
-            code,
-            log: Some(host.log_path().to_owned()),
-        }
     }
 }

@@ -129,7 +129,7 @@ impl Phase for Acceptance {
         match a.role() {
             Role::Database => {
                 checks.extend(login_checks(ctx)?);
-                checks.extend(unit_checks(ctx, P, &crate::plan::db_unit(a.db_engine))?);
+                checks.extend(unit_checks(ctx, P, crate::plan::db_unit(a.db_engine))?);
                 return Ok(checks);
             }
             Role::Proxy => {
@@ -161,7 +161,9 @@ impl Phase for Acceptance {
             checks.push(upload_check(ctx));
         }
         checks.extend(login_checks(ctx)?);
-        // OBJECTSTORE-MERGE
+        if let Some(s3) = &a.s3 {
+            checks.extend(super::objectstore::checks(ctx.host, s3, P));
+        }
         checks.extend(unit_checks(ctx, P, "mattermost.service")?);
         Ok(checks)
     }

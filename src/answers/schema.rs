@@ -182,8 +182,7 @@ pub struct AnswersFile {
     s3_secret_access_key: Option<String>,
     /// A file whose first line is the secret access key.
     s3_secret_access_key_file: Option<String>,
-    /// https to the endpoint (default true).
-    #[schemars(default = "default_true")]
+    /// https to the endpoint (true when object storage is set and s3_ssl is not).
     s3_ssl: Option<bool>,
     /// A prefix for every object key, without leading or trailing '/'.
     s3_path_prefix: Option<String>,

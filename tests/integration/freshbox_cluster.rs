@@ -367,3 +367,124 @@ fn upload_through_proxy(proxy: &FreshBox, content: &str) -> String {
     );
     answer
 }
+
+/// A CA and a server certificate for `ip` (PEM: ca, cert, key), made here as a
+/// managed database's provider would.
+fn server_cert(ip: &str) -> (String, String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.distinguished_name
+        .push(DnType::CommonName, "managed PG CA");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_pem = ca.self_signed(&ca_key).unwrap().pem();
+    let issuer = Issuer::new(ca, ca_key);
+    let key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec![ip.to_owned()]).unwrap();
+    let cert = leaf.signed_by(&key, &issuer).unwrap();
+    (ca_pem, cert.pem(), key.serialize_pem())
+}
+
+#[test]
+fn a_single_box_runs_against_a_managed_postgresql_with_verify_full() {
+    if !freshbox::available_or_skip(
+        "a_single_box_runs_against_a_managed_postgresql_with_verify_full",
+    ) {
+        return;
+    }
+    const PG: &str = "10.78.0.10";
+    const BOX: &str = "10.78.0.21";
+    let _ = mirror::mirror();
+    let net = Bridge::up("mmx");
+    let (pg, all) = std::thread::scope(|s| {
+        let a = s.spawn(|| prepared_box("mx-pg"));
+        let b = s.spawn(|| prepared_box("mx-all"));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    net.link(&pg, &format!("{PG}/24"));
+    net.link(&all, &format!("{BOX}/24"));
+
+    // The managed database, set up by hand as a provider would: TLS with its own CA,
+    // the role and a database the role owns, PostgreSQL 15's default schema rights.
+    let (ca, cert, key) = server_cert(PG);
+    pg.exec_ok("DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql >/dev/null");
+    pg.exec_stdin("cat > /etc/postgresql/15/main/server.crt", cert.as_bytes());
+    pg.exec_stdin("cat > /etc/postgresql/15/main/server.key", key.as_bytes());
+    pg.exec_ok(&format!(
+        "cd /etc/postgresql/15/main && chown postgres: server.crt server.key && chmod 600 server.key && \
+         printf \"listen_addresses = 'localhost,{PG}'\\nssl = on\\nssl_cert_file = '/etc/postgresql/15/main/server.crt'\\nssl_key_file = '/etc/postgresql/15/main/server.key'\\n\" > conf.d/managed.conf && \
+         echo 'hostssl all all 10.78.0.0/24 scram-sha-256' >> pg_hba.conf && systemctl restart postgresql@15-main"
+    ));
+    pg.exec_stdin(
+        "runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1",
+        format!(
+            "CREATE ROLE mmuser LOGIN PASSWORD '{}';\nCREATE DATABASE mattermost OWNER mmuser ENCODING 'UTF8' TEMPLATE template0;\n",
+            PASSWORD.replace('\'', "''")
+        )
+        .as_bytes(),
+    );
+
+    let answers = |ca_file: &str| {
+        serde_json::json!({
+            "domain": DOMAIN,
+            "db_password": PASSWORD,
+            "version": V11,
+            "sha256": mirror::mirror().sha256(V11, "enterprise"),
+            "download_base_url": format!("http://127.0.0.1:{MIRROR_PORT}"),
+            "proxy": "nginx",
+            "db_host": PG,
+            "db_sslmode": "verify-full",
+            "db_ca_file": ca_file,
+        })
+        .to_string()
+    };
+    // Another CA does not vouch for the server: refused in preflight, nothing changed.
+    let (other_ca, _, _) = server_cert(PG);
+    all.exec_stdin("cat > /root/other-ca.pem", other_ca.as_bytes());
+    put_answers(&all, &answers("/root/other-ca.pem"));
+    let out = install(&all);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains(&format!("database server {PG}:5432 over TLS (verify-full)")),
+        "{t}"
+    );
+    assert!(t.contains("UnknownIssuer") || t.contains("unknown"), "{t}");
+    assert!(!all.exec("test -e /opt/mattermost").status.success());
+    assert!(
+        !all.exec("dpkg -s nginx").status.success(),
+        "nothing installed"
+    );
+
+    all.exec_stdin("cat > /root/pg-ca.pem", ca.as_bytes());
+    put_answers(&all, &answers("/root/pg-ca.pem"));
+    installed_ok(&all);
+    assert!(
+        !all.exec("dpkg -s postgresql").status.success(),
+        "no PostgreSQL server here"
+    );
+    let cfg = all.exec_ok("cat /opt/mattermost/config/config.json");
+    assert!(
+        cfg.contains(&format!(
+            "@{PG}:5432/mattermost?sslmode=verify-full&sslrootcert=%2Froot%2Fpg-ca.pem"
+        )),
+        "DSN"
+    );
+    // The stand-in really logged in over TLS, as lib/pq would.
+    let boots = pg.exec_ok(
+        "runuser -u postgres -- psql -d mattermost -Atc 'select count(*) from standin_boots'",
+    );
+    assert!(boots.trim().parse::<u32>().unwrap() >= 1, "{boots}");
+    let ssl = pg.exec_ok("runuser -u postgres -- psql -Atc \"select bool_and(ssl) from pg_stat_ssl join pg_stat_activity using (pid) where usename = 'mmuser'\"");
+    assert_eq!(ssl.trim(), "t", "Mattermost's connections use TLS");
+    let ping = all.exec_ok(&format!(
+        "curl -sS -o /dev/null -w '%{{http_code}}' -H 'Host: {DOMAIN}' http://127.0.0.1/api/v4/system/ping"
+    ));
+    assert_eq!(ping.trim(), "200");
+    let before = state_of(&all);
+    installed_ok(&all);
+    assert_eq!(state_of(&all), before, "a re-run changed something");
+    status_ok(&all);
+    drop((pg, all));
+    net.down();
+}

@@ -192,7 +192,11 @@ fn readme_answers_examples_validate_against_the_schema_and_parse() {
         // Secrets read from files would need the files: the parser is asked about the
         // rest of the document.
         let mut parsed = value.clone();
-        for key in ["db_password_file", "admin_password_file"] {
+        for key in [
+            "db_password_file",
+            "admin_password_file",
+            "s3_secret_access_key_file",
+        ] {
             if parsed.as_object_mut().unwrap().remove(key).is_some() {
                 let inline = key.trim_end_matches("_file");
                 parsed[inline] = json!("a-password-from-a-file");

@@ -523,10 +523,14 @@ impl super::Answers {
     }
 
     /// Where Mattermost finds its database when it is not on this box.
+    /// `None` on a box that runs no Mattermost (the proxy machine needs no database).
     pub fn remote_db(&self) -> Option<RemoteDb> {
+        if !self.runs_mattermost() {
+            return None;
+        }
         let host = match (&self.db_host, self.machines_of(Role::Database).next()) {
             (Some(h), _) => h.clone(),
-            (None, Some(m)) if self.role() != Role::Database => m.address.to_string(),
+            (None, Some(m)) => m.address.to_string(),
             _ => return None,
         };
         let sslmode = self.db_sslmode.unwrap_or(SslMode::VerifyFull);
@@ -614,6 +618,7 @@ mod tests {
         assert!(a.local_db() && !a.runs_mattermost() && a.remote_db().is_none());
         a.node = Some("proxy1".into());
         assert!(a.runs_proxy() && !a.runs_mattermost() && !a.local_db());
+        assert!(a.remote_db().is_none(), "the proxy needs no database");
     }
 
     #[test]

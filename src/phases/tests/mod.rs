@@ -18,6 +18,7 @@ mod preflight;
 mod proxy;
 mod service;
 mod tls;
+mod topology;
 
 use crate::answers::Answers;
 use crate::host::fake::FakeBox;

@@ -19,6 +19,9 @@ const STORE: &str = "10.77.0.5";
 const BUCKET: &str = "mattermost-files";
 const PASSWORD: &str = "a shared db password: 'quoted' and \\ too";
 const CA: &str = "/etc/mattermost-setup/postgresql-ca.pem";
+/// The managed database and the single box of the second test (a bridge of its own).
+const PG: &str = "10.78.0.10";
+const BOX: &str = "10.78.0.21";
 
 fn install(b: &FreshBox) -> std::process::Output {
     b.exec("mattermost-setup install --answers /root/answers.json --yes")
@@ -392,8 +395,6 @@ fn a_single_box_runs_against_a_managed_postgresql_with_verify_full() {
     ) {
         return;
     }
-    const PG: &str = "10.78.0.10";
-    const BOX: &str = "10.78.0.21";
     let _ = mirror::mirror();
     let net = Bridge::up("mmx");
     let (pg, all) = std::thread::scope(|s| {

@@ -30,33 +30,35 @@ pub fn uninstall(host: &Host, a: &Answers, purge: bool) -> Result<Report, PhaseE
     r.removed
         .extend(crate::phases::housekeeping::remove(host, &own)?);
 
-    // The service.
-    // Said as it happened: a unit that would not stop is not reported as stopped.
-    let out = host.probe(&Cmd::new(
-        "systemctl",
-        &["disable", "--now", "mattermost.service"],
-    ))?;
-    let active = host
-        .probe(&Cmd::new(
+    // The service (not on the database or proxy machine of several).
+    if a.runs_mattermost() {
+        // Said as it happened: a unit that would not stop is not reported as stopped.
+        let out = host.probe(&Cmd::new(
             "systemctl",
-            &["is-active", "--quiet", "mattermost.service"],
-        ))?
-        .success();
-    if active {
-        return Err(PhaseError::new(format!(
-            "mattermost.service did not stop (systemctl disable --now: {}); the service, its unit and the sites were left in place",
-            format!("{}{}", out.stdout, out.stderr).trim()
-        ))
-        .fix("stop it by hand (`systemctl stop mattermost`; `journalctl -u mattermost` says why it does not), then run uninstall again"));
+            &["disable", "--now", "mattermost.service"],
+        ))?;
+        let active = host
+            .probe(&Cmd::new(
+                "systemctl",
+                &["is-active", "--quiet", "mattermost.service"],
+            ))?
+            .success();
+        if active {
+            return Err(PhaseError::new(format!(
+                "mattermost.service did not stop (systemctl disable --now: {}); the service, its unit and the sites were left in place",
+                format!("{}{}", out.stdout, out.stderr).trim()
+            ))
+            .fix("stop it by hand (`systemctl stop mattermost`; `journalctl -u mattermost` says why it does not), then run uninstall again"));
+        }
+        r.removed.push(if out.success() {
+            "mattermost.service stopped and disabled".into()
+        } else {
+            format!(
+                "mattermost.service stopped (disable reported: {})",
+                format!("{}{}", out.stdout, out.stderr).trim()
+            )
+        });
     }
-    r.removed.push(if out.success() {
-        "mattermost.service stopped and disabled".into()
-    } else {
-        format!(
-            "mattermost.service stopped (disable reported: {})",
-            format!("{}{}", out.stdout, out.stderr).trim()
-        )
-    });
     if own.files.contains_key(&unit) && host.path(&unit).exists() {
         host.backup(&unit)?;
         host.remove_file(&unit)
@@ -78,6 +80,24 @@ pub fn uninstall(host: &Host, a: &Answers, purge: bool) -> Result<Report, PhaseE
             .map_err(|e| PhaseError::new(format!("cannot remove {}: {e}", nginx_link.display())))?;
         r.removed
             .push(format!("nginx site {} disabled", plan::NGINX_SITE));
+    }
+    // The firewall table of a database or app machine: unloaded before its unit goes.
+    let firewall = PathBuf::from(crate::plan::firewall::UNIT_PATH);
+    if own.files.contains_key(&firewall) && host.path(&firewall).exists() {
+        let _ = host.probe(&Cmd::new(
+            "systemctl",
+            &["disable", "--now", crate::plan::firewall::UNIT],
+        ));
+        r.removed.push(format!(
+            "firewall table inet {} (unloaded)",
+            crate::plan::firewall::TABLE
+        ));
+    }
+    if a.role() == crate::vocab::Role::Database {
+        r.kept.push(format!(
+            "PostgreSQL's listening and TLS settings, its certificate in {} and the pg_hba.conf block: the app machines still use them",
+            crate::phases::database::server::CERT_DIR
+        ));
     }
     // Every other whole file the tool wrote (vhosts, nginx site, certbot hook and
     // drop-in, ...): backed up, then removed. Bookkeeping and answers are handled below.

@@ -174,8 +174,17 @@ impl Database {
                  ON DUPLICATE KEY UPDATE value = '{version}';"
             ),
         };
+        // Several servers on one database (a cluster) start together: the real server
+        // runs its migrations under a database lock (server/channels/store/sqlstore/
+        // store.go, morph.WithLock("mm-lock-key"): pg_advisory_lock on PostgreSQL,
+        // GET_LOCK on MySQL), held for the session, so one migrates and the others wait.
+        let lock = match &self.target {
+            Target::Postgres(_) => "SELECT pg_advisory_lock(hashtext('mm-lock-key'));",
+            Target::Mysql(_) => "SELECT GET_LOCK('mm-lock-key', 600);",
+        };
         let sql = format!(
-            "CREATE TABLE IF NOT EXISTS standin_systems (name varchar(64) PRIMARY KEY, value varchar(1024));\n\
+            "{lock}\n\
+             CREATE TABLE IF NOT EXISTS standin_systems (name varchar(64) PRIMARY KEY, value varchar(1024));\n\
              {upsert}\n\
              CREATE TABLE IF NOT EXISTS standin_boots (at bigint);\n\
              INSERT INTO standin_boots (at) VALUES ({now});\n\

@@ -523,10 +523,26 @@ fn ensure_user(ctx: &mut Ctx, api: &LocalApi, todo: Todo) -> Result<(String, boo
             "email_verified": true,
         });
         let what = format!("creating the account {}", admin.username);
-        let r = call(ctx, api, &what, "POST", "/api/v4/users", Some(&body)).map_err(|e| {
-            e.fix("choose another admin_username or admin_email, or a password Mattermost accepts (8 to 72 bytes)")
-        })?;
-        (r.str("id").to_owned(), r.str("roles").to_owned())
+        match call(ctx, api, &what, "POST", "/api/v4/users", Some(&body)) {
+            Ok(r) => (r.str("id").to_owned(), r.str("roles").to_owned()),
+            Err(e) => {
+                // Another app machine of the same cluster may have made it meanwhile.
+                let again = lookup(
+                    ctx,
+                    api,
+                    "looking up the admin account",
+                    &format!("/api/v4/users/username/{}", admin.username),
+                )?;
+                let Some(r) = again.filter(|r| r.str("email") == admin.email) else {
+                    return Err(e.fix("choose another admin_username or admin_email, or a password Mattermost accepts (8 to 72 bytes)"));
+                };
+                ctx.host.note(&format!(
+                    "[admin] {} was created meanwhile (another app machine): using it",
+                    admin.username
+                ));
+                (r.str("id").to_owned(), r.str("roles").to_owned())
+            }
+        }
     };
     if user_id.is_empty() {
         return Err(PhaseError::new("the API returned an account without an id"));

@@ -178,3 +178,11 @@ CREATE TABLE IF NOT EXISTS ClusterDiscovery (
     LastPingAt bigint(20) DEFAULT NULL,
     PRIMARY KEY (Id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+-- Login sessions, shared by every server of a cluster (the real Sessions table,
+-- server/channels/store/sqlstore/session_store.go).
+CREATE TABLE IF NOT EXISTS Sessions (
+    Id varchar(26) PRIMARY KEY,
+    Token varchar(26) UNIQUE,
+    UserId varchar(26),
+    CreateAt bigint
+);

@@ -170,3 +170,11 @@ CREATE TABLE IF NOT EXISTS clusterdiscovery (
     createat bigint,
     lastpingat bigint
 );
+-- Login sessions, shared by every server of a cluster (the real Sessions table,
+-- server/channels/store/sqlstore/session_store.go).
+CREATE TABLE IF NOT EXISTS sessions (
+    id varchar(26) PRIMARY KEY,
+    token varchar(26) UNIQUE,
+    userid varchar(26),
+    createat bigint
+);

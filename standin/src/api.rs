@@ -502,7 +502,7 @@ fn session_user(state: &AppState, req: &Request) -> Option<String> {
                 .flat_map(|c| c.split(';'))
                 .find_map(|kv| kv.trim().strip_prefix("MMAUTHTOKEN=").map(str::to_owned))
         })?;
-    state.sessions.lock().ok()?.get(&token).cloned()
+    user_of_token(state, &token)
 }
 
 fn login(state: &AppState, req: &Request, reader: &mut impl Read) -> Result<Response, Response> {
@@ -538,6 +538,7 @@ fn login(state: &AppState, req: &Request, reader: &mut impl Read) -> Result<Resp
         ));
     }
     let token = store::new_id();
+    store::save_session(db, &token, &user.id).map_err(|e| internal(&e))?;
     if let Ok(mut s) = state.sessions.lock() {
         s.insert(token.clone(), user.id.clone());
     }
@@ -806,7 +807,23 @@ pub(crate) fn session_of(state: &AppState, req: &Request) -> Option<String> {
 
 /// The user of a session token (WebSocket `authentication_challenge`).
 pub(crate) fn user_of_token(state: &AppState, token: &str) -> Option<String> {
-    state.sessions.lock().ok()?.get(token).cloned()
+    if let Some(user) = state.sessions.lock().ok()?.get(token).cloned() {
+        return Some(user);
+    }
+    // A session made on another server of the cluster: from the database, then
+    // cached here. Tokens are ids (26 of a-z, 0-9); anything else is no session.
+    if token.len() != 26
+        || !token
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    {
+        return None;
+    }
+    let user = store::session_user(state.db.as_ref()?, token).ok()??;
+    if let Ok(mut s) = state.sessions.lock() {
+        s.insert(token.to_owned(), user.clone());
+    }
+    Some(user)
 }
 
 /// `POST /api/v4/posts` (api4/post.go `createPost` → app `CreatePostAsUser`):

@@ -503,3 +503,29 @@ mod tests {
         assert!(unhex("zz").is_err());
     }
 }
+
+/// Saves a login session, so that every server of a cluster knows it (the real
+/// server keeps sessions in its Sessions table and caches them per node).
+pub fn save_session(db: &Database, token: &str, user_id: &str) -> Result<()> {
+    db.query(&format!(
+        "INSERT INTO Sessions (Id, Token, UserId, CreateAt) VALUES ({}, {}, {}, {});",
+        db.literal(&new_id()),
+        db.literal(token),
+        db.literal(user_id),
+        crate::util::now_millis()
+    ))
+    .map(|_| ())
+}
+
+/// The user of a session token, from the Sessions table.
+pub fn session_user(db: &Database, token: &str) -> Result<Option<String>> {
+    let out = db.query(&format!(
+        "SELECT UserId FROM Sessions WHERE Token = {};",
+        db.literal(token)
+    ))?;
+    Ok(out
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .map(str::to_owned))
+}

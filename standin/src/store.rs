@@ -458,6 +458,32 @@ pub fn upsert_team_member(db: &Database, team_id: &str, user_id: &str) -> Result
     db.query(&sql).map(|_| ())
 }
 
+/// Saves a login session, so that every server of a cluster knows it (the real
+/// server keeps sessions in its Sessions table and caches them per node).
+pub fn save_session(db: &Database, token: &str, user_id: &str) -> Result<()> {
+    db.query(&format!(
+        "INSERT INTO Sessions (Id, Token, UserId, CreateAt) VALUES ({}, {}, {}, {});",
+        db.literal(&new_id()),
+        db.literal(token),
+        db.literal(user_id),
+        crate::util::now_millis()
+    ))
+    .map(|_| ())
+}
+
+/// The user of a session token, from the Sessions table.
+pub fn session_user(db: &Database, token: &str) -> Result<Option<String>> {
+    let out = db.query(&format!(
+        "SELECT UserId FROM Sessions WHERE Token = {};",
+        db.literal(token)
+    ))?;
+    Ok(out
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .map(str::to_owned))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -502,30 +528,4 @@ mod tests {
         assert_eq!(unhex(&hex("é:|\t".as_bytes())).expect("hex"), "é:|\t");
         assert!(unhex("zz").is_err());
     }
-}
-
-/// Saves a login session, so that every server of a cluster knows it (the real
-/// server keeps sessions in its Sessions table and caches them per node).
-pub fn save_session(db: &Database, token: &str, user_id: &str) -> Result<()> {
-    db.query(&format!(
-        "INSERT INTO Sessions (Id, Token, UserId, CreateAt) VALUES ({}, {}, {}, {});",
-        db.literal(&new_id()),
-        db.literal(token),
-        db.literal(user_id),
-        crate::util::now_millis()
-    ))
-    .map(|_| ())
-}
-
-/// The user of a session token, from the Sessions table.
-pub fn session_user(db: &Database, token: &str) -> Result<Option<String>> {
-    let out = db.query(&format!(
-        "SELECT UserId FROM Sessions WHERE Token = {};",
-        db.literal(token)
-    ))?;
-    Ok(out
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .map(str::to_owned))
 }

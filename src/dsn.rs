@@ -51,8 +51,8 @@ pub fn data_source(a: &Answers) -> String {
                     Ok(std::net::IpAddr::V6(v6)) => format!("[{v6}]"),
                     _ => r.host.clone(),
                 };
-                let root = r
-                    .ca_file
+                // Mattermost reads the CA as its service user: the install's copy.
+                let root = crate::plan::db_ca_copy(a)
                     .map(|f| {
                         format!(
                             "&sslrootcert={}",

@@ -706,7 +706,7 @@ mod tests {
         assert!(!a.local_db() && a.runs_mattermost() && a.runs_proxy());
         let dsn = crate::dsn::data_source(&a);
         assert!(
-            dsn.ends_with("@pg.example.com:25060/mattermost?sslmode=verify-full&sslrootcert=%2Fetc%2Fssl%2Fpg-ca.pem&connect_timeout=10"),
+            dsn.ends_with("@pg.example.com:25060/mattermost?sslmode=verify-full&sslrootcert=%2Fopt%2Fmattermost%2Fconfig%2Fmattermost-setup-db-ca.pem&connect_timeout=10"),
             "{dsn}"
         );
         let mut req = base;

@@ -587,6 +587,13 @@ fn config_edits(a: &Answers) -> Vec<ConfigEdit> {
     edits
 }
 
+/// Where the install keeps its copy of `db_ca_file` (readable by the service user,
+/// which the operator's file, e.g. under /root, may not be): the DSN's sslrootcert.
+pub fn db_ca_copy(a: &Answers) -> Option<PathBuf> {
+    a.remote_db()?.ca_file?;
+    Some(a.install_dir.join("config/mattermost-setup-db-ca.pem"))
+}
+
 /// Where the install keeps its copy of the operator's license file (0600, the
 /// service user's): `ServiceSettings.LicenseFileLocation`.
 pub fn license_path(a: &Answers) -> PathBuf {
@@ -1023,7 +1030,7 @@ mod role_tests {
             .unwrap()
             .as_str()
             .unwrap();
-        assert!(dsn.contains("@10.0.0.10:5432/mattermost?sslmode=verify-full&sslrootcert=%2Fetc%2Fmattermost-setup%2Fpostgresql-ca.pem"), "{dsn}");
+        assert!(dsn.contains("@10.0.0.10:5432/mattermost?sslmode=verify-full&sslrootcert=%2Fopt%2Fmattermost%2Fconfig%2Fmattermost-setup-db-ca.pem"), "{dsn}");
         // Secrets never reach the printed or serialised plan.
         let json = serde_json::to_string(&p).unwrap();
         assert!(

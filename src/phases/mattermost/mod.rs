@@ -223,16 +223,24 @@ impl Phase for Mattermost {
                 format!("{} is missing", ctx.plan.config_json.display()),
             ));
         }
-        if let Some(spec) = license_spec(ctx, user)? {
+        for (spec, what, key) in [
+            (license_spec(ctx, user)?, "license file", "license_file"),
+            (
+                db_ca_spec(ctx, user)?,
+                "database CA certificate",
+                "db_ca_file",
+            ),
+        ] {
+            let Some(spec) = spec else { continue };
             let state = host.file_state(&spec)?;
             checks.push(
                 Check::when(
                     P,
                     state == crate::host::FileState::Same,
-                    "license file",
+                    what,
                     format!("{} ({state:?})", spec.path.display()),
                 )
-                .with_fix("repair copies the answers' license_file there"),
+                .with_fix(format!("repair copies the answers' {key} there")),
             );
         }
         Ok(checks)
@@ -388,9 +396,16 @@ impl Phase for Mattermost {
             ));
         }
 
-        if let Some(spec) = license_spec(ctx, Some((uid, gid)))? {
+        for (spec, what) in [
+            (license_spec(ctx, Some((uid, gid)))?, "license"),
+            (
+                db_ca_spec(ctx, Some((uid, gid)))?,
+                "database CA certificate",
+            ),
+        ] {
+            let Some(spec) = spec else { continue };
             if host.write_file(&spec)?.changed() {
-                ctx.step(P, format!("license in {}", spec.path.display()));
+                ctx.step(P, format!("{what} in {}", spec.path.display()));
                 ctx.restart_mattermost = true;
             }
         }
@@ -439,6 +454,27 @@ fn license_spec(ctx: &Ctx, owner: Option<(u32, u32)>) -> Result<Option<FileSpec>
         path: crate::plan::license_path(ctx.answers),
         content,
         mode: 0o600,
+        owner,
+    }))
+}
+
+/// The copy of `db_ca_file` Mattermost reads (the DSN's sslrootcert), the service
+/// user's: the operator's file may be where that user cannot read.
+fn db_ca_spec(ctx: &Ctx, owner: Option<(u32, u32)>) -> Result<Option<FileSpec>, PhaseError> {
+    let (Some(copy), Some(src)) = (
+        crate::plan::db_ca_copy(ctx.answers),
+        ctx.answers.remote_db().and_then(|r| r.ca_file),
+    ) else {
+        return Ok(None);
+    };
+    let content = ctx.host.read(&src)?.ok_or_else(|| {
+        PhaseError::new(format!("db_ca_file {} does not exist", src.display()))
+            .fix("give the CA certificate (PEM) of the database server in db_ca_file")
+    })?;
+    Ok(Some(FileSpec {
+        path: copy,
+        content,
+        mode: 0o644,
         owner,
     }))
 }

@@ -353,7 +353,7 @@ fn is_amazon(host: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::io::Write;
     use std::net::TcpListener;
@@ -497,6 +497,31 @@ mod tests {
         assert_eq!((html.code, html.message), (None, None));
     }
 
+    /// One HTTP request as a test peer reads it: the bytes, where the body starts,
+    /// and the body's length (Content-Length).
+    pub(crate) fn read_request(s: &mut impl Read) -> (Vec<u8>, usize, usize) {
+        let mut buf = vec![0u8; 65536];
+        let mut seen = Vec::new();
+        loop {
+            let n = s.read(&mut buf).unwrap();
+            seen.extend_from_slice(&buf[..n]);
+            let text = String::from_utf8_lossy(&seen);
+            if let Some(end) = text.find("\r\n\r\n") {
+                let len = text
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse::<usize>().unwrap())
+                    })
+                    .unwrap_or(0);
+                if seen.len() >= end + 4 + len || n == 0 {
+                    return (seen, end + 4, len);
+                }
+            }
+        }
+    }
+
     /// Answers each connection with the next canned response; returns the address
     /// and the request heads it saw.
     fn serve(replies: Vec<&'static str>) -> (String, std::sync::mpsc::Receiver<String>) {
@@ -506,27 +531,7 @@ mod tests {
         std::thread::spawn(move || {
             for reply in replies {
                 let (mut s, _) = l.accept().unwrap();
-                let mut buf = vec![0u8; 65536];
-                let mut seen = Vec::new();
-                // The head and, for a PUT, its small body.
-                loop {
-                    let n = s.read(&mut buf).unwrap();
-                    seen.extend_from_slice(&buf[..n]);
-                    let text = String::from_utf8_lossy(&seen);
-                    if let Some(end) = text.find("\r\n\r\n") {
-                        let len = text
-                            .lines()
-                            .find_map(|l| {
-                                l.to_ascii_lowercase()
-                                    .strip_prefix("content-length:")
-                                    .map(|v| v.trim().parse::<usize>().unwrap())
-                            })
-                            .unwrap_or(0);
-                        if seen.len() >= end + 4 + len || n == 0 {
-                            break;
-                        }
-                    }
-                }
+                let (seen, _, _) = read_request(&mut s);
                 tx.send(String::from_utf8_lossy(&seen).into_owned())
                     .unwrap();
                 s.write_all(reply.as_bytes()).unwrap();

@@ -443,26 +443,7 @@ mod tests {
             let mut stored: Option<Vec<u8>> = None;
             for _ in 0..connections {
                 let (mut s, _) = l.accept().unwrap();
-                let mut req = Vec::new();
-                let mut buf = [0u8; 8192];
-                let (head_end, len) = loop {
-                    let n = s.read(&mut buf).unwrap();
-                    req.extend_from_slice(&buf[..n]);
-                    let text = String::from_utf8_lossy(&req).into_owned();
-                    if let Some(end) = text.find("\r\n\r\n") {
-                        let len = text
-                            .lines()
-                            .find_map(|l| {
-                                l.to_ascii_lowercase()
-                                    .strip_prefix("content-length:")
-                                    .map(|v| v.trim().parse::<usize>().unwrap())
-                            })
-                            .unwrap_or(0);
-                        if req.len() >= end + 4 + len {
-                            break (end + 4, len);
-                        }
-                    }
-                };
+                let (req, head_end, len) = crate::host::s3::tests::read_request(&mut s);
                 let line = String::from_utf8_lossy(&req)
                     .lines()
                     .next()

@@ -338,45 +338,35 @@ impl S3Store {
     }
 
     fn test_connection(&self) -> std::result::Result<(), TestError> {
-        if self.settings.path_prefix.is_empty() {
+        let (method, url, failure) = if self.settings.path_prefix.is_empty() {
             let url = HeadBucket::new(&self.bucket, self.creds()).sign(PRESIGN);
-            match self.send(reqwest::Method::HEAD, url, &[], None) {
-                Ok((200, _)) => Ok(()),
-                Ok((status, body)) => {
-                    let (code, _) = minio_error(status, &String::from_utf8_lossy(&body));
-                    if code == "NoSuchBucket" || code == "InvalidBucketName" {
-                        Err(TestError::NoBucket)
-                    } else {
-                        Err(TestError::Other(
-                            "unable to check if the S3 bucket exists".into(),
-                        ))
-                    }
-                }
-                Err(_) => Err(TestError::Other(
-                    "unable to check if the S3 bucket exists".into(),
-                )),
-            }
+            (
+                reqwest::Method::HEAD,
+                url,
+                "unable to check if the S3 bucket exists",
+            )
         } else {
             let mut list = ListObjectsV2::new(&self.bucket, self.creds());
             list.with_prefix(self.settings.path_prefix.as_str());
             list.with_max_keys(1);
             let url = list.sign(PRESIGN);
-            match self.send(reqwest::Method::GET, url, &[], None) {
-                Ok((200, _)) => Ok(()),
-                Ok((status, body)) => {
-                    let (code, _) = minio_error(status, &String::from_utf8_lossy(&body));
-                    if code == "NoSuchBucket" || code == "InvalidBucketName" {
-                        Err(TestError::NoBucket)
-                    } else {
-                        Err(TestError::Other(
-                            "unable to list objects in the S3 bucket".into(),
-                        ))
-                    }
+            (
+                reqwest::Method::GET,
+                url,
+                "unable to list objects in the S3 bucket",
+            )
+        };
+        match self.send(method, url, &[], None) {
+            Ok((200, _)) => Ok(()),
+            Ok((status, body)) => {
+                let (code, _) = minio_error(status, &String::from_utf8_lossy(&body));
+                if code == "NoSuchBucket" || code == "InvalidBucketName" {
+                    Err(TestError::NoBucket)
+                } else {
+                    Err(TestError::Other(failure.into()))
                 }
-                Err(_) => Err(TestError::Other(
-                    "unable to list objects in the S3 bucket".into(),
-                )),
             }
+            Err(_) => Err(TestError::Other(failure.into())),
         }
     }
 

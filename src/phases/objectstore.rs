@@ -313,7 +313,7 @@ pub fn unanswered_fix(e: &Unanswered, s3: &ObjectStorage) -> String {
 mod tests {
     use super::*;
     use crate::answers::Secret;
-    use std::io::{Read, Write};
+    use std::io::Write;
     use std::net::TcpListener;
     use std::sync::{Arc, Mutex};
 

@@ -594,6 +594,19 @@ fn parse(text: &str, saved: Option<&Answers>, saved_file: bool) -> Result<Answer
     }
 
     let topo = super::topology::parse(&mut r, engine, edition);
+    // The proxy machine balances the app machines with nginx (an upstream block).
+    let proxy = if topo.machines.is_empty() {
+        proxy
+    } else {
+        if r.map.get("proxy").is_some_and(|v| !v.is_null()) && proxy == Proxy::Apache {
+            r.err(
+                "proxy",
+                "apache cannot balance several app machines here",
+                "set \"proxy\": \"nginx\" (the default with machines)",
+            );
+        }
+        Proxy::Nginx
+    };
 
     // Version against engine and table.
     match &version {

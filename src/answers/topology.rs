@@ -603,7 +603,14 @@ mod tests {
 
     #[test]
     fn each_machine_gets_its_role_and_the_app_reaches_the_database_machine_over_verified_tls() {
-        let mut a = parse(&topo(&serde_json::json!({}))).unwrap();
+        let mut v = topo(&serde_json::json!({}));
+        v.as_object_mut().unwrap().remove("proxy");
+        let mut a = parse(&v).unwrap();
+        assert_eq!(
+            a.proxy,
+            crate::vocab::Proxy::Nginx,
+            "nginx is the default with machines"
+        );
         assert_eq!(a.role(), Role::All, "no node chosen yet");
         a.node = Some("app1".into());
         assert_eq!(a.role(), Role::App);
@@ -666,6 +673,7 @@ mod tests {
                 serde_json::json!({"db_engine": "mariadb"}),
                 vec!["db_engine"],
             ),
+            (serde_json::json!({"proxy": "apache"}), vec!["proxy"]),
             (
                 serde_json::json!({"db_sslmode": "disable"}),
                 vec!["db_sslmode"],

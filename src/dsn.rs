@@ -52,7 +52,8 @@ pub fn data_source(a: &Answers) -> String {
                     _ => r.host.clone(),
                 };
                 // Mattermost reads the CA as its service user: the install's copy.
-                let root = crate::plan::db_ca_copy(a)
+                let root = a
+                    .db_ca_copy()
                     .map(|f| {
                         format!(
                             "&sslrootcert={}",

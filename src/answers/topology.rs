@@ -545,6 +545,14 @@ impl super::Answers {
         })
     }
 
+    /// Where the install keeps its copy of `db_ca_file` (readable by the service
+    /// user, which the operator's file, e.g. under /root, may not be): the DSN's
+    /// sslrootcert.
+    pub fn db_ca_copy(&self) -> Option<PathBuf> {
+        self.remote_db()?.ca_file?;
+        Some(self.install_dir.join("config/mattermost-setup-db-ca.pem"))
+    }
+
     /// Whether this box runs a PostgreSQL (or MariaDB) of its own.
     pub fn local_db(&self) -> bool {
         match self.role() {

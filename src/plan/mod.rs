@@ -587,13 +587,6 @@ fn config_edits(a: &Answers) -> Vec<ConfigEdit> {
     edits
 }
 
-/// Where the install keeps its copy of `db_ca_file` (readable by the service user,
-/// which the operator's file, e.g. under /root, may not be): the DSN's sslrootcert.
-pub fn db_ca_copy(a: &Answers) -> Option<PathBuf> {
-    a.remote_db()?.ca_file?;
-    Some(a.install_dir.join("config/mattermost-setup-db-ca.pem"))
-}
-
 /// Where the install keeps its copy of the operator's license file (0600, the
 /// service user's): `ServiceSettings.LicenseFileLocation`.
 pub fn license_path(a: &Answers) -> PathBuf {

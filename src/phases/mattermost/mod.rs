@@ -462,7 +462,7 @@ fn license_spec(ctx: &Ctx, owner: Option<(u32, u32)>) -> Result<Option<FileSpec>
 /// user's: the operator's file may be where that user cannot read.
 fn db_ca_spec(ctx: &Ctx, owner: Option<(u32, u32)>) -> Result<Option<FileSpec>, PhaseError> {
     let (Some(copy), Some(src)) = (
-        crate::plan::db_ca_copy(ctx.answers),
+        ctx.answers.db_ca_copy(),
         ctx.answers.remote_db().and_then(|r| r.ca_file),
     ) else {
         return Ok(None);

@@ -362,9 +362,14 @@ impl MariaDb {
         set_mode(tmp.path(), 0o755);
         let data = tmp.path().join("data");
         let socket = tmp.path().join("mysqld.sock");
+        // Temporary tables in a directory of this server's own, not the shared /tmp:
+        // a bootstrap lost one of its files there once, under a loaded CI run.
+        let scratch = tmp.path().join("tmp");
+        fs::create_dir_all(&scratch).expect("tmpdir");
         let mut init = Command::new(&install_db);
         init.arg("--no-defaults")
             .arg(format!("--datadir={}", data.display()))
+            .arg(format!("--tmpdir={}", scratch.display()))
             .args([
                 "--user=root",
                 "--auth-root-authentication-method=normal",
@@ -378,6 +383,7 @@ impl MariaDb {
         let child = Command::new(&server)
             .arg("--no-defaults")
             .arg(format!("--datadir={}", data.display()))
+            .arg(format!("--tmpdir={}", scratch.display()))
             .arg(format!("--socket={}", socket.display()))
             .arg(format!("--port={port}"))
             .arg(format!(

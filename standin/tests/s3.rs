@@ -60,18 +60,7 @@ fn raw(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &str
     req.push_str("\r\n");
     req.push_str(body);
     s.write_all(req.as_bytes()).expect("send");
-    let mut out = Vec::new();
-    s.read_to_end(&mut out).expect("read");
-    let text = String::from_utf8_lossy(&out).into_owned();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
+    let (status, body) = read_answer(&mut s);
     (status, body)
 }
 
@@ -220,18 +209,7 @@ fn upload(port: u16, token: &str, name: &str, data: &[u8]) -> (u16, Value) {
     );
     s.write_all(head.as_bytes()).expect("send");
     s.write_all(data).expect("send body");
-    let mut out = Vec::new();
-    s.read_to_end(&mut out).expect("read");
-    let text = String::from_utf8_lossy(&out).into_owned();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
+    let (status, body) = read_answer(&mut s);
     (
         status,
         serde_json::from_str(&body).unwrap_or(Value::String(body)),
@@ -367,4 +345,21 @@ fn files_in_s3_like_the_real_server() {
             done.stderr
         );
     }
+}
+
+/// Reads an HTTP answer to the end: (status, body).
+fn read_answer(s: &mut impl Read) -> (u16, String) {
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).expect("read");
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
 }

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::{
-    Install, NotifySocket, Postgres, Running, base_config, free_port, http_get, http_json,
-    local_json, standin_bins, ws_connect,
+    Install, Postgres, Running, base_config, free_port, http_get, http_json, local_json,
+    standin_bins, ws_connect,
 };
 use mattermost_standin::license::{TestLicense, make_test_license};
 use serde_json::{Value, json};
@@ -69,11 +69,7 @@ fn node_on(
         "GossipPort": gossip
     });
     install.write_config(&cfg);
-    let notify = NotifySocket::bind_path();
-    let mut cmd = install.command();
-    cmd.env("NOTIFY_SOCKET", &notify.address);
-    let mut run = Running::spawn(cmd);
-    run.wait_ready(&notify, READY_TIMEOUT);
+    let run = install.start_ready(READY_TIMEOUT);
     Node {
         install,
         run,

@@ -10,8 +10,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::{
-    Install, MariaDb, NASTY_PASSWORD, NotifySocket, Postgres, Running, assert_no_secret,
-    base_config, encode_all, free_port, http_json, local_json, standin_bins,
+    Install, MariaDb, NASTY_PASSWORD, Postgres, Running, assert_no_secret, base_config, encode_all,
+    free_port, http_json, local_json, standin_bins,
 };
 use serde_json::{Value, json};
 
@@ -49,12 +49,7 @@ fn local_mode_on_mariadb() {
 }
 
 fn start(install: &Install) -> Running {
-    let notify = NotifySocket::bind_path();
-    let mut cmd = install.command();
-    cmd.env("NOTIFY_SOCKET", &notify.address);
-    let mut server = Running::spawn(cmd);
-    server.wait_ready(&notify, READY_TIMEOUT);
-    server
+    install.start_ready(READY_TIMEOUT)
 }
 
 fn with_local_mode(driver: &str, dsn: &str, port: u16, on: bool, socket: &Path) -> Value {

@@ -50,11 +50,7 @@ fn special_password_over_tcp(pg: &Postgres, bins: &std::path::Path) {
     let port = free_port();
     let dsn = tcp_dsn(pg, "mmuser", NASTY_PASSWORD, "mattermost");
     let install = Install::new(bins, &base_config("postgres", &dsn, port));
-    let notify = NotifySocket::bind_path();
-    let mut cmd = install.command();
-    cmd.env("NOTIFY_SOCKET", &notify.address);
-    let mut server = Running::spawn(cmd);
-    server.wait_ready(&notify, READY_TIMEOUT);
+    let server = install.start_ready(READY_TIMEOUT);
 
     check_ping_ok(port, VERSION);
     check_websocket(port, "/api/v4/websocket", VERSION);
@@ -125,11 +121,7 @@ fn special_password_over_tcp(pg: &Postgres, bins: &std::path::Path) {
 
     // A second start upserts the version row instead of failing.
     drop(server);
-    let notify = NotifySocket::bind_path();
-    let mut cmd = install.command();
-    cmd.env("NOTIFY_SOCKET", &notify.address);
-    let mut server = Running::spawn(cmd);
-    server.wait_ready(&notify, READY_TIMEOUT);
+    let _server = install.start_ready(READY_TIMEOUT);
     let boots = pg.superuser_sql("mattermost", "SELECT count(*) FROM standin_boots;");
     assert!(boots.trim().parse::<u32>().expect("count") >= 2);
 }
@@ -252,11 +244,7 @@ fn saslprep_password_fails_as_with_lib_pq(pg: &Postgres, bins: &std::path::Path)
             port,
         ),
     );
-    let notify = NotifySocket::bind_path();
-    let mut cmd = install.command();
-    cmd.env("NOTIFY_SOCKET", &notify.address);
-    let mut server = Running::spawn(cmd);
-    server.wait_ready(&notify, READY_TIMEOUT);
+    let server = install.start_ready(READY_TIMEOUT);
     check_ping_ok(port, VERSION);
     drop(server);
 }
@@ -401,11 +389,7 @@ fn unhealthy_fault_still_reports_ready(pg: &Postgres) {
             port,
         ),
     );
-    let notify = NotifySocket::bind_path();
-    let mut cmd = install.command();
-    cmd.env("NOTIFY_SOCKET", &notify.address);
-    let mut server = Running::spawn(cmd);
-    server.wait_ready(&notify, READY_TIMEOUT);
+    let _server = install.start_ready(READY_TIMEOUT);
     let r = http_get(port, "/api/v4/system/ping", &[]);
     assert_eq!(r.status, 500, "{}", r.body);
     assert_eq!(r.json()["status"], "UNHEALTHY");
@@ -425,11 +409,7 @@ fn v11_runs_on_postgres(pg: &Postgres) {
     );
     cfg["ServiceSettings"]["ListenAddress"] = json!(format!(":{port}"));
     let install = Install::new(&bins, &cfg);
-    let notify = NotifySocket::bind_path();
-    let mut cmd = install.command();
-    cmd.env("NOTIFY_SOCKET", &notify.address);
-    let mut server = Running::spawn(cmd);
-    server.wait_ready(&notify, READY_TIMEOUT);
+    let _server = install.start_ready(READY_TIMEOUT);
     check_ping_ok(port, "11.0.2");
     let version = pg.superuser_sql(
         "mattermost",

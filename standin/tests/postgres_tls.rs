@@ -13,8 +13,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::{
-    Install, NotifySocket, Postgres, Running, base_config, check_ping_ok, free_port, is_root,
-    run_to_exit, skip_or_fail, standin_bins,
+    Install, Postgres, base_config, check_ping_ok, free_port, is_root, run_to_exit, skip_or_fail,
+    standin_bins,
 };
 
 const VERSION: &str = "10.11.4";
@@ -123,11 +123,7 @@ fn dsn(pg: &Postgres, host: &str, params: &str) -> String {
 fn starts(bins: &Path, data_source: &str) {
     let port = free_port();
     let install = Install::new(bins, &base_config("postgres", data_source, port));
-    let notify = NotifySocket::bind_path();
-    let mut cmd = install.command();
-    cmd.env("NOTIFY_SOCKET", &notify.address);
-    let mut server = Running::spawn(cmd);
-    server.wait_ready(&notify, READY_TIMEOUT);
+    let server = install.start_ready(READY_TIMEOUT);
     check_ping_ok(port, VERSION);
     drop(server);
 }

@@ -20,8 +20,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{
-    Install, NotifySocket, Postgres, Running, base_config, free_port, http_get, http_json,
-    local_json, standin_bins,
+    Install, Postgres, Running, base_config, free_port, http_get, http_json, local_json,
+    standin_bins,
 };
 use serde_json::{Value, json};
 
@@ -152,11 +152,7 @@ fn start(bins: &Path, pg: &Postgres, file_settings: &Value) -> Server {
     let socket = install.root.join("mm.sock");
     cfg["ServiceSettings"]["LocalModeSocketLocation"] = json!(socket.display().to_string());
     install.write_config(&cfg);
-    let notify = NotifySocket::bind_path();
-    let mut cmd = install.command();
-    cmd.env("NOTIFY_SOCKET", &notify.address);
-    let mut run = Running::spawn(cmd);
-    run.wait_ready(&notify, READY_TIMEOUT);
+    let run = install.start_ready(READY_TIMEOUT);
     let log = install.log_file();
     Server {
         _install: install,

@@ -156,6 +156,16 @@ impl Install {
     }
 
     /// Same, optionally as another user (via setpriv; needs root).
+    /// Starts the server and waits for its READY=1 (sd_notify) within `timeout`.
+    pub fn start_ready(&self, timeout: Duration) -> Running {
+        let notify = NotifySocket::bind_path();
+        let mut cmd = self.command();
+        cmd.env("NOTIFY_SOCKET", &notify.address);
+        let mut server = Running::spawn(cmd);
+        server.wait_ready(&notify, timeout);
+        server
+    }
+
     pub fn command_as(&self, user: Option<(&str, &str)>) -> Command {
         let mut cmd = match user {
             Some((u, g)) => {

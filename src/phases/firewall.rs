@@ -62,6 +62,11 @@ pub fn ensure(ctx: &mut Ctx, phase: PhaseId) -> Result<(), PhaseError> {
     if changed {
         ctx.host.run(&Cmd::new("systemctl", &["daemon-reload"]))?;
     }
+    // Reloaded only when the rules changed or the table is not loaded (a phase's
+    // apply may run for another reason, e.g. a Mattermost restart).
+    if !changed && checks(ctx, phase)?.iter().all(Check::passed) {
+        return Ok(());
+    }
     ctx.step(
         phase,
         format!("firewall: {}", firewall::summary(ctx.answers)),

@@ -467,7 +467,12 @@ fn config_edits(a: &Answers) -> Vec<ConfigEdit> {
     let install = a.install_dir.to_string_lossy();
     let mut edits = vec![
         e("ServiceSettings", "SiteURL", Value::from(a.site_url())),
-        e("ServiceSettings", "ListenAddress", Value::from(UPSTREAM)),
+        // The loopback, or an app machine's private address (the proxy machine's way in).
+        e(
+            "ServiceSettings",
+            "ListenAddress",
+            Value::from(listen_addr(a).to_string()),
+        ),
         // TLS ends at the proxy.
         e("ServiceSettings", "ConnectionSecurity", Value::from("")),
         e(
@@ -499,13 +504,6 @@ fn config_edits(a: &Answers) -> Vec<ConfigEdit> {
             Value::from(format!("{install}/client/plugins")),
         ),
     ];
-    if let Some(m) = a.this_machine().filter(|m| m.role == Role::App) {
-        // The proxy machine reaches Mattermost on the private network.
-        let _ = m;
-        for e in edits.iter_mut().filter(|e| e.key == "ListenAddress") {
-            e.value = Value::from(listen_addr(a).to_string());
-        }
-    }
     if let Some(s3) = &a.s3 {
         // server/platform/shared/filestore/s3store.go reads these (model/config.go
         // FileSettings); the bucket lookup (path or virtual host) is minio-go's

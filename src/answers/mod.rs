@@ -16,7 +16,9 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 pub use parse::{from_json, from_saved_json};
-pub use save::{SavedFiles, replay_json, save_for_replay, to_keep, without_admin_password};
+pub use save::{
+    SavedFiles, SecretFiles, replay_json, save_for_replay, to_keep, without_admin_password,
+};
 pub use schema::{schema, schema_json};
 pub use secret::Secret;
 

@@ -18,26 +18,39 @@ pub struct SavedFiles {
     pub secrets: Vec<PathBuf>,
 }
 
-/// The answers as saved for replay: secrets replaced by `*_file` keys pointing at
-/// `secret_files` (key → path).
-pub fn replay_json(a: &Answers, db_password_file: &Path, admin_password_file: &Path) -> String {
+/// The answers as saved for replay: each secret replaced by its `*_file` key, the
+/// path given here (`None`: that secret is not in the answers). Without `node`:
+/// with several machines the same file goes to each, and each finds itself.
+pub fn replay_json(a: &Answers, files: &SecretFiles) -> String {
     let mut v: Value = serde_json::from_str(&a.to_json_with_secrets()).unwrap_or(Value::Null);
     if let Some(obj) = v.as_object_mut() {
-        obj.remove("db_password");
-        obj.insert(
-            "db_password_file".into(),
-            Value::String(db_password_file.to_string_lossy().into_owned()),
-        );
-        if obj.remove("admin_password").is_some() {
-            obj.insert(
-                "admin_password_file".into(),
-                Value::String(admin_password_file.to_string_lossy().into_owned()),
-            );
+        obj.remove("node");
+        for (key, file) in [
+            ("db_password", Some(&files.db_password)),
+            ("admin_password", files.admin_password.as_ref()),
+            ("s3_secret_access_key", files.s3_secret.as_ref()),
+        ] {
+            if obj.remove(key).is_some() {
+                if let Some(f) = file {
+                    obj.insert(
+                        format!("{key}_file"),
+                        Value::String(f.to_string_lossy().into_owned()),
+                    );
+                }
+            }
         }
     }
     let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
     s.push('\n');
     s
+}
+
+/// Where the secrets of saved answers go, one 0600 file each.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretFiles {
+    pub db_password: PathBuf,
+    pub admin_password: Option<PathBuf>,
+    pub s3_secret: Option<PathBuf>,
 }
 
 /// `a` without the admin password (the account exists).
@@ -65,7 +78,8 @@ pub fn to_keep(a: &Answers, previous: Option<&Answers>) -> Answers {
 }
 
 /// Writes `path` (made absolute against the current directory) and the secret files
-/// beside it: `NAME.db-password` and, with an admin, `NAME.admin-password`.
+/// beside it: `NAME.db-password` and, when they are set, `NAME.admin-password` and
+/// `NAME.s3-secret`.
 pub fn save_for_replay(a: &Answers, path: &Path) -> std::io::Result<SavedFiles> {
     let path = if path.is_absolute() {
         path.to_owned()
@@ -78,23 +92,33 @@ pub fn save_for_replay(a: &Answers, path: &Path) -> std::io::Result<SavedFiles> 
     );
     let dir = path.parent().unwrap_or(Path::new("/")).to_owned();
     crate::host::local::create_dir_all(&dir)?;
-    let db_file = dir.join(format!("{stem}.db-password"));
-    let admin_file = dir.join(format!("{stem}.admin-password"));
-    write(
-        &db_file,
-        format!("{}\n", a.db_password.expose()).as_bytes(),
-        0o600,
-    )?;
-    let mut secrets = vec![db_file.clone()];
-    if let Some(pw) = a.admin.as_ref().and_then(|ad| ad.password.as_ref()) {
-        write(&admin_file, format!("{}\n", pw.expose()).as_bytes(), 0o600)?;
-        secrets.push(admin_file.clone());
+    let files = SecretFiles {
+        db_password: dir.join(format!("{stem}.db-password")),
+        admin_password: a
+            .admin
+            .as_ref()
+            .and_then(|ad| ad.password.as_ref())
+            .map(|_| dir.join(format!("{stem}.admin-password"))),
+        s3_secret: a.s3.as_ref().map(|_| dir.join(format!("{stem}.s3-secret"))),
+    };
+    let mut secrets = Vec::new();
+    for (file, secret) in [
+        (Some(&files.db_password), Some(&a.db_password)),
+        (
+            files.admin_password.as_ref(),
+            a.admin.as_ref().and_then(|ad| ad.password.as_ref()),
+        ),
+        (
+            files.s3_secret.as_ref(),
+            a.s3.as_ref().map(|s3| &s3.secret_access_key),
+        ),
+    ] {
+        if let (Some(file), Some(secret)) = (file, secret) {
+            write(file, format!("{}\n", secret.expose()).as_bytes(), 0o600)?;
+            secrets.push(file.clone());
+        }
     }
-    write(
-        &path,
-        replay_json(a, &db_file, &admin_file).as_bytes(),
-        0o644,
-    )?;
+    write(&path, replay_json(a, &files).as_bytes(), 0o644)?;
     Ok(SavedFiles {
         answers: path,
         secrets,
@@ -169,5 +193,55 @@ mod tests {
             assert_eq!(mode, 0o600, "{}", s.display());
         }
         assert_eq!(from_json(&text, None).unwrap(), a);
+    }
+
+    #[test]
+    fn the_object_storage_secret_is_saved_apart_and_the_file_fits_every_machine() {
+        let mut a = from_json(
+            r#"{"domain": "chat.example.com", "db_password": "shared-password-1",
+                "machines": [
+                    {"name": "db1", "role": "database", "address": "10.0.0.10"},
+                    {"name": "app1", "role": "app", "address": "10.0.0.21"},
+                    {"name": "web", "role": "proxy", "address": "10.0.0.30"}],
+                "s3_bucket": "chat-files", "s3_endpoint": "10.0.0.5:7480", "s3_ssl": false,
+                "s3_access_key_id": "AKID", "s3_secret_access_key": "s3cr3t/with+chars"}"#,
+            None,
+        )
+        .unwrap();
+        a.node = Some("app1".into());
+        let dir = tempfile::tempdir().unwrap();
+        let saved = save_for_replay(&a, &dir.path().join("cluster.json")).unwrap();
+        let text = std::fs::read_to_string(&saved.answers).unwrap();
+        assert!(
+            !text.contains("s3cr3t"),
+            "the secret is in the answers: {text}"
+        );
+        assert!(!text.contains("shared-password"), "{text}");
+        assert!(
+            !text.contains("\"node\""),
+            "node is this box's only: {text}"
+        );
+        let s3_file = dir.path().join("cluster.s3-secret");
+        assert_eq!(
+            saved.secrets,
+            [dir.path().join("cluster.db-password"), s3_file.clone()]
+        );
+        assert_eq!(
+            std::fs::read_to_string(&s3_file).unwrap(),
+            "s3cr3t/with+chars\n"
+        );
+        assert_eq!(
+            std::fs::metadata(&s3_file).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let back = from_json(&text, None).unwrap();
+        assert_eq!(back.node, None);
+        assert_eq!(
+            Answers {
+                node: a.node.clone(),
+                ..back
+            },
+            a
+        );
     }
 }

@@ -505,6 +505,36 @@ pub(super) fn parse(r: &mut Reader, engine: super::DbEngine, edition: super::Edi
     }
 }
 
+/// Which of `machines` has one of `mine` (this box's addresses).
+pub fn find_node(machines: &[Machine], mine: &[IpAddr]) -> Result<String, String> {
+    let found: Vec<&Machine> = machines
+        .iter()
+        .filter(|m| mine.contains(&m.address))
+        .collect();
+    match found.as_slice() {
+        [one] => Ok(one.name.clone()),
+        [] => Err(format!(
+            "none of machines is this box: its addresses are {}; add \"node\": \"NAME\" (the machine's name in machines) or fix the addresses",
+            if mine.is_empty() {
+                "unknown".to_owned()
+            } else {
+                mine.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        )),
+        many => Err(format!(
+            "this box has the addresses of {} machines ({}); add \"node\": \"NAME\"",
+            many.len(),
+            many.iter()
+                .map(|m| m.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
 impl super::Answers {
     /// This box's entry in `machines` (`None` on a single box).
     pub fn this_machine(&self) -> Option<&Machine> {

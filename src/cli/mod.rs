@@ -146,35 +146,17 @@ pub fn load_answers(path: &std::path::Path, host: &crate::host::Host) -> Result<
 }
 
 /// Which of the answers' machines this box is: the one whose address is on one of
-/// its interfaces (`ip -o addr`).
+/// its interfaces.
 fn this_node(a: &Answers, host: &crate::host::Host) -> Result<String, String> {
+    answers::topology::find_node(&a.machines, &own_addresses(host)?)
+}
+
+/// This box's addresses (`ip -o addr`).
+pub fn own_addresses(host: &crate::host::Host) -> Result<Vec<std::net::IpAddr>, String> {
     let out = host
         .probe(&crate::host::Cmd::new("ip", &["-o", "addr", "show"]))
         .map_err(|e| format!("cannot list this machine's addresses: {e}"))?;
-    let mine = local_addresses(&out.stdout);
-    let found: Vec<&answers::Machine> = a
-        .machines
-        .iter()
-        .filter(|m| mine.contains(&m.address))
-        .collect();
-    match found.as_slice() {
-        [one] => Ok(one.name.clone()),
-        [] => Err(format!(
-            "none of machines is this box: its addresses are {}; add \"node\": \"NAME\" (the machine's name in machines) or fix the addresses",
-            mine.iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        )),
-        many => Err(format!(
-            "this box has the addresses of {} machines ({}); add \"node\": \"NAME\"",
-            many.len(),
-            many.iter()
-                .map(|m| m.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )),
-    }
+    Ok(local_addresses(&out.stdout))
 }
 
 /// The addresses in `ip -o addr show` output.

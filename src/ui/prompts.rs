@@ -197,6 +197,33 @@ fn ask_secret(d: &mut Draft, f: Field, again: Field, style: Style) -> Asked<()> 
     Ok(())
 }
 
+/// A key pasted once, hidden (the object storage secret); Enter keeps the one the
+/// earlier install saved.
+fn ask_key(d: &mut Draft, f: Field, style: Style) -> Asked<()> {
+    let label = format!("{}:", f.label());
+    let kept = d.text(f).to_owned();
+    let help = if kept.is_empty() {
+        f.help().to_owned()
+    } else {
+        format!("{} Enter keeps the saved one.", f.help())
+    };
+    let v = match style {
+        Style::Editor => Password::new(&label)
+            .with_display_mode(PasswordDisplayMode::Masked)
+            .without_confirmation()
+            .with_help_message(&help)
+            .prompt()?,
+        Style::Lines => {
+            println!("  ({help}; not shown while typed)");
+            lines::read_hidden(&format!("{label} "))?
+        }
+    };
+    if !v.is_empty() {
+        d.set_text(f, &v);
+    }
+    Ok(())
+}
+
 fn ask_choice(d: &mut Draft, f: Field, style: Style) -> Asked<()> {
     let opts = d.options(f);
     for o in opts.iter().filter(|o| !o.enabled) {
@@ -286,6 +313,7 @@ fn ask_step(d: &mut Draft, step: Step, host: &Host, style: Style) -> Asked<()> {
         match f.kind() {
             Kind::Text => ask_text(d, f, style)?,
             Kind::Choice => ask_choice(d, f, style)?,
+            Kind::Secret if f == Field::S3Secret => ask_key(d, f, style)?,
             Kind::Secret => {
                 let again = if f == Field::DbPassword {
                     Field::DbPasswordAgain
@@ -351,6 +379,20 @@ fn review(a: &Answers, host: &Host) -> String {
     );
     for (k, v) in [
         ("domain", format!("{} → {}", a.domain, a.site_url())),
+        (
+            "machines",
+            a.this_machine().map_or_else(
+                || "this server only".to_owned(),
+                |m| {
+                    format!(
+                        "this is {} ({}) of {}",
+                        m.name,
+                        m.role.name(),
+                        a.machines.len()
+                    )
+                },
+            ),
+        ),
         (
             "database",
             format!(
@@ -521,6 +563,9 @@ pub fn run(prefill: Prefill, unfinished: Unfinished) -> Ended {
                             "  replay: mattermost-setup install --answers {} --yes",
                             files.answers.display()
                         );
+                        if !answers.machines.is_empty() {
+                            println!("  {}", crate::ui::tui::draft::machines_order(&answers));
+                        }
                     }
                     Ok(Err(e)) => println!("✗ not saved: {e}"),
                     Err(e) => println!("✗ not saved: {e}"),

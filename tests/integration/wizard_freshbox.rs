@@ -75,7 +75,7 @@ pub fn walk_defaults(p: &Pty, domain: Option<&str>, email: Option<&str>) -> usiz
     let mut k = Keys { p, n: 0 };
     p.wait_for(&["Preflight: is this server ready?", "Enter continue"], 60);
     k.key(ENTER);
-    p.wait_for(&["Domain · step 1 of 7"], 10);
+    p.wait_for(&["Domain · step 1 of 8"], 10);
     if let Some(d) = domain {
         p.type_text(d);
         p.wait_for(&[d], 10);
@@ -83,19 +83,21 @@ pub fn walk_defaults(p: &Pty, domain: Option<&str>, email: Option<&str>) -> usiz
     // The DNS answer is in (it pre-selects the TLS option).
     p.wait_for(&["DNS A/AAAA for", "this server:"], 30);
     k.key(ENTER);
-    p.wait_for(&["Database · step 2 of 7"], 10);
+    p.wait_for(&["Machines · step 2 of 8", "(•) This server"], 10);
     k.key(ENTER);
-    p.wait_for(&["Storage · step 3 of 7"], 10);
+    p.wait_for(&["Database · step 3 of 8"], 10);
+    k.key(ENTER);
+    p.wait_for(&["Storage · step 4 of 8"], 10);
     k.key(ENTER);
     p.wait_for(
         &[
-            "Release · step 4 of 7",
+            "Release · step 5 of 8",
             &format!("installs Mattermost {V11}"),
         ],
         10,
     );
     k.key(ENTER);
-    p.wait_for(&["Proxy · step 5 of 7", "Let's Encrypt"], 10);
+    p.wait_for(&["Proxy · step 6 of 8", "Let's Encrypt"], 10);
     if let Some(e) = email {
         // The focus starts on the e-mail: type it, Enter goes to the terms.
         p.type_text(e);
@@ -105,9 +107,9 @@ pub fn walk_defaults(p: &Pty, domain: Option<&str>, email: Option<&str>) -> usiz
         p.wait_for(&["(•) I agree"], 10);
     }
     k.key(ENTER);
-    p.wait_for(&["Admin · step 6 of 7"], 10);
+    p.wait_for(&["Admin · step 7 of 8"], 10);
     k.key(ENTER);
-    p.wait_for(&["Review · step 7 of 7", "Packages (apt-get install"], 20);
+    p.wait_for(&["Review · step 8 of 8", "Packages (apt-get install"], 20);
     k.n
 }
 

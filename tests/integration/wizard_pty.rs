@@ -363,11 +363,13 @@ pub fn local(args: &[&str], rows: u16, cols: u16, cwd: &Path) -> Pty {
 fn walk_typing(p: &Pty) {
     p.wait_for(&["Preflight: is this server ready?", "Enter continue"], 30);
     p.send(ENTER);
-    p.wait_for(&["Domain · step 1 of 7"], 10);
+    p.wait_for(&["Domain · step 1 of 8"], 10);
     p.type_text("chat.example.test");
     p.wait_for(&["chat.example.test"], 10);
     p.send(ENTER);
-    p.wait_for(&["Database · step 2 of 7"], 10);
+    p.wait_for(&["Machines · step 2 of 8", "(•) This server"], 10);
+    p.send(ENTER);
+    p.wait_for(&["Database · step 3 of 8"], 10);
     p.send(DOWN);
     p.send(CTRL_U);
     p.type_text("chatdb");
@@ -384,7 +386,7 @@ fn walk_typing(p: &Pty) {
     p.type_text("typed Pass 123!");
     p.wait_for(&["matches"], 10);
     p.send(ENTER);
-    p.wait_for(&["Storage · step 3 of 7", "free space"], 10);
+    p.wait_for(&["Storage · step 4 of 8", "free space"], 10);
     p.send(DOWN);
     p.send(CTRL_U);
     p.type_text("/srv/mattermost-data");
@@ -393,13 +395,13 @@ fn walk_typing(p: &Pty) {
         10,
     );
     p.send(ENTER);
-    p.wait_for(&["Release · step 4 of 7"], 10);
+    p.wait_for(&["Release · step 5 of 8"], 10);
     p.send(RIGHT); // Team
     p.send(DOWN);
     p.send(RIGHT); // Latest
     p.wait_for(&["(•) Team", "(•) Latest"], 10);
     p.send(ENTER);
-    p.wait_for(&["Proxy · step 5 of 7"], 10);
+    p.wait_for(&["Proxy · step 6 of 8"], 10);
     // nginx is offered once validation accepts it; until then it is marked "coming"
     // and choosing it keeps Apache.
     if !Caps::detect().nginx {
@@ -417,7 +419,7 @@ fn walk_typing(p: &Pty) {
     }
     p.send(RIGHT);
     p.send(ENTER);
-    p.wait_for(&["Admin · step 6 of 7"], 10);
+    p.wait_for(&["Admin · step 7 of 8"], 10);
     p.send(RIGHT);
     p.send(ENTER);
     p.type_text("boss");
@@ -430,7 +432,7 @@ fn walk_typing(p: &Pty) {
     p.send(ENTER);
     p.wait_for(
         &[
-            "Review · step 7 of 7",
+            "Review · step 8 of 8",
             "Plan — nothing on this server has changed yet",
         ],
         20,
@@ -522,6 +524,120 @@ fn wizard_walks_every_step_and_saves_what_was_typed() {
     // The saved file is a valid answers file: `install --answers` would take it.
     let a = mattermost_setup::answers::from_json(&text, None).unwrap();
     assert_eq!(a.db_password.expose(), "typed Pass 123!");
+}
+
+/// Several machines from the wizard: the machines screen, object storage on the
+/// storage screen, and saved answers that every machine can use (no `node`, the
+/// object storage secret in a 0600 file of its own).
+#[test]
+fn wizard_asks_for_several_machines_and_saves_answers_for_each() {
+    if Path::new(mattermost_setup::answers::SAVED_ANSWERS).exists() {
+        eprintln!(
+            "SKIPPED: this machine has {}",
+            mattermost_setup::answers::SAVED_ANSWERS
+        );
+        return;
+    }
+    if !Caps::detect().nginx {
+        eprintln!("SKIPPED: this build does not offer nginx, which several machines need");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = local(&[], 30, 100, dir.path());
+    p.wait_for(&["Preflight: is this server ready?", "Enter continue"], 30);
+    p.send(ENTER);
+    p.wait_for(&["Domain · step 1 of 8"], 10);
+    p.type_text("chat.example.test");
+    p.wait_for(&["chat.example.test"], 10);
+    p.send(ENTER);
+    p.wait_for(&["Machines · step 2 of 8", "(•) This server"], 10);
+    p.send(RIGHT);
+    p.wait_for(&["(•) Several machines", "Machine list"], 10);
+    // Enter goes to the list (it needs an answer), then to this machine's name:
+    // the documentation addresses below are on no interface of this machine.
+    p.send(ENTER);
+    p.type_text("db1 database 192.0.2.10, app1 app 192.0.2.21, web proxy 192.0.2.30");
+    p.send(ENTER);
+    p.wait_for(&["› This machine"], 10);
+    // Enter on it says why it needs an answer.
+    p.send(ENTER);
+    p.wait_for(&["none of the listed machines is this server"], 10);
+    p.type_text("app1");
+    p.wait_for(&["this server is app1 (app, 192.0.2.21)"], 10);
+    p.send(ENTER);
+    p.wait_for(&["Database · step 3 of 8"], 10);
+    p.send(ENTER);
+    p.wait_for(&["Storage · step 4 of 8", "Object storage URL"], 10);
+    p.send(DOWN);
+    p.send(DOWN);
+    p.type_text("http://192.0.2.5:7480");
+    p.send(DOWN);
+    p.type_text("chat-files");
+    p.send(DOWN);
+    p.send(DOWN);
+    p.type_text("AKIDEXAMPLE");
+    p.send(DOWN);
+    p.type_text("s3cr3t/with+chars");
+    p.send(ENTER);
+    p.wait_for(&["Release · step 5 of 8"], 10);
+    p.send(ENTER);
+    p.wait_for(&["Proxy · step 6 of 8", "(•) nginx"], 10);
+    p.type_text("ops@example.com");
+    p.send(ENTER);
+    p.send(" ");
+    p.wait_for(&["(•) I agree"], 10);
+    p.send(ENTER);
+    p.wait_for(&["Admin · step 7 of 8"], 10);
+    p.send(ENTER);
+    p.wait_for(
+        &[
+            "Review · step 8 of 8",
+            "this is app1 (app) of db1 database 192.0.2.10",
+            "files in bucket chat-files at http://192.0.2.5:7480",
+        ],
+        20,
+    );
+    assert!(!p.screen().contains("s3cr3t"), "{}", p.screen());
+    p.send("s");
+    p.wait_for(&["Save answers", "File: mattermost-answers.json"], 10);
+    p.send(ENTER);
+    p.wait_for(&["saved", "Set up db1 first, then app1, then web"], 10);
+    p.send(" ");
+    p.send("q");
+    p.wait_for(&["Quit?"], 10);
+    p.send("y");
+    let mut p = p;
+    assert_eq!(p.wait_exit(20), 0, "saved, then quit: {}", p.screen());
+
+    let text = std::fs::read_to_string(dir.path().join("mattermost-answers.json")).unwrap();
+    assert!(
+        !text.contains("s3cr3t"),
+        "the secret is in the answers: {text}"
+    );
+    let got: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(got["machines"][2]["role"], "proxy", "{text}");
+    assert_eq!(
+        got.get("node"),
+        None,
+        "the file is for every machine: {text}"
+    );
+    assert_eq!(got["proxy"], "nginx");
+    assert_eq!(got["s3_endpoint"], "192.0.2.5:7480");
+    assert_eq!(got["s3_ssl"], false);
+    let secret = dir.path().join("mattermost-answers.s3-secret");
+    assert_eq!(got["s3_secret_access_key_file"], secret.to_str().unwrap());
+    assert_eq!(
+        std::fs::read_to_string(&secret).unwrap(),
+        "s3cr3t/with+chars\n"
+    );
+    assert_eq!(
+        std::fs::metadata(&secret).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    // Each machine reads it as `install --answers` does, and finds its role.
+    let mut a = mattermost_setup::answers::from_json(&text, None).unwrap();
+    a.node = Some("web".into());
+    assert_eq!(a.role(), mattermost_setup::vocab::Role::Proxy);
 }
 
 #[test]

@@ -35,12 +35,14 @@ fn wizard_screenshots() {
     );
     shot(&p, "01-preflight");
     p.send(ENTER);
-    p.wait_for(&["Domain · step 1 of 7"], 10);
+    p.wait_for(&["Domain · step 1 of 8"], 10);
     p.type_text(DOMAIN);
     p.wait_for(&["DNS A/AAAA for chat.example.com", "this server:"], 30);
     shot(&p, "02-domain");
     p.send(ENTER);
-    p.wait_for(&["Database · step 2 of 7"], 10);
+    p.wait_for(&["Machines · step 2 of 8", "(•) This server"], 10);
+    p.send(ENTER);
+    p.wait_for(&["Database · step 3 of 8"], 10);
     for _ in 0..3 {
         p.send(DOWN);
     }
@@ -53,13 +55,13 @@ fn wizard_screenshots() {
     p.wait_for(&["matches"], 10);
     shot(&p, "03-database");
     p.send(ENTER);
-    p.wait_for(&["Storage · step 3 of 7", "free space"], 10);
+    p.wait_for(&["Storage · step 4 of 8", "free space"], 10);
     shot(&p, "04-storage");
     p.send(ENTER);
-    p.wait_for(&["Release · step 4 of 7"], 10);
+    p.wait_for(&["Release · step 5 of 8"], 10);
     shot(&p, "05-release");
     p.send(ENTER);
-    p.wait_for(&["Proxy · step 5 of 7"], 10);
+    p.wait_for(&["Proxy · step 6 of 8"], 10);
     // TLS on by default: the focus starts on the Let's Encrypt e-mail.
     p.type_text("ops@example.com");
     p.send(ENTER);
@@ -67,9 +69,9 @@ fn wizard_screenshots() {
     p.wait_for(&["(•) I agree"], 10);
     shot(&p, "06-proxy");
     p.send(ENTER);
-    p.wait_for(&["Admin · step 6 of 7"], 10);
+    p.wait_for(&["Admin · step 7 of 8"], 10);
     p.send(ENTER);
-    p.wait_for(&["Review · step 7 of 7", "Packages (apt-get install"], 20);
+    p.wait_for(&["Review · step 8 of 8", "Packages (apt-get install"], 20);
     shot(&p, "07-review");
     p.send(ENTER);
     p.wait_row(&["packages", "running"], 120);

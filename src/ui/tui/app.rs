@@ -731,7 +731,7 @@ impl App {
                 self.focus = self.draft.fields(Step::Admin).len().saturating_sub(1);
                 cmds
             }
-            KeyCode::Char(c @ '1'..='6') => {
+            KeyCode::Char(c @ '1'..='7') => {
                 let i = usize::from(c as u8 - b'1');
                 self.editing = true;
                 self.go(Step::ALL[i])

@@ -41,6 +41,19 @@ pub enum Field {
     AdminPasswordAgain,
     /// Take over a Mattermost installation found in the chosen directories.
     AdoptExisting,
+    /// One box, or several machines (database, app, proxy).
+    Machines,
+    /// The machines: `NAME ROLE ADDRESS`, comma-separated.
+    MachineList,
+    /// This machine's name in the list (found by its addresses when empty).
+    Node,
+    LicenseFile,
+    /// Object storage as a URL: scheme (TLS or not) and `host[:port]`.
+    S3Url,
+    S3Bucket,
+    S3Region,
+    S3AccessKey,
+    S3Secret,
 }
 
 /// How a field is edited.
@@ -70,8 +83,10 @@ impl Field {
         use Field::*;
         match self {
             DbEngine | DbPasswordMode | Edition | Version | Proxy | Tls | LetsencryptAgree
-            | Admin | AdoptExisting => Kind::Choice,
-            DbPassword | DbPasswordAgain | AdminPassword | AdminPasswordAgain => Kind::Secret,
+            | Admin | AdoptExisting | Machines => Kind::Choice,
+            DbPassword | DbPasswordAgain | AdminPassword | AdminPasswordAgain | S3Secret => {
+                Kind::Secret
+            }
             _ => Kind::Text,
         }
     }
@@ -103,6 +118,15 @@ impl Field {
             AdminPassword => "Password",
             AdminPasswordAgain => "Again",
             AdoptExisting => "Existing Mattermost",
+            Machines => "Machines",
+            MachineList => "Machine list",
+            Node => "This machine",
+            LicenseFile => "License file",
+            S3Url => "Object storage URL",
+            S3Bucket => "Bucket",
+            S3Region => "Region",
+            S3AccessKey => "Access key ID",
+            S3Secret => "Secret key",
         }
     }
 
@@ -159,6 +183,31 @@ impl Field {
             AdminPasswordAgain => "Type the same password again.",
             AdoptExisting => {
                 "Found in the directories above (evidence below). Taking it over gives its files to the mattermost user."
+            }
+            Machines => {
+                "Several: one database machine, app machines running Mattermost, one nginx proxy; the same answers set up each."
+            }
+            MachineList => {
+                "NAME ROLE ADDRESS, comma-separated; roles database, app, proxy; private addresses, e.g. db1 database 10.0.0.10, app1 app 10.0.0.11, web proxy 10.0.0.13"
+            }
+            Node => {
+                "Empty: found by this server's own addresses. Give the name when it has none of them (NAT)."
+            }
+            LicenseFile => {
+                "The Enterprise license (.mattermost-license), needed by more than one app machine: Mattermost's cluster mode."
+            }
+            S3Url => {
+                "S3-compatible storage for uploaded files, e.g. https://s3.eu-west-1.amazonaws.com or http://10.0.0.5:7480. Empty: files on the app machine's disk."
+            }
+            S3Bucket => {
+                "The bucket, created beforehand; the installer never deletes anything in it."
+            }
+            S3Region => "The bucket's region (us-east-1 for most S3-compatible stores).",
+            S3AccessKey => {
+                "The access key of an account that may read, write and delete in the bucket."
+            }
+            S3Secret => {
+                "Kept 0600 like the database password; saved answers keep it in a file of its own."
             }
         }
     }
@@ -233,6 +282,8 @@ pub struct Prefill {
     pub acme_server: Option<String>,
     /// `--acme-ca-bundle`: the PEM bundle certbot trusts for that server.
     pub acme_ca_bundle: Option<PathBuf>,
+    /// This server's own addresses: which of several machines it is.
+    pub addresses: Vec<std::net::IpAddr>,
 }
 
 /// The wizard's values.
@@ -290,7 +341,15 @@ impl Draft {
         t(&mut d, Field::DbUser, "mmuser");
         t(&mut d, Field::InstallDir, "/opt/mattermost");
         t(&mut d, Field::DataDir, "/opt/mattermost/data");
+        t(&mut d, Field::S3Region, "us-east-1");
         for f in [
+            Field::MachineList,
+            Field::Node,
+            Field::LicenseFile,
+            Field::S3Url,
+            Field::S3Bucket,
+            Field::S3AccessKey,
+            Field::S3Secret,
             Field::DbPassword,
             Field::DbPasswordAgain,
             Field::VersionPin,
@@ -353,6 +412,28 @@ impl Draft {
         }
         if let Some(p) = &a.tls_key {
             self.set_text(Field::TlsKey, &p.to_string_lossy());
+        }
+        if !a.machines.is_empty() {
+            self.select(Field::Machines, "several");
+            let list: Vec<String> = a
+                .machines
+                .iter()
+                .map(|m| format!("{} {} {}", m.name, m.role.name(), m.address))
+                .collect();
+            self.set_text(Field::MachineList, &list.join(", "));
+            if let Some(n) = &a.node {
+                self.set_text(Field::Node, n);
+            }
+        }
+        if let Some(l) = &a.license_file {
+            self.set_text(Field::LicenseFile, &l.to_string_lossy());
+        }
+        if let Some(s3) = &a.s3 {
+            self.set_text(Field::S3Url, &s3.base_url());
+            self.set_text(Field::S3Bucket, &s3.bucket);
+            self.set_text(Field::S3Region, &s3.region);
+            self.set_text(Field::S3AccessKey, &s3.access_key_id);
+            self.set_text(Field::S3Secret, s3.secret_access_key.expose());
         }
         if let Some(ad) = &a.admin {
             self.select(Field::Admin, "yes");
@@ -516,6 +597,10 @@ impl Draft {
                 opt("no", "Leave it", "choose other directories"),
                 opt("yes", "Take it over", "its files go to the mattermost user"),
             ],
+            Field::Machines => vec![
+                opt("one", "This server", "database, Mattermost and proxy here"),
+                opt("several", "Several machines", "database, app, proxy"),
+            ],
             _ => Vec::new(),
         }
     }
@@ -558,6 +643,20 @@ impl Draft {
         if f == Field::Tls {
             self.tls_chosen = true;
         }
+        self.chosen(f);
+    }
+
+    /// A choice changed: keep dependent choices in step. Several machines balance
+    /// with nginx (the only proxy the proxy machine supports).
+    fn chosen(&mut self, f: Field) {
+        if f == Field::Machines && self.several() {
+            self.select(Field::Proxy, "nginx");
+        }
+    }
+
+    /// The operator chose several machines.
+    pub fn several(&self) -> bool {
+        self.value(Field::Machines) == "several"
     }
 
     /// The DNS check for the domain came back: unless the operator chose the TLS
@@ -602,6 +701,7 @@ impl Draft {
             i = (i + n).wrapping_add_signed(delta) % n;
             if opts[i].enabled {
                 self.choice.insert(f, i);
+                self.chosen(f);
                 return;
             }
         }
@@ -612,6 +712,13 @@ impl Draft {
         use Field::*;
         match step {
             Step::Domain => vec![Domain],
+            Step::Machines => {
+                let mut v = vec![Machines];
+                if self.several() {
+                    v.extend([MachineList, Node, LicenseFile]);
+                }
+                v
+            }
             Step::Database => {
                 let mut v = vec![DbEngine, DbName, DbUser, DbPasswordMode];
                 if self.value(DbPasswordMode) == "type" {
@@ -621,6 +728,9 @@ impl Draft {
             }
             Step::Storage => {
                 let mut v = vec![InstallDir, DataDir];
+                if self.several() || !self.text(S3Url).trim().is_empty() {
+                    v.extend([S3Url, S3Bucket, S3Region, S3AccessKey, S3Secret]);
+                }
                 if self.adoptable || self.value(AdoptExisting) == "yes" {
                     v.push(AdoptExisting);
                 }
@@ -736,6 +846,7 @@ impl Draft {
         if self.value(Field::AdoptExisting) == "yes" {
             m.insert("adopt_existing".into(), Value::Bool(true));
         }
+        self.topology_json(&mut m);
         // Settings the wizard does not ask about are kept from the earlier install.
         if let Some(saved) = &self.prefill.saved {
             if let Ok(Value::Object(old)) = serde_json::from_str(&saved.to_json_with_secrets()) {
@@ -765,6 +876,133 @@ impl Draft {
         Value::Object(m)
     }
 
+    /// The keys of several machines, object storage and the license.
+    fn topology_json(&self, m: &mut Map<String, Value>) {
+        let text = |f: Field| self.text(f).trim().to_owned();
+        if self.several() {
+            // An entry that is not three words stays a string: validation then
+            // names it (`machines[i] must be an object`), reworded by `wizard_words`.
+            let list: Vec<Value> = self
+                .text(Field::MachineList)
+                .split([',', ';', '\n'])
+                .map(str::trim)
+                .filter(|e| !e.is_empty())
+                .map(
+                    |e| match e.split_whitespace().collect::<Vec<_>>().as_slice() {
+                        [name, role, address] => {
+                            serde_json::json!({"name": name, "role": role, "address": address})
+                        }
+                        _ => Value::String(e.to_owned()),
+                    },
+                )
+                .collect();
+            m.insert("machines".into(), Value::Array(list));
+            if !text(Field::Node).is_empty() {
+                m.insert("node".into(), text(Field::Node).into());
+            }
+        }
+        if !text(Field::LicenseFile).is_empty() {
+            m.insert("license_file".into(), text(Field::LicenseFile).into());
+        }
+        let url = text(Field::S3Url);
+        let s3_fields = [Field::S3Bucket, Field::S3AccessKey, Field::S3Secret];
+        if url.is_empty() && s3_fields.iter().all(|f| self.text(*f).is_empty()) {
+            return;
+        }
+        let (ssl, endpoint) = match url.split_once("://") {
+            Some((scheme, rest)) => (!scheme.eq_ignore_ascii_case("http"), rest),
+            None => (true, url.as_str()),
+        };
+        let endpoint = endpoint.trim_end_matches('/');
+        for (k, v) in [
+            ("s3_endpoint", endpoint.to_owned()),
+            ("s3_bucket", text(Field::S3Bucket)),
+            ("s3_region", text(Field::S3Region)),
+            ("s3_access_key_id", text(Field::S3AccessKey)),
+            (
+                "s3_secret_access_key",
+                self.text(Field::S3Secret).to_owned(),
+            ),
+        ] {
+            if !v.is_empty() {
+                m.insert(k.into(), v.into());
+            }
+        }
+        m.insert("s3_ssl".into(), Value::Bool(ssl));
+    }
+
+    /// The machines as typed, those entries that read as `NAME ROLE ADDRESS`.
+    fn listed_machines(&self) -> Vec<answers::Machine> {
+        use crate::vocab::Role;
+        self.text(Field::MachineList)
+            .split([',', ';', '\n'])
+            .filter_map(
+                |e| match e.split_whitespace().collect::<Vec<_>>().as_slice() {
+                    [name, role, address] => Some(answers::Machine {
+                        name: (*name).to_owned(),
+                        role: match *role {
+                            "database" => Role::Database,
+                            "app" => Role::App,
+                            "proxy" => Role::Proxy,
+                            _ => return None,
+                        },
+                        address: address.parse().ok()?,
+                    }),
+                    _ => None,
+                },
+            )
+            .collect()
+    }
+
+    /// This server among the machines typed so far: named, or found by its address.
+    pub fn this_machine(&self) -> Option<answers::Machine> {
+        if !self.several() {
+            return None;
+        }
+        let listed = self.listed_machines();
+        let name = match self.text(Field::Node).trim() {
+            "" => answers::topology::find_node(&listed, &self.prefill.addresses).ok()?,
+            n => n.to_owned(),
+        };
+        listed.into_iter().find(|m| m.name == name)
+    }
+
+    /// This box among several machines: the one with one of its addresses
+    /// (`Prefill::addresses`), unless the operator named it. Asked of the list as
+    /// typed, so the problem shows on the machines screen even while another
+    /// screen still has one.
+    fn find_node(&self) -> Result<Option<String>, (Option<Field>, FieldError)> {
+        let named = self.text(Field::Node).trim();
+        if !self.several() || !named.is_empty() {
+            return Ok(None);
+        }
+        let listed = self.listed_machines();
+        if listed.is_empty() {
+            return Ok(None);
+        }
+        answers::topology::find_node(&listed, &self.prefill.addresses)
+            .map(Some)
+            .map_err(|problem| {
+                (
+                    Some(Field::Node),
+                    FieldError {
+                        field: Field::Node.label().into(),
+                        // The answers file's advice ("add \"node\"") is the fix below.
+                        problem: problem
+                            .split("; add")
+                            .next()
+                            .unwrap_or_default()
+                            .replace(
+                                "none of machines is this box",
+                                "none of the listed machines is this server",
+                            )
+                            .replace("this box", "this server"),
+                        fix: "type this machine's name as the machine list gives it".into(),
+                    },
+                )
+            })
+    }
+
     /// Validates everything: the answers, or every problem with the field it is about
     /// (`None` for keys no question asks, e.g. a bad --sha256).
     pub fn validate(&self) -> Result<Answers, Vec<(Option<Field>, FieldError)>> {
@@ -787,9 +1025,26 @@ impl Draft {
         if self.value(Field::Admin) == "yes" {
             extra.extend(mismatch(Field::AdminPasswordAgain, Field::AdminPassword));
         }
+        if self.several() && self.text(Field::MachineList).trim().is_empty() {
+            extra.push((
+                Some(Field::MachineList),
+                FieldError {
+                    field: Field::MachineList.label().into(),
+                    problem: "is empty".into(),
+                    fix: "list each machine as NAME ROLE ADDRESS, comma-separated, e.g. db1 database 10.0.0.10, app1 app 10.0.0.11, web proxy 10.0.0.13".into(),
+                },
+            ));
+        }
+        let node = self.find_node().unwrap_or_else(|e| {
+            extra.push(e);
+            None
+        });
         let parsed = answers::from_json(&self.to_json().to_string(), self.prefill.saved.as_ref());
         match parsed {
-            Ok(a) if extra.is_empty() => Ok(a),
+            Ok(mut a) if extra.is_empty() => {
+                a.node = a.node.or(node);
+                Ok(a)
+            }
             Ok(_) => Err(extra),
             Err(invalid) => {
                 let mut all: Vec<(Option<Field>, FieldError)> = invalid
@@ -846,6 +1101,14 @@ impl Draft {
             "admin_email" => AdminEmail,
             "admin_password" => AdminPassword,
             "adopt_existing" => AdoptExisting,
+            k if k.starts_with("machines") => MachineList,
+            "node" => Node,
+            "license_file" => LicenseFile,
+            "s3_endpoint" | "s3_ssl" => S3Url,
+            "s3_bucket" => S3Bucket,
+            "s3_region" => S3Region,
+            "s3_access_key_id" => S3AccessKey,
+            "s3_secret_access_key" => S3Secret,
             _ => return None,
         })
     }
@@ -872,6 +1135,22 @@ fn wizard_words(f: Option<Field>, mut e: FieldError) -> FieldError {
                 None => e.fix,
             };
         }
+        k if k.starts_with("machines") => {
+            e.fix = format!(
+                "{} (each machine: NAME ROLE ADDRESS, comma-separated, e.g. db1 database 10.0.0.10, app1 app 10.0.0.11, web proxy 10.0.0.13)",
+                e.fix
+            );
+            if let Some(at) = machine_at(k) {
+                e.problem = format!("entry {at}: {}", e.problem);
+            }
+        }
+        "s3_endpoint" => {
+            e.fix =
+                "write the URL as https://host[:port] or http://host[:port], without a path".into();
+        }
+        "s3_secret_access_key" => {
+            e.fix = "paste the secret key as the storage provider printed it".into();
+        }
         "letsencrypt_agree_tos" => {
             e.problem = "are not agreed to yet".into();
             e.fix = "read https://letsencrypt.org/repository/ and choose I agree".into();
@@ -894,10 +1173,43 @@ fn wizard_words(f: Option<Field>, mut e: FieldError) -> FieldError {
     e
 }
 
+/// What to do on the other machines, in order.
+pub fn machines_order(a: &crate::answers::Answers) -> String {
+    use crate::vocab::Role;
+    let names = |role| {
+        a.machines_of(role)
+            .map(|m| m.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    format!(
+        "Save the answers at the review and copy them (with their secret files) to each machine. Set up {} first, then {}, then {}: mattermost-setup install --answers FILE --yes on each.",
+        if names(Role::Database).is_empty() {
+            "the database".to_owned()
+        } else {
+            names(Role::Database)
+        },
+        names(Role::App),
+        names(Role::Proxy)
+    )
+}
+
+/// `machines[2].role` → "3" (the entry's position as the operator counts).
+fn machine_at(key: &str) -> Option<usize> {
+    let i: usize = key
+        .strip_prefix("machines[")?
+        .split(']')
+        .next()?
+        .parse()
+        .ok()?;
+    Some(i + 1)
+}
+
 /// The wizard's questions, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Step {
     Domain,
+    Machines,
     Database,
     Storage,
     Release,
@@ -907,8 +1219,9 @@ pub enum Step {
 }
 
 impl Step {
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::Domain,
+        Self::Machines,
         Self::Database,
         Self::Storage,
         Self::Release,
@@ -920,6 +1233,7 @@ impl Step {
     pub fn title(self) -> &'static str {
         match self {
             Self::Domain => "Domain",
+            Self::Machines => "Machines",
             Self::Database => "Database",
             Self::Storage => "Storage",
             Self::Release => "Release",
@@ -1066,6 +1380,138 @@ mod tests {
         );
         let a = d.validate().unwrap();
         assert_eq!(a, saved);
+    }
+
+    fn several(addresses: &[&str]) -> Draft {
+        let mut d = Draft::new(
+            Secret::new("GeneratedPassword0123456789abcdef"),
+            Caps::detect(),
+            Prefill {
+                addresses: addresses.iter().map(|a| a.parse().unwrap()).collect(),
+                ..Prefill::default()
+            },
+        );
+        d.set_text(Field::Domain, "chat.example.com");
+        d.pick(Field::Tls, "none");
+        d.pick(Field::Machines, "several");
+        d
+    }
+
+    #[test]
+    fn several_machines_are_asked_and_this_server_finds_itself_by_its_address() {
+        let mut d = several(&["127.0.0.1", "10.0.0.22"]);
+        assert_eq!(
+            d.value(Field::Proxy),
+            "nginx",
+            "the proxy machine balances with nginx"
+        );
+        assert_eq!(
+            d.fields(Step::Machines),
+            [
+                Field::Machines,
+                Field::MachineList,
+                Field::Node,
+                Field::LicenseFile
+            ]
+        );
+        assert!(d.fields(Step::Storage).contains(&Field::S3Secret));
+        d.set_text(
+            Field::MachineList,
+            "db1 database 10.0.0.10, app1 app 10.0.0.21;app2 app 10.0.0.22,\n web proxy 10.0.0.30",
+        );
+        d.set_text(Field::LicenseFile, "/root/mattermost.mattermost-license");
+        d.set_text(Field::S3Url, "http://10.0.0.5:7480/");
+        d.set_text(Field::S3Bucket, "chat-files");
+        d.set_text(Field::S3AccessKey, "AKID");
+        d.set_text(Field::S3Secret, "s3cr3t/with+chars");
+        let a = d.validate().unwrap();
+        assert_eq!(a.machines.len(), 4);
+        assert_eq!(a.node.as_deref(), Some("app2"));
+        assert_eq!(a.role(), crate::vocab::Role::App);
+        let s3 = a.s3.as_ref().unwrap();
+        assert_eq!(
+            (s3.endpoint.as_str(), s3.ssl, s3.region.as_str()),
+            ("10.0.0.5:7480", false, "us-east-1")
+        );
+        assert_eq!(s3.secret_access_key.expose(), "s3cr3t/with+chars");
+        assert!(machines_order(&a).contains("Set up db1 first, then app1, app2, then web"));
+        // Saved by that install, the answers fill every question again.
+        let again = Draft::new(
+            Secret::new("other-generated-1234"),
+            Caps::detect(),
+            Prefill {
+                saved: Some(a.clone()),
+                ..Prefill::default()
+            },
+        );
+        assert!(again.several());
+        assert_eq!(again.validate().unwrap(), a);
+        // One server: none of it reaches the answers.
+        d.pick(Field::Machines, "one");
+        d.set_text(Field::S3Url, "");
+        d.set_text(Field::S3Bucket, "");
+        d.set_text(Field::S3AccessKey, "");
+        d.set_text(Field::S3Secret, "");
+        d.set_text(Field::LicenseFile, "");
+        let one = d.validate().unwrap();
+        assert!(one.machines.is_empty() && one.s3.is_none() && one.node.is_none());
+    }
+
+    #[test]
+    fn problems_with_the_machines_name_their_field_in_the_wizards_words() {
+        let mut d = several(&["192.168.1.10"]);
+        d.set_text(
+            Field::MachineList,
+            "db1 database 10.0.0.10, app1 10.0.0.21, web proxy 10.0.0.30",
+        );
+        let errs = d.errors_in(&d.fields(Step::Machines));
+        assert_eq!(errs[0].0, Field::MachineList, "{errs:?}");
+        assert!(errs[0].1.problem.starts_with("entry 2: "), "{errs:?}");
+        assert!(errs[0].1.fix.contains("NAME ROLE ADDRESS"), "{errs:?}");
+
+        d.set_text(
+            Field::MachineList,
+            "db1 database 10.0.0.10, app1 app 10.0.0.21, app2 app 10.0.0.22, web proxy 10.0.0.30",
+        );
+        let errs = d.validate().unwrap_err();
+        let on = |f: Field| {
+            errs.iter()
+                .find(|(g, _)| *g == Some(f))
+                .map(|(_, e)| e.clone())
+        };
+        let license = on(Field::LicenseFile).expect("two app machines need the license");
+        assert!(
+            license
+                .fix
+                .contains("events such as new messages do not cross servers")
+        );
+        assert!(on(Field::S3Bucket).is_some(), "{errs:?}");
+        assert!(on(Field::Node).is_some(), "{errs:?}");
+
+        d.set_text(Field::LicenseFile, "/root/mattermost.mattermost-license");
+        d.set_text(Field::S3Url, "https://s3.example.com/some/path");
+        d.set_text(Field::S3Bucket, "chat-files");
+        d.set_text(Field::S3AccessKey, "AKID");
+        d.set_text(Field::S3Secret, "secret");
+        let errs = d.errors_in(&d.fields(Step::Storage));
+        assert_eq!(errs[0].0, Field::S3Url, "{errs:?}");
+        assert!(
+            errs[0].1.fix.starts_with("write the URL as https://"),
+            "{errs:?}"
+        );
+
+        d.set_text(Field::S3Url, "https://s3.example.com");
+        let errs = d.errors_in(&d.fields(Step::Machines));
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert_eq!(errs[0].0, Field::Node);
+        assert_eq!(
+            errs[0].1.problem,
+            "none of the listed machines is this server: its addresses are 192.168.1.10"
+        );
+        d.set_text(Field::Node, "web");
+        assert_eq!(d.validate().unwrap().role(), crate::vocab::Role::Proxy);
+        d.set_text(Field::Node, "web2");
+        assert_eq!(d.errors_in(&[Field::Node])[0].1.field, "This machine");
     }
 
     #[test]

@@ -161,6 +161,9 @@ fn intro(step: Step) -> &'static str {
         Step::Domain => {
             "Which name will people type to reach Mattermost? Its DNS A (and AAAA) record should point at this server."
         }
+        Step::Machines => {
+            "Everything on this server, or a database machine, app machines running Mattermost and an nginx proxy, each set up by this installer with the same answers."
+        }
         Step::Database => {
             "Mattermost keeps messages and settings in a database. The installer creates it, and a user that can log in from this server only."
         }
@@ -371,6 +374,30 @@ fn step_info(app: &App, step: Step, w: usize, theme: Theme) -> Vec<Line<'static>
             )),
             (Some(r), Ok(())) => out.extend(dns_lines(r, w, theme)),
         },
+        Step::Machines if d.several() => {
+            if let Some(m) = d.this_machine() {
+                out.push(Line::styled(
+                    format!(
+                        "{} this server is {} ({}, {})",
+                        theme.sym_ok(),
+                        m.name,
+                        m.role.name(),
+                        m.address
+                    ),
+                    theme.ok(),
+                ));
+            }
+            match d.validate() {
+                Ok(a) => para(&mut out, &super::draft::machines_order(&a), theme.dim(), 0),
+                Err(_) => para(
+                    &mut out,
+                    "Save the answers at the review and copy them to each machine; set up the database machine first, then the app machines, then the proxy.",
+                    theme.dim(),
+                    0,
+                ),
+            }
+        }
+        Step::Machines => {}
         Step::Database => match d.value(Field::DbPasswordMode) {
             "generate" => {
                 out.push(Line::from(vec![
@@ -711,10 +738,37 @@ pub fn review(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         || "none (the first account made in the browser)".to_owned(),
         |ad| format!("{} <{}>, password ********", ad.username, ad.email),
     );
+    let machines = match a.this_machine() {
+        None => "this server only".to_owned(),
+        Some(m) => format!(
+            "this is {} ({}) of {}",
+            m.name,
+            m.role.name(),
+            a.machines
+                .iter()
+                .map(|m| format!("{} {} {}", m.name, m.role.name(), m.address))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let storage = match &a.s3 {
+        None => format!(
+            "install {}, data {}",
+            a.install_dir.display(),
+            a.data_dir.display()
+        ),
+        Some(s3) => format!(
+            "install {}, files in bucket {} at {}",
+            a.install_dir.display(),
+            s3.bucket,
+            s3.base_url()
+        ),
+    };
     let rows = [
         ("1", "Domain", format!("{} → {}", a.domain, a.site_url())),
+        ("2", "Machines", machines),
         (
-            "2",
+            "3",
             "Database",
             format!(
                 "{}, database {}, user {}, password {pw}",
@@ -723,21 +777,13 @@ pub fn review(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
                 a.db_user
             ),
         ),
-        (
-            "3",
-            "Storage",
-            format!(
-                "install {}, data {}",
-                a.install_dir.display(),
-                a.data_dir.display()
-            ),
-        ),
-        ("4", "Release", release),
-        ("5", "Proxy", format!("{}, {tls}", a.proxy.name())),
-        ("6", "Admin", admin),
+        ("4", "Storage", storage),
+        ("5", "Release", release),
+        ("6", "Proxy", format!("{}, {tls}", a.proxy.name())),
+        ("7", "Admin", admin),
     ];
     lines.push(Line::styled(
-        "Answers (press 1-6 to change a step)".to_owned(),
+        "Answers (press 1-7 to change a step)".to_owned(),
         theme.bold(),
     ));
     for (n, name, value) in rows {

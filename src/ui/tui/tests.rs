@@ -343,6 +343,40 @@ fn screen_domain() {
 }
 
 #[test]
+fn screen_machines() {
+    let mut a = at(Step::Machines);
+    assert_eq!(a.draft.fields(Step::Machines), [Field::Machines]);
+    snap("machines_one", &a);
+    a.draft.caps = Caps {
+        nginx: true,
+        letsencrypt: true,
+        existing_tls: true,
+    };
+    a.update(key(KeyCode::Right)); // Several machines
+    assert_eq!(a.draft.value(Field::Proxy), "nginx");
+    // Enter goes to the list, which needs an answer, then to this machine's name:
+    // none of the machines has this box's addresses (none are known here).
+    a.update(key(KeyCode::Enter));
+    assert_eq!(a.focused(), Some(Field::MachineList));
+    typed(
+        &mut a,
+        "db1 database 10.0.0.10, app1 app 10.0.0.21, web proxy 10.0.0.30",
+    );
+    a.update(key(KeyCode::Enter));
+    assert_eq!(a.focused(), Some(Field::Node));
+    a.update(key(KeyCode::Enter));
+    assert_eq!(a.screen, Screen::Wizard(Step::Machines));
+    snap("machines_several_unknown_node", &a);
+    typed(&mut a, "app1");
+    snap("machines_several", &a);
+    a.update(key(KeyCode::Enter));
+    assert_eq!(a.screen, Screen::Wizard(Step::Database));
+    let json = a.draft.to_json();
+    assert_eq!(json["machines"][1]["role"], "app");
+    assert_eq!(json["node"], "app1");
+}
+
+#[test]
 fn screen_database() {
     snap("database_generated", &at(Step::Database));
     let mut a = at(Step::Database);
@@ -832,12 +866,12 @@ fn the_dns_check_preselects_lets_encrypt_now_or_later() {
 }
 
 /// The keypresses of a default install with TLS, besides typing the domain and the
-/// e-mail: Enter on preflight, the domain, the database, the storage and the release
-/// screens; on the proxy screen (the focus starts on the e-mail) Enter, Space to
+/// e-mail: Enter on preflight, the domain, the machines, the database, the storage
+/// and the release screens; on the proxy screen (the focus starts on the e-mail) Enter, Space to
 /// agree to the terms, Enter; Enter on the admin screen; Enter to install on the
 /// review; Enter to leave the end screen. The PTY test counts the same on a fresh box.
 #[test]
-fn a_default_tls_install_takes_eleven_keys_besides_the_domain_and_the_email() {
+fn a_default_tls_install_takes_twelve_keys_besides_the_domain_and_the_email() {
     let mut a = tls_app(Ok(points_here()));
     let mut keys = 1; // Enter on preflight (in tls_app)
     let mut press = |a: &mut App, code: KeyCode| {
@@ -845,7 +879,7 @@ fn a_default_tls_install_takes_eleven_keys_besides_the_domain_and_the_email() {
         a.update(key(code))
     };
     press(&mut a, KeyCode::Enter);
-    for step in [Step::Database, Step::Storage, Step::Release] {
+    for step in [Step::Machines, Step::Database, Step::Storage, Step::Release] {
         assert_eq!(a.screen, Screen::Wizard(step));
         if step == Step::Storage {
             a.update(Msg::Disk(DiskInfo {
@@ -888,7 +922,7 @@ fn a_default_tls_install_takes_eleven_keys_besides_the_domain_and_the_email() {
         elapsed: Duration::from_secs(60),
     })));
     assert_eq!(press(&mut a, KeyCode::Enter), vec![Cmd::Quit]);
-    assert_eq!(keys, 11);
+    assert_eq!(keys, 12);
 }
 
 /// The domain points elsewhere: the proxy screen says what it resolves to and what
@@ -897,7 +931,7 @@ fn a_default_tls_install_takes_eleven_keys_besides_the_domain_and_the_email() {
 #[test]
 fn tls_later_is_explained_on_the_proxy_review_and_end_screens() {
     let mut a = tls_app(Ok(points_elsewhere()));
-    for _ in 0..4 {
+    for _ in 0..5 {
         a.update(key(KeyCode::Enter));
         if a.screen == Screen::Wizard(Step::Storage) {
             a.update(Msg::Disk(DiskInfo {

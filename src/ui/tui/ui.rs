@@ -119,14 +119,14 @@ fn footer_line(app: &App, theme: Theme) -> Line<'static> {
             if app.reviewed.is_some() {
                 vec![
                     "Enter install",
-                    "1-6 edit",
+                    "1-7 edit",
                     "s save answers",
                     "↑↓ PgDn scroll",
                     "Esc back",
                     "q quit",
                 ]
             } else {
-                vec!["1-6 edit", "Esc back", "q quit"]
+                vec!["1-7 edit", "Esc back", "q quit"]
             }
         }
         Screen::Wizard(_) => vec![
@@ -206,6 +206,9 @@ fn modal(frame: &mut Frame, area: Rect, m: &Modal, app: &App, theme: Theme) {
                         ),
                         theme.bold(),
                     ));
+                    if let Some(a) = app.reviewed.as_ref().filter(|a| !a.machines.is_empty()) {
+                        l.push(Line::raw(super::draft::machines_order(a)));
+                    }
                     l.push(Line::styled("any key closes", theme.dim()));
                 }
                 Some(Err(e)) => {

@@ -602,6 +602,11 @@ impl super::Answers {
         matches!(self.role(), Role::All | Role::Proxy)
     }
 
+    /// `ClusterSettings.ClusterName`: the answers' `cluster_name`, or "mattermost".
+    pub fn cluster(&self) -> &str {
+        self.cluster_name.as_deref().unwrap_or("mattermost")
+    }
+
     /// Mattermost's cluster mode: more than one app machine.
     pub fn clustered(&self) -> bool {
         self.machines_of(Role::App).count() > 1

@@ -253,6 +253,11 @@ fn head_exchange(s: &mut (impl Read + Write), request: &str) -> std::io::Result<
     parse_head(&buf)
 }
 
+/// Whether something accepts TCP connections at `addr` (within the usual deadline).
+pub fn tcp_open(addr: SocketAddr) -> std::io::Result<()> {
+    connect(addr).map(drop)
+}
+
 fn connect(addr: SocketAddr) -> std::io::Result<TcpStream> {
     let s = TcpStream::connect_timeout(&addr, TIMEOUT)?;
     s.set_read_timeout(Some(TIMEOUT))?;

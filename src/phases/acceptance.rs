@@ -164,6 +164,7 @@ impl Phase for Acceptance {
         if let Some(s3) = &a.s3 {
             checks.extend(super::objectstore::checks(ctx.host, s3, P));
         }
+        checks.extend(super::cluster::checks(ctx.host, a, P));
         checks.extend(unit_checks(ctx, P, "mattermost.service")?);
         Ok(checks)
     }

@@ -4,6 +4,7 @@
 
 pub mod acceptance;
 pub mod admin;
+pub mod cluster;
 pub mod database;
 pub mod firewall;
 pub mod housekeeping;

@@ -558,15 +558,7 @@ fn config_edits(a: &Answers) -> Vec<ConfigEdit> {
         let address = Value::from(m.address.to_string());
         edits.extend([
             e("ClusterSettings", "Enable", Value::from(true)),
-            e(
-                "ClusterSettings",
-                "ClusterName",
-                Value::from(
-                    a.cluster_name
-                        .clone()
-                        .unwrap_or_else(|| "mattermost".into()),
-                ),
-            ),
+            e("ClusterSettings", "ClusterName", Value::from(a.cluster())),
             e(
                 "ClusterSettings",
                 "GossipPort",

@@ -261,6 +261,26 @@ fn four_machines_install_from_one_answers_file_and_survive_an_app_machine_going_
         );
         status_ok(b);
     }
+    // Each app machine sees both in the cluster: registered by the servers in
+    // ClusterDiscovery, their gossip ports answering across the firewall.
+    for (b, me, other, other_addr) in [
+        (app1, format!("app1 ({APP1})"), "app2", APP2),
+        (app2, format!("app2 ({APP2})"), "app1", APP1),
+    ] {
+        let t = status_ok(b);
+        for (mark, name) in [
+            ("✓ ok", format!("{me} is a member of cluster mattermost")),
+            (
+                "✓ ok",
+                format!("app machine {other} ({other_addr}) in cluster mattermost"),
+            ),
+        ] {
+            assert!(
+                t.lines().any(|l| l.starts_with(mark) && l.contains(&name)),
+                "{name}: {t}"
+            );
+        }
+    }
 
     // Must-show 2: one app machine stops; the proxy answers through the other within
     // 10 s; started again (a reboot: its firewall and service come back), it rejoins.
@@ -283,6 +303,14 @@ fn four_machines_install_from_one_answers_file_and_survive_an_app_machine_going_
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
     assert!(served, "the proxy did not serve through app2 within 10 s");
+    // app2 says so, as a warning: its own status still passes.
+    let t = status_ok(app2);
+    assert!(
+        t.lines().any(|l| l.starts_with("! warn")
+            && l.contains(&format!("app machine app1 ({APP1}) in cluster"))
+            && l.trim_end().ends_with("does not answer")),
+        "{t}"
+    );
     app1.reboot();
     net.link(app1, &format!("{APP1}/24"));
     let mut rejoined = false;

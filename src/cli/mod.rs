@@ -2,6 +2,7 @@
 
 pub mod backup;
 pub mod bench;
+pub mod driver;
 pub mod generate;
 pub mod install;
 pub mod plan;

@@ -127,7 +127,7 @@ pub fn run(args: &Args) -> Outcome {
         }
         return plain(prefill(args));
     }
-    match tui::run(prefill(args), crate::lifecycle::UNFINISHED) {
+    match tui::run(prefill(args), &engine_driver) {
         Ok(report) => finish(&report),
         Err(e) => {
             eprintln!("(plain prompts: the full-screen wizard could not start: {e})");
@@ -136,10 +136,15 @@ pub fn run(args: &Args) -> Outcome {
     }
 }
 
+/// The engine behind either front end, over the system host.
+fn engine_driver(sink: crate::events::EventSink) -> Box<dyn crate::ui::driver::Driver> {
+    super::driver::EngineDriver::boxed(sink, crate::lifecycle::UNFINISHED)
+}
+
 /// The plain wizard, its end as the exit code: 0 installed, 1 nothing changed or the
 /// install stopped, 2 it could not go on.
 fn plain(prefill: Prefill) -> Outcome {
-    let (code, log) = match crate::ui::prompts::run(prefill, crate::lifecycle::UNFINISHED) {
+    let (code, log) = match crate::ui::prompts::run(prefill, &engine_driver) {
         Ended::NothingChanged => (1, None),
         Ended::Refused { log } => (2, Some(log)),
         Ended::Installed { log } => (0, Some(log)),

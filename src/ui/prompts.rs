@@ -10,11 +10,12 @@ use inquire::validator::Validation;
 use inquire::{InquireError, Password, PasswordDisplayMode, Select, Text};
 
 use crate::answers::{self, Answers, SAVED_ANSWERS, Secret};
-use crate::engine::{self, Unfinished, evidence_line};
+use crate::engine::evidence_line;
 use crate::host::Host;
 use crate::phases::Level;
 use crate::plan::{self, Plan};
 use crate::probes::{dns, system};
+use crate::ui::driver::{Driver, MakeDriver};
 use crate::ui::plain;
 use crate::ui::tui::draft::{Caps, Draft, Field, Kind, Prefill, Step, strength};
 
@@ -448,9 +449,10 @@ fn nothing_changed() -> Ended {
 
 /// The plain wizard, from preflight to the installed server.
 #[allow(clippy::too_many_lines)]
-pub fn run(prefill: Prefill, unfinished: Unfinished) -> Ended {
+pub fn run(prefill: Prefill, make: MakeDriver<'_>) -> Ended {
     let style = Style::detect();
-    let host = Host::system(plain::sink(false));
+    let driver = make(plain::sink(false));
+    let host = driver.host();
     host.note_quiet(&format!(
         "mattermost-setup {} plain wizard",
         env!("CARGO_PKG_VERSION")
@@ -466,7 +468,7 @@ pub fn run(prefill: Prefill, unfinished: Unfinished) -> Ended {
         "mattermost-setup {}: preflight (read-only)",
         env!("CARGO_PKG_VERSION")
     );
-    let checks = crate::ui::tui::preflight(&host, &d);
+    let checks = crate::ui::tui::preflight(&*driver, &d);
     for c in &checks {
         println!("  {}", evidence_line(c));
         if c.level == Level::Fail {
@@ -491,7 +493,7 @@ pub fn run(prefill: Prefill, unfinished: Unfinished) -> Ended {
         .collect();
     loop {
         for step in std::mem::take(&mut steps) {
-            if let Err(e) = ask_step(&mut d, step, &host, style) {
+            if let Err(e) = ask_step(&mut d, step, host, style) {
                 eprintln!("{e}");
                 return nothing_changed();
             }
@@ -510,7 +512,7 @@ pub fn run(prefill: Prefill, unfinished: Unfinished) -> Ended {
                 continue;
             }
         };
-        print!("{}", review(&answers, &host));
+        print!("{}", review(&answers, host));
         let choices = [
             "Install now",
             "Save the answers (for an unattended replay)",
@@ -526,7 +528,7 @@ pub fn run(prefill: Prefill, unfinished: Unfinished) -> Ended {
             }
         };
         match choice {
-            Some(0) => return install(&host, &answers, unfinished),
+            Some(0) => return install(&*driver, &answers),
             Some(1) => {
                 let path = match style {
                     Style::Editor => Text::new("Save to:")
@@ -583,14 +585,13 @@ pub fn run(prefill: Prefill, unfinished: Unfinished) -> Ended {
     }
 }
 
-fn install(host: &Host, a: &Answers, unfinished: Unfinished) -> Ended {
+fn install(driver: &dyn Driver, a: &Answers) -> Ended {
+    let log = driver.host().log_path().to_owned();
     let plan = match Plan::new(a) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("version: {e}");
-            return Ended::Refused {
-                log: host.log_path().to_owned(),
-            };
+            return Ended::Refused { log };
         }
     };
     println!(
@@ -598,37 +599,31 @@ fn install(host: &Host, a: &Answers, unfinished: Unfinished) -> Ended {
         plan.release.version,
         plan.release.edition,
         plan.site_url,
-        host.log_path().display()
+        log.display()
     );
-    let started = std::time::Instant::now();
-    match engine::install(host, a, &plan, unfinished) {
-        Ok(reports) => {
-            let changed = reports.iter().filter(|r| r.changed).count();
-            let url = crate::phases::tls::public_url_now(host, a, &plan);
+    match driver.install(a, &crate::vocab::Cancel::default()) {
+        Ok(s) => {
             println!(
-                "\nMattermost is up at {} ({} phases verified, {changed} changed, {:.1}s).\n\
+                "\nMattermost is up at {} ({} phases verified, {} changed, {:.1}s).\n\
                  Answers (with the database password, mode 600): {SAVED_ANSWERS}\n\
                  Next: open {} and create the first account; it becomes the system admin.",
-                url,
-                reports.len(),
-                started.elapsed().as_secs_f64(),
-                url
+                s.url,
+                s.phases,
+                s.changed,
+                s.elapsed.as_secs_f64(),
+                s.url
             );
-            if let Some(t) = crate::ui::tui::tls_pending(host, a, &plan) {
+            if let Some(t) = &s.tls_pending {
                 println!("{t}");
             }
-            Ended::Installed {
-                log: host.log_path().to_owned(),
-            }
+            Ended::Installed { log }
         }
-        Err(e) => {
+        Err(f) => {
             println!(
                 "\nThe install stopped in phase {}. Nothing verified so far was undone; fix the cause and run mattermost-setup again to continue.",
-                e.phase
+                f.phase
             );
-            Ended::Failed {
-                log: host.log_path().to_owned(),
-            }
+            Ended::Failed { log }
         }
     }
 }

@@ -406,3 +406,42 @@ fn an_allow_of_the_door_lints_outside_the_host_is_named() {
         ]
     );
 }
+
+/// Issue 10, target 5: the front ends (`src/ui`) collect answers and render events;
+/// `cli` alone makes the host and runs the engine, handing them a `Driver`. Outside
+/// their tests, no file of theirs makes a host, runs a phase or an engine lifecycle.
+#[test]
+fn front_ends_neither_make_the_host_nor_run_the_engine() {
+    const RUNS: [&str; 9] = [
+        "Host::system",
+        "Host::new",
+        "read_only_host",
+        "engine::install",
+        "install_with",
+        "engine::status",
+        "engine::repair",
+        "Ctx::new",
+        "lifecycle::",
+    ];
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/ui");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    assert!(files.len() > 5, "{files:?}");
+    let mut found = Vec::new();
+    for f in &files {
+        let text = fs::read_to_string(f).unwrap();
+        let code = text.split("#[cfg(test)]").next().unwrap_or("");
+        for (i, line) in code.lines().enumerate() {
+            for r in RUNS {
+                if line.contains(r) && !line.trim_start().starts_with("//") {
+                    found.push(format!("{}:{}: {}", f.display(), i + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "front ends running the box themselves:\n{}",
+        found.join("\n")
+    );
+}

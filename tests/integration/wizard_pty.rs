@@ -23,6 +23,7 @@ pub const ENTER: &str = "\r";
 pub const DOWN: &str = "\x1b[B";
 pub const RIGHT: &str = "\x1b[C";
 pub const UP: &str = "\x1b[A";
+pub const LEFT: &str = "\x1b[D";
 pub const CTRL_C: &str = "\x03";
 pub const CTRL_U: &str = "\x15";
 

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use crate::support::freshbox;
 use crate::wizard_freshbox::{DOMAIN, prepared_box, wizard};
-use crate::wizard_pty::{DOWN, ENTER, RIGHT};
+use crate::wizard_pty::{DOWN, ENTER, LEFT, RIGHT, UP};
 
 #[test]
 #[ignore = "generates screenshots/; run scripts/screenshots.sh"]
@@ -41,6 +41,23 @@ fn wizard_screenshots() {
     shot(&p, "02-domain");
     p.send(ENTER);
     p.wait_for(&["Machines · step 2 of 8", "(•) This server"], 10);
+    // What several machines look like, then back to this server only.
+    p.send(RIGHT);
+    p.send(DOWN);
+    p.type_text(
+        "db1 database 10.0.0.10, app1 app 10.0.0.21, app2 app 10.0.0.22, web proxy 10.0.0.30",
+    );
+    p.send(DOWN);
+    p.type_text("app1");
+    p.send(DOWN);
+    p.type_text("/root/mattermost.mattermost-license");
+    p.wait_for(&["this server is app1 (app, 10.0.0.21)"], 10);
+    shot(&p, "02b-machines");
+    for _ in 0..3 {
+        p.send(UP);
+    }
+    p.send(LEFT);
+    p.wait_for(&["(•) This server"], 10);
     p.send(ENTER);
     p.wait_for(&["Database · step 3 of 8"], 10);
     for _ in 0..3 {

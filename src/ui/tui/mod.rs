@@ -37,12 +37,12 @@ use app::{App, Cmd, DiskInfo, Msg, Outcome, RunFailure, RunSummary};
 use draft::{Caps, Draft, Prefill};
 use theme::Theme;
 
-use crate::answers::{self, Answers, SavedFiles, Secret};
-use crate::engine::{self, Cancel};
-use crate::host::Host;
-use crate::phases::{Check, Ctx, Phase, PhaseId};
+use crate::answers::{self, SavedFiles, Secret};
+use crate::phases::{Check, PhaseId};
 use crate::plan::{self, Plan};
 use crate::probes::{dns, system};
+use crate::ui::driver::{Driver, MakeDriver};
+use crate::vocab::Cancel;
 
 /// How the wizard ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,8 +60,9 @@ pub struct Report {
     pub saved: Option<SavedFiles>,
 }
 
-/// Runs the preflight probe with answers as complete as the draft allows.
-pub fn preflight(host: &Host, draft: &Draft) -> Vec<Check> {
+/// The preflight probe (through the driver) with answers as complete as the draft
+/// allows.
+pub fn preflight(driver: &dyn Driver, draft: &Draft) -> Vec<Check> {
     let mut json = draft.to_json();
     if let Some(obj) = json.as_object_mut() {
         let domain = obj.get("domain").and_then(|d| d.as_str()).unwrap_or("");
@@ -75,18 +76,10 @@ pub fn preflight(host: &Host, draft: &Draft) -> Vec<Check> {
             None,
         )
     });
-    let a = match a {
-        Ok(a) => a,
-        Err(e) => return vec![Check::fail(PhaseId::Preflight, "answers", e.to_string())],
-    };
-    let plan = match Plan::new(&a) {
-        Ok(p) => p,
-        Err(e) => return vec![Check::fail(PhaseId::Preflight, "plan", e)],
-    };
-    let ctx = Ctx::new(host, &a, &plan);
-    crate::phases::preflight::Preflight
-        .probe(&ctx)
-        .unwrap_or_else(|e| vec![Check::fail(PhaseId::Preflight, "probe", e.cause)])
+    match a {
+        Ok(a) => driver.preflight(&a),
+        Err(e) => vec![Check::fail(PhaseId::Preflight, "answers", e.to_string())],
+    }
 }
 
 /// Free space for a data directory (or its nearest existing parent), and whether
@@ -111,75 +104,12 @@ pub fn measure(install: &std::path::Path, path: PathBuf, adopt: bool) -> DiskInf
     }
 }
 
-/// Runs the install; the result as the dashboard's message.
-pub fn install(
-    host: &Host,
-    a: &Answers,
-    cancel: &Cancel,
-    unfinished: engine::Unfinished,
-) -> Result<RunSummary, RunFailure> {
-    let started = Instant::now();
-    let plan = Plan::new(a).map_err(|e| RunFailure {
-        phase: PhaseId::Preflight,
-        cause: format!("version: {e}"),
-        fix: Some("pin a version from the bundled table, or give --sha256".into()),
-    })?;
-    match engine::install_with(host, a, &plan, cancel, unfinished) {
-        Ok(reports) => Ok(RunSummary {
-            url: crate::phases::tls::public_url_now(host, a, &plan),
-            tls_pending: tls_pending(host, a, &plan),
-            phases: reports.len(),
-            changed: reports.iter().filter(|r| r.changed).count(),
-            elapsed: started.elapsed(),
-        }),
-        Err(e) => Err(RunFailure {
-            phase: e.phase,
-            cause: e.error.cause,
-            fix: e.error.fix,
-        }),
-    }
-}
-
-/// After an install with Let's Encrypt that got no certificate (the domain does not
-/// point here yet, or the CA refused): why, and how the certificate comes later.
-pub fn tls_pending(host: &Host, a: &Answers, plan: &Plan) -> Option<String> {
-    if a.tls != crate::answers::Tls::Letsencrypt
-        || crate::phases::tls::public_url_now(host, a, plan).starts_with("https://")
-    {
-        return None;
-    }
-    let r = dns::check(host, &a.domain);
-    let why = if r.resolved.is_empty() {
-        format!("{} has no A/AAAA record yet.", a.domain)
-    } else if r.verdict() == dns::Verdict::PointsHere {
-        // The name is right: the CA refused, or was not reachable; its words.
-        let ctx = crate::phases::Ctx::new(host, a, plan);
-        crate::phases::tls::load_state(&ctx)
-            .deferred
-            .unwrap_or_else(|| "the certificate was not obtained.".to_owned())
-    } else {
-        format!(
-            "{} resolves to {}, not to this server.",
-            a.domain,
-            r.resolved
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
-    };
-    Some(format!(
-        "No certificate yet: {} Once {} points here, run `sudo mattermost-setup repair`: it obtains the certificate and switches the site to https.",
-        why.trim_end(),
-        a.domain
-    ))
-}
-
 /// The full-screen wizard, from preflight to the end screen. Errors only when the
 /// terminal cannot be set up (the caller then falls back to plain prompts).
-pub fn run(prefill: Prefill, unfinished: engine::Unfinished) -> std::io::Result<Report> {
+pub fn run(prefill: Prefill, make: MakeDriver<'_>) -> std::io::Result<Report> {
     let (tx, rx) = mpsc::channel::<Msg>();
-    let host = Host::system(event::engine_sink(tx.clone()));
+    let driver = make(event::engine_sink(tx.clone()));
+    let host = driver.host();
     host.note_quiet(&format!(
         "mattermost-setup {} wizard",
         env!("CARGO_PKG_VERSION")
@@ -220,12 +150,12 @@ pub fn run(prefill: Prefill, unfinished: engine::Unfinished) -> std::io::Result<
     let result = std::thread::scope(|s| -> std::io::Result<()> {
         s.spawn(|| event::input_loop(&tx, &stop, start));
         {
-            let (tx, host, draft) = (tx.clone(), &host, app.draft.clone());
+            let (tx, driver, draft) = (tx.clone(), &*driver, app.draft.clone());
             s.spawn(move || {
-                let _ = tx.send(Msg::Preflight(preflight(host, &draft)));
+                let _ = tx.send(Msg::Preflight(preflight(driver, &draft)));
             });
         }
-        let local = dns::local_addresses(&host);
+        let local = dns::local_addresses(host);
         let outcome = (|| -> std::io::Result<()> {
             terminal.draw(|f| ui::draw(f, &app, theme))?;
             while let Ok(first) = rx.recv() {
@@ -259,7 +189,7 @@ pub fn run(prefill: Prefill, unfinished: engine::Unfinished) -> std::io::Result<
                         Cmd::RenderPlan(a) => {
                             let text = Plan::new(&a).map_or_else(
                                 |e| format!("no plan: {e}"),
-                                |p| plan::render_text(&p, &host),
+                                |p| plan::render_text(&p, host),
                             );
                             let _ = tx.send(Msg::PlanText(text));
                         }
@@ -276,10 +206,9 @@ pub fn run(prefill: Prefill, unfinished: engine::Unfinished) -> std::io::Result<
                         }
                         Cmd::Install(a) => {
                             cancel = Cancel::default();
-                            let (tx, host, cancel) = (tx.clone(), &host, cancel.clone());
+                            let (tx, driver, cancel) = (tx.clone(), &*driver, cancel.clone());
                             s.spawn(move || {
-                                let r = install(host, &a, &cancel, unfinished);
-                                let _ = tx.send(Msg::Finished(r));
+                                let _ = tx.send(Msg::Finished(driver.install(&a, &cancel)));
                             });
                         }
                         Cmd::Cancel => {

@@ -91,6 +91,93 @@ fn a_dumb_terminal_transcript_of_the_whole_wizard_has_no_escape_byte() {
     assert_eq!(escapes, 0, "{escapes} escape bytes in:\n{transcript:?}");
 }
 
+/// Several machines with bare-text prompts: the machines' questions, this machine's
+/// name asked again until it is one of the list, the object storage secret read
+/// without echo, and answers saved for every machine.
+#[test]
+fn a_dumb_terminal_asks_for_several_machines() {
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("cluster.json");
+    let mut cmd = CommandBuilder::new(mirror::installer());
+    cmd.env("TERM", "dumb");
+    cmd.env("LANG", "C.UTF-8");
+    cmd.cwd(dir.path());
+    let mut p = Pty::spawn(cmd, 24, 80);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let (mut seen, mut nexts, mut nodes) = (0, 0, 0);
+    while let Some((chunk, len)) = next_prompt(&p, seen, deadline) {
+        seen = len;
+        let prompt = chunk.rsplit('\n').next().unwrap_or("").to_owned();
+        let reply = if prompt.starts_with("Domain") {
+            "chat.example.com"
+        } else if prompt.starts_with("Choose") && chunk.contains("Machines:") {
+            "2"
+        } else if prompt.starts_with("Machine list") {
+            "db1 database 192.0.2.10, app1 app 192.0.2.21, web proxy 192.0.2.30"
+        } else if prompt.starts_with("This machine") {
+            // First an empty answer: none of the addresses is this machine's.
+            nodes += 1;
+            if nodes == 1 { "" } else { "app1" }
+        } else if prompt.starts_with("Object storage URL") {
+            "https://s3.example.com"
+        } else if prompt.starts_with("Bucket") {
+            "chat-files"
+        } else if prompt.starts_with("Access key ID") {
+            "AKIDEXAMPLE"
+        } else if prompt.starts_with("Secret key") {
+            "s3cr3t/with+chars"
+        } else if prompt.starts_with("Let's Encrypt e-mail") {
+            "ops@example.com"
+        } else if prompt.starts_with("Choose") && chunk.contains("Terms of service:") {
+            "2"
+        } else if prompt.starts_with("Save to:") {
+            saved.to_str().unwrap()
+        } else if chunk.lines().any(|l| l.starts_with("Next:")) {
+            nexts += 1;
+            if nexts == 1 { "2" } else { "4" }
+        } else {
+            ""
+        };
+        p.send(&format!("{reply}\r"));
+        if nexts == 2 {
+            break;
+        }
+    }
+    let code = p.wait_exit(30);
+    let transcript = String::from_utf8_lossy(&p.raw()).into_owned();
+    assert_eq!(code, 1, "{transcript}");
+    assert_eq!(
+        nodes, 2,
+        "this machine's name was not asked again:\n{transcript}"
+    );
+    assert!(
+        transcript.contains("none of the listed machines is this server"),
+        "{transcript}"
+    );
+    assert!(
+        transcript.contains("this is app1 (app) of 3"),
+        "{transcript}"
+    );
+    assert!(
+        transcript.contains("Set up db1 first, then app1, then web"),
+        "{transcript}"
+    );
+    assert!(
+        !transcript.contains("s3cr3t"),
+        "the secret was echoed:\n{transcript}"
+    );
+    let json = std::fs::read_to_string(&saved).unwrap_or_else(|e| panic!("{e}\n{transcript}"));
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["machines"][0]["name"], "db1", "{json}");
+    assert_eq!(v["s3_endpoint"], "s3.example.com", "{json}");
+    assert_eq!(v["proxy"], "nginx", "{json}");
+    assert!(!json.contains("s3cr3t"), "{json}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("cluster.s3-secret")).unwrap(),
+        "s3cr3t/with+chars\n"
+    );
+}
+
 /// SIGTERM and SIGHUP (a shutdown, a dropped ssh session) while the full screen is
 /// open: the terminal is restored (the alternate screen left, raw mode off) and the
 /// program exits promptly instead of dying in raw mode.

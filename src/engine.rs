@@ -15,6 +15,10 @@ use crate::state::Journal;
 use crate::state::journal::PhaseState;
 pub use crate::vocab::Cancel;
 
+#[path = "engine_steps.rs"]
+pub mod steps;
+pub use steps::{StepFailure, Steps, run_steps};
+
 /// How one phase went.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PhaseReport {

@@ -21,246 +21,328 @@ pub struct Report {
 /// without confirmation.
 const PRESERVED: [&str; 4] = ["config", "logs", "plugins", "data"];
 
+/// Uninstalls as [`Uninstall`]'s steps, run by the engine (journaled; a run cut
+/// short is continued by the next).
 pub fn uninstall(host: &Host, a: &Answers, purge: bool) -> Result<Report, PhaseError> {
-    let own = Ownership::load_checked(host)?;
-    let mut r = Report::default();
-    let unit = PathBuf::from(plan::UNIT_PATH);
+    let mut u = Uninstall::new(host, a, purge)?;
+    crate::engine::run_steps(host, &mut u, &crate::vocab::Cancel::default())
+        .map_err(|f| f.error)?;
+    Ok(u.report)
+}
 
-    // The retention job and its copy of this program.
-    r.removed
-        .extend(crate::phases::housekeeping::remove(host, &own)?);
+/// The uninstall as a step list. Each step removes what is still there of its part
+/// and says what it removed or kept; run again, it finds nothing left to remove.
+pub struct Uninstall<'a> {
+    a: &'a Answers,
+    purge: bool,
+    own: Ownership,
+    pub report: Report,
+}
 
-    // The service (not on the database or proxy machine of several).
-    if a.runs_mattermost() {
-        // Said as it happened: a unit that would not stop is not reported as stopped.
-        let out = host.probe(&Cmd::new(
-            "systemctl",
-            &["disable", "--now", "mattermost.service"],
-        ))?;
-        let active = host
-            .probe(&Cmd::new(
-                "systemctl",
-                &["is-active", "--quiet", "mattermost.service"],
-            ))?
-            .success();
-        if active {
-            return Err(PhaseError::new(format!(
-                "mattermost.service did not stop (systemctl disable --now: {}); the service, its unit and the sites were left in place",
-                format!("{}{}", out.stdout, out.stderr).trim()
-            ))
-            .fix("stop it by hand (`systemctl stop mattermost`; `journalctl -u mattermost` says why it does not), then run uninstall again"));
+impl<'a> Uninstall<'a> {
+    /// Reads the ownership record: a damaged one stops before any step.
+    pub fn new(host: &Host, a: &'a Answers, purge: bool) -> Result<Self, PhaseError> {
+        Ok(Self {
+            a,
+            purge,
+            own: Ownership::load_checked(host)?,
+            report: Report::default(),
+        })
+    }
+}
+
+impl crate::engine::Steps for Uninstall<'_> {
+    fn command(&self) -> &'static str {
+        "uninstall"
+    }
+
+    fn steps(&self) -> Vec<&'static str> {
+        vec![
+            "retention job",
+            "service",
+            "proxy site",
+            "firewall",
+            "files",
+            "program files",
+            "database",
+            "system user",
+            "leftovers",
+            // Last: the answers and the ownership record say what the steps before
+            // it remove, should a run be cut short.
+            "bookkeeping",
+        ]
+    }
+
+    fn run(&mut self, host: &Host, step: &'static str) -> Result<(), PhaseError> {
+        let (a, purge, own) = (self.a, self.purge, &self.own);
+        let r = &mut self.report;
+        match step {
+            "retention job" => {
+                // The retention job and its copy of this program.
+                r.removed
+                    .extend(crate::phases::housekeeping::remove(host, &own)?);
+            }
+            "service" => {
+                let unit = PathBuf::from(plan::UNIT_PATH);
+                // The service (not on the database or proxy machine of several).
+                if a.runs_mattermost() {
+                    // Said as it happened: a unit that would not stop is not reported as stopped.
+                    let out = host.probe(&Cmd::new(
+                        "systemctl",
+                        &["disable", "--now", "mattermost.service"],
+                    ))?;
+                    let active = host
+                        .probe(&Cmd::new(
+                            "systemctl",
+                            &["is-active", "--quiet", "mattermost.service"],
+                        ))?
+                        .success();
+                    if active {
+                        return Err(PhaseError::new(format!(
+                        "mattermost.service did not stop (systemctl disable --now: {}); the service, its unit and the sites were left in place",
+                        format!("{}{}", out.stdout, out.stderr).trim()
+                    ))
+                    .fix("stop it by hand (`systemctl stop mattermost`; `journalctl -u mattermost` says why it does not), then run uninstall again"));
+                    }
+                    r.removed.push(if out.success() {
+                        "mattermost.service stopped and disabled".into()
+                    } else {
+                        format!(
+                            "mattermost.service stopped (disable reported: {})",
+                            format!("{}{}", out.stdout, out.stderr).trim()
+                        )
+                    });
+                }
+                if own.files.contains_key(&unit) && host.path(&unit).exists() {
+                    host.backup(&unit)?;
+                    host.remove_file(&unit).map_err(|e| {
+                        PhaseError::new(format!("cannot remove {}: {e}", unit.display()))
+                    })?;
+                    host.run(&Cmd::new("systemctl", &["daemon-reload"]))?;
+                    r.removed.push(format!("{} (backed up)", unit.display()));
+                }
+            }
+            "proxy site" => {
+                // The proxy sites; then the Apache modules the install enabled, unless another
+                // site uses them (below).
+                if own.did_create("apache_site", APACHE_SITE) {
+                    let _ = host.probe(&Cmd::new("a2dissite", &["-q", APACHE_SITE]));
+                    r.removed
+                        .push(format!("Apache site {APACHE_SITE} disabled"));
+                }
+                let nginx_link =
+                    PathBuf::from(format!("/etc/nginx/sites-enabled/{}", plan::NGINX_SITE));
+                if own.did_create("nginx_site", plan::NGINX_SITE)
+                    && host.path(&nginx_link).is_symlink()
+                {
+                    host.remove_file(&nginx_link).map_err(|e| {
+                        PhaseError::new(format!("cannot remove {}: {e}", nginx_link.display()))
+                    })?;
+                    r.removed
+                        .push(format!("nginx site {} disabled", plan::NGINX_SITE));
+                }
+            }
+            "firewall" => {
+                // The firewall table of a database or app machine: unloaded before its unit goes.
+                let firewall = PathBuf::from(crate::plan::firewall::UNIT_PATH);
+                if own.files.contains_key(&firewall) && host.path(&firewall).exists() {
+                    let _ = host.probe(&Cmd::new(
+                        "systemctl",
+                        &["disable", "--now", crate::plan::firewall::UNIT],
+                    ));
+                    r.removed.push(format!(
+                        "firewall table inet {} (unloaded)",
+                        crate::plan::firewall::TABLE
+                    ));
+                }
+                if a.role() == crate::vocab::Role::Database {
+                    r.kept.push(format!(
+                    "PostgreSQL's listening and TLS settings, its certificate in {} and the pg_hba.conf block: the app machines still use them",
+                    crate::phases::database::server::CERT_DIR
+                ));
+                }
+            }
+            "files" => {
+                // Every other whole file the tool wrote (vhosts, nginx site, certbot hook and
+                // drop-in, ...): backed up, then removed. Bookkeeping and answers are handled below.
+                for path in own.files.keys() {
+                    let keep = path.starts_with(STATE_DIR)
+                        || path == Path::new(crate::answers::SAVED_ANSWERS);
+                    if keep || !host.path(path).is_file() {
+                        continue;
+                    }
+                    host.backup(path)?;
+                    host.remove_file(path).map_err(|e| {
+                        PhaseError::new(format!("cannot remove {}: {e}", path.display()))
+                    })?;
+                    r.removed.push(format!("{} (backed up)", path.display()));
+                }
+                let _ = host.probe(&Cmd::new("systemctl", &["daemon-reload"]));
+                if let Some(mods) = own.created.get("apache_module") {
+                    let m = crate::phases::proxy::apache::disable_unused(host, mods, &[])?;
+                    if !m.disabled.is_empty() {
+                        r.removed.push(format!(
+                            "Apache modules enabled by the install: {} (disabled)",
+                            m.disabled.join(" ")
+                        ));
+                    }
+                    for (module, why) in m.kept {
+                        r.kept.push(format!(
+                            "Apache module {module} enabled by the install ({why})"
+                        ));
+                    }
+                }
+                if host
+                    .probe(&Cmd::new("apache2ctl", &["configtest"]))
+                    .is_ok_and(|o| o.success())
+                {
+                    let _ = host.probe(&Cmd::new("systemctl", &["reload", "apache2.service"]));
+                }
+                if host
+                    .probe(&Cmd::new("nginx", &["-t", "-q"]))
+                    .is_ok_and(|o| o.success())
+                {
+                    let _ = host.probe(&Cmd::new("systemctl", &["reload", "nginx.service"]));
+                }
+                if host
+                    .path(Path::new("/etc/letsencrypt/live"))
+                    .join(&a.domain)
+                    .exists()
+                {
+                    r.kept.push(format!(
+                    "the certificate for {} in /etc/letsencrypt (a later install reuses it; `certbot delete --cert-name {}` removes it)",
+                    a.domain, a.domain
+                ));
+                }
+            }
+            "program files" => {
+                // The program files; the operator's data stays unless purged.
+                let install = &a.install_dir;
+                let install_key = install.to_string_lossy().into_owned();
+                if own.did_create("directory", &install_key) && host.path(install).exists() {
+                    if purge {
+                        remove_tree(host, install, r)?;
+                    } else {
+                        remove_program_files(host, install, r)?;
+                    }
+                } else if purge && own.manages_dir(&install_key) && host.path(install).exists() {
+                    empty_tree(host, install, r)?;
+                } else {
+                    r.kept.push(format!(
+                        "{} (it existed before mattermost-setup)",
+                        install.display()
+                    ));
+                }
+                let data_key = a.data_dir.to_string_lossy().into_owned();
+                if !a.data_dir.starts_with(install) || !purge {
+                    if purge && own.did_create("directory", &data_key) {
+                        remove_tree(host, &a.data_dir, r)?;
+                    } else if purge && own.manages_dir(&data_key) && host.path(&a.data_dir).exists()
+                    {
+                        empty_tree(host, &a.data_dir, r)?;
+                    } else if host.path(&a.data_dir).exists() {
+                        r.kept
+                            .push(format!("data directory {}", a.data_dir.display()));
+                    }
+                }
+            }
+            "database" => {
+                // The database.
+                if purge {
+                    purge_database(host, a, &own, r)?;
+                } else {
+                    r.kept.push(format!(
+                        "database {} and its user {} ({})",
+                        a.db_name,
+                        a.db_user,
+                        a.db_engine.name()
+                    ));
+                }
+            }
+            "system user" => {
+                // The system user owns the kept files: it goes only with them.
+                if purge
+                    && own.did_create("user", plan::SERVICE_USER)
+                    && host.lookup_user(plan::SERVICE_USER).is_some()
+                {
+                    host.run(&Cmd::new("userdel", &[plan::SERVICE_USER]))?;
+                    r.removed
+                        .push(format!("system user {}", plan::SERVICE_USER));
+                } else if host.lookup_user(plan::SERVICE_USER).is_some() {
+                    r.kept.push(format!(
+                        "system user {} (owns the kept files)",
+                        plan::SERVICE_USER
+                    ));
+                }
+            }
+            "bookkeeping" => {
+                if let Some(pkgs) = own.created.get("package") {
+                    r.kept.push(format!(
+                    "packages installed by mattermost-setup: {} (apt-get purge them if nothing else needs them; purging the database server deletes its data)",
+                    pkgs.iter().cloned().collect::<Vec<_>>().join(" ")
+                ));
+                }
+
+                // Bookkeeping: the release is gone; answers stay with the data (they hold the
+                // database password) unless purged. An unfinished restore is abandoned with the
+                // install it was making.
+                for f in ["release.json", "journal.json", "restore.json"] {
+                    let p = Path::new(STATE_DIR).join(f);
+                    let _ = host.remove_file(&p);
+                }
+                if purge {
+                    let _ = host.remove_file(Path::new(crate::answers::SAVED_ANSWERS));
+                    let _ = host.remove_file(Path::new(crate::state::ownership::PATH));
+                    let _ = host.remove_file(Path::new(crate::state::ownership::PREVIOUS));
+                    r.removed.push(format!(
+                        "{} and the ownership record",
+                        crate::answers::SAVED_ANSWERS
+                    ));
+                } else {
+                    r.kept.push(format!(
+                        "{} (the database password; a later install reuses it)",
+                        crate::answers::SAVED_ANSWERS
+                    ));
+                    r.kept.push(format!(
+                        "{} (what mattermost-setup created, for a later install or uninstall)",
+                        crate::state::ownership::PATH
+                    ));
+                }
+            }
+            "leftovers" => {
+                // What upgrades, downloads and changes left behind: backups (some with old
+                // passwords), database dumps, the tarball cache, previous and failed release
+                // trees. Purged with the data; otherwise listed.
+                for (path, what) in leftovers(host, &a.install_dir) {
+                    if purge {
+                        remove_path(host, &path)?;
+                        host.note(&format!("[uninstall] removed {}", path.display()));
+                        r.removed.push(format!("{} ({what})", path.display()));
+                    } else {
+                        r.kept.push(format!("{} ({what})", path.display()));
+                    }
+                }
+                if host.path(Path::new(crate::host::log::LOG_DIR)).exists() {
+                    r.kept.push(format!(
+                        "{} (the run logs, passwords redacted; this run's log is there too)",
+                        crate::host::log::LOG_DIR
+                    ));
+                }
+            }
+            _ => {}
         }
-        r.removed.push(if out.success() {
-            "mattermost.service stopped and disabled".into()
-        } else {
-            format!(
-                "mattermost.service stopped (disable reported: {})",
-                format!("{}{}", out.stdout, out.stderr).trim()
-            )
-        });
-    }
-    if own.files.contains_key(&unit) && host.path(&unit).exists() {
-        host.backup(&unit)?;
-        host.remove_file(&unit)
-            .map_err(|e| PhaseError::new(format!("cannot remove {}: {e}", unit.display())))?;
-        host.run(&Cmd::new("systemctl", &["daemon-reload"]))?;
-        r.removed.push(format!("{} (backed up)", unit.display()));
+        Ok(())
     }
 
-    // The proxy sites; then the Apache modules the install enabled, unless another
-    // site uses them (below).
-    if own.did_create("apache_site", APACHE_SITE) {
-        let _ = host.probe(&Cmd::new("a2dissite", &["-q", APACHE_SITE]));
-        r.removed
-            .push(format!("Apache site {APACHE_SITE} disabled"));
-    }
-    let nginx_link = PathBuf::from(format!("/etc/nginx/sites-enabled/{}", plan::NGINX_SITE));
-    if own.did_create("nginx_site", plan::NGINX_SITE) && host.path(&nginx_link).is_symlink() {
-        host.remove_file(&nginx_link)
-            .map_err(|e| PhaseError::new(format!("cannot remove {}: {e}", nginx_link.display())))?;
-        r.removed
-            .push(format!("nginx site {} disabled", plan::NGINX_SITE));
-    }
-    // The firewall table of a database or app machine: unloaded before its unit goes.
-    let firewall = PathBuf::from(crate::plan::firewall::UNIT_PATH);
-    if own.files.contains_key(&firewall) && host.path(&firewall).exists() {
-        let _ = host.probe(&Cmd::new(
-            "systemctl",
-            &["disable", "--now", crate::plan::firewall::UNIT],
-        ));
-        r.removed.push(format!(
-            "firewall table inet {} (unloaded)",
-            crate::plan::firewall::TABLE
-        ));
-    }
-    if a.role() == crate::vocab::Role::Database {
-        r.kept.push(format!(
-            "PostgreSQL's listening and TLS settings, its certificate in {} and the pg_hba.conf block: the app machines still use them",
-            crate::phases::database::server::CERT_DIR
-        ));
-    }
-    // Every other whole file the tool wrote (vhosts, nginx site, certbot hook and
-    // drop-in, ...): backed up, then removed. Bookkeeping and answers are handled below.
-    for path in own.files.keys() {
-        let keep = path.starts_with(STATE_DIR) || path == Path::new(crate::answers::SAVED_ANSWERS);
-        if keep || !host.path(path).is_file() {
-            continue;
+    /// With the data purged: the tool's directories go once nothing else is in them.
+    fn after(&mut self, host: &Host) -> Result<(), PhaseError> {
+        if self.purge {
+            for dir in [STATE_DIR, ANSWERS_DIR] {
+                let _ = host.remove_dir(Path::new(dir));
+            }
         }
-        host.backup(path)?;
-        host.remove_file(path)
-            .map_err(|e| PhaseError::new(format!("cannot remove {}: {e}", path.display())))?;
-        r.removed.push(format!("{} (backed up)", path.display()));
+        Ok(())
     }
-    let _ = host.probe(&Cmd::new("systemctl", &["daemon-reload"]));
-    if let Some(mods) = own.created.get("apache_module") {
-        let m = crate::phases::proxy::apache::disable_unused(host, mods, &[])?;
-        if !m.disabled.is_empty() {
-            r.removed.push(format!(
-                "Apache modules enabled by the install: {} (disabled)",
-                m.disabled.join(" ")
-            ));
-        }
-        for (module, why) in m.kept {
-            r.kept.push(format!(
-                "Apache module {module} enabled by the install ({why})"
-            ));
-        }
-    }
-    if host
-        .probe(&Cmd::new("apache2ctl", &["configtest"]))
-        .is_ok_and(|o| o.success())
-    {
-        let _ = host.probe(&Cmd::new("systemctl", &["reload", "apache2.service"]));
-    }
-    if host
-        .probe(&Cmd::new("nginx", &["-t", "-q"]))
-        .is_ok_and(|o| o.success())
-    {
-        let _ = host.probe(&Cmd::new("systemctl", &["reload", "nginx.service"]));
-    }
-    if host
-        .path(Path::new("/etc/letsencrypt/live"))
-        .join(&a.domain)
-        .exists()
-    {
-        r.kept.push(format!(
-            "the certificate for {} in /etc/letsencrypt (a later install reuses it; `certbot delete --cert-name {}` removes it)",
-            a.domain, a.domain
-        ));
-    }
-
-    // The program files; the operator's data stays unless purged.
-    let install = &a.install_dir;
-    let install_key = install.to_string_lossy().into_owned();
-    if own.did_create("directory", &install_key) && host.path(install).exists() {
-        if purge {
-            remove_tree(host, install, &mut r)?;
-        } else {
-            remove_program_files(host, install, &mut r)?;
-        }
-    } else if purge && own.manages_dir(&install_key) && host.path(install).exists() {
-        empty_tree(host, install, &mut r)?;
-    } else {
-        r.kept.push(format!(
-            "{} (it existed before mattermost-setup)",
-            install.display()
-        ));
-    }
-    let data_key = a.data_dir.to_string_lossy().into_owned();
-    if !a.data_dir.starts_with(install) || !purge {
-        if purge && own.did_create("directory", &data_key) {
-            remove_tree(host, &a.data_dir, &mut r)?;
-        } else if purge && own.manages_dir(&data_key) && host.path(&a.data_dir).exists() {
-            empty_tree(host, &a.data_dir, &mut r)?;
-        } else if host.path(&a.data_dir).exists() {
-            r.kept
-                .push(format!("data directory {}", a.data_dir.display()));
-        }
-    }
-
-    // The database.
-    if purge {
-        purge_database(host, a, &own, &mut r)?;
-    } else {
-        r.kept.push(format!(
-            "database {} and its user {} ({})",
-            a.db_name,
-            a.db_user,
-            a.db_engine.name()
-        ));
-    }
-
-    // The system user owns the kept files: it goes only with them.
-    if purge
-        && own.did_create("user", plan::SERVICE_USER)
-        && host.lookup_user(plan::SERVICE_USER).is_some()
-    {
-        host.run(&Cmd::new("userdel", &[plan::SERVICE_USER]))?;
-        r.removed
-            .push(format!("system user {}", plan::SERVICE_USER));
-    } else if host.lookup_user(plan::SERVICE_USER).is_some() {
-        r.kept.push(format!(
-            "system user {} (owns the kept files)",
-            plan::SERVICE_USER
-        ));
-    }
-
-    if let Some(pkgs) = own.created.get("package") {
-        r.kept.push(format!(
-            "packages installed by mattermost-setup: {} (apt-get purge them if nothing else needs them; purging the database server deletes its data)",
-            pkgs.iter().cloned().collect::<Vec<_>>().join(" ")
-        ));
-    }
-
-    // Bookkeeping: the release is gone; answers stay with the data (they hold the
-    // database password) unless purged. An unfinished restore is abandoned with the
-    // install it was making.
-    for f in ["release.json", "journal.json", "restore.json"] {
-        let p = Path::new(STATE_DIR).join(f);
-        let _ = host.remove_file(&p);
-    }
-    if purge {
-        let _ = host.remove_file(Path::new(crate::answers::SAVED_ANSWERS));
-        let _ = host.remove_file(Path::new(crate::state::ownership::PATH));
-        let _ = host.remove_file(Path::new(crate::state::ownership::PREVIOUS));
-        r.removed.push(format!(
-            "{} and the ownership record",
-            crate::answers::SAVED_ANSWERS
-        ));
-        for dir in [STATE_DIR, ANSWERS_DIR] {
-            // Only when nothing else is left in them.
-            let _ = host.remove_dir(Path::new(dir));
-        }
-    } else {
-        r.kept.push(format!(
-            "{} (the database password; a later install reuses it)",
-            crate::answers::SAVED_ANSWERS
-        ));
-        r.kept.push(format!(
-            "{} (what mattermost-setup created, for a later install or uninstall)",
-            crate::state::ownership::PATH
-        ));
-    }
-
-    // What upgrades, downloads and changes left behind: backups (some with old
-    // passwords), database dumps, the tarball cache, previous and failed release
-    // trees. Purged with the data; otherwise listed.
-    for (path, what) in leftovers(host, install) {
-        if purge {
-            remove_path(host, &path)?;
-            host.note(&format!("[uninstall] removed {}", path.display()));
-            r.removed.push(format!("{} ({what})", path.display()));
-        } else {
-            r.kept.push(format!("{} ({what})", path.display()));
-        }
-    }
-    if host.path(Path::new(crate::host::log::LOG_DIR)).exists() {
-        r.kept.push(format!(
-            "{} (the run logs, passwords redacted; this run's log is there too)",
-            crate::host::log::LOG_DIR
-        ));
-    }
-    Ok(r)
 }
 
 /// Where the saved answers live.

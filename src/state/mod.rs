@@ -10,6 +10,7 @@
 pub mod installed;
 pub mod journal;
 pub mod ownership;
+pub mod steps;
 
 use std::path::PathBuf;
 

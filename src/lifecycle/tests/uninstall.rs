@@ -146,6 +146,73 @@ fn a_damaged_ownership_record_stops_uninstall_before_anything_changes() {
     assert!(b.exists("/opt/mattermost/bin/mattermost"));
 }
 
+/// Uninstall is a step list the engine runs: a purge cut short in a step (here the
+/// system user would not go) keeps its journal; the next run says where the last
+/// one stopped, goes through the steps again (those done find nothing left) and
+/// finishes, its journal and the tool's directories gone.
+#[test]
+fn a_purge_cut_short_is_continued_by_the_next_run() {
+    let a = answers(r#""proxy": "nginx""#);
+    let b = FakeBox::converged(&a);
+    script(&b);
+    b.reply(
+        "userdel",
+        &["mattermost"],
+        crate::host::fake::fail(
+            8,
+            "userdel: user mattermost is currently used by process 4242",
+        ),
+    );
+    let e = uninstall(&b.host, &a, true).unwrap_err();
+    assert!(e.cause.contains("currently used by process"), "{}", e.cause);
+    let j = crate::state::steps::StepJournal::load(&b.host).expect("the journal stays");
+    assert_eq!(j.command, "uninstall");
+    assert!(
+        j.stopped().starts_with("in step system user (failed"),
+        "{}",
+        j.stopped()
+    );
+    // What came before the step is done; the answers and the record still say what
+    // is left.
+    assert!(!b.exists("/opt/mattermost"));
+    assert!(b.exists("/etc/mattermost-setup/answers.json"));
+    assert!(b.exists("/var/lib/mattermost-setup/ownership.json"));
+
+    b.reply("userdel", &["mattermost"], ok(""));
+    b.clear_calls();
+    let r = uninstall(&b.host, &a, true).unwrap();
+    let warned: Vec<String> = b
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            crate::events::Event::Warning { message } => Some(message),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        warned.iter().any(|w| w.contains("the previous `uninstall`")
+            && w.contains("stopped in step system user")
+            && w.contains("this run continues it")),
+        "{warned:?}"
+    );
+    assert!(b.ran("userdel mattermost"));
+    // Steps done before find nothing left: the unit file is not removed twice.
+    assert!(
+        !r.removed
+            .iter()
+            .any(|l| l.contains("mattermost.service (backed up)")),
+        "{:?}",
+        r.removed
+    );
+    assert!(
+        r.removed.iter().any(|l| l == "system user mattermost"),
+        "{:?}",
+        r.removed
+    );
+    assert!(!b.exists("/var/lib/mattermost-setup/steps.json"));
+    assert!(!b.exists("/etc/mattermost-setup/answers.json"));
+}
+
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {

@@ -80,7 +80,7 @@ impl crate::engine::Steps for Uninstall<'_> {
             "retention job" => {
                 // The retention job and its copy of this program.
                 r.removed
-                    .extend(crate::phases::housekeeping::remove(host, &own)?);
+                    .extend(crate::phases::housekeeping::remove(host, own)?);
             }
             "service" => {
                 let unit = PathBuf::from(plan::UNIT_PATH);
@@ -249,7 +249,7 @@ impl crate::engine::Steps for Uninstall<'_> {
             "database" => {
                 // The database.
                 if purge {
-                    purge_database(host, a, &own, r)?;
+                    purge_database(host, a, own, r)?;
                 } else {
                     r.kept.push(format!(
                         "database {} and its user {} ({})",

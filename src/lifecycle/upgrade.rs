@@ -608,6 +608,16 @@ fn finish_commit(host: &Host, r: &UpgradeRecord) -> Result<(), PhaseError> {
 /// unpack left beside `install` (nothing of the operator's was in it yet: the record
 /// is written before anything moves). Returns what was done.
 pub fn recover(host: &Host, install: &Path) -> Result<Option<String>, PhaseError> {
+    let done = recover_record(host, install)?;
+    if done.is_some() {
+        // What the interrupted upgrade's step journal says is settled now.
+        crate::state::steps::StepJournal::forget(host, "upgrade")
+            .map_err(|e| PhaseError::from(crate::state::StateError::Write(e)))?;
+    }
+    Ok(done)
+}
+
+fn recover_record(host: &Host, install: &Path) -> Result<Option<String>, PhaseError> {
     let Some(r) = read_record(host)? else {
         let staging = upgrade_staging(install);
         if host.path(&staging).exists() {
@@ -721,192 +731,329 @@ pub fn leftovers(host: &Host, install: &Path) -> Vec<crate::phases::Check> {
     checks
 }
 
-/// The upgrade itself. `answers` are the saved answers with `version` set to the target.
+/// The upgrade itself, as [`Upgrade`]'s steps run by the engine. `answers` are the
+/// saved answers with `version` set to the target.
 pub fn upgrade(host: &Host, answers: &Answers, cancel: &Cancel) -> Result<Outcome, PhaseError> {
-    crate::engine::register_secrets(host, answers);
-    let install = answers.install_dir.clone();
-    if let Some(msg) = recover(host, &install)? {
-        (host.events())(crate::events::Event::Warning { message: msg });
-    }
-    let plan = Plan::new(answers).map_err(PhaseError::new)?;
-    let to = plan.release.version;
-    let ctx = crate::phases::Ctx::new(host, answers, &plan);
-    let from = crate::phases::mattermost::binary_version(&ctx).ok_or_else(|| {
-        PhaseError::new(format!("no Mattermost found in {}", install.display()))
-            .fix("run install first")
-    })?;
-    let config_path = install.join("config/config.json");
-    let config: serde_json::Value = host
-        .read(&config_path)?
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or_else(|| {
-            PhaseError::new(format!("{} is missing or not JSON", config_path.display()))
-        })?;
-    let pg_major = if answers.db_engine == DbEngine::Postgresql {
-        host.probe(&Cmd::as_user(
-            "postgres",
-            "psql",
-            &["-X", "-A", "-t", "-c", "SHOW server_version_num"],
-        ))
-        .ok()
-        .and_then(|o| o.stdout.trim().parse::<u32>().ok())
-        .map(|n| n / 10000)
-    } else {
-        None
-    };
-    requirements(answers, from, to, pg_major, &config)?;
-    host.note(&format!("[upgrade] {from} -> {to}: requirements met"));
+    let mut u = Upgrade::new(answers, cancel);
+    crate::engine::run_steps(host, &mut u, cancel).map_err(|f| f.error)?;
+    u.outcome
+        .ok_or_else(|| PhaseError::new("the upgrade ended without committing"))
+}
 
-    // Nothing changes on the box before the new release is here and verified.
-    let tarball = fetch::fetch(host, &plan.release, cancel)?;
-    let backup_dir = PathBuf::from(crate::host::BACKUP_DIR)
-        .join(format!("upgrade-{from}-to-{to}-{}", now_stamp()));
-    let dump = dump_database(host, answers, &backup_dir, from)?;
-    host.run(&Cmd::new(
-        "cp",
-        &[
-            "-a",
-            "--",
-            &host.path(&install.join("config")).to_string_lossy(),
-            &host.path(&backup_dir.join("config")).to_string_lossy(),
-        ],
-    ))?;
-    host.note(&format!(
-        "[upgrade] database dumped to {}, config saved in {}",
-        dump.display(),
-        backup_dir.display()
-    ));
+/// The upgrade as a step list: requirements, fetch, dump, stage, switch, health
+/// gate, commit. Nothing on the box changes before the switch; from the switch on,
+/// the upgrade record (`UPGRADE_RECORD`) says how to undo or finish it, and the next
+/// run of any command does ([`recover`]). Each step hands the next what it made.
+pub struct Upgrade<'a> {
+    answers: &'a Answers,
+    cancel: Cancel,
+    plan: Option<Plan>,
+    from: Option<Version>,
+    tarball: Option<PathBuf>,
+    dump: Option<PathBuf>,
+    /// The unpacked release, in its staging directory.
+    staged: Option<(PathBuf, PathBuf)>,
+    record: Option<UpgradeRecord>,
+    pub outcome: Option<Outcome>,
+}
 
-    let staging_rel = upgrade_staging(&install);
-    host.note(&format!(
-        "[upgrade] unpacking {to} into {}",
-        staging_rel.display()
-    ));
-    let new_tree = unpack::unpack(host, &tarball, &staging_rel)?;
-    let box_new_tree = staging_rel.join(new_tree.file_name().unwrap_or_default());
-    host.note(&format!("[upgrade] {to} unpacked; switching"));
-
-    // Switch: stop, move the operator's directories into the new tree, swap trees.
-    // The record goes to disk first: a run killed from here on is rolled back by the
-    // next run (`recover`), with every preserved directory put back.
-    let real_install = host.path(&install);
-    let data_inside = answers.data_dir.starts_with(&install);
-    let previous = install.with_file_name(format!(
-        "{}-{from}.previous",
-        install
-            .file_name()
-            .map_or_else(|| "mattermost".into(), |n| n.to_string_lossy().into_owned())
-    ));
-    let record = UpgradeRecord {
-        from: from.to_string(),
-        to: to.to_string(),
-        install: install.clone(),
-        previous: previous.clone(),
-        new_tree: staging_rel.join("mattermost"),
-        data_inside,
-        stage: Stage::Switching,
-        dump: Some(dump.clone()),
-        db_engine: Some(answers.db_engine),
-        db_name: Some(answers.db_name.clone()),
-        edition: plan.release.edition.to_owned(),
-        sha256: crate::phases::mattermost::signature::recorded_sha256(&plan.release, &tarball)
-            .map_err(|e| PhaseError::new(format!("cannot read {}: {e}", tarball.display())))?,
-        answers_version: Some(answers.version.to_string()),
-        answers_sha256: answers.sha256.clone(),
-    };
-    write_record(host, &record)?;
-    if let Err(e) = stop_service(host) {
-        remove_record(host)?;
-        return Err(e);
-    }
-    host.note(
-        "[upgrade] moving config, logs, plugins, client/plugins and data into the new release",
-    );
-    let moved = move_preserved(host, &install, &box_new_tree, data_inside, true)?;
-    host.note("[upgrade] preserved directories moved; swapping the release trees");
-    if host.path(&previous).exists() {
-        let aside = previous.with_extension(format!("previous-{}", now_stamp()));
-        host.rename(&previous, &aside)
-            .map_err(io("cannot set aside", &previous))?;
-    }
-    host.rename(&install, &previous)
-        .map_err(io("cannot rename", &install))?;
-    host.rename(&box_new_tree, &install)
-        .map_err(io("cannot move the new release to", &install))?;
-    let _ = host.remove_dir_all(&staging_rel);
-    let record = UpgradeRecord {
-        new_tree: install.clone(),
-        ..record
-    };
-    write_record(host, &record)?;
-    host.note(&format!(
-        "[upgrade] switched: {} is {to}, {} keeps {from}; moved {}",
-        install.display(),
-        previous.display(),
-        moved.join(", ")
-    ));
-    if let Some((uid, gid)) = host.lookup_user(SERVICE_USER) {
-        // Never through a symbolic link the service account may have planted.
-        let done = crate::phases::mattermost::dirs::chown_tree(&real_install, uid, gid)
-            .map_err(io("cannot set the owner of", &install))?;
-        host.note(&format!(
-            "[upgrade] ownership set to mattermost on {} entries",
-            done.fixed
-        ));
-    }
-
-    // Health gate. From the start on, the new release may migrate the database: a
-    // rollback from here restores the dump.
-    let record = UpgradeRecord {
-        stage: Stage::Started,
-        ..record
-    };
-    write_record(host, &record)?;
-    host.note(&format!("[upgrade] starting {to}"));
-    let gate = start_unit(host, cancel).and_then(|()| wait_healthy(to, cancel));
-    match gate {
-        Ok(evidence) => {
-            host.note(&format!("[upgrade] {to} is healthy: {evidence}"));
-            // The commit point: one atomic write. Before it, the next run rolls the
-            // upgrade back (dump restored); after it, the next run finishes it.
-            let record = UpgradeRecord {
-                stage: Stage::Committed,
-                ..record
-            };
-            write_record(host, &record)?;
-            host.note("[upgrade] commit 1/3: the upgrade is recorded as done");
-            finish_commit(host, &record)?;
-            Ok(Outcome {
-                from,
-                to,
-                dump,
-                previous_tree: previous,
-            })
+impl<'a> Upgrade<'a> {
+    pub fn new(answers: &'a Answers, cancel: &Cancel) -> Self {
+        Self {
+            answers,
+            cancel: cancel.clone(),
+            plan: None,
+            from: None,
+            tarball: None,
+            dump: None,
+            staged: None,
+            record: None,
+            outcome: None,
         }
-        Err(why) => {
-            host.note(&format!(
-                "[upgrade] {to} failed its health check ({why}); rolling back to {from}"
-            ));
-            let done = roll_back(host, &record, "failed")?;
-            let back = wait_healthy(from, cancel);
-            let state = match &back {
-                Ok(ev) => format!("Mattermost {from} is running again ({ev})"),
-                Err(e) => format!("Mattermost {from} was restored but does not answer yet ({e})"),
-            };
-            let db = done.restored.map_or_else(
-                || format!("the database dump is {}", dump.display()),
-                |d| {
-                    format!(
-                        "the database was restored from {} (taken before the upgrade)",
-                        d.display()
-                    )
-                },
-            );
-            Err(PhaseError::new(format!(
-                "Mattermost {to} failed its health check: {why}. Rolled back: {state}; {db}{}.",
-                kept_list(&done.kept)
+    }
+
+    fn plan(&self) -> Result<&Plan, PhaseError> {
+        self.plan
+            .as_ref()
+            .ok_or_else(|| PhaseError::new("the upgrade's steps ran out of order"))
+    }
+
+    fn from(&self) -> Result<Version, PhaseError> {
+        self.from
+            .ok_or_else(|| PhaseError::new("the upgrade's steps ran out of order"))
+    }
+
+    fn taken<T: Clone>(v: Option<&T>) -> Result<T, PhaseError> {
+        v.cloned()
+            .ok_or_else(|| PhaseError::new("the upgrade's steps ran out of order"))
+    }
+
+    /// Requirements checked before anything is touched; an interrupted upgrade is
+    /// finished or rolled back first.
+    fn requirements(&mut self, host: &Host) -> Result<(), PhaseError> {
+        let answers = self.answers;
+        crate::engine::register_secrets(host, answers);
+        let install = answers.install_dir.clone();
+        if let Some(msg) = recover(host, &install)? {
+            (host.events())(crate::events::Event::Warning { message: msg });
+        }
+        let plan = Plan::new(answers).map_err(PhaseError::new)?;
+        let to = plan.release.version;
+        let from = crate::phases::mattermost::binary_version(&crate::phases::Ctx::new(
+            host, answers, &plan,
+        ))
+        .ok_or_else(|| {
+            PhaseError::new(format!("no Mattermost found in {}", install.display()))
+                .fix("run install first")
+        })?;
+        let config_path = install.join("config/config.json");
+        let config: serde_json::Value = host
+            .read(&config_path)?
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .ok_or_else(|| {
+                PhaseError::new(format!("{} is missing or not JSON", config_path.display()))
+            })?;
+        let pg_major = if answers.db_engine == DbEngine::Postgresql {
+            host.probe(&Cmd::as_user(
+                "postgres",
+                "psql",
+                &["-X", "-A", "-t", "-c", "SHOW server_version_num"],
             ))
-            .fix("read the logs/mattermost.log of the kept release and the log of this run; fix the cause, then run upgrade again"))
+            .ok()
+            .and_then(|o| o.stdout.trim().parse::<u32>().ok())
+            .map(|n| n / 10000)
+        } else {
+            None
+        };
+        requirements(answers, from, to, pg_major, &config)?;
+        host.note(&format!("[upgrade] {from} -> {to}: requirements met"));
+        self.plan = Some(plan);
+        self.from = Some(from);
+        Ok(())
+    }
+
+    /// Nothing changes on the box before the new release is here and verified.
+    fn fetch(&mut self, host: &Host) -> Result<(), PhaseError> {
+        self.tarball = Some(fetch::fetch(host, &self.plan()?.release, &self.cancel)?);
+        Ok(())
+    }
+
+    /// The database dumped and the config saved (stop if that fails).
+    fn dump(&mut self, host: &Host) -> Result<(), PhaseError> {
+        let (from, to) = (self.from()?, self.plan()?.release.version);
+        let install = &self.answers.install_dir;
+        let backup_dir = PathBuf::from(crate::host::BACKUP_DIR)
+            .join(format!("upgrade-{from}-to-{to}-{}", now_stamp()));
+        let dump = dump_database(host, self.answers, &backup_dir, from)?;
+        host.run(&Cmd::new(
+            "cp",
+            &[
+                "-a",
+                "--",
+                &host.path(&install.join("config")).to_string_lossy(),
+                &host.path(&backup_dir.join("config")).to_string_lossy(),
+            ],
+        ))?;
+        host.note(&format!(
+            "[upgrade] database dumped to {}, config saved in {}",
+            dump.display(),
+            backup_dir.display()
+        ));
+        self.dump = Some(dump);
+        Ok(())
+    }
+
+    /// The new release unpacked beside the old one.
+    fn stage(&mut self, host: &Host) -> Result<(), PhaseError> {
+        let to = self.plan()?.release.version;
+        let tarball = Self::taken(self.tarball.as_ref())?;
+        let staging_rel = upgrade_staging(&self.answers.install_dir);
+        host.note(&format!(
+            "[upgrade] unpacking {to} into {}",
+            staging_rel.display()
+        ));
+        let new_tree = unpack::unpack(host, &tarball, &staging_rel)?;
+        let box_new_tree = staging_rel.join(new_tree.file_name().unwrap_or_default());
+        host.note(&format!("[upgrade] {to} unpacked; switching"));
+        self.staged = Some((staging_rel, box_new_tree));
+        Ok(())
+    }
+
+    /// Stop, move the operator's directories into the new tree, swap trees. The
+    /// record goes to disk first: a run killed from here on is rolled back by the
+    /// next run ([`recover`]), with every preserved directory put back.
+    fn switch(&mut self, host: &Host) -> Result<(), PhaseError> {
+        let answers = self.answers;
+        let plan = self.plan()?;
+        let (from, to) = (self.from()?, plan.release.version);
+        let tarball = Self::taken(self.tarball.as_ref())?;
+        let dump = Self::taken(self.dump.as_ref())?;
+        let (staging_rel, box_new_tree) = Self::taken(self.staged.as_ref())?;
+        let install = answers.install_dir.clone();
+        let real_install = host.path(&install);
+        let data_inside = answers.data_dir.starts_with(&install);
+        let previous = install.with_file_name(format!(
+            "{}-{from}.previous",
+            install
+                .file_name()
+                .map_or_else(|| "mattermost".into(), |n| n.to_string_lossy().into_owned())
+        ));
+        let record = UpgradeRecord {
+            from: from.to_string(),
+            to: to.to_string(),
+            install: install.clone(),
+            previous: previous.clone(),
+            new_tree: staging_rel.join("mattermost"),
+            data_inside,
+            stage: Stage::Switching,
+            dump: Some(dump),
+            db_engine: Some(answers.db_engine),
+            db_name: Some(answers.db_name.clone()),
+            edition: plan.release.edition.to_owned(),
+            sha256: crate::phases::mattermost::signature::recorded_sha256(&plan.release, &tarball)
+                .map_err(|e| PhaseError::new(format!("cannot read {}: {e}", tarball.display())))?,
+            answers_version: Some(answers.version.to_string()),
+            answers_sha256: answers.sha256.clone(),
+        };
+        write_record(host, &record)?;
+        if let Err(e) = stop_service(host) {
+            remove_record(host)?;
+            return Err(e);
+        }
+        host.note(
+            "[upgrade] moving config, logs, plugins, client/plugins and data into the new release",
+        );
+        let moved = move_preserved(host, &install, &box_new_tree, data_inside, true)?;
+        host.note("[upgrade] preserved directories moved; swapping the release trees");
+        if host.path(&previous).exists() {
+            let aside = previous.with_extension(format!("previous-{}", now_stamp()));
+            host.rename(&previous, &aside)
+                .map_err(io("cannot set aside", &previous))?;
+        }
+        host.rename(&install, &previous)
+            .map_err(io("cannot rename", &install))?;
+        host.rename(&box_new_tree, &install)
+            .map_err(io("cannot move the new release to", &install))?;
+        let _ = host.remove_dir_all(&staging_rel);
+        let record = UpgradeRecord {
+            new_tree: install.clone(),
+            ..record
+        };
+        write_record(host, &record)?;
+        host.note(&format!(
+            "[upgrade] switched: {} is {to}, {} keeps {from}; moved {}",
+            install.display(),
+            previous.display(),
+            moved.join(", ")
+        ));
+        if let Some((uid, gid)) = host.lookup_user(SERVICE_USER) {
+            // Never through a symbolic link the service account may have planted.
+            let done = crate::phases::mattermost::dirs::chown_tree(&real_install, uid, gid)
+                .map_err(io("cannot set the owner of", &install))?;
+            host.note(&format!(
+                "[upgrade] ownership set to mattermost on {} entries",
+                done.fixed
+            ));
+        }
+        self.record = Some(record);
+        Ok(())
+    }
+
+    /// From the start on, the new release may migrate the database: a rollback from
+    /// here restores the dump.
+    fn health_gate(&mut self, host: &Host) -> Result<(), PhaseError> {
+        let (from, to) = (self.from()?, self.plan()?.release.version);
+        let record = UpgradeRecord {
+            stage: Stage::Started,
+            ..Self::taken(self.record.as_ref())?
+        };
+        write_record(host, &record)?;
+        self.record = Some(record.clone());
+        host.note(&format!("[upgrade] starting {to}"));
+        let cancel = &self.cancel;
+        match start_unit(host, cancel).and_then(|()| wait_healthy(to, cancel)) {
+            Ok(evidence) => {
+                host.note(&format!("[upgrade] {to} is healthy: {evidence}"));
+                Ok(())
+            }
+            Err(why) => {
+                host.note(&format!(
+                    "[upgrade] {to} failed its health check ({why}); rolling back to {from}"
+                ));
+                let done = roll_back(host, &record, "failed")?;
+                let back = wait_healthy(from, cancel);
+                let state = match &back {
+                    Ok(ev) => format!("Mattermost {from} is running again ({ev})"),
+                    Err(e) => {
+                        format!("Mattermost {from} was restored but does not answer yet ({e})")
+                    }
+                };
+                let dump = record.dump.clone().unwrap_or_default();
+                let db = done.restored.map_or_else(
+                    || format!("the database dump is {}", dump.display()),
+                    |d| {
+                        format!(
+                            "the database was restored from {} (taken before the upgrade)",
+                            d.display()
+                        )
+                    },
+                );
+                Err(PhaseError::new(format!(
+                    "Mattermost {to} failed its health check: {why}. Rolled back: {state}; {db}{}.",
+                    kept_list(&done.kept)
+                ))
+                .fix("read the logs/mattermost.log of the kept release and the log of this run; fix the cause, then run upgrade again"))
+            }
+        }
+    }
+
+    /// The commit point: one atomic write. Before it, the next run rolls the upgrade
+    /// back (dump restored); after it, the next run finishes it.
+    fn commit(&mut self, host: &Host) -> Result<(), PhaseError> {
+        let record = UpgradeRecord {
+            stage: Stage::Committed,
+            ..Self::taken(self.record.as_ref())?
+        };
+        write_record(host, &record)?;
+        host.note("[upgrade] commit 1/3: the upgrade is recorded as done");
+        finish_commit(host, &record)?;
+        self.outcome = Some(Outcome {
+            from: self.from()?,
+            to: self.plan()?.release.version,
+            dump: record.dump.clone().unwrap_or_default(),
+            previous_tree: record.previous.clone(),
+        });
+        Ok(())
+    }
+}
+
+impl crate::engine::Steps for Upgrade<'_> {
+    fn command(&self) -> &'static str {
+        "upgrade"
+    }
+
+    fn steps(&self) -> Vec<&'static str> {
+        vec![
+            "requirements",
+            "fetch",
+            "dump",
+            "stage",
+            "switch",
+            "health gate",
+            "commit",
+        ]
+    }
+
+    fn run(&mut self, host: &Host, step: &'static str) -> Result<(), PhaseError> {
+        match step {
+            "requirements" => self.requirements(host),
+            "fetch" => self.fetch(host),
+            "dump" => self.dump(host),
+            "stage" => self.stage(host),
+            "switch" => self.switch(host),
+            "health gate" => self.health_gate(host),
+            "commit" => self.commit(host),
+            other => Err(PhaseError::new(format!("no upgrade step {other}"))),
         }
     }
 }

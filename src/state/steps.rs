@@ -91,6 +91,15 @@ impl StepJournal {
         super::save_json(host, PATH, self)
     }
 
+    /// An interrupted `command` was finished another way (an upgrade rolled back by
+    /// the next install): its journal goes.
+    pub fn forget(host: &Host, command: &str) -> Result<(), HostError> {
+        match Self::load(host) {
+            Some(j) if j.command == command => Self::finish(host),
+            _ => Ok(()),
+        }
+    }
+
     /// Every step was done: nothing is left to continue.
     pub fn finish(host: &Host) -> Result<(), HostError> {
         match host.remove_file(Path::new(PATH)) {

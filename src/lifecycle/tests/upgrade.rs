@@ -156,7 +156,19 @@ fn switching_is_rolled_back_without_touching_the_database() {
 #[test]
 fn started_is_rolled_back_and_the_dump_restored_while_mattermost_is_stopped() {
     let (b, _a, r) = switched(Stage::Started);
+    // What kill -9 in the health gate leaves in the step journal too.
+    let mut j = crate::state::steps::StepJournal::begin("upgrade", b.host.log_path());
+    j.record(
+        &b.host,
+        "health gate",
+        crate::state::steps::StepState::Started,
+    )
+    .unwrap();
     let msg = recover(&b.host, &r.install).unwrap().unwrap();
+    assert!(
+        crate::state::steps::StepJournal::load(&b.host).is_none(),
+        "the rolled-back upgrade's journal is settled"
+    );
     assert!(msg.contains("the database was restored from"), "{msg}");
     let lines = b.lines();
     let stop = lines
@@ -277,6 +289,24 @@ fn an_upgrade_whose_new_release_fails_its_gate_is_rolled_back_with_the_dump() {
     });
     let e = upgrade(&b.host, &a, &cancel).unwrap_err();
     assert!(e.cause.contains("failed its health check"), "{}", e.cause);
+    // The engine ran the upgrade's steps and journaled where it stopped.
+    let j = crate::state::steps::StepJournal::load(&b.host).expect("the step journal");
+    let steps: Vec<(&str, crate::state::steps::StepState)> =
+        j.steps.iter().map(|e| (e.step.as_str(), e.state)).collect();
+    {
+        use crate::state::steps::StepState::{Done, Failed};
+        assert_eq!(
+            steps,
+            [
+                ("requirements", Done),
+                ("fetch", Done),
+                ("dump", Done),
+                ("stage", Done),
+                ("switch", Done),
+                ("health gate", Failed)
+            ]
+        );
+    }
     assert!(
         e.cause.contains("the database was restored from"),
         "{}",

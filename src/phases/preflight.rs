@@ -175,6 +175,30 @@ fn role_checks(ctx: &Ctx) -> Vec<Check> {
             format!("{} ({}, {})", m.name, m.role.name(), m.address),
         ));
     }
+    if let Some(path) = a.license_file.as_ref().filter(|_| a.runs_mattermost()) {
+        // Read before anything changes: the Mattermost phase copies it.
+        checks.push(match ctx.host.read(path) {
+            Ok(Some(l)) if !l.is_empty() => Check::ok(
+                P,
+                "license file",
+                format!("{} ({} bytes)", path.display(), l.len()),
+            ),
+            Ok(_) => Check::fail(
+                P,
+                "license file",
+                format!("{} is missing or empty", path.display()),
+            )
+            .with_fix(if a.machines.is_empty() {
+                "give in license_file the Enterprise license (.mattermost-license) on this server, or leave license_file out".to_owned()
+            } else {
+                format!(
+                    "copy the Enterprise license to {} on this machine (every app machine needs it)",
+                    path.display()
+                )
+            }),
+            Err(e) => Check::fail(P, "license file", e.to_string()),
+        });
+    }
     let Some(r) = a.remote_db() else {
         return checks;
     };

@@ -49,11 +49,9 @@ fn wizard_screenshots() {
     );
     p.send(DOWN);
     p.type_text("app1");
-    p.send(DOWN);
-    p.type_text("/root/mattermost.mattermost-license");
     p.wait_for(&["this server is app1 (app, 10.0.0.21)"], 10);
     shot(&p, "02b-machines");
-    for _ in 0..3 {
+    for _ in 0..2 {
         p.send(UP);
     }
     p.send(LEFT);

@@ -112,3 +112,20 @@ fn a_foreign_listener_on_port_80_fails() {
         "{f:#?}"
     );
 }
+
+#[test]
+fn a_missing_license_file_is_refused_before_anything_changes() {
+    let b = FakeBox::empty();
+    healthy(&b);
+    let a = answers(r#""license_file": "/root/chat.mattermost-license""#);
+    let f = failing(&box_checks(&b, &a));
+    assert!(
+        f.iter().any(|c| c.starts_with("license file")
+            && c.contains("/root/chat.mattermost-license is missing")),
+        "{f:#?}"
+    );
+    b.write("/root/chat.mattermost-license", "signed-license-text");
+    let checks = box_checks(&b, &a);
+    assert!(failing(&checks).is_empty(), "{checks:#?}");
+    assert!(checks.iter().any(|c| c.name == "license file"));
+}

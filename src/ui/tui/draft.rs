@@ -194,7 +194,7 @@ impl Field {
                 "Empty: found by this server's own addresses. Give the name when it has none of them (NAT)."
             }
             LicenseFile => {
-                "The Enterprise license (.mattermost-license), needed by more than one app machine: Mattermost's cluster mode."
+                "Optional: the Enterprise license (.mattermost-license); more than one app machine needs it (Mattermost's cluster mode)."
             }
             S3Url => {
                 "S3-compatible storage for uploaded files, e.g. https://s3.eu-west-1.amazonaws.com or http://10.0.0.5:7480. Empty: files on the app machine's disk."
@@ -712,12 +712,14 @@ impl Draft {
         use Field::*;
         match step {
             Step::Domain => vec![Domain],
+            // The license is asked of one server too (optional there): what the
+            // screen shows is what the answers carry.
             Step::Machines => {
-                let mut v = vec![Machines];
                 if self.several() {
-                    v.extend([MachineList, Node, LicenseFile]);
+                    vec![Machines, MachineList, Node, LicenseFile]
+                } else {
+                    vec![Machines, LicenseFile]
                 }
-                v
             }
             Step::Database => {
                 let mut v = vec![DbEngine, DbName, DbUser, DbPasswordMode];
@@ -1446,8 +1448,13 @@ mod tests {
         );
         assert!(again.several());
         assert_eq!(again.validate().unwrap(), a);
-        // One server: none of it reaches the answers.
+        // One server: the license stays on the screen, so it stays in the answers.
         d.pick(Field::Machines, "one");
+        assert_eq!(
+            d.fields(Step::Machines),
+            [Field::Machines, Field::LicenseFile]
+        );
+        assert!(d.validate().unwrap().license_file.is_some());
         d.set_text(Field::S3Url, "");
         d.set_text(Field::S3Bucket, "");
         d.set_text(Field::S3AccessKey, "");

@@ -345,7 +345,10 @@ fn screen_domain() {
 #[test]
 fn screen_machines() {
     let mut a = at(Step::Machines);
-    assert_eq!(a.draft.fields(Step::Machines), [Field::Machines]);
+    assert_eq!(
+        a.draft.fields(Step::Machines),
+        [Field::Machines, Field::LicenseFile]
+    );
     snap("machines_one", &a);
     a.draft.caps = Caps {
         nginx: true,

@@ -233,9 +233,6 @@ fn needs_tarball(ctx: &Ctx) -> bool {
 pub struct Unfinished {
     /// Finishes or rolls back an upgrade of `install_dir` cut short; what it did.
     pub recover: fn(&Host, &Path) -> Result<Option<String>, PhaseError>,
-    /// Moves the data when the saved answers name another data directory that still
-    /// exists, or continues a move cut short (Mattermost stopped; never deletes).
-    pub move_data: fn(&Host, &Answers) -> Result<(), PhaseError>,
     /// Read-only, for `status`: what an upgrade or a data move cut short left behind.
     pub leftovers: fn(&Host, &Path) -> Vec<Check>,
 }
@@ -363,15 +360,10 @@ pub(crate) fn converge_with(
                 return Err(fail(host, id, error, &done));
             }
             if id == PhaseId::Packages {
-                // A data directory that moved in the answers moves on disk first,
-                // with Mattermost stopped (wizard, reconfigure and install alike).
-                if let Err(error) = (opts.unfinished.move_data)(host, answers) {
-                    return Err(fail(host, PhaseId::Mattermost, error, &done));
-                }
-                // The move records its new directory as the tool's.
-                ctx.own = crate::state::Ownership::load(host);
-                // Preflight passed: nothing is changed before this point. Save the
-                // answers first, so an interrupted run keeps its generated secret.
+                // Preflight passed, and the data phase moved the data if the answers
+                // moved it (with the saved answers still naming the old place).
+                // Save the answers first, so an interrupted run keeps its generated
+                // secret.
                 if let Err(error) = save_answers(host, answers) {
                     return Err(fail(host, id, error, &done));
                 }
@@ -733,9 +725,6 @@ mod tests {
         fn recover(_: &Host, install: &Path) -> Result<Option<String>, PhaseError> {
             Err(PhaseError::new(format!("recover of {}", install.display())))
         }
-        fn move_data(_: &Host, _: &Answers) -> Result<(), PhaseError> {
-            panic!("the data moved before the upgrade was settled")
-        }
         fn leftovers(_: &Host, _: &Path) -> Vec<Check> {
             Vec::new()
         }
@@ -746,11 +735,7 @@ mod tests {
             command: "install".into(),
             local_edits: LocalEdits::Refuse,
             cancel: Cancel::default(),
-            unfinished: Unfinished {
-                recover,
-                move_data,
-                leftovers,
-            },
+            unfinished: Unfinished { recover, leftovers },
         };
         let e = converge(&host, &a, &Plan::new(&a).unwrap(), &opts).unwrap_err();
         assert_eq!(e.phase, PhaseId::Mattermost);

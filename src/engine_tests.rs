@@ -100,10 +100,6 @@ fn no_recover(_: &Host, _: &Path) -> Result<Option<String>, PhaseError> {
 fn rolled_back(_: &Host, _: &Path) -> Result<Option<String>, PhaseError> {
     Ok(Some("an interrupted upgrade was rolled back".into()))
 }
-#[allow(clippy::unnecessary_wraps)]
-fn no_move(_: &Host, _: &Answers) -> Result<(), PhaseError> {
-    Ok(())
-}
 fn no_leftovers(_: &Host, _: &Path) -> Vec<Check> {
     vec![]
 }
@@ -115,7 +111,6 @@ fn opts(recover: fn(&Host, &Path) -> Result<Option<String>, PhaseError>) -> RunO
         cancel: Cancel::default(),
         unfinished: Unfinished {
             recover,
-            move_data: no_move,
             leftovers: no_leftovers,
         },
     }

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "lowercase")]
 pub enum PhaseId {
     Preflight,
+    Data,
     Packages,
     Database,
     Mattermost,
@@ -29,8 +30,9 @@ pub enum PhaseId {
 }
 
 impl PhaseId {
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 11] = [
         Self::Preflight,
+        Self::Data,
         Self::Packages,
         Self::Database,
         Self::Mattermost,
@@ -45,6 +47,7 @@ impl PhaseId {
     pub fn name(self) -> &'static str {
         match self {
             Self::Preflight => "preflight",
+            Self::Data => "data",
             Self::Packages => "packages",
             Self::Database => "database",
             Self::Mattermost => "mattermost",

@@ -3,7 +3,6 @@
 
 pub mod backup;
 pub mod cache;
-pub mod datamove;
 pub mod reconfigure;
 pub mod restore;
 pub mod unfinished;

@@ -1,6 +1,6 @@
 //! Changing answers on an installed box: the new answers are laid over the saved
 //! ones, then the box converges. A changed data directory is moved first (see
-//! [`super::datamove`]: rename on the same filesystem, a resumable verified copy
+//! [`crate::phases::datamove`]: rename on the same filesystem, a resumable verified copy
 //! otherwise — the old copy is kept, never deleted).
 
 use serde_json::Value;

@@ -6,6 +6,7 @@ pub mod acceptance;
 pub mod admin;
 pub mod cluster;
 pub mod database;
+pub mod datamove;
 pub mod firewall;
 pub mod housekeeping;
 pub mod mattermost;
@@ -270,9 +271,10 @@ pub trait Phase: Sync {
 }
 
 /// The phases of an install, in order.
-pub fn all() -> [&'static dyn Phase; 10] {
+pub fn all() -> [&'static dyn Phase; 11] {
     [
         &preflight::Preflight,
+        &datamove::DataMove,
         &packages::Packages,
         &database::Database,
         &mattermost::Mattermost,

@@ -630,7 +630,7 @@ fn reconfigure_moves_data_renames_the_domain_and_changes_the_password() {
     );
     // Not enough room on the target: refused before anything stops (by preflight's
     // free-space rule here; the move's own check, for data larger than what is
-    // free past that rule, is a unit test: lifecycle::datamove).
+    // free past that rule, is a unit test: phases::datamove).
     let pid = b.exec_ok("systemctl show -p MainPID --value mattermost");
     let out = b.exec_stdin(
         "cat > /root/small.json",

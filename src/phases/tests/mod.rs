@@ -10,6 +10,7 @@
 mod admin;
 mod converged;
 mod database;
+mod datamove;
 mod housekeeping;
 mod mariadb;
 mod mattermost;

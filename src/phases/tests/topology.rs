@@ -239,6 +239,7 @@ fn each_role_runs_only_its_phases() {
         names("app1"),
         [
             "preflight",
+            "data",
             "packages",
             "database",
             "mattermost",
@@ -257,6 +258,6 @@ fn each_role_runs_only_its_phases() {
             .into_iter()
             .filter(|ph| ph.applies(&answers("")))
             .count(),
-        10
+        11
     );
 }

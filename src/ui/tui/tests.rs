@@ -163,6 +163,21 @@ fn mid_run() -> App {
     e(
         &mut a,
         Event::PhaseStarted {
+            phase: PhaseId::Data,
+        },
+    );
+    e(
+        &mut a,
+        Event::PhaseVerified {
+            phase: PhaseId::Data,
+            changed: false,
+            evidence: vec!["✓ data directory in place: /opt/mattermost/data".into()],
+            elapsed: Duration::from_millis(1),
+        },
+    );
+    e(
+        &mut a,
+        Event::PhaseStarted {
             phase: PhaseId::Packages,
         },
     );

@@ -26,11 +26,11 @@ use sha2::{Digest, Sha256};
 
 use crate::events::Event;
 use crate::host::{Cmd, FileSpec, Host};
-use crate::phases::{Check, PhaseError, PhaseId};
+use crate::phases::{Check, Ctx, Phase, PhaseError, PhaseId};
 
 /// Where a data move stands (and, once done, which old copy it kept).
 pub const MOVE_RECORD: &str = "/var/lib/mattermost-setup/data-move.json";
-const P: PhaseId = PhaseId::Mattermost;
+const P: PhaseId = PhaseId::Data;
 /// A progress line at least every this many files or bytes.
 const REPORT_FILES: u64 = 2_000;
 const REPORT_BYTES: u64 = 256 << 20;
@@ -558,6 +558,67 @@ fn walk_verify(
         }
     }
     Ok(())
+}
+
+/// The data phase: before anything is installed, moves the data when the saved
+/// answers name another data directory that still exists on disk, or continues a
+/// move an earlier run left unfinished for this data directory (never deletes: see
+/// the module doc). Answers that stay on the old directory leave an unfinished move
+/// waiting (`status` names it, through [`checks`]); Mattermost serves the old copy.
+pub struct DataMove;
+
+/// The move these answers ask for, if any: `(from, to)`.
+fn pending(ctx: &Ctx) -> Result<Option<(PathBuf, PathBuf)>, PhaseError> {
+    let (host, answers) = (ctx.host, ctx.answers);
+    if let Some(r) = unfinished(host)? {
+        return Ok((r.to == answers.data_dir).then_some((r.from, r.to)));
+    }
+    let Some(text) = host.read(Path::new(crate::answers::SAVED_ANSWERS))? else {
+        return Ok(None);
+    };
+    let Ok(saved) = crate::answers::from_saved_json(&String::from_utf8_lossy(&text)) else {
+        return Ok(None);
+    };
+    if saved.data_dir == answers.data_dir || !host.path(&saved.data_dir).exists() {
+        return Ok(None);
+    }
+    Ok(Some((saved.data_dir, answers.data_dir.clone())))
+}
+
+impl Phase for DataMove {
+    fn id(&self) -> PhaseId {
+        P
+    }
+
+    fn applies(&self, a: &crate::answers::Answers) -> bool {
+        a.runs_mattermost()
+    }
+
+    fn probe(&self, ctx: &Ctx) -> Result<Vec<Check>, PhaseError> {
+        let name = "data directory in place";
+        Ok(vec![match pending(ctx)? {
+            None => Check::ok(P, name, ctx.answers.data_dir.display().to_string()),
+            Some((from, to)) => Check::fail(
+                P,
+                name,
+                format!(
+                    "moves from {} to {} (Mattermost is stopped meanwhile)",
+                    from.display(),
+                    to.display()
+                ),
+            ),
+        }])
+    }
+
+    fn apply(&self, ctx: &mut Ctx) -> Result<(), PhaseError> {
+        if let Some((from, to)) = pending(ctx)? {
+            let said = move_data(ctx.host, &from, &to)?;
+            ctx.step(P, said);
+            // The move records its new directory as the tool's.
+            ctx.own = crate::state::Ownership::load(ctx.host);
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

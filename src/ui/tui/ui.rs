@@ -66,7 +66,8 @@ fn too_small(frame: &mut Frame, area: Rect, theme: Theme) {
 
 fn header_line(app: &App, theme: Theme, width: u16) -> Line<'static> {
     let mut spans = Vec::new();
-    let wide = width >= 100;
+    // The wide form (name, "Preflight", two spaces between steps) needs 115 columns.
+    let wide = width >= 115;
     spans.push(Span::styled(
         if wide { " mattermost-setup │ " } else { " " },
         theme.accent(),
@@ -88,7 +89,7 @@ fn header_line(app: &App, theme: Theme, width: u16) -> Line<'static> {
         }
         return Line::from(spans);
     }
-    if app.screen == Screen::Preflight {
+    if app.screen == Screen::Preflight && wide {
         spans.push(Span::styled(
             "Preflight ",
             theme.focus().patch(theme.bold()),

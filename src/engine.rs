@@ -167,6 +167,7 @@ fn blocking(failed: &[&Check]) -> PhaseError {
         .join("\n");
     let fixes: Vec<&str> = failed.iter().filter_map(|c| c.fix.as_deref()).collect();
     PhaseError {
+        kind: crate::vocab::ErrorKind::Failed,
         cause,
         fix: (!fixes.is_empty()).then(|| fixes.join("\n")),
     }
@@ -355,8 +356,7 @@ pub(crate) fn converge_with(
         for &phase in all.iter().filter(|p| p.applies(answers)) {
             let id = phase.id();
             if cancel.is_cancelled() {
-                let error = PhaseError::new("stopped by the operator before this phase")
-                    .fix("run the same command again: it continues from here");
+                let error = PhaseError::stopped("stopped by the operator before this phase");
                 return Err(fail(host, id, error, &done));
             }
             if id == PhaseId::Packages {
@@ -413,6 +413,7 @@ pub(crate) fn converge_with(
                     result = Err(match result {
                         Ok(_) => lost,
                         Err(first) => PhaseError {
+                            kind: first.kind,
                             cause: format!("{}\nalso: {}", first.cause, lost.cause),
                             fix: first.fix.or(lost.fix),
                         },
@@ -521,14 +522,14 @@ fn download_failed(error: PhaseError, apt_installed: &[&str], done: &[PhaseRepor
     };
     PhaseError {
         cause: format!("{}\n{account}", error.cause),
-        fix: error.fix,
+        ..error
     }
 }
 
 fn fail(host: &Host, phase: PhaseId, error: PhaseError, done: &[PhaseReport]) -> InstallError {
     let error = PhaseError {
         cause: host.redact(&error.cause),
-        fix: error.fix,
+        ..error
     };
     host.note(&format!("== phase {phase}: FAILED: {}", error.cause));
     if let Some(f) = &error.fix {

@@ -41,7 +41,7 @@ pub fn run_steps(host: &Host, list: &mut dyn Steps, cancel: &Cancel) -> Result<(
     let failure = |step, error: PhaseError| {
         let error = PhaseError {
             cause: host.redact(&error.cause),
-            fix: error.fix,
+            ..error
         };
         host.note(&format!(
             "== {command}: step {step} FAILED: {}",
@@ -77,8 +77,7 @@ pub fn run_steps(host: &Host, list: &mut dyn Steps, cancel: &Cancel) -> Result<(
         if cancel.is_cancelled() {
             return Err(failure(
                 step,
-                PhaseError::new("stopped by the operator before this step")
-                    .fix("run the same command again: it continues from here"),
+                PhaseError::stopped("stopped by the operator before this step"),
             ));
         }
         host.note(&format!("== {command}: step {step}"));
@@ -154,6 +153,7 @@ mod tests {
         };
         let e = run_steps(&b.host, &mut l, &Cancel::default()).unwrap_err();
         assert_eq!((e.step, e.error.fix.as_deref()), ("two", Some("try again")));
+        assert_eq!(e.error.kind, crate::vocab::ErrorKind::Failed);
         assert_eq!(l.ran, ["one", "two"]);
         assert!(!l.after);
         let j = StepJournal::load(&b.host).unwrap();
@@ -195,6 +195,7 @@ mod tests {
         };
         let e = run_steps(&b.host, &mut l, &cancel).unwrap_err();
         assert_eq!(e.step, "one");
+        assert_eq!(e.error.kind, crate::vocab::ErrorKind::Stopped);
         assert!(l.ran.is_empty(), "nothing runs once stopped");
         assert!(b.exists(PATH), "the journal stays for the next run");
     }

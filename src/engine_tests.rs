@@ -370,6 +370,7 @@ fn a_cancelled_run_stops_before_the_next_phase() {
     let (r, t) = run(&b, "chat.example.com", None, &o);
     let e = r.unwrap_err();
     assert_eq!(e.phase, PhaseId::Preflight);
+    assert_eq!(e.error.kind, crate::vocab::ErrorKind::Stopped);
     assert!(
         e.error.cause.contains("stopped by the operator"),
         "{}",

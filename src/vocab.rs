@@ -147,20 +147,56 @@ impl Check {
     }
 }
 
-/// Why a phase could not finish, in words, with the fix when known.
+/// Why a phase (or a lifecycle step) could not finish: what went wrong, of which
+/// kind, in words, with the operator's fix when known. The layers below keep their
+/// own typed errors (`host::HostError`, `state::StateError`, `FetchError`,
+/// `answers::Invalid`, ...); converted here, each keeps its words and fix, and its
+/// [`ErrorKind`] says which layer failed, so callers decide on the kind, never on
+/// the words.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{cause}")]
 pub struct PhaseError {
+    pub kind: ErrorKind,
     pub cause: String,
     pub fix: Option<String>,
 }
 
+/// Which way a phase failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErrorKind {
+    /// The phase found the box or the answers not as it needs them, or its work
+    /// did not verify.
+    Failed,
+    /// A command could not start, failed, or ran past its deadline.
+    Command,
+    /// A file or directory on the box could not be read or changed.
+    Io,
+    /// The tool's own records (journal, ownership, answers) cannot be kept.
+    Records,
+    /// The Mattermost release could not be downloaded or verified.
+    Download,
+    /// The operator stopped the run (Ctrl-C, SIGTERM); the next run continues.
+    Stopped,
+}
+
 impl PhaseError {
     pub fn new(cause: impl Into<String>) -> Self {
+        Self::of(ErrorKind::Failed, cause)
+    }
+
+    pub fn of(kind: ErrorKind, cause: impl Into<String>) -> Self {
         Self {
+            kind,
             cause: cause.into(),
             fix: None,
         }
+    }
+
+    /// The operator stopped the run; the next run continues it.
+    pub fn stopped(cause: impl Into<String>) -> Self {
+        Self::of(ErrorKind::Stopped, cause)
+            .fix("run the same command again: it continues from here")
     }
 
     #[must_use]

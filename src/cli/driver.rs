@@ -38,7 +38,11 @@ impl Driver for EngineDriver {
     fn preflight(&self, a: &Answers) -> Vec<Check> {
         let plan = match Plan::new(a) {
             Ok(p) => p,
-            Err(e) => return vec![Check::fail(PhaseId::Preflight, "plan", e)],
+            Err(e) => {
+                return vec![
+                    Check::fail(PhaseId::Preflight, "plan", e.to_string()).with_fix(e.fix()),
+                ];
+            }
         };
         crate::phases::preflight::Preflight
             .probe(&Ctx::new(&self.host, a, &plan))
@@ -50,6 +54,7 @@ impl Driver for EngineDriver {
         let host = &self.host;
         let plan = Plan::new(a).map_err(|e| RunFailure {
             phase: PhaseId::Preflight,
+            kind: crate::vocab::ErrorKind::Failed,
             cause: format!("version: {e}"),
             fix: Some("pin a version from the bundled table, or give --sha256".into()),
         })?;
@@ -63,6 +68,7 @@ impl Driver for EngineDriver {
             }),
             Err(e) => Err(RunFailure {
                 phase: e.phase,
+                kind: e.error.kind,
                 cause: e.error.cause,
                 fix: e.error.fix,
             }),

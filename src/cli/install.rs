@@ -95,6 +95,13 @@ pub fn run(args: &Args) -> Outcome {
             );
             Outcome::with_log(ExitCode::SUCCESS, &host)
         }
+        Err(e) if e.error.kind == crate::vocab::ErrorKind::Stopped => {
+            println!(
+                "\nStopped as asked, in phase {}. Nothing verified so far was undone; run the same command again to continue.",
+                e.phase
+            );
+            Outcome::with_log(ExitCode::from(1), &host)
+        }
         Err(e) => {
             println!(
                 "\nThe install stopped in phase {}. Nothing verified so far was undone; fix the cause and run the same command again to continue.",

@@ -589,7 +589,7 @@ pub fn restore(
     };
     let a = answers::from_saved_json(&rec.answers.to_string()).map_err(RestoreError::Answers)?;
     engine::register_secrets(host, &a);
-    let plan = |a: &Answers| Plan::new(a).map_err(|e| RestoreError::Refused(PhaseError::new(e)));
+    let plan = |a: &Answers| Plan::new(a).map_err(|e| RestoreError::Refused(PhaseError::from(e)));
     if rec.stage == Stage::Install {
         // The first admin and team come back with the database.
         let mut first = a.clone();
@@ -668,7 +668,7 @@ fn begin(
             backup::backup(host, &current, Path::new(backup::DEFAULT_DIR), None).map_err(|e| {
                 RestoreError::Refused(PhaseError {
                     cause: format!("the backup of the current install failed: {}", e.cause),
-                    fix: e.fix,
+                    ..e
                 })
             })?;
         safety_backup = Some(made.archive);

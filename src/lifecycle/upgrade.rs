@@ -797,7 +797,7 @@ impl<'a> Upgrade<'a> {
         if let Some(msg) = recover(host, &install)? {
             (host.events())(crate::events::Event::Warning { message: msg });
         }
-        let plan = Plan::new(answers).map_err(PhaseError::new)?;
+        let plan = Plan::new(answers)?;
         let to = plan.release.version;
         let from = crate::phases::mattermost::binary_version(&crate::phases::Ctx::new(
             host, answers, &plan,

@@ -24,7 +24,7 @@ use crate::answers::Answers;
 use crate::host::{Host, HostError};
 use crate::plan::Plan;
 
-pub use crate::vocab::{Check, Level, PhaseError, PhaseId};
+pub use crate::vocab::{Check, ErrorKind, Level, PhaseError, PhaseId};
 
 impl From<HostError> for PhaseError {
     fn from(e: HostError) -> Self {
@@ -38,7 +38,14 @@ impl From<HostError> for PhaseError {
             ),
             HostError::Io { .. } | HostError::CommandFailed { .. } => None,
         };
+        let kind = match &e {
+            HostError::Io { .. } => ErrorKind::Io,
+            HostError::Spawn { .. }
+            | HostError::TimedOut { .. }
+            | HostError::CommandFailed { .. } => ErrorKind::Command,
+        };
         Self {
+            kind,
             cause: e.to_string(),
             fix,
         }
@@ -285,4 +292,67 @@ pub fn all() -> [&'static dyn Phase; 11] {
         &housekeeping::Housekeeping,
         &acceptance::Acceptance,
     ]
+}
+
+#[cfg(test)]
+mod error_kinds {
+    use super::{ErrorKind, PhaseError};
+    use crate::host::HostError;
+
+    /// Each layer's typed error keeps its words and fix and says its kind.
+    #[test]
+    fn each_layers_error_keeps_its_kind_and_fix() {
+        let io = || std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        let cases: [(PhaseError, ErrorKind); 6] = [
+            (
+                HostError::Spawn {
+                    program: "certbot".into(),
+                    source: io(),
+                }
+                .into(),
+                ErrorKind::Command,
+            ),
+            (
+                HostError::TimedOut {
+                    command: "apt-get install".into(),
+                    timeout: std::time::Duration::from_secs(5),
+                }
+                .into(),
+                ErrorKind::Command,
+            ),
+            (
+                HostError::Io {
+                    action: "cannot write",
+                    path: "/etc/x".into(),
+                    source: io(),
+                }
+                .into(),
+                ErrorKind::Io,
+            ),
+            (
+                crate::state::StateError::Write(HostError::Io {
+                    action: "cannot write",
+                    path: "/var/lib/mattermost-setup/journal.json".into(),
+                    source: io(),
+                })
+                .into(),
+                ErrorKind::Records,
+            ),
+            (
+                crate::phases::mattermost::fetch::FetchError::Cancelled {
+                    url: "https://releases.mattermost.com/x.tar.gz".into(),
+                    received: 12,
+                }
+                .into(),
+                ErrorKind::Stopped,
+            ),
+            (PhaseError::new("a check failed"), ErrorKind::Failed),
+        ];
+        for (e, kind) in cases {
+            assert_eq!(e.kind, kind, "{e:?}");
+            if kind != ErrorKind::Failed && kind != ErrorKind::Io {
+                assert!(e.fix.is_some(), "{e:?} lost its fix");
+            }
+        }
+    }
 }

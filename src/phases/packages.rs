@@ -203,7 +203,7 @@ impl Phase for Packages {
         {
             ctx.collect_fetch(false).map_err(|e| PhaseError {
                 cause: format!("{}\nNo package was installed (apt-get update only refreshed the package lists), and nothing else was started.", e.cause),
-                fix: e.fix,
+                ..e
             })?;
         }
         for p in &missing {

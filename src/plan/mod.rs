@@ -145,9 +145,44 @@ fn redacted_value<S: serde::Serializer>(v: &Value, s: S) -> Result<S::Ok, S::Err
     }
 }
 
+/// Why no plan can be made for the answers.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    /// No published release fits the version, edition and database engine.
+    #[error("{0}")]
+    Release(String),
+    /// A release the bundled table does not know, with no way to check its tarball.
+    #[error("no SHA-256 is known for {version} ({arch}); set sha256 in the answers")]
+    NoChecksum {
+        version: Version,
+        arch: &'static str,
+    },
+}
+
+impl PlanError {
+    /// What the operator can do about it.
+    pub fn fix(&self) -> &'static str {
+        match self {
+            Self::Release(_) => {
+                "choose a version from the bundled table (`mattermost-setup plan` lists it), or pin one with its sha256"
+            }
+            Self::NoChecksum { .. } => {
+                "give the tarball's published SHA-256 in sha256 (or --sha256), or choose a version from the bundled table"
+            }
+        }
+    }
+}
+
+impl From<PlanError> for crate::vocab::PhaseError {
+    fn from(e: PlanError) -> Self {
+        Self::new(e.to_string()).fix(e.fix())
+    }
+}
+
 impl Plan {
-    pub fn new(a: &Answers) -> Result<Self, String> {
-        let version = releases::resolve(&a.version, a.edition, a.db_engine)?;
+    pub fn new(a: &Answers) -> Result<Self, PlanError> {
+        let version =
+            releases::resolve(&a.version, a.edition, a.db_engine).map_err(PlanError::Release)?;
         let (sha256, sha256_from, signature) = match releases::integrity(
             version,
             a.edition,
@@ -161,10 +196,10 @@ impl Plan {
                 (String::new(), "GPG signature", Some(key))
             }
             None => {
-                return Err(format!(
-                    "no SHA-256 is known for {version} ({}); set sha256 in the answers",
-                    releases::host_arch()
-                ));
+                return Err(PlanError::NoChecksum {
+                    version,
+                    arch: releases::host_arch(),
+                });
             }
         };
         let source = match (&a.tarball, &a.download_base_url) {
@@ -700,6 +735,30 @@ mod tests {
             None,
         )
         .unwrap()
+    }
+
+    #[test]
+    fn no_plan_is_a_typed_error_with_the_operators_fix() {
+        // A local tarball of a release the table does not know: nothing can vouch
+        // for it (no published SHA-256, no signature beside it). Validation refuses
+        // such answers; answers changed after it (an upgrade's target) reach here.
+        let mut a = from_json(
+            r#"{"domain": "chat.example.com", "db_password": "correct horse battery",
+                "version": "11.7.91"}"#,
+            None,
+        )
+        .unwrap();
+        a.tarball = Some("/srv/mattermost-11.7.91.tar.gz".into());
+        let e = Plan::new(&a).unwrap_err();
+        assert!(matches!(e, PlanError::NoChecksum { .. }), "{e:?}");
+        let pe = crate::vocab::PhaseError::from(e);
+        assert_eq!(pe.kind, crate::vocab::ErrorKind::Failed);
+        assert!(
+            pe.cause.starts_with("no SHA-256 is known for 11.7.91"),
+            "{}",
+            pe.cause
+        );
+        assert!(pe.fix.unwrap().contains("sha256"));
     }
 
     #[test]

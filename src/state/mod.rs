@@ -67,7 +67,7 @@ impl StateError {
 impl From<StateError> for crate::vocab::PhaseError {
     fn from(e: StateError) -> Self {
         let fix = e.way_out();
-        Self::new(e.to_string()).fix(fix)
+        Self::of(crate::vocab::ErrorKind::Records, e.to_string()).fix(fix)
     }
 }
 

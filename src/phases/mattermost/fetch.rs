@@ -81,7 +81,11 @@ impl From<FetchError> for PhaseError {
             }
             FetchError::Signature { fix, .. } => fix,
         };
-        PhaseError::new(e.to_string()).fix(fix)
+        let kind = match &e {
+            FetchError::Cancelled { .. } => crate::vocab::ErrorKind::Stopped,
+            _ => crate::vocab::ErrorKind::Download,
+        };
+        PhaseError::of(kind, e.to_string()).fix(fix)
     }
 }
 

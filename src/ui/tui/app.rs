@@ -92,6 +92,7 @@ pub struct RunSummary {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunFailure {
     pub phase: PhaseId,
+    pub kind: crate::vocab::ErrorKind,
     pub cause: String,
     pub fix: Option<String>,
 }

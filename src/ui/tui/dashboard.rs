@@ -243,7 +243,7 @@ fn log_tail(frame: &mut Frame, area: Rect, run: &RunState, theme: Theme) {
 }
 
 fn failure_card(frame: &mut Frame, area: Rect, app: &App, f: &RunFailure, theme: Theme) {
-    let stopped = f.cause.contains("stopped by the operator");
+    let stopped = f.kind == crate::vocab::ErrorKind::Stopped;
     let title = if stopped {
         format!(" {} Stopped before {} ", theme.sym_warn(), f.phase)
     } else {

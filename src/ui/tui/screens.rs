@@ -521,7 +521,7 @@ fn step_info(app: &App, step: Step, w: usize, theme: Theme) -> Vec<Line<'static>
                         };
                         para(&mut out, &check, theme.dim(), 2);
                     }
-                    Err(e) => para(&mut out, &e, theme.warn(), 0),
+                    Err(e) => para(&mut out, &e.to_string(), theme.warn(), 0),
                 }
             }
             para(
@@ -723,7 +723,7 @@ pub fn review(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         _ => "******** (generated)",
     };
     let release = crate::plan::Plan::new(a).map_or_else(
-        |e| e,
+        |e| e.to_string(),
         |p| format!("{} {} ({})", a.edition.name(), p.release.version, a.version),
     );
     let tls = match a.tls {

@@ -242,6 +242,7 @@ fn failed() -> App {
     let mut a = mid_run();
     let f = RunFailure {
         phase: PhaseId::Database,
+        kind: crate::vocab::ErrorKind::Command,
         cause: "`psql -v ON_ERROR_STOP=1` failed with exit code 2: psql: error: connection to server on socket \"/var/run/postgresql/.s.PGSQL.5432\" failed: No such file or directory".into(),
         fix: Some("systemctl status postgresql shows why the server is not running; fix it and run mattermost-setup again".into()),
     };
@@ -272,6 +273,7 @@ fn a_long_journal_keeps_the_log_path_and_the_newest_lines_on_the_card() {
         .collect();
     let f = RunFailure {
         phase: PhaseId::Service,
+        kind: crate::vocab::ErrorKind::Failed,
         cause: "Mattermost did not start: Mattermost exited (result: exit-code)".into(),
         fix: Some(format!(
             "a wrong database password is the usual cause; `journalctl -u mattermost.service -n 20 --no-pager` says:\n{}",
@@ -698,6 +700,7 @@ fn sigterm_stops_a_running_install_at_a_safe_point_then_quits() {
     assert!(a.run.as_ref().unwrap().stopping);
     let cmds = a.update(Msg::Finished(Err(RunFailure {
         phase: PhaseId::Packages,
+        kind: crate::vocab::ErrorKind::Stopped,
         cause: "stopped by the operator".into(),
         fix: None,
     })));

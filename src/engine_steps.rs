@@ -133,16 +133,6 @@ mod tests {
         }
     }
 
-    fn warnings(b: &FakeBox) -> Vec<String> {
-        b.events()
-            .into_iter()
-            .filter_map(|e| match e {
-                Event::Warning { message } => Some(message),
-                _ => None,
-            })
-            .collect()
-    }
-
     #[test]
     fn a_failed_step_is_journaled_and_the_next_run_says_so_and_finishes() {
         let b = FakeBox::empty();
@@ -158,13 +148,13 @@ mod tests {
         assert!(!l.after);
         let j = StepJournal::load(&b.host).unwrap();
         assert!(j.stopped().starts_with("in step two (failed at "), "{j:?}");
-        assert!(warnings(&b).is_empty());
+        assert!(b.warnings().is_empty());
 
         run_steps(&b.host, &mut l, &Cancel::default()).unwrap();
         assert_eq!(l.ran, ["one", "two", "one", "two", "three"]);
         assert!(l.after);
         assert!(!b.exists(PATH), "a finished run leaves no journal");
-        let warned = warnings(&b);
+        let warned = b.warnings();
         assert_eq!(warned.len(), 1, "{warned:?}");
         assert!(
             warned[0].contains("the previous `test`")

@@ -157,16 +157,6 @@ fn state(j: &Journal, id: PhaseId) -> Option<PhaseState> {
     j.phases.get(id.name()).map(|e| e.state)
 }
 
-fn warnings(b: &FakeBox) -> Vec<String> {
-    b.events()
-        .into_iter()
-        .filter_map(|e| match e {
-            Event::Warning { message } => Some(message),
-            _ => None,
-        })
-        .collect()
-}
-
 #[test]
 fn a_fresh_box_applies_every_phase_and_journals_it_finished() {
     let b = FakeBox::empty();
@@ -226,7 +216,7 @@ fn a_phase_applied_but_not_verified_is_looked_at_again_and_the_run_finished() {
     std::fs::remove_file(b.path("/srv/stub/proxy")).unwrap();
     let (r, t) = run(&b, "chat.example.com", None, &opts(no_recover));
     let reports = r.unwrap();
-    let w = warnings(&b);
+    let w = b.warnings();
     assert!(
         w.iter()
             .any(|m| m.contains("did not finish: it stopped in phase mattermost (started at")),
@@ -301,7 +291,7 @@ fn a_failed_phase_is_journaled_and_the_next_run_continues_it() {
     let (r, t) = run(&b, "chat.example.com", None, &opts(no_recover));
     r.unwrap();
     assert!(
-        warnings(&b)
+        b.warnings()
             .iter()
             .any(|m| m.contains("it stopped in phase proxy (failed"))
     );
@@ -354,7 +344,10 @@ fn a_finished_or_rolled_back_upgrade_is_said_and_the_run_journaled() {
     j.save(&b.host).unwrap();
     let (r, t) = run(&b, "chat.example.com", None, &opts(rolled_back));
     r.unwrap();
-    assert!(warnings(&b).contains(&"an interrupted upgrade was rolled back".to_owned()));
+    assert!(
+        b.warnings()
+            .contains(&"an interrupted upgrade was rolled back".to_owned())
+    );
     // Nothing to apply, yet this run's journal replaces the old one.
     assert!(t.iter().all(|l| l.ends_with(" probe")), "{t:#?}");
     let j = journal(&b);

@@ -454,6 +454,17 @@ impl FakeBox {
         lock(&self.events).clone()
     }
 
+    /// The warnings told so far, in order.
+    pub fn warnings(&self) -> Vec<String> {
+        self.events()
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::Warning { message } => Some(message),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Marks packages installed (as dpkg would report them).
     pub fn install_packages(&self, names: &[&str]) {
         let mut w = self.world();

@@ -359,9 +359,8 @@ pub fn local(args: &[&str], rows: u16, cols: u16, cwd: &Path) -> Pty {
     Pty::spawn(cmd, rows, cols)
 }
 
-/// Walks every question from the preflight screen to the review, typing values that
-/// differ from the defaults. Returns on the review screen.
-fn walk_typing(p: &Pty) {
+/// Preflight, the domain typed, on to the machines screen.
+fn through_the_domain(p: &Pty) {
     p.wait_for(&["Preflight: is this server ready?", "Enter continue"], 30);
     p.send(ENTER);
     p.wait_for(&["Domain · step 1 of 8"], 10);
@@ -369,6 +368,12 @@ fn walk_typing(p: &Pty) {
     p.wait_for(&["chat.example.test"], 10);
     p.send(ENTER);
     p.wait_for(&["Machines · step 2 of 8", "(•) This server"], 10);
+}
+
+/// Walks every question from the preflight screen to the review, typing values that
+/// differ from the defaults. Returns on the review screen.
+fn walk_typing(p: &Pty) {
+    through_the_domain(p);
     p.send(ENTER);
     p.wait_for(&["Database · step 3 of 8"], 10);
     p.send(DOWN);
@@ -545,13 +550,7 @@ fn wizard_asks_for_several_machines_and_saves_answers_for_each() {
     }
     let dir = tempfile::tempdir().unwrap();
     let p = local(&[], 30, 100, dir.path());
-    p.wait_for(&["Preflight: is this server ready?", "Enter continue"], 30);
-    p.send(ENTER);
-    p.wait_for(&["Domain · step 1 of 8"], 10);
-    p.type_text("chat.example.test");
-    p.wait_for(&["chat.example.test"], 10);
-    p.send(ENTER);
-    p.wait_for(&["Machines · step 2 of 8", "(•) This server"], 10);
+    through_the_domain(&p);
     p.send(RIGHT);
     p.wait_for(&["(•) Several machines", "Machine list"], 10);
     // Enter goes to the list (it needs an answer), then to this machine's name:

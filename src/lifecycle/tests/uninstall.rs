@@ -181,14 +181,7 @@ fn a_purge_cut_short_is_continued_by_the_next_run() {
     b.reply("userdel", &["mattermost"], ok(""));
     b.clear_calls();
     let r = uninstall(&b.host, &a, true).unwrap();
-    let warned: Vec<String> = b
-        .events()
-        .into_iter()
-        .filter_map(|e| match e {
-            crate::events::Event::Warning { message } => Some(message),
-            _ => None,
-        })
-        .collect();
+    let warned = b.warnings();
     assert!(
         warned.iter().any(|w| w.contains("the previous `uninstall`")
             && w.contains("stopped in step system user")

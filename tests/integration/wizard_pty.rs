@@ -648,7 +648,7 @@ fn wizard_redraws_on_resize_and_asks_for_a_bigger_terminal() {
     // Shrinking below 80x24 shows what to do; growing back shows the screen again.
     p.resize(20, 70);
     p.wait_for(&["The terminal is 70x20", "needs at least 80x24"], 10);
-    p.resize(30, 100);
+    p.resize(30, 120);
     let grown = ["Preflight: is this server ready?", "mattermost-setup │"];
     let deadline = Instant::now() + Duration::from_secs(15);
     while !grown.iter().all(|t| p.screen().contains(t)) && Instant::now() < deadline {
@@ -658,7 +658,7 @@ fn wizard_redraws_on_resize_and_asks_for_a_bigger_terminal() {
         // Under heavy load (CI with four fresh boxes) one run lost this redraw; a
         // second SIGWINCH, as a terminal sends on every size change, must bring it.
         eprintln!("wizard_redraws_on_resize: no redraw 15 s after the resize; resizing again");
-        p.resize(30, 100);
+        p.resize(30, 120);
     }
     p.wait_for(&grown, 30);
     p.send(CTRL_C);

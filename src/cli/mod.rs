@@ -162,13 +162,9 @@ pub fn own_addresses(host: &crate::host::Host) -> Result<Vec<std::net::IpAddr>, 
 
 /// The addresses in `ip -o addr show` output.
 fn local_addresses(listing: &str) -> Vec<std::net::IpAddr> {
-    listing
-        .lines()
-        .filter_map(|l| {
-            let mut words = l.split_whitespace();
-            words.find(|w| *w == "inet" || *w == "inet6")?;
-            words.next()?.split('/').next()?.parse().ok()
-        })
+    crate::host::dns::parse_ip_addr(listing)
+        .into_iter()
+        .map(|(a, _)| a)
         .collect()
 }
 
@@ -302,6 +298,7 @@ mod node_tests {
             .iter()
             .map(ToString::to_string)
             .collect();
-        assert_eq!(got, ["127.0.0.1", "10.77.0.21", "fe80::1"]);
+        // Loopback and link-local addresses are no machine's (answers refuse them).
+        assert_eq!(got, ["10.77.0.21"]);
     }
 }

@@ -83,12 +83,8 @@ fn prefill(args: &Args) -> Prefill {
         version: args.mattermost_version.clone(),
         acme_server: args.acme_server.clone(),
         acme_ca_bundle: args.acme_ca_bundle.clone(),
-        // Which of several machines this is; unknown (the wizard asks) if `ip` fails.
-        addresses: super::own_addresses(&super::read_only_host(
-            "wizard-addresses",
-            crate::events::discard(),
-        ))
-        .unwrap_or_default(),
+        // Filled by the front end from the box's addresses.
+        addresses: Vec::new(),
     }
 }
 

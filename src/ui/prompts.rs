@@ -463,6 +463,13 @@ pub fn run(prefill: Prefill, make: MakeDriver<'_>) -> Ended {
             log: host.log_path().to_owned(),
         };
     };
+    let prefill = Prefill {
+        addresses: dns::local_addresses(host)
+            .into_iter()
+            .map(|(a, _)| a)
+            .collect(),
+        ..prefill
+    };
     let mut d = Draft::new(generated, Caps::detect(), prefill);
     println!(
         "mattermost-setup {}: preflight (read-only)",

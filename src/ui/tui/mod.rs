@@ -115,6 +115,13 @@ pub fn run(prefill: Prefill, make: MakeDriver<'_>) -> std::io::Result<Report> {
         env!("CARGO_PKG_VERSION")
     ));
     let generated = Secret::generate().map_err(|e| std::io::Error::other(e.to_string()))?;
+    // This server's addresses: the DNS check compares with them, and they say which
+    // of several machines this is.
+    let local = dns::local_addresses(host);
+    let prefill = Prefill {
+        addresses: local.iter().map(|(a, _)| *a).collect(),
+        ..prefill
+    };
     let draft = Draft::new(generated, Caps::detect(), prefill);
     let mut app = App::new(draft, host.log_path().to_owned());
     let theme = Theme::from_env();
@@ -155,7 +162,6 @@ pub fn run(prefill: Prefill, make: MakeDriver<'_>) -> std::io::Result<Report> {
                 let _ = tx.send(Msg::Preflight(preflight(driver, &draft)));
             });
         }
-        let local = dns::local_addresses(host);
         let outcome = (|| -> std::io::Result<()> {
             terminal.draw(|f| ui::draw(f, &app, theme))?;
             while let Ok(first) = rx.recv() {

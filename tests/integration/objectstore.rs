@@ -87,6 +87,9 @@ impl Moto {
     /// anonymous GET of an object with 403: an Authorization header of the right
     /// shape, with a made-up signature, is enough.
     fn send(&self, method: &str, path: &str, body: &str) -> (u16, String) {
+        // reqwest is built without a crypto provider of its own (`rustls-no-provider`):
+        // this helper may be the first client of the test process.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::blocking::Client::builder()
             .no_proxy()
             .build()

@@ -414,6 +414,17 @@ pub enum Role {
 }
 
 impl Role {
+    /// The role of one machine of several, by its name in the answers (`all` is a
+    /// single box, not a machine's role).
+    pub fn of_machine(name: &str) -> Option<Self> {
+        match name {
+            "database" => Some(Self::Database),
+            "app" => Some(Self::App),
+            "proxy" => Some(Self::Proxy),
+            _ => None,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Self::All => "all",

@@ -161,11 +161,10 @@ fn machines(r: &mut Reader) -> Vec<Machine> {
                 "use a short host name: 1-63 of a-z, 0-9 and '-'",
             );
         }
-        let role = match text("role").as_deref() {
-            Some("database") => Role::Database,
-            Some("app") => Role::App,
-            Some("proxy") => Role::Proxy,
-            other => {
+        let role = match text("role").as_deref().and_then(Role::of_machine) {
+            Some(role) => role,
+            None => {
+                let other = text("role");
                 r.err(
                     &format!("{key}.role"),
                     format!("{other:?} is not one of database, app, proxy"),

@@ -885,18 +885,14 @@ impl Draft {
             // An entry that is not three words stays a string: validation then
             // names it (`machines[i] must be an object`), reworded by `wizard_words`.
             let list: Vec<Value> = self
-                .text(Field::MachineList)
-                .split([',', ';', '\n'])
-                .map(str::trim)
-                .filter(|e| !e.is_empty())
-                .map(
-                    |e| match e.split_whitespace().collect::<Vec<_>>().as_slice() {
-                        [name, role, address] => {
-                            serde_json::json!({"name": name, "role": role, "address": address})
-                        }
-                        _ => Value::String(e.to_owned()),
-                    },
-                )
+                .machine_entries()
+                .into_iter()
+                .map(|(entry, words)| match words {
+                    Some([name, role, address]) => {
+                        serde_json::json!({"name": name, "role": role, "address": address})
+                    }
+                    None => Value::String(entry.to_owned()),
+                })
                 .collect();
             m.insert("machines".into(), Value::Array(list));
             if !text(Field::Node).is_empty() {
@@ -935,24 +931,29 @@ impl Draft {
 
     /// The machines as typed, those entries that read as `NAME ROLE ADDRESS`.
     fn listed_machines(&self) -> Vec<answers::Machine> {
-        use crate::vocab::Role;
+        self.machine_entries()
+            .into_iter()
+            .filter_map(|(_, words)| {
+                let [name, role, address] = words?;
+                Some(answers::Machine {
+                    name: name.to_owned(),
+                    role: crate::vocab::Role::of_machine(role)?,
+                    address: address.parse().ok()?,
+                })
+            })
+            .collect()
+    }
+
+    /// The machine list as typed: each entry, and its three words when it has three.
+    fn machine_entries(&self) -> Vec<(&str, Option<[&str; 3]>)> {
         self.text(Field::MachineList)
             .split([',', ';', '\n'])
-            .filter_map(
-                |e| match e.split_whitespace().collect::<Vec<_>>().as_slice() {
-                    [name, role, address] => Some(answers::Machine {
-                        name: (*name).to_owned(),
-                        role: match *role {
-                            "database" => Role::Database,
-                            "app" => Role::App,
-                            "proxy" => Role::Proxy,
-                            _ => return None,
-                        },
-                        address: address.parse().ok()?,
-                    }),
-                    _ => None,
-                },
-            )
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .map(|e| {
+                let words: Vec<&str> = e.split_whitespace().collect();
+                (e, <[&str; 3]>::try_from(words).ok())
+            })
             .collect()
     }
 

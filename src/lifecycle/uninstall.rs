@@ -329,7 +329,7 @@ impl crate::engine::Steps for Uninstall<'_> {
                     ));
                 }
             }
-            _ => {}
+            other => return Err(PhaseError::new(format!("no uninstall step {other}"))),
         }
         Ok(())
     }

@@ -504,33 +504,41 @@ pub(super) fn parse(r: &mut Reader, engine: super::DbEngine, edition: super::Edi
     }
 }
 
+/// Why no machine of the list is this box.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NodeError {
+    /// None of the listed addresses is on this box (`mine`: its addresses).
+    #[error("none of the listed machines is this server: its addresses are {}", addresses(.mine))]
+    NotListed { mine: Vec<IpAddr> },
+    /// This box has the addresses of several listed machines.
+    #[error("this server has the addresses of {} machines ({})", .names.len(), .names.join(", "))]
+    Several { names: Vec<String> },
+}
+
+fn addresses(mine: &[IpAddr]) -> String {
+    if mine.is_empty() {
+        return "unknown".to_owned();
+    }
+    mine.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Which of `machines` has one of `mine` (this box's addresses).
-pub fn find_node(machines: &[Machine], mine: &[IpAddr]) -> Result<String, String> {
+pub fn find_node(machines: &[Machine], mine: &[IpAddr]) -> Result<String, NodeError> {
     let found: Vec<&Machine> = machines
         .iter()
         .filter(|m| mine.contains(&m.address))
         .collect();
     match found.as_slice() {
         [one] => Ok(one.name.clone()),
-        [] => Err(format!(
-            "none of machines is this box: its addresses are {}; add \"node\": \"NAME\" (the machine's name in machines) or fix the addresses",
-            if mine.is_empty() {
-                "unknown".to_owned()
-            } else {
-                mine.iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            }
-        )),
-        many => Err(format!(
-            "this box has the addresses of {} machines ({}); add \"node\": \"NAME\"",
-            many.len(),
-            many.iter()
-                .map(|m| m.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )),
+        [] => Err(NodeError::NotListed {
+            mine: mine.to_vec(),
+        }),
+        many => Err(NodeError::Several {
+            names: many.iter().map(|m| m.name.clone()).collect(),
+        }),
     }
 }
 

@@ -149,7 +149,15 @@ pub fn load_answers(path: &std::path::Path, host: &crate::host::Host) -> Result<
 /// Which of the answers' machines this box is: the one whose address is on one of
 /// its interfaces.
 fn this_node(a: &Answers, host: &crate::host::Host) -> Result<String, String> {
-    answers::topology::find_node(&a.machines, &own_addresses(host)?)
+    answers::topology::find_node(&a.machines, &own_addresses(host)?).map_err(|e| {
+        let fix = match e {
+            answers::topology::NodeError::NotListed { .. } => {
+                "add \"node\": \"NAME\" (the machine's name in machines) or fix the addresses"
+            }
+            answers::topology::NodeError::Several { .. } => "add \"node\": \"NAME\"",
+        };
+        format!("{e}; {fix}")
+    })
 }
 
 /// This box's addresses (`ip -o addr`).

@@ -962,12 +962,12 @@ impl Draft {
         if !self.several() {
             return None;
         }
-        let listed = self.listed_machines();
-        let name = match self.text(Field::Node).trim() {
-            "" => answers::topology::find_node(&listed, &self.prefill.addresses).ok()?,
-            n => n.to_owned(),
+        let name = match self.find_node() {
+            Ok(Some(found)) => found,
+            Ok(None) => self.text(Field::Node).trim().to_owned(),
+            Err(_) => return None,
         };
-        listed.into_iter().find(|m| m.name == name)
+        self.listed_machines().into_iter().find(|m| m.name == name)
     }
 
     /// This box among several machines: the one with one of its addresses
@@ -985,21 +985,12 @@ impl Draft {
         }
         answers::topology::find_node(&listed, &self.prefill.addresses)
             .map(Some)
-            .map_err(|problem| {
+            .map_err(|e| {
                 (
                     Some(Field::Node),
                     FieldError {
                         field: Field::Node.label().into(),
-                        // The answers file's advice ("add \"node\"") is the fix below.
-                        problem: problem
-                            .split("; add")
-                            .next()
-                            .unwrap_or_default()
-                            .replace(
-                                "none of machines is this box",
-                                "none of the listed machines is this server",
-                            )
-                            .replace("this box", "this server"),
+                        problem: e.to_string(),
                         fix: "type this machine's name as the machine list gives it".into(),
                     },
                 )

@@ -526,11 +526,17 @@ fn download_failed(error: PhaseError, apt_installed: &[&str], done: &[PhaseRepor
     }
 }
 
-fn fail(host: &Host, phase: PhaseId, error: PhaseError, done: &[PhaseReport]) -> InstallError {
-    let error = PhaseError {
+/// `error` with every secret the host knows redacted from its words, for the log
+/// and the operator.
+fn redacted(host: &Host, error: PhaseError) -> PhaseError {
+    PhaseError {
         cause: host.redact(&error.cause),
         ..error
-    };
+    }
+}
+
+fn fail(host: &Host, phase: PhaseId, error: PhaseError, done: &[PhaseReport]) -> InstallError {
+    let error = redacted(host, error);
     host.note(&format!("== phase {phase}: FAILED: {}", error.cause));
     if let Some(f) = &error.fix {
         host.note(&format!("   fix: {f}"));

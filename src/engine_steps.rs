@@ -39,10 +39,7 @@ pub struct StepFailure {
 pub fn run_steps(host: &Host, list: &mut dyn Steps, cancel: &Cancel) -> Result<(), StepFailure> {
     let command = list.command();
     let failure = |step, error: PhaseError| {
-        let error = PhaseError {
-            cause: host.redact(&error.cause),
-            ..error
-        };
+        let error = super::redacted(host, error);
         host.note(&format!(
             "== {command}: step {step} FAILED: {}",
             error.cause

@@ -362,20 +362,8 @@ fn read_record(host: &Host) -> Result<Option<UpgradeRecord>, PhaseError> {
 }
 
 fn remove_record(host: &Host) -> Result<(), PhaseError> {
-    match host.remove_file(Path::new(UPGRADE_RECORD)) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(
-            PhaseError::new(format!("cannot remove {UPGRADE_RECORD}: {e}")).fix(
-                crate::state::StateError::Write(crate::host::HostError::Io {
-                    action: "cannot remove",
-                    path: UPGRADE_RECORD.into(),
-                    source: e,
-                })
-                .way_out(),
-            ),
-        ),
-    }
+    crate::state::remove_record(host, UPGRADE_RECORD)
+        .map_err(|e| PhaseError::from(crate::state::StateError::Write(e)))
 }
 
 /// Stops Mattermost; nothing is moved while it might still run.

@@ -109,6 +109,18 @@ pub fn save_json(
     Ok(())
 }
 
+/// Removes one of the tool's own records; one that is not there is fine.
+pub fn remove_record(host: &crate::host::Host, path: &str) -> Result<(), HostError> {
+    match host.remove_file(std::path::Path::new(path)) {
+        Err(source) if source.kind() != std::io::ErrorKind::NotFound => Err(HostError::Io {
+            action: "cannot remove",
+            path: path.into(),
+            source,
+        }),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod test_host {
     use crate::host::{Host, RunLog};

@@ -102,13 +102,6 @@ impl StepJournal {
 
     /// Every step was done: nothing is left to continue.
     pub fn finish(host: &Host) -> Result<(), HostError> {
-        match host.remove_file(Path::new(PATH)) {
-            Err(source) if source.kind() != std::io::ErrorKind::NotFound => Err(HostError::Io {
-                action: "cannot remove",
-                path: PATH.into(),
-                source,
-            }),
-            _ => Ok(()),
-        }
+        super::remove_record(host, PATH)
     }
 }

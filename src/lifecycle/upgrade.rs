@@ -760,20 +760,21 @@ impl<'a> Upgrade<'a> {
         }
     }
 
+    /// What an earlier step made; missing only if the steps ran out of order.
+    fn made<T>(v: Option<T>) -> Result<T, PhaseError> {
+        v.ok_or_else(|| PhaseError::new("the upgrade's steps ran out of order"))
+    }
+
     fn plan(&self) -> Result<&Plan, PhaseError> {
-        self.plan
-            .as_ref()
-            .ok_or_else(|| PhaseError::new("the upgrade's steps ran out of order"))
+        Self::made(self.plan.as_ref())
     }
 
     fn from(&self) -> Result<Version, PhaseError> {
-        self.from
-            .ok_or_else(|| PhaseError::new("the upgrade's steps ran out of order"))
+        Self::made(self.from)
     }
 
     fn taken<T: Clone>(v: Option<&T>) -> Result<T, PhaseError> {
-        v.cloned()
-            .ok_or_else(|| PhaseError::new("the upgrade's steps ran out of order"))
+        Self::made(v.cloned())
     }
 
     /// Requirements checked before anything is touched; an interrupted upgrade is

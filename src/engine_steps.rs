@@ -1,6 +1,6 @@
 //! The engine for lifecycles that are not install: a list of named steps, journaled
-//! as each starts and ends (`state::steps`), stopped between steps by Ctrl-C, and
-//! continued by the next run after an interruption — the same guarantees as the
+//! as each starts and ends (`state::steps`), stopped between steps when the caller's
+//! [`Cancel`] is set, and continued by the next run after an interruption — the same guarantees as the
 //! phases of an install. A step list is written so that each step, run again, finds
 //! what is already done and does nothing more; what a run cut short left behind is
 //! said before anything else happens. The lifecycle (`lifecycle::uninstall`, ...)

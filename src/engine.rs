@@ -312,7 +312,10 @@ pub(crate) fn converge_with(
             (host.events())(Event::Warning { message });
             resuming = true;
             // A finished upgrade moved the installed release: plan against it.
-            if let Ok(p) = Plan::new(&crate::state::installed::pinned(host, answers)) {
+            if let Ok(p) = Plan::for_box(
+                &crate::state::installed::pinned(host, answers),
+                &crate::plan::Facts::probe(host, answers),
+            ) {
                 replanned = p;
                 plan = &replanned;
             }

@@ -9,7 +9,7 @@ use crate::engine::{self, Unfinished};
 use crate::events::EventSink;
 use crate::host::Host;
 use crate::phases::{Check, Ctx, Phase, PhaseId};
-use crate::plan::Plan;
+use crate::plan::{Facts, Plan, PlanError};
 use crate::probes::dns;
 use crate::ui::driver::Driver;
 use crate::ui::tui::app::{RunFailure, RunSummary};
@@ -35,8 +35,12 @@ impl Driver for EngineDriver {
         &self.host
     }
 
+    fn plan(&self, a: &Answers) -> Result<Plan, PlanError> {
+        Plan::for_box(a, &Facts::probe(&self.host, a))
+    }
+
     fn preflight(&self, a: &Answers) -> Vec<Check> {
-        let plan = match Plan::new(a) {
+        let plan = match self.plan(a) {
             Ok(p) => p,
             Err(e) => {
                 return vec![
@@ -52,7 +56,7 @@ impl Driver for EngineDriver {
     fn install(&self, a: &Answers, cancel: &Cancel) -> Result<RunSummary, RunFailure> {
         let started = Instant::now();
         let host = &self.host;
-        let plan = Plan::new(a).map_err(|e| RunFailure {
+        let plan = self.plan(a).map_err(|e| RunFailure {
             phase: PhaseId::Preflight,
             kind: crate::vocab::ErrorKind::Failed,
             cause: format!("version: {e}"),

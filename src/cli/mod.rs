@@ -242,10 +242,11 @@ pub fn plan_for(
     answers: &Answers,
     host: &crate::host::Host,
 ) -> Result<crate::plan::Plan, Outcome> {
-    let plan = crate::plan::Plan::new(&crate::state::installed::pinned(host, answers))
-        .map_err(|e| refuse(host, &format!("{who}: {e}")))?;
-    let config = host.read(&plan.config_json).ok().flatten();
-    Ok(plan.with_box_config(answers, config.as_deref()))
+    crate::plan::Plan::for_box(
+        &crate::state::installed::pinned(host, answers),
+        &crate::plan::Facts::probe(host, answers),
+    )
+    .map_err(|e| refuse(host, &format!("{who}: {e}")))
 }
 
 /// An answers file read and validated, and its plan on this box; or the refusal

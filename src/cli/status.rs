@@ -117,7 +117,10 @@ pub fn run(args: &Args) -> Outcome {
             Err(s) => return stop(args, &host, &s),
         },
     };
-    let plan = match crate::plan::Plan::new(&crate::state::installed::pinned(&host, &answers)) {
+    let plan = match crate::plan::Plan::for_box(
+        &crate::state::installed::pinned(&host, &answers),
+        &crate::plan::Facts::probe(&host, &answers),
+    ) {
         Ok(p) => p,
         Err(e) => {
             let message = format!("status: {e}");

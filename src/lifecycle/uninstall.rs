@@ -158,7 +158,7 @@ impl crate::engine::Steps for Uninstall<'_> {
                 if a.role() == crate::vocab::Role::Database {
                     r.kept.push(format!(
                     "PostgreSQL's listening and TLS settings, its certificate in {} and the pg_hba.conf block: the app machines still use them",
-                    crate::phases::database::server::CERT_DIR
+                    crate::plan::database::CERT_DIR
                 ));
                 }
             }

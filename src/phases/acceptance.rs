@@ -83,8 +83,19 @@ fn served_cert_check(
     }
 }
 
+/// Mattermost's `FileSettings.MaxFileSize` in config.json now, or its default: the
+/// check compares the box with itself (an admin may have raised it since the plan).
+fn max_file_size(ctx: &Ctx) -> u64 {
+    ctx.host
+        .read(&ctx.plan.config_json)
+        .ok()
+        .flatten()
+        .and_then(|b| crate::plan::upload_limit_of(&b))
+        .unwrap_or(crate::plan::UPLOAD_LIMIT)
+}
+
 fn upload_check(ctx: &Ctx) -> Check {
-    let want = super::proxy::max_file_size(ctx);
+    let want = max_file_size(ctx);
     let path = proxy_site_path(ctx.answers.proxy);
     let name = "proxy upload limit >= MaxFileSize";
     let site = ctx

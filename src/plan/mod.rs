@@ -1,6 +1,8 @@
 //! Answers become a plan: a pure, serialisable description of what the box should
 //! look like. `plan` prints it, the phases converge to it, `status` checks it.
 
+pub mod database;
+pub mod facts;
 pub mod firewall;
 mod render;
 pub mod retention_timer;
@@ -12,6 +14,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use crate::grammar;
+pub use facts::Facts;
 pub use render::render_text;
 
 use crate::answers::{Answers, DbEngine, Proxy, Role, Tls};
@@ -111,6 +114,25 @@ pub struct DatabasePlan {
     pub name: String,
     pub user: String,
     pub changes: Vec<String>,
+    /// The unit of the local PostgreSQL cluster, when known (see [`Facts`]): its
+    /// crash-restart drop-in is one of the plan's files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster_unit: Option<String>,
+    /// On the database machine of several: the server's settings, hba block and
+    /// certificate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server: Option<database::ServerPlan>,
+}
+
+/// The box before the certificate is in place (TLS answers only): the proxy serves
+/// http (and, with Let's Encrypt, the ACME challenge) and SiteURL is http. The proxy
+/// and tls phases move from this state to the plan's own (`files`,
+/// `apache_modules`, `site_url`) once the certificate is there; `plan` prints both.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UntilCertificate {
+    pub site: PlannedFile,
+    pub apache_modules: Vec<&'static str>,
+    pub site_url: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -133,6 +155,12 @@ pub struct Plan {
     pub files: Vec<PlannedFile>,
     pub apache_modules: Vec<&'static str>,
     pub services: Vec<String>,
+    /// The proxy site's upload limit: the box's MaxFileSize, or Mattermost's default.
+    pub upload_limit: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until_certificate: Option<UntilCertificate>,
+    /// What the box said when the plan was made.
+    pub facts: Facts,
 }
 
 fn redacted_value<S: serde::Serializer>(v: &Value, s: S) -> Result<S::Ok, S::Error> {
@@ -180,7 +208,13 @@ impl From<PlanError> for crate::vocab::PhaseError {
 }
 
 impl Plan {
+    /// The plan for a fresh box (no facts read): what the wizard and the tests show.
     pub fn new(a: &Answers) -> Result<Self, PlanError> {
+        Self::for_box(a, &Facts::default())
+    }
+
+    /// The plan for the answers on a box whose [`Facts`] were read.
+    pub fn for_box(a: &Answers, facts: &Facts) -> Result<Self, PlanError> {
         let version =
             releases::resolve(&a.version, a.edition, a.db_engine).map_err(PlanError::Release)?;
         let (sha256, sha256_from, signature) = match releases::integrity(
@@ -250,15 +284,14 @@ impl Plan {
                 content: templates::unit(a),
             });
         }
+        let upload_limit = facts.max_file_size.unwrap_or(UPLOAD_LIMIT);
+        let site = |tls| planned_site(a, upload_limit, tls);
         if a.runs_proxy() {
-            files.push(PlannedFile {
-                path: proxy_site_path(a.proxy),
-                mode: 0o644,
-                owner: "root",
-                content: templates::proxy_site(a.proxy, &planned_site(a, UPLOAD_LIMIT)),
-            });
+            files.push(site_file(a, &site(site_cert(a))));
             files.extend(tls_files(a));
         }
+        let cluster_unit = facts.postgres_unit.clone().filter(|_| a.local_db());
+        files.extend(cluster_unit.as_deref().map(database::restart_dropin));
         if a.runs_mattermost() {
             files.extend(retention_timer::planned(a));
         }
@@ -284,7 +317,9 @@ impl Plan {
                 unit: db_unit,
                 name: a.db_name.clone(),
                 user: a.db_user.clone(),
-                changes: database_changes(a),
+                changes: database::changes(a),
+                cluster_unit,
+                server: database::server(a),
             },
             install_dir: install.clone(),
             data_dir: a.data_dir.clone(),
@@ -298,12 +333,18 @@ impl Plan {
             config_json: install.join("config/config.json"),
             config_edits,
             files,
-            apache_modules: if a.proxy == Proxy::Apache {
-                templates::apache_modules(&planned_site(a, UPLOAD_LIMIT))
-            } else {
-                Vec::new()
-            },
+            apache_modules: apache_modules(a, &site(site_cert(a))),
             services: services(a, db_unit),
+            upload_limit,
+            until_certificate: (a.runs_proxy() && a.tls != Tls::None).then(|| {
+                let http = site(None);
+                UntilCertificate {
+                    site: site_file(a, &http),
+                    apache_modules: apache_modules(a, &http),
+                    site_url: format!("http://{}", a.domain),
+                }
+            }),
+            facts: facts.clone(),
         })
     }
 
@@ -430,34 +471,35 @@ pub fn upload_limit_of(config_json: &[u8]) -> Option<u64> {
         .filter(|n| *n > 0)
 }
 
-impl Plan {
-    /// The plan with what the box says and the answers do not: the upload limit of
-    /// the proxy site follows the MaxFileSize of the config.json already there (an
-    /// admin may raise it in the System Console). Read-only; `plan` prints this.
-    #[must_use]
-    pub fn with_box_config(mut self, a: &Answers, config_json: Option<&[u8]>) -> Self {
-        let limit = config_json
-            .and_then(upload_limit_of)
-            .unwrap_or(UPLOAD_LIMIT);
-        let site = proxy_site_path(a.proxy);
-        for f in self.files.iter_mut().filter(|f| f.path == site) {
-            f.content = templates::proxy_site(a.proxy, &planned_site(a, limit));
-        }
-        self
-    }
-}
-
-/// The proxy site as planned: TLS in place, the upload limit given (Mattermost's
-/// default MaxFileSize in [`Plan::new`], the box's in [`Plan::with_box_config`]).
-/// The proxy phase renders the same template from what is on the box: http only
-/// until the certificate exists.
-fn planned_site(a: &Answers, upload_limit: u64) -> templates::Site<'_> {
+/// The proxy site with the upload limit given and the certificate, if any, it serves.
+fn planned_site(
+    a: &Answers,
+    upload_limit: u64,
+    tls: Option<templates::SiteCert>,
+) -> templates::Site<'_> {
     templates::Site {
         domain: &a.domain,
         upload_limit,
         acme_webroot: (a.tls == Tls::Letsencrypt).then(|| std::path::Path::new(ACME_WEBROOT)),
-        tls: site_cert(a),
+        tls,
         upstreams: upstreams(a),
+    }
+}
+
+fn site_file(a: &Answers, site: &templates::Site) -> PlannedFile {
+    PlannedFile {
+        path: proxy_site_path(a.proxy),
+        mode: 0o644,
+        owner: "root",
+        content: templates::proxy_site(a.proxy, site),
+    }
+}
+
+fn apache_modules(a: &Answers, site: &templates::Site) -> Vec<&'static str> {
+    if a.proxy == Proxy::Apache && a.runs_proxy() {
+        templates::apache_modules(site)
+    } else {
+        Vec::new()
     }
 }
 
@@ -604,9 +646,10 @@ fn config_edits(a: &Answers) -> Vec<ConfigEdit> {
             e("ClusterSettings", "UseIPAddress", Value::from(true)),
         ]);
     }
-    if a.tls != Tls::None {
-        // With TLS the tls phase owns SiteURL: https only once the certificate is in
-        // place (http while Let's Encrypt is deferred).
+    if a.tls != Tls::None && a.runs_proxy() {
+        // With TLS on the proxy's box the tls phase owns SiteURL: https only once the
+        // certificate is in place (http while Let's Encrypt is deferred). An app
+        // machine of several has the public https URL from the start.
         edits.retain(|e| e.key != "SiteURL");
     }
     edits
@@ -617,59 +660,6 @@ fn config_edits(a: &Answers) -> Vec<ConfigEdit> {
 pub fn license_path(a: &Answers) -> PathBuf {
     a.install_dir
         .join("config/mattermost-setup.mattermost-license")
-}
-
-fn database_changes(a: &Answers) -> Vec<String> {
-    let (db, user) = (&a.db_name, &a.db_user);
-    if let Some(r) = a.remote_db() {
-        return vec![format!(
-            "nothing on this box: {user} logs in to {db} at {}:{} over TLS (sslmode {}), as Mattermost will; the role and database must exist there",
-            r.host,
-            r.port,
-            r.sslmode.name()
-        )];
-    }
-    if !a.local_db() {
-        return Vec::new();
-    }
-    let mut changes = match a.db_engine {
-        DbEngine::Postgresql => vec![
-            format!("role {user} with LOGIN and the answers' password"),
-            format!("database {db}, owner {user}, encoding UTF8"),
-            format!("schema public of {db} owned by {user}"),
-        ],
-        DbEngine::Mariadb | DbEngine::Mysql => vec![
-            "no anonymous users, no test database, no remote root (what mysql_secure_installation does)".into(),
-            format!("database {db}, utf8mb4"),
-            format!("user '{user}'@'localhost' only, all privileges on {db}.*"),
-        ],
-    };
-    if a.role() == Role::Database {
-        let apps: Vec<String> = a
-            .machines_of(Role::App)
-            .map(|m| m.address.to_string())
-            .collect();
-        let me = a
-            .this_machine()
-            .map(|m| m.address.to_string())
-            .unwrap_or_default();
-        changes.extend([
-            format!("listen on localhost and {me} only, TLS on (ALTER SYSTEM)"),
-            format!(
-                "server certificate for {me} ({})",
-                if a.db_tls_cert.is_some() {
-                    "the answers' db_tls_cert".to_owned()
-                } else {
-                    format!("signed by a CA made here; its certificate is {}", crate::answers::topology::DB_CA_FILE)
-                }
-            ),
-            format!(
-                "pg_hba.conf: a block of its own admitting {user} to {db} from {} only (hostssl, scram-sha-256)",
-                apps.join(", ")
-            ),
-        ]);
-    }
-    changes
 }
 
 /// Applies the plan's edits to a parsed config.json, keeping every other key in place.
@@ -937,6 +927,54 @@ mod tests {
         assert!(plan.services.iter().any(|s| s.starts_with("certbot.timer")));
     }
 
+    /// With TLS the plan has the box's two states: the http site (with Let's
+    /// Encrypt's challenge) and SiteURL until the certificate is in place, then the
+    /// TLS site; `plan` prints both. Without TLS there is one.
+    #[test]
+    fn a_tls_plan_has_the_site_before_and_after_the_certificate() {
+        let mut a = answers();
+        a.tls = Tls::Letsencrypt;
+        let p = Plan::new(&a).unwrap();
+        let until = p.until_certificate.as_ref().expect("two stages");
+        let site = p
+            .file("/etc/apache2/sites-available/mattermost.conf")
+            .unwrap();
+        assert_eq!(until.site.path, site.path);
+        assert!(
+            site.content.contains("SSLCertificateFile"),
+            "{}",
+            site.content
+        );
+        assert!(
+            !until.site.content.contains("SSLCertificateFile"),
+            "{}",
+            until.site.content
+        );
+        assert!(
+            until.site.content.contains(ACME_WEBROOT),
+            "{}",
+            until.site.content
+        );
+        assert!(p.apache_modules.contains(&"ssl"), "{:?}", p.apache_modules);
+        assert!(
+            !until.apache_modules.contains(&"ssl"),
+            "{:?}",
+            until.apache_modules
+        );
+        assert_eq!(until.site_url, "http://chat.example.com");
+        assert_eq!(p.site_url, "https://chat.example.com");
+        let b = crate::host::fake::FakeBox::empty();
+        let text = render_text(&p, &b.host);
+        assert!(text.contains("Until the certificate is in place"), "{text}");
+        assert!(text.contains("SSLCertificateFile"), "{text}");
+
+        let mut plain = a.clone();
+        plain.tls = Tls::None;
+        let p = Plan::new(&plain).unwrap();
+        assert!(p.until_certificate.is_none());
+        assert!(!render_text(&p, &b.host).contains("Until the certificate"));
+    }
+
     #[test]
     fn the_site_follows_the_max_file_size_already_on_the_box() {
         let a = answers();
@@ -948,14 +986,21 @@ mod tests {
         };
         let plain = Plan::new(&a).unwrap();
         let default = site(&plain);
-        let raised = Plan::new(&a)
-            .unwrap()
-            .with_box_config(&a, Some(br#"{"FileSettings": {"MaxFileSize": 209715200}}"#));
+        let facts = |config: Option<&[u8]>| Facts {
+            max_file_size: config.and_then(upload_limit_of),
+            ..Facts::default()
+        };
+        let raised = Plan::for_box(
+            &a,
+            &facts(Some(br#"{"FileSettings": {"MaxFileSize": 209715200}}"#)),
+        )
+        .unwrap();
         assert!(site(&raised) > 209_715_200, "{}", site(&raised));
+        assert_eq!(raised.upload_limit, 209_715_200);
         assert!(default < 209_715_200);
         // No config.json yet, an unreadable one, or no MaxFileSize: the default.
         for config in [None, Some(&b"not json"[..]), Some(&b"{}"[..])] {
-            let p = Plan::new(&a).unwrap().with_box_config(&a, config);
+            let p = Plan::for_box(&a, &facts(config)).unwrap();
             assert_eq!(site(&p), default);
         }
     }
@@ -1003,6 +1048,26 @@ mod role_tests {
             .map(|e| &e.value)
     }
 
+    /// With TLS at the proxy machine, an app machine's SiteURL is the public https
+    /// URL from the start: its Mattermost is reached through the proxy machine, whose
+    /// tls phase is the one that waits for the certificate.
+    #[test]
+    fn an_app_machine_behind_a_tls_proxy_has_the_https_site_url() {
+        let mut a = machine("app1");
+        a.tls = Tls::Letsencrypt;
+        let p = Plan::new(&a).unwrap();
+        let url = p.config_edits.iter().find(|e| e.key == "SiteURL");
+        assert_eq!(
+            url.map(|e| e.value.clone()),
+            Some(Value::from("https://chat.example.com"))
+        );
+        assert!(p.until_certificate.is_none());
+        let mut a = machine("proxy1");
+        a.tls = Tls::Letsencrypt;
+        let p = Plan::new(&a).unwrap();
+        assert!(p.until_certificate.is_some());
+    }
+
     #[test]
     fn the_database_machine_gets_postgresql_and_a_firewall_only() {
         let p = Plan::new(&machine("db1")).unwrap();
@@ -1028,6 +1093,27 @@ mod role_tests {
         assert!(!p.mattermost);
         assert_eq!(p.machine.as_deref(), Some("db1 (database, 10.0.0.10)"));
         assert!(p.database.changes.iter().any(|c| c.contains("hostssl")));
+        let server = p.database.server.as_ref().expect("the server part");
+        assert_eq!(server.setting("listen_addresses"), "localhost,10.0.0.10");
+        assert_eq!(server.setting("ssl"), "on");
+        assert_eq!(server.cert_names, ["10.0.0.10", "db1"]);
+        assert!(
+            server
+                .hba_block
+                .contains("hostssl mattermost mmuser 10.0.0.21/32 scram-sha-256\n"),
+            "{}",
+            server.hba_block
+        );
+        // Only the database machine has one.
+        for other in ["app1", "proxy1"] {
+            assert!(
+                Plan::new(&machine(other))
+                    .unwrap()
+                    .database
+                    .server
+                    .is_none()
+            );
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
-use super::{Plan, Source};
+use super::{Plan, PlannedFile, Source};
 use crate::host::Host;
 
 /// Text for `mattermost-setup plan`. Reads the box (files, config.json); changes nothing.
@@ -37,11 +37,66 @@ pub fn render_text(plan: &Plan, host: &Host) -> String {
             let _ = writeln!(o, "  - {c}");
         }
     }
+    if let Some(server) = &d.server {
+        let _ = writeln!(
+            o,
+            "  Server settings (ALTER SYSTEM, as the postgres superuser):"
+        );
+        for st in &server.settings {
+            let _ = writeln!(o, "    {} = '{}'", st.name, st.value);
+        }
+        let _ = writeln!(
+            o,
+            "  Its block in pg_hba.conf (the file's other lines are kept):"
+        );
+        for l in server.hba_block.lines() {
+            let _ = writeln!(o, "    | {l}");
+        }
+    }
     if plan.mattermost {
         mattermost_lines(&mut o, plan, host);
     }
     files_and_services(&mut o, plan, host);
     o
+}
+
+/// One planned file: its content when new, "unchanged", or the diff from the box.
+fn file_lines(o: &mut String, f: &PlannedFile, host: &Host) {
+    let existing = host
+        .read(&f.path)
+        .ok()
+        .flatten()
+        .map(|b| String::from_utf8_lossy(&b).into_owned());
+    match existing {
+        None => {
+            let _ = writeln!(o, "  + {} (new, mode {:o}):", f.path.display(), f.mode);
+            for l in f.content.lines() {
+                let _ = writeln!(o, "    | {l}");
+            }
+        }
+        Some(old) if old == f.content => {
+            let _ = writeln!(o, "  = {} (unchanged)", f.path.display());
+        }
+        Some(old) => {
+            let _ = writeln!(
+                o,
+                "  ~ {} (changed; the current file is backed up first):",
+                f.path.display()
+            );
+            let diff = similar::TextDiff::from_lines(&old, &f.content);
+            let text = diff
+                .unified_diff()
+                .context_radius(2)
+                .header(
+                    &format!("{} (now)", f.path.display()),
+                    &format!("{} (planned)", f.path.display()),
+                )
+                .to_string();
+            for l in text.lines() {
+                let _ = writeln!(o, "    {l}");
+            }
+        }
+    }
 }
 
 fn release_lines(o: &mut String, plan: &Plan) {
@@ -124,8 +179,11 @@ fn mattermost_lines(o: &mut String, plan: &Plan, host: &Host) {
     if !plan.config_edits.iter().any(|e| e.key == "SiteURL") {
         let _ = writeln!(
             o,
-            "      ServiceSettings.SiteURL = \"{}\" once the certificate is in place (http until then)",
-            plan.site_url
+            "      ServiceSettings.SiteURL = \"{}\" once the certificate is in place (\"{}\" until then)",
+            plan.site_url,
+            plan.until_certificate
+                .as_ref()
+                .map_or(plan.site_url.as_str(), |u| u.site_url.as_str())
         );
     }
 }
@@ -133,40 +191,17 @@ fn mattermost_lines(o: &mut String, plan: &Plan, host: &Host) {
 fn files_and_services(o: &mut String, plan: &Plan, host: &Host) {
     let _ = writeln!(o, "\nFiles:");
     for f in &plan.files {
-        let existing = host
-            .read(&f.path)
-            .ok()
-            .flatten()
-            .map(|b| String::from_utf8_lossy(&b).into_owned());
-        match existing {
-            None => {
-                let _ = writeln!(o, "  + {} (new, mode {:o}):", f.path.display(), f.mode);
-                for l in f.content.lines() {
-                    let _ = writeln!(o, "    | {l}");
-                }
-            }
-            Some(old) if old == f.content => {
-                let _ = writeln!(o, "  = {} (unchanged)", f.path.display());
-            }
-            Some(old) => {
-                let _ = writeln!(
-                    o,
-                    "  ~ {} (changed; the current file is backed up first):",
-                    f.path.display()
-                );
-                let diff = similar::TextDiff::from_lines(&old, &f.content);
-                let text = diff
-                    .unified_diff()
-                    .context_radius(2)
-                    .header(
-                        &format!("{} (now)", f.path.display()),
-                        &format!("{} (planned)", f.path.display()),
-                    )
-                    .to_string();
-                for l in text.lines() {
-                    let _ = writeln!(o, "    {l}");
-                }
-            }
+        file_lines(o, f, host);
+    }
+    if let Some(until) = &plan.until_certificate {
+        let _ = writeln!(
+            o,
+            "\nUntil the certificate is in place (this site, then the one above; SiteURL {}):",
+            until.site_url
+        );
+        file_lines(o, &until.site, host);
+        if !until.apache_modules.is_empty() {
+            let _ = writeln!(o, "  Apache modules: {}", until.apache_modules.join(" "));
         }
     }
     if !plan.apache_modules.is_empty() {

@@ -8,12 +8,16 @@
 use crate::answers::Answers;
 use crate::events::EventSink;
 use crate::host::Host;
+use crate::plan::{Plan, PlanError};
 use crate::ui::tui::app::{RunFailure, RunSummary};
 use crate::vocab::{Cancel, Check};
 
 pub trait Driver: Sync {
     /// The box, for read-only looks and notes in the log.
     fn host(&self) -> &Host;
+    /// The plan of `a` on this box (its facts read, nothing changed): what
+    /// `mattermost-setup plan` prints and the install runs.
+    fn plan(&self, a: &Answers) -> Result<Plan, PlanError>;
     /// The preflight probe (read-only) for answers as complete as the operator's.
     fn preflight(&self, a: &Answers) -> Vec<Check>;
     /// Runs the install of `a`, its events going to the sink the driver was made

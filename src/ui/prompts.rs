@@ -13,7 +13,7 @@ use crate::answers::{self, Answers, SAVED_ANSWERS, Secret};
 use crate::engine::evidence_line;
 use crate::host::Host;
 use crate::phases::Level;
-use crate::plan::{self, Plan};
+use crate::plan;
 use crate::probes::{dns, system};
 use crate::ui::driver::{Driver, MakeDriver};
 use crate::ui::plain;
@@ -372,7 +372,7 @@ fn ask_step(d: &mut Draft, step: Step, host: &Host, style: Style) -> Asked<()> {
     Ok(())
 }
 
-fn review(a: &Answers, host: &Host) -> String {
+fn review(a: &Answers, driver: &dyn Driver) -> String {
     let mut s = String::from("\n== Review (nothing on this server has changed yet) ==\n");
     let admin = a.admin.as_ref().map_or_else(
         || "none".to_owned(),
@@ -417,10 +417,10 @@ fn review(a: &Answers, host: &Host) -> String {
     ] {
         let _ = writeln!(s, "  {k:<9} {v}");
     }
-    match Plan::new(a) {
+    match driver.plan(a) {
         Ok(p) => {
             s.push('\n');
-            s.push_str(&plan::render_text(&p, host));
+            s.push_str(&plan::render_text(&p, driver.host()));
         }
         Err(e) => {
             let _ = writeln!(s, "no plan: {e}");
@@ -519,7 +519,7 @@ pub fn run(prefill: Prefill, make: MakeDriver<'_>) -> Ended {
                 continue;
             }
         };
-        print!("{}", review(&answers, host));
+        print!("{}", review(&answers, &*driver));
         let choices = [
             "Install now",
             "Save the answers (for an unattended replay)",
@@ -594,7 +594,7 @@ pub fn run(prefill: Prefill, make: MakeDriver<'_>) -> Ended {
 
 fn install(driver: &dyn Driver, a: &Answers) -> Ended {
     let log = driver.host().log_path().to_owned();
-    let plan = match Plan::new(a) {
+    let plan = match driver.plan(a) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("version: {e}");

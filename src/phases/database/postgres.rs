@@ -179,96 +179,43 @@ pub fn probe(ctx: &Ctx) -> Result<Vec<Check>, PhaseError> {
     ])
 }
 
-/// The systemd unit of the cluster Mattermost connects to (the one on port 5432),
-/// from `pg_lsclusters` (Debian's postgresql-common); `None` before PostgreSQL is
-/// installed or when no cluster listens there.
-pub fn cluster_unit(host: &Host) -> Option<String> {
-    let out = host
-        .probe(&Cmd::new("pg_lsclusters", &["--no-header"]))
-        .ok()
-        .filter(Output::success)?;
-    cluster_on_5432(&out.stdout)
-}
-
-/// The unit of the cluster the `postgresql` package will create, before it is
-/// installed: Debian's postgresql-common makes `<major>-main` on port 5432, the
-/// major being the one the `postgresql` dependency package pulls in (`15+248` →
-/// 15), from `apt-cache policy` (read-only). `None` when apt cannot say.
-pub fn predicted_cluster_unit(host: &Host) -> Option<String> {
-    let out = host
-        .probe(&Cmd::new("apt-cache", &["policy", "postgresql"]))
-        .ok()
-        .filter(Output::success)?;
-    candidate_major(&out.stdout).map(|major| format!("postgresql@{major}-main.service"))
-}
-
-/// The major version in `apt-cache policy postgresql`'s `Candidate: 15+248` line.
-fn candidate_major(policy: &str) -> Option<u32> {
-    let line = policy
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("Candidate:"))?;
-    line.trim().split('+').next()?.parse().ok()
-}
-
-/// `Ver Cluster Port Status Owner Data-directory Log-file` lines: the unit of the
-/// cluster on port 5432.
-fn cluster_on_5432(listing: &str) -> Option<String> {
-    listing.lines().find_map(|l| {
-        let f: Vec<&str> = l.split_whitespace().collect();
-        let (ver, name, port) = (f.first()?, f.get(1)?, f.get(2)?);
-        let plain = |s: &str| {
-            !s.is_empty()
-                && s.bytes()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
-        };
-        (*port == "5432" && plain(ver) && plain(name))
-            .then(|| format!("postgresql@{ver}-{name}.service"))
-    })
-}
-
-/// A drop-in that restarts the cluster after a crash (`kill -9` of the postmaster,
-/// an OOM kill): Debian's `postgresql@.service` has no `Restart=`, so a crashed
-/// cluster stays down until someone starts it. `on-failure`, not `on-abnormal`:
-/// after the postmaster dies systemd runs the unit's ExecStop, which fails ("Cluster
-/// is not running") and turns the result into exit-code (seen on Debian 12's
-/// systemd 252). A stop through systemctl (or pg_ctlcluster, which redirects to it)
-/// stays stopped; a cluster that cannot start is tried 5 times in 10 minutes, not in
-/// a loop. Scoped to the cluster Mattermost uses; the operator's other clusters are
-/// left as they are.
-pub fn restart_dropin(unit: &str) -> FileSpec {
-    FileSpec {
-        path: format!("/etc/systemd/system/{unit}.d/mattermost-setup-restart.conf").into(),
-        content: format!(
-            "# Written by mattermost-setup: restart {unit} after a crash, so that\n\
-             # Mattermost's database comes back by itself. Removed by `mattermost-setup uninstall`.\n\
-             [Unit]\n\
-             StartLimitIntervalSec=10min\n\
-             StartLimitBurst=5\n\
-             \n\
-             [Service]\n\
-             Restart=on-failure\n\
-             RestartSec=5s\n"
-        )
-        .into_bytes(),
-        mode: 0o644,
-        owner: None,
-    }
+/// The plan's crash-restart drop-in for the cluster on port 5432, with its unit;
+/// `None` before a cluster exists. The plan names the cluster from `pg_lsclusters`,
+/// or before PostgreSQL is installed from what apt will create ([`Facts`]); when apt
+/// could not say, or made another cluster, the drop-in follows the cluster that is
+/// there, and the log says so.
+///
+/// [`Facts`]: crate::plan::Facts
+fn restart_dropin(ctx: &Ctx) -> Option<(String, FileSpec)> {
+    use crate::plan::database;
+    let unit = crate::plan::facts::cluster_unit(ctx.host)?;
+    let planned = ctx
+        .plan
+        .file(&database::restart_dropin_path(&unit).to_string_lossy())
+        .filter(|_| ctx.plan.database.cluster_unit.as_deref() == Some(unit.as_str()));
+    let file = planned.cloned().unwrap_or_else(|| {
+        ctx.host.note(&format!(
+            "the plan named PostgreSQL cluster {}; the cluster on port 5432 is {unit}: its drop-in follows it",
+            ctx.plan.database.cluster_unit.as_deref().unwrap_or("(none: apt could not say)")
+        ));
+        database::restart_dropin(&unit)
+    });
+    Some((unit, crate::phases::planned_spec(&file)))
 }
 
 /// The crash-restart drop-in, as a check (no check before a cluster exists).
 pub fn restart_check(ctx: &Ctx) -> Result<Vec<Check>, PhaseError> {
-    match cluster_unit(ctx.host) {
-        Some(unit) => Ok(vec![ctx.managed_check(P, &restart_dropin(&unit))?]),
+    match restart_dropin(ctx) {
+        Some((_, spec)) => Ok(vec![ctx.managed_check(P, &spec)?]),
         None => Ok(vec![]),
     }
 }
 
 /// Writes the crash-restart drop-in when it differs, and reloads systemd then.
 pub fn ensure_restart(ctx: &mut Ctx) -> Result<(), PhaseError> {
-    let Some(unit) = cluster_unit(ctx.host) else {
+    let Some((unit, spec)) = restart_dropin(ctx) else {
         return Ok(());
     };
-    let spec = restart_dropin(&unit);
     if ctx.write_managed(P, &spec)?.changed() {
         ctx.step(P, format!("{unit} now restarts after a crash"));
         ctx.host.run(&Cmd::new("systemctl", &["daemon-reload"]))?;
@@ -317,51 +264,6 @@ pub fn apply(ctx: &mut Ctx) -> Result<(), PhaseError> {
     .stdin(admin_sql(a));
     ctx.host.run(&cmd)?;
     Ok(())
-}
-
-#[cfg(test)]
-mod cluster_tests {
-    use super::*;
-
-    #[test]
-    fn the_cluster_on_5432_is_found_and_odd_names_are_not_spliced() {
-        let listing = "13 old  5433 down   postgres /var/lib/postgresql/13/old /var/log/postgresql/postgresql-13-old.log\n\
-                       15 main 5432 online postgres /var/lib/postgresql/15/main /var/log/postgresql/postgresql-15-main.log\n";
-        assert_eq!(
-            cluster_on_5432(listing).as_deref(),
-            Some("postgresql@15-main.service")
-        );
-        assert_eq!(
-            cluster_on_5432("15 main 5433 online postgres /x /y\n"),
-            None
-        );
-        assert_eq!(
-            cluster_on_5432("15 ma/in 5432 online postgres /x /y\n"),
-            None
-        );
-        assert_eq!(cluster_on_5432(""), None);
-    }
-
-    #[test]
-    fn the_dropin_restarts_only_after_a_crash() {
-        let spec = restart_dropin("postgresql@15-main.service");
-        assert_eq!(
-            spec.path,
-            Path::new(
-                "/etc/systemd/system/postgresql@15-main.service.d/mattermost-setup-restart.conf"
-            )
-        );
-        let text = String::from_utf8(spec.content).unwrap();
-        assert!(
-            text.contains("\n[Service]\nRestart=on-failure\nRestartSec=5s\n"),
-            "{text}"
-        );
-        assert!(
-            text.contains("\n[Unit]\nStartLimitIntervalSec=10min\nStartLimitBurst=5\n"),
-            "{text}"
-        );
-        assert_eq!(spec.mode, 0o644);
-    }
 }
 
 #[cfg(test)]
@@ -466,16 +368,5 @@ mod tests {
         let sql = admin_sql(&a);
         assert!(sql.starts_with(SESSION), "{sql}");
         assert!(sql.contains("PASSWORD 'a\\''b';"), "{sql}");
-    }
-
-    #[test]
-    fn the_cluster_apt_will_create_is_read_from_the_candidate_version() {
-        let policy = "postgresql:\n  Installed: (none)\n  Candidate: 15+248\n  Version table:\n     15+248 500\n";
-        assert_eq!(candidate_major(policy), Some(15));
-        assert_eq!(
-            candidate_major("postgresql:\n  Installed: (none)\n  Candidate: (none)\n"),
-            None
-        );
-        assert_eq!(candidate_major(""), None);
     }
 }

@@ -14,52 +14,41 @@ use std::path::{Path, PathBuf};
 
 use super::database::{ensure_unit, unit_checks};
 use super::{Check, Ctx, Phase, PhaseError, PhaseId};
-use crate::answers::{Proxy as Kind, Tls};
+use crate::answers::Proxy as Kind;
 use crate::host::{Cmd, FileSpec, WriteOutcome};
-use crate::plan::templates::{self, Site};
-use crate::plan::{ACME_WEBROOT, UPLOAD_LIMIT, proxy_site_path, proxy_unit};
+use crate::plan::{PlannedFile, proxy_site_path, proxy_unit};
 
 const P: PhaseId = PhaseId::Proxy;
 
 pub struct Proxy;
 
-/// Mattermost's `FileSettings.MaxFileSize` from config.json, or its default.
-pub fn max_file_size(ctx: &Ctx) -> u64 {
-    ctx.host
-        .read(&ctx.plan.config_json)
-        .ok()
-        .flatten()
-        .and_then(|b| crate::plan::upload_limit_of(&b))
-        .unwrap_or(UPLOAD_LIMIT)
-}
-
-/// The site as it should be now: with TLS once the certificate is in place.
-fn current_site<'a>(ctx: &Ctx<'a>) -> Site<'a> {
-    let a = ctx.answers;
-    Site {
-        domain: &a.domain,
-        upload_limit: max_file_size(ctx),
-        acme_webroot: (a.tls == Tls::Letsencrypt).then(|| Path::new(ACME_WEBROOT)),
-        tls: super::tls::cert_in_place(ctx),
-        upstreams: crate::plan::upstreams(a),
+/// The plan's state the proxy should be in now: the plan's own once the certificate
+/// is in place (and always without TLS), [`UntilCertificate`] before. Which one is
+/// the only thing read from the box: the certificate is made during the run.
+///
+/// [`UntilCertificate`]: crate::plan::UntilCertificate
+fn stage<'p>(ctx: &Ctx<'p>) -> Result<(&'p PlannedFile, &'p [&'static str]), PhaseError> {
+    let plan = ctx.plan;
+    if let Some(until) = &plan.until_certificate {
+        if super::tls::cert_in_place(ctx).is_none() {
+            return Ok((&until.site, &until.apache_modules));
+        }
     }
+    let path = proxy_site_path(ctx.answers.proxy);
+    let site = plan
+        .file(&path.to_string_lossy())
+        .ok_or_else(|| PhaseError::new(format!("the plan has no site {}", path.display())))?;
+    Ok((site, &plan.apache_modules))
 }
 
 /// The Apache modules the site needs now (mod_ssl only once it serves TLS).
-pub fn needed_modules(ctx: &Ctx) -> Vec<&'static str> {
-    templates::apache_modules(&current_site(ctx))
+pub fn needed_modules<'p>(ctx: &Ctx<'p>) -> Result<&'p [&'static str], PhaseError> {
+    Ok(stage(ctx)?.1)
 }
 
 /// The site file as it should be now: with TLS once the certificate is in place.
-pub fn site_spec(ctx: &Ctx) -> FileSpec {
-    let a = ctx.answers;
-    let site = current_site(ctx);
-    FileSpec {
-        path: proxy_site_path(a.proxy),
-        content: templates::proxy_site(a.proxy, &site).into_bytes(),
-        mode: 0o644,
-        owner: None,
-    }
+pub fn site_spec(ctx: &Ctx) -> Result<FileSpec, PhaseError> {
+    Ok(super::planned_spec(stage(ctx)?.0))
 }
 
 fn site_link(kind: Kind) -> PathBuf {
@@ -93,9 +82,9 @@ pub fn checks(ctx: &Ctx, phase: PhaseId) -> Result<Vec<Check>, PhaseError> {
     let kind = ctx.answers.proxy;
     let mut checks = Vec::new();
     if kind == Kind::Apache {
-        checks.extend(apache::module_checks(ctx, phase, &needed_modules(ctx)));
+        checks.extend(apache::module_checks(ctx, phase, needed_modules(ctx)?));
     }
-    checks.push(ctx.managed_check(phase, &site_spec(ctx))?);
+    checks.push(ctx.managed_check(phase, &site_spec(ctx)?)?);
     let on = linked(ctx);
     checks.push(Check::when(
         phase,
@@ -117,10 +106,10 @@ pub fn checks(ctx: &Ctx, phase: PhaseId) -> Result<Vec<Check>, PhaseError> {
 pub fn converge(ctx: &mut Ctx, phase: PhaseId) -> Result<bool, PhaseError> {
     let kind = ctx.answers.proxy;
     let mut reload = match kind {
-        Kind::Apache => apache::enable_modules(ctx, phase, &needed_modules(ctx))?,
+        Kind::Apache => apache::enable_modules(ctx, phase, needed_modules(ctx)?)?,
         Kind::Nginx => false,
     };
-    let spec = site_spec(ctx);
+    let spec = site_spec(ctx)?;
     let record_before = ctx.own.files.get(&spec.path).cloned();
     let outcome = ctx.write_managed(phase, &spec)?;
     reload |= outcome.changed();
@@ -160,14 +149,14 @@ pub fn converge(ctx: &mut Ctx, phase: PhaseId) -> Result<bool, PhaseError> {
 }
 
 fn disable_unneeded(ctx: &mut Ctx, phase: PhaseId) -> Result<bool, PhaseError> {
-    let needed = needed_modules(ctx);
+    let needed = needed_modules(ctx)?;
     let Some(created) = ctx.own.created.get("apache_module").cloned() else {
         return Ok(false);
     };
     if created.iter().all(|m| needed.contains(&m.as_str())) {
         return Ok(false);
     }
-    let report = apache::disable_unused(ctx.host, &created, &needed)?;
+    let report = apache::disable_unused(ctx.host, &created, needed)?;
     if report.disabled.is_empty() {
         return Ok(false);
     }

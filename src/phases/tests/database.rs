@@ -159,3 +159,57 @@ fn an_old_postgres_fails_the_version_check() {
         "{f:#?}"
     );
 }
+
+/// The drop-in is the plan's: made for the cluster the facts name, written as the
+/// plan has it. A plan that named another cluster (apt made a newer one than it
+/// said) gets the drop-in for the cluster that is there, and the log says so.
+#[test]
+fn the_restart_dropin_is_the_plans_for_the_cluster_on_5432() {
+    let b = FakeBox::empty();
+    let a = answers("");
+    postgres(&b, &a);
+    b.start_units(&["postgresql.service"]);
+    b.world().flags.insert("pg:db".into());
+    let facts = crate::plan::Facts::probe(&b.host, &a);
+    assert_eq!(
+        facts.postgres_unit.as_deref(),
+        Some("postgresql@15-main.service")
+    );
+    let mut p = crate::plan::Plan::for_box(&a, &facts).unwrap();
+    let planned = p
+        .files
+        .iter_mut()
+        .find(|f| f.path.to_str() == Some(DROPIN))
+        .expect("the plan lists the drop-in");
+    planned.content.push_str("# as planned\n");
+    let want = planned.content.clone();
+    let (_, after) = converge_phase(&b, &a, &p, &Database);
+    assert!(failing(&after.unwrap()).is_empty());
+    assert_eq!(b.read(DROPIN).unwrap(), want);
+
+    // A plan made when apt said 16: the cluster on the box is 15.
+    let b = FakeBox::empty();
+    postgres(&b, &a);
+    b.start_units(&["postgresql.service"]);
+    b.world().flags.insert("pg:db".into());
+    let p = crate::plan::Plan::for_box(
+        &a,
+        &crate::plan::Facts {
+            postgres_unit: Some("postgresql@16-main.service".into()),
+            ..facts
+        },
+    )
+    .unwrap();
+    assert!(p.file(DROPIN).is_none());
+    let (_, after) = converge_phase(&b, &a, &p, &Database);
+    assert!(failing(&after.unwrap()).is_empty());
+    assert!(b.exists(DROPIN));
+    assert!(
+        !b.exists("/etc/systemd/system/postgresql@16-main.service.d/mattermost-setup-restart.conf")
+    );
+    let log = std::fs::read_to_string(b.host.log_path()).unwrap();
+    assert!(
+        log.contains("the plan named PostgreSQL cluster postgresql@16-main.service"),
+        "{log}"
+    );
+}

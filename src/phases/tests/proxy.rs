@@ -124,12 +124,15 @@ fn a_converged_proxy_has_nothing_to_do_and_a_changed_site_is_reloaded() {
     let (found, after) = converge_phase(&b, &a, &p, &Proxy);
     assert!(failing(&found).is_empty(), "{found:#?}");
     assert!(after.is_none());
-    // A larger upload limit in config.json: the site is rewritten and reloaded.
+    // A larger upload limit in config.json: the plan made on the box now follows it,
+    // and the site is rewritten and reloaded.
     let before = b.read("/etc/nginx/sites-available/mattermost").unwrap();
     b.write(
         p.config_json.to_str().unwrap(),
         r#"{"FileSettings": {"MaxFileSize": 209715200}}"#,
     );
+    let p = crate::plan::Plan::for_box(&a, &crate::plan::Facts::probe(&b.host, &a)).unwrap();
+    assert_eq!(p.upload_limit, 209_715_200);
     b.clear_calls();
     let (found, after) = converge_phase(&b, &a, &p, &Proxy);
     assert_eq!(failing(&found).len(), 1, "{found:#?}");

@@ -100,3 +100,62 @@ fn a_certificate_for_another_name_is_refused_and_nothing_is_written() {
     let cfg = b.read(p.config_json.to_str().unwrap()).unwrap();
     assert!(cfg.contains("http://chat.example.com"), "{cfg}");
 }
+
+/// The proxy serves the plan's site for the stage the box is in, and nothing of its
+/// own: before the certificate the plan's http site, after it the plan's TLS site,
+/// each byte for byte as planned (a marked plan is what lands on the box); SiteURL
+/// follows the plan's two URLs.
+#[test]
+fn the_proxy_writes_the_plans_site_before_and_after_the_certificate() {
+    use crate::phases::proxy::Proxy;
+    const SITE: &str = "/etc/nginx/sites-available/mattermost";
+    let (b, a) = setup(90, &["chat.example.com"]);
+    let mut p = plan(&a);
+    let until = p
+        .until_certificate
+        .as_mut()
+        .expect("a TLS plan has two stages");
+    assert!(
+        !until.site.content.contains("443"),
+        "{}",
+        until.site.content
+    );
+    assert_eq!(until.site_url, "http://chat.example.com");
+    until.site.content.push_str("# until the certificate\n");
+    let until_site = until.site.content.clone();
+    let site = p
+        .files
+        .iter_mut()
+        .find(|f| f.path.to_str() == Some(SITE))
+        .unwrap();
+    assert!(site.content.contains("443"), "{}", site.content);
+    site.content.push_str("# with the certificate\n");
+    let tls_site = site.content.clone();
+    // The certificate is not there yet.
+    let (cert, key) = (b.read(CERT).unwrap(), b.read(KEY).unwrap());
+    std::fs::remove_file(b.path(CERT)).unwrap();
+    std::fs::remove_file(b.path(KEY)).unwrap();
+    let (_, after) = converge_phase(&b, &a, &p, &Proxy);
+    assert!(failing(&after.unwrap()).is_empty());
+    assert_eq!(b.read(SITE).unwrap(), until_site);
+    // It is now: the proxy probe finds the site behind the plan, apply writes the
+    // plan's TLS site, and the tls phase's SiteURL is the plan's.
+    b.write(CERT, &cert);
+    b.write(KEY, &key);
+    std::fs::set_permissions(
+        b.path(KEY),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
+    let (found, after) = converge_phase(&b, &a, &p, &Proxy);
+    assert!(
+        failing(&found).iter().any(|c| c.contains(SITE)),
+        "{found:#?}"
+    );
+    assert!(failing(&after.unwrap()).is_empty());
+    assert_eq!(b.read(SITE).unwrap(), tls_site);
+    converge_phase(&b, &a, &p, &Tls);
+    let cfg: serde_json::Value =
+        serde_json::from_str(&b.read(p.config_json.to_str().unwrap()).unwrap()).unwrap();
+    assert_eq!(cfg["ServiceSettings"]["SiteURL"], p.site_url.as_str());
+}

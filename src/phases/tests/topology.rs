@@ -66,6 +66,7 @@ fn database_machine(b: &FakeBox) {
                 "{sql}"
             );
             s.world.flags.insert("pg:server".into());
+            s.world.flags.insert(format!("sql:{sql}"));
         }
         ok("")
     });
@@ -260,4 +261,48 @@ fn each_role_runs_only_its_phases() {
             .count(),
         11
     );
+}
+
+/// The phase sets what the plan says and nothing of its own: the `ALTER SYSTEM`
+/// statements are the plan's settings, one each, and a plan admitting one more
+/// address puts that block, as planned, into pg_hba.conf.
+#[test]
+fn the_database_machine_runs_its_plan() {
+    let b = FakeBox::empty();
+    let a = topology("db1");
+    let mut p = plan(&a);
+    let server = p
+        .database
+        .server
+        .as_mut()
+        .expect("the database machine's server plan");
+    assert_eq!(server.setting("listen_addresses"), "localhost,10.0.0.10");
+    let extra = "hostssl mattermost mmuser 10.0.0.99/32 scram-sha-256\n";
+    let end = server
+        .hba_block
+        .find(crate::plan::database::HBA_END)
+        .unwrap();
+    server.hba_block.insert_str(end, extra);
+    let server = p.database.server.clone().unwrap();
+    database_machine(&b);
+    let (_, after) = converge_phase(&b, &a, &p, &Database);
+    assert!(failing(&after.expect("apply ran")).is_empty());
+    let hba = b.read(HBA).unwrap();
+    assert_eq!(hba, format!("{OPERATOR_HBA}{}", server.hba_block));
+    let sql = b
+        .world()
+        .flags
+        .iter()
+        .find_map(|f| f.strip_prefix("sql:").map(str::to_owned))
+        .expect("ALTER SYSTEM ran");
+    let statements: Vec<&str> = sql
+        .lines()
+        .filter(|l| l.starts_with("ALTER SYSTEM"))
+        .collect();
+    let planned: Vec<String> = server
+        .settings
+        .iter()
+        .map(|s| format!("ALTER SYSTEM SET {} = '{}';", s.name, s.value))
+        .collect();
+    assert_eq!(statements, planned);
 }

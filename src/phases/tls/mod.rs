@@ -112,12 +112,11 @@ pub fn cert_in_place(ctx: &Ctx) -> Option<SiteCert> {
     }
 }
 
-/// The URL the server is reachable at now: https once the certificate is in place.
+/// The URL the server is reachable at now: the plan's SiteURL, or its http one until the certificate is in place.
 pub fn public_url(ctx: &Ctx) -> String {
-    if cert_in_place(ctx).is_some() {
-        format!("https://{}", ctx.answers.domain)
-    } else {
-        format!("http://{}", ctx.answers.domain)
+    match &ctx.plan.until_certificate {
+        Some(until) if cert_in_place(ctx).is_none() => until.site_url.clone(),
+        _ => ctx.plan.site_url.clone(),
     }
 }
 

@@ -39,7 +39,7 @@ use theme::Theme;
 
 use crate::answers::{self, SavedFiles, Secret};
 use crate::phases::{Check, PhaseId};
-use crate::plan::{self, Plan};
+use crate::plan;
 use crate::probes::{dns, system};
 use crate::ui::driver::{Driver, MakeDriver};
 use crate::vocab::Cancel;
@@ -193,7 +193,7 @@ pub fn run(prefill: Prefill, make: MakeDriver<'_>) -> std::io::Result<Report> {
                             let _ = tx.send(Msg::Disk(measure(&install, data, adopt)));
                         }
                         Cmd::RenderPlan(a) => {
-                            let text = Plan::new(&a).map_or_else(
+                            let text = driver.plan(&a).map_or_else(
                                 |e| format!("no plan: {e}"),
                                 |p| plan::render_text(&p, host),
                             );

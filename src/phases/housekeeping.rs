@@ -39,12 +39,7 @@ fn unit_specs(ctx: &Ctx) -> Vec<FileSpec> {
     [SERVICE_PATH, TIMER_PATH]
         .iter()
         .filter_map(|p| ctx.plan.file(p))
-        .map(|f| FileSpec {
-            path: f.path.clone(),
-            content: f.content.clone().into_bytes(),
-            mode: f.mode,
-            owner: None,
-        })
+        .map(super::planned_spec)
         .collect()
 }
 

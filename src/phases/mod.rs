@@ -86,6 +86,17 @@ pub fn planned_spec(f: &crate::plan::PlannedFile) -> crate::host::FileSpec {
     }
 }
 
+impl Ctx<'_> {
+    /// The plan's file at `path`, as the host writes it; an error when the plan has
+    /// none (a phase writes only what the plan lists).
+    pub fn planned(&self, path: &str) -> Result<crate::host::FileSpec, PhaseError> {
+        self.plan
+            .file(path)
+            .map(planned_spec)
+            .ok_or_else(|| PhaseError::new(format!("the plan has no file {path}")))
+    }
+}
+
 /// What phases share during one run.
 pub struct Ctx<'a> {
     pub host: &'a Host,

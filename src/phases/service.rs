@@ -8,7 +8,6 @@
 //! state and the ping under one deadline the operator sees, stops within a second when
 //! asked to, and stops at once when the unit crashes, with the journal's last lines.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::database::unit_checks;
@@ -32,18 +31,8 @@ const REPORT_EVERY: Duration = Duration::from_secs(10);
 const JOURNAL_LINES: &str = "20";
 pub struct Service;
 
-fn unit_spec(ctx: &Ctx) -> FileSpec {
-    let f = ctx
-        .plan
-        .file(UNIT_PATH)
-        .map(|f| f.content.clone())
-        .unwrap_or_default();
-    FileSpec {
-        path: PathBuf::from(UNIT_PATH),
-        content: f.into_bytes(),
-        mode: 0o644,
-        owner: None,
-    }
+fn unit_spec(ctx: &Ctx) -> Result<FileSpec, PhaseError> {
+    ctx.planned(UNIT_PATH)
 }
 
 /// Ping straight at Mattermost.
@@ -352,7 +341,7 @@ impl Phase for Service {
     }
 
     fn probe(&self, ctx: &Ctx) -> Result<Vec<Check>, PhaseError> {
-        let mut checks = vec![ctx.managed_check(P, &unit_spec(ctx))?];
+        let mut checks = vec![ctx.managed_check(P, &unit_spec(ctx)?)?];
         // An app machine's firewall (proxy → 8065, apps ↔ 8074).
         checks.extend(super::firewall::checks(ctx, P)?);
         if ctx.restart_mattermost {
@@ -370,7 +359,7 @@ impl Phase for Service {
     fn apply(&self, ctx: &mut Ctx) -> Result<(), PhaseError> {
         let host = ctx.host;
         super::firewall::ensure(ctx, P)?;
-        let spec = unit_spec(ctx);
+        let spec = unit_spec(ctx)?;
         if host.read(&spec.path)?.is_none() {
             ctx.claim("unit", UNIT)?;
         }
@@ -723,7 +712,7 @@ mod tests {
             Some(Duration::from_millis(800)),
             |ctx| {
                 ctx.own.files.insert(
-                    PathBuf::from(UNIT_PATH),
+                    std::path::PathBuf::from(UNIT_PATH),
                     crate::state::ownership::FileRecord {
                         written: crate::state::sha256_hex(old.as_bytes()),
                         kept_local: None,

@@ -118,7 +118,7 @@ pub fn checks(ctx: &Ctx, state: &State) -> Result<Vec<Check>, PhaseError> {
         ));
         return Ok(checks);
     }
-    checks.push(ctx.managed_check(P, &deploy_hook_spec(ctx))?);
+    checks.push(ctx.managed_check(P, &deploy_hook_spec(ctx)?)?);
     if let Some(spec) = dropin_spec(ctx) {
         checks.push(ctx.managed_check(P, &spec)?);
     }
@@ -141,26 +141,15 @@ pub fn checks(ctx: &Ctx, state: &State) -> Result<Vec<Check>, PhaseError> {
     Ok(checks)
 }
 
-fn deploy_hook_spec(ctx: &Ctx) -> FileSpec {
-    FileSpec {
-        path: PathBuf::from(CERTBOT_DEPLOY_HOOK),
-        content: plan::templates::deploy_hook(
-            &ctx.answers.domain,
-            plan::proxy_unit(ctx.answers.proxy),
-        )
-        .into_bytes(),
-        mode: 0o755,
-        owner: None,
-    }
+fn deploy_hook_spec(ctx: &Ctx) -> Result<FileSpec, PhaseError> {
+    ctx.planned(CERTBOT_DEPLOY_HOOK)
 }
 
+/// The certbot drop-in, when the plan has one (an `acme_ca_bundle`).
 fn dropin_spec(ctx: &Ctx) -> Option<FileSpec> {
-    ctx.answers.acme_ca_bundle.as_ref().map(|b| FileSpec {
-        path: PathBuf::from(CERTBOT_DROPIN),
-        content: plan::templates::certbot_dropin(b).into_bytes(),
-        mode: 0o644,
-        owner: None,
-    })
+    ctx.plan
+        .file(CERTBOT_DROPIN)
+        .map(crate::phases::planned_spec)
 }
 
 fn certbot(ctx: &Ctx, args: &[&str]) -> Cmd {
@@ -316,7 +305,7 @@ pub fn apply(ctx: &mut Ctx) -> Result<(), PhaseError> {
             Lineage::read(ctx).describe(ctx)
         )));
     }
-    ctx.write_managed(P, &deploy_hook_spec(ctx))?;
+    ctx.write_managed(P, &deploy_hook_spec(ctx)?)?;
     if let Some(spec) = dropin_spec(ctx) {
         if ctx.write_managed(P, &spec)?.changed() {
             ctx.host.run(&Cmd::new("systemctl", &["daemon-reload"]))?;

@@ -121,6 +121,50 @@ fn hba_block(a: &Answers) -> String {
     block
 }
 
+/// Where the statements of [`script`] take the application password. The plan never
+/// holds the password: the database phase puts it there as a SQL literal, in a
+/// session that pins how literals are read, on the client's stdin.
+pub const PASSWORD: &str = "{db_password}";
+
+/// The statements the database phase runs as the database superuser on a local
+/// server, in order; idempotent. Names are validated identifiers (`[a-z_][a-z0-9_]*`),
+/// so they need no quoting. MariaDB/MySQL: the accounts and the `test` database that
+/// `mysql_secure_installation` removes are found on the server once it is there, so
+/// their `DROP`s come before these, from what the phase finds.
+pub fn script(a: &Answers) -> Vec<String> {
+    if !a.local_db() {
+        return Vec::new();
+    }
+    let (db, user) = (&a.db_name, &a.db_user);
+    match a.db_engine {
+        DbEngine::Postgresql => vec![
+            format!(
+                "SELECT 'CREATE ROLE {user} LOGIN' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{user}')\\gexec"
+            ),
+            format!("ALTER ROLE {user} WITH LOGIN PASSWORD {PASSWORD};"),
+            format!(
+                "SELECT 'CREATE DATABASE {db} OWNER {user} ENCODING ''UTF8'' TEMPLATE template0 LC_COLLATE ''C.UTF-8'' LC_CTYPE ''C.UTF-8''' \
+                 WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = '{db}')\\gexec"
+            ),
+            format!("ALTER DATABASE {db} OWNER TO {user};"),
+            format!("\\connect {db}"),
+            format!("ALTER SCHEMA public OWNER TO {user};"),
+            format!("GRANT USAGE, CREATE ON SCHEMA public TO {user};"),
+        ],
+        DbEngine::Mariadb | DbEngine::Mysql => vec![
+            // The grant patterns mysql_secure_installation removes: `test` and `test\_%`.
+            "DELETE FROM mysql.db WHERE Db = 'test' OR Db = 'test\\_%';".to_owned(),
+            format!(
+                "CREATE DATABASE IF NOT EXISTS `{db}` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci;"
+            ),
+            format!("CREATE USER IF NOT EXISTS '{user}'@'localhost' IDENTIFIED BY {PASSWORD};"),
+            format!("ALTER USER '{user}'@'localhost' IDENTIFIED BY {PASSWORD};"),
+            format!("GRANT ALL PRIVILEGES ON `{db}`.* TO '{user}'@'localhost';"),
+            "FLUSH PRIVILEGES;".to_owned(),
+        ],
+    }
+}
+
 /// Where the crash-restart drop-in of `unit` goes.
 pub fn restart_dropin_path(unit: &str) -> PathBuf {
     format!("/etc/systemd/system/{unit}.d/mattermost-setup-restart.conf").into()
@@ -231,5 +275,30 @@ mod tests {
             "{text}"
         );
         assert_eq!(spec.mode, 0o644);
+    }
+
+    /// The plan carries the superuser SQL with a slot where the password goes: never
+    /// the password, in its JSON or its text.
+    #[test]
+    fn the_script_has_a_slot_for_the_password_not_the_password() {
+        for engine in ["postgresql", "mariadb"] {
+            let json = serde_json::json!({"domain": "chat.example.com", "db_engine": engine,
+                "version": "10.11.23", "db_password": "never-printed-1"});
+            let a = crate::answers::from_json(&json.to_string(), None).unwrap();
+            let plan = super::super::Plan::new(&a).unwrap();
+            let script = &plan.database.script;
+            assert_eq!(
+                script.iter().filter(|l| l.contains(PASSWORD)).count(),
+                if engine == "postgresql" { 1 } else { 2 },
+                "{script:#?}"
+            );
+            let printed = serde_json::to_string(&plan).unwrap();
+            assert!(printed.contains(PASSWORD), "{engine}");
+            assert!(!printed.contains("never-printed-1"), "{printed}");
+            let b = crate::host::fake::FakeBox::empty();
+            let text = super::super::render_text(&plan, &b.host);
+            assert!(text.contains(&script[1]), "{text}");
+            assert!(!text.contains("never-printed-1"), "{text}");
+        }
     }
 }

@@ -114,6 +114,10 @@ pub struct DatabasePlan {
     pub name: String,
     pub user: String,
     pub changes: Vec<String>,
+    /// The statements run as the database superuser ([`database::script`]), the
+    /// password as [`database::PASSWORD`].
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub script: Vec<String>,
     /// The unit of the local PostgreSQL cluster, when known (see [`Facts`]): its
     /// crash-restart drop-in is one of the plan's files.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -318,6 +322,7 @@ impl Plan {
                 name: a.db_name.clone(),
                 user: a.db_user.clone(),
                 changes: database::changes(a),
+                script: database::script(a),
                 cluster_unit,
                 server: database::server(a),
             },

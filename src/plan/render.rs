@@ -37,6 +37,16 @@ pub fn render_text(plan: &Plan, host: &Host) -> String {
             let _ = writeln!(o, "  - {c}");
         }
     }
+    if !d.script.is_empty() {
+        let _ = writeln!(
+            o,
+            "  SQL as the database superuser (the password goes in as a literal where it says {}):",
+            super::database::PASSWORD
+        );
+        for l in &d.script {
+            let _ = writeln!(o, "    {l}");
+        }
+    }
     if let Some(server) = &d.server {
         let _ = writeln!(
             o,

@@ -231,7 +231,10 @@ fn postgres_table(pg: &Postgres, mode: &str) {
         let parsed = parse("postgresql", password.as_deref());
         match (expect, parsed) {
             (Works, Ok(a)) => {
-                pg.superuser_sql("postgres", &postgres::admin_sql(&a));
+                pg.superuser_sql(
+                    "postgres",
+                    &postgres::admin_sql(&mattermost_setup::plan::Plan::new(&a).unwrap(), &a),
+                );
                 let out = database::login(&host, &a, "SELECT current_user").unwrap();
                 assert!(
                     out.success() && out.stdout.trim() == "mmuser",
@@ -295,7 +298,12 @@ fn mariadb_table(maria: &MariaDb, mode: &str) {
                     .run(&mysql::root_cmd(&a, &mysql::unwanted_accounts_sql(&a)))
                     .unwrap();
                 let unwanted = mysql::parse_accounts(&unwanted.stdout).unwrap();
-                maria.root_sql(&mysql::admin_sql(&a, &unwanted, false));
+                maria.root_sql(&mysql::admin_sql(
+                    &mattermost_setup::plan::Plan::new(&a).unwrap(),
+                    &a,
+                    &unwanted,
+                    false,
+                ));
                 let out = database::login(&host, &a, "SELECT CURRENT_USER()").unwrap();
                 assert!(
                     out.success() && out.stdout.trim() == "mmuser@localhost",
@@ -349,7 +357,12 @@ fn mariadb_unwanted_accounts_go(maria: &MariaDb, mode: &str) {
         ["''@'localhost'", "'mmuser'@'%'", "'root'@'o'brien\\host'"],
         "{mode}"
     );
-    maria.root_sql(&mysql::admin_sql(&a, &list(), false));
+    maria.root_sql(&mysql::admin_sql(
+        &mattermost_setup::plan::Plan::new(&a).unwrap(),
+        &a,
+        &list(),
+        false,
+    ));
     assert!(list().is_empty(), "{mode}: {:?}", list());
 }
 

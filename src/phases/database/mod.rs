@@ -26,6 +26,19 @@ pub fn literal(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
+/// The plan's superuser script after `session` (which pins how its literals are
+/// read) and `before` (statements from what the phase found), the password put in
+/// as a literal. For the client's stdin only.
+pub fn planned_script(plan: &plan::Plan, a: &Answers, session: &str, before: &str) -> String {
+    let mut sql = format!("{session}{before}");
+    let pw = literal(a.db_password.expose());
+    for statement in &plan.database.script {
+        sql.push_str(&statement.replace(plan::database::PASSWORD, &pw));
+        sql.push('\n');
+    }
+    sql
+}
+
 /// Runs `sql` as the application user, the way Mattermost logs in; the password
 /// travels in a password file made for the call (see [`credentials`]).
 pub fn login(host: &Host, a: &Answers, sql: &str) -> Result<Output, PhaseError> {

@@ -106,31 +106,27 @@ pub fn charset_sql(a: &Answers) -> String {
     )
 }
 
-/// Idempotent SQL run as root. `drop_accounts` comes from [`unwanted_accounts_sql`].
-pub fn admin_sql(a: &Answers, drop_accounts: &[Account], drop_test_db: bool) -> String {
-    let (db, user) = (&a.db_name, &a.db_user);
-    let pw = literal(a.db_password.expose());
-    let mut sql = SESSION.to_owned();
+/// The plan's script, run as root, after the `DROP`s of what
+/// `mysql_secure_installation` removes that the phase found: `drop_accounts` (from
+/// [`unwanted_accounts_sql`]) and an empty `test` database.
+pub fn admin_sql(
+    plan: &crate::plan::Plan,
+    a: &Answers,
+    drop_accounts: &[Account],
+    drop_test_db: bool,
+) -> String {
+    let mut drops = String::new();
     for account in drop_accounts {
-        sql.push_str(&format!(
+        drops.push_str(&format!(
             "DROP USER IF EXISTS {}@{};\n",
             literal(&account.user),
             literal(&account.host)
         ));
     }
     if drop_test_db {
-        sql.push_str("DROP DATABASE IF EXISTS test;\n");
+        drops.push_str("DROP DATABASE IF EXISTS test;\n");
     }
-    // The grant patterns mysql_secure_installation removes: `test` and `test\_%`.
-    sql.push_str("DELETE FROM mysql.db WHERE Db = 'test' OR Db = 'test\\_%';\n");
-    sql.push_str(&format!(
-        "CREATE DATABASE IF NOT EXISTS `{db}` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci;\n\
-         CREATE USER IF NOT EXISTS '{user}'@'localhost' IDENTIFIED BY {pw};\n\
-         ALTER USER '{user}'@'localhost' IDENTIFIED BY {pw};\n\
-         GRANT ALL PRIVILEGES ON `{db}`.* TO '{user}'@'localhost';\n\
-         FLUSH PRIVILEGES;\n"
-    ));
-    sql
+    super::planned_script(plan, a, SESSION, &drops)
 }
 
 /// The client as the application user over the socket, like go-sql-driver/mysql:
@@ -281,7 +277,7 @@ pub fn apply(ctx: &mut Ctx) -> Result<(), PhaseError> {
             "root",
         ],
     )
-    .stdin(admin_sql(a, &unwanted, drop_test));
+    .stdin(admin_sql(ctx.plan, a, &unwanted, drop_test));
     host.run(&cmd)?;
     Ok(())
 }
@@ -310,8 +306,10 @@ mod tests {
 
     #[test]
     fn the_script_pins_the_mode_its_literals_need() {
+        let a = answers("a\\'b-long-enough");
         let sql = admin_sql(
-            &answers("a\\'b-long-enough"),
+            &crate::plan::Plan::new(&a).unwrap(),
+            &a,
             &[Account {
                 user: "x'y".into(),
                 host: "%".into(),

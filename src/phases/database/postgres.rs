@@ -5,32 +5,19 @@
 
 use std::path::Path;
 
-use super::{P, credentials, literal};
+use super::{P, credentials};
 use crate::answers::{Answers, validate};
 use crate::host::{Cmd, FileSpec, Host, Output};
 use crate::phases::{Check, Ctx, PhaseError};
 
-/// Pins what [`literal`] assumes (quotes doubled, backslashes plain) for the
+/// Pins what [`super::literal`] assumes (quotes doubled, backslashes plain) for the
 /// session, whatever the server's configuration says: an operator may run with
 /// `standard_conforming_strings = off`, where `\` escapes in `'...'`.
 pub const SESSION: &str = "SET standard_conforming_strings = on;\n";
 
-/// Idempotent SQL run as the postgres superuser. Names are validated identifiers
-/// (`[a-z_][a-z0-9_]*`), so they need no quoting.
-pub fn admin_sql(a: &Answers) -> String {
-    let (db, user) = (&a.db_name, &a.db_user);
-    let pw = literal(a.db_password.expose());
-    format!(
-        "{SESSION}\
-         SELECT 'CREATE ROLE {user} LOGIN' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{user}')\\gexec\n\
-         ALTER ROLE {user} WITH LOGIN PASSWORD {pw};\n\
-         SELECT 'CREATE DATABASE {db} OWNER {user} ENCODING ''UTF8'' TEMPLATE template0 LC_COLLATE ''C.UTF-8'' LC_CTYPE ''C.UTF-8''' \
-         WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = '{db}')\\gexec\n\
-         ALTER DATABASE {db} OWNER TO {user};\n\
-         \\connect {db}\n\
-         ALTER SCHEMA public OWNER TO {user};\n\
-         GRANT USAGE, CREATE ON SCHEMA public TO {user};\n"
-    )
+/// The plan's script, run as the postgres superuser.
+pub fn admin_sql(plan: &crate::plan::Plan, a: &Answers) -> String {
+    super::planned_script(plan, a, SESSION, "")
 }
 
 /// What the application user sees when it logs in: `user|owner|encoding|public owner|version`.
@@ -43,7 +30,7 @@ pub const LOGIN_SQL: &str = "SELECT current_user, pg_catalog.pg_get_userbyid(d.d
 
 /// psql as the application user over TCP, the way Mattermost connects; the password
 /// is in `passfile` (a libpq password file, see [`credentials::pgpass`]). `-w`: never
-/// prompt. The session runs in [`SESSION`] mode, so `sql` may carry [`literal`]s.
+/// prompt. The session runs in [`SESSION`] mode, so `sql` may carry [`super::literal`]s.
 pub fn login_cmd(a: &Answers, sql: &str, passfile: &Path) -> Cmd {
     let remote = a.remote_db();
     let (host, port) = remote.as_ref().map_or_else(
@@ -261,7 +248,7 @@ pub fn apply(ctx: &mut Ctx) -> Result<(), PhaseError> {
         "psql",
         &["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", "postgres"],
     )
-    .stdin(admin_sql(a));
+    .stdin(admin_sql(ctx.plan, a));
     ctx.host.run(&cmd)?;
     Ok(())
 }
@@ -365,7 +352,7 @@ mod tests {
     fn the_admin_script_pins_standard_strings() {
         let mut a = crate::answers::from_json(r#"{"domain": "chat.example.com"}"#, None).unwrap();
         a.db_password = Secret::new("a\\'b");
-        let sql = admin_sql(&a);
+        let sql = admin_sql(&crate::plan::Plan::new(&a).unwrap(), &a);
         assert!(sql.starts_with(SESSION), "{sql}");
         assert!(sql.contains("PASSWORD 'a\\''b';"), "{sql}");
     }

@@ -163,6 +163,8 @@ pub struct Plan {
     pub upload_limit: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub until_certificate: Option<UntilCertificate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certbot: Option<CertbotPlan>,
     /// What the box said when the plan was made.
     pub facts: Facts,
 }
@@ -349,6 +351,7 @@ impl Plan {
                     site_url: format!("http://{}", a.domain),
                 }
             }),
+            certbot: certbot(a),
             facts: facts.clone(),
         })
     }
@@ -506,6 +509,68 @@ fn apache_modules(a: &Answers, site: &templates::Site) -> Vec<&'static str> {
     } else {
         Vec::new()
     }
+}
+
+/// Let's Encrypt's production directory: certbot's default server.
+pub const LETSENCRYPT: &str = "https://acme-v02.api.letsencrypt.org/directory";
+
+/// certbot's commands for a Let's Encrypt certificate. The tls phase runs them under
+/// a timeout (with `REQUESTS_CA_BUNDLE` when the answers give `acme_ca_bundle`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CertbotPlan {
+    /// The ACME directory: the answers' `acme_server`, or Let's Encrypt's.
+    pub server: String,
+    /// `certbot certonly --webroot`, into a lineage named after the domain; the phase
+    /// adds `--force-renewal` to replace a lineage that is not usable.
+    pub request: Vec<String>,
+    /// `certbot renew --dry-run`: the renewal check. Without `--server` a dry run
+    /// goes to Let's Encrypt's staging server (certbot's rule); a custom ACME server
+    /// is asked itself.
+    pub renewal_check: Vec<String>,
+}
+
+fn certbot(a: &Answers) -> Option<CertbotPlan> {
+    if !(a.runs_proxy() && a.tls == Tls::Letsencrypt) {
+        return None;
+    }
+    let server = a
+        .acme_server
+        .clone()
+        .unwrap_or_else(|| LETSENCRYPT.to_owned());
+    let email = a.letsencrypt_email.clone().unwrap_or_default();
+    let words = |w: &[&str]| w.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    let mut renewal_check = words(&[
+        "renew",
+        "--dry-run",
+        "--non-interactive",
+        "--no-random-sleep-on-renew",
+        "--cert-name",
+        &a.domain,
+    ]);
+    if let Some(s) = &a.acme_server {
+        renewal_check.extend(words(&["--server", s]));
+    }
+    Some(CertbotPlan {
+        request: words(&[
+            "certonly",
+            "--non-interactive",
+            "--agree-tos",
+            "--no-eff-email",
+            "--email",
+            &email,
+            "--webroot",
+            "--webroot-path",
+            ACME_WEBROOT,
+            "--cert-name",
+            &a.domain,
+            "--domain",
+            &a.domain,
+            "--server",
+            &server,
+        ]),
+        server,
+        renewal_check,
+    })
 }
 
 fn tls_files(a: &Answers) -> Vec<PlannedFile> {
@@ -978,6 +1043,39 @@ mod tests {
         let p = Plan::new(&plain).unwrap();
         assert!(p.until_certificate.is_none());
         assert!(!render_text(&p, &b.host).contains("Until the certificate"));
+    }
+
+    /// certbot's commands are the plan's: the request names the domain, the e-mail
+    /// and the ACME server; the renewal check names a custom server only (certbot's
+    /// own default for a dry run is Let's Encrypt's staging server).
+    #[test]
+    fn the_certificate_request_is_planned() {
+        let mut a = answers();
+        assert!(Plan::new(&a).unwrap().certbot.is_none());
+        a.tls = Tls::Letsencrypt;
+        a.letsencrypt_email = Some("ops@example.com".into());
+        let c = Plan::new(&a).unwrap().certbot.unwrap();
+        assert_eq!(c.server, LETSENCRYPT);
+        let line = c.request.join(" ");
+        for part in [
+            "certonly --non-interactive --agree-tos",
+            "--email ops@example.com",
+            "--webroot --webroot-path /var/www/mattermost-setup-acme",
+            "--cert-name chat.example.com --domain chat.example.com",
+            &format!("--server {LETSENCRYPT}"),
+        ] {
+            assert!(line.contains(part), "{part}: {line}");
+        }
+        assert!(!c.renewal_check.contains(&"--server".to_owned()));
+        a.acme_server = Some("https://127.0.0.1:14000/dir".into());
+        let c = Plan::new(&a).unwrap().certbot.unwrap();
+        assert!(
+            c.renewal_check
+                .join(" ")
+                .ends_with("--cert-name chat.example.com --server https://127.0.0.1:14000/dir"),
+            "{:?}",
+            c.renewal_check
+        );
     }
 
     #[test]

@@ -214,6 +214,15 @@ fn files_and_services(o: &mut String, plan: &Plan, host: &Host) {
             let _ = writeln!(o, "  Apache modules: {}", until.apache_modules.join(" "));
         }
     }
+    if let Some(c) = &plan.certbot {
+        let _ = writeln!(o, "\nCertificate from {}:", c.server);
+        let _ = writeln!(o, "  certbot {}", c.request.join(" "));
+        let _ = writeln!(
+            o,
+            "  renewal checked with: certbot {}",
+            c.renewal_check.join(" ")
+        );
+    }
     if !plan.apache_modules.is_empty() {
         let _ = writeln!(o, "\nApache modules: {}", plan.apache_modules.join(" "));
     }

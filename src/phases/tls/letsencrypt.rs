@@ -17,18 +17,17 @@ use crate::phases::{Check, Ctx, PhaseError};
 use crate::plan::{self, ACME_WEBROOT, CERTBOT_DEPLOY_HOOK, CERTBOT_DROPIN};
 use crate::probes::dns;
 
-/// Let's Encrypt's production directory: certbot's default server.
-pub const LETSENCRYPT: &str = "https://acme-v02.api.letsencrypt.org/directory";
+pub use crate::plan::LETSENCRYPT;
 const TIMER: &str = "certbot.timer";
 /// certbot has its own network timeouts; this bounds a hung run.
 const CERTBOT_TIMEOUT_S: &str = "300";
 
 /// The ACME directory the answers ask for.
 pub fn server(ctx: &Ctx) -> String {
-    ctx.answers
-        .acme_server
-        .clone()
-        .unwrap_or_else(|| LETSENCRYPT.to_owned())
+    ctx.plan
+        .certbot
+        .as_ref()
+        .map_or_else(|| LETSENCRYPT.to_owned(), |c| c.server.clone())
 }
 
 /// certbot's lineage for the domain, as it is on the box.
@@ -206,35 +205,29 @@ fn ensure_webroot(ctx: &mut Ctx) -> Result<(), PhaseError> {
     Ok(())
 }
 
-/// `certbot certonly --webroot`; `Err` carries certbot's own explanation.
+/// certbot's commands in the plan.
+fn planned<'p>(ctx: &Ctx<'p>) -> Result<&'p crate::plan::CertbotPlan, String> {
+    ctx.plan
+        .certbot
+        .as_ref()
+        .ok_or_else(|| "the plan has no certbot commands".to_owned())
+}
+
+/// The plan's `certbot certonly --webroot`, with `--force-renewal` to replace a
+/// lineage that is not usable (expired, other CA, broken); `Err` carries certbot's
+/// own explanation.
 fn obtain(ctx: &Ctx, replace: bool) -> Result<(), String> {
-    let a = ctx.answers;
-    let email = a.letsencrypt_email.clone().unwrap_or_default();
-    let server = server(ctx);
-    let mut args = vec![
-        "certonly",
-        "--non-interactive",
-        "--agree-tos",
-        "--no-eff-email",
-        "--email",
-        &email,
-        "--webroot",
-        "--webroot-path",
-        ACME_WEBROOT,
-        "--cert-name",
-        &a.domain,
-        "--domain",
-        &a.domain,
-        "--server",
-        &server,
-    ];
+    let plan = planned(ctx)?;
+    let mut args: Vec<&str> = plan.request.iter().map(String::as_str).collect();
     if replace {
-        // The lineage is not usable (expired, other CA, broken): replace it.
         args.push("--force-renewal");
     }
     ctx.step(
         P,
-        format!("asking {server} for a certificate for {}", a.domain),
+        format!(
+            "asking {} for a certificate for {}",
+            plan.server, ctx.answers.domain
+        ),
     );
     match ctx.host.probe(&certbot(ctx, &args)) {
         Ok(out) if out.success() => Ok(()),
@@ -243,28 +236,15 @@ fn obtain(ctx: &Ctx, replace: bool) -> Result<(), String> {
     }
 }
 
+/// The plan's renewal check (`certbot renew --dry-run`).
 fn dry_run(ctx: &Ctx) -> Result<Renewal, PhaseError> {
-    let d = &ctx.answers.domain;
-    let mut args = vec![
-        "renew",
-        "--dry-run",
-        "--non-interactive",
-        "--no-random-sleep-on-renew",
-        "--cert-name",
-        d,
-    ];
-    // Without --server a dry-run goes to Let's Encrypt's staging server (certbot's
-    // rule); a custom ACME server is asked itself.
-    let custom = ctx.answers.acme_server.clone();
-    if let Some(s) = &custom {
-        args.push("--server");
-        args.push(s);
-    }
+    let plan = planned(ctx).map_err(PhaseError::new)?;
+    let args: Vec<&str> = plan.renewal_check.iter().map(String::as_str).collect();
     ctx.step(P, "checking renewal (certbot renew --dry-run)");
     let out = ctx.host.probe(&certbot(ctx, &args))?;
     Ok(Renewal {
         ok: out.success(),
-        server: server(ctx),
+        server: plan.server.clone(),
         at: cert::date(SystemTime::now()),
         detail: tail(&out),
     })

@@ -140,7 +140,7 @@ impl Phase for Acceptance {
         match a.role() {
             Role::Database => {
                 checks.extend(login_checks(ctx)?);
-                checks.extend(unit_checks(ctx, P, crate::plan::db_unit(a.db_engine))?);
+                checks.extend(unit_checks(ctx, P, ctx.plan.database.unit)?);
                 return Ok(checks);
             }
             Role::Proxy => {

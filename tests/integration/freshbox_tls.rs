@@ -192,8 +192,11 @@ fn nginx_postgresql_letsencrypt_from_pebble() {
     write_answers(&b, &letsencrypt_answers("nginx"));
 
     // The name does not resolve yet: never a hard stop. The install finishes on http
-    // and says that running it again obtains the certificate.
+    // and says that running it again obtains the certificate. What it wrote is what
+    // `plan` printed for the box until the certificate.
+    let planned = crate::support::plan::planned(&b);
     let t = install_ok(&b);
+    crate::support::plan::assert_written_until_certificate(&b, &planned);
     assert!(t.contains("TLS deferred"), "{t}");
     assert!(t.contains("does not resolve"), "{t}");
     assert!(t.contains("run `mattermost-setup install` again"), "{t}");

@@ -111,7 +111,7 @@ impl Phase for Database {
         if ctx.answers.remote_db().is_some() {
             return postgres::probe(ctx);
         }
-        let mut checks = unit_checks(ctx, P, plan::db_unit(ctx.answers.db_engine))?;
+        let mut checks = unit_checks(ctx, P, ctx.plan.database.unit)?;
         if !checks.iter().all(Check::passed) {
             return Ok(checks);
         }
@@ -155,7 +155,7 @@ impl Phase for Database {
                 "run the installer on the database machine first (same answers file), copy its /etc/mattermost-setup/postgresql-ca.pem here, then run it again here".to_owned()
             }));
         }
-        let started = ensure_unit(ctx, P, plan::db_unit(ctx.answers.db_engine))?;
+        let started = ensure_unit(ctx, P, ctx.plan.database.unit)?;
         match ctx.answers.db_engine {
             DbEngine::Postgresql => {
                 // The role and database again only when they are not as planned (a

@@ -25,11 +25,19 @@ pub struct PlannedEdit {
 /// How `plan --json` prints a value that holds the database password.
 const MASKED: &str = "(contains the database password)";
 
+/// The box until the certificate is in place (TLS plans): the http site and SiteURL.
+#[derive(Debug, serde::Deserialize)]
+pub struct UntilCertificate {
+    pub site: PlannedFile,
+    pub site_url: String,
+}
+
 #[derive(Debug, serde::Deserialize)]
 pub struct Planned {
     pub files: Vec<PlannedFile>,
     pub config_json: String,
     pub config_edits: Vec<PlannedEdit>,
+    pub until_certificate: Option<UntilCertificate>,
 }
 
 /// What `mattermost-setup plan --answers /root/answers.json --json` prints now.
@@ -49,27 +57,7 @@ const RECORDS: [&str; 2] = ["/etc/mattermost-setup/", "/var/lib/mattermost-setup
 pub fn assert_written_as_planned(b: &FreshBox, p: &Planned, unplanned: &[(&str, &str)]) {
     let mut problems = Vec::new();
     for f in &p.files {
-        let out = b.exec(&format!("cat '{}'", f.path));
-        let on_box = String::from_utf8_lossy(&out.stdout);
-        if !out.status.success() {
-            problems.push(format!("{}: planned, not written", f.path));
-            continue;
-        }
-        if on_box != f.content {
-            problems.push(format!(
-                "{}: written differs from the plan\n--- planned\n{}\n--- written\n{}",
-                f.path, f.content, on_box
-            ));
-        }
-        let meta = b.exec_ok(&format!("stat -c '%a %U' '{}'", f.path));
-        let want = format!("{:o} {}", f.mode, f.owner);
-        if meta.trim() != want {
-            problems.push(format!(
-                "{}: {} on the box, {want} planned",
-                f.path,
-                meta.trim()
-            ));
-        }
+        problems.extend(file_problems(b, f));
     }
     let cfg: serde_json::Value =
         serde_json::from_str(&b.exec_ok(&format!("cat '{}'", p.config_json))).unwrap();
@@ -108,6 +96,55 @@ pub fn assert_written_as_planned(b: &FreshBox, p: &Planned, unplanned: &[(&str, 
     assert!(
         problems.is_empty(),
         "the install did not write what `plan` printed:\n{}",
+        problems.join("\n")
+    );
+}
+
+/// How the file on the box differs from `f` (content, mode, owner); empty when not.
+fn file_problems(b: &FreshBox, f: &PlannedFile) -> Vec<String> {
+    let out = b.exec(&format!("cat '{}'", f.path));
+    let on_box = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        return vec![format!("{}: planned, not written", f.path)];
+    }
+    let mut problems = Vec::new();
+    if on_box != f.content {
+        problems.push(format!(
+            "{}: written differs from the plan\n--- planned\n{}\n--- written\n{}",
+            f.path, f.content, on_box
+        ));
+    }
+    let meta = b.exec_ok(&format!("stat -c '%a %U' '{}'", f.path));
+    let want = format!("{:o} {}", f.mode, f.owner);
+    if meta.trim() != want {
+        problems.push(format!(
+            "{}: {} on the box, {want} planned",
+            f.path,
+            meta.trim()
+        ));
+    }
+    problems
+}
+
+/// A run that ended before the certificate (TLS deferred): the proxy site is the
+/// plan's http site byte for byte, and SiteURL the plan's http URL.
+pub fn assert_written_until_certificate(b: &FreshBox, p: &Planned) {
+    let until = p
+        .until_certificate
+        .as_ref()
+        .expect("a TLS plan says what the box is until the certificate is in place");
+    let mut problems = file_problems(b, &until.site);
+    let cfg: serde_json::Value =
+        serde_json::from_str(&b.exec_ok(&format!("cat '{}'", p.config_json))).unwrap();
+    if cfg["ServiceSettings"]["SiteURL"] != until.site_url.as_str() {
+        problems.push(format!(
+            "SiteURL: {} on the box, {} planned until the certificate",
+            cfg["ServiceSettings"]["SiteURL"], until.site_url
+        ));
+    }
+    assert!(
+        problems.is_empty(),
+        "the deferred install did not write what `plan` printed for it:\n{}",
         problems.join("\n")
     );
 }

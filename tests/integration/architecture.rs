@@ -445,3 +445,84 @@ fn front_ends_neither_make_the_host_nor_run_the_engine() {
         found.join("\n")
     );
 }
+
+/// What under `src/phases/` may be named from `plan::templates` or made with the
+/// plan's own builders: the certificate paths' type and the parser of a site's
+/// upload limit. Every `templates::` fill and every plan builder is called by the
+/// plan alone: the phases write and run what the plan holds (issue 10).
+const PHASE_TEMPLATE_USES: [&str; 2] = ["templates::SiteCert", "templates::declared_body_limit"];
+const PLAN_BUILDERS: [&str; 6] = [
+    "Plan::for_box(",
+    "Plan::new(",
+    "database::script(",
+    "database::server(",
+    "templates::proxy_site(",
+    "templates::unit(",
+];
+
+/// Lines under `src/phases/` (before a file's first `#[cfg(test)]`, outside the
+/// `tests` directory and `*_tests.rs`) that fill a template or build a plan.
+fn phases_building_plans(src: &Path) -> Vec<String> {
+    let mut files = Vec::new();
+    rust_files(&src.join("phases"), &mut files);
+    let mut found = Vec::new();
+    for file in files {
+        let rel = file.strip_prefix(src).unwrap_or(&file).to_owned();
+        let name = rel.to_string_lossy();
+        if name.starts_with("phases/tests/") || name.ends_with("_tests.rs") {
+            continue;
+        }
+        let text = fs::read_to_string(&file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            if line.trim_start().starts_with("#[cfg(test)]") {
+                break;
+            }
+            let code = line.split("//").next().unwrap_or_default();
+            let fills = code.match_indices("templates::").any(|(i, _)| {
+                !PHASE_TEMPLATE_USES
+                    .iter()
+                    .any(|ok| code[i..].starts_with(ok))
+            });
+            if fills || PLAN_BUILDERS.iter().any(|b| code.contains(b)) {
+                found.push(format!("src/{name}:{}: {}", n + 1, line.trim()));
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+#[test]
+fn phases_run_the_plan_and_build_none() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let found = phases_building_plans(&src);
+    assert!(
+        found.is_empty(),
+        "a phase fills a template or makes a plan itself; put it in the plan (src/plan/) and \
+         read it from ctx.plan:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn a_phase_filling_a_template_is_named() {
+    let (_dir, src) = tree(&[
+        (
+            "phases/proxy.rs",
+            "use crate::plan::templates::SiteCert;\nfn f() { templates::proxy_site(k, &s); }\n\
+             // templates::unit( in a comment is fine\n#[cfg(test)]\nmod tests { fn t() { Plan::new(&a); } }\n",
+        ),
+        ("phases/tests/x.rs", "fn t() { Plan::new(&a); }\n"),
+        (
+            "phases/tls.rs",
+            "fn g() { let p = Plan::for_box(a, &f); }\n",
+        ),
+    ]);
+    assert_eq!(
+        phases_building_plans(&src),
+        [
+            "src/phases/proxy.rs:2: fn f() { templates::proxy_site(k, &s); }",
+            "src/phases/tls.rs:1: fn g() { let p = Plan::for_box(a, &f); }",
+        ]
+    );
+}

@@ -1,6 +1,6 @@
-//! Answers become a plan: a pure, serialisable description of what the box should
-//! look like. `plan` prints it, the phases converge to it, `status` checks it.
-
+//! Answers and the box's facts ([`Facts`]) become a plan: a serialisable description
+//! of what the box should look like and of what is run to get there. `plan` prints
+//! it, the phases write and run what it holds, `status` checks it.
 pub mod database;
 pub mod facts;
 pub mod firewall;

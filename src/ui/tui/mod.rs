@@ -193,11 +193,16 @@ pub fn run(prefill: Prefill, make: MakeDriver<'_>) -> std::io::Result<Report> {
                             let _ = tx.send(Msg::Disk(measure(&install, data, adopt)));
                         }
                         Cmd::RenderPlan(a) => {
-                            let text = driver.plan(&a).map_or_else(
-                                |e| format!("no plan: {e}"),
-                                |p| plan::render_text(&p, host),
-                            );
-                            let _ = tx.send(Msg::PlanText(text));
+                            // Making the plan reads the box (apt can take most of a
+                            // second): off the loop, so keys keep their answer time.
+                            let (tx, driver) = (tx.clone(), &*driver);
+                            s.spawn(move || {
+                                let text = driver.plan(&a).map_or_else(
+                                    |e| format!("no plan: {e}"),
+                                    |p| plan::render_text(&p, driver.host()),
+                                );
+                                let _ = tx.send(Msg::PlanText(text));
+                            });
                         }
                         Cmd::Save { answers, path } => {
                             let r = answers::save_for_replay(&answers, &path)

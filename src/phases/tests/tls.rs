@@ -159,3 +159,34 @@ fn the_proxy_writes_the_plans_site_before_and_after_the_certificate() {
         serde_json::from_str(&b.read(p.config_json.to_str().unwrap()).unwrap()).unwrap();
     assert_eq!(cfg["ServiceSettings"]["SiteURL"], p.site_url.as_str());
 }
+
+/// The proxy machine of several serves TLS for the app machines: its tls phase puts
+/// the certificate in its site and leaves SiteURL to the app machines' plan (it has
+/// no Mattermost and no config.json).
+#[test]
+fn the_proxy_machine_of_several_serves_tls_without_a_config_json() {
+    let (b, single) = setup(90, &["chat.example.com"]);
+    let json = format!(
+        r#"{{"domain": "chat.example.com", "proxy": "nginx", "tls": "existing",
+           "tls_cert": "{CERT}", "tls_key": "{KEY}", "node": "proxy1", "db_password": "shared-password-1",
+           "machines": [
+             {{"name": "db1", "role": "database", "address": "10.0.0.10"}},
+             {{"name": "app1", "role": "app", "address": "10.0.0.21"}},
+             {{"name": "proxy1", "role": "proxy", "address": "10.0.0.30"}}]}}"#
+    );
+    let a = crate::answers::from_json(&json, None).unwrap();
+    let p = plan(&a);
+    std::fs::remove_file(b.path(plan(&single).config_json.to_str().unwrap())).unwrap();
+    // The engine's order: the proxy phase writes the site (the certificate is in
+    // place, so the TLS one), then the tls phase finds nothing left to do.
+    let (_, after) = converge_phase(&b, &a, &p, &crate::phases::proxy::Proxy);
+    assert!(failing(&after.expect("the site was written")).is_empty());
+    let (found, after) = converge_phase(&b, &a, &p, &Tls);
+    assert!(failing(&found).is_empty(), "{found:#?}");
+    assert!(after.is_none());
+    assert!(!found.iter().any(|c| c.name.contains("SiteURL")), "{found:#?}");
+    let site = b.read("/etc/nginx/sites-available/mattermost").unwrap();
+    assert!(site.contains(&format!("ssl_certificate {CERT};")), "{site}");
+    assert!(site.contains("server 10.0.0.21:8065"), "{site}");
+    assert!(!b.exists(p.config_json.to_str().unwrap()));
+}

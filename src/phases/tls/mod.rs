@@ -249,7 +249,12 @@ fn site_url_check(ctx: &Ctx, phase: PhaseId) -> Check {
 }
 
 /// Writes SiteURL (keeping every other key) and restarts Mattermost when it changed.
+/// Nothing on the proxy machine of several: Mattermost, and its config.json, are on
+/// the app machines, whose plan sets the https SiteURL.
 fn set_site_url(ctx: &mut Ctx) -> Result<(), PhaseError> {
+    if !ctx.answers.runs_mattermost() {
+        return Ok(());
+    }
     let want = public_url(ctx);
     if current_site_url(ctx).as_deref() == Some(want.as_str()) {
         return Ok(());
@@ -328,7 +333,9 @@ impl Tls {
                 checks.extend(le);
             }
         }
-        checks.push(site_url_check(ctx, P));
+        if a.runs_mattermost() {
+            checks.push(site_url_check(ctx, P));
+        }
         Ok(checks)
     }
 }

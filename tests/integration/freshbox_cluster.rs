@@ -536,3 +536,80 @@ fn a_single_box_runs_against_a_managed_postgresql_with_verify_full() {
     drop((pg, all));
     net.down();
 }
+
+/// Three machines behind a proxy machine that serves TLS with the operator's own
+/// certificate: the proxy machine has no Mattermost (so no config.json) and the app
+/// machine's SiteURL is the public https URL, set by its own plan. Ping and wss
+/// through the proxy; what the proxy machine wrote is what `plan` printed there.
+#[test]
+fn three_machines_behind_a_tls_proxy_with_an_existing_certificate() {
+    if !freshbox::available_or_skip(
+        "three_machines_behind_a_tls_proxy_with_an_existing_certificate",
+    ) {
+        return;
+    }
+    const TDB: &str = "10.79.0.10";
+    const TAPP: &str = "10.79.0.21";
+    const TPROXY: &str = "10.79.0.30";
+    let _ = mirror::mirror();
+    let net = Bridge::up("mmt");
+    let boxes: Vec<FreshBox> = std::thread::scope(|s| {
+        let starts: Vec<_> = ["mt-db", "mt-app", "mt-proxy"]
+            .into_iter()
+            .map(|name| s.spawn(move || prepared_box(name)))
+            .collect();
+        starts.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (b, addr) in boxes.iter().zip([TDB, TAPP, TPROXY]) {
+        net.link(b, &format!("{addr}/24"));
+    }
+    let [db, app, proxy] = [&boxes[0], &boxes[1], &boxes[2]];
+    // The operator's certificate for the domain, from a private CA the proxy box
+    // trusts (made with openssl in the box).
+    crate::freshbox_tls::openssl_ca(proxy);
+    let answers = serde_json::json!({
+        "domain": DOMAIN,
+        "db_password": PASSWORD,
+        "version": V11,
+        "sha256": mirror::mirror().sha256(V11, "enterprise"),
+        "download_base_url": format!("http://127.0.0.1:{MIRROR_PORT}"),
+        "proxy": "nginx",
+        "tls": "existing",
+        "tls_cert": "/root/pki/chat.pem",
+        "tls_key": "/root/pki/chat.key",
+        "machines": [
+            {"name": "db1", "role": "database", "address": TDB},
+            {"name": "app1", "role": "app", "address": TAPP},
+            {"name": "proxy1", "role": "proxy", "address": TPROXY},
+        ],
+    })
+    .to_string();
+    for b in &boxes {
+        put_answers(b, &answers);
+    }
+    installed_ok(db);
+    let ca = db.exec_ok(&format!("cat {CA}"));
+    assert!(
+        app.exec_stdin(
+            &format!("mkdir -p /etc/mattermost-setup && cat > {CA}"),
+            ca.as_bytes()
+        )
+        .status
+        .success()
+    );
+    installed_ok(app);
+    let planned = crate::support::plan::planned(proxy);
+    installed_ok(proxy);
+    assert!(!proxy.exec("test -e /opt/mattermost").status.success());
+    crate::support::plan::assert_written_as_planned(proxy, &planned, &[]);
+    // https, wss and the http redirect through the proxy machine, to the app machine,
+    // whose SiteURL is the public https URL.
+    crate::freshbox_tls::check_https_to(proxy, app, "/root/pki/ca.pem");
+    for b in [app, proxy] {
+        status_ok(b);
+    }
+    // A re-run on the proxy machine changes nothing.
+    let before = state_of(proxy);
+    installed_ok(proxy);
+    assert_eq!(state_of(proxy), before, "a re-run changed something");
+}

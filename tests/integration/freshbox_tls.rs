@@ -109,6 +109,12 @@ fn curl_https(b: &FreshBox, cacert: &str, args: &str, path: &str) -> String {
 
 /// HTTPS ping 200, WSS 101 with the stand-in's hello, http 301 to https, SiteURL https.
 pub(crate) fn check_https(b: &FreshBox, cacert: &str) {
+    check_https_to(b, b, cacert);
+}
+
+/// [`check_https`] through the proxy on `b`, to Mattermost on `app` (whose
+/// config.json must have the https SiteURL).
+pub(crate) fn check_https_to(b: &FreshBox, app: &FreshBox, cacert: &str) {
     let ping = curl_https(b, cacert, "", "/api/v4/system/ping");
     assert!(ping.starts_with("HTTP/1.1 200"), "{ping}");
     assert!(ping.contains("\"status\":\"OK\""), "{ping}");
@@ -135,7 +141,7 @@ pub(crate) fn check_https(b: &FreshBox, cacert: &str) {
         redirect.contains(&format!("Location: https://{DOMAIN}/api/v4/system/ping")),
         "{redirect}"
     );
-    let cfg = config(b);
+    let cfg = config(app);
     assert_eq!(
         cfg["ServiceSettings"]["SiteURL"],
         format!("https://{DOMAIN}")
@@ -368,7 +374,7 @@ fn apache_letsencrypt_from_pebble() {
     crate::support::plan::assert_written_as_planned(&b, &planned, &[]);
 }
 
-fn openssl_ca(b: &FreshBox) {
+pub(crate) fn openssl_ca(b: &FreshBox) {
     // A private CA the box trusts, and a certificate for the domain, made with openssl
     // as an operator would.
     b.exec_ok(&format!(

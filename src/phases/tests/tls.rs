@@ -184,7 +184,10 @@ fn the_proxy_machine_of_several_serves_tls_without_a_config_json() {
     let (found, after) = converge_phase(&b, &a, &p, &Tls);
     assert!(failing(&found).is_empty(), "{found:#?}");
     assert!(after.is_none());
-    assert!(!found.iter().any(|c| c.name.contains("SiteURL")), "{found:#?}");
+    assert!(
+        !found.iter().any(|c| c.name.contains("SiteURL")),
+        "{found:#?}"
+    );
     let site = b.read("/etc/nginx/sites-available/mattermost").unwrap();
     assert!(site.contains(&format!("ssl_certificate {CERT};")), "{site}");
     assert!(site.contains("server 10.0.0.21:8065"), "{site}");

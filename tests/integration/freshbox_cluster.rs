@@ -22,6 +22,10 @@ const CA: &str = "/etc/mattermost-setup/postgresql-ca.pem";
 /// The managed database and the single box of the second test (a bridge of its own).
 const PG: &str = "10.78.0.10";
 const BOX: &str = "10.78.0.21";
+/// The machines behind a TLS proxy (the third test, a bridge of its own).
+const TDB: &str = "10.79.0.10";
+const TAPP: &str = "10.79.0.21";
+const TPROXY: &str = "10.79.0.30";
 
 fn install(b: &FreshBox) -> std::process::Output {
     b.exec("mattermost-setup install --answers /root/answers.json --yes")
@@ -548,9 +552,6 @@ fn three_machines_behind_a_tls_proxy_with_an_existing_certificate() {
     ) {
         return;
     }
-    const TDB: &str = "10.79.0.10";
-    const TAPP: &str = "10.79.0.21";
-    const TPROXY: &str = "10.79.0.30";
     let _ = mirror::mirror();
     let net = Bridge::up("mmt");
     let boxes: Vec<FreshBox> = std::thread::scope(|s| {

@@ -74,8 +74,9 @@ fn connects(b: &FreshBox, addr: &str, port: u16) -> bool {
     .success()
 }
 
-fn topology_answers(s3: &S3Store, license: bool) -> String {
-    let endpoint = s3.endpoint.trim_start_matches("http://");
+/// The answers every machine of a test's topology shares: the release from the
+/// mirror, nginx, the database password, and `machines`; `extra` adds keys.
+fn machines_answers(machines: &serde_json::Value, extra: &serde_json::Value) -> serde_json::Value {
     let mut a = serde_json::json!({
         "domain": DOMAIN,
         "db_password": PASSWORD,
@@ -83,21 +84,49 @@ fn topology_answers(s3: &S3Store, license: bool) -> String {
         "sha256": mirror::mirror().sha256(V11, "enterprise"),
         "download_base_url": format!("http://127.0.0.1:{MIRROR_PORT}"),
         "proxy": "nginx",
-        "admin_username": "boss",
-        "admin_email": "boss@example.com",
-        "admin_password": "boss-password-1",
-        "machines": [
+        "machines": machines,
+    });
+    for (k, v) in extra.as_object().into_iter().flatten() {
+        a[k] = v.clone();
+    }
+    a
+}
+
+/// The database machine's CA certificate, copied to `apps` as the operator does.
+fn copy_db_ca(db: &FreshBox, apps: &[&FreshBox]) {
+    let ca = db.exec_ok(&format!("cat {CA}"));
+    for b in apps {
+        assert!(
+            b.exec_stdin(
+                &format!("mkdir -p /etc/mattermost-setup && cat > {CA}"),
+                ca.as_bytes()
+            )
+            .status
+            .success()
+        );
+    }
+}
+
+fn topology_answers(s3: &S3Store, license: bool) -> String {
+    let endpoint = s3.endpoint.trim_start_matches("http://");
+    let mut a = machines_answers(
+        &serde_json::json!([
             {"name": "db1", "role": "database", "address": DB},
             {"name": "app1", "role": "app", "address": APP1},
             {"name": "app2", "role": "app", "address": APP2},
             {"name": "proxy1", "role": "proxy", "address": PROXY},
-        ],
-        "s3_bucket": BUCKET,
-        "s3_endpoint": endpoint,
-        "s3_access_key_id": s3.access_key,
-        "s3_secret_access_key": s3.secret_key,
-        "s3_ssl": false,
-    });
+        ]),
+        &serde_json::json!({
+            "admin_username": "boss",
+            "admin_email": "boss@example.com",
+            "admin_password": "boss-password-1",
+            "s3_bucket": BUCKET,
+            "s3_endpoint": endpoint,
+            "s3_access_key_id": s3.access_key,
+            "s3_secret_access_key": s3.secret_key,
+            "s3_ssl": false,
+        }),
+    );
     if license {
         a["license_file"] = serde_json::json!("/root/cluster.mattermost-license");
     }
@@ -199,17 +228,7 @@ fn four_machines_install_from_one_answers_file_and_survive_an_app_machine_going_
     assert!(text(&out).contains(CA), "{}", text(&out));
     assert!(!app1.exec("test -e /opt/mattermost").status.success());
 
-    let ca = db.exec_ok(&format!("cat {CA}"));
-    for b in [app1, app2] {
-        assert!(
-            b.exec_stdin(
-                &format!("mkdir -p /etc/mattermost-setup && cat > {CA}"),
-                ca.as_bytes()
-            )
-            .status
-            .success()
-        );
-    }
+    copy_db_ca(db, &[app1, app2]);
     // Must-show 3: the database refuses a machine that is not an app machine.
     assert!(connects(app1, DB, 5432), "app1 reaches the database");
     assert!(
@@ -568,36 +587,24 @@ fn three_machines_behind_a_tls_proxy_with_an_existing_certificate() {
     // The operator's certificate for the domain, from a private CA the proxy box
     // trusts (made with openssl in the box).
     crate::freshbox_tls::openssl_ca(proxy);
-    let answers = serde_json::json!({
-        "domain": DOMAIN,
-        "db_password": PASSWORD,
-        "version": V11,
-        "sha256": mirror::mirror().sha256(V11, "enterprise"),
-        "download_base_url": format!("http://127.0.0.1:{MIRROR_PORT}"),
-        "proxy": "nginx",
-        "tls": "existing",
-        "tls_cert": "/root/pki/chat.pem",
-        "tls_key": "/root/pki/chat.key",
-        "machines": [
+    let answers = machines_answers(
+        &serde_json::json!([
             {"name": "db1", "role": "database", "address": TDB},
             {"name": "app1", "role": "app", "address": TAPP},
             {"name": "proxy1", "role": "proxy", "address": TPROXY},
-        ],
-    })
+        ]),
+        &serde_json::json!({
+            "tls": "existing",
+            "tls_cert": "/root/pki/chat.pem",
+            "tls_key": "/root/pki/chat.key",
+        }),
+    )
     .to_string();
     for b in &boxes {
         put_answers(b, &answers);
     }
     installed_ok(db);
-    let ca = db.exec_ok(&format!("cat {CA}"));
-    assert!(
-        app.exec_stdin(
-            &format!("mkdir -p /etc/mattermost-setup && cat > {CA}"),
-            ca.as_bytes()
-        )
-        .status
-        .success()
-    );
+    copy_db_ca(db, &[app]);
     installed_ok(app);
     let planned = crate::support::plan::planned(proxy);
     installed_ok(proxy);

@@ -312,10 +312,7 @@ pub(crate) fn converge_with(
             (host.events())(Event::Warning { message });
             resuming = true;
             // A finished upgrade moved the installed release: plan against it.
-            if let Ok(p) = Plan::for_box(
-                &crate::state::installed::pinned(host, answers),
-                &crate::plan::Facts::probe(host, answers),
-            ) {
+            if let Ok(p) = Plan::on_box(host, &crate::state::installed::pinned(host, answers)) {
                 replanned = p;
                 plan = &replanned;
             }

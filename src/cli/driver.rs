@@ -9,7 +9,7 @@ use crate::engine::{self, Unfinished};
 use crate::events::EventSink;
 use crate::host::Host;
 use crate::phases::{Check, Ctx, Phase, PhaseId};
-use crate::plan::{Facts, Plan, PlanError};
+use crate::plan::{Plan, PlanError};
 use crate::probes::dns;
 use crate::ui::driver::Driver;
 use crate::ui::tui::app::{RunFailure, RunSummary};
@@ -36,7 +36,7 @@ impl Driver for EngineDriver {
     }
 
     fn plan(&self, a: &Answers) -> Result<Plan, PlanError> {
-        Plan::for_box(a, &Facts::probe(&self.host, a))
+        Plan::on_box(&self.host, a)
     }
 
     fn preflight(&self, a: &Answers) -> Vec<Check> {

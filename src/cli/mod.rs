@@ -242,11 +242,8 @@ pub fn plan_for(
     answers: &Answers,
     host: &crate::host::Host,
 ) -> Result<crate::plan::Plan, Outcome> {
-    crate::plan::Plan::for_box(
-        &crate::state::installed::pinned(host, answers),
-        &crate::plan::Facts::probe(host, answers),
-    )
-    .map_err(|e| refuse(host, &format!("{who}: {e}")))
+    crate::plan::Plan::on_box(host, &crate::state::installed::pinned(host, answers))
+        .map_err(|e| refuse(host, &format!("{who}: {e}")))
 }
 
 /// An answers file read and validated, and its plan on this box; or the refusal

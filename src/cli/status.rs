@@ -117,16 +117,14 @@ pub fn run(args: &Args) -> Outcome {
             Err(s) => return stop(args, &host, &s),
         },
     };
-    let plan = match crate::plan::Plan::for_box(
-        &crate::state::installed::pinned(&host, &answers),
-        &crate::plan::Facts::probe(&host, &answers),
-    ) {
-        Ok(p) => p,
-        Err(e) => {
-            let message = format!("status: {e}");
-            return stop(args, &host, &Stop { code: 2, message });
-        }
-    };
+    let plan =
+        match crate::plan::Plan::on_box(&host, &crate::state::installed::pinned(&host, &answers)) {
+            Ok(p) => p,
+            Err(e) => {
+                let message = format!("status: {e}");
+                return stop(args, &host, &Stop { code: 2, message });
+            }
+        };
     let mut checks = engine::status(&host, &answers, &plan, crate::lifecycle::UNFINISHED);
     checks.extend(secret_backups_checks(&host.path(Path::new(BACKUP_DIR))));
     checks.extend(crate::lifecycle::restore::checks(&host));

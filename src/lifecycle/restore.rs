@@ -589,10 +589,8 @@ pub fn restore(
     };
     let a = answers::from_saved_json(&rec.answers.to_string()).map_err(RestoreError::Answers)?;
     engine::register_secrets(host, &a);
-    let plan = |a: &Answers| {
-        Plan::for_box(a, &crate::plan::Facts::probe(host, a))
-            .map_err(|e| RestoreError::Refused(PhaseError::from(e)))
-    };
+    let plan =
+        |a: &Answers| Plan::on_box(host, a).map_err(|e| RestoreError::Refused(PhaseError::from(e)));
     if rec.stage == Stage::Install {
         // The first admin and team come back with the database.
         let mut first = a.clone();

@@ -786,7 +786,7 @@ impl<'a> Upgrade<'a> {
         if let Some(msg) = recover(host, &install)? {
             (host.events())(crate::events::Event::Warning { message: msg });
         }
-        let plan = Plan::for_box(answers, &crate::plan::Facts::probe(host, answers))?;
+        let plan = Plan::on_box(host, answers)?;
         let to = plan.release.version;
         let from = crate::phases::mattermost::binary_version(&crate::phases::Ctx::new(
             host, answers, &plan,

@@ -219,6 +219,12 @@ impl Plan {
         Self::for_box(a, &Facts::default())
     }
 
+    /// The plan for `a` on the box behind `host`: its [`Facts`] read, nothing changed.
+    /// What `plan`, `install`, `status`, the lifecycles and the wizard all use.
+    pub fn on_box(host: &crate::host::Host, a: &Answers) -> Result<Self, PlanError> {
+        Self::for_box(a, &Facts::probe(host, a))
+    }
+
     /// The plan for the answers on a box whose [`Facts`] were read.
     pub fn for_box(a: &Answers, facts: &Facts) -> Result<Self, PlanError> {
         let version =

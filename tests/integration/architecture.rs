@@ -451,7 +451,8 @@ fn front_ends_neither_make_the_host_nor_run_the_engine() {
 /// upload limit. Every `templates::` fill and every plan builder is called by the
 /// plan alone: the phases write and run what the plan holds (issue 10).
 const PHASE_TEMPLATE_USES: [&str; 2] = ["templates::SiteCert", "templates::declared_body_limit"];
-const PLAN_BUILDERS: [&str; 6] = [
+const PLAN_BUILDERS: [&str; 7] = [
+    "Plan::on_box(",
     "Plan::for_box(",
     "Plan::new(",
     "database::script(",

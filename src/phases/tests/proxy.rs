@@ -131,7 +131,7 @@ fn a_converged_proxy_has_nothing_to_do_and_a_changed_site_is_reloaded() {
         p.config_json.to_str().unwrap(),
         r#"{"FileSettings": {"MaxFileSize": 209715200}}"#,
     );
-    let p = crate::plan::Plan::for_box(&a, &crate::plan::Facts::probe(&b.host, &a)).unwrap();
+    let p = crate::plan::Plan::on_box(&b.host, &a).unwrap();
     assert_eq!(p.upload_limit, 209_715_200);
     b.clear_calls();
     let (found, after) = converge_phase(&b, &a, &p, &Proxy);

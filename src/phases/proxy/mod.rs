@@ -15,40 +15,26 @@ use std::path::{Path, PathBuf};
 use super::database::{ensure_unit, unit_checks};
 use super::{Check, Ctx, Phase, PhaseError, PhaseId};
 use crate::answers::Proxy as Kind;
-use crate::host::{Cmd, FileSpec, WriteOutcome};
+use crate::host::{Cmd, WriteOutcome};
 use crate::plan::{PlannedFile, proxy_site_path, proxy_unit};
 
 const P: PhaseId = PhaseId::Proxy;
 
 pub struct Proxy;
 
-/// The plan's state the proxy should be in now: the plan's own once the certificate
-/// is in place (and always without TLS), [`UntilCertificate`] before. Which one is
-/// the only thing read from the box: the certificate is made during the run.
-///
-/// [`UntilCertificate`]: crate::plan::UntilCertificate
+/// The plan's site and Apache modules for now: its own once the certificate is in
+/// place (and always without TLS), those before the certificate until then (see
+/// [`super::tls::until_certificate`]).
 fn stage<'p>(ctx: &Ctx<'p>) -> Result<(&'p PlannedFile, &'p [&'static str]), PhaseError> {
-    let plan = ctx.plan;
-    if let Some(until) = &plan.until_certificate {
-        if super::tls::cert_in_place(ctx).is_none() {
-            return Ok((&until.site, &until.apache_modules));
-        }
+    if let Some(until) = super::tls::until_certificate(ctx) {
+        return Ok((&until.site, &until.apache_modules));
     }
+    let plan = ctx.plan;
     let path = proxy_site_path(ctx.answers.proxy);
     let site = plan
         .file(&path.to_string_lossy())
         .ok_or_else(|| PhaseError::new(format!("the plan has no site {}", path.display())))?;
     Ok((site, &plan.apache_modules))
-}
-
-/// The Apache modules the site needs now (mod_ssl only once it serves TLS).
-pub fn needed_modules<'p>(ctx: &Ctx<'p>) -> Result<&'p [&'static str], PhaseError> {
-    Ok(stage(ctx)?.1)
-}
-
-/// The site file as it should be now: with TLS once the certificate is in place.
-pub fn site_spec(ctx: &Ctx) -> Result<FileSpec, PhaseError> {
-    Ok(super::planned_spec(stage(ctx)?.0))
 }
 
 fn site_link(kind: Kind) -> PathBuf {
@@ -80,11 +66,12 @@ fn configtest_name(kind: Kind) -> &'static str {
 /// Checks of the proxy's configuration (modules, site file, link, configtest, unit).
 pub fn checks(ctx: &Ctx, phase: PhaseId) -> Result<Vec<Check>, PhaseError> {
     let kind = ctx.answers.proxy;
+    let (site, modules) = stage(ctx)?;
     let mut checks = Vec::new();
     if kind == Kind::Apache {
-        checks.extend(apache::module_checks(ctx, phase, needed_modules(ctx)?));
+        checks.extend(apache::module_checks(ctx, phase, modules));
     }
-    checks.push(ctx.managed_check(phase, &site_spec(ctx)?)?);
+    checks.push(ctx.managed_check(phase, &super::planned_spec(site))?);
     let on = linked(ctx);
     checks.push(Check::when(
         phase,
@@ -100,16 +87,17 @@ pub fn checks(ctx: &Ctx, phase: PhaseId) -> Result<Vec<Check>, PhaseError> {
     Ok(checks)
 }
 
-/// Brings the proxy to the site [`site_spec`] describes: modules, the site file, the
+/// Brings the proxy to the plan's site for now ([`stage`]): modules, the site file, the
 /// link, the configuration test (restoring the previous state when it fails), then
 /// start or reload. Returns whether the proxy now serves a changed configuration.
 pub fn converge(ctx: &mut Ctx, phase: PhaseId) -> Result<bool, PhaseError> {
     let kind = ctx.answers.proxy;
+    let (site, modules) = stage(ctx)?;
     let mut reload = match kind {
-        Kind::Apache => apache::enable_modules(ctx, phase, needed_modules(ctx)?)?,
+        Kind::Apache => apache::enable_modules(ctx, phase, modules)?,
         Kind::Nginx => false,
     };
-    let spec = site_spec(ctx)?;
+    let spec = super::planned_spec(site);
     let record_before = ctx.own.files.get(&spec.path).cloned();
     let outcome = ctx.write_managed(phase, &spec)?;
     reload |= outcome.changed();
@@ -137,7 +125,7 @@ pub fn converge(ctx: &mut Ctx, phase: PhaseId) -> Result<bool, PhaseError> {
     if kind == Kind::Apache {
         // Modules an earlier run enabled that the site no longer needs (mod_ssl
         // while TLS is off, mod_http2 and mod_expires of older versions).
-        reload |= disable_unneeded(ctx, phase)?;
+        reload |= disable_unneeded(ctx, phase, modules)?;
     }
     let unit = proxy_unit(kind);
     let started = ensure_unit(ctx, phase, unit)?;
@@ -148,8 +136,7 @@ pub fn converge(ctx: &mut Ctx, phase: PhaseId) -> Result<bool, PhaseError> {
     Ok(reload || started)
 }
 
-fn disable_unneeded(ctx: &mut Ctx, phase: PhaseId) -> Result<bool, PhaseError> {
-    let needed = needed_modules(ctx)?;
+fn disable_unneeded(ctx: &mut Ctx, phase: PhaseId, needed: &[&str]) -> Result<bool, PhaseError> {
     let Some(created) = ctx.own.created.get("apache_module").cloned() else {
         return Ok(false);
     };

@@ -112,12 +112,20 @@ pub fn cert_in_place(ctx: &Ctx) -> Option<SiteCert> {
     }
 }
 
-/// The URL the server is reachable at now: the plan's SiteURL, or its http one until the certificate is in place.
+/// The plan's state before the certificate while it is not in place; `None` once it
+/// is, or without TLS: then the plan's own state applies. The one place that
+/// chooses between the two (the certificate is made during the run).
+pub fn until_certificate<'p>(ctx: &Ctx<'p>) -> Option<&'p plan::UntilCertificate> {
+    ctx.plan
+        .until_certificate
+        .as_ref()
+        .filter(|_| cert_in_place(ctx).is_none())
+}
+
+/// The URL the server is reachable at now: the plan's SiteURL, or its http one until
+/// the certificate is in place.
 pub fn public_url(ctx: &Ctx) -> String {
-    match &ctx.plan.until_certificate {
-        Some(until) if cert_in_place(ctx).is_none() => until.site_url.clone(),
-        _ => ctx.plan.site_url.clone(),
-    }
+    until_certificate(ctx).map_or_else(|| ctx.plan.site_url.clone(), |u| u.site_url.clone())
 }
 
 /// [`public_url`] outside a run (the end message of `install`).

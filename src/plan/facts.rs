@@ -15,10 +15,27 @@ pub struct Facts {
     /// raise it in the System Console, and the proxy's upload limit follows it.
     /// `None` on a fresh box, where the tarball's default applies.
     pub max_file_size: Option<u64>,
-    /// The systemd unit of the PostgreSQL cluster on port 5432 (the one Mattermost
-    /// uses), or of the one apt will create; `None` without a local PostgreSQL, or
-    /// when neither `pg_lsclusters` nor apt can say.
-    pub postgres_unit: Option<String>,
+    /// The systemd unit of the PostgreSQL cluster Mattermost uses; `None` without a
+    /// local PostgreSQL, or when neither `pg_lsclusters` nor apt can say.
+    pub postgres_unit: Option<PostgresUnit>,
+}
+
+/// The unit of the PostgreSQL cluster on port 5432, and how it is known.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PostgresUnit {
+    /// `pg_lsclusters` lists it: the cluster is there.
+    Found(String),
+    /// Not installed yet: the cluster the `postgresql` package will create.
+    Predicted(String),
+}
+
+impl PostgresUnit {
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Found(u) | Self::Predicted(u) => u,
+        }
+    }
 }
 
 impl Facts {
@@ -31,7 +48,11 @@ impl Facts {
         Self {
             max_file_size: config.as_deref().and_then(super::upload_limit_of),
             postgres_unit: (a.local_db() && a.db_engine == DbEngine::Postgresql)
-                .then(|| cluster_unit(host).or_else(|| predicted_cluster_unit(host)))
+                .then(|| {
+                    cluster_unit(host)
+                        .map(PostgresUnit::Found)
+                        .or_else(|| predicted_cluster_unit(host).map(PostgresUnit::Predicted))
+                })
                 .flatten(),
         }
     }

@@ -302,7 +302,11 @@ impl Plan {
             files.push(site_file(a, &site(site_cert(a))));
             files.extend(tls_files(a));
         }
-        let cluster_unit = facts.postgres_unit.clone().filter(|_| a.local_db());
+        let cluster_unit = facts
+            .postgres_unit
+            .as_ref()
+            .filter(|_| a.local_db())
+            .map(|u| u.name().to_owned());
         files.extend(cluster_unit.as_deref().map(database::restart_dropin));
         if a.runs_mattermost() {
             files.extend(retention_timer::planned(a));

@@ -39,6 +39,15 @@ pub fn planned_script(plan: &plan::Plan, a: &Answers, session: &str, before: &st
     sql
 }
 
+/// The unit of the cluster on port 5432: as the plan's facts found it, or asked now
+/// when they did not (PostgreSQL is installed during the run).
+pub fn cluster_unit(ctx: &Ctx) -> Option<String> {
+    match &ctx.plan.facts.postgres_unit {
+        Some(plan::facts::PostgresUnit::Found(unit)) => Some(unit.clone()),
+        _ => plan::facts::cluster_unit(ctx.host),
+    }
+}
+
 /// Runs `sql` as the application user, the way Mattermost logs in; the password
 /// travels in a password file made for the call (see [`credentials`]).
 pub fn login(host: &Host, a: &Answers, sql: &str) -> Result<Output, PhaseError> {

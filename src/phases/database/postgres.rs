@@ -175,7 +175,7 @@ pub fn probe(ctx: &Ctx) -> Result<Vec<Check>, PhaseError> {
 /// [`Facts`]: crate::plan::Facts
 fn restart_dropin(ctx: &Ctx) -> Option<(String, FileSpec)> {
     use crate::plan::database;
-    let unit = crate::plan::facts::cluster_unit(ctx.host)?;
+    let unit = super::cluster_unit(ctx)?;
     let planned = ctx
         .plan
         .file(&database::restart_dropin_path(&unit).to_string_lossy())

@@ -317,8 +317,7 @@ pub fn apply(ctx: &mut Ctx) -> Result<(), PhaseError> {
             owner,
         })?;
     }
-    let unit =
-        crate::plan::facts::cluster_unit(ctx.host).unwrap_or_else(|| "postgresql.service".into());
+    let unit = super::cluster_unit(ctx).unwrap_or_else(|| "postgresql.service".into());
     if restart {
         ctx.host.run(&Cmd::new("systemctl", &["restart", &unit]))?;
     } else if reload || hba_changed {

@@ -172,7 +172,10 @@ fn the_restart_dropin_is_the_plans_for_the_cluster_on_5432() {
     b.world().flags.insert("pg:db".into());
     let facts = crate::plan::Facts::probe(&b.host, &a);
     assert_eq!(
-        facts.postgres_unit.as_deref(),
+        facts
+            .postgres_unit
+            .as_ref()
+            .map(crate::plan::facts::PostgresUnit::name),
         Some("postgresql@15-main.service")
     );
     let mut p = crate::plan::Plan::for_box(&a, &facts).unwrap();
@@ -195,7 +198,9 @@ fn the_restart_dropin_is_the_plans_for_the_cluster_on_5432() {
     let p = crate::plan::Plan::for_box(
         &a,
         &crate::plan::Facts {
-            postgres_unit: Some("postgresql@16-main.service".into()),
+            postgres_unit: Some(crate::plan::facts::PostgresUnit::Predicted(
+                "postgresql@16-main.service".into(),
+            )),
             ..facts
         },
     )

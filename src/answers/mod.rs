@@ -172,6 +172,11 @@ impl Answers {
     pub fn install_path(&self, rel: &str) -> PathBuf {
         self.install_dir.join(rel)
     }
+
+    /// Mattermost's config.json under the install directory.
+    pub fn config_json(&self) -> PathBuf {
+        self.install_path("config/config.json")
+    }
 }
 
 /// Reads an answers file, fills defaults, reuses the saved secret when the file has

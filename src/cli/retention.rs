@@ -132,7 +132,7 @@ pub fn run(args: &Args) -> Outcome {
     let config = args.config.clone().unwrap_or_else(|| {
         saved.as_ref().map_or_else(
             || PathBuf::from("/opt/mattermost/config/config.json"),
-            |a| a.install_path("config/config.json"),
+            crate::answers::Answers::config_json,
         )
     });
     let target = match target::load(&config) {

@@ -518,7 +518,7 @@ fn put_back(
             ));
         }
         host.write_file(&crate::host::FileSpec {
-            path: a.install_dir.join("config/config.json"),
+            path: a.config_json(),
             content: crate::plan::config_to_string(&cfg).into_bytes(),
             mode: 0o600,
             owner: Some(owner),

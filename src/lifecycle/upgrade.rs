@@ -795,7 +795,7 @@ impl<'a> Upgrade<'a> {
             PhaseError::new(format!("no Mattermost found in {}", install.display()))
                 .fix("run install first")
         })?;
-        let config_path = install.join("config/config.json");
+        let config_path = answers.config_json();
         let config: serde_json::Value = host
             .read(&config_path)?
             .and_then(|b| serde_json::from_slice(&b).ok())

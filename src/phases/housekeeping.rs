@@ -52,7 +52,7 @@ fn unit_name(path: &Path) -> String {
 /// The dry run, as the service user, the way the timer runs the job.
 fn dry_run(ctx: &Ctx, days: u32) -> Check {
     let a = ctx.answers;
-    let config = a.install_path("config/config.json");
+    let config = a.config_json();
     let config = config.to_string_lossy();
     let days = days.to_string();
     let cmd = Cmd::as_user(

@@ -41,10 +41,7 @@ impl PostgresUnit {
 impl Facts {
     /// Reads the facts for `a` on this box. Read-only.
     pub fn probe(host: &Host, a: &Answers) -> Self {
-        let config = host
-            .read(&a.install_dir.join("config/config.json"))
-            .ok()
-            .flatten();
+        let config = host.read(&a.config_json()).ok().flatten();
         Self {
             max_file_size: config.as_deref().and_then(super::upload_limit_of),
             postgres_unit: (a.local_db() && a.db_engine == DbEngine::Postgresql)

@@ -347,7 +347,7 @@ impl Plan {
                 install.join("plugins"),
                 install.join("client/plugins"),
             ],
-            config_json: install.join("config/config.json"),
+            config_json: a.config_json(),
             config_edits,
             files,
             apache_modules: apache_modules(a, &site(site_cert(a))),

@@ -44,7 +44,7 @@ pub fn planned(a: &Answers) -> Vec<PlannedFile> {
         return Vec::new();
     };
     let days = days.to_string();
-    let config = a.install_path("config/config.json");
+    let config = a.config_json();
     let log = log_path(a);
     let vars = [
         ("days", days.as_str()),

@@ -118,10 +118,6 @@ pub struct DatabasePlan {
     /// password as [`database::PASSWORD`].
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub script: Vec<String>,
-    /// The unit of the local PostgreSQL cluster, when known (see [`Facts`]): its
-    /// crash-restart drop-in is one of the plan's files.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cluster_unit: Option<String>,
     /// On the database machine of several: the server's settings, hba block and
     /// certificate.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -302,12 +298,14 @@ impl Plan {
             files.push(site_file(a, &site(site_cert(a))));
             files.extend(tls_files(a));
         }
-        let cluster_unit = facts
-            .postgres_unit
-            .as_ref()
-            .filter(|_| a.local_db())
-            .map(|u| u.name().to_owned());
-        files.extend(cluster_unit.as_deref().map(database::restart_dropin));
+        // The crash-restart drop-in of the local cluster the facts name.
+        files.extend(
+            facts
+                .postgres_unit
+                .as_ref()
+                .filter(|_| a.local_db())
+                .map(|u| database::restart_dropin(u.name())),
+        );
         if a.runs_mattermost() {
             files.extend(retention_timer::planned(a));
         }
@@ -335,7 +333,6 @@ impl Plan {
                 user: a.db_user.clone(),
                 changes: database::changes(a),
                 script: database::script(a),
-                cluster_unit,
                 server: database::server(a),
             },
             install_dir: install.clone(),

@@ -176,14 +176,15 @@ pub fn probe(ctx: &Ctx) -> Result<Vec<Check>, PhaseError> {
 fn restart_dropin(ctx: &Ctx) -> Option<(String, FileSpec)> {
     use crate::plan::database;
     let unit = super::cluster_unit(ctx)?;
+    // The plan has a drop-in for this cluster exactly when its facts named it.
     let planned = ctx
         .plan
-        .file(&database::restart_dropin_path(&unit).to_string_lossy())
-        .filter(|_| ctx.plan.database.cluster_unit.as_deref() == Some(unit.as_str()));
+        .file(&database::restart_dropin_path(&unit).to_string_lossy());
     let file = planned.cloned().unwrap_or_else(|| {
+        let named = ctx.plan.facts.postgres_unit.as_ref();
         ctx.host.note(&format!(
             "the plan named PostgreSQL cluster {}; the cluster on port 5432 is {unit}: its drop-in follows it",
-            ctx.plan.database.cluster_unit.as_deref().unwrap_or("(none: apt could not say)")
+            named.map_or("(none: apt could not say)", |u| u.name())
         ));
         database::restart_dropin(&unit)
     });

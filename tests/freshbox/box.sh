@@ -465,6 +465,14 @@ boot() { # NAME ROOT [IMAGE]: start systemd-nspawn on directory ROOT (IMAGE moun
     sleep 0.2
   done
   if [ -z "$addr" ]; then
+    # dhclient gives up after about 30 s without an offer, and slirp4netns can be that slow
+    # to answer on a loaded machine (seen once, a bullseye box in a full test run): ask once
+    # more, within a deadline of its own, before calling the box broken.
+    log "eth0 has no address yet: asking DHCP once more"
+    in_box "$name" 'timeout 60 ifdown --force eth0; timeout 60 ifup eth0' < /dev/null >&2 || true
+    addr=$(ip -n "$name" -4 -o addr show dev eth0 scope global 2>/dev/null | awk '{ print $4; exit }' || true)
+  fi
+  if [ -z "$addr" ]; then
     in_box "$name" 'systemctl status networking --no-pager; ip addr' < /dev/null >&2 || true
     log "eth0 got no address"; return 1
   fi
